@@ -1,0 +1,52 @@
+// Type-aware lint for the whole workspace. The Nx module-boundary rule enforces STYLE.md's layering:
+// apps never import apps; protocol, crypto and audit are pure (no I/O); only data-access imports Prisma;
+// the relay never reaches the database.
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+const IO_MODULES = [
+  '@prisma/*', 'pg', 'ioredis', 'bullmq', 'ws', 'fastify', '@nestjs/*',
+  'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'dgram', 'node:dgram',
+  'http', 'node:http', 'https', 'node:https', 'child_process', 'node:child_process',
+];
+const DATABASE_MODULES = ['@prisma/*', 'pg'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.nx/**', 'var/**', 'libs/data-access/src/generated/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  prettier,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', 'type:testing'], bannedExternalImports: DATABASE_MODULES },
+            { sourceTag: 'scope:relay', notDependOnLibsWithTags: ['type:data-access'] },
+            { sourceTag: 'type:pure', onlyDependOnLibsWithTags: ['type:pure'], bannedExternalImports: IO_MODULES },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:pure', 'type:util'], bannedExternalImports: DATABASE_MODULES },
+            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access'], bannedExternalImports: DATABASE_MODULES },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tests may lean on unsafe any from jest helpers and JSON fixtures.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+    rules: { '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off', '@typescript-eslint/unbound-method': 'off' },
+  },
+);

@@ -1,0 +1,25 @@
+// One Jest run, three tiers (STYLE.md habit 7): unit `*.spec.ts` beside the code, integration
+// `*.int-spec.ts` against the real Postgres/Redis/sockets (each file gets its own database),
+// end-to-end `apps/e2e` against the built service processes.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
+delete swcrc.$schema;
+swcrc.jsc.baseUrl = __dirname; // @swc/jest wants an absolute baseUrl for the alias rewrite
+const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] };
+const common = {
+  rootDir: __dirname,
+  transform,
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/apps/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
+  ],
+};
