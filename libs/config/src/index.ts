@@ -1,1 +1,3 @@
-export {};
+export * from './load-config';
+export * from './fields';
+export { z } from 'zod';
