@@ -78,7 +78,7 @@ export function positiveInteger(defaultValue: number) {
 }
 
 /** Comma-separated list; blanks dropped. */
-export function list<Item extends z.ZodType<string>>(item: Item, defaultValue: string[] = []) {
+export function list<Item extends z.ZodType<string, string>>(item: Item, defaultValue: string[] = []) {
   return z
     .string()
     .transform((value) =>
