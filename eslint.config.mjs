@@ -7,14 +7,43 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 const IO_MODULES = [
-  '@prisma/*', 'pg', 'ioredis', 'bullmq', 'ws', 'fastify', '@nestjs/*',
-  'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'dgram', 'node:dgram',
-  'http', 'node:http', 'https', 'node:https', 'child_process', 'node:child_process',
+  '@prisma/*',
+  'pg',
+  'ioredis',
+  'bullmq',
+  'ws',
+  'fastify',
+  '@nestjs/*',
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'net',
+  'node:net',
+  'dgram',
+  'node:dgram',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'child_process',
+  'node:child_process',
 ];
 const DATABASE_MODULES = ['@prisma/*', 'pg'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.nx/**', 'var/**', 'libs/data-access/src/generated/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.nx/**',
+      'var/**',
+      'libs/data-access/src/generated/**',
+      '**/*.js',
+      '**/*.cjs',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,
@@ -26,19 +55,53 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       '@nx/enforce-module-boundaries': [
         'error',
         {
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', 'type:testing'], bannedExternalImports: DATABASE_MODULES },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', 'type:testing'],
+              bannedExternalImports: DATABASE_MODULES,
+            },
             { sourceTag: 'scope:relay', notDependOnLibsWithTags: ['type:data-access'] },
-            { sourceTag: 'type:pure', onlyDependOnLibsWithTags: ['type:pure'], bannedExternalImports: IO_MODULES },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:pure', 'type:util'], bannedExternalImports: DATABASE_MODULES },
+            {
+              sourceTag: 'type:pure',
+              onlyDependOnLibsWithTags: ['type:pure'],
+              bannedExternalImports: IO_MODULES,
+            },
+            {
+              sourceTag: 'type:util',
+              onlyDependOnLibsWithTags: ['type:pure', 'type:util'],
+              bannedExternalImports: DATABASE_MODULES,
+            },
             { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access'], bannedExternalImports: DATABASE_MODULES },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access'],
+              bannedExternalImports: DATABASE_MODULES,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Nx's banned-import check skips Node built-ins, so the pure libraries ban those here.
+    files: ['libs/protocol/**/*.ts', 'libs/crypto/**/*.ts', 'libs/audit/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: IO_MODULES, message: 'protocol, crypto and audit are pure: no I/O (STYLE.md).' },
           ],
         },
       ],
@@ -47,6 +110,10 @@ export default tseslint.config(
   {
     // Tests may lean on unsafe any from jest helpers and JSON fixtures.
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
-    rules: { '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off', '@typescript-eslint/unbound-method': 'off' },
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
   },
 );

@@ -1,0 +1,70 @@
+# Shared steps of scripts/start.sh and scripts/test.sh: make a fresh clone runnable without
+# assuming anything was installed or left running by hand.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
+# Prisma's CLI wants a schema-engine binary even for `generate`, which does not use it.
+export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-/bin/true}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+require_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    say "Installing Node.js and npm (Debian packages)"
+    as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm
+  fi
+  local major; major="$(node -p 'process.versions.node.split(".")[0]')"
+  if [ "$major" -lt 20 ]; then echo "Node.js 20.19 or newer is required (found $(node -v))" >&2; exit 1; fi
+}
+
+install_dependencies() {
+  # npm ci only when the lockfile changed since the last install.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "Installing npm dependencies"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+generate_prisma_client() {
+  local marker=libs/data-access/src/generated/prisma/client.ts
+  if [ ! -f "$marker" ] || [ prisma/schema.prisma -nt "$marker" ]; then
+    say "Generating the Prisma client"
+    npx --no-install prisma generate >/dev/null
+  fi
+}
+
+build() {
+  say "Building (swc → dist/)"
+  rm -rf dist
+  npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts' --quiet
+}
+
+pg_up() { node -e "const s=require('net').connect(5432,'127.0.0.1');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))"; }
+redis_up() { node -e "const s=require('net').connect(6379,'127.0.0.1');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))"; }
+
+# Local Postgres and Redis (Debian packages) when no external ones are configured.
+ensure_local_services() {
+  if [ -z "${DATABASE_URL:-}" ] && ! pg_up; then
+    if ! ls /etc/postgresql >/dev/null 2>&1; then
+      say "Installing PostgreSQL"; as_root apt-get update -qq && as_root apt-get install -y -qq postgresql
+    fi
+    say "Starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+  fi
+  if [ -z "${REDIS_URL:-}" ] && ! redis_up; then
+    if ! command -v redis-server >/dev/null 2>&1; then
+      say "Installing Redis"; as_root apt-get update -qq && as_root apt-get install -y -qq redis-server
+    fi
+    say "Starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  fi
+  for _ in $(seq 1 50); do
+    { [ -n "${DATABASE_URL:-}" ] || pg_up; } && { [ -n "${REDIS_URL:-}" ] || redis_up; } && return 0
+    sleep 0.2
+  done
+  echo "PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not reachable" >&2
+  exit 1
+}
