@@ -1,0 +1,5 @@
+export * from './event-map';
+export * from './envelope';
+export * from './event-bus';
+export * from './redis-event-bus';
+export * from './in-memory-event-bus';
