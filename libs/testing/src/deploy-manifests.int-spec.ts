@@ -1,0 +1,576 @@
+// Static checks for what ships in docker-compose.yml, deploy/Dockerfile and deploy/k8s: there is no
+// container engine or cluster here, so the real tools validate what they can offline
+// (`docker-compose config`, `kubectl kustomize`) and the rest is asserted on the parsed YAML.
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+
+const repoRoot = resolve(__dirname, '../../..');
+const composeFile = join(repoRoot, 'docker-compose.yml');
+const dockerfile = join(repoRoot, 'deploy/Dockerfile');
+const k8sDir = join(repoRoot, 'deploy/k8s');
+
+interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// A minimal environment, so a developer's exported variables or shell state cannot change what the
+// defaults render to.
+function run(tool: string, args: string[], cwd: string): Promise<CommandResult> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      tool,
+      args,
+      { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(
+            new Error(`${tool} is not installed; these checks need it on the PATH (see deploy/README.md)`),
+          );
+          return;
+        }
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+// Scratch space for the whole file: an empty env file (so a developer's .env cannot change what the
+// defaults render to), the deliberately broken compose copies and the kustomize input.
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'switchboard-deploy-'));
+  writeFileSync(join(scratch, 'empty.env'), '');
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function composeConfig(dir: string, ...extra: string[]): Promise<CommandResult> {
+  const args = ['--env-file', join(scratch, 'empty.env'), '-f', 'docker-compose.yml', 'config', ...extra];
+  return run('docker-compose', args, dir);
+}
+
+const ComposeService = z.object({
+  command: z.union([z.string(), z.array(z.string())]).optional(),
+  restart: z.string().optional(),
+  environment: z.record(z.string(), z.string().nullable()).default({}),
+  ports: z.array(z.object({ published: z.number(), target: z.number(), protocol: z.string() })).default([]),
+  volumes: z.array(z.string()).default([]),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
+  healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+});
+type ComposeService = z.infer<typeof ComposeService>;
+const ComposeConfig = z.object({ services: z.record(z.string(), ComposeService) });
+
+const Probe = z.object({ httpGet: z.object({ path: z.string(), port: z.union([z.string(), z.number()]) }) });
+const Quantities = z.object({ cpu: z.string(), memory: z.string() });
+const EnvVar = z.object({
+  name: z.string(),
+  value: z.string().optional(),
+  valueFrom: z
+    .looseObject({
+      secretKeyRef: z
+        .object({ name: z.string(), key: z.string(), optional: z.boolean().optional() })
+        .optional(),
+      configMapKeyRef: z
+        .object({ name: z.string(), key: z.string(), optional: z.boolean().optional() })
+        .optional(),
+    })
+    .optional(),
+});
+const Container = z.object({
+  name: z.string(),
+  image: z.string(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.array(EnvVar).default([]),
+  ports: z
+    .array(
+      z.object({
+        containerPort: z.number(),
+        protocol: z.string().default('TCP'),
+        name: z.string().optional(),
+      }),
+    )
+    .default([]),
+  livenessProbe: Probe.optional(),
+  readinessProbe: Probe.optional(),
+  resources: z.object({ requests: Quantities, limits: Quantities }),
+  securityContext: z.object({
+    allowPrivilegeEscalation: z.literal(false),
+    readOnlyRootFilesystem: z.literal(true),
+    capabilities: z.object({ drop: z.array(z.string()) }),
+  }),
+  volumeMounts: z.array(z.object({ name: z.string(), mountPath: z.string() })).default([]),
+});
+type Container = z.infer<typeof Container>;
+const PodSpec = z.object({
+  terminationGracePeriodSeconds: z.number().optional(),
+  securityContext: z.object({ runAsNonRoot: z.literal(true), runAsUser: z.number().positive() }),
+  containers: z.array(Container).min(1),
+  initContainers: z.array(Container).default([]),
+  volumes: z.array(z.looseObject({ name: z.string() })).default([]),
+});
+const PodTemplate = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()) }),
+  spec: PodSpec,
+});
+const Workload = z.object({
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']),
+  metadata: z.object({ name: z.string() }),
+  spec: z.looseObject({
+    template: PodTemplate,
+    volumeClaimTemplates: z.array(z.object({ metadata: z.object({ name: z.string() }) })).default([]),
+  }),
+});
+type Workload = z.infer<typeof Workload>;
+const Service = z.object({
+  metadata: z.object({ name: z.string() }),
+  spec: z.object({
+    type: z.string().default('ClusterIP'),
+    selector: z.record(z.string(), z.string()),
+    ports: z.array(z.object({ port: z.number(), protocol: z.string().default('TCP') })),
+  }),
+});
+const Manifest = z.looseObject({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  metadata: z.object({ name: z.string().min(1), namespace: z.string().optional() }),
+  spec: z.unknown().optional(),
+  data: z.record(z.string(), z.string()).optional(),
+});
+type Manifest = z.infer<typeof Manifest>;
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+const LONG_RUNNING_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+function parseManifests(text: string, origin: string): Manifest[] {
+  return parseAllDocuments(text).flatMap((document, index) => {
+    expect({ origin, index, errors: document.errors.map((e) => e.message) }).toEqual({
+      origin,
+      index,
+      errors: [],
+    });
+    const value: unknown = document.toJS();
+    return value === null ? [] : [parseAs(Manifest, value, `${origin}, document ${index}`)];
+  });
+}
+
+// Schema failures name the object, so a broken manifest points at itself.
+function parseAs<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new Error(`${where}:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+function distPathsIn(text: string): string[] {
+  return [...text.matchAll(/dist\/[\w./-]+\.js/g)].map((match) => match[0]);
+}
+
+function commandText(service: ComposeService): string {
+  return ([] as string[]).concat(service.command ?? []).join(' ');
+}
+
+function workloads(manifests: Manifest[]): Workload[] {
+  return manifests
+    .filter((m) => WORKLOAD_KINDS.has(m.kind))
+    .map((m) => parseAs(Workload, m, `${m.kind}/${m.metadata.name}`));
+}
+
+function workloadNamed(manifests: Manifest[], kind: string, name: string): Workload {
+  const found = workloads(manifests).find((w) => w.kind === kind && w.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} named ${name} in deploy/k8s`);
+  return found;
+}
+
+function envNames(container: Container): string[] {
+  return container.env.map((e) => e.name);
+}
+
+describe('docker-compose.yml', () => {
+  let services: Record<string, ComposeService>;
+
+  beforeAll(async () => {
+    const rendered = await composeConfig(repoRoot);
+    expect(rendered).toMatchObject({ code: 0 });
+    services = ComposeConfig.parse(parse(rendered.stdout)).services;
+  });
+
+  it('passes `docker-compose config -q`', async () => {
+    const result = await composeConfig(repoRoot, '-q');
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('runs the data stores, the one-shot migration and every service with two relays', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['api', 'migrate', 'postgres', 'redis', 'relay-1', 'relay-2', 'signal'].sort(),
+    );
+    expect(commandText(services.api!)).toBe('dist/apps/api/src/main.js');
+    expect(commandText(services.signal!)).toBe('dist/apps/signal/src/main.js');
+    expect(commandText(services['relay-1']!)).toBe('dist/apps/relay/src/main.js');
+    expect(commandText(services['relay-2']!)).toBe('dist/apps/relay/src/main.js');
+    // Migrations must finish before the bootstrap reads the schema.
+    expect(commandText(services.migrate!)).toMatch(
+      /migrations\/cli\.js && node dist\/apps\/api\/src\/bootstrap\/cli\.js/,
+    );
+  });
+
+  it('health-checks every long-running service and restarts it, but not the one-shot migration', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (name === 'migrate') {
+        expect(service.restart).toBe('no');
+        continue;
+      }
+      expect({ name, restart: service.restart }).toEqual({ name, restart: 'unless-stopped' });
+      expect({ name, healthcheck: service.healthcheck?.test[0] }).toEqual({ name, healthcheck: 'CMD' });
+    }
+    expect(services.postgres!.healthcheck!.test).toContain('pg_isready');
+    expect(services.redis!.healthcheck!.test.slice(1)).toEqual(['redis-cli', 'ping']);
+  });
+
+  it('probes each app on the port its own environment configures', () => {
+    const probedPort: Record<string, string | null | undefined> = {
+      api: services.api!.environment.API_PORT,
+      signal: services.signal!.environment.METRICS_PORT,
+      'relay-1': services['relay-1']!.environment.METRICS_PORT,
+      'relay-2': services['relay-2']!.environment.METRICS_PORT,
+    };
+    for (const [name, port] of Object.entries(probedPort)) {
+      expect(port).toMatch(/^\d+$/);
+      expect(services[name]!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
+    }
+  });
+
+  it('publishes the RustDesk ports, with no host port used twice', () => {
+    const published = (name: string): string[] =>
+      services[name]!.ports.map((p) => `${p.published}->${p.target}/${p.protocol}`).sort();
+    expect(published('api')).toEqual(['21114->21114/tcp']);
+    expect(published('signal')).toEqual(
+      ['21115->21115/tcp', '21116->21116/tcp', '21116->21116/udp', '21118->21118/tcp'].sort(),
+    );
+    expect(published('relay-1')).toEqual(['21117->21117/tcp', '21119->21119/tcp']);
+    expect(published('relay-2')).toEqual(['21127->21127/tcp', '21129->21129/tcp']);
+
+    const hostPorts = Object.values(services).flatMap((s) =>
+      s.ports.map((p) => `${p.published}/${p.protocol}`),
+    );
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('makes each relay announce the host port it is published on (WS on port+2), under its own identity', () => {
+    const relays = ['relay-1', 'relay-2'].map((name) => services[name]!);
+    for (const relay of relays) {
+      const port = Number(relay.environment.RELAY_PORT);
+      expect(relay.environment.RELAY_PUBLIC_ADDR).toMatch(new RegExp(`:${port}$`));
+      expect(relay.ports.map((p) => p.published).sort()).toEqual([port, port + 2]);
+      // The relay holds no database credentials (ARCHITECTURE.md).
+      expect(Object.keys(relay.environment).filter((key) => key.startsWith('DATABASE'))).toEqual([]);
+    }
+    for (const key of ['RELAY_PUBLIC_ADDR', 'RELAY_NODE_ID', 'METRICS_PORT']) {
+      expect(new Set(relays.map((r) => r.environment[key])).size).toBe(relays.length);
+    }
+  });
+
+  it('orders start-up: stores healthy, migrate exited 0, signal (owner of the key pair) before relays', () => {
+    const healthy = { condition: 'service_healthy' };
+    const migrated = { condition: 'service_completed_successfully' };
+    expect(services.migrate!.depends_on).toEqual({ postgres: healthy });
+    for (const name of ['api', 'signal']) {
+      expect(services[name]!.depends_on).toEqual({ postgres: healthy, redis: healthy, migrate: migrated });
+    }
+    for (const name of ['relay-1', 'relay-2']) {
+      expect(services[name]!.depends_on).toEqual({ redis: healthy, signal: healthy });
+    }
+    for (const service of Object.values(services)) {
+      for (const [target, { condition }] of Object.entries(service.depends_on)) {
+        if (condition === 'service_healthy') expect(services[target]!.healthcheck).toBeDefined();
+      }
+    }
+  });
+
+  it("keeps signal's key pair and the api's secrets on separate volumes, writable only by their owners", () => {
+    const mounts = (name: string): string[] =>
+      services[name]!.volumes.filter((v) => v.includes(`:${services[name]!.environment.KEY_DIR}:`));
+    expect(mounts('migrate')).toEqual([`api-secrets:${services.migrate!.environment.KEY_DIR}:rw`]);
+    expect(mounts('api')).toEqual([`api-secrets:${services.api!.environment.KEY_DIR}:ro`]);
+    expect(mounts('signal')).toEqual([`keys:${services.signal!.environment.KEY_DIR}:rw`]);
+    for (const name of ['relay-1', 'relay-2']) {
+      expect(mounts(name)).toEqual([`keys:${services[name]!.environment.KEY_DIR}:ro`]);
+    }
+  });
+});
+
+describe('docker-compose.yml check can fail: a broken copy is rejected', () => {
+  const original = readFileSync(composeFile, 'utf8');
+
+  it.each([
+    [
+      'a dependency on an undefined service',
+      (t: string) => t.replace('      redis:\n        condition', '      rediss:\n        condition'),
+      /rediss.*undefined/,
+    ],
+    [
+      'an unknown depends_on condition',
+      (t: string) => t.replaceAll('service_completed_successfully', 'service_finished'),
+      /service_finished/,
+    ],
+    [
+      'a misspelt health-check option',
+      (t: string) => t.replace('start_period:', 'start_perod:'),
+      /start_perod/,
+    ],
+    ['a malformed port', (t: string) => t.replace("'21116:21116/udp'", "'21116:udp'"), /ports/],
+  ])('%s', async (_label, mutate, complaint) => {
+    const broken = mutate(original);
+    expect(broken).not.toBe(original);
+    const dir = mkdtempSync(join(scratch, 'broken-'));
+    writeFileSync(join(dir, 'docker-compose.yml'), broken);
+    const result = await composeConfig(dir, '-q');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(complaint);
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  const text = readFileSync(dockerfile, 'utf8');
+  const instructions = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const byKeyword = (keyword: string): string[] =>
+    instructions
+      .filter((line) => line.toUpperCase().startsWith(`${keyword} `))
+      .map((line) => line.slice(keyword.length + 1));
+
+  it('builds in stages from node:20-bookworm-slim', () => {
+    const defaultImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+    expect(defaultImage).toBe('node:20-bookworm-slim');
+    const stages = byKeyword('FROM');
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) expect(stage).toMatch(/^\$\{NODE_IMAGE\} AS \w+$/);
+  });
+
+  it('installs with npm ci, builds, then drops dev dependencies', () => {
+    const runs = byKeyword('RUN').join('\n');
+    const order = ['npm ci', 'npm run build', 'npm prune --omit=dev'].map((step) => runs.indexOf(step));
+    expect(order.every((position) => position >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // prisma generate (inside the build) needs a schema-engine placeholder.
+    expect(byKeyword('ENV').join(' ')).toMatch(/PRISMA_SCHEMA_ENGINE_BINARY=\S+/);
+  });
+
+  it('runs as a numeric non-root user, carries OCI labels and no HEALTHCHECK', () => {
+    const user = byKeyword('USER').at(-1);
+    expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
+    const labels = byKeyword('LABEL').join(' ');
+    for (const label of ['title', 'description', 'licenses', 'version', 'revision']) {
+      expect(labels).toContain(`org.opencontainers.image.${label}=`);
+    }
+    expect(byKeyword('HEALTHCHECK')).toEqual([]);
+    expect(byKeyword('ENTRYPOINT')).toEqual(['["node"]']);
+  });
+
+  it('has a .dockerignore that keeps local state out of the build context', () => {
+    const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['.git', '**/node_modules', 'dist', '.env']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('deploy/k8s', () => {
+  const files = readdirSync(k8sDir).filter((name) => name.endsWith('.yaml'));
+  const kustomization = z
+    .object({
+      resources: z.array(z.string()),
+      namespace: z.string(),
+      secretGenerator: z.array(z.unknown()).default([]),
+    })
+    .parse(parse(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8')));
+  const manifests = files
+    .filter((name) => name !== 'kustomization.yaml')
+    .flatMap((name) => parseManifests(readFileSync(join(k8sDir, name), 'utf8'), name));
+
+  it('lists every manifest file in kustomization.yaml, and only files that exist', () => {
+    expect([...kustomization.resources].sort()).toEqual(
+      files.filter((name) => name !== 'kustomization.yaml').sort(),
+    );
+  });
+
+  it('gives every container probes (long-running ones), limits and a locked-down security context', () => {
+    // Parsing with the Workload schema asserts resources, non-root and read-only root fs for each.
+    const all = workloads(manifests);
+    expect(all.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual(
+      ['Deployment/api', 'Deployment/relay', 'Job/switchboard-migrate', 'StatefulSet/signal'].sort(),
+    );
+    for (const workload of all.filter((w) => LONG_RUNNING_KINDS.has(w.kind))) {
+      for (const container of workload.spec.template.spec.containers) {
+        const where = `${workload.kind}/${workload.metadata.name}/${container.name}`;
+        expect({ where, liveness: container.livenessProbe?.httpGet.path }).toEqual({
+          where,
+          liveness: '/healthz',
+        });
+        expect({ where, readiness: container.readinessProbe?.httpGet.path }).toEqual({
+          where,
+          readiness: '/readyz',
+        });
+        expect(container.securityContext.capabilities.drop).toContain('ALL');
+        const probedPort = container.livenessProbe!.httpGet.port;
+        expect(container.ports.some((p) => p.name === probedPort || p.containerPort === probedPort)).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it('runs signal as one replica with its keys on a persistent volume, exposed by a TCP+UDP LoadBalancer', () => {
+    const signal = workloadNamed(manifests, 'StatefulSet', 'signal');
+    expect((signal.spec as { replicas?: number }).replicas).toBe(1);
+    const container = signal.spec.template.spec.containers[0]!;
+    const keyDir = container.env.find((e) => e.name === 'KEY_DIR')?.value;
+    const keyMount = container.volumeMounts.find((m) => m.mountPath === keyDir);
+    expect(signal.spec.volumeClaimTemplates.map((t) => t.metadata.name)).toContain(keyMount?.name);
+
+    const service = manifests
+      .filter((m) => m.kind === 'Service' && m.metadata.name === 'signal')
+      .map((m) => parseAs(Service, m, 'Service/signal'))[0];
+    expect(service?.spec.type).toBe('LoadBalancer');
+    expect(service?.spec.ports.map((p) => `${p.port}/${p.protocol}`).sort()).toEqual(
+      ['21115/TCP', '21116/TCP', '21116/UDP', '21118/TCP'].sort(),
+    );
+  });
+
+  it('scales relays with an autoscaler, limits disruption and leaves time to drain, without database access', () => {
+    const relay = workloadNamed(manifests, 'Deployment', 'relay');
+    expect(relay.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
+    const hpa = manifests.find((m) => m.kind === 'HorizontalPodAutoscaler');
+    expect(hpa?.spec).toMatchObject({ scaleTargetRef: { kind: 'Deployment', name: 'relay' } });
+    const pdb = manifests.find((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === 'relay');
+    expect(pdb?.spec).toMatchObject({ selector: { matchLabels: relay.spec.template.metadata.labels } });
+    for (const container of relay.spec.template.spec.containers) {
+      expect(envNames(container)).toEqual(
+        expect.arrayContaining(['REDIS_URL', 'RELAY_PUBLIC_ADDR', 'RELAY_NODE_ID']),
+      );
+      expect(envNames(container).filter((name) => name.startsWith('DATABASE'))).toEqual([]);
+    }
+  });
+
+  it('gives the api replicas and the migration Job the same api secrets from the Secret', () => {
+    const secretKeys = (workload: Workload): string[] =>
+      workload.spec.template.spec.containers.flatMap((c) =>
+        c.env.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : [])),
+      );
+    const apiSecrets = ['JWT_SECRET', 'AUDIT_HMAC_KEYS', 'DATA_ENCRYPTION_KEY'];
+    const api = workloadNamed(manifests, 'Deployment', 'api');
+    expect((api.spec as { replicas?: number }).replicas).toBeGreaterThan(1);
+    expect(secretKeys(api)).toEqual(expect.arrayContaining(apiSecrets));
+    expect(secretKeys(workloadNamed(manifests, 'Job', 'switchboard-migrate'))).toEqual(
+      expect.arrayContaining(apiSecrets),
+    );
+  });
+
+  it('migrates with a Job', () => {
+    const job = workloadNamed(manifests, 'Job', 'switchboard-migrate');
+    const script = job.spec.template.spec.containers
+      .flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
+      .join(' ');
+    expect(script).toMatch(/migrations\/cli\.js && node dist\/apps\/api\/src\/bootstrap\/cli\.js/);
+  });
+
+  describe('rendered with `kubectl kustomize`', () => {
+    let rendered: Manifest[];
+
+    beforeAll(async () => {
+      // Render a copy with the example credentials, as an operator's first apply would.
+      const dir = mkdtempSync(join(scratch, 'k8s-'));
+      cpSync(k8sDir, dir, { recursive: true });
+      cpSync(join(k8sDir, 'secrets.env.example'), join(dir, 'secrets.env'));
+      const result = await run('kubectl', ['kustomize', dir], dir);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      rendered = parseManifests(result.stdout, 'kubectl kustomize');
+    });
+
+    it('puts every namespaced object into the namespace', () => {
+      for (const manifest of rendered.filter((m) => m.kind !== 'Namespace')) {
+        expect({ name: manifest.metadata.name, ns: manifest.metadata.namespace }).toEqual({
+          name: manifest.metadata.name,
+          ns: kustomization.namespace,
+        });
+      }
+    });
+
+    it('resolves every Secret and ConfigMap key a container reads (optional ones may be absent)', () => {
+      const keysOf = (kind: string, name: string): string[] | undefined => {
+        const found = rendered.find((m) => m.kind === kind && m.metadata.name === name);
+        return found ? Object.keys(found.data ?? {}) : undefined;
+      };
+      for (const workload of workloads(rendered)) {
+        for (const env of workload.spec.template.spec.containers.flatMap((c) => c.env)) {
+          const refs = [
+            ['Secret', env.valueFrom?.secretKeyRef],
+            ['ConfigMap', env.valueFrom?.configMapKeyRef],
+          ] as const;
+          for (const [kind, ref] of refs) {
+            if (!ref) continue;
+            const where = `${workload.metadata.name}: ${env.name} from ${kind} ${ref.name}`;
+            expect({ where, exists: keysOf(kind, ref.name) !== undefined }).toEqual({ where, exists: true });
+            if (!ref.optional)
+              expect({ where, key: keysOf(kind, ref.name) }).toEqual({
+                where,
+                key: expect.arrayContaining([ref.key]),
+              });
+          }
+        }
+      }
+    });
+
+    it('points every Service at pods some workload creates', () => {
+      const podLabels = workloads(rendered).map((w) => w.spec.template.metadata.labels);
+      for (const service of rendered
+        .filter((m) => m.kind === 'Service')
+        .map((m) => parseAs(Service, m, `Service/${m.metadata.name}`))) {
+        const matched = podLabels.some((labels) =>
+          Object.entries(service.spec.selector).every(([key, value]) => labels[key] === value),
+        );
+        expect({ service: service.metadata.name, matched }).toEqual({
+          service: service.metadata.name,
+          matched: true,
+        });
+      }
+    });
+  });
+});
+
+describe('entry points', () => {
+  // Every `dist/...js` the Dockerfile, compose or Kubernetes start must be something the swc build emits,
+  // i.e. correspond to a TypeScript source in the repository.
+  const sources = [
+    readFileSync(dockerfile, 'utf8'),
+    readFileSync(composeFile, 'utf8'),
+    ...readdirSync(k8sDir)
+      .filter((name) => name.endsWith('.yaml'))
+      .map((name) => readFileSync(join(k8sDir, name), 'utf8')),
+  ];
+  const started = [...new Set(sources.flatMap(distPathsIn))].sort();
+
+  it('start only files the build produces', () => {
+    const missing = started.filter(
+      (path) => !existsSync(join(repoRoot, path.replace(/^dist\//, '').replace(/\.js$/, '.ts'))),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('start each of the three services from its main.ts', () => {
+    for (const app of ['api', 'signal', 'relay']) {
+      expect({ app, source: existsSync(join(repoRoot, `apps/${app}/src/main.ts`)) }).toEqual({
+        app,
+        source: true,
+      });
+      expect(started).toContain(`dist/apps/${app}/src/main.js`);
+    }
+  });
+});
