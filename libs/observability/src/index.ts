@@ -1,1 +1,5 @@
 export * from './logger';
+export * from './metrics';
+export * from './readiness';
+export * from './ops-server';
+export * from './shutdown';

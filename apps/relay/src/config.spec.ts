@@ -1,0 +1,105 @@
+import { hostname } from 'node:os';
+
+import { ConfigError, parseConfig } from '@switchboard/config';
+
+import { relayConfigSchema } from './config';
+
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    parseConfig(relayConfigSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('relayConfigSchema', () => {
+  it('defaults to hbbr ports and limits, strict, with no licence check', () => {
+    expect(parseConfig(relayConfigSchema, {})).toEqual({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      LOG_LEVEL: 'info',
+      RELAY_PORT: 21117,
+      RELAY_WS_PORT: 21119,
+      METRICS_PORT: 9117,
+      BIND_HOST: '0.0.0.0',
+      RELAY_PUBLIC_ADDR: '127.0.0.1:21117',
+      RELAY_NODE_ID: `${hostname()}:21117`,
+      KEY: '',
+      KEY_DIR: './var/keys',
+      TOTAL_BANDWIDTH: 1024,
+      SINGLE_BANDWIDTH: 128,
+      LIMIT_SPEED: 32,
+      RELAY_STRICT: true,
+      DRAIN_TIMEOUT_SECONDS: 25,
+    });
+  });
+
+  it('has no database setting at all: the relay holds no database credentials', () => {
+    const config = parseConfig(relayConfigSchema, { DATABASE_URL: 'postgresql://u:p@db/x' });
+    expect(config).not.toHaveProperty('DATABASE_URL');
+  });
+
+  it('derives the WebSocket port and node id from RELAY_PORT unless set', () => {
+    const derived = parseConfig(relayConfigSchema, { RELAY_PORT: '31117' });
+    expect([derived.RELAY_WS_PORT, derived.RELAY_NODE_ID]).toEqual([31119, `${hostname()}:31117`]);
+    const explicit = parseConfig(relayConfigSchema, { RELAY_WS_PORT: '443', RELAY_NODE_ID: 'relay-eu-1' });
+    expect([explicit.RELAY_WS_PORT, explicit.RELAY_NODE_ID]).toEqual([443, 'relay-eu-1']);
+  });
+
+  it('reads relay tuning and accepts public addresses clients can dial', () => {
+    const config = parseConfig(relayConfigSchema, {
+      RELAY_PUBLIC_ADDR: 'relay.example.com:21117',
+      TOTAL_BANDWIDTH: '2048',
+      SINGLE_BANDWIDTH: '64.5',
+      RELAY_STRICT: 'false',
+      DRAIN_TIMEOUT_SECONDS: '0.5',
+    });
+    expect(config).toMatchObject({
+      RELAY_PUBLIC_ADDR: 'relay.example.com:21117',
+      TOTAL_BANDWIDTH: 2048,
+      SINGLE_BANDWIDTH: 64.5,
+      RELAY_STRICT: false,
+      DRAIN_TIMEOUT_SECONDS: 0.5,
+    });
+    expect(
+      parseConfig(relayConfigSchema, { RELAY_PUBLIC_ADDR: '[2001:db8::1]:21117' }).RELAY_PUBLIC_ADDR,
+    ).toBe('[2001:db8::1]:21117');
+  });
+
+  it('reports every bad value at once', () => {
+    const found = problems({
+      RELAY_PORT: 'abc',
+      LOG_LEVEL: 'loud',
+      RELAY_PUBLIC_ADDR: 'http://relay',
+      RELAY_NODE_ID: 'has spaces',
+      TOTAL_BANDWIDTH: '0',
+      RELAY_STRICT: 'maybe',
+      DRAIN_TIMEOUT_SECONDS: '-1',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'RELAY_PORT: must be a port number (got "abc")',
+        expect.stringMatching(/^LOG_LEVEL: must be one of/),
+        'RELAY_PUBLIC_ADDR: must be host or host:port, as clients will dial it (got "http://relay")',
+        expect.stringMatching(/^RELAY_NODE_ID: must be 1-128 letters/),
+        'TOTAL_BANDWIDTH: must be greater than 0 (got "0")',
+        expect.stringMatching(/^RELAY_STRICT: must be true or false/),
+        'DRAIN_TIMEOUT_SECONDS: must be greater than 0 (got "-1")',
+      ]),
+    );
+    expect(found).toHaveLength(7);
+  });
+
+  it('refuses colliding ports, an out-of-range derived port and a per-session cap above the total', () => {
+    expect(problems({ METRICS_PORT: '21119' })).toEqual([
+      'METRICS_PORT: must differ from RELAY_WS_PORT (got "21119")',
+    ]);
+    expect(problems({ RELAY_PORT: '65534' })).toEqual([
+      'RELAY_WS_PORT: defaults to RELAY_PORT+2 = 65536, which is not a port; set RELAY_WS_PORT',
+    ]);
+    expect(problems({ SINGLE_BANDWIDTH: '2000' })).toEqual([
+      'SINGLE_BANDWIDTH: must not exceed TOTAL_BANDWIDTH (1024) (got "2000")',
+    ]);
+  });
+});

@@ -1,0 +1,104 @@
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+
+import {
+  flag,
+  logLevel,
+  optionalPort,
+  port,
+  positiveNumber,
+  redisUrl,
+  z,
+  type DeepReadonly,
+} from '@switchboard/config';
+import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+
+// The relay's settings (ARCHITECTURE.md, configuration contract). Deliberately no DATABASE_URL:
+// the relay holds no database credentials and learns everything it needs through Redis.
+
+const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');
+
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
+const publicAddress = z.string().refine((value) => {
+  const match = HOST_PORT.exec(value);
+  if (!match) return false;
+  const [, ipv6, , portText] = match;
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) return false;
+  return portText === undefined || (Number(portText) >= 1 && Number(portText) <= 65535);
+}, 'must be host or host:port, as clients will dial it');
+
+const keyValue = z.string().refine((value) => {
+  try {
+    resolveKeyOption(value);
+    return true;
+  } catch (error) {
+    if (error instanceof KeyFileError) return false;
+    throw error;
+  }
+}, 'looks like a 64-byte secret key but its public half does not match its seed');
+
+/** Mbit/s in hbbr's sense (1024² bits per second). */
+const mbitPerSecond = positiveNumber;
+
+const fields = z.object({
+  REDIS_URL: redisUrl,
+  LOG_LEVEL: logLevel,
+  RELAY_PORT: port(21117),
+  RELAY_WS_PORT: optionalPort(),
+  METRICS_PORT: port(9117),
+  /** `::` listens on IPv6 and IPv4 at once. */
+  BIND_HOST: ipAddress.default('0.0.0.0'),
+  /** What signal tells clients to dial for this node. */
+  RELAY_PUBLIC_ADDR: publicAddress.default('127.0.0.1:21117'),
+  /** This node's name in the Redis node registry; defaults to hostname:RELAY_PORT. */
+  RELAY_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
+    .optional(),
+  /** hbbr's `-k`: empty (the default) means no licence check; `-` uses KEY_DIR/id_ed25519.pub. */
+  KEY: keyValue.default(''),
+  KEY_DIR: z.string().default('./var/keys'),
+  TOTAL_BANDWIDTH: mbitPerSecond(1024),
+  SINGLE_BANDWIDTH: mbitPerSecond(128),
+  LIMIT_SPEED: mbitPerSecond(32),
+  /** Accept only uuids that signal issued a ticket for, so this is never an open relay. */
+  RELAY_STRICT: flag(true),
+  /** On SIGTERM, how long live sessions may run on before they are cut. */
+  DRAIN_TIMEOUT_SECONDS: positiveNumber(25),
+});
+
+export const relayConfigSchema = fields
+  .transform((config) => ({
+    ...config,
+    RELAY_WS_PORT: config.RELAY_WS_PORT ?? config.RELAY_PORT + 2,
+    RELAY_NODE_ID: config.RELAY_NODE_ID ?? `${hostname()}:${config.RELAY_PORT}`,
+  }))
+  .superRefine((config, context) => {
+    if (config.RELAY_WS_PORT > 65535) {
+      context.addIssue({
+        code: 'custom',
+        path: ['RELAY_WS_PORT'],
+        message: `defaults to RELAY_PORT+2 = ${config.RELAY_WS_PORT}, which is not a port; set RELAY_WS_PORT`,
+      });
+    }
+    const tcpPorts = ['RELAY_PORT', 'RELAY_WS_PORT', 'METRICS_PORT'] as const;
+    tcpPorts.forEach((name, index) => {
+      const clash = tcpPorts.slice(0, index).find((earlier) => config[earlier] === config[name]);
+      if (clash) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `must differ from ${clash}`,
+        });
+      }
+    });
+    if (config.SINGLE_BANDWIDTH > config.TOTAL_BANDWIDTH) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SINGLE_BANDWIDTH'],
+        message: `must not exceed TOTAL_BANDWIDTH (${config.TOTAL_BANDWIDTH})`,
+      });
+    }
+  });
+
+export type RelayConfig = DeepReadonly<z.output<typeof relayConfigSchema>>;

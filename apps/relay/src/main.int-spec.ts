@@ -1,0 +1,193 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { WebSocket } from 'ws';
+
+// The real relay process, started the way a deployment starts it (TypeScript through swc), on free ports.
+
+const ROOT = resolve(__dirname, '../../..');
+const MAIN = 'apps/relay/src/main.ts';
+const RFC_PUBLIC_FILE = '11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=';
+
+interface Service {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null }>;
+}
+
+function run(env: Record<string, string>): Service {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null }));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function ephemeralPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** A RELAY_PORT whose WebSocket neighbour (port+2) is free too, and a metrics port. */
+async function freeRelayPorts(): Promise<{ port: number; metrics: number }> {
+  for (;;) {
+    const port = await ephemeralPort();
+    const neighbour = createServer();
+    const free = await new Promise<boolean>((done) => {
+      neighbour.once('error', () => done(false));
+      neighbour.listen(port + 2, '127.0.0.1', () => neighbour.close(() => done(true)));
+    });
+    const metrics = await ephemeralPort();
+    if (free && metrics !== port && metrics !== port + 2) return { port, metrics };
+  }
+}
+
+async function waitForHealthy(service: Service, metricsPort: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void service.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`exited before healthy:\n${service.stderr()}\n${service.stdout()}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status === 200) return;
+    } catch {
+      // Not listening yet: poll again.
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`not healthy after ${timeoutMs} ms:\n${service.stderr()}`);
+}
+
+function tcpConnect(port: number): Promise<Socket> {
+  return new Promise((done, fail) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => done(socket));
+    socket.once('error', fail);
+  });
+}
+
+describe('relay process', () => {
+  let root: string;
+  const running: Service[] = [];
+  const start = (env: Record<string, string>) => {
+    const service = run({ BIND_HOST: '127.0.0.1', KEY_DIR: join(root, 'keys'), ...env });
+    running.push(service);
+    return service;
+  };
+
+  beforeAll(async () => (root = await mkdtemp(join(tmpdir(), 'relay-main-'))));
+  afterEach(() => {
+    for (const service of running.splice(0))
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('starts without key files, serves TCP and WebSocket, and exits 0 on SIGTERM when idle', async () => {
+    const { port, metrics } = await freeRelayPorts();
+    const service = start({ RELAY_PORT: String(port), METRICS_PORT: String(metrics) });
+    await waitForHealthy(service, metrics);
+    (await tcpConnect(port)).destroy();
+    const ws = new WebSocket(`ws://127.0.0.1:${port + 2}/ws/relay`);
+    await once(ws, 'open');
+    ws.terminate();
+    const readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
+    expect(readiness.status).toBe(200);
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    expect(text).toMatch(/^relay_connections_accepted_total\{transport="tcp",service="relay"\} 1$/m);
+    expect(service.stdout()).toContain('"licenceCheck":false');
+    // KEY is empty by default: the relay neither reads nor creates key files.
+    await expect(readdir(join(root, 'keys'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const started = Date.now();
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('on SIGTERM stops accepting, reports not ready, waits for a live session, then exits 0', async () => {
+    const { port, metrics } = await freeRelayPorts();
+    const service = start({
+      RELAY_PORT: String(port),
+      METRICS_PORT: String(metrics),
+      DRAIN_TIMEOUT_SECONDS: '20',
+    });
+    await waitForHealthy(service, metrics);
+    const live = await tcpConnect(port);
+    service.child.kill('SIGTERM');
+    // The ops port stays up during the drain so orchestrators can see it is draining.
+    let readiness: Response | undefined;
+    for (let i = 0; i < 50 && readiness?.status !== 503; i++) {
+      readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
+      if (readiness.status !== 503) await new Promise((done) => setTimeout(done, 50));
+    }
+    expect(readiness?.status).toBe(503);
+    expect(await readiness?.json()).toMatchObject({
+      checks: { listeners: { ok: false, error: 'draining' } },
+    });
+    await expect(tcpConnect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(service.child.exitCode).toBeNull();
+
+    const ended = Date.now();
+    live.end();
+    expect((await service.exited).code).toBe(0);
+    expect(Date.now() - ended).toBeLessThan(3_000);
+  });
+
+  it('cuts sessions still live at DRAIN_TIMEOUT_SECONDS and exits 0', async () => {
+    const { port, metrics } = await freeRelayPorts();
+    const service = start({
+      RELAY_PORT: String(port),
+      METRICS_PORT: String(metrics),
+      DRAIN_TIMEOUT_SECONDS: '1',
+    });
+    await waitForHealthy(service, metrics);
+    const live = await tcpConnect(port);
+    const cut = once(live, 'close');
+    const started = Date.now();
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(900);
+    expect(elapsed).toBeLessThan(4_000);
+    await cut;
+    expect(service.stdout()).toContain('"cut":1');
+  });
+
+  it('exits 78 listing every configuration problem', async () => {
+    const service = start({ RELAY_PORT: 'abc', LOG_LEVEL: 'loud' });
+    expect((await service.exited).code).toBe(78);
+    expect(service.stderr()).toContain('RELAY_PORT: must be a port number (got "abc")');
+    expect(service.stderr()).toMatch(/LOG_LEVEL: must be one of .* \(got "loud"\)/);
+  });
+
+  it('KEY=- refuses to start without signal’s public key, and starts with it', async () => {
+    const keyDir = join(root, 'relay-keys');
+    const { port, metrics } = await freeRelayPorts();
+    const env = { RELAY_PORT: String(port), METRICS_PORT: String(metrics), KEY: '-', KEY_DIR: keyDir };
+    const refused = start(env);
+    expect((await refused.exited).code).toBe(78);
+    expect(refused.stderr()).toContain(`needs signal's public key at ${join(keyDir, 'id_ed25519.pub')}`);
+
+    await mkdir(keyDir);
+    await writeFile(join(keyDir, 'id_ed25519.pub'), RFC_PUBLIC_FILE);
+    const service = start(env);
+    await waitForHealthy(service, metrics);
+    expect(service.stdout()).toContain('"licenceCheck":true');
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  });
+});

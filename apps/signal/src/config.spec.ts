@@ -1,0 +1,111 @@
+import { ConfigError, parseConfig } from '@switchboard/config';
+
+import { signalConfigSchema } from './config';
+
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    parseConfig(signalConfigSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const RFC_SECRET_FILE =
+  'nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2DXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg==';
+
+describe('signalConfigSchema', () => {
+  it('defaults to hbbs ports and lets everything start on one machine', () => {
+    const config = parseConfig(signalConfigSchema, {});
+    expect(config).toMatchObject({
+      SIGNAL_PORT: 21116,
+      SIGNAL_NAT_PORT: 21115,
+      SIGNAL_WS_PORT: 21118,
+      METRICS_PORT: 9116,
+      BIND_HOST: '0.0.0.0',
+      KEY_DIR: './var/keys',
+      KEY: '-',
+      REGISTRATION_POLICY: 'open',
+      TRUSTED_PROXIES: [],
+      RELAY_SERVERS: [],
+      SHUTDOWN_TIMEOUT_SECONDS: 10,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('derives the NAT-test and WebSocket ports from SIGNAL_PORT as hbbs does', () => {
+    const config = parseConfig(signalConfigSchema, { SIGNAL_PORT: '30000' });
+    expect([config.SIGNAL_NAT_PORT, config.SIGNAL_WS_PORT]).toEqual([29999, 30002]);
+  });
+
+  it('takes explicit NAT-test and WebSocket ports over the derived ones', () => {
+    const config = parseConfig(signalConfigSchema, { SIGNAL_NAT_PORT: '4000', SIGNAL_WS_PORT: '4443' });
+    expect([config.SIGNAL_PORT, config.SIGNAL_NAT_PORT, config.SIGNAL_WS_PORT]).toEqual([21116, 4000, 4443]);
+  });
+
+  it('says which derived port is out of range and how to fix it', () => {
+    expect(problems({ SIGNAL_PORT: '1' })).toEqual([
+      'SIGNAL_NAT_PORT: defaults to SIGNAL_PORT−1 = 0, which is not a port; set SIGNAL_NAT_PORT',
+    ]);
+    expect(problems({ SIGNAL_PORT: '65535' })).toEqual([
+      'SIGNAL_WS_PORT: defaults to SIGNAL_PORT+2 = 65537, which is not a port; set SIGNAL_WS_PORT',
+    ]);
+  });
+
+  it('refuses TCP ports that collide', () => {
+    expect(problems({ METRICS_PORT: '21118' })).toEqual([
+      'METRICS_PORT: must differ from SIGNAL_WS_PORT (got "21118")',
+    ]);
+    expect(problems({ SIGNAL_PORT: '4001', SIGNAL_WS_PORT: '4000', SIGNAL_NAT_PORT: '4000' })).toEqual([
+      'SIGNAL_WS_PORT: must differ from SIGNAL_NAT_PORT (got "4000")',
+    ]);
+  });
+
+  it('accepts an IPv6 bind host and IP or CIDR trusted proxies', () => {
+    const config = parseConfig(signalConfigSchema, {
+      BIND_HOST: '::',
+      TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1, fd00::/8, ::1',
+      RELAY_SERVERS: 'relay1.example.com, relay2.example.com:21117, 192.0.2.7, [2001:db8::1]:21117',
+    });
+    expect(config.BIND_HOST).toBe('::');
+    expect(config.TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);
+    expect(config.RELAY_SERVERS).toHaveLength(4);
+  });
+
+  it('reports every bad value at once', () => {
+    const found = problems({
+      SIGNAL_PORT: 'abc',
+      LOG_LEVEL: 'loud',
+      BIND_HOST: 'localhost',
+      REGISTRATION_POLICY: 'closed',
+      TRUSTED_PROXIES: '10.0.0.0/33,proxy.local',
+      RELAY_SERVERS: 'ok.example.com,bad host,x.example.com:99999',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'SIGNAL_PORT: must be a port number (got "abc")',
+        expect.stringMatching(/^LOG_LEVEL: must be one of .* \(got "loud"\)$/),
+        'BIND_HOST: must be an IP address (got "localhost")',
+        'REGISTRATION_POLICY: must be one of open, token, approval, locked (got "closed")',
+        'TRUSTED_PROXIES.0: must be an IP address or CIDR range (e.g. 10.0.0.0/8)',
+        'TRUSTED_PROXIES.1: must be an IP address or CIDR range (e.g. 10.0.0.0/8)',
+        'RELAY_SERVERS.1: must be host or host:port',
+        'RELAY_SERVERS.2: must be host or host:port',
+      ]),
+    );
+    expect(found).toHaveLength(8);
+  });
+
+  it('accepts every hbbs KEY form but a corrupt secret key, without echoing it', () => {
+    expect(parseConfig(signalConfigSchema, { KEY: '_' }).KEY).toBe('_');
+    expect(parseConfig(signalConfigSchema, { KEY: 'some licence' }).KEY).toBe('some licence');
+    expect(parseConfig(signalConfigSchema, { KEY: RFC_SECRET_FILE }).KEY).toBe(RFC_SECRET_FILE);
+    const corrupt = Buffer.from(RFC_SECRET_FILE, 'base64');
+    corrupt[63] = (corrupt[63] ?? 0) ^ 1;
+    expect(problems({ KEY: corrupt.toString('base64') })).toEqual([
+      'KEY: looks like a 64-byte secret key but its public half does not match its seed (got (hidden))',
+    ]);
+  });
+});

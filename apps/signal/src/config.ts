@@ -1,0 +1,116 @@
+import { isIP } from 'node:net';
+
+import {
+  list,
+  optionalPort,
+  port,
+  positiveNumber,
+  sharedFields,
+  z,
+  type DeepReadonly,
+} from '@switchboard/config';
+import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+
+// The rendezvous server's settings (ARCHITECTURE.md, configuration contract). Ports follow hbbs:
+// the NAT-test port defaults to SIGNAL_PORT−1 and the WebSocket port to SIGNAL_PORT+2.
+
+export const REGISTRATION_POLICIES = ['open', 'token', 'approval', 'locked'] as const;
+export type RegistrationPolicy = (typeof REGISTRATION_POLICIES)[number];
+
+const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');
+
+const ipOrCidr = z.string().refine(isIpOrCidr, 'must be an IP address or CIDR range (e.g. 10.0.0.0/8)');
+
+const relayServer = z.string().refine(isHostWithOptionalPort, 'must be host or host:port');
+
+const keyValue = z
+  .string()
+  .refine(
+    (value) => !keyValueProblem(value),
+    'looks like a 64-byte secret key but its public half does not match its seed',
+  );
+
+const fields = z.object({
+  ...sharedFields,
+  SIGNAL_PORT: port(21116),
+  SIGNAL_NAT_PORT: optionalPort(),
+  SIGNAL_WS_PORT: optionalPort(),
+  METRICS_PORT: port(9116),
+  /** `::` listens on IPv6 and IPv4 at once. */
+  BIND_HOST: ipAddress.default('0.0.0.0'),
+  KEY_DIR: z.string().default('./var/keys'),
+  /** hbbs's `-k`; see resolveKeyOption. A blank value counts as unset, so it means `-` here. */
+  KEY: keyValue.default('-'),
+  REGISTRATION_POLICY: z
+    .enum(REGISTRATION_POLICIES, { error: `must be one of ${REGISTRATION_POLICIES.join(', ')}` })
+    .default('open'),
+  /** Proxies whose X-Real-IP / X-Forwarded-For is believed for WebSocket clients. */
+  TRUSTED_PROXIES: list(ipOrCidr),
+  /** Static relay list, used when no relay node is registered in Redis. */
+  RELAY_SERVERS: list(relayServer),
+  SHUTDOWN_TIMEOUT_SECONDS: positiveNumber(10),
+});
+
+export const signalConfigSchema = fields
+  .transform((config) => ({
+    ...config,
+    SIGNAL_NAT_PORT: config.SIGNAL_NAT_PORT ?? config.SIGNAL_PORT - 1,
+    SIGNAL_WS_PORT: config.SIGNAL_WS_PORT ?? config.SIGNAL_PORT + 2,
+  }))
+  .superRefine((config, context) => {
+    const derived = [
+      ['SIGNAL_NAT_PORT', config.SIGNAL_NAT_PORT, 'SIGNAL_PORT−1'],
+      ['SIGNAL_WS_PORT', config.SIGNAL_WS_PORT, 'SIGNAL_PORT+2'],
+    ] as const;
+    for (const [name, value, rule] of derived) {
+      if (value < 1 || value > 65535) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `defaults to ${rule} = ${value}, which is not a port; set ${name}`,
+        });
+      }
+    }
+    // All four are TCP listeners on the same host, so they must not collide.
+    const tcpPorts = ['SIGNAL_PORT', 'SIGNAL_NAT_PORT', 'SIGNAL_WS_PORT', 'METRICS_PORT'] as const;
+    tcpPorts.forEach((name, index) => {
+      const clash = tcpPorts.slice(0, index).find((earlier) => config[earlier] === config[name]);
+      if (clash) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `must differ from ${clash}`,
+        });
+      }
+    });
+  });
+
+export type SignalConfig = DeepReadonly<z.output<typeof signalConfigSchema>>;
+
+function keyValueProblem(value: string): boolean {
+  try {
+    resolveKeyOption(value);
+    return false;
+  } catch (error) {
+    if (error instanceof KeyFileError) return true;
+    throw error;
+  }
+}
+
+function isIpOrCidr(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
+
+function isHostWithOptionalPort(value: string): boolean {
+  const match = HOST_PORT.exec(value);
+  if (!match) return false;
+  const [, ipv6, , portText] = match;
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) return false;
+  return portText === undefined || (Number(portText) >= 1 && Number(portText) <= 65535);
+}

@@ -1,0 +1,251 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { parseKeyFilePair } from '@switchboard/crypto';
+import { WebSocket } from 'ws';
+
+// The real signal process, started the way a deployment starts it (TypeScript through swc), on free
+// ports, with a key directory of its own.
+
+const ROOT = resolve(__dirname, '../../..');
+const MAIN = 'apps/signal/src/main.ts';
+
+interface Service {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(env: Record<string, string>, args: string[] = []): Service {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    if (protocol === 'udp') {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolvePromise(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolvePromise(true)));
+      return;
+    }
+    const server = createServer();
+    server.once('error', () => resolvePromise(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
+  });
+}
+
+async function ephemeralPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** A SIGNAL_PORT whose hbbs neighbours (port−1 TCP, port TCP+UDP, port+2 TCP) are free too. */
+async function freeSignalPorts(): Promise<{ port: number; metrics: number }> {
+  for (;;) {
+    const port = await ephemeralPort();
+    if (port + 2 > 65535) continue;
+    const free = await Promise.all([
+      canBind(port - 1, 'tcp'),
+      canBind(port, 'tcp'),
+      canBind(port, 'udp'),
+      canBind(port + 2, 'tcp'),
+    ]);
+    const metrics = await ephemeralPort();
+    if (free.every(Boolean) && ![port - 1, port, port + 2].includes(metrics)) return { port, metrics };
+  }
+}
+
+async function waitForHealthy(service: Service, metricsPort: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void service.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`exited before healthy:\n${service.stderr()}\n${service.stdout()}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status === 200) return;
+    } catch {
+      // Not listening yet: poll again.
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`not healthy after ${timeoutMs} ms:\n${service.stderr()}`);
+}
+
+async function stop(service: Service): Promise<{ code: number | null; elapsedMs: number }> {
+  const started = Date.now();
+  service.child.kill('SIGTERM');
+  const { code } = await service.exited;
+  return { code, elapsedMs: Date.now() - started };
+}
+
+async function tcpConnects(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+async function metricValue(metricsPort: number, line: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const match = text.split('\n').find((candidate) => line.test(candidate));
+  return match === undefined ? undefined : Number(match.split(' ').at(-1));
+}
+
+describe('signal process', () => {
+  let root: string;
+  let keyDir: string;
+  const running: Service[] = [];
+  const start = (env: Record<string, string>, args?: string[]) => {
+    const service = run({ BIND_HOST: '127.0.0.1', KEY_DIR: keyDir, ...env }, args);
+    running.push(service);
+    return service;
+  };
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'signal-main-'));
+    keyDir = join(root, 'keys');
+  });
+  afterEach(() => {
+    for (const service of running.splice(0))
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('starts, creates hbbs key files, serves every port, and exits 0 on SIGTERM', async () => {
+    const { port, metrics } = await freeSignalPorts();
+    const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics) });
+    await waitForHealthy(service, metrics);
+
+    const secretKeyFile = await readFile(join(keyDir, 'id_ed25519'), 'utf8');
+    const publicKeyFile = await readFile(join(keyDir, 'id_ed25519.pub'), 'utf8');
+    expect(secretKeyFile).toMatch(/^[A-Za-z0-9+/]{86}==$/);
+    expect(publicKeyFile).toMatch(/^[A-Za-z0-9+]{43}=$/);
+    parseKeyFilePair({ secretKeyFile, publicKeyFile });
+    expect((await stat(join(keyDir, 'id_ed25519'))).mode & 0o777).toBe(0o600);
+    expect(service.stdout()).toContain(`"publicKey":"${publicKeyFile}"`);
+
+    // hbbs's layout: NAT test on port−1, rendezvous TCP and UDP on port, WebSocket on port+2.
+    expect(await tcpConnects(port)).toBe(true);
+    expect(await tcpConnects(port - 1)).toBe(true);
+    const udp = createSocket('udp4');
+    udp.send(Buffer.from('320b0a09313233343536373839', 'hex'), port, '127.0.0.1');
+    const datagrams = /^signal_datagrams_received_total\{service="signal"\} /;
+    for (let i = 0; i < 50 && (await metricValue(metrics, datagrams)) !== 1; i++) {
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    expect(await metricValue(metrics, datagrams)).toBe(1);
+    udp.close();
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port + 2}/ws/id`);
+    await once(ws, 'open');
+    const readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
+    expect(readiness.status).toBe(200);
+    expect(await readiness.json()).toMatchObject({ ready: true, checks: { redis: { ok: true } } });
+
+    // A connected client does not hold the shutdown up: signal drops it and exits.
+    const wsClosed = once(ws, 'close');
+    const { code, elapsedMs } = await stop(service);
+    expect(code).toBe(0);
+    expect(elapsedMs).toBeLessThan(5_000);
+    await wsClosed;
+    expect(await tcpConnects(port)).toBe(false);
+    expect(service.stdout()).toContain('"msg":"shutdown complete"');
+  });
+
+  it('reuses the key files unchanged on the next start, and `keys` prints the same key', async () => {
+    const paths = [join(keyDir, 'id_ed25519'), join(keyDir, 'id_ed25519.pub')];
+    const before = await Promise.all(
+      paths.map(async (path) => [await readFile(path, 'utf8'), (await stat(path)).mtimeMs]),
+    );
+    expect(before).toHaveLength(2);
+
+    const { port, metrics } = await freeSignalPorts();
+    const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics) });
+    await waitForHealthy(service, metrics);
+    expect((await stop(service)).code).toBe(0);
+    const after = await Promise.all(
+      paths.map(async (path) => [await readFile(path, 'utf8'), (await stat(path)).mtimeMs]),
+    );
+    expect(after).toEqual(before);
+
+    const keys = start({}, ['keys']);
+    expect((await keys.exited).code).toBe(0);
+    expect(keys.stdout()).toBe(`${before[1]?.[0]}\n`);
+  });
+
+  it('`keys` creates the files in a fresh directory and prints only the key on stdout', async () => {
+    const fresh = join(root, 'fresh-keys');
+    const keys = start({ KEY_DIR: fresh, LOG_LEVEL: 'info' }, ['keys']);
+    expect((await keys.exited).code).toBe(0);
+    expect(keys.stdout()).toBe(`${await readFile(join(fresh, 'id_ed25519.pub'), 'utf8')}\n`);
+    expect(keys.stderr()).toContain('created key pair');
+  });
+
+  it('exits 78 listing every configuration problem, before touching the key directory', async () => {
+    const untouched = join(root, 'never-created');
+    const service = start({ SIGNAL_PORT: 'abc', LOG_LEVEL: 'loud', KEY_DIR: untouched });
+    expect((await service.exited).code).toBe(78);
+    expect(service.stderr()).toContain('SIGNAL_PORT: must be a port number (got "abc")');
+    expect(service.stderr()).toMatch(/LOG_LEVEL: must be one of .* \(got "loud"\)/);
+    await expect(stat(untouched)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses to start on a corrupt key file, saying which file and why, and leaves it alone', async () => {
+    const corruptDir = join(root, 'corrupt');
+    await mkdir(corruptDir);
+    await writeFile(join(corruptDir, 'id_ed25519'), 'this is not a key', { mode: 0o600 });
+    const { port, metrics } = await freeSignalPorts();
+    const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics), KEY_DIR: corruptDir });
+    expect((await service.exited).code).toBe(78);
+    expect(service.stderr()).toContain(
+      `${join(corruptDir, 'id_ed25519')} is unusable: secret key is not valid base64`,
+    );
+    expect(await readFile(join(corruptDir, 'id_ed25519'), 'utf8')).toBe('this is not a key');
+    expect(await tcpConnects(port)).toBe(false);
+  });
+
+  it('serves without Redis, reporting not ready until it is back', async () => {
+    const { port, metrics } = await freeSignalPorts();
+    const deadRedis = await ephemeralPort();
+    const service = start({
+      SIGNAL_PORT: String(port),
+      METRICS_PORT: String(metrics),
+      REDIS_URL: `redis://127.0.0.1:${deadRedis}`,
+    });
+    await waitForHealthy(service, metrics);
+    expect(await tcpConnects(port)).toBe(true);
+    const readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toMatchObject({
+      ready: false,
+      checks: { redis: { ok: false }, listeners: { ok: true } },
+    });
+    expect((await stop(service)).code).toBe(0);
+  });
+});

@@ -1,0 +1,185 @@
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
+
+import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
+import { WebSocket } from 'ws';
+
+import { SignalServer } from './server';
+import { SignalCore } from './signal-core';
+import { encodeFrameHeader } from '@switchboard/protocol';
+import { TrustedProxies } from './transport/client-address';
+
+const logger = createLogger({ name: 'signal-server-test', level: 'silent' });
+
+async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+  return values
+    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function tcpClient(port: number): Promise<Socket> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  return socket;
+}
+
+function start(registry: Registry, messageTimeoutMs = 30_000) {
+  const core = new SignalCore({ logger, registry, limits: { messageTimeoutMs } });
+  const server = new SignalServer(core, {
+    ports: { host: '127.0.0.1', port: 0, natTestPort: 0, wsPort: 0 },
+    trustedProxies: new TrustedProxies([]),
+    logger,
+  });
+  return { core, server };
+}
+
+describe('SignalServer over real sockets', () => {
+  let registry: Registry;
+  let core: SignalCore;
+  let server: SignalServer;
+  beforeEach(async () => {
+    registry = createMetricsRegistry({ service: 'signal-test', defaultMetrics: false });
+    ({ core, server } = start(registry, 300));
+    await server.start();
+  });
+  afterEach(() => server.close());
+
+  it('binds UDP, TCP, NAT-test and WebSocket listeners and reports their ports', () => {
+    const { udp, tcp, natTest, ws } = server.addresses;
+    for (const address of [udp, tcp, natTest, ws]) {
+      expect(address.address).toBe('127.0.0.1');
+      expect(address.port).toBeGreaterThan(0);
+    }
+    expect(new Set([tcp.port, natTest.port, ws.port]).size).toBe(3);
+  });
+
+  it('hands TCP connections on both TCP ports to the core', async () => {
+    const main = await tcpClient(server.addresses.tcp.port);
+    const natTest = await tcpClient(server.addresses.natTest.port);
+    await until(() => core.openConnections === 2);
+    expect(await metric(registry, 'signal_connections_accepted_total', { listener: 'tcp' })).toBe(1);
+    expect(await metric(registry, 'signal_connections_accepted_total', { listener: 'nat-test' })).toBe(1);
+    main.destroy();
+    natTest.destroy();
+  });
+
+  it('closes a TCP client that announces an oversized frame', async () => {
+    const socket = await tcpClient(server.addresses.tcp.port);
+    const closed = once(socket, 'close');
+    socket.write(encodeFrameHeader(1 << 20));
+    await closed;
+    expect(await metric(registry, 'signal_connections_closed_total', { reason: 'frame-too-large' })).toBe(1);
+  });
+
+  it('closes an idle TCP client after the message timeout', async () => {
+    const socket = await tcpClient(server.addresses.natTest.port);
+    const started = Date.now();
+    await once(socket, 'close');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('feeds UDP datagrams to the core', async () => {
+    const client = createSocket('udp4');
+    client.send(Buffer.from('320b0a09313233343536373839', 'hex'), server.addresses.udp.port, '127.0.0.1');
+    await until(async () => (await metric(registry, 'signal_datagrams_received_total')) === 1);
+    client.close();
+  });
+
+  it('accepts WebSocket clients on any path and frames their binary messages', async () => {
+    const client = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`);
+    await once(client, 'open');
+    await until(async () => (await metric(registry, 'signal_connections_open', { listener: 'ws' })) === 1);
+    const closed = once(client, 'close');
+    client.send('text is ignored');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.readyState).toBe(WebSocket.OPEN);
+    client.send(Buffer.from('320b0a09313233343536373839', 'hex'));
+    await closed;
+    expect(
+      await metric(registry, 'signal_connections_closed_total', {
+        listener: 'ws',
+        reason: 'unhandled-message',
+      }),
+    ).toBe(1);
+  });
+
+  it('closes a WebSocket client whose message exceeds 64 KiB', async () => {
+    const client = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`);
+    await once(client, 'open');
+    const closed = once(client, 'close');
+    client.send(Buffer.alloc(64 * 1024 + 1));
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1009);
+  });
+
+  it('answers plain HTTP on the WebSocket port with 426', async () => {
+    const response = await fetch(`http://127.0.0.1:${server.addresses.ws.port}/`);
+    expect(response.status).toBe(426);
+  });
+
+  it('close() drops live clients and frees every port', async () => {
+    const tcp = await tcpClient(server.addresses.tcp.port);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`);
+    await once(ws, 'open');
+    await until(() => core.openConnections === 2);
+    const tcpClosed = once(tcp, 'close');
+    const wsClosed = once(ws, 'close');
+    const started = Date.now();
+    await server.close();
+    await Promise.all([tcpClosed, wsClosed]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const { tcp: tcpAddress, udp, ws: wsAddress } = server.addresses;
+    for (const port of [tcpAddress.port, wsAddress.port]) {
+      const probe = createServer();
+      await new Promise<void>((resolve) => probe.listen(port, '127.0.0.1', resolve));
+      await new Promise((resolve) => probe.close(resolve));
+    }
+    const udpProbe = createSocket('udp4');
+    await new Promise<void>((resolve) => udpProbe.bind(udp.port, '127.0.0.1', resolve));
+    udpProbe.close();
+    tcp.on('error', () => undefined);
+    expect(tcp.writable).toBe(false);
+    await tcpClient(tcpAddress.port).then(
+      () => {
+        throw new Error('listener still open');
+      },
+      (error: NodeJS.ErrnoException) => expect(error.code).toBe('ECONNREFUSED'),
+    );
+  });
+
+  it('fails to start when a port is taken, leaving nothing open', async () => {
+    const other = start(createMetricsRegistry({ service: 'other', defaultMetrics: false }));
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const freePort = (free.address() as AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    // TCP and UDP bind on freePort first, then the NAT-test port collides.
+    const blocked = new SignalServer(other.core, {
+      ports: { host: '127.0.0.1', port: freePort, natTestPort: server.addresses.natTest.port, wsPort: 0 },
+      trustedProxies: new TrustedProxies([]),
+      logger,
+    });
+    await expect(blocked.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(() => blocked.addresses).toThrow('not started');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(freePort, '127.0.0.1', resolve));
+    await new Promise((resolve) => probe.close(resolve));
+    const udpProbe = createSocket('udp4');
+    await new Promise<void>((resolve) => udpProbe.bind(freePort, '127.0.0.1', resolve));
+    udpProbe.close();
+  });
+});

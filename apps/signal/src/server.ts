@@ -1,0 +1,175 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  isIPv6,
+  type Server as TcpServer,
+} from 'node:net';
+
+import { type Logger } from '@switchboard/observability';
+import { WebSocketServer } from 'ws';
+
+import { type Listener } from './connection';
+import { type SignalCore } from './signal-core';
+import { normalizeAddress, type TrustedProxies } from './transport/client-address';
+import { WebSocketDuplex } from '@switchboard/transport';
+
+export interface SignalPorts {
+  host: string;
+  /** TCP and UDP rendezvous port (hbbs 21116). 0 picks a free port for each, for tests. */
+  port: number;
+  /** TCP NAT-test and online-query port (hbbs 21115). */
+  natTestPort: number;
+  /** WebSocket port (hbbs 21118). */
+  wsPort: number;
+}
+
+export interface SignalAddresses {
+  udp: AddressInfo;
+  tcp: AddressInfo;
+  natTest: AddressInfo;
+  ws: AddressInfo;
+}
+
+export interface SignalServerOptions {
+  ports: SignalPorts;
+  trustedProxies: TrustedProxies;
+  logger: Logger;
+}
+
+/** Opens hbbs's four listeners and hands every socket and datagram to the core. */
+export class SignalServer {
+  private readonly logger: Logger;
+  private udp: UdpSocket | undefined;
+  private tcp: TcpServer | undefined;
+  private natTest: TcpServer | undefined;
+  private http: HttpServer | undefined;
+  private bound: SignalAddresses | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly core: SignalCore,
+    private readonly options: SignalServerOptions,
+  ) {
+    this.logger = options.logger.child({ component: 'signal-server' });
+  }
+
+  get addresses(): SignalAddresses {
+    if (!this.bound) throw new Error('SignalServer is not started');
+    return this.bound;
+  }
+
+  /** Binds every port or none: a failure closes whatever was already open, then rejects. */
+  async start(): Promise<SignalAddresses> {
+    const { host, port, natTestPort, wsPort } = this.options.ports;
+    try {
+      this.tcp = this.tcpServer('tcp');
+      const tcp = await listen(this.tcp, host, port);
+      this.udp = this.udpSocket(host);
+      const udp = await bindUdp(this.udp, host, port);
+      this.natTest = this.tcpServer('nat-test');
+      const natTest = await listen(this.natTest, host, natTestPort);
+      this.http = this.webSocketServer();
+      const ws = await listen(this.http, host, wsPort);
+      this.bound = { udp, tcp, natTest, ws };
+      return this.bound;
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** Stops accepting, drops open connections, and resolves once every listener is closed. */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeAll());
+  }
+
+  private async closeAll(): Promise<void> {
+    const closed = Promise.all([
+      closeServer(this.tcp),
+      closeServer(this.natTest),
+      closeServer(this.http),
+      closeUdp(this.udp),
+    ]);
+    this.http?.closeAllConnections();
+    this.core.closeAll();
+    await closed;
+  }
+
+  private tcpServer(listener: Listener): TcpServer {
+    // Half-open allowed so a reply can still go out after the client's FIN (see SignalConnection).
+    const server = createTcpServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      const remote = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+      this.core.handle(socket, listener, remote);
+    });
+    server.on('error', (error) => this.logger.error({ err: error, listener }, 'listener error'));
+    return server;
+  }
+
+  private udpSocket(host: string): UdpSocket {
+    // An IPv6 socket bound to '::' also receives IPv4 (dual stack) unless ipv6Only is set.
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    socket.on('message', (datagram, info) => {
+      const remote = { address: normalizeAddress(info.address), port: info.port };
+      this.core.handleDatagram(datagram, remote, (payload) => {
+        socket.send(payload, info.port, info.address, (error) => {
+          if (error) this.logger.debug({ err: error, remote }, 'UDP send failed');
+        });
+      });
+    });
+    socket.on('error', (error) => this.logger.error({ err: error }, 'UDP socket error'));
+    return socket;
+  }
+
+  private webSocketServer(): HttpServer {
+    // Any path is accepted: behind a proxy clients use /ws/id, direct ones the bare port (RUSTDESK.md §0).
+    const http = createHttpServer((_request, response) => {
+      response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain' });
+      response.end('WebSocket only\n');
+    });
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: this.core.limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    wss.on('connection', (socket, request) => {
+      const remote = this.options.trustedProxies.clientEndpoint(request.socket, request.headers);
+      this.core.handle(new WebSocketDuplex(socket), 'ws', remote);
+    });
+    wss.on('error', (error) => this.logger.error({ err: error }, 'WebSocket server error'));
+    http.on('error', (error) => this.logger.error({ err: error, listener: 'ws' }, 'listener error'));
+    return http;
+  }
+}
+
+function listen(server: TcpServer | HttpServer, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function bindUdp(socket: UdpSocket, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', reject);
+      resolve(socket.address());
+    });
+  });
+}
+
+function closeServer(server: TcpServer | HttpServer | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function closeUdp(socket: UdpSocket | undefined): Promise<void> {
+  if (!socket) return Promise.resolve();
+  return new Promise((resolve) => socket.close(() => resolve()));
+}

@@ -1,0 +1,61 @@
+import { decodeBase64 } from './base64';
+import {
+  encodePublicKeyFile,
+  encodeSecretKeyFile,
+  parseSecretKeyFile,
+  SECRET_KEY_BYTES,
+  type IdentityKeyPair,
+} from './identity-key';
+
+/**
+ * What the `KEY` setting means, following hbbs/hbbr's `-k` (RUSTDESK.md §4; rustdesk-server
+ * src/rendezvous_server.rs get_server_sk).
+ */
+export type KeyOption =
+  /** `-` or `_`: load or generate the key files; the licence key is their public key. */
+  | { readonly kind: 'key-files' }
+  /** The base64 of a 64-byte secret key: sign with it; the licence key is its public half. */
+  | { readonly kind: 'secret-key'; readonly keyPair: IdentityKeyPair; readonly licenceKey: string }
+  /** Any other text: that exact licence key, and no signing key (PunchHoleResponse.pk stays empty). */
+  | { readonly kind: 'licence-only'; readonly licenceKey: string }
+  /** Empty: no licence check. hbbs still loads or generates the key files to sign with; hbbr does not. */
+  | { readonly kind: 'no-licence-check' };
+
+/** Throws KeyFileError when the value is a 64-byte secret key whose halves do not match. */
+export function resolveKeyOption(value: string): KeyOption {
+  if (value === '') return { kind: 'no-licence-check' };
+  if (value === '-' || value === '_') return { kind: 'key-files' };
+  const bytes = decodeBase64(value);
+  if (bytes?.length === SECRET_KEY_BYTES) {
+    const keyPair = parseSecretKeyFile(encodeSecretKeyFile(bytes));
+    return { kind: 'secret-key', keyPair, licenceKey: encodePublicKeyFile(keyPair.publicKey) };
+  }
+  return { kind: 'licence-only', licenceKey: value };
+}
+
+/** Whether the key files must be loaded (or created) for this option on the rendezvous server. */
+export function signalNeedsKeyFiles(option: KeyOption): boolean {
+  return option.kind === 'key-files' || option.kind === 'no-licence-check';
+}
+
+export interface ServerKey {
+  /** What PunchHoleRequest.licence_key must equal; undefined means no licence check. */
+  readonly licenceKey: string | undefined;
+  /** Signs peer keys and the secure-TCP box key; undefined means clients get no signed pk. */
+  readonly signingKeyPair: IdentityKeyPair | undefined;
+}
+
+/** Combines the option with the key files loaded for it (when the option uses them). */
+export function serverKeyFor(option: KeyOption, keyFiles: IdentityKeyPair | undefined): ServerKey {
+  switch (option.kind) {
+    case 'key-files':
+      if (keyFiles === undefined) throw new Error('KEY=- needs the key files to be loaded');
+      return { licenceKey: encodePublicKeyFile(keyFiles.publicKey), signingKeyPair: keyFiles };
+    case 'secret-key':
+      return { licenceKey: option.licenceKey, signingKeyPair: option.keyPair };
+    case 'licence-only':
+      return { licenceKey: option.licenceKey, signingKeyPair: undefined };
+    case 'no-licence-check':
+      return { licenceKey: undefined, signingKeyPair: keyFiles };
+  }
+}

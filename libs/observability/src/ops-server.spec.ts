@@ -1,0 +1,160 @@
+import { createConnection } from 'node:net';
+
+import { Counter } from 'prom-client';
+
+import { createLogger } from './logger';
+import { createMetricsRegistry } from './metrics';
+import { startOpsServer, type OpsServer } from './ops-server';
+import { checkReadiness, type ReadinessReport } from './readiness';
+
+const logger = createLogger({ name: 'ops-test', level: 'silent' });
+
+describe('startOpsServer', () => {
+  let server: OpsServer;
+  let readiness: () => Promise<ReadinessReport>;
+  const registry = createMetricsRegistry({ service: 'ops-test' });
+  const requests = new Counter({ name: 'ops_test_things_total', help: 'things', registers: [registry] });
+
+  beforeAll(async () => {
+    server = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry,
+      logger,
+      readiness: () => readiness(),
+      readinessTimeoutMs: 300,
+    });
+  });
+  afterAll(() => server.close());
+
+  it('listens on the requested host and reports the bound port', () => {
+    expect(server.address.address).toBe('127.0.0.1');
+    expect(server.address.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.address.port}`);
+  });
+
+  it('answers /healthz with 200 whatever the readiness', async () => {
+    readiness = () => Promise.reject(new Error('down'));
+    const response = await fetch(`${server.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('ok\n');
+  });
+
+  it('answers /readyz with 200 and the checks when ready', async () => {
+    readiness = () => checkReadiness({ redis: () => Promise.resolve('PONG') });
+    const response = await fetch(`${server.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ ready: true, checks: { redis: { ok: true, durationMs: 0 } } });
+  });
+
+  it('answers /readyz with 503 naming the failed check', async () => {
+    readiness = () =>
+      checkReadiness({
+        redis: () => Promise.reject(new Error('connect ECONNREFUSED')),
+        listeners: () => Promise.resolve(),
+      });
+    const response = await fetch(`${server.url}/readyz?verbose=1`);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as ReadinessReport;
+    expect(body.ready).toBe(false);
+    expect(body.checks['redis']).toMatchObject({ ok: false, error: 'connect ECONNREFUSED' });
+    expect(body.checks['listeners']).toMatchObject({ ok: true });
+  });
+
+  it('answers 503 when the readiness probe itself throws or hangs', async () => {
+    readiness = () => Promise.reject(new Error('boom'));
+    const failed = await fetch(`${server.url}/readyz`);
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toMatchObject({ ready: false, checks: { readiness: { error: 'boom' } } });
+
+    readiness = () => new Promise<ReadinessReport>(() => undefined);
+    const started = Date.now();
+    const hung = await fetch(`${server.url}/readyz`);
+    expect(hung.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await hung.json()).toMatchObject({ checks: { readiness: { error: 'timed out after 300 ms' } } });
+  });
+
+  it('serves Prometheus text with default metrics and the service label', async () => {
+    requests.inc(3);
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    expect(text).toContain('ops_test_things_total{service="ops-test"} 3');
+    expect(text).toMatch(/^process_cpu_user_seconds_total\{service="ops-test"\} /m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes\{service="ops-test"\} /m);
+  });
+
+  it('answers 404 for other paths and 405 for other methods', async () => {
+    expect((await fetch(`${server.url}/`)).status).toBe(404);
+    expect((await fetch(`${server.url}/healthz/extra`)).status).toBe(404);
+    const post = await fetch(`${server.url}/healthz`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('answers HEAD without a body', async () => {
+    const response = await fetch(`${server.url}/healthz`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+  });
+
+  it('survives garbage on the socket and keeps serving', async () => {
+    await new Promise<void>((resolve) => {
+      const socket = createConnection(server.address.port, '127.0.0.1', () =>
+        socket.write('\x00\x01 nonsense\r\n\r\n'),
+      );
+      socket.on('close', () => resolve());
+      socket.on('error', () => undefined);
+    });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('OpsServer.close', () => {
+  it('closes even with a keep-alive connection open, and is safe to call twice', async () => {
+    const registry = createMetricsRegistry({ service: 'close-test', defaultMetrics: false });
+    const server = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry,
+      logger,
+      readiness: () => checkReadiness({}),
+    });
+    const socket = createConnection(server.address.port, '127.0.0.1');
+    await new Promise<void>((resolve) => {
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+      socket.once('data', () => resolve());
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await Promise.all([server.close(), server.close()]);
+    await closed;
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('rejects at start when the port is taken', async () => {
+    const registry = createMetricsRegistry({ service: 'busy-test', defaultMetrics: false });
+    const first = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry,
+      logger,
+      readiness: () => checkReadiness({}),
+    });
+    try {
+      await expect(
+        startOpsServer({
+          port: first.address.port,
+          host: '127.0.0.1',
+          registry,
+          logger,
+          readiness: () => checkReadiness({}),
+        }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await first.close();
+    }
+  });
+});

@@ -1,0 +1,2 @@
+export * from './websocket-duplex';
+export * from './redis-client';
