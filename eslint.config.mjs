@@ -31,6 +31,42 @@ const IO_MODULES = [
 ];
 const DATABASE_MODULES = ['@prisma/*', 'pg'];
 
+/**
+ * STYLE.md's layering as Nx dependency constraints. Tests may also use libs/testing (factories,
+ * per-test databases) wherever they live; production code may not.
+ */
+function moduleBoundaries({ inTests }) {
+  const testing = inTests ? ['type:testing'] : [];
+  return {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    depConstraints: [
+      {
+        sourceTag: 'type:app',
+        onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', ...testing],
+        bannedExternalImports: DATABASE_MODULES,
+      },
+      { sourceTag: 'scope:relay', notDependOnLibsWithTags: ['type:data-access'] },
+      {
+        sourceTag: 'type:pure',
+        onlyDependOnLibsWithTags: ['type:pure', ...testing],
+        bannedExternalImports: IO_MODULES,
+      },
+      {
+        sourceTag: 'type:util',
+        onlyDependOnLibsWithTags: ['type:pure', 'type:util', ...testing],
+        bannedExternalImports: DATABASE_MODULES,
+      },
+      { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util', ...testing] },
+      {
+        sourceTag: 'type:testing',
+        onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', 'type:testing'],
+        bannedExternalImports: DATABASE_MODULES,
+      },
+    ],
+  };
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -39,6 +75,7 @@ export default tseslint.config(
       '.nx/**',
       'var/**',
       'libs/data-access/src/generated/**',
+      'libs/protocol/src/generated/**',
       '**/*.js',
       '**/*.cjs',
       '**/*.mjs',
@@ -59,37 +96,7 @@ export default tseslint.config(
         'error',
         { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
       ],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', 'type:testing'],
-              bannedExternalImports: DATABASE_MODULES,
-            },
-            { sourceTag: 'scope:relay', notDependOnLibsWithTags: ['type:data-access'] },
-            {
-              sourceTag: 'type:pure',
-              onlyDependOnLibsWithTags: ['type:pure'],
-              bannedExternalImports: IO_MODULES,
-            },
-            {
-              sourceTag: 'type:util',
-              onlyDependOnLibsWithTags: ['type:pure', 'type:util'],
-              bannedExternalImports: DATABASE_MODULES,
-            },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util'] },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access'],
-              bannedExternalImports: DATABASE_MODULES,
-            },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries({ inTests: false })],
     },
   },
   {
@@ -109,8 +116,9 @@ export default tseslint.config(
   },
   {
     // Tests may lean on unsafe any from jest helpers and JSON fixtures.
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
     rules: {
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries({ inTests: true })],
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/unbound-method': 'off',

@@ -1,1 +1,56 @@
+import { createLogger, type Logger } from '@switchboard/observability';
 
+import { loadApiConfig } from './config';
+import { createApiApp } from './create-app';
+import { resolveApiSecrets, SecretsFile, SecretsFileError, secretsFilePath } from './secrets';
+
+// Composition root: config, logger and secrets are settled here, then Nest takes over.
+
+const EX_CONFIG = 78;
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+async function main(): Promise<void> {
+  const config = loadApiConfig(); // exits 78 listing every problem
+  const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
+
+  let resolved;
+  try {
+    resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
+  } catch (error) {
+    if (!(error instanceof SecretsFileError)) throw error;
+    logger.fatal({ err: error }, error.message);
+    process.exit(EX_CONFIG);
+  }
+  logger.info(
+    { secrets: resolved.origin, file: resolved.filePath, fileCreated: resolved.fileCreated },
+    'secrets resolved',
+  );
+
+  const app = await createApiApp({ config, logger, secrets: resolved.secrets });
+  // Nest closes Fastify (draining requests), then Prisma and Redis, then exits 0.
+  app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
+  exitIfShutdownStalls(config.SHUTDOWN_TIMEOUT_MS, logger);
+
+  await app.listen({ port: config.API_PORT, host: config.API_HOST });
+  logger.info({ host: config.API_HOST, port: config.API_PORT }, 'api listening');
+}
+
+/** A request that never finishes must not keep a terminating pod alive forever. */
+function exitIfShutdownStalls(timeoutMs: number, logger: Logger): void {
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      setTimeout(() => {
+        logger.fatal({ timeoutMs }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, timeoutMs).unref();
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `api failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { type Logger } from '@switchboard/observability';
+
+import { API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
+import { type ApiConfig } from './config';
+import { DatabaseModule } from './database/database.module';
+import { ApiExceptionFilter } from './errors/api-exception.filter';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RedisModule } from './redis/redis.module';
+import { type ApiSecrets } from './secrets';
+
+/** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
+export interface AppDependencies {
+  config: ApiConfig;
+  logger: Logger;
+  secrets: ApiSecrets;
+}
+
+@Global()
+@Module({})
+class CoreModule {
+  static register({ config, logger, secrets }: AppDependencies): DynamicModule {
+    const providers = [
+      { provide: API_CONFIG, useValue: config },
+      { provide: API_LOGGER, useValue: logger },
+      { provide: API_SECRETS, useValue: secrets },
+    ];
+    return { module: CoreModule, providers, exports: providers.map((provider) => provider.provide) };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(dependencies: AppDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.register(dependencies), DatabaseModule, RedisModule, MetricsModule, HealthModule],
+      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,4 @@
+// Injection tokens for what the composition root (main.ts) hands to the Nest container.
+export const API_CONFIG = Symbol('ApiConfig');
+export const API_LOGGER = Symbol('ApiLogger');
+export const API_SECRETS = Symbol('ApiSecrets');

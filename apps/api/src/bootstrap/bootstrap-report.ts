@@ -1,0 +1,34 @@
+import { type ResolvedSecrets } from '../secrets';
+import { type AdminBootstrapResult } from './admin-bootstrap.service';
+
+// What the bootstrap CLI tells the operator, as plain lines (it is run by hand or by an init job).
+
+export function describeSecrets(resolved: ResolvedSecrets): string[] {
+  const fromFile = Object.entries(resolved.origin)
+    .filter(([, origin]) => origin === 'file')
+    .map(([name]) => name);
+  if (fromFile.length === 0) return ['Secrets: all taken from the environment; no secrets file needed.'];
+  const names = fromFile.join(', ');
+  return resolved.fileCreated
+    ? [`Secrets: Created ${resolved.filePath} (mode 0600) for ${names}. Back it up.`]
+    : [`Secrets: Using existing ${resolved.filePath} for ${names}.`];
+}
+
+export function describeAdmin(result: AdminBootstrapResult): string[] {
+  if (result.outcome === 'exists') {
+    return [`Admin: ${result.adminCount} enabled admin(s) already exist; nothing changed.`];
+  }
+  const { admin, generatedPassword } = result;
+  if (generatedPassword === undefined) {
+    return [`Admin: created "${admin.username}" with the password from ADMIN_PASSWORD.`];
+  }
+  const rule = '='.repeat(72);
+  return [
+    rule,
+    '  FIRST ADMIN CREATED: this password is shown ONCE; only its hash is kept.',
+    `  username: ${admin.username}`,
+    `  password: ${generatedPassword}`,
+    '  Sign in now and change it.',
+    rule,
+  ];
+}

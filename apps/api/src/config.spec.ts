@@ -1,0 +1,92 @@
+import { ConfigError, parseConfig } from '@switchboard/config';
+
+import { apiConfigSchema, bootstrapConfigSchema } from './config';
+import { generateSecrets } from './secrets';
+
+function problemsOf(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('api config', () => {
+  it('starts on one machine with no environment at all', () => {
+    const config = parseConfig(apiConfigSchema, {});
+    expect(config).toMatchObject({
+      API_PORT: 21114,
+      API_HOST: '0.0.0.0',
+      KEY_DIR: './var/keys',
+      TRUST_PROXY: [],
+      API_BODY_LIMIT_BYTES: 1024 * 1024,
+    });
+    expect(config.JWT_SECRET).toBeUndefined();
+    expect(config.PUBLIC_URL).toBeUndefined();
+  });
+
+  it('accepts proxy addresses, CIDRs and named ranges, and names each bad one', () => {
+    const config = parseConfig(apiConfigSchema, { TRUST_PROXY: '10.0.0.0/8, ::1, loopback,192.168.1.7' });
+    expect(config.TRUST_PROXY).toEqual(['10.0.0.0/8', '::1', 'loopback', '192.168.1.7']);
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { TRUST_PROXY: '10.0.0.0/33,proxy.local,fe80::/64' })),
+    ).toEqual([
+      'TRUST_PROXY.0: must be an IP address, a CIDR or loopback',
+      'TRUST_PROXY.1: must be an IP address, a CIDR or loopback',
+    ]);
+  });
+
+  it('validates secrets given in the environment without echoing them', () => {
+    const good = generateSecrets();
+    expect(parseConfig(apiConfigSchema, good).AUDIT_HMAC_KEYS).toBe(good.AUDIT_HMAC_KEYS);
+    const problems = problemsOf(() =>
+      parseConfig(apiConfigSchema, {
+        JWT_SECRET: 'too-short-secret',
+        AUDIT_HMAC_KEYS: 'k1:c2hvcnQ=',
+        DATA_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64'),
+      }),
+    );
+    expect(problems).toEqual([
+      'JWT_SECRET: must be at least 32 characters (got (hidden))',
+      expect.stringMatching(
+        /^AUDIT_HMAC_KEYS: Invalid audit keyring: .*at least 32 bytes \(got \(hidden\)\)$/,
+      ),
+      expect.stringMatching(/^DATA_ENCRYPTION_KEY: must be 32 bytes in base64/),
+    ]);
+    expect(problems.join('\n')).not.toContain('too-short-secret');
+  });
+
+  it('trims a trailing slash from PUBLIC_URL and refuses other schemes', () => {
+    expect(parseConfig(apiConfigSchema, { PUBLIC_URL: 'https://rd.example.com/' }).PUBLIC_URL).toBe(
+      'https://rd.example.com',
+    );
+    expect(problemsOf(() => parseConfig(apiConfigSchema, { PUBLIC_URL: 'ftp://x' }))).toEqual([
+      'PUBLIC_URL: must be an http:// or https:// URL (got "ftp://x")',
+    ]);
+  });
+});
+
+describe('bootstrap config', () => {
+  it('defaults the admin to "admin" with a generated password, and lower-cases a given name', () => {
+    expect(parseConfig(bootstrapConfigSchema, {})).toMatchObject({ ADMIN_USERNAME: 'admin' });
+    expect(parseConfig(bootstrapConfigSchema, {}).ADMIN_PASSWORD).toBeUndefined();
+    expect(parseConfig(bootstrapConfigSchema, { ADMIN_USERNAME: 'Ops.Lead' }).ADMIN_USERNAME).toBe(
+      'ops.lead',
+    );
+  });
+
+  it('refuses a short password and an unusable name, together', () => {
+    expect(
+      problemsOf(() =>
+        parseConfig(bootstrapConfigSchema, { ADMIN_PASSWORD: 'elevenchars', ADMIN_USERNAME: '-x' }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        'ADMIN_PASSWORD: must be at least 12 characters (got (hidden))',
+        expect.stringMatching(/^ADMIN_USERNAME: must be 1-64 of/),
+      ]),
+    );
+  });
+});

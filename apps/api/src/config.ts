@@ -1,0 +1,111 @@
+import { isIP } from 'node:net';
+
+import { parseAuditKeyring } from '@switchboard/audit';
+import {
+  type DeepReadonly,
+  type Environment,
+  list,
+  loadConfig,
+  port,
+  positiveInteger,
+  sharedFields,
+  z,
+} from '@switchboard/config';
+
+// The api's whole configuration contract (ARCHITECTURE.md). This is the only file of the app that
+// reads process.env; the bootstrap CLI uses a superset of the same fields.
+
+export const SECRETS_FILE_NAME = 'api-secrets.json';
+export const DATA_ENCRYPTION_KEY_BYTES = 32;
+const MIN_JWT_SECRET_LENGTH = 32;
+export const MIN_ADMIN_PASSWORD_LENGTH = 12;
+// argon2 hashes whatever it is given; an upper bound keeps a pasted novel from becoming a CPU burner.
+const MAX_PASSWORD_LENGTH = 1024;
+
+// proxy-addr (what Fastify's trustProxy uses) also accepts these names for whole address ranges.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(value: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(value)) return true;
+  const [address = '', bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return /^\d{1,3}$/.test(bits) && prefix <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Secrets may come from the environment (production, Kubernetes secrets); any that are absent are read
+ * from `${KEY_DIR}/api-secrets.json` (see secrets.ts). The file uses these same names and validators.
+ */
+export const secretFields = {
+  JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`),
+  AUDIT_HMAC_KEYS: z.string().superRefine((value, ctx) => {
+    try {
+      parseAuditKeyring(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
+  DATA_ENCRYPTION_KEY: z
+    .string()
+    .refine(
+      (value) =>
+        /^[A-Za-z0-9+/]+={0,2}$/.test(value) &&
+        Buffer.from(value, 'base64').length === DATA_ENCRYPTION_KEY_BYTES,
+      `must be ${DATA_ENCRYPTION_KEY_BYTES} bytes in base64 (openssl rand -base64 ${DATA_ENCRYPTION_KEY_BYTES})`,
+    ),
+};
+
+const storageFields = {
+  ...sharedFields,
+  KEY_DIR: z.string().default('./var/keys'),
+  JWT_SECRET: secretFields.JWT_SECRET.optional(),
+  AUDIT_HMAC_KEYS: secretFields.AUDIT_HMAC_KEYS.optional(),
+  DATA_ENCRYPTION_KEY: secretFields.DATA_ENCRYPTION_KEY.optional(),
+};
+
+export const apiConfigSchema = z.object({
+  ...storageFields,
+  API_PORT: port(21114),
+  API_HOST: z.string().default('0.0.0.0'),
+  /** Where operators reach the api from outside (links in the console, OIDC callbacks later). */
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For we believe; empty trusts none. */
+  TRUST_PROXY: list(z.string().refine(isProxyAddress, 'must be an IP address, a CIDR or loopback')),
+  API_BODY_LIMIT_BYTES: positiveInteger(1024 * 1024),
+  /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
+  SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
+  /** Per dependency, for /readyz. */
+  READINESS_TIMEOUT_MS: positiveInteger(2_000),
+});
+
+export const bootstrapConfigSchema = z.object({
+  ...storageFields,
+  ADMIN_USERNAME: z
+    .string()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 of a-z 0-9 . _ - and start with a letter or digit')
+    .default('admin'),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(MIN_ADMIN_PASSWORD_LENGTH, `must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`)
+    .optional(),
+});
+
+export type ApiConfig = DeepReadonly<z.output<typeof apiConfigSchema>>;
+export type BootstrapConfig = DeepReadonly<z.output<typeof bootstrapConfigSchema>>;
+
+/** Exits 78 listing every problem when the environment is invalid. */
+export function loadApiConfig(env: Environment = process.env): ApiConfig {
+  return loadConfig(apiConfigSchema, env);
+}
+
+export function loadBootstrapConfig(env: Environment = process.env): BootstrapConfig {
+  return loadConfig(bootstrapConfigSchema, env);
+}

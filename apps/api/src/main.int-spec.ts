@@ -1,0 +1,81 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+
+import { runTs, unusedPort } from '../test/api-test-harness';
+
+// The api as its container runs it: a real process, real port, real database, real signals.
+jest.setTimeout(60_000);
+
+const MAIN = 'apps/api/src/main.ts';
+
+async function waitForHealthy(url: string, deadlineMs: number): Promise<Response> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return response;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('api process', () => {
+  let database: TestDatabase;
+  let workDir: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    workDir = await mkdtemp(join(tmpdir(), 'sb-api-'));
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('starts with no secrets configured, serves /healthz and /readyz, and exits 0 promptly on SIGTERM', async () => {
+    const port = await unusedPort();
+    const keyDir = join(workDir, 'keys');
+    const api = runTs(MAIN, {
+      API_PORT: String(port),
+      API_HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      KEY_DIR: keyDir,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const health = await waitForHealthy(`http://127.0.0.1:${port}/healthz`, 45_000);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+      // The one-machine start generated its secrets file.
+      expect((await stat(join(keyDir, 'api-secrets.json'))).mode & 0o777).toBe(0o600);
+
+      const signalledAt = Date.now();
+      api.child.kill('SIGTERM');
+      const { code, signal } = await api.exited;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalledAt).toBeLessThan(3_000);
+      const logs = api.stdout();
+      expect(logs).toContain('"msg":"api listening"');
+      expect(logs).toContain('"msg":"shutting down"');
+      expect(api.stderr()).toBe('');
+    } finally {
+      api.child.kill('SIGKILL');
+    }
+  });
+
+  it('exits 78 listing every configuration problem before opening anything', async () => {
+    const api = runTs(MAIN, { API_PORT: 'abc', LOG_LEVEL: 'loud', KEY_DIR: join(workDir, 'never') });
+    const { code } = await api.exited;
+    expect(code).toBe(78);
+    expect(api.stderr()).toContain('API_PORT: must be a port number (got "abc")');
+    expect(api.stderr()).toContain('LOG_LEVEL: must be one of');
+    await expect(stat(join(workDir, 'never'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

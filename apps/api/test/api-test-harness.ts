@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type Environment, parseConfig } from '@switchboard/config';
+import { createLogger } from '@switchboard/observability';
+
+import { apiConfigSchema, type ApiConfig } from '../src/config';
+import { createApiApp } from '../src/create-app';
+import { type ApiSecrets, generateSecrets, resolveApiSecrets, SecretsFile } from '../src/secrets';
+
+// Shared by the api's integration tests: an in-process app for inject(), and real child processes.
+
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+
+export function testApiConfig(env: Environment): ApiConfig {
+  return parseConfig(apiConfigSchema, { LOG_LEVEL: 'silent', ...env });
+}
+
+/** Fresh secrets given as if from the environment, so no secrets file is involved. */
+export async function testSecrets(): Promise<ApiSecrets> {
+  const unused = new SecretsFile('/nonexistent/never-read.json');
+  return (await resolveApiSecrets(generateSecrets(), unused)).secrets;
+}
+
+export async function startTestApp(env: Environment): Promise<NestFastifyApplication> {
+  const config = testApiConfig(env);
+  const logger = createLogger({ name: 'api-test', level: config.LOG_LEVEL });
+  // Not listening: tests use app.inject(), which also lets them add routes to Fastify before it is ready.
+  return createApiApp({ config, logger, secrets: await testSecrets() });
+}
+
+/** A port nothing listens on (bound then released; nothing else in the test claims it meanwhile). */
+export function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or the signal that ended it). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs a TypeScript entry point of this repo the way the brief's smoke test does
+ * (`node -r @swc-node/register <file>`), with exactly `env` plus PATH/HOME: nothing leaks in from the
+ * developer's shell.
+ */
+export function runTs(entry: string, env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, entry)], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}

@@ -1,0 +1,5 @@
+export * from './audit-entry';
+export * from './canonical-form';
+export * from './audit-keyring';
+export * from './audit-chain';
+export * from './chain-verifier';

@@ -1,0 +1,42 @@
+// Migrations: our runner for prisma/migrations, compatible with `prisma migrate deploy`.
+export { applyMigrations, findHistoryProblems } from './migrations/migration-runner';
+export type { ApplyMigrationsOptions, ApplyMigrationsResult } from './migrations/migration-runner';
+export { MigrationError } from './migrations/migration-error';
+export type { MigrationErrorCode } from './migrations/migration-error';
+export {
+  findMigrationsDir,
+  migrationChecksum,
+  readMigrationDirectory,
+  scriptMatchesChecksum,
+} from './migrations/migration-directory';
+export type { MigrationFile } from './migrations/migration-directory';
+export type { MigrationRecord } from './migrations/migration-history';
+export {
+  createDatabase,
+  createScratchDatabase,
+  databaseNameOf,
+  dropDatabase,
+  ensureDatabaseExists,
+  redactUrl,
+  withDatabaseName,
+} from './migrations/database-admin';
+export type { ScratchDatabase } from './migrations/database-admin';
+
+// Users: accounts, roles and credentials.
+export { USER_ROLES, UserRepository, UsernameTakenError } from './users';
+export type { NewUser, UserRecord, UserRole } from './users';
+
+// Prisma client factory (Prisma 7 + pg driver adapter).
+export { createPrismaClient } from './prisma-client';
+export type { PrismaClient, PrismaClientOptions } from './prisma-client';
+
+// Audit: the hash-chained, tamper-evident log (chaining rules live in @switchboard/audit).
+export {
+  AUDIT_CHAIN_LOCK_KEY,
+  AuditIsolationError,
+  AuditRepository,
+  AuditRepositoryClosedError,
+  GroupCommitQueue,
+  InvalidAuditCursorError,
+} from './audit';
+export type { AuditAppendInput, AuditListQuery, AuditPage, AuditRepositoryOptions } from './audit';

@@ -1,0 +1,95 @@
+import { Prisma, type PrismaClient, type User } from '../generated/prisma/client';
+
+export const USER_ROLES = ['admin', 'operator', 'viewer', 'pro'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** A user row as the rest of the code sees it: no Prisma types cross this boundary. */
+export interface UserRecord {
+  id: string;
+  /** Always lower-case. */
+  username: string;
+  displayName: string | null;
+  email: string | null;
+  /** argon2id PHC string. */
+  passwordHash: string;
+  role: UserRole;
+  disabled: boolean;
+  totpEnabled: boolean;
+  passwordChangedAt: Date;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  role: UserRole;
+  displayName?: string;
+  email?: string;
+}
+
+/** Another user already has this username (the unique index said so, so it holds under races too). */
+export class UsernameTakenError extends Error {
+  constructor(readonly username: string) {
+    super(`A user named "${username}" already exists`);
+    this.name = 'UsernameTakenError';
+  }
+}
+
+// Prisma's code for a unique constraint violation.
+const UNIQUE_VIOLATION = 'P2002';
+
+export class UserRepository {
+  /** Accepts the client or an interactive transaction, so callers can pair a write with its audit entry. */
+  constructor(private readonly db: PrismaClient | Prisma.TransactionClient) {}
+
+  /** Admins who can sign in (disabled ones do not count: they cannot administer anything). */
+  countAdmins(): Promise<number> {
+    return this.db.user.count({ where: { role: 'admin', disabled: false } });
+  }
+
+  /** Usernames are stored lower-case, so the lookup is case-insensitive by construction. */
+  async findByUsername(username: string): Promise<UserRecord | null> {
+    const row = await this.db.user.findUnique({ where: { username: username.toLowerCase() } });
+    return row === null ? null : toRecord(row);
+  }
+
+  async create(user: NewUser): Promise<UserRecord> {
+    const username = user.username.toLowerCase();
+    try {
+      const row = await this.db.user.create({
+        data: {
+          username,
+          passwordHash: user.passwordHash,
+          role: user.role,
+          displayName: user.displayName ?? null,
+          email: user.email ?? null,
+        },
+      });
+      return toRecord(row);
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === UNIQUE_VIOLATION) {
+        throw new UsernameTakenError(username);
+      }
+      throw error;
+    }
+  }
+}
+
+function toRecord(row: User): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.displayName,
+    email: row.email,
+    passwordHash: row.passwordHash,
+    role: row.role,
+    disabled: row.disabled,
+    totpEnabled: row.totpEnabled,
+    passwordChangedAt: row.passwordChangedAt,
+    lastLoginAt: row.lastLoginAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
