@@ -39,7 +39,7 @@ generate_prisma_client() {
 build() {
   say "Building (swc → dist/)"
   rm -rf dist
-  npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts' --quiet
+  npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/*.mjs' --quiet
 }
 
 pg_up() { node -e "const s=require('net').connect(5432,'127.0.0.1');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))"; }

@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { Client } from 'pg';
 
 import { createScratchDatabase, type ScratchDatabase } from './database-admin';
 import { findMigrationsDir, readMigrationDirectory } from './migration-directory';
 import { applyMigrations } from './migration-runner';
+import { PrismaSchemaEngine } from './prisma-engine/prisma-engine';
 
 // Proves the runner and Prisma agree, using Prisma's real schema engine (the one `prisma migrate
 // deploy` runs, compiled to wasm, talking to Postgres through @prisma/adapter-pg): Prisma must see
@@ -19,54 +18,14 @@ const migrationNames = readMigrationDirectory(migrationsDir).map((migration) => 
 // The server @switchboard/testing uses (data-access may not import that lib).
 const adminUrl = process.env['TEST_DATABASE_ADMIN_URL'] || 'postgresql://postgres@127.0.0.1:5432/postgres';
 
-// The engine package is ESM with a bundler-style wasm import, which Jest's CommonJS sandbox cannot
-// load, so it runs in a child Node process: argv = command, database URL, migrations dir, schema path.
-const ENGINE_HARNESS = `
-import { createRequire } from 'node:module';
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-const [command, url, migrationsDir, schemaPath] = process.argv.slice(1);
-const require = createRequire(join(process.cwd(), 'package.json'));
-const bgPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
-const bg = await import(pathToFileURL(bgPath).href);
-const wasm = readFileSync(join(dirname(bgPath), 'schema_engine_bg.wasm'));
-const { instance } = await WebAssembly.instantiate(wasm, { './schema_engine_bg.js': bg });
-bg.__wbg_set_wasm(instance.exports);
-instance.exports.__wbindgen_start?.();
-const { PrismaPg } = require('@prisma/adapter-pg');
-const { bindMigrationAwareSqlAdapterFactory } = createRequire(require.resolve('@prisma/adapter-pg'))('@prisma/driver-adapter-utils');
-const schema = readFileSync(schemaPath, 'utf8');
-const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: url }));
-const engine = await bg.SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => {}, adapter);
-const migrationsList = {
-  baseDir: migrationsDir,
-  lockfile: { path: 'migration_lock.toml', content: readFileSync(join(migrationsDir, 'migration_lock.toml'), 'utf8') },
-  shadowDbInitScript: '',
-  migrationDirectories: readdirSync(migrationsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
-    .map((name) => ({ path: name, migrationFile: { path: 'migration.sql',
-      content: { tag: 'ok', value: readFileSync(join(migrationsDir, name, 'migration.sql'), 'utf8') } } })),
-};
-const filters = { externalTables: [], externalEnums: [] };
-const result = command === 'deploy'
-  ? await engine.applyMigrations({ migrationsList, filters })
-  : await engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters });
-process.stdout.write(JSON.stringify(result));
-process.exit(0);
-`;
-
+// `prisma migrate deploy` / `status` as Prisma's engine runs them (see prisma-engine/engine-harness.mjs).
 async function prismaEngine(
   command: 'deploy' | 'diagnose',
   url: string,
   dir = migrationsDir,
 ): Promise<unknown> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--input-type=module', '-e', ENGINE_HARNESS, command, url, dir, schemaPath],
-    { cwd: join(migrationsDir, '..', '..') },
-  );
-  return JSON.parse(stdout);
+  const engine = new PrismaSchemaEngine({ migrationsDir: dir, schemaPath });
+  return command === 'deploy' ? engine.deploy(url) : engine.diagnose(url);
 }
 
 /** The history rows without what is random or time-dependent. */
