@@ -1,0 +1,67 @@
+// The seams between the rendezvous core and what it depends on. The core (handlers) only sees these
+// interfaces; main.ts wires the real implementations (admission/, device write-behind, relay
+// registry). Every method the hot path calls is synchronous and in-memory: Postgres or Redis being
+// slow or down must never delay a registration (ARCHITECTURE.md, "Registration").
+
+/** ARCHITECTURE.md registration policy; ConfigChanged{key:'registration.policy'} switches it live. */
+export type RegistrationPolicy = 'open' | 'token' | 'approval' | 'locked';
+
+/** Why a device may not register or be reached. Never answered with UUID_MISMATCH (RUSTDESK.md §7). */
+export type Refusal =
+  | 'banned'
+  | 'revoked'
+  | 'deleted'
+  /** approval policy: known, waiting for an admin */
+  | 'pending'
+  /** token policy: no valid registration token was presented for this id/uuid */
+  | 'not-deployed'
+  /** locked policy: not a known device */
+  | 'unknown-device';
+
+export type AccessDecision =
+  { readonly allowed: true } | { readonly allowed: false; readonly refusal: Refusal };
+
+export interface DeviceAccessPort {
+  /** May this id (with this uuid, when the message carries one) register now? */
+  checkRegistration(id: string, uuid?: Uint8Array): AccessDecision;
+  /** May others punch to / relay to this id? (banned, deleted, pending… are unreachable) */
+  checkReachable(id: string): AccessDecision;
+  /** Called when ids become denied (ban, revoke, delete events): the core closes their live links. */
+  onDenied(listener: (ids: readonly string[], refusal: Refusal) => void): void;
+}
+
+export interface DeviceRegistration {
+  readonly id: string;
+  readonly uuid: Uint8Array;
+  readonly pk: Uint8Array;
+  readonly ip: string;
+  readonly at: Date;
+}
+
+/** Write-behind of device rows: returns at once, batches to Postgres off the hot path, never loses. */
+export interface DeviceWriterPort {
+  /** RegisterPk accepted with a new or changed uuid, pk or IP. */
+  recordRegistration(registration: DeviceRegistration): void;
+  /** A device was seen (heartbeat); implementations coalesce these. */
+  recordSeen(id: string, ip: string, at: Date): void;
+  /** TCP RegisterPk id change accepted (RUSTDESK.md §5.9). */
+  recordIdChange(oldId: string, newId: string, at: Date): void;
+}
+
+/** Relay choice (ARCHITECTURE.md "Relay choice"): least loaded live node, static list as fallback. */
+export interface RelayPickerPort {
+  /** host:port to hand to clients, or '' when none is known (clients then use rendezvous host:21117). */
+  pick(): string;
+}
+
+export interface RelayTicket {
+  readonly uuid: string;
+  /** RustDesk ids of the devices this session carries, as far as signal knows them. */
+  readonly peers: readonly string[];
+  readonly relay: string;
+}
+
+/** Short-lived relay tickets in Redis; fire-and-forget from the hot path (failures are logged). */
+export interface RelayTicketPort {
+  issue(ticket: RelayTicket): void;
+}
