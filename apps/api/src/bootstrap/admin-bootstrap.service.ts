@@ -49,7 +49,8 @@ export class AdminBootstrapService {
     let admin: UserRecord;
     try {
       admin = await this.creator.create(
-        { username, passwordHash, role: 'admin' },
+        // A printed one-time password must be replaced at first login; one the operator chose need not.
+        { username, passwordHash, role: 'admin', passwordMustChange: generated },
         generated ? 'generated' : 'environment',
       );
     } catch (error) {

@@ -28,7 +28,7 @@ export function describeAdmin(result: AdminBootstrapResult): string[] {
     '  FIRST ADMIN CREATED: this password is shown ONCE; only its hash is kept.',
     `  username: ${admin.username}`,
     `  password: ${generatedPassword}`,
-    '  Sign in now and change it.',
+    '  It is a one-time password: the first sign-in must replace it.',
     rule,
   ];
 }

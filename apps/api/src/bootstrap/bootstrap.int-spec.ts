@@ -74,7 +74,12 @@ describe('bootstrap CLI', () => {
     const users = await prisma.user.findMany();
     expect(users).toHaveLength(1);
     const [admin] = users;
-    expect(admin).toMatchObject({ username: 'admin', role: 'admin', disabled: false });
+    expect(admin).toMatchObject({
+      username: 'admin',
+      role: 'admin',
+      disabled: false,
+      passwordMustChange: true,
+    });
     expect(admin?.passwordHash).toMatch(/^\$argon2id\$/);
     expect(await argon2.verify(admin?.passwordHash ?? '', password)).toBe(true);
     expect(admin?.passwordHash).not.toContain(password);
@@ -124,6 +129,7 @@ describe('bootstrap CLI', () => {
       const [admin, ...rest] = await otherPrisma.user.findMany();
       expect(rest).toHaveLength(0);
       expect(admin?.username).toBe('root.ops');
+      expect(admin?.passwordMustChange).toBe(false);
       expect(await argon2.verify(admin?.passwordHash ?? '', 'correct horse battery staple')).toBe(true);
     } finally {
       await otherPrisma.$disconnect();

@@ -15,6 +15,8 @@ export interface UserRecord {
   role: UserRole;
   disabled: boolean;
   totpEnabled: boolean;
+  /** The password was chosen by someone else; the next login must replace it. */
+  passwordMustChange: boolean;
   passwordChangedAt: Date;
   lastLoginAt: Date | null;
   createdAt: Date;
@@ -27,6 +29,7 @@ export interface NewUser {
   role: UserRole;
   displayName?: string;
   email?: string;
+  passwordMustChange?: boolean;
 }
 
 /** Another user already has this username (the unique index said so, so it holds under races too). */
@@ -65,6 +68,7 @@ export class UserRepository {
           role: user.role,
           displayName: user.displayName ?? null,
           email: user.email ?? null,
+          passwordMustChange: user.passwordMustChange ?? false,
         },
       });
       return toRecord(row);
@@ -87,6 +91,7 @@ function toRecord(row: User): UserRecord {
     role: row.role,
     disabled: row.disabled,
     totpEnabled: row.totpEnabled,
+    passwordMustChange: row.passwordMustChange,
     passwordChangedAt: row.passwordChangedAt,
     lastLoginAt: row.lastLoginAt,
     createdAt: row.createdAt,
