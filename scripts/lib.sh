@@ -21,10 +21,13 @@ require_node() {
 }
 
 install_dependencies() {
-  # npm ci only when the lockfile changed since the last install.
+  # Only when the lockfile changed since the last install. `npm install` rather than `npm ci`: the
+  # lockfile cannot list other platforms' optional binaries (swc, buf, nx) when the registry in
+  # reach serves only this platform's, and `npm ci` refuses such a lockfile; `npm install` still
+  # installs exactly the locked versions.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "Installing npm dependencies"
-    npm ci --no-audit --no-fund --loglevel=error
+    npm install --no-audit --no-fund --loglevel=error
   fi
 }
 
