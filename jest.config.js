@@ -23,12 +23,15 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'],
+      // Real processes, databases and sockets on a 2-core machine shared with other test workers.
+      testTimeout: 30_000,
       slowTestThreshold: 30,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/apps/e2e/**/*.e2e-spec.ts'],
+      testTimeout: 60_000,
       slowTestThreshold: 60,
     },
   ],

@@ -16,6 +16,9 @@ ensure_local_services
 say "Type check"
 npx --no-install tsc -p tsconfig.json --noEmit
 say "Lint (type-aware ESLint with Nx module boundaries)"
+# The boundary rule reads Nx's cached project graph and silently skips itself when there is none
+# (a fresh clone), so build the graph first.
+npx --no-install nx show projects >/dev/null
 npx --no-install eslint . --max-warnings=0
 say "Formatting"
 npx --no-install prettier --check . --log-level warn
