@@ -9,9 +9,9 @@ import {
   InvalidAuditEntryError,
   verifyAuditChain,
 } from '@switchboard/audit';
-// Test-only: @switchboard/testing builds on data-access, but production code here never imports it.
-import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
+import { createScratchDatabase, type ScratchDatabase } from '../migrations/database-admin';
+import { applyMigrations } from '../migrations/migration-runner';
 import { createPrismaClient, type PrismaClient } from '../prisma-client';
 import {
   AuditIsolationError,
@@ -78,13 +78,17 @@ const newEntry = (overrides: Partial<Parameters<AuditRepository['append']>[0]> =
   ...overrides,
 });
 
+// @switchboard/testing builds on data-access, so data-access's own tests make their database directly.
+const adminUrl = process.env['TEST_DATABASE_ADMIN_URL'] || 'postgresql://postgres@127.0.0.1:5432/postgres';
+
 describe('AuditRepository against Postgres', () => {
-  let database: TestDatabase;
+  let database: ScratchDatabase;
   let prisma: PrismaClient;
   let audit: AuditRepository;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
+    database = await createScratchDatabase(adminUrl, 'sb_test_');
+    await applyMigrations({ databaseUrl: database.url });
     prisma = createPrismaClient(database.url);
     audit = new AuditRepository(prisma, { keyring: rotatedKeyring });
   });
