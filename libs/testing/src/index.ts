@@ -1,2 +1,3 @@
 export { createTestDatabase, testDatabaseAdminUrl } from './test-database';
 export type { TestDatabase } from './test-database';
+export * from './rustdesk-peer';

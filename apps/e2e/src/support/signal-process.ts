@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// The real signal process for end-to-end tests, started as a deployment starts it (TypeScript
+// through swc), on free ports of its own, with a key directory of its own, bound to 127.0.0.1 so
+// peers on 127.0.0.2 look like another network.
+
+const ROOT = resolve(__dirname, '../../../..');
+const MAIN = 'apps/signal/src/main.ts';
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface SignalProcess {
+  readonly host: string;
+  /** SIGNAL_PORT: UDP and TCP; NAT test on port − 1, WebSocket on port + 2. */
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly keyDir: string;
+  /** The Key: the text of id_ed25519.pub as the process wrote it. */
+  readonly publicKeyFile: string;
+  /** Everything the process printed so far, for failure messages. */
+  output(): string;
+  stop(): Promise<{ code: number | null }>;
+}
+
+export async function startSignal(env: Record<string, string>): Promise<SignalProcess> {
+  const keyDir = await mkdtemp(join(tmpdir(), 'e2e-signal-keys-'));
+  const { port, metricsPort } = await freeSignalPorts();
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      BIND_HOST: '127.0.0.1',
+      SIGNAL_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      KEY_DIR: keyDir,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null }));
+  try {
+    await waitForHealthy(child, metricsPort, () => output);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await rm(keyDir, { recursive: true, force: true });
+    throw error;
+  }
+  const publicKeyFile = await readFile(join(keyDir, 'id_ed25519.pub'), 'utf8');
+  return {
+    host: '127.0.0.1',
+    port,
+    metricsPort,
+    keyDir,
+    publicKeyFile,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const result = await exited;
+      clearTimeout(timer);
+      await rm(keyDir, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+async function waitForHealthy(child: ChildProcess, metricsPort: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`signal exited with ${child.exitCode}:\n${output()}`);
+    try {
+      // The ops server starts only once every listener is bound.
+      if ((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`signal not healthy after ${START_TIMEOUT_MS} ms:\n${output()}`);
+}
+
+/** A SIGNAL_PORT whose neighbours (port − 1 TCP, port TCP and UDP, port + 2 TCP) are free, and a metrics port. */
+async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }> {
+  for (;;) {
+    const port = await ephemeralPort();
+    if (port + 2 > 65535) continue;
+    const free = await Promise.all([
+      canBind(port - 1, 'tcp'),
+      canBind(port, 'tcp'),
+      canBind(port, 'udp'),
+      canBind(port + 2, 'tcp'),
+    ]);
+    const metricsPort = await ephemeralPort();
+    if (free.every(Boolean) && ![port - 1, port, port + 2].includes(metricsPort))
+      return { port, metricsPort };
+  }
+}
+
+async function ephemeralPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+  return new Promise((resolveBind) => {
+    if (protocol === 'udp') {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolveBind(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolveBind(true)));
+      return;
+    }
+    const server = createServer();
+    server.once('error', () => resolveBind(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveBind(true)));
+  });
+}
