@@ -40,3 +40,15 @@ export {
   InvalidAuditCursorError,
 } from './audit';
 export type { AuditAppendInput, AuditListQuery, AuditPage, AuditRepositoryOptions } from './audit';
+
+// Devices as signal sees them: access snapshot for its admission index, batched write-behind.
+export { DeviceRepository, REGISTRATION_POLICY_SETTING, uuidDigest } from './devices';
+export type {
+  ChangeIdOutcome,
+  DeviceAccessRow,
+  DeviceAccessSnapshotOptions,
+  DeviceAccessSnapshotSummary,
+  DeviceAdmission,
+  DeviceRegistrationWrite,
+  DeviceSeenWrite,
+} from './devices';

@@ -1,0 +1,333 @@
+import {
+  type DeviceAccessRow,
+  type DeviceAccessSnapshotOptions,
+  type DeviceAccessSnapshotSummary,
+  uuidDigest,
+} from '@switchboard/data-access';
+import { type EventSubscriber, type ResyncReason } from '@switchboard/events';
+import { type Logger, type Registry } from '@switchboard/observability';
+
+import { type AccessDecision, type DeviceAccessPort, type Refusal, type RegistrationPolicy } from '../ports';
+import { AccessIndex } from './access-index';
+import {
+  ADMITTED,
+  BANNED,
+  decide,
+  DELETED,
+  PENDING,
+  REVOKED,
+  stateOfRow,
+  withAdmission,
+  withUuidDigest,
+} from './access-state';
+import { type AccessMetrics, createAccessMetrics } from './admission-metrics';
+import { parseRegistrationPolicy } from './registration-policy';
+
+/** What the index is loaded from; DeviceRepository is one. */
+export interface DeviceAccessSource {
+  loadAccessSnapshot(
+    visit: (page: readonly DeviceAccessRow[]) => void,
+    options?: DeviceAccessSnapshotOptions,
+  ): Promise<DeviceAccessSnapshotSummary>;
+  findAccess(rustdeskId: string): Promise<DeviceAccessRow | null>;
+}
+
+/** Writes the row of a device that asked to register under `approval` (DeviceWriteBehind is one). */
+export interface PendingDeviceRecorder {
+  recordPending(id: string, uuid: Uint8Array, at: Date): void;
+}
+
+export type DeniedListener = (ids: readonly string[], refusal: Refusal) => void;
+
+export interface DeviceAccessControlOptions {
+  readonly devices: DeviceAccessSource;
+  readonly events: EventSubscriber;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** REGISTRATION_POLICY from the config: in force while the settings table holds no `registration.policy`. */
+  readonly defaultPolicy: RegistrationPolicy;
+  /** Where a new device asking to register under `approval` is recorded as pending. */
+  readonly pending?: PendingDeviceRecorder;
+  /** Runs before every full reload, e.g. a write-behind flush so the snapshot holds our own rows. */
+  readonly beforeReload?: () => Promise<void>;
+  readonly snapshotPageSize?: number;
+  /**
+   * If no resync has loaded the index this long after start() (Redis down or slow), load it without
+   * the event stream, so known devices are served while Redis is away. Default 3 s.
+   */
+  readonly loadWithoutEventsAfterMs?: number;
+  /** Wait between attempts of that load while Postgres is down. Default 2 s. */
+  readonly retryDelayMs?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * DeviceAccessPort over an in-memory index of every device (access-index.ts), so a check never waits
+ * on Postgres or Redis. The index is loaded from Postgres and reloaded in full on every resync of the
+ * event stream (start, gap, Redis reconnect) before the subscriber reports ready; in between, the
+ * device events of libs/events keep it current and ban/revoke/delete events tell onDenied listeners
+ * at once (a reload tells them about bans it finds that the lost events carried).
+ *
+ * Until the first load has succeeded (Postgres down at start), nothing is known: the open policy then
+ * admits everyone (it needs Postgres to know a ban, and the data plane must keep serving), while
+ * token, approval and locked refuse every id, since none can be shown to be admitted. After that,
+ * while a resync is failing, the last known state is served and `ready` is false.
+ *
+ * checkRegistration has one side effect: under `approval`, an unknown id presenting a uuid is
+ * recorded as pending. Use checkReachable to ask about an id without registering it.
+ */
+export class DeviceAccessControl implements DeviceAccessPort {
+  private readonly index = new AccessIndex();
+  private readonly listeners: DeniedListener[] = [];
+  private readonly unsubscribes: Array<() => void>;
+  private readonly metrics: AccessMetrics;
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+  private policy: RegistrationPolicy;
+  private loaded = false;
+  private failingSince: number | undefined;
+  private reloads: Promise<void> = Promise.resolve();
+  private startupTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: DeviceAccessControlOptions) {
+    this.logger = options.logger.child({ component: 'admission' });
+    this.now = options.now ?? (() => new Date());
+    this.policy = options.defaultPolicy;
+    this.metrics = createAccessMetrics(options.registry, {
+      devices: () => this.index.size,
+      ready: () => this.ready,
+    });
+    this.metrics.policy(this.policy);
+    const { events } = options;
+    // Registered at construction, so no event published after the subscriber starts can miss us.
+    this.unsubscribes = [
+      events.onResync((reason) => this.reload(reason)),
+      events.on('DeviceBanned', ({ payload }) => this.deny([payload.deviceId], BANNED, 'banned')),
+      events.on('DeviceUnbanned', ({ payload }) => {
+        this.index.update(payload.deviceId, (state) => state & ~BANNED);
+      }),
+      events.on('DeviceRevoked', ({ payload }) =>
+        this.deny([payload.deviceId, ...payload.cascade], REVOKED, 'revoked'),
+      ),
+      events.on('DeviceDeleted', ({ payload }) => {
+        // A hard-deleted row is gone: the id is unknown again, as the next reload would find it.
+        if (payload.hard) this.index.delete(payload.deviceId);
+        this.deny([payload.deviceId], payload.hard ? 0 : DELETED, 'deleted');
+      }),
+      events.on('DeviceApproved', ({ payload }) => this.approve(payload.deviceId)),
+      events.on('DeviceIdChanged', ({ payload }) => this.rename(payload.oldDeviceId, payload.newDeviceId)),
+      events.on('ConfigChanged', ({ payload }) =>
+        payload.key === 'registration.policy' ? this.changePolicy(payload.value) : undefined,
+      ),
+    ];
+  }
+
+  /** Loaded, and resynchronised with the event stream: what /readyz reports. */
+  get ready(): boolean {
+    return this.loaded && this.options.events.ready;
+  }
+
+  get registrationPolicy(): RegistrationPolicy {
+    return this.policy;
+  }
+
+  get devices(): number {
+    return this.index.size;
+  }
+
+  /** The admission a device row created now should get (the write-behind asks). */
+  admissionForNewDevices(): 'admitted' | 'pending' {
+    return this.policy === 'approval' ? 'pending' : 'admitted';
+  }
+
+  /** Anything is known about this id (a row, or a ban): so it is not free to be taken by a rename. */
+  isKnownDevice(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  /** Schedules the load that serves known devices when no resync has loaded the index in time. */
+  start(): void {
+    if (this.stopped || this.startupTimer !== undefined) return;
+    this.scheduleLoadWithoutEvents(this.options.loadWithoutEventsAfterMs ?? 3_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.startupTimer);
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
+    await this.reloads.catch(() => undefined);
+  }
+
+  checkRegistration(id: string, uuid?: Uint8Array): AccessDecision {
+    const state = this.index.stateOf(id);
+    const digest = uuid !== undefined && this.policy === 'token' ? uuidDigest(uuid) : undefined;
+    const decision = decide(this.policy, state, digest);
+    if (decision.allowed) return decision;
+    this.metrics.refused('registration', decision.refusal);
+    if (state === 0 && this.policy === 'approval' && uuid !== undefined && uuid.length > 0) {
+      this.recordPending(id, uuid);
+    }
+    return decision;
+  }
+
+  checkReachable(id: string): AccessDecision {
+    const decision = decide(this.policy, this.index.stateOf(id));
+    if (!decision.allowed) this.metrics.refused('reachable', decision.refusal);
+    return decision;
+  }
+
+  onDenied(listener: DeniedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The id moved (TCP RegisterPk id change accepted here): admission and bans move with it. */
+  moveDevice(oldId: string, newId: string): void {
+    this.index.move(oldId, newId);
+  }
+
+  /**
+   * Replaces the whole index with a fresh snapshot (reloads run one at a time, each starting after the
+   * previous one ended, so a resync's reload always reads Postgres after its baseline).
+   */
+  reload(reason: ResyncReason | 'policy-changed' | 'without-events'): Promise<void> {
+    const run = this.reloads
+      .catch(() => undefined)
+      // The event stream may have loaded the index while this waited: then it has nothing to add.
+      .then(() => (reason === 'without-events' && this.loaded ? undefined : this.loadSnapshot(reason)));
+    this.reloads = run;
+    return run;
+  }
+
+  private async loadSnapshot(reason: string): Promise<void> {
+    if (this.options.beforeReload) {
+      try {
+        await this.options.beforeReload();
+      } catch (error) {
+        // The snapshot can still be read (and fails, and says so, if Postgres is down).
+        const level = this.failingSince === undefined ? 'warn' : 'debug';
+        this.logger[level]({ err: error, reason }, 'device writes could not be flushed before the reload');
+      }
+    }
+    const started = performance.now();
+    const reload = this.index.beginReload();
+    let summary: DeviceAccessSnapshotSummary;
+    try {
+      summary = await this.options.devices.loadAccessSnapshot((page) => reload.add(page), {
+        pageSize: this.options.snapshotPageSize,
+      });
+    } catch (error) {
+      this.metrics.reloadFailed();
+      // One warning per run of failures: a Postgres outage retries every second or two.
+      if (this.failingSince === undefined) {
+        this.failingSince = Date.now();
+        this.logger.warn({ err: error, reason }, 'cannot load the admission index; serving what is known');
+      }
+      throw error;
+    }
+    this.applyPolicy(summary.registrationPolicy);
+    const newlyDenied = reload.commit();
+    this.loaded = true;
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.reloaded(seconds);
+    this.logger.info(
+      {
+        reason,
+        devices: summary.devices,
+        policy: this.policy,
+        ms: Math.round(seconds * 1000),
+        failedForMs: this.failingSince === undefined ? undefined : Date.now() - this.failingSince,
+      },
+      'admission index loaded',
+    );
+    this.failingSince = undefined;
+    for (const [refusal, ids] of newlyDenied) this.notifyDenied(ids, refusal);
+  }
+
+  private scheduleLoadWithoutEvents(delayMs: number): void {
+    this.startupTimer = setTimeout(() => {
+      if (this.loaded || this.stopped) return;
+      this.reload('without-events').catch(() => {
+        if (!this.stopped) this.scheduleLoadWithoutEvents(this.options.retryDelayMs ?? 2_000);
+      });
+    }, delayMs);
+    this.startupTimer.unref();
+  }
+
+  private deny(ids: readonly string[], flag: number, refusal: Refusal): void {
+    for (const id of ids) if (flag !== 0) this.index.update(id, (state) => state | flag);
+    this.notifyDenied(ids, refusal);
+  }
+
+  private notifyDenied(ids: readonly string[], refusal: Refusal): void {
+    this.logger.info({ ids: ids.length, refusal, first: ids[0] }, 'devices denied');
+    for (const listener of this.listeners) {
+      try {
+        listener(ids, refusal);
+      } catch (error) {
+        this.logger.error({ err: error, refusal }, 'onDenied listener failed');
+      }
+    }
+  }
+
+  private async approve(id: string): Promise<void> {
+    // The event names the id only; the row says which uuid was admitted (token policy binds to it).
+    if (await this.refreshFromDatabase(id)) return;
+    this.index.update(id, (state) => withAdmission(state, ADMITTED));
+  }
+
+  private async rename(oldId: string, newId: string): Promise<void> {
+    if (this.index.move(oldId, newId)) return;
+    await this.refreshFromDatabase(newId);
+  }
+
+  /** Copies one row into the index; false when it could not be read or does not exist. */
+  private async refreshFromDatabase(id: string): Promise<boolean> {
+    try {
+      const row = await this.options.devices.findAccess(id);
+      if (row === null) return false;
+      this.index.set(id, stateOfRow(row));
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, id }, 'cannot read the device row; applying the event alone');
+      return false;
+    }
+  }
+
+  private async changePolicy(value: unknown): Promise<void> {
+    const before = this.policy;
+    this.applyPolicy(value);
+    if (this.policy === before || this.policy === 'open') return;
+    // Devices that joined under the previous policy may be known only to Postgres (the write-behind
+    // wrote them): a stricter policy must see them. Events wait meanwhile, so none is lost.
+    try {
+      await this.reload('policy-changed');
+    } catch (error) {
+      this.logger.error(
+        { err: error },
+        'reload after a registration policy change failed; next resync retries',
+      );
+    }
+  }
+
+  private applyPolicy(value: unknown): void {
+    const policy = parseRegistrationPolicy(value, this.options.defaultPolicy);
+    if (policy === undefined) {
+      this.logger.error(
+        { value, kept: this.policy },
+        'registration.policy is not a policy; keeping the current one',
+      );
+      return;
+    }
+    if (policy === this.policy) return;
+    this.logger.info({ from: this.policy, to: policy }, 'registration policy changed');
+    this.policy = policy;
+    this.metrics.policy(policy);
+  }
+
+  private recordPending(id: string, uuid: Uint8Array): void {
+    this.index.set(id, withUuidDigest(PENDING, uuidDigest(uuid)));
+    this.options.pending?.recordPending(id, uuid, this.now());
+    this.logger.info({ id }, 'new device waits for approval');
+  }
+}

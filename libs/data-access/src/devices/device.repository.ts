@@ -1,0 +1,185 @@
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import {
+  type AccessRow,
+  ADMISSION_BY_CODE,
+  BANNED_BIT,
+  DELETED_BIT,
+  REVOKED_BIT,
+  changeIdSql,
+  declareSnapshotCursorSql,
+  deviceExistsSql,
+  type ExistsRow,
+  fetchSnapshotPageSql,
+  findAccessSql,
+  readSettingSql,
+  REGISTRATION_POLICY_SETTING,
+  type RegistrationRow,
+  type SeenRow,
+  type SettingRow,
+  touchLastSeenSql,
+  upsertRegistrationsSql,
+} from './device.sql';
+
+export type DeviceAdmission = 'admitted' | 'pending' | 'rejected';
+
+/** What signal needs to know of one device to admit or refuse it; nothing else. */
+export interface DeviceAccessRow {
+  readonly rustdeskId: string;
+  readonly admission: DeviceAdmission;
+  readonly banned: boolean;
+  /** Soft-deleted (deleted_at set). */
+  readonly deleted: boolean;
+  readonly revoked: boolean;
+  /** uuidDigest() of the stored uuid; null when the row has none. */
+  readonly uuidDigest: number | null;
+}
+
+export interface DeviceAccessSnapshotOptions {
+  /** Rows per FETCH, and per call of the visitor (default 20,000). */
+  readonly pageSize?: number;
+  /** Upper bound for the whole read, including the wait for a connection (default 120 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface DeviceAccessSnapshotSummary {
+  readonly devices: number;
+  /** The stored `registration.policy` setting as JSON, undefined when there is no such row. */
+  readonly registrationPolicy: unknown;
+}
+
+/** A RegisterPk signal accepted (pk and ip null: keep the stored ones, as for a pending record). */
+export type DeviceRegistrationWrite = RegistrationRow;
+
+export type DeviceSeenWrite = SeenRow;
+
+export type ChangeIdOutcome = 'changed' | 'not-found' | 'taken';
+
+const DEFAULT_PAGE_SIZE = 20_000;
+const DEFAULT_SNAPSHOT_TIMEOUT_MS = 120_000;
+// 6 bind parameters per row (plus two repeated ones) stay well under the 65,535 Postgres allows.
+const MAX_ROWS_PER_UPSERT = 5_000;
+// The touch passes arrays, so its size is bounded by the statement's size, not by parameters.
+const MAX_ROWS_PER_TOUCH = 20_000;
+const RAW_QUERY_FAILED = 'P2010';
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The device rows as signal sees them: a streamed access snapshot for its in-memory index, single
+ * look-ups, and batched writes of what devices report about themselves. Admin fields (admission
+ * decisions, bans, deletion, notes...) are the api's; nothing here writes them, except the
+ * admission a row is created with.
+ */
+export class DeviceRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * Streams every device's access state to `visit`, one page at a time, from a single consistent
+   * snapshot (one REPEATABLE READ transaction, one server-side cursor), together with the
+   * registration policy as of that same snapshot. Memory stays at one page whatever the table size.
+   */
+  async loadAccessSnapshot(
+    visit: (page: readonly DeviceAccessRow[]) => void | Promise<void>,
+    options: DeviceAccessSnapshotOptions = {},
+  ): Promise<DeviceAccessSnapshotSummary> {
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
+    const fetchPage = fetchSnapshotPageSql(pageSize);
+    return this.prisma.$transaction(
+      async (tx) => {
+        const [setting] = await tx.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_SETTING));
+        await tx.$executeRawUnsafe(declareSnapshotCursorSql());
+        let devices = 0;
+        for (;;) {
+          const rows = await tx.$queryRawUnsafe<AccessRow[]>(fetchPage);
+          if (rows.length > 0) await visit(rows.map(toAccessRow));
+          devices += rows.length;
+          if (rows.length < pageSize) break;
+        }
+        return { devices, registrationPolicy: setting?.value };
+      },
+      { isolationLevel: 'RepeatableRead', maxWait: timeoutMs, timeout: timeoutMs },
+    );
+  }
+
+  async findAccess(rustdeskId: string): Promise<DeviceAccessRow | null> {
+    const [row] = await this.prisma.$queryRaw<AccessRow[]>(findAccessSql(rustdeskId));
+    return row === undefined ? null : toAccessRow(row);
+  }
+
+  /** The stored `registration.policy` setting as JSON; undefined when unset. */
+  async readRegistrationPolicy(): Promise<unknown> {
+    const [row] = await this.prisma.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_SETTING));
+    return row?.value;
+  }
+
+  /**
+   * Inserts or updates the batch in one statement per 5,000 rows. A row this creates gets the
+   * write's `admissionIfNew`; an existing row keeps its admission, ban and deletion state. When an id
+   * appears twice, its last write wins. Resolves to the number of rows inserted or updated.
+   */
+  async upsertRegistrations(batch: readonly DeviceRegistrationWrite[]): Promise<number> {
+    let written = 0;
+    for (const chunk of chunks(lastPerId(batch), MAX_ROWS_PER_UPSERT)) {
+      written += await this.prisma.$executeRaw(upsertRegistrationsSql(chunk));
+    }
+    return written;
+  }
+
+  /**
+   * Moves last_seen_at forward (never back) and refreshes the address, one statement per 20,000
+   * rows. Ids with no row are skipped. Resolves to the number of rows updated.
+   */
+  async touchLastSeen(batch: readonly DeviceSeenWrite[]): Promise<number> {
+    let written = 0;
+    for (const chunk of chunks(lastPerId(batch), MAX_ROWS_PER_TOUCH)) {
+      written += await this.prisma.$executeRaw(touchLastSeenSql(chunk));
+    }
+    return written;
+  }
+
+  /** Renames a device (RUSTDESK.md §5.9); never takes an id another row holds. */
+  async changeId(oldId: string, newId: string): Promise<ChangeIdOutcome> {
+    try {
+      if ((await this.prisma.$executeRaw(changeIdSql(oldId, newId))) === 1) return 'changed';
+    } catch (error) {
+      // Another writer inserted newId between our existence check and the update.
+      if (isUniqueViolation(error)) return 'taken';
+      throw error;
+    }
+    const [row] = await this.prisma.$queryRaw<ExistsRow[]>(deviceExistsSql(newId));
+    return row?.exists === true ? 'taken' : 'not-found';
+  }
+}
+
+function toAccessRow(row: AccessRow): DeviceAccessRow {
+  return {
+    rustdeskId: row.rustdesk_id,
+    admission: ADMISSION_BY_CODE[row.flags & 3] ?? 'rejected',
+    banned: (row.flags & BANNED_BIT) !== 0,
+    deleted: (row.flags & DELETED_BIT) !== 0,
+    revoked: (row.flags & REVOKED_BIT) !== 0,
+    uuidDigest: row.uuid_digest,
+  };
+}
+
+function lastPerId<T extends { readonly rustdeskId: string }>(batch: readonly T[]): T[] {
+  const byId = new Map<string, T>();
+  for (const row of batch) {
+    byId.delete(row.rustdeskId);
+    byId.set(row.rustdeskId, row);
+  }
+  return [...byId.values()];
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  // A raw query's driver error arrives as P2010 with the SQLSTATE under meta.driverAdapterError.
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== RAW_QUERY_FAILED)
+    return false;
+  const cause = (error.meta?.['driverAdapterError'] as { cause?: { originalCode?: unknown } } | undefined)
+    ?.cause;
+  return cause?.originalCode === UNIQUE_VIOLATION;
+}

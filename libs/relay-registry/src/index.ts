@@ -1,0 +1,6 @@
+export * from './registry-layout';
+export * from './registry-logger';
+export * from './relay-node-directory';
+export * from './relay-node-announcer';
+export * from './relay-picker';
+export * from './relay-ticket-store';
