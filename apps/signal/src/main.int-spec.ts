@@ -2,15 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { parseKeyFilePair } from '@switchboard/crypto';
+import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
+import { encodeRendezvous, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { WebSocket } from 'ws';
+
+import { ephemeralPort, freeSignalPorts } from './test/free-ports';
 
 // The real signal process, started the way a deployment starts it (TypeScript through swc), on free
 // ports, with a key directory of its own.
+
+// Each test spawns the service (TypeScript compiled on the fly): far beyond Jest's 5 s default on a busy machine.
+jest.setTimeout(60_000);
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = 'apps/signal/src/main.ts';
@@ -37,44 +45,6 @@ function run(env: Record<string, string>, args: string[] = []): Service {
     signal: signal as NodeJS.Signals | null,
   }));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    if (protocol === 'udp') {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolvePromise(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolvePromise(true)));
-      return;
-    }
-    const server = createServer();
-    server.once('error', () => resolvePromise(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
-  });
-}
-
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-/** A SIGNAL_PORT whose hbbs neighbours (port−1 TCP, port TCP+UDP, port+2 TCP) are free too. */
-async function freeSignalPorts(): Promise<{ port: number; metrics: number }> {
-  for (;;) {
-    const port = await ephemeralPort();
-    if (port + 2 > 65535) continue;
-    const free = await Promise.all([
-      canBind(port - 1, 'tcp'),
-      canBind(port, 'tcp'),
-      canBind(port, 'udp'),
-      canBind(port + 2, 'tcp'),
-    ]);
-    const metrics = await ephemeralPort();
-    if (free.every(Boolean) && ![port - 1, port, port + 2].includes(metrics)) return { port, metrics };
-  }
 }
 
 async function waitForHealthy(service: Service, metricsPort: number, timeoutMs = 30_000): Promise<void> {
@@ -120,9 +90,13 @@ async function metricValue(metricsPort: number, line: RegExp): Promise<number | 
 describe('signal process', () => {
   let root: string;
   let keyDir: string;
+  let database: TestDatabase;
   const running: Service[] = [];
   const start = (env: Record<string, string>, args?: string[]) => {
-    const service = run({ BIND_HOST: '127.0.0.1', KEY_DIR: keyDir, ...env }, args);
+    const service = run(
+      { BIND_HOST: '127.0.0.1', KEY_DIR: keyDir, DATABASE_URL: database.url, ...env },
+      args,
+    );
     running.push(service);
     return service;
   };
@@ -130,12 +104,16 @@ describe('signal process', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'signal-main-'));
     keyDir = join(root, 'keys');
+    database = await createTestDatabase();
   });
   afterEach(() => {
     for (const service of running.splice(0))
       if (service.child.exitCode === null) service.child.kill('SIGKILL');
   });
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+    await database.drop();
+  });
 
   it('starts, creates hbbs key files, serves every port, and exits 0 on SIGTERM', async () => {
     const { port, metrics } = await freeSignalPorts();
@@ -166,7 +144,10 @@ describe('signal process', () => {
     await once(ws, 'open');
     const readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
     expect(readiness.status).toBe(200);
-    expect(await readiness.json()).toMatchObject({ ready: true, checks: { redis: { ok: true } } });
+    expect(await readiness.json()).toMatchObject({
+      ready: true,
+      checks: { redis: { ok: true }, admission: { ok: true } },
+    });
 
     // A connected client does not hold the shutdown up: signal drops it and exits.
     const wsClosed = once(ws, 'close');
@@ -176,6 +157,44 @@ describe('signal process', () => {
     await wsClosed;
     expect(await tcpConnects(port)).toBe(false);
     expect(service.stdout()).toContain('"msg":"shutdown complete"');
+  });
+
+  it('registers a device over UDP and writes it behind to the devices table', async () => {
+    const { port, metrics } = await freeSignalPorts();
+    const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics) });
+    await waitForHealthy(service, metrics);
+    const udp = createSocket('udp4');
+    await new Promise<void>((done) => udp.bind(0, '127.0.0.1', done));
+    const reply = once(udp, 'message');
+    const registerPk = {
+      id: '812345678',
+      uuid: Buffer.from('main-int-spec-machine'),
+      pk: Buffer.alloc(32, 8),
+      oldId: '',
+      noRegisterDevice: false,
+    };
+    udp.send(encodeRendezvous({ $case: 'registerPk', value: registerPk }), port, '127.0.0.1');
+    const [bytes] = (await reply) as [Buffer];
+    // RendezvousMessage{register_pk_response{}}: field 16, empty (OK is 0, the default).
+    expect(bytes).toEqual(
+      encodeRendezvous({
+        $case: 'registerPkResponse',
+        value: { result: RegisterPkResponse_Result.OK, keepAlive: 0 },
+      }),
+    );
+    udp.close();
+
+    const prisma = createPrismaClient(database.url);
+    const devices = new DeviceRepository(prisma);
+    try {
+      for (let i = 0; i < 100 && (await devices.findAccess('812345678')) === null; i++) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      expect(await devices.findAccess('812345678')).toMatchObject({ rustdeskId: '812345678', banned: false });
+    } finally {
+      await prisma.$disconnect();
+    }
+    expect((await stop(service)).code).toBe(0);
   });
 
   it('reuses the key files unchanged on the next start, and `keys` prints the same key', async () => {

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 
 import { loadConfig } from '@switchboard/config';
 import { encodePublicKeyFile, type ServerKey } from '@switchboard/crypto';
+import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
+import { RedisEventBus } from '@switchboard/events';
 import {
   checkReadiness,
   createLogger,
@@ -10,10 +12,12 @@ import {
   type Logger,
   startOpsServer,
 } from '@switchboard/observability';
+import { RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
+import { createRedisClient, pingRedis } from '@switchboard/transport';
 
+import { createDeviceAdmission } from './admission/device-admission';
 import { type SignalConfig, signalConfigSchema } from './config';
 import { KeyStore, KeyStoreError, loadServerKey } from './key-store';
-import { createRedisClient, pingRedis } from '@switchboard/transport';
 import { SignalServer } from './server';
 import { SignalCore } from './signal-core';
 import { TrustedProxies } from './transport/client-address';
@@ -51,7 +55,44 @@ async function serve(config: SignalConfig): Promise<void> {
 
   const registry = createMetricsRegistry({ service: 'signal' });
   const redis = createRedisClient(config.REDIS_URL, logger);
-  const core = new SignalCore({ logger, registry });
+  const prisma = createPrismaClient(config.DATABASE_URL, {
+    applicationName: 'switchboard-signal',
+    maxConnections: 4,
+  });
+  const events = new RedisEventBus({
+    redis: config.REDIS_URL,
+    logger: logger.child({ component: 'events' }),
+  });
+  // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is down.
+  const admission = createDeviceAdmission({
+    devices: new DeviceRepository(prisma),
+    events,
+    logger,
+    registry,
+    defaultPolicy: config.REGISTRATION_POLICY,
+  });
+  const relays = new RelayPicker({ redis, staticRelays: config.RELAY_SERVERS, logger, registry });
+  const tickets = new RelayTicketStore({ redis, logger, registry });
+  const core = new SignalCore({
+    logger,
+    registry,
+    serverKey,
+    access: admission.access,
+    writer: admission.writer,
+    relays,
+    tickets,
+  });
+  // An operator renamed a device: its live record follows (the admission index moves itself).
+  events.on('DeviceIdChanged', ({ payload }) => {
+    core.renamePeer(payload.oldDeviceId, payload.newDeviceId);
+  });
+  admission.start();
+  // Neither waits for Redis: the data plane serves without it, and /readyz says so.
+  events
+    .start()
+    .catch((error: unknown) => logger.warn({ err: error }, 'event subscriber stopped before ready'));
+  await relays.start();
+
   const server = new SignalServer(core, {
     ports: {
       host: config.BIND_HOST,
@@ -62,7 +103,18 @@ async function serve(config: SignalConfig): Promise<void> {
     trustedProxies: new TrustedProxies(config.TRUSTED_PROXIES),
     logger,
   });
-  const addresses = await server.start();
+  const stopDependencies = async () => {
+    await admission.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 500);
+    await relays.stop();
+    await events.stop();
+    await tickets.flush();
+    redis.disconnect();
+    await prisma.$disconnect();
+  };
+  const addresses = await server.start().catch(async (error: unknown) => {
+    await stopDependencies();
+    throw error;
+  });
 
   let accepting = true;
   const ops = await startOpsServer({
@@ -74,9 +126,14 @@ async function serve(config: SignalConfig): Promise<void> {
       checkReadiness({
         listeners: () => (accepting ? Promise.resolve() : Promise.reject(new Error('shutting down'))),
         redis: () => pingRedis(redis),
+        admission: () =>
+          admission.access.ready
+            ? Promise.resolve()
+            : Promise.reject(new Error('device access not loaded or not in sync with events')),
       }),
   }).catch(async (error: unknown) => {
     await server.close();
+    await stopDependencies();
     throw error;
   });
 
@@ -86,7 +143,8 @@ async function serve(config: SignalConfig): Promise<void> {
     shutdown: async () => {
       accepting = false;
       await server.close();
-      redis.disconnect();
+      // Pending device rows get half the deadline to reach Postgres.
+      await stopDependencies();
       await ops.close();
     },
   });

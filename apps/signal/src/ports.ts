@@ -26,6 +26,12 @@ export interface DeviceAccessPort {
   checkRegistration(id: string, uuid?: Uint8Array): AccessDecision;
   /** May others punch to / relay to this id? (banned, deleted, pending… are unreachable) */
   checkReachable(id: string): AccessDecision;
+  /**
+   * Is anything known about this id in Postgres (a row, or a ban), whether or not it is in the live
+   * peer map? A known id is OFFLINE rather than ID_NOT_EXIST (RUSTDESK.md §5.6) and not free for an
+   * id change (§5.9). No side effects.
+   */
+  isKnownDevice(id: string): boolean;
   /** Called when ids become denied (ban, revoke, delete events): the core closes their live links. */
   onDenied(listener: (ids: readonly string[], refusal: Refusal) => void): void;
 }

@@ -5,6 +5,7 @@ import { type AddressInfo, createConnection, createServer, type Socket } from 'n
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { WebSocket } from 'ws';
 
+import { LoggingDeviceWriter, LoggingRelayTickets, OpenAccess, StaticRelayPicker } from './defaults';
 import { SignalServer } from './server';
 import { SignalCore } from './signal-core';
 import { encodeFrameHeader } from '@switchboard/protocol';
@@ -38,7 +39,16 @@ async function tcpClient(port: number): Promise<Socket> {
 }
 
 function start(registry: Registry, messageTimeoutMs = 30_000) {
-  const core = new SignalCore({ logger, registry, limits: { messageTimeoutMs } });
+  const core = new SignalCore({
+    logger,
+    registry,
+    serverKey: { licenceKey: undefined, signingKeyPair: undefined },
+    access: new OpenAccess(),
+    writer: new LoggingDeviceWriter(logger),
+    relays: new StaticRelayPicker([]),
+    tickets: new LoggingRelayTickets(logger),
+    limits: { messageTimeoutMs },
+  });
   const server = new SignalServer(core, {
     ports: { host: '127.0.0.1', port: 0, natTestPort: 0, wsPort: 0 },
     trustedProxies: new TrustedProxies([]),
@@ -99,6 +109,24 @@ describe('SignalServer over real sockets', () => {
     client.close();
   });
 
+  it('answers IPv4 clients from a dual-stack (::) UDP socket', async () => {
+    const dual = start(createMetricsRegistry({ service: 'dual', defaultMetrics: false }));
+    const dualServer = new SignalServer(dual.core, {
+      ports: { host: '::', port: 0, natTestPort: 0, wsPort: 0 },
+      trustedProxies: new TrustedProxies([]),
+      logger,
+    });
+    const { udp } = await dualServer.start();
+    const client = createSocket('udp4');
+    const reply = once(client, 'message');
+    // RegisterPeer for an unknown id: the answer is request_pk (RendezvousMessage field 7).
+    client.send(Buffer.from('320b0a09313233343536373839', 'hex'), udp.port, '127.0.0.1');
+    const [bytes] = (await reply) as [Buffer];
+    expect(bytes.toString('hex')).toBe('3a021001');
+    client.close();
+    await dualServer.close();
+  });
+
   it('accepts WebSocket clients on any path and frames their binary messages', async () => {
     const client = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`);
     await once(client, 'open');
@@ -107,12 +135,16 @@ describe('SignalServer over real sockets', () => {
     client.send('text is ignored');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(client.readyState).toBe(WebSocket.OPEN);
+    // RegisterPeer is UDP-only: recognised, then the connection is closed.
     client.send(Buffer.from('320b0a09313233343536373839', 'hex'));
     await closed;
+    expect(await metric(registry, 'signal_messages_total', { transport: 'ws', type: 'registerPeer' })).toBe(
+      1,
+    );
     expect(
       await metric(registry, 'signal_connections_closed_total', {
         listener: 'ws',
-        reason: 'unhandled-message',
+        reason: 'unexpected-message',
       }),
     ).toBe(1);
   });

@@ -109,14 +109,24 @@ export class SignalServer {
 
   private udpSocket(host: string): UdpSocket {
     // An IPv6 socket bound to '::' also receives IPv4 (dual stack) unless ipv6Only is set.
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const dualStack = isIPv6(host);
+    const socket = createSocket({ type: dualStack ? 'udp6' : 'udp4' });
+    // The heartbeat path: no closure or object per datagram, one shared send callback.
+    const onSent = (error: Error | null) => {
+      if (error) this.logger.debug({ err: error }, 'UDP send failed');
+    };
+    this.core.attachDatagramSender({
+      // The core sees IPv4 clients as plain IPv4; an IPv6 socket can only reach them mapped.
+      send: (payload, address, port) =>
+        socket.send(
+          payload,
+          port,
+          dualStack && !address.includes(':') ? `::ffff:${address}` : address,
+          onSent,
+        ),
+    });
     socket.on('message', (datagram, info) => {
-      const remote = { address: normalizeAddress(info.address), port: info.port };
-      this.core.handleDatagram(datagram, remote, (payload) => {
-        socket.send(payload, info.port, info.address, (error) => {
-          if (error) this.logger.debug({ err: error, remote }, 'UDP send failed');
-        });
-      });
+      this.core.handleDatagram(datagram, normalizeAddress(info.address), info.port);
     });
     socket.on('error', (error) => this.logger.error({ err: error }, 'UDP socket error'));
     return socket;

@@ -1,51 +1,190 @@
 import { type Duplex } from 'node:stream';
 
-import { Counter, Gauge, type Logger, type Registry } from '@switchboard/observability';
+import { type RandomBytes, SecureChannel, type ServerKey } from '@switchboard/crypto';
+import { type Logger, type Registry } from '@switchboard/observability';
+import {
+  decodeRendezvous,
+  encodeRendezvous,
+  type RegisterPk,
+  RegisterPkResponse_Result,
+  type RendezvousPayload,
+} from '@switchboard/protocol';
 
-import { type CloseReason, type ConnectionLimits, type Listener, SignalConnection } from './connection';
+import { type Clock, systemClock } from './clock';
+import { type CloseReason, type Listener, SignalConnection } from './connection';
+import { handleChangeId } from './handlers/change-id';
+import { handleKeyExchange } from './handlers/key-exchange';
+import { handleLocalAddr } from './handlers/local-addr';
+import { handleOnlineRequest } from './handlers/online-request';
+import { handlePunchHoleRequest } from './handlers/punch-hole-request';
+import { handlePunchHoleSent } from './handlers/punch-hole-sent';
+import { handleRegisterPeer, readRegisterPeerId, REGISTER_PEER_RESPONSE } from './handlers/register-peer';
+import { handleRegisterPk } from './handlers/register-pk';
+import { handleRelayResponse } from './handlers/relay-response';
+import { handleRequestRelay } from './handlers/request-relay';
+import { handleTestNatRequest } from './handlers/test-nat-request';
+import { DEFAULT_SIGNAL_LIMITS, type SignalLimits } from './limits';
+import { SignalMetrics } from './metrics';
+import { type KnownPeer, PeerMap, type PeerRecord } from './peer-map';
+import {
+  type DeviceAccessPort,
+  type DeviceWriterPort,
+  type Refusal,
+  type RelayPickerPort,
+  type RelayTicketPort,
+} from './ports';
+import { PunchMap } from './punch-map';
+import { RegisterPkIpLimiter, WindowLimiter } from './rate-limit';
+import {
+  type DatagramSender,
+  punchKey,
+  type PunchWaiter,
+  type RendezvousContext,
+} from './rendezvous-context';
 import { type PeerEndpoint } from './transport/client-address';
 
-export type SignalLimits = ConnectionLimits;
-
-export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
-  // ARCHITECTURE.md security model; upstream sets no limit at all (RUSTDESK.md §1).
-  maxFrameBytes: 64 * 1024,
-  // hbbs reads each frame with a 30 s timeout (RUSTDESK.md §5.5).
-  messageTimeoutMs: 30_000,
-};
-
-export type DatagramReply = (payload: Uint8Array) => void;
+export { DEFAULT_SIGNAL_LIMITS, type SignalLimits } from './limits';
+export type { DatagramSender } from './rendezvous-context';
 
 export interface SignalCoreOptions {
   logger: Logger;
   registry: Registry;
+  /** Licence check and signing key (hbbs `-k`, RUSTDESK.md §4). */
+  serverKey: ServerKey;
+  access: DeviceAccessPort;
+  writer: DeviceWriterPort;
+  relays: RelayPickerPort;
+  tickets: RelayTicketPort;
   limits?: Partial<SignalLimits>;
+  clock?: Clock;
+  /** Randomness for each secure channel's ephemeral box key; tests pass a fixed one. */
+  random?: RandomBytes;
 }
 
 /**
- * The transport-agnostic rendezvous core: TCP, the NAT-test port and WebSocket all arrive here as
- * byte streams, UDP as datagrams. Message handlers (one per RendezvousMessage type) plug into
- * `dispatch`; until they exist every message is logged and its connection closed.
+ * The transport-agnostic rendezvous core (hbbs): TCP 21116, the NAT-test port 21115 and WebSocket all
+ * arrive as byte streams, UDP as datagrams. It decodes, routes each message to its handler
+ * (handlers/, one per message type) and owns the state they share: the peer map, the punch map,
+ * the registration links and the rate limiters.
  */
 export class SignalCore {
   readonly limits: SignalLimits;
+  readonly peers: PeerMap;
   private readonly logger: Logger;
   private readonly connections = new Set<SignalConnection>();
-  private readonly metrics: ReturnType<typeof createSignalMetrics>;
+  private readonly links = new Set<SignalConnection>();
+  private readonly punches: PunchMap<PunchWaiter>;
+  private readonly metrics: SignalMetrics;
+  private readonly clock: Clock;
+  private readonly context: RendezvousContext;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private datagramSender: DatagramSender | undefined;
   private shuttingDown = false;
+  /** Open TCP/WS connections per client IP. */
+  private readonly openPerIp = new Map<string, number>();
+  private readonly newConnectionLimiter: WindowLimiter;
+  private readonly frameLimiter: WindowLimiter;
 
-  constructor(options: SignalCoreOptions) {
+  constructor(private readonly options: SignalCoreOptions) {
     this.limits = { ...DEFAULT_SIGNAL_LIMITS, ...options.limits };
     this.logger = options.logger.child({ component: 'signal-core' });
-    this.metrics = createSignalMetrics(options.registry);
+    this.clock = options.clock ?? systemClock;
+    this.peers = new PeerMap(this.limits.onlineWindowMs);
+    this.punches = new PunchMap({ cap: this.limits.punchMapCap, ttlMs: this.limits.punchMapTtlMs });
+    this.metrics = new SignalMetrics(options.registry, {
+      peersRegistered: () => this.peers.size,
+      peersOnline: () => this.peers.countOnline(this.clock.now()),
+      links: () => this.links.size,
+      punchEntries: () => this.punches.size,
+    });
+    const limits = this.limits;
+    this.context = {
+      peers: this.peers,
+      punches: this.punches,
+      access: options.access,
+      writer: options.writer,
+      relays: options.relays,
+      tickets: options.tickets,
+      serverKey: options.serverKey,
+      limits,
+      metrics: this.metrics,
+      clock: this.clock,
+      udp: { send: (payload, address, port) => this.sendDatagram(payload, address, port) },
+      logger: this.logger,
+      registerPkLimiter: new RegisterPkIpLimiter({
+        maxRequests: limits.registerPkPerIp,
+        requestIdleResetMs: limits.registerPkIdleResetMs,
+        maxIds: limits.registerPkIdsPerIp,
+        idsIdleResetMs: limits.registerPkIdsResetMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
+      onlineQueryLimiter: new WindowLimiter({
+        max: limits.onlineQueryIdsPerIp,
+        windowMs: limits.onlineQueryWindowMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
+      idChangeLimiter: new WindowLimiter({
+        max: limits.idChangesPerIp,
+        windowMs: limits.idChangeWindowMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
+      bindLink: (peer, connection) => this.bindLink(peer, connection),
+    };
+    this.newConnectionLimiter = new WindowLimiter({
+      max: limits.newConnectionsPerIp,
+      windowMs: limits.perIpWindowMs,
+      maxKeys: limits.maxTrackedIps,
+    });
+    this.frameLimiter = new WindowLimiter({
+      max: limits.framesPerIp,
+      windowMs: limits.perIpWindowMs,
+      maxKeys: limits.maxTrackedIps,
+    });
+    options.access.onDenied((ids, refusal) => this.deny(ids, refusal));
+    // One timer for the whole core (no per-peer timers): punch-map expiry and link keep-alives.
+    this.sweepTimer = setInterval(() => this.sweep(), this.limits.sweepIntervalMs);
+    this.sweepTimer.unref();
   }
 
   get openConnections(): number {
     return this.connections.size;
   }
 
+  /** The UDP socket's sender; set by the server once the socket is bound. */
+  attachDatagramSender(sender: DatagramSender): void {
+    this.datagramSender = sender;
+  }
+
+  /** Known devices from Postgres, so lookups tell ID_NOT_EXIST from OFFLINE and uuids are checked after a restart. */
+  loadKnownPeers(known: Iterable<KnownPeer>): number {
+    return this.peers.load(known);
+  }
+
+  /** An id changed elsewhere (the operator API): the live record follows. */
+  renamePeer(oldId: string, newId: string): boolean {
+    return this.peers.rename(oldId, newId);
+  }
+
   handle(stream: Duplex, listener: Listener, remote: PeerEndpoint): void {
-    this.metrics.accepted.inc({ listener });
+    const ip = remote.address;
+    const open = this.openPerIp.get(ip) ?? 0;
+    // Checked before anything costs us work: the key exchange alone is milliseconds of CPU.
+    if (
+      !this.shuttingDown &&
+      (open >= this.limits.maxConnectionsPerIp || !this.newConnectionLimiter.allow(ip, 1, this.clock.now()))
+    ) {
+      this.metrics.refusal('connection-limit');
+      stream.destroy();
+      return;
+    }
+    this.openPerIp.set(ip, open + 1);
+    this.metrics.connectionsAccepted.labels(listener).inc();
+    const signing = this.options.serverKey.signingKeyPair;
+    // Secure TCP is offered on every 21116 TCP connection when there is a key to sign with (§4 step 1).
+    const channel =
+      listener === 'tcp' && signing !== undefined && !this.shuttingDown
+        ? new SecureChannel(signing, this.options.random)
+        : undefined;
     const connection = new SignalConnection(
       stream,
       listener,
@@ -56,9 +195,11 @@ export class SignalCore {
         closed: (conn, reason) => this.forget(conn, reason),
       },
       this.logger,
+      channel,
+      () => this.clock.now(),
     );
     this.connections.add(connection);
-    this.metrics.open.inc({ listener });
+    this.metrics.connectionsOpen.labels(listener).inc();
     if (this.shuttingDown) {
       connection.destroy('shutdown');
       return;
@@ -66,60 +207,269 @@ export class SignalCore {
     connection.start();
   }
 
-  handleDatagram(datagram: Buffer, remote: PeerEndpoint, _reply: DatagramReply): void {
-    this.metrics.datagrams.inc();
-    // Upstream ignores datagrams it cannot parse (RUSTDESK.md §1); RegisterPeer/RegisterPk land here.
-    this.logger.trace(
-      { remote: `${remote.address}:${remote.port}`, bytes: datagram.length },
-      'datagram ignored',
-    );
+  /**
+   * One UDP datagram. RegisterPeer, the heartbeat of every UDP client, takes a path that allocates
+   * nothing but the id; everything else goes through the generic decoder. Over UDP only
+   * RegisterPeer and RegisterPk are answered, each with a reply no larger than the request
+   * (anti-reflection, RUSTDESK.md §5.4). TestNatRequest is not answered either: its reply would be
+   * larger than the request, and the port it reports only serves UDP punching, which this server
+   * does not broker (udp_port is not forwarded, as upstream).
+   */
+  handleDatagram(datagram: Buffer, address: string, port: number): void {
+    this.metrics.sinceScrape.datagrams++;
+    const id = readRegisterPeerId(datagram);
+    if (id !== undefined) {
+      this.metrics.sinceScrape.udpRegisterPeers++;
+      this.answerRegisterPeer(datagram, id, address, port);
+      return;
+    }
+    const decoded = decodeRendezvous(datagram);
+    if (!decoded.ok) {
+      this.metrics.frameError('udp', decoded.error.kind);
+      return;
+    }
+    const message = decoded.payload;
+    this.metrics.message('udp', message.$case);
+    if (message.$case === 'registerPeer') {
+      this.answerRegisterPeer(datagram, message.value.id, address, port);
+    } else if (message.$case === 'registerPk') {
+      const outcome = handleRegisterPk(this.context, message.value, { ip: address, port });
+      if (outcome.kind === 'answered') {
+        // No keep_alive over UDP, as upstream.
+        const reply = encodeRendezvous({
+          $case: 'registerPkResponse',
+          value: { result: outcome.result, keepAlive: 0 },
+        });
+        this.replyDatagram(datagram, reply, address, port);
+      }
+    }
+    // PunchHoleRequest, PunchHoleSent, LocalAddr and the rest are ignored over UDP, as upstream.
   }
 
   /** Refuses new connections and drops every open one (signal's clients reconnect on their own). */
   closeAll(): void {
     this.shuttingDown = true;
+    clearInterval(this.sweepTimer);
     for (const connection of [...this.connections]) connection.destroy('shutdown');
   }
 
-  private dispatch(connection: SignalConnection, frame: Buffer): Promise<void> {
-    // A zero-length frame is a legal heartbeat (RUSTDESK.md §1); it only restarts the timeout.
-    if (frame.length === 0) return Promise.resolve();
-    connection.logger.debug({ bytes: frame.length }, 'no handler for this message yet, closing');
-    connection.close('unhandled-message');
-    return Promise.resolve();
+  private answerRegisterPeer(datagram: Buffer, id: string, address: string, port: number): void {
+    const reply = handleRegisterPeer(this.context, id, address, port);
+    if (reply !== 'drop') this.replyDatagram(datagram, REGISTER_PEER_RESPONSE[reply], address, port);
+  }
+
+  private replyDatagram(request: Buffer, reply: Uint8Array, address: string, port: number): void {
+    if (reply.length > request.length) {
+      this.logger.debug(
+        { request: request.length, reply: reply.length },
+        'UDP reply larger than request, not sent',
+      );
+      return;
+    }
+    this.sendDatagram(reply, address, port);
+  }
+
+  private sendDatagram(payload: Uint8Array, address: string, port: number): void {
+    if (this.datagramSender === undefined) {
+      this.logger.warn('no UDP socket attached, datagram dropped');
+      return;
+    }
+    this.datagramSender.send(payload, address, port);
+  }
+
+  private dispatch(connection: SignalConnection, frame: Buffer): void {
+    if (!this.frameLimiter.allow(connection.remote.address, 1, this.clock.now())) {
+      this.metrics.refusal('frame-rate');
+      connection.close('rate-limited');
+      return;
+    }
+    // A zero-length frame is a heartbeat (RUSTDESK.md §1): it has already restarted the timeout.
+    if (frame.length === 0) return;
+    const decoded = decodeRendezvous(frame);
+    if (!decoded.ok) {
+      this.metrics.frameError(connection.listener, decoded.error.kind);
+      connection.logger.debug({ error: decoded.error }, 'undecodable message, closing');
+      connection.close('bad-message');
+      return;
+    }
+    const message = decoded.payload;
+    this.metrics.message(connection.listener, message.$case);
+    const channel = connection.channel;
+    if (channel?.state === 'awaiting-first-message') {
+      if (message.$case === 'keyExchange') {
+        handleKeyExchange(this.context, connection, message.value);
+        return;
+      }
+      channel.continueInPlaintext();
+    }
+    if (connection.listener === 'nat-test') this.dispatchNatTest(connection, message);
+    else this.dispatchRendezvous(connection, message);
+  }
+
+  /** 21115 handles its first message only, then closes (RUSTDESK.md §5.8). */
+  private dispatchNatTest(connection: SignalConnection, message: RendezvousPayload): void {
+    switch (message.$case) {
+      case 'testNatRequest':
+        handleTestNatRequest(connection);
+        connection.close('handled');
+        return;
+      case 'onlineRequest':
+        connection.close(
+          handleOnlineRequest(this.context, connection, message.value) ? 'handled' : 'rate-limited',
+        );
+        return;
+      default:
+        connection.close('unexpected-message');
+    }
+  }
+
+  /**
+   * TCP 21116 and WS (RUSTDESK.md §5.5): a punch or relay request keeps the connection open for the
+   * answer, a RegisterPk without old_id makes it a registration link (§5.11a), anything else is
+   * handled and the connection closed.
+   */
+  private dispatchRendezvous(connection: SignalConnection, message: RendezvousPayload): void {
+    const context = this.context;
+    switch (message.$case) {
+      case 'punchHoleRequest':
+        handlePunchHoleRequest(context, connection, message.value);
+        return;
+      case 'requestRelay':
+        handleRequestRelay(context, connection, message.value);
+        return;
+      case 'registerPk':
+        if (message.value.oldId === '') {
+          this.registerOverLink(connection, message.value);
+          return;
+        }
+        connection.sendMessage({
+          $case: 'registerPkResponse',
+          value: { result: handleChangeId(context, message.value, connection.remote.address), keepAlive: 0 },
+        });
+        break;
+      case 'punchHoleSent':
+        handlePunchHoleSent(context, connection, message.value);
+        break;
+      case 'localAddr':
+        handleLocalAddr(context, message.value);
+        break;
+      case 'relayResponse':
+        handleRelayResponse(context, message.value);
+        break;
+      case 'testNatRequest':
+        handleTestNatRequest(connection);
+        break;
+      case 'onlineRequest':
+        // WS clients send it here, having no 21115; on TCP 21116 clients never do.
+        if (connection.listener !== 'ws') {
+          this.finishOneShot(connection, 'unexpected-message');
+          return;
+        }
+        if (!handleOnlineRequest(context, connection, message.value)) {
+          this.finishOneShot(connection, 'rate-limited');
+          return;
+        }
+        break;
+      default:
+        this.finishOneShot(connection, 'unexpected-message');
+        return;
+    }
+    this.finishOneShot(connection, 'handled');
+  }
+
+  /** One-shot requests close their connection, except on a registration link, which stays up. */
+  private finishOneShot(connection: SignalConnection, reason: CloseReason): void {
+    if (connection.registeredPeer === undefined) connection.close(reason);
+  }
+
+  /**
+   * RegisterPk on a long-lived TCP/WS link (§5.11a; the client side is rustdesk
+   * src/rendezvous_mediator.rs start_tcp): the same checks as over UDP, an answer with keep_alive,
+   * and on OK the link becomes the peer's: it stays online while the link lives and PunchHole,
+   * FetchLocalAddr and RequestRelay go down it.
+   */
+  private registerOverLink(connection: SignalConnection, message: RegisterPk): void {
+    const outcome = handleRegisterPk(this.context, message, {
+      ip: connection.remote.address,
+      port: connection.remote.port,
+    });
+    if (outcome.kind === 'ignored') {
+      this.finishOneShot(connection, 'handled');
+      return;
+    }
+    connection.sendMessage({
+      $case: 'registerPkResponse',
+      value: { result: outcome.result, keepAlive: this.limits.keepAliveSeconds },
+    });
+    if (outcome.result === RegisterPkResponse_Result.OK && outcome.peer !== undefined) {
+      this.bindLink(outcome.peer, connection);
+    } else {
+      // Not registered (yet): the client retries on this link every 15–30 s, so give it the link's patience.
+      connection.setMessageTimeout(this.limits.linkIdleTimeoutMs);
+    }
+  }
+
+  private bindLink(peer: PeerRecord, connection: SignalConnection): void {
+    const previous = peer.link;
+    // The client keeps one link; a new one means the old is dead or about to be.
+    if (previous !== undefined && previous !== connection && !previous.closed) previous.destroy('superseded');
+    const now = this.clock.now();
+    peer.link = connection;
+    peer.address = connection.remote.address;
+    peer.port = connection.remote.port;
+    peer.lastRegTime = now;
+    connection.registeredPeer = peer;
+    this.links.add(connection);
+    connection.setMessageTimeout(this.limits.linkIdleTimeoutMs);
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    this.punches.sweep(now);
+    for (const link of this.links) {
+      if (now - link.lastSentAt >= this.limits.linkPingIntervalMs) link.sendHeartbeat();
+      const peer = link.registeredPeer;
+      if (peer !== undefined && now - peer.seenRecordedAt >= this.limits.seenRecordIntervalMs) {
+        peer.seenRecordedAt = now;
+        this.options.writer.recordSeen(peer.id, link.remote.address, new Date(now));
+      }
+    }
+  }
+
+  /** Banned, revoked or deleted: out of the peer map, and any live link closed at once. */
+  private deny(ids: readonly string[], refusal: Refusal): void {
+    let links = 0;
+    for (const id of ids) {
+      const peer = this.peers.delete(id);
+      if (peer?.link !== undefined && !peer.link.closed) {
+        peer.link.destroy('denied');
+        links++;
+      }
+    }
+    if (ids.length > 0) this.logger.info({ ids: ids.length, refusal, linksClosed: links }, 'devices denied');
   }
 
   private forget(connection: SignalConnection, reason: CloseReason): void {
     if (!this.connections.delete(connection)) return;
-    this.metrics.open.dec({ listener: connection.listener });
-    this.metrics.closed.inc({ listener: connection.listener, reason });
+    const ip = connection.remote.address;
+    const open = (this.openPerIp.get(ip) ?? 1) - 1;
+    if (open > 0) this.openPerIp.set(ip, open);
+    else this.openPerIp.delete(ip);
+    this.metrics.connectionClosed(connection.listener, reason);
+    const peer = connection.registeredPeer;
+    if (peer !== undefined) {
+      this.links.delete(connection);
+      if (peer.link === connection) {
+        // Nothing can reach it now (its address was the link's, not a UDP one): offline until it
+        // registers again, which a client does at once on a new link.
+        peer.link = undefined;
+        peer.port = 0;
+        peer.lastRegTime = Number.NEGATIVE_INFINITY;
+      }
+    }
+    if (connection.awaitingPeer) {
+      const key = punchKey(connection.remote.address, connection.remote.port);
+      if (key !== undefined) this.punches.removeIf(key, (waiter) => waiter.connection === connection);
+    }
   }
-}
-
-function createSignalMetrics(registry: Registry) {
-  return {
-    accepted: new Counter({
-      name: 'signal_connections_accepted_total',
-      help: 'TCP and WebSocket connections accepted, by listener',
-      labelNames: ['listener'] as const,
-      registers: [registry],
-    }),
-    open: new Gauge({
-      name: 'signal_connections_open',
-      help: 'TCP and WebSocket connections currently open, by listener',
-      labelNames: ['listener'] as const,
-      registers: [registry],
-    }),
-    closed: new Counter({
-      name: 'signal_connections_closed_total',
-      help: 'Connections closed, by listener and reason',
-      labelNames: ['listener', 'reason'] as const,
-      registers: [registry],
-    }),
-    datagrams: new Counter({
-      name: 'signal_datagrams_received_total',
-      help: 'UDP datagrams received on the rendezvous port',
-      registers: [registry],
-    }),
-  };
 }

@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 
 import { asBuffer } from './bytes';
+import { signCombined } from './ed25519-sign';
 import { FrameCipher, SYMMETRIC_KEY_BYTES, type OpenResult } from './frame-cipher';
 import { PUBLIC_KEY_BYTES, type IdentityKeyPair, type RandomBytes } from './identity-key';
 
@@ -63,7 +64,7 @@ export class SecureChannel {
   constructor(signingKeyPair: IdentityKeyPair, random: RandomBytes = defaultRandom) {
     const box = nacl.box.keyPair.fromSecretKey(expectLength(random(BOX_KEY_BYTES), BOX_KEY_BYTES, 'random'));
     this.boxSecretKey = box.secretKey;
-    this.signedBoxPublicKey = Buffer.from(nacl.sign(box.publicKey, signingKeyPair.secretKey));
+    this.signedBoxPublicKey = signCombined(box.publicKey, signingKeyPair.secretKey);
   }
 
   get state(): SecureChannelState {

@@ -3,6 +3,7 @@ import nacl from 'tweetnacl';
 import { IdPk } from '@switchboard/protocol';
 
 import { asBuffer } from './bytes';
+import { signCombined } from './ed25519-sign';
 import { PUBLIC_KEY_BYTES, type IdentityKeyPair } from './identity-key';
 
 // The signed peer key (RUSTDESK.md §4; rustdesk-server src/rendezvous_server.rs get_pk, client
@@ -19,7 +20,7 @@ export interface VerifiedIdPk {
 /** Signs `IdPk{id, pk}`; `pk` is whatever the peer registered, passed on unchecked as hbbs does. */
 export function signIdPk(id: string, pk: Uint8Array, signingKeyPair: IdentityKeyPair): Buffer {
   const message = IdPk.encode({ id, pk: asBuffer(pk) }).finish();
-  return asBuffer(nacl.sign(message, signingKeyPair.secretKey));
+  return signCombined(message, signingKeyPair.secretKey);
 }
 
 /**

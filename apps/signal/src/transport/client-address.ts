@@ -8,6 +8,8 @@ export interface PeerEndpoint {
 
 /** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) → `1.2.3.4`, as hbbs normalises. */
 export function normalizeAddress(address: string): string {
+  // Called per datagram: the common case (plain IPv4) is settled without a regex.
+  if (address.charCodeAt(0) !== 0x3a /* ':' */) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return mapped?.[1] ?? address;
 }

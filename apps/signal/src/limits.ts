@@ -1,0 +1,85 @@
+import { type ConnectionLimits } from './connection';
+
+/** Every limit and timeout of the rendezvous core, each a named option with a default (STYLE.md). */
+export interface SignalLimits extends ConnectionLimits {
+  /** A peer is online this long after its last registration (hbbs REG_TIMEOUT). */
+  readonly onlineWindowMs: number;
+  /** tcp_punch map: requesters waiting for B (RUSTDESK.md §5.5, hardened as BetterDesk does). */
+  readonly punchMapCap: number;
+  readonly punchMapTtlMs: number;
+  /** How often expired punch entries are dropped and registration links pinged. */
+  readonly sweepIntervalMs: number;
+  /** keep_alive sent to TCP/WS-registered peers; they drop the link after 1.5× this of silence. */
+  readonly keepAliveSeconds: number;
+  /** An empty frame goes down each registration link at least this often. */
+  readonly linkPingIntervalMs: number;
+  /** A registration link silent this long is closed: 1.5 × keep_alive, the client's own patience. */
+  readonly linkIdleTimeoutMs: number;
+  /** hbbs IP_BLOCKER: RegisterPk per IP, and distinct ids per IP (RUSTDESK.md §5.3). */
+  readonly registerPkPerIp: number;
+  readonly registerPkIdleResetMs: number;
+  readonly registerPkIdsPerIp: number;
+  readonly registerPkIdsResetMs: number;
+  /** hbbs reg_pk: RegisterPk per id per window. */
+  readonly registerPkPerId: number;
+  readonly registerPkPerIdWindowMs: number;
+  /** RegisterPk fields bigger than this are ignored (upstream stores them unchecked). */
+  readonly maxUuidBytes: number;
+  readonly maxPkBytes: number;
+  /** OnlineRequest: ids answered per request, and ids per IP per window (no enumeration of who is online). */
+  readonly onlineQueryMaxPeers: number;
+  readonly onlineQueryIdsPerIp: number;
+  readonly onlineQueryWindowMs: number;
+  /** TCP RegisterPk id changes per IP per window (RUSTDESK.md §5.9). */
+  readonly idChangesPerIp: number;
+  readonly idChangeWindowMs: number;
+  /**
+   * Per client IP: open TCP/WS connections at once, new connections per window, and frames per window
+   * across its connections. Beyond them a connection is dropped before any work (no key exchange).
+   * Generous, since a whole office can sit behind one address.
+   */
+  readonly maxConnectionsPerIp: number;
+  readonly newConnectionsPerIp: number;
+  readonly framesPerIp: number;
+  readonly perIpWindowMs: number;
+  /** Most addresses each rate-limit table remembers. */
+  readonly maxTrackedIps: number;
+  /** Heartbeats reach DeviceWriterPort.recordSeen at most this often per peer. */
+  readonly seenRecordIntervalMs: number;
+}
+
+export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
+  // ARCHITECTURE.md security model; upstream sets no limit at all (RUSTDESK.md §1).
+  maxFrameBytes: 64 * 1024,
+  // hbbs reads each frame with a 30 s timeout (RUSTDESK.md §5.5).
+  messageTimeoutMs: 30_000,
+  onlineWindowMs: 30_000,
+  // BetterDesk's hardening of the tcp_punch map: 10,000 entries, 2 minutes.
+  punchMapCap: 10_000,
+  punchMapTtlMs: 120_000,
+  sweepIntervalMs: 5_000,
+  // The client's own default (rustdesk src/common.rs DEFAULT_KEEP_ALIVE); a ping every 20 s stays well
+  // inside its 90 s patience and under proxies' usual 60 s idle timeout.
+  keepAliveSeconds: 60,
+  linkPingIntervalMs: 20_000,
+  linkIdleTimeoutMs: 90_000,
+  registerPkPerIp: 30,
+  registerPkIdleResetMs: 60_000,
+  registerPkIdsPerIp: 300,
+  registerPkIdsResetMs: 24 * 3600_000,
+  registerPkPerId: 3,
+  registerPkPerIdWindowMs: 6_000,
+  maxUuidBytes: 128,
+  maxPkBytes: 64,
+  onlineQueryMaxPeers: 1_000,
+  onlineQueryIdsPerIp: 10_000,
+  onlineQueryWindowMs: 60_000,
+  idChangesPerIp: 5,
+  idChangeWindowMs: 60_000,
+  maxConnectionsPerIp: 128,
+  newConnectionsPerIp: 64,
+  framesPerIp: 1_000,
+  perIpWindowMs: 10_000,
+  maxTrackedIps: 100_000,
+  seenRecordIntervalMs: 60_000,
+};

@@ -1,0 +1,100 @@
+import { type ServerKey, signIdPk } from '@switchboard/crypto';
+import { type Logger } from '@switchboard/observability';
+import {
+  encodeAddrMangle,
+  encodeRendezvous,
+  normalizeSocketAddress,
+  type RendezvousPayload,
+} from '@switchboard/protocol';
+
+import { type Clock } from './clock';
+import { type SignalConnection } from './connection';
+import { type SignalLimits } from './limits';
+import { type SignalMetrics } from './metrics';
+import { type PeerMap, type PeerRecord } from './peer-map';
+import {
+  type DeviceAccessPort,
+  type DeviceWriterPort,
+  type RelayPickerPort,
+  type RelayTicketPort,
+} from './ports';
+import { type PunchMap } from './punch-map';
+import { type RegisterPkIpLimiter, type WindowLimiter } from './rate-limit';
+
+/** Sends one datagram from the rendezvous UDP socket. */
+export interface DatagramSender {
+  send(payload: Uint8Array, address: string, port: number): void;
+}
+
+/** A requester (A) waiting in the punch map, and the id it asked for. */
+export interface PunchWaiter {
+  readonly connection: SignalConnection;
+  readonly targetId: string;
+}
+
+/** Everything a message handler may touch: the core's state and its ports, nothing global. */
+export interface RendezvousContext {
+  readonly peers: PeerMap;
+  readonly punches: PunchMap<PunchWaiter>;
+  readonly access: DeviceAccessPort;
+  readonly writer: DeviceWriterPort;
+  readonly relays: RelayPickerPort;
+  readonly tickets: RelayTicketPort;
+  readonly serverKey: ServerKey;
+  readonly limits: SignalLimits;
+  readonly metrics: SignalMetrics;
+  readonly clock: Clock;
+  readonly udp: DatagramSender;
+  readonly logger: Logger;
+  readonly registerPkLimiter: RegisterPkIpLimiter;
+  readonly onlineQueryLimiter: WindowLimiter;
+  readonly idChangeLimiter: WindowLimiter;
+  /** Makes `connection` the registration link of `peer` (§5.11a). */
+  bindLink(peer: PeerRecord, connection: SignalConnection): void;
+}
+
+/**
+ * The punch-map key for an address: IPv4-normalised as hbbs's try_into_v4 does, so the address A
+ * connected from and the one B echoes back (decoded from AddrMangle) compare equal.
+ */
+export function punchKey(address: string, port: number): string | undefined {
+  try {
+    const normalized = normalizeSocketAddress(address, port);
+    return `${normalized.address}:${normalized.port}`;
+  } catch {
+    // A socket that reported no usable address: nothing can ever answer it.
+    return undefined;
+  }
+}
+
+export function mangle(context: RendezvousContext, address: string, port: number): Buffer {
+  return encodeAddrMangle({ address, port }, context.clock.micros());
+}
+
+/**
+ * The server-signed IdPk of `id` (hbbs get_pk): empty when the answering peer sent no version, when
+ * there is no signing key, or when the id is unknown, exactly as upstream.
+ */
+export function signedPeerKey(context: RendezvousContext, id: string, version: string): Buffer {
+  const signing = context.serverKey.signingKeyPair;
+  const peer = context.peers.get(id);
+  if (version === '' || signing === undefined || peer === undefined) return Buffer.alloc(0);
+  return signIdPk(id, peer.pkBytes, signing);
+}
+
+/** Pushes a message to B: down its registration link if it has one, else to its last UDP address. */
+export function deliverToPeer(
+  context: RendezvousContext,
+  peer: PeerRecord,
+  payload: RendezvousPayload,
+): void {
+  if (peer.link !== undefined && !peer.link.closed) {
+    peer.link.sendMessage(payload);
+    return;
+  }
+  if (peer.port === 0 || peer.address === '') {
+    context.logger.debug({ id: peer.id }, 'peer has no address to send to');
+    return;
+  }
+  context.udp.send(encodeRendezvous(payload), peer.address, peer.port);
+}
