@@ -61,6 +61,7 @@ async function serve(config: SignalConfig): Promise<void> {
   });
   const events = new RedisEventBus({
     redis: config.REDIS_URL,
+    prefix: `${config.REDIS_KEY_PREFIX}:events`,
     logger: logger.child({ component: 'events' }),
   });
   // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is down.
@@ -71,8 +72,15 @@ async function serve(config: SignalConfig): Promise<void> {
     registry,
     defaultPolicy: config.REGISTRATION_POLICY,
   });
-  const relays = new RelayPicker({ redis, staticRelays: config.RELAY_SERVERS, logger, registry });
-  const tickets = new RelayTicketStore({ redis, logger, registry });
+  const relayPrefix = `${config.REDIS_KEY_PREFIX}:relay`;
+  const relays = new RelayPicker({
+    redis,
+    prefix: relayPrefix,
+    staticRelays: config.RELAY_SERVERS,
+    logger,
+    registry,
+  });
+  const tickets = new RelayTicketStore({ redis, prefix: relayPrefix, logger, registry });
   const core = new SignalCore({
     logger,
     registry,

@@ -91,9 +91,19 @@ export function list<Item extends z.ZodType<string, string>>(item: Item, default
     .default(defaultValue as z.output<Item>[]);
 }
 
+/**
+ * Namespace of every Redis key and channel a service uses (`<prefix>:events`, `<prefix>:relay`…), so
+ * several deployments, or parallel test runs, can share one Redis without hearing each other.
+ */
+export const redisKeyPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,48}$/, 'must be 1-48 letters, digits, ".", "_" or "-"')
+  .default('switchboard');
+
 /** Fields every service shares (ARCHITECTURE.md, configuration contract). */
 export const sharedFields = {
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: redisKeyPrefix,
   LOG_LEVEL: logLevel,
 };

@@ -17,6 +17,7 @@ describe('parseConfig', () => {
     expect(config).toEqual({
       DATABASE_URL: DEFAULT_DATABASE_URL,
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: 'switchboard',
       LOG_LEVEL: 'info',
       API_PORT: 21114,
       TRUST_PROXY: false,
