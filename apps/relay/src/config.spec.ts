@@ -32,6 +32,16 @@ describe('relayConfigSchema', () => {
       LIMIT_SPEED: 32,
       RELAY_STRICT: true,
       DRAIN_TIMEOUT_SECONDS: 25,
+      REDIS_KEY_PREFIX: 'switchboard',
+      RELAY_CAPACITY: 2000,
+      RELAY_FIRST_FRAME_TIMEOUT_SECONDS: 30,
+      RELAY_UNPAIRED_TIMEOUT_SECONDS: 30,
+      RELAY_TICKET_WAIT_SECONDS: 3,
+      RELAY_IDLE_TIMEOUT_SECONDS: 30,
+      RELAY_MAX_CONNECTIONS_PER_IP: 256,
+      RELAY_LISTS_DIR: '.',
+      DOWNGRADE_THRESHOLD: 0.66,
+      DOWNGRADE_START_CHECK: 1800,
     });
   });
 
@@ -65,6 +75,36 @@ describe('relayConfigSchema', () => {
     expect(
       parseConfig(relayConfigSchema, { RELAY_PUBLIC_ADDR: '[2001:db8::1]:21117' }).RELAY_PUBLIC_ADDR,
     ).toBe('[2001:db8::1]:21117');
+  });
+
+  it('reads timeouts (fractions allowed, for tests), limits, the lists directory and the Redis prefix', () => {
+    const config = parseConfig(relayConfigSchema, {
+      RELAY_FIRST_FRAME_TIMEOUT_SECONDS: '0.3',
+      RELAY_UNPAIRED_TIMEOUT_SECONDS: '2',
+      RELAY_IDLE_TIMEOUT_SECONDS: '1.5',
+      RELAY_MAX_CONNECTIONS_PER_IP: '16',
+      RELAY_CAPACITY: '500',
+      RELAY_LISTS_DIR: '/etc/relay',
+      REDIS_KEY_PREFIX: 'tenant-a',
+      DOWNGRADE_START_CHECK: '60',
+    });
+    expect(config).toMatchObject({
+      RELAY_FIRST_FRAME_TIMEOUT_SECONDS: 0.3,
+      RELAY_UNPAIRED_TIMEOUT_SECONDS: 2,
+      RELAY_IDLE_TIMEOUT_SECONDS: 1.5,
+      RELAY_MAX_CONNECTIONS_PER_IP: 16,
+      RELAY_CAPACITY: 500,
+      RELAY_LISTS_DIR: '/etc/relay',
+      REDIS_KEY_PREFIX: 'tenant-a',
+      DOWNGRADE_START_CHECK: 60,
+    });
+    expect(
+      problems({
+        RELAY_MAX_CONNECTIONS_PER_IP: '1.5',
+        REDIS_KEY_PREFIX: 'has space',
+        RELAY_IDLE_TIMEOUT_SECONDS: '0',
+      }),
+    ).toHaveLength(3);
   });
 
   it('reports every bad value at once', () => {

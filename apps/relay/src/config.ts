@@ -6,7 +6,9 @@ import {
   logLevel,
   optionalPort,
   port,
+  positiveInteger,
   positiveNumber,
+  redisKeyPrefix,
   redisUrl,
   z,
   type DeepReadonly,
@@ -65,6 +67,25 @@ const fields = z.object({
   RELAY_STRICT: flag(true),
   /** On SIGTERM, how long live sessions may run on before they are cut. */
   DRAIN_TIMEOUT_SECONDS: positiveNumber(25),
+  /** Events on `<prefix>:events`; registry, tickets and access lists under `<prefix>:relay`. */
+  REDIS_KEY_PREFIX: redisKeyPrefix,
+  /** Sessions this node is sized for, as announced to signal's picker (load = sessions / capacity). */
+  RELAY_CAPACITY: positiveInteger(2000),
+  /** hbbr: the first frame (RequestRelay) must arrive this soon after the accept. */
+  RELAY_FIRST_FRAME_TIMEOUT_SECONDS: positiveNumber(30),
+  /** hbbr: a connection waiting for its partner is closed after this long. */
+  RELAY_UNPAIRED_TIMEOUT_SECONDS: positiveNumber(30),
+  /** Strict mode: a uuid whose ticket is not in Redis yet is looked up again for this long. */
+  RELAY_TICKET_WAIT_SECONDS: positiveNumber(3),
+  /** hbbr: a pair is closed when neither side has sent anything for this long. */
+  RELAY_IDLE_TIMEOUT_SECONDS: positiveNumber(30),
+  /** Open connections one IP may hold at once, so a flood from one address is capped at accept. */
+  RELAY_MAX_CONNECTIONS_PER_IP: positiveInteger(256),
+  /** Where blocklist.txt and blacklist.txt are read at start (hbbr reads its working directory). */
+  RELAY_LISTS_DIR: z.string().default('.'),
+  /** hbbr: a session older than DOWNGRADE_START_CHECK seconds averaging above this × SINGLE_BANDWIDTH drops to LIMIT_SPEED. */
+  DOWNGRADE_THRESHOLD: positiveNumber(0.66),
+  DOWNGRADE_START_CHECK: positiveNumber(1800),
 });
 
 export const relayConfigSchema = fields

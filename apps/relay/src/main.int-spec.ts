@@ -1,11 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
+
+import { createLogger } from '@switchboard/observability';
+import { RelayTicketStore } from '@switchboard/relay-registry';
+
+import { BulkPeer } from './test/bulk-peer';
 
 // The real relay process, started the way a deployment starts it (TypeScript through swc), on free ports.
 
@@ -80,23 +87,76 @@ function tcpConnect(port: number): Promise<Socket> {
   });
 }
 
+async function readiness(metricsPort: number): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+  return { status: response.status, body: await response.json() };
+}
+
+async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
 describe('relay process', () => {
   let root: string;
+  let prefix: string;
+  let admin: Redis;
+  let tickets: RelayTicketStore;
   const running: Service[] = [];
+  const peers: BulkPeer[] = [];
   const start = (env: Record<string, string>) => {
-    const service = run({ BIND_HOST: '127.0.0.1', KEY_DIR: join(root, 'keys'), ...env });
+    const service = run({
+      BIND_HOST: '127.0.0.1',
+      KEY_DIR: join(root, 'keys'),
+      REDIS_KEY_PREFIX: prefix,
+      ...env,
+    });
     running.push(service);
     return service;
   };
 
   beforeAll(async () => (root = await mkdtemp(join(tmpdir(), 'relay-main-'))));
-  afterEach(() => {
+  beforeEach(() => {
+    prefix = `test:relay-main:${randomUUID()}`;
+    admin = new Redis('redis://127.0.0.1:6379');
+    tickets = new RelayTicketStore({
+      redis: admin,
+      prefix: `${prefix}:relay`,
+      logger: createLogger({ name: 'test', level: 'silent' }),
+    });
+  });
+  afterEach(async () => {
+    for (const peer of peers.splice(0)) peer.close();
     for (const service of running.splice(0))
       if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    const keys = await admin.keys(`${prefix}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  it('starts without key files, serves TCP and WebSocket, and exits 0 on SIGTERM when idle', async () => {
+  /** A paired session through the process: B on TCP, A on WebSocket. */
+  async function session(port: number): Promise<{ a: BulkPeer; b: BulkPeer }> {
+    const uuid = randomUUID();
+    tickets.issue({ uuid, peers: ['111111111', '222222222'], relay: `127.0.0.1:${port}` });
+    await tickets.flush();
+    const b = await BulkPeer.join({ transport: 'tcp', port, uuid });
+    const a = await BulkPeer.join({ transport: 'ws', port: port + 2, uuid, peerId: '222222222' });
+    peers.push(a, b);
+    await a.sendFrame(Buffer.from('paired'));
+    await b.receive(6);
+    return { a, b };
+  }
+
+  it('starts without key files, serves TCP and WebSocket, is ready once in sync with events, exits 0 on SIGTERM when idle', async () => {
     const { port, metrics } = await freeRelayPorts();
     const service = start({ RELAY_PORT: String(port), METRICS_PORT: String(metrics) });
     await waitForHealthy(service, metrics);
@@ -104,47 +164,75 @@ describe('relay process', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port + 2}/ws/relay`);
     await once(ws, 'open');
     ws.terminate();
-    const readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
-    expect(readiness.status).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => readiness(metrics),
+          (r) => r.status === 200,
+        )
+      ).status,
+    ).toBe(200);
+    await session(port);
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    expect(text).toMatch(/^relay_connections_accepted_total\{transport="tcp",service="relay"\} 1$/m);
+    expect(text).toMatch(/^relay_connections_accepted_total\{transport="tcp",service="relay"\} 2$/m);
+    expect(text).toMatch(/^relay_pairs_total\{service="relay"\} 1$/m);
     expect(service.stdout()).toContain('"licenceCheck":false');
     // KEY is empty by default: the relay neither reads nor creates key files.
     await expect(readdir(join(root, 'keys'))).rejects.toMatchObject({ code: 'ENOENT' });
 
+    for (const peer of peers.splice(0)) peer.close();
     const started = Date.now();
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
-  it('on SIGTERM stops accepting, reports not ready, waits for a live session, then exits 0', async () => {
+  it('on SIGTERM leaves the registry and stops accepting at once, lets a live session finish, then exits 0', async () => {
     const { port, metrics } = await freeRelayPorts();
     const service = start({
       RELAY_PORT: String(port),
       METRICS_PORT: String(metrics),
+      RELAY_NODE_ID: 'draining-node',
       DRAIN_TIMEOUT_SECONDS: '20',
     });
     await waitForHealthy(service, metrics);
-    const live = await tcpConnect(port);
+    const nodeKey = `${prefix}:relay:node:draining-node`;
+    expect(
+      await eventually(
+        () => admin.exists(nodeKey),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
+    const { a, b } = await session(port);
+
     service.child.kill('SIGTERM');
+    expect(
+      await eventually(
+        () => admin.exists(nodeKey),
+        (n) => n === 0,
+        1_000,
+      ),
+    ).toBe(0);
     // The ops port stays up during the drain so orchestrators can see it is draining.
-    let readiness: Response | undefined;
-    for (let i = 0; i < 50 && readiness?.status !== 503; i++) {
-      readiness = await fetch(`http://127.0.0.1:${metrics}/readyz`);
-      if (readiness.status !== 503) await new Promise((done) => setTimeout(done, 50));
-    }
-    expect(readiness?.status).toBe(503);
-    expect(await readiness?.json()).toMatchObject({
-      checks: { listeners: { ok: false, error: 'draining' } },
+    const draining = await eventually(
+      () => readiness(metrics),
+      (r) => r.status === 503,
+      2_500,
+    );
+    expect(draining).toMatchObject({
+      status: 503,
+      body: { checks: { listeners: { ok: false, error: 'draining' } } },
     });
     await expect(tcpConnect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await a.sendFrame(Buffer.from('still here'));
+    await b.receive(16);
     expect(service.child.exitCode).toBeNull();
 
     const ended = Date.now();
-    live.end();
+    a.close();
     expect((await service.exited).code).toBe(0);
     expect(Date.now() - ended).toBeLessThan(3_000);
+    expect(service.stdout()).toContain('"cut":0');
   });
 
   it('cuts sessions still live at DRAIN_TIMEOUT_SECONDS and exits 0', async () => {
@@ -155,16 +243,46 @@ describe('relay process', () => {
       DRAIN_TIMEOUT_SECONDS: '1',
     });
     await waitForHealthy(service, metrics);
-    const live = await tcpConnect(port);
-    const cut = once(live, 'close');
+    await eventually(
+      () => readiness(metrics),
+      (r) => r.status === 200,
+    );
+    const { a, b } = await session(port);
     const started = Date.now();
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(4_000);
-    await cut;
+    await Promise.all([a.closed, b.closed]);
     expect(service.stdout()).toContain('"cut":1');
+  });
+
+  it('drops IPs listed in blocklist.txt at accept and takes timeouts from the environment', async () => {
+    const lists = join(root, 'lists');
+    await mkdir(lists, { recursive: true });
+    await writeFile(join(lists, 'blocklist.txt'), '127.0.0.6 banned by hand\n\n127.0.0.66\n');
+    const { port, metrics } = await freeRelayPorts();
+    const service = start({
+      RELAY_PORT: String(port),
+      METRICS_PORT: String(metrics),
+      RELAY_LISTS_DIR: lists,
+      RELAY_FIRST_FRAME_TIMEOUT_SECONDS: '0.3',
+    });
+    await waitForHealthy(service, metrics);
+    expect(service.stdout()).toContain('"blocklistFile":2');
+    const blocked = createConnection({ host: '127.0.0.1', port, localAddress: '127.0.0.6' });
+    blocked.on('error', () => undefined);
+    await once(blocked, 'close');
+    const silent = await tcpConnect(port);
+    const started = Date.now();
+    await once(silent, 'close');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    expect(text).toMatch(/^relay_refusals_total\{reason="blocklist",service="relay"\} 1$/m);
+    expect(text).toMatch(/^relay_refusals_total\{reason="first-frame-timeout",service="relay"\} 1$/m);
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
   });
 
   it('exits 78 listing every configuration problem', async () => {

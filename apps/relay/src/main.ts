@@ -9,14 +9,14 @@ import {
   startOpsServer,
 } from '@switchboard/observability';
 
+import { readListFile } from './access/ip-access-lists';
 import { type RelayConfig, relayConfigSchema } from './config';
-import { createRedisClient, pingRedis } from '@switchboard/transport';
-import { RelayCore } from './relay-core';
 import { loadRelayLicenceKey, RelayKeyError } from './relay-key';
-import { RelayServer } from './server';
+import { RelayNode } from './relay-node';
 
-// Composition root of the relay (hbbr). On SIGTERM it stops accepting, lets live sessions finish for
-// up to DRAIN_TIMEOUT_SECONDS, then exits 0; clients of cut sessions reconnect through another relay.
+// Composition root of the relay (hbbr). On SIGTERM it stops accepting, leaves the node registry at
+// once (signal stops handing it out), lets live sessions finish for up to DRAIN_TIMEOUT_SECONDS,
+// then exits 0; clients of cut sessions reconnect through another relay.
 
 const EX_CONFIG = 78;
 // Beyond the drain itself: closing listeners, Redis and the ops server.
@@ -30,16 +30,53 @@ async function main(): Promise<void> {
 async function serve(config: RelayConfig): Promise<void> {
   const logger = createLogger({ name: 'relay', level: config.LOG_LEVEL });
   const licenceKey = await loadRelayLicenceKey(config.KEY, resolve(config.KEY_DIR));
-  logger.info({ licenceCheck: licenceKey !== undefined, strict: config.RELAY_STRICT }, 'relay key loaded');
+  const listsDir = resolve(config.RELAY_LISTS_DIR);
+  const listFiles = {
+    blocklist: await readListFile(listsDir, 'blocklist'),
+    blacklist: await readListFile(listsDir, 'blacklist'),
+  };
+  logger.info(
+    {
+      licenceCheck: licenceKey !== undefined,
+      strict: config.RELAY_STRICT,
+      blocklistFile: listFiles.blocklist.size,
+      blacklistFile: listFiles.blacklist.size,
+    },
+    'relay key and lists loaded',
+  );
 
   const registry = createMetricsRegistry({ service: 'relay' });
-  const redis = createRedisClient(config.REDIS_URL, logger);
-  const core = new RelayCore({ logger, registry });
-  const server = new RelayServer(core, {
-    ports: { host: config.BIND_HOST, port: config.RELAY_PORT, wsPort: config.RELAY_WS_PORT },
+  const node = new RelayNode({
     logger,
+    registry,
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_KEY_PREFIX,
+    licenceKey,
+    strict: config.RELAY_STRICT,
+    ports: { host: config.BIND_HOST, port: config.RELAY_PORT, wsPort: config.RELAY_WS_PORT },
+    listFiles,
+    limits: {
+      firstFrameTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
+      unpairedTimeoutMs: config.RELAY_UNPAIRED_TIMEOUT_SECONDS * 1000,
+      ticketWaitMs: config.RELAY_TICKET_WAIT_SECONDS * 1000,
+      idleTimeoutMs: config.RELAY_IDLE_TIMEOUT_SECONDS * 1000,
+      maxConnectionsPerIp: config.RELAY_MAX_CONNECTIONS_PER_IP,
+    },
+    bandwidth: {
+      totalMbps: config.TOTAL_BANDWIDTH,
+      singleMbps: config.SINGLE_BANDWIDTH,
+      limitSpeedMbps: config.LIMIT_SPEED,
+      downgradeThreshold: config.DOWNGRADE_THRESHOLD,
+      downgradeStartMs: config.DOWNGRADE_START_CHECK * 1000,
+    },
+    upgradeTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
+    announce: {
+      nodeId: config.RELAY_NODE_ID,
+      address: config.RELAY_PUBLIC_ADDR,
+      capacity: config.RELAY_CAPACITY,
+    },
   });
-  const addresses = await server.start();
+  const addresses = await node.start();
 
   let accepting = true;
   const ops = await startOpsServer({
@@ -50,10 +87,13 @@ async function serve(config: RelayConfig): Promise<void> {
     readiness: () =>
       checkReadiness({
         listeners: () => (accepting ? Promise.resolve() : Promise.reject(new Error('draining'))),
-        redis: () => pingRedis(redis),
+        events: () =>
+          node.eventsReady
+            ? Promise.resolve()
+            : Promise.reject(new Error('deny set not loaded or not in sync with events')),
       }),
   }).catch(async (error: unknown) => {
-    await server.close(0);
+    await node.stop(0);
     throw error;
   });
 
@@ -62,10 +102,10 @@ async function serve(config: RelayConfig): Promise<void> {
     logger,
     deadlineMs: drainMs + SHUTDOWN_MARGIN_MS,
     shutdown: async () => {
-      // /readyz turns 503 at once, so load balancers stop sending clients while sessions drain.
+      // /readyz turns 503 and the node leaves the registry at once; live sessions run on meanwhile.
       accepting = false;
-      await server.close(drainMs);
-      redis.disconnect();
+      const { cut } = await node.stop(drainMs);
+      logger.info({ cut }, 'relay drained');
       await ops.close();
     },
   });
@@ -77,6 +117,7 @@ async function serve(config: RelayConfig): Promise<void> {
       host: config.BIND_HOST,
       nodeId: config.RELAY_NODE_ID,
       publicAddress: config.RELAY_PUBLIC_ADDR,
+      redisPrefix: config.REDIS_KEY_PREFIX,
     },
     'relay listening',
   );

@@ -1,20 +1,40 @@
 import { type Duplex } from 'node:stream';
 
 import { type Logger } from '@switchboard/observability';
-
 import { decodeFrame, FrameTooLargeError } from '@switchboard/protocol';
+
 import { type PeerEndpoint } from './transport/peer-endpoint';
 
 export type Transport = 'tcp' | 'ws';
 
 export type CloseReason =
-  'timeout' | 'frame-too-large' | 'stream-error' | 'peer-closed' | 'unpaired' | 'shutdown';
+  /** No RequestRelay within the first-frame timeout. */
+  | 'timeout'
+  | 'frame-too-large'
+  /** Refused by policy or validation (the refusal reason is counted separately). */
+  | 'refused'
+  | 'unpaired-timeout'
+  /** Neither side of the pair sent anything within the idle timeout. */
+  | 'idle'
+  /** The session carries a device that is banned, revoked or deleted. */
+  | 'denied'
+  /** Its IP was put on the blocklist during the session. */
+  | 'blocklist'
+  | 'partner-closed'
+  | 'stream-error'
+  | 'peer-closed'
+  | 'shutdown';
+
+/** Where a connection is in its life; the core moves it along. */
+export type ConnectionPhase = 'awaiting-request' | 'admitting' | 'waiting' | 'paired';
 
 export interface RelayConnectionLimits {
   /** The first frame (RequestRelay) must arrive within this long of the accept. */
   readonly firstFrameTimeoutMs: number;
   /** Largest first frame accepted; RequestRelay is a few hundred bytes. */
   readonly maxFirstFrameBytes: number;
+  /** A graceful close waits this long for buffered bytes to reach a slow reader, then cuts. */
+  readonly closeGraceMs: number;
 }
 
 export interface RelayConnectionHooks {
@@ -27,15 +47,16 @@ export interface RelayConnectionHooks {
 }
 
 /**
- * A relay client from accept until pairing. Only the first frame is ever decoded: after pairing the
- * relay is a dumb pipe. Nothing thrown here escapes; a failure ends this connection only.
+ * One relay client for its whole life. Only the first frame is ever decoded: after it the stream is
+ * paused until the core pairs it, and from then on the relay is a dumb pipe (pipe.ts). Nothing thrown
+ * here escapes; a failure ends this connection only.
  */
 export class RelayConnection {
   readonly logger: Logger;
+  phase: ConnectionPhase = 'awaiting-request';
   private received: Buffer = Buffer.alloc(0);
   private timer: NodeJS.Timeout | undefined;
   private closeReason: CloseReason | undefined;
-  private gotFirstFrame = false;
 
   constructor(
     readonly stream: Duplex,
@@ -66,10 +87,15 @@ export class RelayConnection {
     this.stream.on('close', () => this.finish('peer-closed'));
   }
 
+  /** Sends what is already buffered, then closes; a reader that will not take it is cut after the grace. */
   close(reason: CloseReason): void {
     if (this.closed) return;
     this.finish(reason);
-    this.stream.end(() => this.stream.destroy());
+    const cut = setTimeout(() => this.stream.destroy(), this.limits.closeGraceMs);
+    this.stream.end(() => {
+      clearTimeout(cut);
+      this.stream.destroy();
+    });
   }
 
   destroy(reason: CloseReason): void {
@@ -78,14 +104,14 @@ export class RelayConnection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.closed || this.gotFirstFrame) return;
+    if (this.closed) return;
     this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
     let decoded: ReturnType<typeof decodeFrame>;
     try {
       decoded = decodeFrame(this.received, this.limits.maxFirstFrameBytes);
     } catch (error) {
       if (error instanceof FrameTooLargeError) {
-        this.logger.warn({ length: error.length, limit: error.limit }, 'first frame too large, closing');
+        this.logger.info({ length: error.length, limit: error.limit }, 'first frame too large, closing');
         this.destroy('frame-too-large');
       } else {
         this.logger.error({ err: error }, 'undecodable input, closing');
@@ -94,13 +120,13 @@ export class RelayConnection {
       return;
     }
     if (decoded === undefined) return;
-    this.gotFirstFrame = true;
     clearTimeout(this.timer);
     // Stop reading until paired; what follows the frame is handed over, not parsed.
     this.stream.off('data', this.onData);
     this.stream.pause();
     const rest = Buffer.from(this.received.subarray(decoded.size));
     this.received = Buffer.alloc(0);
+    this.phase = 'admitting';
     this.hooks.firstFrame(this, Buffer.from(decoded.frame), rest);
   };
 

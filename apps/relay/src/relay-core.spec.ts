@@ -1,13 +1,18 @@
 import { Duplex } from 'node:stream';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
+import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
 
-import { RelayConnection, type CloseReason } from './relay-connection';
-import { DEFAULT_RELAY_LIMITS, RelayCore } from './relay-core';
-import { encodeFrame, encodeFrameHeader } from '@switchboard/protocol';
+import { type CloseReason, RelayConnection } from './relay-connection';
+import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayCoreOptions } from './relay-core';
+import { type TicketSource } from './ports';
+
+// The core over in-memory stream pairs: pairing, refusals, bans and drain without sockets. The same
+// behaviour over real TCP, WebSocket and Redis is in relay-flows.int-spec.ts.
 
 const logger = createLogger({ name: 'relay-core-test', level: 'silent' });
 const remote = { address: '192.0.2.20', port: 50000 };
+const UUID = '67e55044-10b1-426f-9247-bb680e5fe0c8';
 
 function streamPair(): { server: Duplex; client: Duplex } {
   const ends: Duplex[] = [];
@@ -31,16 +36,47 @@ function streamPair(): { server: Duplex; client: Duplex } {
 }
 
 const closeOf = (stream: Duplex) => new Promise<void>((resolve) => stream.once('close', () => resolve()));
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+function requestRelay(fields: Partial<RequestRelay>): Buffer {
+  return encodeFrame(
+    encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid: UUID, ...fields }) }),
+  );
+}
+
+/** Everything a client end receives, as one buffer. */
+function collect(stream: Duplex): () => Buffer {
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return () => Buffer.concat(chunks);
+}
+
+async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
   return values
     .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
     .reduce((sum, value) => sum + value.value, 0);
 }
 
+class MapTickets implements TicketSource {
+  readonly tickets = new Map<string, string[]>();
+  get(uuid: string) {
+    const peers = this.tickets.get(uuid);
+    return Promise.resolve(peers && { peers });
+  }
+  take(uuid: string) {
+    const ticket = this.get(uuid);
+    this.tickets.delete(uuid);
+    return ticket;
+  }
+}
+
 describe('RelayConnection', () => {
-  const limits = { firstFrameTimeoutMs: 150, maxFirstFrameBytes: 1024 };
+  const limits = { firstFrameTimeoutMs: 150, maxFirstFrameBytes: 1024, closeGraceMs: 100 };
 
   function open() {
     const { server, client } = streamPair();
@@ -61,19 +97,20 @@ describe('RelayConnection', () => {
   }
 
   it('hands over the first frame and every byte after it untouched, however it was split', async () => {
-    const { client, seen, server } = open();
-    const requestRelay = Buffer.from('92011a0a0475756964', 'hex');
+    const { client, seen, server, connection } = open();
+    const request = Buffer.from('92011a0a0475756964', 'hex');
     const signedId = encodeFrame(Buffer.alloc(80, 0xab));
-    const bytes = Buffer.concat([encodeFrame(requestRelay), signedId, Buffer.from([1, 2, 3])]);
+    const bytes = Buffer.concat([encodeFrame(request), signedId, Buffer.from([1, 2, 3])]);
     client.write(bytes.subarray(0, 2));
     client.write(bytes.subarray(2, 20));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(seen.frame).toEqual(requestRelay);
-    expect(seen.rest).toEqual(bytes.subarray(1 + requestRelay.length, 20));
+    await tick();
+    expect(seen.frame).toEqual(request);
+    expect(seen.rest).toEqual(bytes.subarray(1 + request.length, 20));
+    expect(connection.phase).toBe('admitting');
     // After the first frame the relay stops reading: later bytes wait in the socket for the pairing.
     client.write(bytes.subarray(20));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(seen.rest).toEqual(bytes.subarray(1 + requestRelay.length, 20));
+    await tick();
+    expect(seen.rest).toEqual(bytes.subarray(1 + request.length, 20));
     expect(server.isPaused()).toBe(true);
   });
 
@@ -91,62 +128,221 @@ describe('RelayConnection', () => {
     await closed;
     expect(seen.reason).toBe('frame-too-large');
   });
+
+  it('a graceful close cuts a reader that never takes the last bytes after the grace', async () => {
+    const stuck = new Duplex({ read() {}, write() {} }); // never calls back: a reader that stopped reading
+    const connection = new RelayConnection(
+      stuck,
+      'tcp',
+      remote,
+      limits,
+      { firstFrame: () => undefined, closed: () => undefined },
+      logger,
+    );
+    connection.start();
+    stuck.write(Buffer.alloc(10));
+    const started = Date.now();
+    connection.close('partner-closed');
+    await closeOf(stuck);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
 });
 
 describe('RelayCore', () => {
   let registry: Registry;
-  beforeEach(() => (registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false })));
+  let tickets: MapTickets;
+  const cores: RelayCore[] = [];
+
+  beforeEach(() => {
+    registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
+    tickets = new MapTickets();
+  });
+  afterEach(async () => {
+    await Promise.all(cores.splice(0).map((core) => core.drain(0)));
+  });
+
+  function core(options: Partial<RelayCoreOptions> = {}): RelayCore {
+    const created = new RelayCore({
+      logger,
+      registry,
+      tickets,
+      ...options,
+      limits: { ticketWaitMs: 100, ...options.limits },
+    });
+    cores.push(created);
+    return created;
+  }
+
+  function join(relay: RelayCore, first: Buffer, address = remote.address) {
+    const { server, client } = streamPair();
+    const received = collect(client);
+    relay.handle(server, 'tcp', { address, port: 40000 });
+    client.write(first);
+    return { server, client, received, closed: closeOf(server) };
+  }
 
   it('has hbbr-compatible defaults', () => {
-    expect(DEFAULT_RELAY_LIMITS).toEqual({ firstFrameTimeoutMs: 30000, maxFirstFrameBytes: 16384 });
+    expect(DEFAULT_RELAY_LIMITS).toEqual({
+      firstFrameTimeoutMs: 30_000,
+      maxFirstFrameBytes: 16_384,
+      closeGraceMs: 5_000,
+      unpairedTimeoutMs: 30_000,
+      idleTimeoutMs: 30_000,
+      sweepIntervalMs: 1_000,
+      maxConnectionsPerIp: 256,
+      ticketWaitMs: 3_000,
+    });
+    expect(() => new RelayCore({ logger, registry, strict: true })).toThrow(/ticket source/);
   });
 
-  it('closes a connection once its RequestRelay arrives, until pairing exists', async () => {
-    const core = new RelayCore({ logger, registry });
-    const { server, client } = streamPair();
-    core.handle(server, 'ws', remote);
-    const closed = closeOf(server);
-    client.write(encodeFrame(Buffer.from('92011a0a0475756964', 'hex')));
-    await closed;
-    expect(core.liveConnections).toBe(0);
-    expect(
-      await metric(registry, 'relay_connections_closed_total', { transport: 'ws', reason: 'unpaired' }),
-    ).toBe(1);
+  it('pairs two ends of a ticketed uuid and relays both ways, bytes sent before pairing first', async () => {
+    tickets.tickets.set(UUID, ['111111111', '222222222']);
+    const relay = core();
+    const b = join(relay, Buffer.concat([requestRelay({}), Buffer.from('signed-id')]));
+    await tick();
+    expect(relay.waitingConnections).toBe(1);
+    const a = join(relay, requestRelay({ id: '222222222' }));
+    await tick();
+    expect(relay.liveSessions).toBe(1);
+    expect(a.received().toString()).toBe('signed-id');
+    a.client.write('public-key');
+    await tick();
+    expect(b.received().toString()).toBe('public-key');
+    // The ticket is spent: the uuid admits no second pair.
+    expect(tickets.tickets.has(UUID)).toBe(false);
+    expect(await metric(registry, 'relay_pairs_total')).toBe(1);
+    a.client.end();
+    await Promise.all([a.closed, b.closed]);
+    expect(relay.liveSessions).toBe(0);
+    expect(relay.bytesRelayed).toBe('signed-id'.length + 'public-key'.length);
   });
 
-  it('drain waits for live connections to finish and refuses new ones meanwhile', async () => {
-    const core = new RelayCore({ logger, registry });
-    const live = streamPair();
-    core.handle(live.server, 'tcp', remote);
+  it('refuses silently: not a RequestRelay, wrong licence, empty uuid, no ticket', async () => {
+    tickets.tickets.set('ticketed', []);
+    const relay = core({ licenceKey: 'secret' });
+    const refused = [
+      join(relay, encodeFrame(Buffer.from('garbage that is no protobuf'))),
+      join(relay, requestRelay({ uuid: 'ticketed', licenceKey: 'wrong' })),
+      join(relay, requestRelay({ uuid: '', licenceKey: 'secret' })),
+      join(relay, requestRelay({ uuid: 'unticketed', licenceKey: 'secret' })),
+    ];
+    await Promise.all(refused.map((end) => end.closed));
+    for (const end of refused) expect(end.received()).toHaveLength(0);
+    for (const reason of ['not-request-relay', 'licence-mismatch', 'empty-uuid', 'no-ticket']) {
+      expect(await metric(registry, 'relay_refusals_total', { reason })).toBe(1);
+    }
+    const admitted = join(relay, requestRelay({ uuid: 'ticketed', licenceKey: 'secret' }));
+    await tick();
+    expect(relay.waitingConnections).toBe(1);
+    admitted.client.destroy();
+  });
+
+  it('strict: looks a missing ticket up again for a while, since an end may beat signal’s write to Redis', async () => {
+    const relay = core({ limits: { ticketWaitMs: 1_000 } });
+    const b = join(relay, requestRelay({}));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(b.server.destroyed).toBe(false);
+    tickets.tickets.set(UUID, ['111111111']);
+    const a = join(relay, requestRelay({ id: '111111111' }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(relay.liveSessions).toBe(1);
+    a.client.end();
+    await b.closed;
+  });
+
+  it('in compatibility mode pairs any uuid, as hbbr', async () => {
+    const relay = core({ strict: false, tickets: undefined });
+    const b = join(relay, requestRelay({ uuid: 'anything at all' }));
+    const a = join(relay, requestRelay({ uuid: 'anything at all', id: '123456789' }));
+    await tick();
+    expect(relay.liveSessions).toBe(1);
+    b.client.write('hello');
+    await tick();
+    expect(a.received().toString()).toBe('hello');
+    a.client.destroy();
+  });
+
+  it('refuses a session carrying a denied device and cuts live ones when a device becomes denied', async () => {
+    const denied = new Set(['666666666']);
+    tickets.tickets.set('banned-uuid', ['666666666', '111111111']);
+    tickets.tickets.set(UUID, ['333333333', '444444444']);
+    const relay = core({ devices: { isDenied: (id) => denied.has(id) } });
+    const refused = join(relay, requestRelay({ uuid: 'banned-uuid' }));
+    await refused.closed;
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'denied-device' })).toBe(1);
+
+    const b = join(relay, requestRelay({}));
+    const a = join(relay, requestRelay({ id: '444444444' }));
+    await tick();
+    expect(relay.liveSessions).toBe(1);
+    denied.add('333333333');
+    expect(relay.cutDevices(['333333333'])).toBe(1);
+    await Promise.all([a.closed, b.closed]);
+    expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'denied' })).toBe(1);
+  });
+
+  it('closes an end whose partner never comes, and a pair that goes quiet', async () => {
+    tickets.tickets.set('lonely', []);
+    tickets.tickets.set(UUID, []);
+    const relay = core({ limits: { unpairedTimeoutMs: 100, idleTimeoutMs: 150, sweepIntervalMs: 20 } });
+    const lonely = join(relay, requestRelay({ uuid: 'lonely' }));
+    const b = join(relay, requestRelay({}));
+    const a = join(relay, requestRelay({}));
+    const paired = Date.now();
+    await lonely.closed;
+    expect(await metric(registry, 'relay_unpaired_timeouts_total')).toBe(1);
+    expect(a.server.destroyed).toBe(false);
+    await Promise.all([a.closed, b.closed]);
+    expect(Date.now() - paired).toBeGreaterThanOrEqual(140);
+    expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'idle' })).toBe(1);
+  });
+
+  it('caps connections per IP at accept and releases a slot when its socket closes', () => {
+    const relay = core({ limits: { maxConnectionsPerIp: 2 } });
+    const first = relay.admitSocket('198.51.100.7');
+    const second = relay.admitSocket('198.51.100.7');
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(relay.admitSocket('198.51.100.7')).toBeUndefined();
+    expect(relay.admitSocket('198.51.100.8')).toBeDefined();
+    first?.();
+    first?.(); // released once only
+    expect(relay.admitSocket('198.51.100.7')).toBeDefined();
+    expect(relay.admitSocket('198.51.100.7')).toBeUndefined();
+  });
+
+  it('drain closes unpaired ends at once, waits for paired sessions, and refuses newcomers', async () => {
+    tickets.tickets.set(UUID, []);
+    tickets.tickets.set('waiting', []);
+    const relay = core();
+    const waiting = join(relay, requestRelay({ uuid: 'waiting' }));
+    const b = join(relay, requestRelay({}));
+    const a = join(relay, requestRelay({}));
+    await tick();
     let drained: number | undefined;
-    const draining = core.drain(5_000).then((cut) => (drained = cut));
-    const late = streamPair();
-    const lateClosed = closeOf(late.server);
-    core.handle(late.server, 'tcp', remote);
-    await lateClosed;
+    const draining = relay.drain(5_000).then((cut) => (drained = cut));
+    await waiting.closed;
+    expect(relay.admitSocket('203.0.113.1')).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(drained).toBeUndefined();
-    live.server.destroy();
+    a.client.write('still flowing');
+    await tick();
+    expect(b.received().toString()).toBe('still flowing');
+    a.client.end();
     await draining;
     expect(drained).toBe(0);
   });
 
-  it('drain cuts what is still live at the deadline', async () => {
-    const core = new RelayCore({ logger, registry });
-    const live = streamPair();
-    core.handle(live.server, 'tcp', remote);
-    const closed = closeOf(live.server);
+  it('drain cuts the sessions still live at the deadline', async () => {
+    tickets.tickets.set(UUID, []);
+    const relay = core();
+    const b = join(relay, requestRelay({}));
+    join(relay, requestRelay({}));
+    await tick();
     const started = Date.now();
-    expect(await core.drain(100)).toBe(1);
+    expect(await relay.drain(100)).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(95);
-    await closed;
-    expect(await metric(registry, 'relay_connections_closed_total', { reason: 'shutdown' })).toBe(1);
-  });
-
-  it('drain returns at once when nothing is live', async () => {
-    const core = new RelayCore({ logger, registry });
-    const started = Date.now();
-    expect(await core.drain(5_000)).toBe(0);
-    expect(Date.now() - started).toBeLessThan(100);
+    await b.closed;
+    expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'shutdown' })).toBe(1);
   });
 });

@@ -1,50 +1,174 @@
 import { type Duplex } from 'node:stream';
 
-import { Counter, Gauge, type Logger, type Registry } from '@switchboard/observability';
+import { type Logger, type Registry } from '@switchboard/observability';
+import { isPeerId, isRelayUuid } from '@switchboard/relay-registry';
 
+import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
+import { DeviceIndex } from './device-index';
+import { type WaitingPeer, WaitingRoom } from './pairing';
 import {
   type CloseReason,
   RelayConnection,
   type RelayConnectionLimits,
   type Transport,
 } from './relay-connection';
+import { createRelayMetrics, type RelayMetrics, type Refusal } from './relay-metrics';
+import { parseRelayRequest, type RelayRequest } from './relay-request';
+import { type Direction, RelaySession } from './relay-session';
+import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
 import { type PeerEndpoint } from './transport/peer-endpoint';
 
-export type RelayLimits = RelayConnectionLimits;
+export interface RelayLimits extends RelayConnectionLimits {
+  /** hbbr drops a connection whose partner has not come after 30 s. */
+  readonly unpairedTimeoutMs: number;
+  /** hbbr closes a pair when neither side has sent for 30 s. */
+  readonly idleTimeoutMs: number;
+  /** How often sessions are checked for idleness, the blocklist, the blacklist and the downgrade rule. */
+  readonly sweepIntervalMs: number;
+  readonly maxConnectionsPerIp: number;
+  /**
+   * Strict mode: how long a uuid without a ticket is looked up again before it is refused. Clients
+   * send RelayResponse to signal and dial the relay at once (rustdesk src/server.rs), so the first
+   * end can arrive before signal's ticket write has reached Redis.
+   */
+  readonly ticketWaitMs: number;
+}
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  // hbbr closes a connection whose RequestRelay has not arrived after 30 s (RUSTDESK.md §6).
+  // hbbr's timings (RUSTDESK.md §6; rustdesk-server src/relay_server.rs).
   firstFrameTimeoutMs: 30_000,
   maxFirstFrameBytes: 16 * 1024,
+  closeGraceMs: 5_000,
+  unpairedTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  // hbbr rechecks the blocklist every second and idleness every 3 s; one sweep does both.
+  sweepIntervalMs: 1_000,
+  maxConnectionsPerIp: 256,
+  ticketWaitMs: 3_000,
+};
+
+export const DEFAULT_BANDWIDTH_LIMITS: BandwidthLimits = {
+  totalMbps: 1024,
+  singleMbps: 128,
+  limitSpeedMbps: 32,
+  downgradeThreshold: 0.66,
+  downgradeStartMs: 1_800_000,
 };
 
 export interface RelayCoreOptions {
   logger: Logger;
   registry: Registry;
   limits?: Partial<RelayLimits>;
+  bandwidth?: Partial<BandwidthLimits>;
+  /** hbbr `-k`: RequestRelay must carry exactly this; undefined for no check. */
+  licenceKey?: string;
+  /** Admit only uuids signal issued a ticket for (default). Off: any uuid, as hbbr. */
+  strict?: boolean;
+  /** Required in strict mode; in compatibility mode used, when reachable, to learn a session's devices. */
+  tickets?: TicketSource;
+  devices?: DeviceAccess;
+  ips?: IpAccess;
+  /** Monotonic milliseconds. */
+  clock?: () => number;
 }
 
+const NOBODY_DENIED: DeviceAccess = { isDenied: () => false };
+const NO_IP_LISTS: IpAccess = { isBlocked: () => false, isBlacklisted: () => false };
+
+type Party = RelaySession | WaitingPeer;
+
 /**
- * The transport-agnostic relay core: TCP and WebSocket clients arrive as byte streams. Pairing by
- * uuid, tickets, licence check and bandwidth limits plug into `onFirstFrame`; until they exist every
- * connection is closed once its RequestRelay arrives.
+ * The transport-agnostic relay (hbbr): TCP and WebSocket clients arrive as byte streams. A client's
+ * RequestRelay is checked (licence key, uuid, ticket, deny set), then it waits for the other end of
+ * its uuid and the two are piped together. The relay never sends a byte of its own: refusals are a
+ * silent close, and the first bytes each end sees are the other end's.
  */
 export class RelayCore {
   readonly limits: RelayLimits;
+  readonly bandwidth: BandwidthLimits;
   private readonly logger: Logger;
+  private readonly metrics: RelayMetrics;
+  private readonly strict: boolean;
+  private readonly tickets: TicketSource | undefined;
+  private readonly devices: DeviceAccess;
+  private readonly ips: IpAccess;
+  private readonly clock: () => number;
   private readonly connections = new Set<RelayConnection>();
-  private readonly metrics: ReturnType<typeof createRelayMetrics>;
+  private readonly parties = new Map<RelayConnection, Party>();
+  private readonly sessions = new Set<RelaySession>();
+  private readonly carriers = new DeviceIndex<Party>();
+  private readonly waiting: WaitingRoom;
+  private readonly perIp = new Map<string, number>();
+  private readonly totalBucket: TokenBucket;
+  private readonly sweeper: NodeJS.Timeout;
+  private bytesOfEndedSessions = 0;
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
+  private ticketFailureLoggedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(options: RelayCoreOptions) {
+  constructor(private readonly options: RelayCoreOptions) {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
+    this.bandwidth = { ...DEFAULT_BANDWIDTH_LIMITS, ...options.bandwidth };
     this.logger = options.logger.child({ component: 'relay-core' });
     this.metrics = createRelayMetrics(options.registry);
+    this.strict = options.strict ?? true;
+    this.tickets = options.tickets;
+    if (this.strict && !this.tickets) throw new Error('strict mode needs a ticket source');
+    this.devices = options.devices ?? NOBODY_DENIED;
+    this.ips = options.ips ?? NO_IP_LISTS;
+    this.clock = options.clock ?? (() => performance.now());
+    this.totalBucket = new TokenBucket(this.bandwidth.totalMbps, this.clock());
+    this.waiting = new WaitingRoom(this.limits.unpairedTimeoutMs, (peer) => this.onUnpairedTimeout(peer));
+    this.sweeper = setInterval(() => this.sweep(), this.limits.sweepIntervalMs);
+    this.sweeper.unref();
   }
 
   get liveConnections(): number {
     return this.connections.size;
+  }
+
+  get liveSessions(): number {
+    return this.sessions.size;
+  }
+
+  get waitingConnections(): number {
+    return this.waiting.size;
+  }
+
+  /** Bytes relayed since start, both directions, live sessions included. */
+  get bytesRelayed(): number {
+    let live = 0;
+    for (const session of this.sessions) live += session.bytes;
+    return this.bytesOfEndedSessions + live;
+  }
+
+  /**
+   * The accept-time gate, before any byte is read (hbbr drops blocklisted IPs at accept): draining,
+   * the blocklist and the per-IP cap. Returns the release to call when that socket closes, or
+   * undefined when the socket must be dropped.
+   */
+  admitSocket(address: string): (() => void) | undefined {
+    const refusal = !this.accepting
+      ? 'draining'
+      : this.ips.isBlocked(address)
+        ? 'blocklist'
+        : (this.perIp.get(address) ?? 0) >= this.limits.maxConnectionsPerIp
+          ? 'per-ip-limit'
+          : undefined;
+    if (refusal !== undefined) {
+      this.metrics.refusals.inc({ reason: refusal });
+      this.logger.debug({ address, refusal }, 'connection dropped at accept');
+      return undefined;
+    }
+    this.perIp.set(address, (this.perIp.get(address) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.perIp.get(address) ?? 1) - 1;
+      if (left === 0) this.perIp.delete(address);
+      else this.perIp.set(address, left);
+    };
   }
 
   handle(stream: Duplex, transport: Transport, remote: PeerEndpoint): void {
@@ -63,20 +187,51 @@ export class RelayCore {
     this.connections.add(connection);
     this.metrics.open.inc({ transport });
     if (!this.accepting) {
-      connection.destroy('shutdown');
+      this.refuse(connection, 'draining');
       return;
     }
     connection.start();
   }
 
   /**
-   * Lets live sessions finish for up to `deadlineMs`, then cuts the rest. Resolves with how many
-   * had to be cut. New connections arriving meanwhile are refused.
+   * Closes at once every session and waiting connection that carries one of `deviceIds` (a ban,
+   * revoke or delete just happened, or a resync found them denied). Returns how many were closed.
+   */
+  cutDevices(deviceIds: Iterable<string>): number {
+    const carriers = this.carriers.carrying(deviceIds);
+    for (const party of carriers) {
+      if (party instanceof RelaySession) {
+        party.connections[0].logger.info(
+          { uuid: party.uuid, devices: [...party.devices] },
+          'session cut: device denied',
+        );
+        this.endSession(party, 'denied');
+      } else {
+        this.refuse(party.connection, 'denied-device');
+      }
+    }
+    return carriers.size;
+  }
+
+  /** Applies a blocklist change now rather than at the next sweep. */
+  enforceBlocklist(): void {
+    for (const connection of [...this.connections]) {
+      if (!connection.closed && this.ips.isBlocked(connection.remote.address)) this.dropBlocked(connection);
+    }
+  }
+
+  /**
+   * Stops taking connections, closes the unpaired ones (with the listeners closed their partner can
+   * no longer come), lets paired sessions run for up to `deadlineMs`, then cuts the rest. Resolves
+   * with how many sessions had to be cut.
    */
   async drain(deadlineMs: number): Promise<number> {
     this.accepting = false;
+    for (const connection of [...this.connections]) {
+      if (connection.phase !== 'paired') connection.destroy('shutdown');
+    }
     if (this.connections.size > 0) {
-      this.logger.info({ live: this.connections.size, deadlineMs }, 'draining live connections');
+      this.logger.info({ sessions: this.sessions.size, deadlineMs }, 'draining live sessions');
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
@@ -84,49 +239,243 @@ export class RelayCore {
       ]);
       clearTimeout(timer);
     }
-    const cut = this.connections.size;
+    const cut = this.sessions.size;
+    for (const session of [...this.sessions]) this.endSession(session, 'shutdown');
     for (const connection of [...this.connections]) connection.destroy('shutdown');
-    if (cut > 0) this.logger.warn({ cut }, 'drain deadline reached, closed remaining connections');
+    clearInterval(this.sweeper);
+    if (cut > 0) this.logger.warn({ cut }, 'drain deadline reached, cut the remaining sessions');
     return cut;
   }
 
   private onFirstFrame(connection: RelayConnection, frame: Buffer, rest: Buffer): void {
-    connection.logger.debug(
-      { bytes: frame.length, buffered: rest.length },
-      'pairing not implemented yet, closing',
+    const parsed = parseRelayRequest(frame, this.options.licenceKey);
+    if (!parsed.ok) {
+      this.refuse(connection, parsed.refusal);
+      return;
+    }
+    this.admit(connection, parsed.request, rest).catch((error: unknown) => {
+      connection.logger.error({ err: error }, 'admission failed, closing');
+      connection.destroy('stream-error');
+    });
+  }
+
+  private async admit(connection: RelayConnection, request: RelayRequest, rest: Buffer): Promise<void> {
+    const { uuid } = request;
+    const named = isPeerId(request.peerId) ? [request.peerId] : [];
+    const arriving = { connection, buffered: rest, named, isController: request.peerId !== '' };
+    if (named.some((id) => this.devices.isDenied(id))) {
+      this.refuse(connection, 'denied-device', { uuid, devices: named });
+      return;
+    }
+    // The partner was admitted already: the uuid is known good, pair without another lookup.
+    const partner = this.waiting.take(uuid);
+    if (partner) {
+      this.pair(partner, arriving);
+      return;
+    }
+    const ticket = await this.ticketFor(uuid, connection);
+    if (connection.closed) return;
+    // Both ends may have been looking their ticket up at the same time; the first admitted vouches.
+    const late = this.waiting.take(uuid);
+    if (late) {
+      this.pair(late, arriving);
+      return;
+    }
+    if (this.strict && ticket === 'unavailable') {
+      this.refuse(connection, 'ticket-unavailable', { uuid });
+      return;
+    }
+    if (this.strict && ticket === 'none') {
+      this.refuse(connection, 'no-ticket', { uuid });
+      return;
+    }
+    const peers = typeof ticket === 'object' ? ticket.peers : [];
+    const devices = new Set([...peers, ...named]);
+    if ([...devices].some((id) => this.devices.isDenied(id))) {
+      this.refuse(connection, 'denied-device', { uuid, devices: [...devices] });
+      return;
+    }
+    const waiter: WaitingPeer = {
+      uuid,
+      connection,
+      buffered: rest,
+      devices,
+      isController: arriving.isController,
+    };
+    connection.phase = 'waiting';
+    this.waiting.wait(waiter);
+    this.parties.set(connection, waiter);
+    this.carriers.add(devices, waiter);
+    this.metrics.waiting.set(this.waiting.size);
+    connection.logger.debug({ uuid, devices: [...devices] }, 'waiting for the other end');
+  }
+
+  private pair(
+    waiter: WaitingPeer,
+    arriving: { connection: RelayConnection; buffered: Buffer; named: string[]; isController: boolean },
+  ): void {
+    this.forgetWaiter(waiter);
+    // hbbr has no notion of roles; if both or neither named a peer, call the later one the controller.
+    const firstIsController = waiter.isController && !arriving.isController;
+    const session = new RelaySession(
+      waiter.uuid,
+      { connection: waiter.connection, buffered: waiter.buffered, isController: firstIsController },
+      { connection: arriving.connection, buffered: arriving.buffered, isController: !firstIsController },
+      [...waiter.devices, ...arriving.named],
+      new SessionBudget(this.bandwidth, this.totalBucket, this.clock, (kind) =>
+        this.metrics.throttled.inc({ limit: kind }),
+      ),
+      this.clock(),
     );
-    connection.close('unpaired');
+    this.sessions.add(session);
+    for (const connection of session.connections) this.parties.set(connection, session);
+    this.carriers.add(session.devices, session);
+    this.metrics.pairs.inc();
+    this.metrics.sessions.set(this.sessions.size);
+    session.start();
+    arriving.connection.logger.info(
+      { uuid: session.uuid, partner: `${waiter.connection.remote.address}:${waiter.connection.remote.port}` },
+      'paired',
+    );
+    if (this.tickets && isRelayUuid(session.uuid)) void this.consumeTicket(session);
+  }
+
+  /**
+   * Deletes the ticket so its uuid admits no second pair, and learns the peers signal added to it
+   * after the first end was admitted (it issues once for A's request and again for B's answer).
+   */
+  private async consumeTicket(session: RelaySession): Promise<void> {
+    let peers: readonly string[];
+    try {
+      peers = (await this.tickets?.take(session.uuid))?.peers ?? [];
+    } catch (error) {
+      this.logTicketFailure(error, session.uuid);
+      return;
+    }
+    if (!this.sessions.has(session)) return;
+    const added = peers.filter((id) => !session.devices.has(id));
+    for (const id of added) session.devices.add(id);
+    this.carriers.add(added, session);
+    if (added.some((id) => this.devices.isDenied(id))) this.endSession(session, 'denied');
+  }
+
+  private async ticketFor(
+    uuid: string,
+    connection: RelayConnection,
+  ): Promise<{ readonly peers: readonly string[] } | 'none' | 'unavailable'> {
+    // A uuid that could not have been issued has no ticket; it is not looked up.
+    if (!this.tickets || !isRelayUuid(uuid)) return 'none';
+    const deadline = this.clock() + (this.strict ? this.limits.ticketWaitMs : 0);
+    for (let pauseMs = 50; ; pauseMs *= 2) {
+      try {
+        const ticket = await this.tickets.get(uuid);
+        if (ticket) return ticket;
+      } catch (error) {
+        this.logTicketFailure(error, uuid);
+        return 'unavailable';
+      }
+      if (connection.closed || this.waiting.has(uuid) || this.clock() + pauseMs > deadline) return 'none';
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+
+  private refuse(connection: RelayConnection, refusal: Refusal, context: object = {}): void {
+    if (connection.closed) return;
+    this.metrics.refusals.inc({ reason: refusal });
+    const noisy = refusal === 'not-request-relay' || refusal === 'draining';
+    connection.logger[noisy ? 'debug' : 'info']({ ...context, refusal }, 'relay request refused');
+    // Silently, as hbbr: the relay never writes a byte of its own.
+    connection.destroy('refused');
+  }
+
+  private onUnpairedTimeout(peer: WaitingPeer): void {
+    this.metrics.unpairedTimeouts.inc();
+    peer.connection.logger.info({ uuid: peer.uuid }, 'partner never came, closing');
+    peer.connection.destroy('unpaired-timeout');
+  }
+
+  private dropBlocked(connection: RelayConnection): void {
+    const party = this.parties.get(connection);
+    connection.logger.info({ address: connection.remote.address }, 'blocklisted, closing');
+    if (party instanceof RelaySession) this.endSession(party, 'blocklist');
+    else connection.destroy('blocklist');
   }
 
   private forget(connection: RelayConnection, reason: CloseReason): void {
     if (!this.connections.delete(connection)) return;
     this.metrics.open.dec({ transport: connection.transport });
     this.metrics.closed.inc({ transport: connection.transport, reason });
+    if (reason === 'timeout') this.metrics.refusals.inc({ reason: 'first-frame-timeout' });
+    if (reason === 'frame-too-large') this.metrics.refusals.inc({ reason: 'frame-too-large' });
+    const party = this.parties.get(connection);
+    this.parties.delete(connection);
+    if (party instanceof RelaySession) this.endSession(party, reason, connection);
+    else if (party) this.forgetWaiter(party);
     if (this.connections.size === 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
-}
 
-function createRelayMetrics(registry: Registry) {
-  return {
-    accepted: new Counter({
-      name: 'relay_connections_accepted_total',
-      help: 'Relay connections accepted, by transport',
-      labelNames: ['transport'] as const,
-      registers: [registry],
-    }),
-    open: new Gauge({
-      name: 'relay_connections_open',
-      help: 'Relay connections currently open, by transport',
-      labelNames: ['transport'] as const,
-      registers: [registry],
-    }),
-    closed: new Counter({
-      name: 'relay_connections_closed_total',
-      help: 'Relay connections closed, by transport and reason',
-      labelNames: ['transport', 'reason'] as const,
-      registers: [registry],
-    }),
-  };
+  private forgetWaiter(waiter: WaitingPeer): void {
+    this.waiting.remove(waiter.connection, waiter.uuid);
+    this.carriers.remove(waiter.devices, waiter);
+    this.parties.delete(waiter.connection);
+    this.metrics.waiting.set(this.waiting.size);
+  }
+
+  private endSession(session: RelaySession, reason: CloseReason, from?: RelayConnection): void {
+    if (!this.sessions.delete(session)) return;
+    this.carriers.remove(session.devices, session);
+    this.reportBytes(session);
+    this.bytesOfEndedSessions += session.bytes;
+    this.metrics.sessions.set(this.sessions.size);
+    this.metrics.sessionsClosed.inc({ reason });
+    session.close(reason, from);
+  }
+
+  private sweep(): void {
+    const now = this.clock();
+    for (const connection of [...this.connections]) {
+      if (!connection.closed && this.ips.isBlocked(connection.remote.address)) this.dropBlocked(connection);
+    }
+    for (const session of [...this.sessions]) {
+      const bytes = session.bytes;
+      if (bytes !== session.lastSeenBytes) {
+        session.lastSeenBytes = bytes;
+        session.lastActiveAt = now;
+      } else if (now - session.lastActiveAt >= this.limits.idleTimeoutMs) {
+        session.connections[0].logger.info({ uuid: session.uuid }, 'session idle, closing');
+        this.endSession(session, 'idle');
+        continue;
+      }
+      if (!session.downgraded && shouldDowngrade(this.bandwidth, now - session.startedAt, bytes)) {
+        session.downgraded = true;
+        this.metrics.downgraded.inc();
+        session.connections[0].logger.info({ uuid: session.uuid }, 'session downgraded to LIMIT_SPEED');
+      }
+      const [first, second] = session.connections;
+      session.budget.slow =
+        session.downgraded ||
+        this.ips.isBlacklisted(first.remote.address) ||
+        this.ips.isBlacklisted(second.remote.address);
+      this.reportBytes(session);
+    }
+  }
+
+  private reportBytes(session: RelaySession): void {
+    for (const direction of ['from-controller', 'from-controlled'] as const satisfies Direction[]) {
+      const total = session.bytesFrom(direction);
+      const delta = total - session.reported[direction];
+      if (delta > 0) this.metrics.bytes.inc({ direction }, delta);
+      session.reported[direction] = total;
+    }
+  }
+
+  private logTicketFailure(error: unknown, uuid: string): void {
+    const now = this.clock();
+    // One line per 10 s: with Redis down every connection would fail the same way.
+    if (now - this.ticketFailureLoggedAt < 10_000) return;
+    this.ticketFailureLoggedAt = now;
+    this.logger.warn({ err: error, uuid, strict: this.strict }, 'relay ticket lookup failed');
+  }
 }

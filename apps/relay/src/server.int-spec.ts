@@ -2,17 +2,23 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
+import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
 import { WebSocket } from 'ws';
 
-import { RelayCore } from './relay-core';
+import { RelayCore, type RelayCoreOptions } from './relay-core';
 import { RelayServer } from './server';
-import { encodeFrame } from '@switchboard/protocol';
+
+// The listeners over real sockets: accept gate, WebSocket upgrade, drain. Pairing and relaying end
+// to end are in relay-flows.int-spec.ts.
 
 const logger = createLogger({ name: 'relay-server-test', level: 'silent' });
-const REQUEST_RELAY = encodeFrame(Buffer.from('92011a0a0475756964', 'hex'));
 
-async function tcpClient(port: number): Promise<Socket> {
-  const socket = createConnection({ host: '127.0.0.1', port });
+function requestRelay(uuid: string): Buffer {
+  return encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid }) });
+}
+
+async function tcpClient(port: number, localAddress?: string): Promise<Socket> {
+  const socket = createConnection({ host: '127.0.0.1', port, localAddress });
   await once(socket, 'connect');
   return socket;
 }
@@ -25,19 +31,48 @@ async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void>
   }
 }
 
+/** Resolves with every byte the socket received once it has closed. */
+function receivedUntilClose(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => undefined);
+  return once(socket, 'close').then(() => Buffer.concat(chunks));
+}
+
+async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+  return values
+    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
 describe('RelayServer over real sockets', () => {
   let registry: Registry;
   let core: RelayCore;
   let server: RelayServer;
-  beforeEach(async () => {
+  const blocked = new Set<string>();
+
+  async function start(options: Partial<RelayCoreOptions> = {}) {
     registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
-    core = new RelayCore({ logger, registry, limits: { firstFrameTimeoutMs: 300 } });
+    core = new RelayCore({
+      logger,
+      registry,
+      strict: false,
+      limits: { firstFrameTimeoutMs: 300 },
+      ips: { isBlocked: (ip) => blocked.has(ip), isBlacklisted: () => false },
+      ...options,
+    });
     server = new RelayServer(core, { ports: { host: '127.0.0.1', port: 0, wsPort: 0 }, logger });
     await server.start();
+  }
+
+  afterEach(async () => {
+    blocked.clear();
+    await server.close(0);
   });
-  afterEach(() => server.close(0));
 
   it('accepts TCP and WebSocket clients on their own ports', async () => {
+    await start();
     const { tcp, ws } = server.addresses;
     expect(tcp.port).toBeGreaterThan(0);
     expect(ws.port).not.toBe(tcp.port);
@@ -49,49 +84,101 @@ describe('RelayServer over real sockets', () => {
     client.terminate();
   });
 
-  it('closes a TCP client after its RequestRelay (no pairing yet) and an idle one after the timeout', async () => {
-    const requesting = await tcpClient(server.addresses.tcp.port);
+  it('closes a client that sends no RequestRelay in time, without a byte', async () => {
+    await start();
     const idle = await tcpClient(server.addresses.tcp.port);
-    const requestingClosed = once(requesting, 'close');
-    const idleClosed = once(idle, 'close');
-    requesting.write(REQUEST_RELAY);
-    await requestingClosed;
-    expect(idle.destroyed).toBe(false);
-    await idleClosed;
+    const started = Date.now();
+    expect(await receivedUntilClose(idle)).toHaveLength(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
-  it('reads a WebSocket client’s first binary message as its first frame', async () => {
-    const client = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`);
-    await once(client, 'open');
-    const closed = once(client, 'close');
-    client.send(Buffer.from('92011a0a0475756964', 'hex'));
-    const [code] = (await closed) as [number];
-    expect(code).toBe(1000);
+  it('reads a WebSocket client’s first binary message as its first frame and pairs it with a TCP client', async () => {
+    await start();
+    const ws = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`);
+    await once(ws, 'open');
+    ws.send(requestRelay('mixed'));
+    const tcp = await tcpClient(server.addresses.tcp.port);
+    tcp.write(encodeFrame(requestRelay('mixed')));
+    await until(() => core.liveSessions === 1);
+    const message = once(ws, 'message');
+    tcp.write(encodeFrame(Buffer.from('to ws')));
+    expect(Buffer.from((await message)[0] as Buffer).toString()).toBe('to ws');
+    tcp.destroy();
+    ws.terminate();
   });
 
-  it('close(drain) refuses new clients at once but lets a live one finish', async () => {
-    const live = await tcpClient(server.addresses.tcp.port);
-    await until(() => core.liveConnections === 1);
+  it('drops a blocklisted IP at accept, before reading a byte, and counts it', async () => {
+    await start();
+    blocked.add('127.0.0.3');
+    const tcp = await tcpClient(server.addresses.tcp.port, '127.0.0.3');
+    tcp.write(encodeFrame(requestRelay('x')));
+    expect(await receivedUntilClose(tcp)).toHaveLength(0);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, { localAddress: '127.0.0.3' });
+    const [error] = (await once(ws, 'error')) as [Error];
+    expect(error.message).toMatch(/socket hang up|ECONNRESET/);
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(2);
+    expect(await metric(registry, 'relay_connections_accepted_total', {})).toBe(0);
+    // Others carry on.
+    (await tcpClient(server.addresses.tcp.port)).destroy();
+  });
+
+  it('caps open connections per IP on both ports and frees the slot when one closes', async () => {
+    await start({ limits: { firstFrameTimeoutMs: 5_000, maxConnectionsPerIp: 3 } });
+    const held = [
+      await tcpClient(server.addresses.tcp.port, '127.0.0.4'),
+      await tcpClient(server.addresses.tcp.port, '127.0.0.4'),
+    ];
+    const ws = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, { localAddress: '127.0.0.4' });
+    await once(ws, 'open');
+    await until(() => core.liveConnections === 3);
+    const over = await tcpClient(server.addresses.tcp.port, '127.0.0.4');
+    expect(await receivedUntilClose(over)).toHaveLength(0);
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
+    const elsewhere = await tcpClient(server.addresses.tcp.port, '127.0.0.5');
+    await until(() => core.liveConnections === 4);
+
+    held[0]?.destroy();
+    await until(() => core.liveConnections === 3);
+    const again = await tcpClient(server.addresses.tcp.port, '127.0.0.4');
+    await until(() => core.liveConnections === 4);
+    for (const socket of [...held, elsewhere, again]) socket.destroy();
+    ws.terminate();
+  });
+
+  it('close(drain) refuses new clients and drops unpaired ones at once but lets a paired session finish', async () => {
+    await start();
+    const a = await tcpClient(server.addresses.tcp.port);
+    const b = await tcpClient(server.addresses.tcp.port);
+    a.write(encodeFrame(requestRelay('live')));
+    b.write(encodeFrame(requestRelay('live')));
+    const lonely = await tcpClient(server.addresses.tcp.port);
+    await until(() => core.liveSessions === 1 && core.liveConnections === 3);
     let finished = false;
     const closing = server.close(5_000).then((result) => {
       finished = true;
       return result;
     });
+    await receivedUntilClose(lonely);
     await expect(tcpClient(server.addresses.tcp.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const arrived = once(b, 'data');
+    a.write('still relaying');
+    expect(String((await arrived)[0])).toBe('still relaying');
     expect(finished).toBe(false);
-    live.end();
+    a.end();
     expect(await closing).toEqual({ cut: 0 });
   });
 
-  it('close(drain) cuts live clients at the deadline', async () => {
-    const live = await tcpClient(server.addresses.tcp.port);
+  it('close(drain) cuts paired sessions still live at the deadline', async () => {
+    await start();
+    const a = await tcpClient(server.addresses.tcp.port);
     const ws = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`);
     await once(ws, 'open');
-    await until(() => core.liveConnections === 2);
-    const closed = Promise.all([once(live, 'close'), once(ws, 'close')]);
+    a.write(encodeFrame(requestRelay('cut')));
+    ws.send(requestRelay('cut'));
+    await until(() => core.liveSessions === 1);
+    const closed = Promise.all([once(a, 'close'), once(ws, 'close')]);
     const started = Date.now();
-    expect(await server.close(200)).toEqual({ cut: 2 });
+    expect(await server.close(200)).toEqual({ cut: 1 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     await closed;
   });

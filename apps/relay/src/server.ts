@@ -1,12 +1,17 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Socket,
+  type Server as TcpServer,
+} from 'node:net';
 
 import { type Logger } from '@switchboard/observability';
+import { WebSocketDuplex } from '@switchboard/transport';
 import { WebSocketServer } from 'ws';
 
 import { type RelayCore } from './relay-core';
 import { normalizeAddress } from './transport/peer-endpoint';
-import { WebSocketDuplex } from '@switchboard/transport';
 
 export interface RelayPorts {
   host: string;
@@ -27,22 +32,34 @@ export const DEFAULT_MAX_WS_MESSAGE_BYTES = 8 * 1024 * 1024;
 export interface RelayServerOptions {
   ports: RelayPorts;
   logger: Logger;
-  /** Largest WebSocket message accepted; bigger ones close the connection (code 1009). */
+  /** Largest WebSocket message accepted, and largest TCP frame re-framed towards a WS peer. */
   maxWsMessageBytes?: number;
+  /** A WebSocket client must finish its HTTP upgrade within this long. */
+  upgradeTimeoutMs?: number;
 }
 
-/** Opens hbbr's two listeners and hands every client to the core. */
+/**
+ * Opens hbbr's two listeners and hands every client to the core. Both pass the core's accept gate
+ * (draining, blocklist, per-IP cap) on the raw TCP socket, before a byte is read, so a flood costs
+ * no HTTP parsing and no WebSocket handshake.
+ */
 export class RelayServer {
   private readonly logger: Logger;
   private tcp: TcpServer | undefined;
+  private wsTcp: TcpServer | undefined;
   private http: HttpServer | undefined;
   private bound: RelayAddresses | undefined;
+  private readonly upgrading = new WeakMap<Socket, NodeJS.Timeout>();
 
   constructor(
     private readonly core: RelayCore,
     private readonly options: RelayServerOptions,
   ) {
     this.logger = options.logger.child({ component: 'relay-server' });
+  }
+
+  private get upgradeTimeoutMs(): number {
+    return this.options.upgradeTimeoutMs ?? 30_000;
   }
 
   get addresses(): RelayAddresses {
@@ -55,15 +72,23 @@ export class RelayServer {
     const { host, port, wsPort } = this.options.ports;
     try {
       this.tcp = createTcpServer({ noDelay: true }, (socket) => {
-        this.core.handle(socket, 'tcp', {
-          address: normalizeAddress(socket.remoteAddress ?? ''),
-          port: socket.remotePort ?? 0,
-        });
+        const address = this.admit(socket);
+        if (address !== undefined) this.core.handle(socket, 'tcp', { address, port: socket.remotePort ?? 0 });
       });
       this.tcp.on('error', (error) => this.logger.error({ err: error, transport: 'tcp' }, 'listener error'));
       const tcp = await listen(this.tcp, host, port);
       this.http = this.webSocketServer();
-      const ws = await listen(this.http, host, wsPort);
+      // The HTTP server never listens itself: sockets reach it only through the gate.
+      this.wsTcp = createTcpServer({ noDelay: true }, (socket) => {
+        if (this.admit(socket) === undefined) return;
+        // A client that never finishes its upgrade is reaped like one that never sends RequestRelay.
+        const reap = setTimeout(() => socket.destroy(), this.upgradeTimeoutMs);
+        this.upgrading.set(socket, reap);
+        socket.once('close', () => clearTimeout(reap));
+        this.http?.emit('connection', socket);
+      });
+      this.wsTcp.on('error', (error) => this.logger.error({ err: error, transport: 'ws' }, 'listener error'));
+      const ws = await listen(this.wsTcp, host, wsPort);
       this.bound = { tcp, ws };
       return this.bound;
     } catch (error) {
@@ -72,14 +97,26 @@ export class RelayServer {
     }
   }
 
-  /** Stops accepting at once, lets live connections drain for up to `drainMs`, then closes. */
+  /** Stops accepting at once, lets live sessions drain for up to `drainMs`, then closes. */
   async close(drainMs: number): Promise<{ cut: number }> {
-    const listenersClosed = Promise.all([closeServer(this.tcp), closeServer(this.http)]);
+    const listenersClosed = Promise.all([closeServer(this.tcp), closeServer(this.wsTcp)]);
     this.http?.closeIdleConnections();
     const cut = await this.core.drain(drainMs);
     this.http?.closeAllConnections();
     await listenersClosed;
     return { cut };
+  }
+
+  /** The client's address if the gate lets it in (the socket is then tracked until it closes). */
+  private admit(socket: Socket): string | undefined {
+    const address = normalizeAddress(socket.remoteAddress ?? '');
+    const release = this.core.admitSocket(address);
+    if (!release) {
+      socket.destroy();
+      return undefined;
+    }
+    socket.once('close', release);
+    return address;
   }
 
   private webSocketServer(): HttpServer {
@@ -88,27 +125,33 @@ export class RelayServer {
       response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain' });
       response.end('WebSocket only\n');
     });
+    const maxPayload = this.options.maxWsMessageBytes ?? DEFAULT_MAX_WS_MESSAGE_BYTES;
     const wss = new WebSocketServer({
       server: http,
-      maxPayload: this.options.maxWsMessageBytes ?? DEFAULT_MAX_WS_MESSAGE_BYTES,
+      maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
     });
     wss.on('connection', (socket, request) => {
+      clearTimeout(this.upgrading.get(request.socket));
       const remote = {
         address: normalizeAddress(request.socket.remoteAddress ?? ''),
         port: request.socket.remotePort ?? 0,
       };
-      // hbbr drops empty chunks towards WebSocket peers (RUSTDESK.md §1).
-      this.core.handle(new WebSocketDuplex(socket, { dropEmptyFrames: true }), 'ws', remote);
+      // hbbr drops empty chunks both ways and re-frames one TCP frame per WS message (RUSTDESK.md §1).
+      const duplex = new WebSocketDuplex(socket, { dropEmptyFrames: true, maxFrameBytes: maxPayload });
+      this.core.handle(duplex, 'ws', remote);
     });
     wss.on('error', (error) => this.logger.error({ err: error }, 'WebSocket server error'));
-    http.on('error', (error) => this.logger.error({ err: error, transport: 'ws' }, 'listener error'));
+    http.on('clientError', (error, socket) => {
+      this.logger.debug({ err: error }, 'bad WebSocket upgrade');
+      socket.destroy();
+    });
     return http;
   }
 }
 
-function listen(server: TcpServer | HttpServer, host: string, port: number): Promise<AddressInfo> {
+function listen(server: TcpServer, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
@@ -118,7 +161,7 @@ function listen(server: TcpServer | HttpServer, host: string, port: number): Pro
   });
 }
 
-function closeServer(server: TcpServer | HttpServer | undefined): Promise<void> {
+function closeServer(server: TcpServer | undefined): Promise<void> {
   if (!server?.listening) return Promise.resolve();
   return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -30,6 +30,10 @@ export class OpenAccess implements DeviceAccessPort {
     return false;
   }
 
+  isHeldByOtherUuid(): boolean {
+    return false;
+  }
+
   /** Nothing is ever denied, so the listener is never called. */
   onDenied(): void {}
 }

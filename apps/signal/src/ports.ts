@@ -32,6 +32,12 @@ export interface DeviceAccessPort {
    * id change (§5.9). No side effects.
    */
   isKnownDevice(id: string): boolean;
+  /**
+   * Does Postgres hold this id for a different machine (another uuid)? The live peer map starts empty
+   * after a restart; hbbs then compares the uuid stored in its database, and so must we, or anyone
+   * could take over a known id by registering it first. No side effects.
+   */
+  isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean;
   /** Called when ids become denied (ban, revoke, delete events): the core closes their live links. */
   onDenied(listener: (ids: readonly string[], refusal: Refusal) => void): void;
 }

@@ -97,7 +97,7 @@ export function list<Item extends z.ZodType<string, string>>(item: Item, default
  */
 export const redisKeyPrefix = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,48}$/, 'must be 1-48 letters, digits, ".", "_" or "-"')
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
   .default('switchboard');
 
 /** Fields every service shares (ARCHITECTURE.md, configuration contract). */

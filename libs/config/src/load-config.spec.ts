@@ -57,13 +57,14 @@ describe('parseConfig', () => {
         TRUST_PROXY: 'maybe',
         ALLOWED: 'ok,NOT',
         API_SECRET: 'short',
+        REDIS_KEY_PREFIX: 'has space',
       });
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const problems = (caught as ConfigError).problems;
-    expect(problems).toHaveLength(7);
+    expect(problems).toHaveLength(8);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^DATABASE_URL: must be a URL starting with postgres:\/\/ or postgresql:\/\//),
@@ -73,6 +74,7 @@ describe('parseConfig', () => {
         expect.stringMatching(/^TRUST_PROXY: must be true or false/),
         expect.stringMatching(/^ALLOWED\.1: must be lower-case letters$/),
         expect.stringMatching(/^API_SECRET: must be at least 8 characters \(got \(hidden\)\)$/),
+        expect.stringMatching(/^REDIS_KEY_PREFIX: must be .* \(got "has space"\)$/),
       ]),
     );
   });

@@ -10,8 +10,8 @@ export class ConfigError extends Error {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-// Values of these variables are never echoed back in error messages.
-const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL/i;
+// Values of these variables (names ending in PASSWORD, SECRET, KEY…) are never echoed back in errors.
+const SECRET_NAME = /(^|_)(PASSWORD|SECRET|TOKEN|KEYS?|CREDENTIALS?)$/i;
 
 /**
  * Validates `env` against an app's schema and returns a deeply frozen, typed config.

@@ -4,3 +4,4 @@ export * from './relay-node-directory';
 export * from './relay-node-announcer';
 export * from './relay-picker';
 export * from './relay-ticket-store';
+export * from './relay-access-lists';

@@ -14,6 +14,10 @@ import { z } from 'zod';
  *   <prefix>:ticket:<uuid>  hash { relay, peer:<id> = 1 ... }, PX ttlMs (default 60 s). Written by
  *                           signal for every relay it brokers; the relay checks one key per session,
  *                           O(1). Issuing the same uuid again adds peers and restarts the TTL.
+ *   <prefix>:denied-devices set of RustDesk ids no relay may carry (banned, revoked, soft-deleted);
+ *                           written by the api, read by every relay (relay-access-lists.ts has the contract).
+ *   <prefix>:blocklist      set of IPs relays refuse at accept (hbbr's blocklist.txt, managed through Redis).
+ *   <prefix>:blacklist      set of IPs whose sessions run at LIMIT_SPEED (hbbr's blacklist.txt).
  *
  * Readers never compare clocks across hosts: expiry comes from Redis's PTTL, measured against the
  * reader's own monotonic clock, so a skewed relay host cannot make its record look fresh or stale.
@@ -21,10 +25,15 @@ import { z } from 'zod';
 
 export const DEFAULT_REGISTRY_PREFIX = 'switchboard:relay';
 
+/** hbbr's two IP lists (RUSTDESK.md §6): `blocklist` refuses, `blacklist` slows down. */
+export type RelayIpList = 'blocklist' | 'blacklist';
+
 export interface RegistryKeys {
   readonly nodeIndex: string;
   node(nodeId: string): string;
   ticket(uuid: string): string;
+  readonly deniedDevices: string;
+  ipList(list: RelayIpList): string;
 }
 
 export function registryKeys(prefix: string = DEFAULT_REGISTRY_PREFIX): RegistryKeys {
@@ -32,6 +41,8 @@ export function registryKeys(prefix: string = DEFAULT_REGISTRY_PREFIX): Registry
     nodeIndex: `${prefix}:nodes`,
     node: (nodeId) => `${prefix}:node:${nodeId}`,
     ticket: (uuid) => `${prefix}:ticket:${uuid}`,
+    deniedDevices: `${prefix}:denied-devices`,
+    ipList: (list) => `${prefix}:${list}`,
   };
 }
 

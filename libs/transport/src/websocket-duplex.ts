@@ -7,7 +7,7 @@ import { encodeFrame, FrameDecoder, MAX_ENCODABLE_FRAME_BYTES } from '@switchboa
 export interface WebSocketDuplexOptions {
   /** Largest frame written to the duplex (messages in are capped by the server's maxPayload). */
   maxFrameBytes?: number;
-  /** hbbr drops empty chunks towards WS; hbbs sends them (they are heartbeats). */
+  /** hbbr drops empty chunks both ways (empty WS messages too); hbbs sends them (they are heartbeats). */
   dropEmptyFrames?: boolean;
 }
 
@@ -29,7 +29,9 @@ export class WebSocketDuplex extends Duplex {
     this.dropEmptyFrames = options.dropEmptyFrames ?? false;
     socket.on('message', (data, isBinary) => {
       if (!isBinary) return;
-      if (!this.push(encodeFrame(toBuffer(data)))) socket.pause();
+      const payload = toBuffer(data);
+      if (payload.length === 0 && this.dropEmptyFrames) return;
+      if (!this.push(encodeFrame(payload))) socket.pause();
     });
     socket.once('close', () => this.push(null));
     socket.on('error', (error) => this.destroy(error));

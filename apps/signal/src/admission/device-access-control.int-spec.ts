@@ -156,6 +156,14 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
     expect(harness.reach('deploy')).toBe('allowed');
   });
 
+  it('knows which machine holds a stored id, so a restart does not free it for another uuid', async () => {
+    await seedDevices();
+    const harness = await startAdmission('open');
+    expect(harness.admission.access.isHeldByOtherUuid('admit1', UUID_B)).toBe(true);
+    expect(harness.admission.access.isHeldByOtherUuid('admit1', UUID_A)).toBe(false);
+    expect(harness.admission.access.isHeldByOtherUuid('never-seen', UUID_B)).toBe(false);
+  });
+
   it('approval policy: a new device is recorded as pending, unreachable, and admitted by DeviceApproved', async () => {
     const harness = await startAdmission('approval');
 

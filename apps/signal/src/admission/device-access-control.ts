@@ -17,6 +17,7 @@ import {
   PENDING,
   REVOKED,
   stateOfRow,
+  uuidDigestOf,
   withAdmission,
   withUuidDigest,
 } from './access-state';
@@ -144,6 +145,11 @@ export class DeviceAccessControl implements DeviceAccessPort {
   /** Anything is known about this id (a row, or a ban): so it is not free to be taken by a rename. */
   isKnownDevice(id: string): boolean {
     return this.index.has(id);
+  }
+
+  isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean {
+    const stored = uuidDigestOf(this.index.stateOf(id));
+    return stored !== undefined && stored !== uuidDigest(uuid);
   }
 
   /** Schedules the load that serves known devices when no resync has loaded the index in time. */

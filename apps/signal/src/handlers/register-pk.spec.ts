@@ -67,6 +67,14 @@ describe('UDP RegisterPk (RUSTDESK.md §5.3)', () => {
     expect(harness.writer.registrations.map((r) => r.ip)).toEqual([ip, '203.0.113.2', '203.0.113.2']);
   });
 
+  it('answers UUID_MISMATCH to an id stored for another machine, even when it is not in memory', () => {
+    // After a restart the peer map is empty; the stored uuid still decides, as in hbbs.
+    harness.access.storedUuids.set('123456789', peerIdentity(1).uuid.toString('hex'));
+    expect(send(registerPk('123456789', 1, { uuid: Buffer.from('other machine') }))).toBe(UUID_MISMATCH);
+    expect(harness.core.peers.size).toBe(0);
+    expect(send(registerPk('123456789', 1))).toBe(OK);
+  });
+
   it('answers NOT_DEPLOYED, never UUID_MISMATCH, to a refused device, even one in conflict', async () => {
     expect(send(registerPk('123456789', 1))).toBe(OK);
     harness.access.registration.set('123456789', 'banned');

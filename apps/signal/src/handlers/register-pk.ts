@@ -54,6 +54,12 @@ export function handleRegisterPk(
   const uuidKey = bytesKey(uuid);
   const pkKey = bytesKey(pk);
   let peer = context.peers.get(id);
+  if ((peer === undefined || peer.uuid === '') && context.access.isHeldByOtherUuid(id, uuid)) {
+    // Not in memory (e.g. after a restart) but stored for another machine: hbbs loads the record from
+    // its database and answers the same conflict.
+    context.logger.warn({ id, ip: source.ip }, 'RegisterPk for an id stored with another uuid');
+    return answer(context, RegisterPkResponse_Result.UUID_MISMATCH, 'uuid-mismatch');
+  }
   if (peer !== undefined && peer.uuid !== '') {
     // A real conflict: another machine claims this id, or the same uuid turns up with both a new IP
     // and a new key. Only here does the client get UUID_MISMATCH (and pick a new id).

@@ -63,6 +63,14 @@ export class ScriptedAccess implements DeviceAccessPort {
     return this.known.has(id);
   }
 
+  /** Ids whose row in Postgres holds this uuid (hex), for the restart case. */
+  readonly storedUuids = new Map<string, string>();
+
+  isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean {
+    const stored = this.storedUuids.get(id);
+    return stored !== undefined && stored !== Buffer.from(uuid).toString('hex');
+  }
+
   onDenied(listener: (ids: readonly string[], refusal: Refusal) => void): void {
     this.listeners.push(listener);
   }

@@ -1,0 +1,95 @@
+import { InMemoryEventBus } from '@switchboard/events';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
+
+import { type DeniedDeviceStore, DeviceDenyList } from './device-deny-list';
+
+const logger = createLogger({ name: 'deny-list-test', level: 'silent' });
+
+/** The Redis set, as the api keeps it (relay-registry RelayAccessLists has the real one). */
+class SetStore implements DeniedDeviceStore {
+  readonly members = new Set<string>();
+  failing = false;
+  deniedDevices() {
+    return this.failing ? Promise.reject(new Error('redis down')) : Promise.resolve(new Set(this.members));
+  }
+  isDeviceDenied(id: string) {
+    return this.failing ? Promise.reject(new Error('redis down')) : Promise.resolve(this.members.has(id));
+  }
+}
+
+describe('DeviceDenyList', () => {
+  let events: InMemoryEventBus;
+  let store: SetStore;
+  let list: DeviceDenyList;
+  let cut: string[][];
+
+  beforeEach(async () => {
+    events = new InMemoryEventBus({ logger });
+    store = new SetStore();
+    store.members.add('100000001');
+    list = new DeviceDenyList({ store, events, logger });
+    cut = [];
+    list.onDenied((ids) => cut.push([...ids]));
+    await events.start();
+  });
+  afterEach(() => events.stop());
+
+  it('loads the durable set at start and tells listeners what it found', () => {
+    expect(list.isDenied('100000001')).toBe(true);
+    expect(cut).toEqual([['100000001']]);
+  });
+
+  it('bans, revokes with their cascade and soft deletes deny at once', async () => {
+    await events.publish('DeviceBanned', { deviceId: '200000001', actor: 'a' });
+    await events.publish('DeviceRevoked', { deviceId: '200000002', cascade: ['200000003'], actor: 'a' });
+    await events.publish('DeviceDeleted', { deviceId: '200000004', hard: false, actor: 'a' });
+    expect(['200000001', '200000002', '200000003', '200000004'].every((id) => list.isDenied(id))).toBe(true);
+    expect(cut.slice(1)).toEqual([['200000001'], ['200000002', '200000003'], ['200000004']]);
+  });
+
+  it('a hard delete cuts live sessions but leaves the id free for a new device', async () => {
+    await events.publish('DeviceBanned', { deviceId: '300000001', actor: 'a' });
+    await events.publish('DeviceDeleted', { deviceId: '300000001', hard: true, actor: 'a' });
+    expect(list.isDenied('300000001')).toBe(false);
+    expect(cut.at(-1)).toEqual(['300000001']);
+  });
+
+  it('an unban lifts the denial only when the durable set agrees, and keeps it when Redis cannot say', async () => {
+    store.members.add('400000001');
+    await events.publish('DeviceBanned', { deviceId: '400000001', actor: 'a' });
+    await events.publish('DeviceUnbanned', { deviceId: '400000001', actor: 'a' }); // still revoked
+    expect(list.isDenied('400000001')).toBe(true);
+    store.members.delete('400000001');
+    store.failing = true;
+    await events.publish('DeviceUnbanned', { deviceId: '400000001', actor: 'a' });
+    expect(list.isDenied('400000001')).toBe(true);
+    store.failing = false;
+    await events.publish('DeviceUnbanned', { deviceId: '400000001', actor: 'a' });
+    expect(list.isDenied('400000001')).toBe(false);
+  });
+
+  it('after a gap reloads the set, cuts the newly denied and lifts the lifted', async () => {
+    store.members.delete('100000001');
+    store.members.add('500000001');
+    events.dropNext();
+    await events.publish('DeviceBanned', { deviceId: '500000001', actor: 'a' }); // lost
+    await events.publish('DeviceApproved', { deviceId: '500000009', actor: 'a' }); // reveals the gap
+    expect(list.isDenied('500000001')).toBe(true);
+    expect(list.isDenied('100000001')).toBe(false);
+    expect(cut.at(-1)).toEqual(['500000001']);
+  });
+
+  it('follows a renamed device and reports its size as a metric', async () => {
+    const registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
+    const counted = new DeviceDenyList({ store, events, logger, registry });
+    await events.simulateReconnect();
+    await events.publish('DeviceIdChanged', {
+      oldDeviceId: '100000001',
+      newDeviceId: 'renamed-1',
+      actor: 'a',
+    });
+    expect(counted.isDenied('renamed-1')).toBe(true);
+    expect(counted.isDenied('100000001')).toBe(false);
+    expect((await registry.getSingleMetric('relay_denied_devices')?.get())?.values[0]?.value).toBe(1);
+  });
+});

@@ -1,0 +1,89 @@
+import { Counter, Gauge, type Registry } from '@switchboard/observability';
+
+import { type RequestRefusal } from './relay-request';
+
+/** Why a connection was turned away before it could be paired. */
+export type Refusal =
+  | RequestRefusal
+  | 'draining'
+  | 'blocklist'
+  | 'per-ip-limit'
+  | 'first-frame-timeout'
+  | 'frame-too-large'
+  | 'no-ticket'
+  | 'ticket-unavailable'
+  | 'denied-device';
+
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
+
+export function createRelayMetrics(registry: Registry) {
+  return {
+    accepted: new Counter({
+      name: 'relay_connections_accepted_total',
+      help: 'Relay connections accepted, by transport',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    open: new Gauge({
+      name: 'relay_connections_open',
+      help: 'Relay connections currently open, by transport',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    closed: new Counter({
+      name: 'relay_connections_closed_total',
+      help: 'Relay connections closed, by transport and reason',
+      labelNames: ['transport', 'reason'] as const,
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: 'relay_refusals_total',
+      help: 'Connections refused before pairing, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    pairs: new Counter({
+      name: 'relay_pairs_total',
+      help: 'Sessions paired (two connections with the same uuid)',
+      registers: [registry],
+    }),
+    sessions: new Gauge({
+      name: 'relay_sessions_open',
+      help: 'Paired sessions currently relaying',
+      registers: [registry],
+    }),
+    waiting: new Gauge({
+      name: 'relay_connections_waiting',
+      help: 'Admitted connections waiting for their partner',
+      registers: [registry],
+    }),
+    unpairedTimeouts: new Counter({
+      name: 'relay_unpaired_timeouts_total',
+      help: 'Connections closed because their partner never came',
+      registers: [registry],
+    }),
+    sessionsClosed: new Counter({
+      name: 'relay_sessions_closed_total',
+      help: 'Paired sessions ended, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    bytes: new Counter({
+      name: 'relay_bytes_total',
+      help: 'Bytes relayed, by direction (the controller is the side that named a peer id)',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    }),
+    throttled: new Counter({
+      name: 'relay_sessions_throttled_total',
+      help: 'Sessions that had to wait for a bandwidth limit at least once, by limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    downgraded: new Counter({
+      name: 'relay_sessions_downgraded_total',
+      help: 'Sessions slowed to LIMIT_SPEED for sustained use above DOWNGRADE_THRESHOLD',
+      registers: [registry],
+    }),
+  };
+}

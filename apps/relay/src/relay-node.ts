@@ -1,0 +1,152 @@
+import { type Redis } from 'ioredis';
+
+import { RedisEventBus } from '@switchboard/events';
+import { type Logger, type Registry } from '@switchboard/observability';
+import {
+  RelayAccessLists,
+  RelayNodeAnnouncer,
+  type RelayIpList,
+  RelayTicketStore,
+} from '@switchboard/relay-registry';
+import { createRedisClient } from '@switchboard/transport';
+
+import { DeviceDenyList } from './access/device-deny-list';
+import { IpAccessLists } from './access/ip-access-lists';
+import { type BandwidthLimits } from './bandwidth';
+import { NodeLoadReporter, webSocketAddressOf } from './node-load-reporter';
+import { RelayCore, type RelayLimits } from './relay-core';
+import { type RelayAddresses, type RelayPorts, RelayServer } from './server';
+
+export interface RelayNodeOptions {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly redisUrl: string;
+  /** Events on `<prefix>:events`; registry, tickets and access lists under `<prefix>:relay`. */
+  readonly redisPrefix: string;
+  readonly licenceKey: string | undefined;
+  readonly strict: boolean;
+  readonly ports: RelayPorts;
+  /** What blocklist.txt and blacklist.txt held at start. */
+  readonly listFiles: Readonly<Record<RelayIpList, ReadonlySet<string>>>;
+  readonly limits?: Partial<RelayLimits>;
+  readonly bandwidth?: Partial<BandwidthLimits>;
+  readonly upgradeTimeoutMs?: number;
+  readonly announce: {
+    readonly nodeId: string;
+    /** RELAY_PUBLIC_ADDR. */
+    readonly address: string;
+    readonly capacity: number;
+    readonly refreshMs?: number;
+  };
+}
+
+const DEFAULT_REFRESH_MS = 2_000;
+
+/**
+ * One relay node wired to Redis: the core and its listeners, the deny set and IP lists kept in sync
+ * by the event stream, tickets, and this node's record in the registry. main.ts runs one; tests run
+ * several in one process, each under its own Redis prefix.
+ */
+export class RelayNode {
+  readonly core: RelayCore;
+  private readonly server: RelayServer;
+  private readonly redis: Redis;
+  private readonly events: RedisEventBus;
+  private readonly denyList: DeviceDenyList;
+  private readonly ipLists: IpAccessLists;
+  private readonly announcer: RelayNodeAnnouncer;
+  private readonly load: NodeLoadReporter;
+  private readonly logger: Logger;
+  private announced: Promise<void> | undefined;
+
+  constructor(options: RelayNodeOptions) {
+    const { logger, registry } = options;
+    this.logger = logger;
+    this.redis = createRedisClient(options.redisUrl, logger);
+    const prefix = `${options.redisPrefix}:relay`;
+    this.events = new RedisEventBus({
+      redis: options.redisUrl,
+      prefix: `${options.redisPrefix}:events`,
+      logger: logger.child({ component: 'events' }),
+    });
+    const accessLists = new RelayAccessLists({ redis: this.redis, prefix });
+    // Both register their event handlers here, before the subscriber starts.
+    this.denyList = new DeviceDenyList({ store: accessLists, events: this.events, logger, registry });
+    this.ipLists = new IpAccessLists({
+      files: options.listFiles,
+      store: accessLists,
+      events: this.events,
+      logger,
+    });
+    this.core = new RelayCore({
+      logger,
+      registry,
+      licenceKey: options.licenceKey,
+      strict: options.strict,
+      tickets: new RelayTicketStore({ redis: this.redis, prefix, logger }),
+      devices: this.denyList,
+      ips: this.ipLists,
+      limits: options.limits,
+      bandwidth: options.bandwidth,
+    });
+    this.denyList.onDenied((deviceIds) => this.core.cutDevices(deviceIds));
+    this.ipLists.onBlocklistGrown(() => this.core.enforceBlocklist());
+    this.server = new RelayServer(this.core, {
+      ports: options.ports,
+      logger,
+      upgradeTimeoutMs: options.upgradeTimeoutMs,
+    });
+    const refreshMs = options.announce.refreshMs ?? DEFAULT_REFRESH_MS;
+    this.announcer = new RelayNodeAnnouncer({
+      redis: this.redis,
+      prefix,
+      nodeId: options.announce.nodeId,
+      address: options.announce.address,
+      wsAddress: webSocketAddressOf(options.announce.address),
+      capacity: options.announce.capacity,
+      refreshMs,
+      logger,
+    });
+    this.load = new NodeLoadReporter(this.core, this.announcer, refreshMs);
+  }
+
+  get addresses(): RelayAddresses {
+    return this.server.addresses;
+  }
+
+  /** The deny set and IP lists are loaded and in sync with the event stream. */
+  get eventsReady(): boolean {
+    return this.events.ready;
+  }
+
+  /** Resolves once listening; Redis may still be down (readiness says so). */
+  async start(): Promise<RelayAddresses> {
+    const addresses = await this.server.start();
+    this.load.start();
+    // Serving does not wait for Redis; being handed out by signal does: the node joins the registry
+    // only once its deny set is loaded, so it enforces bans from its first brokered session.
+    this.announced = this.events.start().then(() => this.announcer.start());
+    this.announced.catch((error: unknown) => this.logger.warn({ err: error }, 'relay node not announced'));
+    return addresses;
+  }
+
+  /** Resolves once in sync with the event stream (and announced); for tests and start scripts. */
+  async whenReady(): Promise<void> {
+    if (!this.announced) throw new Error('RelayNode is not started');
+    await this.announced;
+  }
+
+  /**
+   * Leaves the registry at once and stops accepting, lets live sessions run for up to `drainMs`,
+   * then cuts them and closes everything. Resolves with how many sessions were cut.
+   */
+  async stop(drainMs: number): Promise<{ cut: number }> {
+    this.load.stop();
+    const [, closed] = await Promise.all([this.announcer.drain(), this.server.close(drainMs)]);
+    this.denyList.stop();
+    this.ipLists.stop();
+    await this.events.stop();
+    this.redis.disconnect();
+    return closed;
+  }
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+
+import { Redis } from 'ioredis';
+
+import { RedisEventBus } from '@switchboard/events';
+import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
+import { RelayAccessLists, RelayTicketStore } from '@switchboard/relay-registry';
+
+import { RelayNode, type RelayNodeOptions } from '../relay-node';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+const silent = createLogger({ name: 'relay-test', level: 'silent' });
+
+/**
+ * A Redis namespace of its own for one test file, and what the other services would write into it:
+ * signal's tickets, the api's events and access lists. Relay nodes started through it share it.
+ */
+export class RelayFixture {
+  readonly prefix = `test:relay:${randomUUID()}`;
+  readonly admin = new Redis(REDIS_URL);
+  /** The api's side: events on the same channel the nodes subscribe to. */
+  readonly publisher = new RedisEventBus({
+    redis: REDIS_URL,
+    prefix: `${this.prefix}:events`,
+    logger: silent,
+  });
+  private readonly writer = new Redis(REDIS_URL, { lazyConnect: true });
+  /** Signal's side. */
+  readonly tickets = new RelayTicketStore({
+    redis: this.writer,
+    prefix: `${this.prefix}:relay`,
+    logger: silent,
+  });
+  readonly lists = new RelayAccessLists({ redis: this.writer, prefix: `${this.prefix}:relay` });
+  private readonly nodes: RelayNode[] = [];
+
+  /** A started node on free loopback ports, in sync with events and announced. */
+  async startNode(
+    options: Partial<RelayNodeOptions> = {},
+  ): Promise<{ node: RelayNode; registry: Registry; tcp: number; ws: number }> {
+    const registry = options.registry ?? createMetricsRegistry({ service: 'relay', defaultMetrics: false });
+    const node = new RelayNode({
+      logger: silent,
+      registry,
+      redisUrl: REDIS_URL,
+      redisPrefix: this.prefix,
+      licenceKey: undefined,
+      strict: true,
+      ports: { host: '127.0.0.1', port: 0, wsPort: 0 },
+      listFiles: { blocklist: new Set(), blacklist: new Set() },
+      announce: {
+        nodeId: `node-${this.nodes.length + 1}`,
+        address: '127.0.0.1:21117',
+        capacity: 100,
+        refreshMs: 100,
+      },
+      ...options,
+      // Unticketed uuids are refused after this short wait rather than hbbr-like seconds.
+      limits: { ticketWaitMs: 300, ...options.limits },
+    });
+    this.nodes.push(node);
+    const { tcp, ws } = await node.start();
+    await node.whenReady();
+    return { node, registry, tcp: tcp.port, ws: ws.port };
+  }
+
+  /** Issues a ticket as signal does and waits until it is stored. */
+  async ticket(uuid: string, peers: readonly string[] = ['111111111', '222222222']): Promise<void> {
+    this.tickets.issue({ uuid, peers, relay: '127.0.0.1:21117' });
+    await this.tickets.flush();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.nodes.splice(0).map((node) => node.stop(0)));
+    await this.publisher.stop();
+    this.writer.disconnect();
+    const keys = await this.admin.keys(`${this.prefix}:*`);
+    if (keys.length > 0) await this.admin.del(...keys);
+    await this.admin.quit();
+  }
+}
+
+export async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+  return values
+    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
