@@ -24,14 +24,15 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'],
       // Real processes, databases and sockets on a 2-core machine shared with other test workers.
-      testTimeout: 30_000,
+      // (testTimeout is a global-only option; per project it is set from a setup file.)
+      setupFilesAfterEnv: ['<rootDir>/jest.timeout-30s.js'],
       slowTestThreshold: 30,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/apps/e2e/**/*.e2e-spec.ts'],
-      testTimeout: 60_000,
+      setupFilesAfterEnv: ['<rootDir>/jest.timeout-60s.js'],
       slowTestThreshold: 60,
     },
   ],

@@ -27,6 +27,8 @@ import { TrustedProxies } from './transport/client-address';
 
 const EX_USAGE = 64;
 const EX_CONFIG = 78;
+/** How long start-up waits for the admission index (its no-events fallback fires after 3 s). */
+const ADMISSION_LOAD_WAIT_MS = 5_000;
 
 async function main(argv: readonly string[]): Promise<void> {
   const command = argv[0];
@@ -100,6 +102,11 @@ async function serve(config: SignalConfig): Promise<void> {
     .start()
     .catch((error: unknown) => logger.warn({ err: error }, 'event subscriber stopped before ready'));
   await relays.start();
+  // Open no listener before the deny set is in memory, or a banned device could register in the
+  // first moments. If Postgres is down we start anyway (refusing unknown ids per policy, not ready).
+  if (!(await admission.access.whenLoaded(ADMISSION_LOAD_WAIT_MS))) {
+    logger.warn({ waitedMs: ADMISSION_LOAD_WAIT_MS }, 'starting before the admission index could load');
+  }
 
   const server = new SignalServer(core, {
     ports: {

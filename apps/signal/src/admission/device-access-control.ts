@@ -86,6 +86,7 @@ export class DeviceAccessControl implements DeviceAccessPort {
   private readonly now: () => Date;
   private policy: RegistrationPolicy;
   private loaded = false;
+  private loadedWaiters: (() => void)[] = [];
   private failingSince: number | undefined;
   private reloads: Promise<void> = Promise.resolve();
   private startupTimer: NodeJS.Timeout | undefined;
@@ -150,6 +151,22 @@ export class DeviceAccessControl implements DeviceAccessPort {
   isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean {
     const stored = uuidDigestOf(this.index.stateOf(id));
     return stored !== undefined && stored !== uuidDigest(uuid);
+  }
+
+  /** Resolves true once the index has been loaded from Postgres, or false after `timeoutMs`. */
+  whenLoaded(timeoutMs: number): Promise<boolean> {
+    if (this.loaded) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.loadedWaiters = this.loadedWaiters.filter((other) => other !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.loadedWaiters.push(waiter);
+    });
   }
 
   /** Schedules the load that serves known devices when no resync has loaded the index in time. */
@@ -234,6 +251,7 @@ export class DeviceAccessControl implements DeviceAccessPort {
     this.applyPolicy(summary.registrationPolicy);
     const newlyDenied = reload.commit();
     this.loaded = true;
+    for (const waiter of this.loadedWaiters.splice(0)) waiter();
     const seconds = (performance.now() - started) / 1000;
     this.metrics.reloaded(seconds);
     this.logger.info(

@@ -9,6 +9,7 @@ import {
 import { type SignalConnection } from '../connection';
 import { type PunchOutcome } from '../metrics';
 import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rendezvous-context';
+import { refusedTargetIsUnknown } from './refused-target';
 
 // PunchHoleRequest from A on TCP 21116 or WS (RUSTDESK.md §5.6; rustdesk-server
 // src/rendezvous_server.rs handle_punch_hole_request). A's connection waits in the punch map for B's
@@ -25,12 +26,11 @@ export function handlePunchHoleRequest(
     return;
   }
   const id = request.id;
-  // Banned, deleted or pending targets look offline (RUSTDESK.md §7); under the locked policy an
-  // unknown id is just that.
+  // Banned, deleted or pending targets look offline (RUSTDESK.md §7); an unknown id is just that.
   const reach = context.access.checkReachable(id);
   if (!reach.allowed) {
     context.metrics.refusal(reach.refusal);
-    if (reach.refusal === 'unknown-device')
+    if (refusedTargetIsUnknown(context, id, reach.refusal))
       fail(context, connection, PunchHoleResponse_Failure.ID_NOT_EXIST, 'id-not-exist');
     else fail(context, connection, PunchHoleResponse_Failure.OFFLINE, 'refused');
     return;

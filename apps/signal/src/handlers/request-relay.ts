@@ -3,6 +3,7 @@ import { type RequestRelay, RelayResponse } from '@switchboard/protocol';
 import { type SignalConnection } from '../connection';
 import { type RelayOutcome } from '../metrics';
 import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rendezvous-context';
+import { refusedTargetIsUnknown } from './refused-target';
 
 // RequestRelay from A (RUSTDESK.md §5.7; rustdesk-server src/rendezvous_server.rs handle_tcp): A
 // waits in the punch map and B is asked to join the relay with A's uuid. Where upstream stays silent
@@ -21,7 +22,8 @@ export function handleRequestRelay(
   const reach = context.access.checkReachable(id);
   if (!reach.allowed) {
     context.metrics.refusal(reach.refusal);
-    refuse(context, connection, reach.refusal === 'unknown-device' ? UNKNOWN : OFFLINE, 'refused-access');
+    const unknown = refusedTargetIsUnknown(context, id, reach.refusal);
+    refuse(context, connection, unknown ? UNKNOWN : OFFLINE, 'refused-access');
     return;
   }
   const peer = context.peers.get(id);

@@ -1,0 +1,2 @@
+// Integration tests: real processes, databases and sockets on a loaded 2-core machine.
+jest.setTimeout(30_000);
