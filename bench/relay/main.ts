@@ -1,0 +1,281 @@
+// Relay benchmark, in one run on loopback (bench/README.md "relay"):
+//   (1) one session's throughput through the real relay process, against socat forwarding the same
+//       bytes and against a direct TCP transfer with no hop at all (the ceiling);
+//   (2) thousands of concurrent paired sessions at RustDesk's average relay rate through one relay
+//       process: message latency (against the same load sent directly, so the hop's share shows),
+//       and the relay's CPU and memory.
+//   node -r @swc-node/register bench/relay/main.ts
+// Knobs are environment variables, read only here.
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+
+import { buildRelay, cpuSeconds, type Forwarder, residentMemory, startRelay } from './forwarders';
+import { LatencyHistogram } from './latency-histogram';
+import { type WorkerCommand, type WorkerReport } from './session-worker';
+import { measureTransfer, type TransferPath } from './throughput';
+
+const ROOT = resolve(__dirname, '../..');
+const MIB = 1024 * 1024;
+
+interface BenchOptions {
+  redisUrl: string;
+  transferMiB: number;
+  rounds: number;
+  sessions: number;
+  workers: number;
+  kbitPerSecond: number;
+  messagesPerSecond: number;
+  warmupSeconds: number;
+  measureSeconds: number;
+  build: boolean;
+}
+
+function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
+  const positive = (name: string, fallback: number): number => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+    return value;
+  };
+  return {
+    redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    transferMiB: positive('BENCH_TRANSFER_MIB', 1024),
+    rounds: positive('BENCH_ROUNDS', 3),
+    sessions: positive('BENCH_SESSIONS', 2000),
+    workers: positive('BENCH_WORKERS', 2),
+    kbitPerSecond: positive('BENCH_SESSION_KBIT', 180),
+    messagesPerSecond: positive('BENCH_MESSAGES_PER_SECOND', 10),
+    warmupSeconds: positive('BENCH_WARMUP_SECONDS', 5),
+    measureSeconds: positive('BENCH_SECONDS', 20),
+    build: env['BENCH_BUILD'] !== '0',
+  };
+}
+
+/** Load-generator processes (TypeScript through swc), one IPC request at a time each. */
+class SessionWorkers {
+  private constructor(private readonly children: ChildProcess[]) {}
+
+  static start(count: number): SessionWorkers {
+    return new SessionWorkers(
+      Array.from({ length: count }, () =>
+        fork(resolve(__dirname, 'session-worker.ts'), [], {
+          cwd: ROOT,
+          execArgv: ['-r', '@swc-node/register'],
+        }),
+      ),
+    );
+  }
+
+  run(commands: readonly WorkerCommand[]): Promise<WorkerReport[]> {
+    return Promise.all(
+      commands.map(async (command, index) => {
+        const child = this.children[index];
+        if (!child) throw new Error(`no worker ${index}`);
+        const reply = Promise.race([
+          once(child, 'message') as Promise<[WorkerReport]>,
+          once(child, 'exit').then(([code]) => {
+            throw new Error(`session worker ${index} exited with ${String(code)}`);
+          }),
+        ]);
+        child.send(command);
+        return (await reply)[0];
+      }),
+    );
+  }
+
+  all(command: WorkerCommand): Promise<WorkerReport[]> {
+    return this.run(this.children.map(() => command));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children.map(async (child) => {
+        if (child.exitCode !== null) return;
+        const exited = once(child, 'exit');
+        child.disconnect();
+        await exited;
+      }),
+    );
+  }
+}
+
+interface SessionResult {
+  sent: number;
+  received: number;
+  latency: LatencyHistogram;
+  connectMs: number;
+  cpuPercent?: number;
+  rss?: { before: number; during: number; peak: number };
+}
+
+async function throughput(options: BenchOptions, relay: Forwarder): Promise<Map<TransferPath, number[]>> {
+  const bytes = options.transferMiB * MIB;
+  const paths: TransferPath[] = ['direct', 'socat', 'relay'];
+  const rates = new Map<TransferPath, number[]>(paths.map((path) => [path, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    // Interleaved, so a burst of load from elsewhere on the host hits every path alike.
+    for (const path of paths) {
+      const seconds = await measureTransfer(path, bytes, relay.port);
+      const rate = bytes / MIB / seconds;
+      rates.get(path)?.push(rate);
+      console.log(`  round ${round} ${path.padEnd(6)} ${rate.toFixed(0).padStart(6)} MiB/s`);
+    }
+  }
+  return rates;
+}
+
+async function sessions(
+  options: BenchOptions,
+  path: 'relay' | 'direct',
+  relay: (Forwarder & { metricsPort: number }) | undefined,
+): Promise<SessionResult> {
+  const workers = SessionWorkers.start(options.workers);
+  try {
+    const share = Math.ceil(options.sessions / options.workers);
+    const messageBytes = Math.round((options.kbitPerSecond * 1000) / 8 / options.messagesPerSecond);
+    const connected = await workers.run(
+      Array.from({ length: options.workers }, (_, index) => ({
+        kind: 'connect' as const,
+        path,
+        relayPort: relay?.port ?? 0,
+        sessions: Math.min(share, options.sessions - index * share),
+        uuidPrefix: `bench-${process.pid}-${index}`,
+        messageBytes,
+      })),
+    );
+    const connectMs = Math.max(...connected.map((report) => (report.kind === 'connected' ? report.ms : 0)));
+    const before = relay ? residentMemory(relay.pid).rss : 0;
+    const ran = workers.all({
+      kind: 'run',
+      messagesPerSecond: options.messagesPerSecond,
+      warmupMs: options.warmupSeconds * 1000,
+      measureMs: options.measureSeconds * 1000,
+    });
+    // The relay's CPU over the measuring window (the workers start it warmupSeconds after this).
+    await new Promise((done) => setTimeout(done, options.warmupSeconds * 1000));
+    const cpuStart = relay ? cpuSeconds(relay.pid) : 0;
+    const wallStart = performance.now();
+    await new Promise((done) => setTimeout(done, options.measureSeconds * 1000));
+    const cpuPercent = relay
+      ? ((cpuSeconds(relay.pid) - cpuStart) / ((performance.now() - wallStart) / 1000)) * 100
+      : undefined;
+    const during = relay ? residentMemory(relay.pid) : undefined;
+    const reports = await ran;
+    const latency = new LatencyHistogram();
+    let sent = 0;
+    let received = 0;
+    for (const report of reports) {
+      if (report.kind !== 'ran') throw new Error(`unexpected report ${report.kind}`);
+      sent += report.sent;
+      received += report.received;
+      latency.merge(report.histogram);
+    }
+    await workers.all({ kind: 'close' });
+    return {
+      sent,
+      received,
+      latency,
+      connectMs,
+      cpuPercent,
+      rss: during ? { before, during: during.rss, peak: during.peak } : undefined,
+    };
+  } finally {
+    await workers.stop();
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+};
+const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`;
+const ms = (value: number): string => `${value.toFixed(2)} ms`;
+const load = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
+async function main(): Promise<void> {
+  const options = readOptions(process.env);
+  const cpu = cpus();
+  console.log(
+    `relay bench: ${cpu.length} × ${cpu[0]?.model ?? '?'}, node ${process.version}, load average ${load()}`,
+  );
+  if (options.build) console.log(`built the relay with swc in ${buildRelay().toFixed(1)} s`);
+  const relayOptions = {
+    redisUrl: options.redisUrl,
+    maxConnectionsPerIp: options.sessions * 2 + 100,
+  };
+
+  console.log(`\n(1) one session, ${options.transferMiB} MiB one way, ${options.rounds} rounds`);
+  const relay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-1` });
+  let rates: Map<TransferPath, number[]>;
+  try {
+    rates = await throughput(options, relay);
+  } finally {
+    await relay.stop();
+  }
+
+  const perSession = `${options.kbitPerSecond} kbit/s as ${options.messagesPerSecond} messages/s`;
+  console.log(`\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers`);
+  console.log(`  direct (no relay), load average ${load()}`);
+  const direct = await sessions(options, 'direct', undefined);
+  const sessionRelay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-2` });
+  let relayed: SessionResult;
+  try {
+    console.log(`  through the relay, load average ${load()}`);
+    relayed = await sessions(options, 'relay', sessionRelay);
+  } finally {
+    await sessionRelay.stop();
+  }
+
+  const relayRate = median(rates.get('relay') ?? []);
+  const socatRate = median(rates.get('socat') ?? []);
+  const directRate = median(rates.get('direct') ?? []);
+  const rate = (path: TransferPath) =>
+    `${median(rates.get(path) ?? []).toFixed(0)} MiB/s (${(rates.get(path) ?? []).map((r) => r.toFixed(0)).join(', ')})`;
+  const row = (name: string, value: string) => console.log(`${name.padEnd(34)} ${value}`);
+  console.log('\nresults (median of rounds; each round in brackets)');
+  row('(1) direct TCP, no relay', rate('direct'));
+  row('(1) socat -b 65536', rate('socat'));
+  row('(1) relay', rate('relay'));
+  row('(1) relay / socat', `${(relayRate / socatRate).toFixed(2)}x   (aim ≥ 1.1)`);
+  row('(1) relay / direct', `${(relayRate / directRate).toFixed(2)}x`);
+  for (const [name, result] of [
+    ['direct', direct],
+    ['relay', relayed],
+  ] as const) {
+    const lost = result.sent - result.received;
+    row(
+      `(2) ${name} latency p50 / p99 / max`,
+      `${ms(result.latency.quantile(0.5))} / ${ms(result.latency.quantile(0.99))} / ${ms(result.latency.max)}`,
+    );
+    row(
+      `(2) ${name} messages`,
+      `${result.received} of ${result.sent} arrived (${lost} not within 1 s of the window)`,
+    );
+  }
+  row(
+    '(2) added by the relay p50 / p99',
+    `${ms(relayed.latency.quantile(0.5) - direct.latency.quantile(0.5))} / ` +
+      `${ms(relayed.latency.quantile(0.99) - direct.latency.quantile(0.99))}   (aim p99 < 2 ms)`,
+  );
+  row('(2) relay CPU', `${relayed.cpuPercent?.toFixed(0) ?? '?'} % of one core`);
+  if (relayed.rss) {
+    row(
+      '(2) relay RSS open+idle / loaded / peak',
+      `${mib(relayed.rss.before)} / ${mib(relayed.rss.during)} / ${mib(relayed.rss.peak)}   (aim < 1 GiB)`,
+    );
+  }
+  row('(2) sessions connected and paired in', `${(relayed.connectMs / 1000).toFixed(1)} s`);
+  row('load average at the end', load());
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
