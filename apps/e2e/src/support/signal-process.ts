@@ -28,10 +28,25 @@ export interface SignalProcess {
   stop(): Promise<{ code: number | null }>;
 }
 
-export async function startSignal(env: Record<string, string>): Promise<SignalProcess> {
+export interface SignalProcessOptions {
+  /**
+   * A compiled main.js (swc output, as deployments run it) instead of the TypeScript source; the
+   * benchmark uses it so that no TypeScript hook sits in the measured process.
+   */
+  compiledMain?: string;
+  /** Extra node flags, e.g. `--inspect=127.0.0.1:0` so a test can trigger GC from outside. */
+  nodeArgs?: readonly string[];
+}
+
+export async function startSignal(
+  env: Record<string, string>,
+  options: SignalProcessOptions = {},
+): Promise<SignalProcess> {
   const keyDir = await mkdtemp(join(tmpdir(), 'e2e-signal-keys-'));
   const { port, metricsPort } = await freeSignalPorts();
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
+  const entry =
+    options.compiledMain === undefined ? ['-r', '@swc-node/register', MAIN] : [options.compiledMain];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
