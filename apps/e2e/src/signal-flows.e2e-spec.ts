@@ -307,6 +307,8 @@ describe('signal flows (real signal process, reference RustDesk peers)', () => {
 
       const outcome = kind(await requested, 'accepted');
       expect(outcome.uuid).toBe(uuid);
+      // B's RequestRelay reaches the relay on its own connection: it may land after A has its answer.
+      await waitFor(() => relay.requests.some((recorded) => recorded.request.uuid === uuid), 5_000);
       const joined = relay.requests.find((recorded) => recorded.request.uuid === uuid);
       expect(joined?.request).toMatchObject({ uuid, licenceKey: key.trim(), id: '' });
     });
