@@ -80,6 +80,8 @@ export const apiConfigSchema = z.object({
   API_BODY_LIMIT_BYTES: positiveInteger(1024 * 1024),
   /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
   SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
+  /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */
+  ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
   /** Per dependency, for /readyz. */
   READINESS_TIMEOUT_MS: positiveInteger(2_000),
 });

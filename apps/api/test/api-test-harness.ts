@@ -4,8 +4,11 @@ import { join } from 'node:path';
 
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Environment, parseConfig } from '@switchboard/config';
+import { type NewUser, type UserRecord, UserRepository, type UserRole } from '@switchboard/data-access';
 import { createLogger } from '@switchboard/observability';
 
+import { AccessTokens } from '../src/auth/access-tokens';
+import { PasswordHasher } from '../src/auth/password-hasher';
 import { apiConfigSchema, type ApiConfig } from '../src/config';
 import { createApiApp } from '../src/create-app';
 import { type ApiSecrets, generateSecrets, resolveApiSecrets, SecretsFile } from '../src/secrets';
@@ -74,4 +77,34 @@ export function runTs(entry: string, env: Record<string, string>): RunningProces
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
   return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+export interface SignedInUser {
+  readonly user: UserRecord;
+  readonly password: string;
+  /** `Authorization` header value with a fresh access token. */
+  readonly authorization: string;
+}
+
+let seededUsers = 0;
+
+/**
+ * A user of `role` straight in the database, with a real access token from the app's own signer:
+ * for tests of features behind the guard (the login flow itself has its own tests).
+ */
+export async function signInAs(
+  app: NestFastifyApplication,
+  role: UserRole,
+  overrides: Partial<NewUser> = {},
+): Promise<SignedInUser> {
+  seededUsers += 1;
+  const password = `correct horse battery ${seededUsers}`;
+  const user = await app.get(UserRepository).create({
+    username: `${role}-${seededUsers}-${process.pid}`,
+    passwordHash: await app.get(PasswordHasher).hash(password),
+    role,
+    ...overrides,
+  });
+  const token = await app.get(AccessTokens).issueAccessToken(user);
+  return { user, password, authorization: `Bearer ${token}` };
 }

@@ -28,7 +28,7 @@ export type { NewUser, UserRecord, UserRole } from './users';
 
 // Prisma client factory (Prisma 7 + pg driver adapter).
 export { createPrismaClient } from './prisma-client';
-export type { PrismaClient, PrismaClientOptions } from './prisma-client';
+export type { PrismaClient, PrismaClientOptions, TransactionClient } from './prisma-client';
 
 // Audit: the hash-chained, tamper-evident log (chaining rules live in @switchboard/audit).
 export {

@@ -1,8 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 
-import { PrismaClient } from './generated/prisma/client';
+import { type Prisma, PrismaClient } from './generated/prisma/client';
 
 export type { PrismaClient };
+/** What an interactive transaction hands its callback; repositories accept it in place of the client. */
+export type TransactionClient = Prisma.TransactionClient;
 
 export interface PrismaClientOptions {
   /** Size of the pg pool behind the client (pg's default is 10). */

@@ -1,9 +1,11 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { type FastifyReply } from 'fastify';
 
+import { Public } from '../auth/route-access';
 import { HealthService, type ReadinessReport } from './health.service';
 
 /** Probes for orchestrators: liveness never touches a dependency; readiness checks them all. */
+@Public()
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}

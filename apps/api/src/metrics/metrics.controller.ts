@@ -1,8 +1,10 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { type FastifyReply } from 'fastify';
 
+import { Public } from '../auth/route-access';
 import { MetricsRegistry } from './metrics.registry';
 
+@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}

@@ -40,6 +40,8 @@ export class UsernameTakenError extends Error {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 // Prisma's code for a unique constraint violation.
 const UNIQUE_VIOLATION = 'P2002';
 
@@ -50,6 +52,39 @@ export class UserRepository {
   /** Admins who can sign in (disabled ones do not count: they cannot administer anything). */
   countAdmins(): Promise<number> {
     return this.db.user.count({ where: { role: 'admin', disabled: false } });
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    // Ids come from tokens and URLs; a malformed one is simply nobody (Postgres would reject the cast).
+    if (!UUID.test(id)) return null;
+    const row = await this.db.user.findUnique({ where: { id } });
+    return row === null ? null : toRecord(row);
+  }
+
+  /**
+   * Ends a user's logins: browser sessions and refresh-token families, except the one the caller keeps
+   * (a password change keeps the session it was made from). Access JWTs die with the password change
+   * itself (BearerTokenAuthenticator compares their iat with password_changed_at).
+   * Returns how many sessions and refresh tokens were revoked.
+   */
+  async revokeLogins(
+    userId: string,
+    keep: { sessionId?: string; refreshFamilyId?: string } = {},
+    now: Date = new Date(),
+  ): Promise<{ sessions: number; refreshTokens: number }> {
+    const sessions = await this.db.session.updateMany({
+      where: { userId, revokedAt: null, ...(keep.sessionId ? { id: { not: keep.sessionId } } : {}) },
+      data: { revokedAt: now },
+    });
+    const refreshTokens = await this.db.refreshToken.updateMany({
+      where: {
+        userId,
+        revokedAt: null,
+        ...(keep.refreshFamilyId ? { familyId: { not: keep.refreshFamilyId } } : {}),
+      },
+      data: { revokedAt: now },
+    });
+    return { sessions: sessions.count, refreshTokens: refreshTokens.count };
   }
 
   /** Usernames are stored lower-case, so the lookup is case-insensitive by construction. */

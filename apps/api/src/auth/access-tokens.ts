@@ -1,0 +1,65 @@
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { type UserRecord } from '@switchboard/data-access';
+
+import { API_CONFIG } from '../app.tokens';
+import { type ApiConfig } from '../config';
+
+/** What a token is for: `access` opens the API; `mfa` (a login half-way through 2FA) only the TOTP step. */
+export type TokenPurpose = 'access' | 'mfa';
+
+export interface TokenClaims {
+  readonly sub: string;
+  readonly typ: TokenPurpose;
+  /** Issued-at, seconds (set by the signer). */
+  readonly iat: number;
+}
+
+const JWT_ALGORITHM = 'HS256';
+const ISSUER = 'switchboard';
+
+/** Signs and checks the api's JWTs (@nestjs/jwt with the api's JWT_SECRET). */
+@Injectable()
+export class AccessTokens {
+  constructor(
+    private readonly jwt: JwtService,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  get accessTtlSeconds(): number {
+    return this.config.ACCESS_TOKEN_TTL_SECONDS;
+  }
+
+  issueAccessToken(user: Pick<UserRecord, 'id'>): Promise<string> {
+    return this.sign(user.id, 'access', this.config.ACCESS_TOKEN_TTL_SECONDS);
+  }
+
+  /** The 5-minute partial token of a login that still owes its TOTP code. */
+  issueMfaToken(user: Pick<UserRecord, 'id'>): Promise<string> {
+    return this.sign(user.id, 'mfa', 5 * 60);
+  }
+
+  /** The claims of a genuine, unexpired token of that purpose; 401 for anything else. */
+  async verify(token: string, purpose: TokenPurpose): Promise<TokenClaims> {
+    let claims: Partial<TokenClaims>;
+    try {
+      claims = await this.jwt.verifyAsync<Partial<TokenClaims> & object>(token, {
+        algorithms: [JWT_ALGORITHM],
+        issuer: ISSUER,
+      });
+    } catch {
+      throw new UnauthorizedException('Invalid or expired token');
+    }
+    if (claims.typ !== purpose || typeof claims.sub !== 'string' || typeof claims.iat !== 'number') {
+      throw new UnauthorizedException('Invalid or expired token');
+    }
+    return { sub: claims.sub, typ: claims.typ, iat: claims.iat };
+  }
+
+  private sign(userId: string, purpose: TokenPurpose, ttlSeconds: number): Promise<string> {
+    return this.jwt.signAsync(
+      { typ: purpose },
+      { subject: userId, expiresIn: ttlSeconds, algorithm: JWT_ALGORITHM, issuer: ISSUER },
+    );
+  }
+}

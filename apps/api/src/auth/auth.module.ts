@@ -1,0 +1,38 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+
+import { API_SECRETS } from '../app.tokens';
+import { type ApiSecrets } from '../secrets';
+import { AccessGuard } from './access.guard';
+import { AccessTokens } from './access-tokens';
+import { AUTHENTICATORS, type Authenticator } from './authenticator';
+import { BearerTokenAuthenticator } from './bearer-token.authenticator';
+import { PasswordHasher } from './password-hasher';
+
+/**
+ * Who is calling and whether they may: the authenticators (tried in order, the first whose
+ * credential is present decides) and the one global AccessGuard.
+ */
+@Global()
+@Module({
+  imports: [
+    JwtModule.registerAsync({
+      inject: [API_SECRETS],
+      useFactory: (secrets: ApiSecrets) => ({ secret: secrets.jwtSecret }),
+    }),
+  ],
+  providers: [
+    AccessTokens,
+    PasswordHasher,
+    BearerTokenAuthenticator,
+    {
+      provide: AUTHENTICATORS,
+      inject: [BearerTokenAuthenticator],
+      useFactory: (...authenticators: Authenticator[]): readonly Authenticator[] => authenticators,
+    },
+    { provide: APP_GUARD, useClass: AccessGuard },
+  ],
+  exports: [AccessTokens, PasswordHasher],
+})
+export class AuthModule {}

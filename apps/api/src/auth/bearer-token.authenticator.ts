@@ -1,0 +1,45 @@
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { UserRepository } from '@switchboard/data-access';
+import { type FastifyRequest } from 'fastify';
+
+import { AccessTokens } from './access-tokens';
+import { type Authenticator } from './authenticator';
+import { type Principal } from './principal';
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+
+/**
+ * `Authorization: Bearer <access JWT>` for automation. The user row is read on every request, so a
+ * disabled user or a changed role takes effect at once rather than when the token expires; a token
+ * issued before the user's last password change is dead (the change revokes every other login).
+ */
+@Injectable()
+export class BearerTokenAuthenticator implements Authenticator {
+  constructor(
+    private readonly tokens: AccessTokens,
+    private readonly users: UserRepository,
+  ) {}
+
+  presentIn(request: FastifyRequest): boolean {
+    return typeof request.headers.authorization === 'string';
+  }
+
+  async authenticate(request: FastifyRequest): Promise<Principal> {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (match?.[1] === undefined) throw new UnauthorizedException('Malformed Authorization header');
+    const claims = await this.tokens.verify(match[1], 'access');
+    const user = await this.users.findById(claims.sub);
+    if (user === null || user.disabled) throw new UnauthorizedException('Invalid or expired token');
+    if (claims.iat < Math.floor(user.passwordChangedAt.getTime() / 1000)) {
+      throw new UnauthorizedException('Token revoked by a password change');
+    }
+    return {
+      userId: user.id,
+      username: user.username,
+      role: user.role,
+      channel: 'api',
+      credential: 'access_token',
+      passwordMustChange: user.passwordMustChange,
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type AuditAppendInput, type TransactionClient } from '@switchboard/data-access';
+import { type EventPayload, type EventType } from '@switchboard/events';
+import { type Logger } from '@switchboard/observability';
+
+import { API_LOGGER } from '../app.tokens';
+import { AuditLog } from '../audit/audit-log';
+import { DatabaseConnection } from '../database/database.connection';
+import { ControlEvents } from '../events/events.module';
+
+/** An event announcing a committed change. */
+export type PendingEvent = {
+  [K in EventType]: { readonly type: K; readonly payload: EventPayload<K> };
+}[EventType];
+
+/** What a change's work returns: its result, the audit entries that describe it, the events to announce. */
+export interface Change<T> {
+  readonly result: T;
+  readonly audit: readonly AuditAppendInput[];
+  readonly events?: readonly PendingEvent[];
+  /**
+   * Durable state that subscribers reload on resync and that lives outside Postgres (the relays'
+   * deny set in Redis): written after the commit and before the events, as that contract demands.
+   */
+  readonly beforeEvents?: () => Promise<void>;
+}
+
+const PUBLISH_ATTEMPTS = 3;
+const PUBLISH_RETRY_MS = 50;
+
+/**
+ * Every state change of the control plane goes through here (issue: "one transaction that writes
+ * Postgres, appends the audit entry, and publishes the event"): the rows and their audit entries
+ * commit or roll back together, then the events go out in order.
+ *
+ * A publish that still fails after retries is logged, not surfaced: the change is committed, and
+ * pub/sub losing it is the case subscribers already cover (they resync the deny set from Postgres
+ * and Redis after any gap or reconnect).
+ */
+@Injectable()
+export class ChangeRunner {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly database: DatabaseConnection,
+    private readonly audit: AuditLog,
+    private readonly events: ControlEvents,
+    @Inject(API_LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'changes' });
+  }
+
+  async run<T>(work: (tx: TransactionClient) => Promise<Change<T>>): Promise<T> {
+    const change = await this.database.client.$transaction(async (tx) => {
+      const outcome = await work(tx);
+      await this.audit.recordInTransaction(tx, outcome.audit);
+      return outcome;
+    });
+    await change.beforeEvents?.();
+    for (const event of change.events ?? []) await this.publish(event);
+    return change.result;
+  }
+
+  private async publish(event: PendingEvent): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.events.publish(event.type, event.payload);
+        return;
+      } catch (error) {
+        if (attempt >= PUBLISH_ATTEMPTS) {
+          this.log.error(
+            { err: error, event: event.type },
+            'event not published; subscribers catch up on resync',
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type EventPayload, type EventPublisher, type EventType, RedisEventBus } from '@switchboard/events';
+import { type Logger } from '@switchboard/observability';
+
+import { API_CONFIG, API_LOGGER } from '../app.tokens';
+import { type ApiConfig } from '../config';
+
+/**
+ * The api's side of libs/events: it only publishes (signal and relay subscribe). One bus, opened
+ * lazily, on the deployment's `<REDIS_KEY_PREFIX>:events` channel.
+ */
+@Injectable()
+export class ControlEvents implements EventPublisher, OnApplicationShutdown {
+  private readonly bus: RedisEventBus;
+
+  constructor(@Inject(API_CONFIG) config: ApiConfig, @Inject(API_LOGGER) logger: Logger) {
+    this.bus = new RedisEventBus({
+      redis: config.REDIS_URL,
+      prefix: `${config.REDIS_KEY_PREFIX}:events`,
+      logger: logger.child({ component: 'events' }),
+    });
+  }
+
+  publish<T extends EventType>(type: T, payload: EventPayload<T>): Promise<number> {
+    return this.bus.publish(type, payload);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.bus.stop();
+  }
+}
+
+@Global()
+@Module({ providers: [ControlEvents], exports: [ControlEvents] })
+export class EventsModule {}
