@@ -116,8 +116,9 @@ export default tseslint.config(
     },
   },
   {
-    // Tests may lean on unsafe any from jest helpers and JSON fixtures.
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts'],
+    // Tests may lean on unsafe any from jest helpers and JSON fixtures. apps/e2e is test code through
+    // and through (its support/ drives the real processes), so it may use libs/testing everywhere.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', 'apps/e2e/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', moduleBoundaries({ inTests: true })],
       '@typescript-eslint/no-unsafe-assignment': 'off',

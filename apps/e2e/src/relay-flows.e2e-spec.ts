@@ -1,5 +1,4 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { inspect } from 'node:util';
 
 import { Redis } from 'ioredis';
 
@@ -15,6 +14,7 @@ import {
   type TestDatabase,
 } from '@switchboard/testing';
 
+import { relayedSession } from './support/relayed-session';
 import { type RelayProcess, startRelay } from './support/relay-process';
 import { type SignalProcess, startSignal } from './support/signal-process';
 
@@ -102,27 +102,6 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
     const b = peer({ natType: NatType.ASYMMETRIC, ...options });
     expect(await b.register()).toMatchObject({ answered: true, result: RegisterPkResponse_Result.OK });
     return b;
-  }
-
-  /** A forces a relay through signal, B answers, both join the relay signal picked and shake hands. */
-  async function relayedSession(a: RustDeskPeer, b: RustDeskPeer) {
-    const punched = a.punchHole(b.id, { forceRelay: true });
-    const push = await b.nextPush();
-    if (push.push.kind !== 'punch-hole') throw new Error(`expected PunchHole, got ${push.push.kind}`);
-    const answer = await push.answer;
-    if (answer.kind !== 'relay-response') throw new Error(`B answered ${inspect(answer)}`);
-    const outcome = await punched;
-    if (outcome.kind !== 'relay' || outcome.response.union?.$case !== 'pk') {
-      throw new Error(`A got ${inspect(outcome, { depth: 4 })}`);
-    }
-    const controller = await a.connectViaRelay({
-      relayServer: outcome.response.relayServer,
-      uuid: outcome.response.uuid,
-      peerId: b.id,
-      signedPeerPk: outcome.response.union.value,
-    });
-    const controlled = await answer.session;
-    return { relayServer: outcome.response.relayServer, uuid: outcome.response.uuid, controller, controlled };
   }
 
   it('A asks signal for a relay, B answers, both join the relay signal picked, the E2E handshake and data flow', async () => {

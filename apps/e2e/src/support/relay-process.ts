@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
+
+import { canBind, ephemeralPort } from '@switchboard/testing';
 
 // The real relay process for end-to-end tests, started as a deployment starts it (TypeScript through
 // swc), on free ports of its own, bound to 127.0.0.1, announcing 127.0.0.1:<port> as its public
@@ -117,25 +118,8 @@ async function freeRelayPorts(): Promise<{ port: number; metricsPort: number }> 
   for (;;) {
     const port = await ephemeralPort();
     if (port + 2 > 65535) continue;
-    const free = await canBind(port + 2);
+    const free = await canBind(port + 2, 'tcp');
     const metricsPort = await ephemeralPort();
     if (free && metricsPort !== port && metricsPort !== port + 2) return { port, metricsPort };
   }
-}
-
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolveBind) => {
-    const server = createServer();
-    server.once('error', () => resolveBind(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolveBind(true)));
-  });
 }

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
+import { canBind, ephemeralPort } from '@switchboard/testing';
 
 // The real signal process for end-to-end tests, started as a deployment starts it (TypeScript
 // through swc), on free ports of its own, with a key directory of its own, bound to 127.0.0.1 so
@@ -119,27 +119,4 @@ async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }>
     if (free.every(Boolean) && ![port - 1, port, port + 2].includes(metricsPort))
       return { port, metricsPort };
   }
-}
-
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
-  return new Promise((resolveBind) => {
-    if (protocol === 'udp') {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolveBind(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolveBind(true)));
-      return;
-    }
-    const server = createServer();
-    server.once('error', () => resolveBind(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolveBind(true)));
-  });
 }
