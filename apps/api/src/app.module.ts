@@ -6,6 +6,7 @@ import { API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
 import { type ApiConfig } from './config';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ApiDocsModule } from './docs/api-docs.module';
 import { ChangesModule } from './changes/changes.module';
 import { DatabaseModule } from './database/database.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
@@ -52,6 +53,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
+        ApiDocsModule.register(dependencies.config),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -3,7 +3,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { LogController } from 'fastify';
 
 import { type AppDependencies, AppModule } from './app.module';
+import { setUpApiDocs } from './docs/api-docs.module';
+import { frameworkErrorHandler } from './errors/framework-error-handler';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id';
+import { registerSecurityHeaders } from './http/security-headers';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter';
 
 // Probes and scrapes arrive every few seconds; logging each would drown the real traffic.
@@ -20,6 +23,7 @@ export async function createApiApp(dependencies: AppDependencies): Promise<NestF
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     loggerInstance: logger.child({ component: 'http' }),
     genReqId: requestIdOf,
+    frameworkErrors: frameworkErrorHandler(config),
     logController: new LogController({
       requestIdLogLabel: 'requestId',
       disableRequestLogging: (request) => QUIET_PATHS.has(request.url.split('?')[0] ?? ''),
@@ -34,7 +38,14 @@ export async function createApiApp(dependencies: AppDependencies): Promise<NestF
     logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),
     // Fail by throwing, so main.ts decides how to exit and tests see the error.
     abortOnError: false,
+    // Only JSON bodies (Fastify's own parser, which refuses __proto__); Nest would add a form parser.
+    bodyParser: false,
   });
+  // No text/plain either: a form or a no-preflight fetch from another site cannot send JSON, and
+  // every other type is answered 415.
+  adapter.getInstance().removeContentTypeParser('text/plain');
+  await registerSecurityHeaders(app, config);
+  setUpApiDocs(app, config);
   await app.init();
   return app;
 }
