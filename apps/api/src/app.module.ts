@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { type Logger } from '@switchboard/observability';
 
@@ -39,7 +39,11 @@ class CoreModule {
 
 @Module({})
 export class AppModule {
-  static register(dependencies: AppDependencies): DynamicModule {
+  /** `extraModules` mount beside the app's own (tests mount probe controllers behind the real pipeline). */
+  static register(
+    dependencies: AppDependencies,
+    extraModules: readonly (Type | DynamicModule)[] = [],
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -54,6 +58,7 @@ export class AppModule {
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
         ApiDocsModule.register(dependencies.config),
+        ...extraModules,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
