@@ -7,10 +7,15 @@ const path = require('node:path');
 const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
 delete swcrc.$schema;
 swcrc.jsc.baseUrl = __dirname; // @swc/jest wants an absolute baseUrl for the alias rewrite
-const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] };
+const swc = ['@swc/jest', { ...swcrc, swcrc: false }];
+// content-disposition 3 (under @fastify/static) ships only ESM. Node >= 20.19 require()s it natively,
+// Jest's module runtime cannot (before Node 24.9), so Jest compiles that one package to CommonJS.
+const ESM_ONLY_DEPENDENCIES = '(?:@fastify/static/node_modules/)?content-disposition/';
+const transform = { '^.+\\.ts$': swc, [`/node_modules/${ESM_ONLY_DEPENDENCIES}.+\\.js$`]: swc };
 const common = {
   rootDir: __dirname,
   transform,
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY_DEPENDENCIES})`],
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { type Logger } from '@switchboard/observability';
 
@@ -6,6 +6,7 @@ import { API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
 import { type ApiConfig } from './config';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ApiDocsModule } from './docs/api-docs.module';
 import { ChangesModule } from './changes/changes.module';
 import { DatabaseModule } from './database/database.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
@@ -38,7 +39,11 @@ class CoreModule {
 
 @Module({})
 export class AppModule {
-  static register(dependencies: AppDependencies): DynamicModule {
+  /** `extraModules` mount beside the app's own (tests mount probe controllers behind the real pipeline). */
+  static register(
+    dependencies: AppDependencies,
+    extraModules: readonly (Type | DynamicModule)[] = [],
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -52,6 +57,8 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
+        ApiDocsModule.register(dependencies.config),
+        ...extraModules,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

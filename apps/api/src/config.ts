@@ -4,6 +4,7 @@ import { parseAuditKeyring } from '@switchboard/audit';
 import {
   type DeepReadonly,
   type Environment,
+  flag,
   list,
   loadConfig,
   port,
@@ -78,6 +79,13 @@ export const apiConfigSchema = z.object({
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For we believe; empty trusts none. */
   TRUST_PROXY: list(z.string().refine(isProxyAddress, 'must be an IP address, a CIDR or loopback')),
   API_BODY_LIMIT_BYTES: positiveInteger(1024 * 1024),
+  /**
+   * Strict-Transport-Security max-age, sent only on requests that arrived over TLS (directly or via a
+   * proxy in TRUST_PROXY that sets X-Forwarded-Proto: https); never on plain http.
+   */
+  HSTS_MAX_AGE_SECONDS: positiveInteger(365 * 24 * 60 * 60),
+  /** Serve the OpenAPI document and Swagger UI at /api/docs (public: it lists routes, no data). */
+  API_DOCS_ENABLED: flag(true),
   /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
   SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
   /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */

@@ -1,40 +1,66 @@
+import { type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
 
 import { type AppDependencies, AppModule } from './app.module';
+import { setUpApiDocs } from './docs/api-docs.module';
+import { frameworkErrorHandler } from './errors/framework-error-handler';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id';
+import { registerSecurityHeaders } from './http/security-headers';
+import { trackServedRoutes } from './http/served-routes';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter';
 
 // Probes and scrapes arrive every few seconds; logging each would drown the real traffic.
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+export interface CreateAppOptions {
+  /** Modules mounted beside the app's own: tests put probe routes behind the real guard, pipes and filter. */
+  readonly extraModules?: readonly (Type | DynamicModule)[];
+}
+
 /**
  * Builds the api (not listening yet): main.ts listens on it, tests drive it with `app.inject()`.
  * Everything the app needs from outside comes in through `dependencies`.
  */
-export async function createApiApp(dependencies: AppDependencies): Promise<NestFastifyApplication> {
+export async function createApiApp(
+  dependencies: AppDependencies,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const { config, logger } = dependencies;
   const adapter = new FastifyAdapter({
     bodyLimit: config.API_BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     loggerInstance: logger.child({ component: 'http' }),
     genReqId: requestIdOf,
+    frameworkErrors: frameworkErrorHandler(config),
     logController: new LogController({
       requestIdLogLabel: 'requestId',
       disableRequestLogging: (request) => QUIET_PATHS.has(request.url.split('?')[0] ?? ''),
     }),
   });
+  trackServedRoutes(adapter.getInstance());
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(dependencies), adapter, {
-    logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),
-    // Fail by throwing, so main.ts decides how to exit and tests see the error.
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(dependencies, options.extraModules),
+    adapter,
+    {
+      logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),
+      // Fail by throwing, so main.ts decides how to exit and tests see the error.
+      abortOnError: false,
+      // Only JSON bodies (Fastify's own parser, which refuses __proto__); Nest would add a form parser.
+      bodyParser: false,
+    },
+  );
+  // No text/plain either: a form or a no-preflight fetch from another site cannot send JSON, and
+  // every other type is answered 415.
+  adapter.getInstance().removeContentTypeParser('text/plain');
+  await registerSecurityHeaders(app, config);
+  setUpApiDocs(app, config);
   await app.init();
   return app;
 }

@@ -10,7 +10,7 @@ import { createLogger } from '@switchboard/observability';
 import { AccessTokens } from '../src/auth/access-tokens';
 import { PasswordHasher } from '../src/auth/password-hasher';
 import { apiConfigSchema, type ApiConfig } from '../src/config';
-import { createApiApp } from '../src/create-app';
+import { createApiApp, type CreateAppOptions } from '../src/create-app';
 import { type ApiSecrets, generateSecrets, resolveApiSecrets, SecretsFile } from '../src/secrets';
 
 // Shared by the api's integration tests: an in-process app for inject(), and real child processes.
@@ -27,11 +27,14 @@ export async function testSecrets(): Promise<ApiSecrets> {
   return (await resolveApiSecrets(generateSecrets(), unused)).secrets;
 }
 
-export async function startTestApp(env: Environment): Promise<NestFastifyApplication> {
+export async function startTestApp(
+  env: Environment,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const config = testApiConfig(env);
   const logger = createLogger({ name: 'api-test', level: config.LOG_LEVEL });
   // Not listening: tests use app.inject(), which also lets them add routes to Fastify before it is ready.
-  return createApiApp({ config, logger, secrets: await testSecrets() });
+  return createApiApp({ config, logger, secrets: await testSecrets() }, options);
 }
 
 /** A port nothing listens on (bound then released; nothing else in the test claims it meanwhile). */
