@@ -4,6 +4,7 @@ import { type Logger } from '@switchboard/observability';
 
 import { API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
 import { type ApiConfig } from './config';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ChangesModule } from './changes/changes.module';
@@ -14,6 +15,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ApiValidationPipe } from './http/validation';
 import { RedisModule } from './redis/redis.module';
+import { UsersModule } from './users/users.module';
 import { type ApiSecrets } from './secrets';
 
 /** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
@@ -52,6 +54,8 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
+        ApiKeysModule,
+        UsersModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
