@@ -41,8 +41,8 @@ const PROFILE_FIELDS: readonly ProfileField[] = ['displayName', 'email', 'note']
 
 /**
  * Users administration. The one rule with teeth: there is always at least one enabled admin. Every
- * change that could take the last one away (demote, disable, delete) first locks the enabled admins'
- * rows in its own transaction (UserAdminRepository.lockEnabledAdmins), so two admins removing each
+ * change that could take the last one away (demote, disable, delete) first takes the admin-removal
+ * lock in its own transaction (UserAdminRepository.lockAdminRemoval), so two admins removing each
  * other at the same moment are serialised and the second one sees it would leave none.
  */
 @Injectable()
@@ -114,7 +114,7 @@ export class UsersService {
   ): Promise<UserView> {
     const user = await this.changes.run(async (tx) => {
       const repository = new UserAdminRepository(tx);
-      const admins = change.role === undefined ? [] : await repository.lockEnabledAdmins();
+      const admins = change.role === undefined ? [] : await repository.lockAdminRemoval();
       const current = await this.lockTarget(repository, id);
       const audit: AuditAppendInput[] = [];
       const data: UserProfileChange = {};
@@ -149,7 +149,7 @@ export class UsersService {
   async disable(id: string, principal: Principal, origin: RequestOrigin): Promise<UserView> {
     const user = await this.changes.run(async (tx) => {
       const repository = new UserAdminRepository(tx);
-      const admins = await repository.lockEnabledAdmins();
+      const admins = await repository.lockAdminRemoval();
       const current = await this.lockTarget(repository, id);
       if (current.disabled) return { result: current, audit: [] };
       refuseIfLastAdmin(current, admins, 'disabled');
@@ -192,7 +192,7 @@ export class UsersService {
     const user = await this.changes.run(async (tx) => {
       const repository = new UserAdminRepository(tx);
       await this.lockTarget(repository, id);
-      const reset = await repository.setPassword(id, passwordHash, true, new Date());
+      const reset = await repository.setPassword(id, passwordHash, true, nextWholeSecond(new Date()));
       const revoked = await new UserRepository(tx).revokeLogins(id);
       return {
         result: reset,
@@ -212,7 +212,7 @@ export class UsersService {
   async delete(id: string, principal: Principal, origin: RequestOrigin): Promise<void> {
     await this.changes.run(async (tx: TransactionClient) => {
       const repository = new UserAdminRepository(tx);
-      const admins = await repository.lockEnabledAdmins();
+      const admins = await repository.lockAdminRemoval();
       const current = await this.lockTarget(repository, id);
       refuseIfLastAdmin(current, admins, 'deleted');
       const apiKeysRevoked = await new ApiKeyRepository(tx).revokeAllOf(id, new Date());
@@ -232,12 +232,20 @@ export class UsersService {
   }
 }
 
-/** `admins` must come from lockEnabledAdmins in the same transaction, taken before the target's lock. */
+/** `admins` must come from lockAdminRemoval in the same transaction, taken before the target's lock. */
 function refuseIfLastAdmin(target: ManagedUser, admins: readonly string[], what: string): void {
   const isEnabledAdmin = target.role === 'admin' && !target.disabled;
   if (isEnabledAdmin && !admins.some((adminId) => adminId !== target.id)) {
     throw new ConflictException(`The last enabled admin cannot be ${what}`);
   }
+}
+
+/**
+ * Access tokens carry their issue time in whole seconds and die when issued before the password
+ * change; rounding the change up to the next second makes that include tokens from this very second.
+ */
+function nextWholeSecond(now: Date): Date {
+  return new Date((Math.floor(now.getTime() / 1000) + 1) * 1000);
 }
 
 function sessionsRevoked(userId: string, principal: Principal): PendingEvent {

@@ -2,7 +2,8 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import {
   type CountRow,
   countUsersSql,
-  lockEnabledAdminsSql,
+  enabledAdminIdsSql,
+  lockAdminRemovalSql,
   lockUserSql,
   searchUserIdsSql,
   type UserIdRow,
@@ -108,9 +109,14 @@ export class UserAdminRepository {
     return locked.length === 0 ? null : this.findById(id);
   }
 
-  /** Locks the enabled admins' rows (see lockEnabledAdminsSql) and returns their ids. */
-  async lockEnabledAdmins(): Promise<string[]> {
-    const rows = await this.db.$queryRaw<UserIdRow[]>(lockEnabledAdminsSql());
+  /**
+   * Takes the admin-removal lock for the rest of the transaction (which must be READ COMMITTED, the
+   * default) and returns the enabled admins as of that moment: no other removal can commit until we
+   * end, so the answer still holds when we commit. Take it before any row lock.
+   */
+  async lockAdminRemoval(): Promise<string[]> {
+    await this.db.$executeRaw(lockAdminRemovalSql());
+    const rows = await this.db.$queryRaw<UserIdRow[]>(enabledAdminIdsSql());
     return rows.map((row) => row.id);
   }
 

@@ -46,14 +46,28 @@ export function countUsersSql(filter: UserSearchFilter): Prisma.Sql {
 }
 
 /**
- * Locks every enabled admin row until the transaction ends, always in id order so two lockers never
- * deadlock. A concurrent transaction that demoted, disabled or deleted one of them has committed by
- * the time we get its lock, and READ COMMITTED re-checks the WHERE on the new row version: it drops
- * out of the result. So the count this returns is the one that holds at commit.
+ * pg_advisory_xact_lock key that serialises every change which could remove an enabled admin
+ * (demote, disable, delete), in every api replica: the ASCII bytes of "sbadmins" as a big-endian
+ * int64. Distinct from the audit chain's key; nothing else may use it.
  */
-export function lockEnabledAdminsSql(): Prisma.Sql {
-  return Prisma.sql`SELECT id::text AS id FROM users WHERE role = 'admin' AND disabled = false
-    ORDER BY id FOR UPDATE`;
+export const ADMIN_REMOVAL_LOCK_KEY = 0x736261646d696e73n;
+
+/*
+ * Why an advisory lock and not `SELECT ... FOR UPDATE` on the enabled admin rows: with several such
+ * lockers and the row versions their updates create, Postgres' tuple-lock queue can deadlock (seen
+ * with five admins demoting each other at once). One lock taken first, by everyone, cannot.
+ */
+export function lockAdminRemovalSql(): Prisma.Sql {
+  return Prisma.sql`SELECT pg_advisory_xact_lock(${ADMIN_REMOVAL_LOCK_KEY})`;
+}
+
+/**
+ * Run as its own statement after lockAdminRemovalSql: under READ COMMITTED each statement gets a
+ * fresh snapshot, so this one sees every removal that committed before we got the lock. (In one
+ * statement with the lock, the snapshot could predate it.)
+ */
+export function enabledAdminIdsSql(): Prisma.Sql {
+  return Prisma.sql`SELECT id::text AS id FROM users WHERE role = 'admin' AND disabled = false ORDER BY id`;
 }
 
 export function lockUserSql(id: string): Prisma.Sql {
