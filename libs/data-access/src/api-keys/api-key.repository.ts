@@ -1,4 +1,4 @@
-import { type ApiKey, Prisma, type PrismaClient, type User } from '../generated/prisma/client';
+import { type ApiKey, Prisma, type PrismaClient } from '../generated/prisma/client';
 import { type UserRole } from '../users/user.repository';
 
 /** An API key as the rest of the code sees it: never its hash. */
@@ -67,6 +67,15 @@ export class ApiKeyPrefixTakenError extends Error {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UNIQUE_VIOLATION = 'P2002';
 
+// Only what authentication needs: never the owner's password hash or TOTP secret.
+const OWNER = {
+  id: true,
+  username: true,
+  role: true,
+  disabled: true,
+  passwordMustChange: true,
+} as const satisfies Prisma.UserSelect;
+
 const WITH_OWNER_NAME = { createdBy: { select: { username: true } } } satisfies Prisma.ApiKeyInclude;
 
 /** Rows of `api_keys`. Accepts the client or a transaction, so a write can share one with its audit entry. */
@@ -97,7 +106,10 @@ export class ApiKeyRepository {
 
   /** The key with this prefix, its hash and its owner's current state, in one round trip. */
   async findCredential(prefix: string): Promise<ApiKeyCredential | null> {
-    const row = await this.db.apiKey.findUnique({ where: { prefix }, include: { createdBy: true } });
+    const row = await this.db.apiKey.findUnique({
+      where: { prefix },
+      include: { createdBy: { select: OWNER } },
+    });
     if (row === null) return null;
     return {
       key: toRecord({
@@ -105,7 +117,7 @@ export class ApiKeyRepository {
         createdBy: row.createdBy === null ? null : { username: row.createdBy.username },
       }),
       keyHash: Buffer.from(row.keyHash),
-      owner: row.createdBy === null ? null : toOwner(row.createdBy),
+      owner: row.createdBy,
     };
   }
 
@@ -177,15 +189,5 @@ function toRecord(row: ApiKey & { createdBy: { username: string } | null }): Api
     lastUsedAt: row.lastUsedAt,
     lastUsedIp: row.lastUsedIp,
     revokedAt: row.revokedAt,
-  };
-}
-
-function toOwner(user: User): ApiKeyOwner {
-  return {
-    id: user.id,
-    username: user.username,
-    role: user.role,
-    disabled: user.disabled,
-    passwordMustChange: user.passwordMustChange,
   };
 }
