@@ -97,12 +97,16 @@ const CREDENTIAL_KINDS: readonly CredentialKind[] = [
     headers: (fresh) => ({ 'x-api-key': fresh.apiKey }),
     invalid: { 'x-api-key': `sbk_000000000000_${'A'.repeat(43)}` },
   },
-  // ── SESSION (console cookie, channel `panel`) ──────────────────────────────
-  // The SessionAuthenticator is being built on branch api-auth. When it lands, add its kind here:
-  // make a session for the fresh user (FreshPrincipal gets a `session` field, e.g. the cookie and
-  // CSRF token from a login or straight from the session repository), and send the cookie plus the
-  // CSRF header and an allowed Origin on state changes. Until then the test below that compares
-  // AUTHENTICATORS with this list fails as soon as an authenticator nobody walks is registered.
+  // ── SESSION (console cookie, channel `panel`) ── TO ADD when SessionAuthenticator is merged ──
+  // It is being built on branch api-auth (not in this branch yet). As its code stands there, the
+  // kind is: in freshPrincipal, `session: await db.$transaction((tx) => app.get(BrowserSessions)
+  // .open(tx, user, false, { ip: null, userAgent: null }))`; here,
+  //   { authenticator: 'SessionAuthenticator', channel: 'panel',
+  //     headers: (fresh) => ({ cookie: `sb_session=${fresh.session.token}; sb_csrf=${fresh.session.csrfToken}`,
+  //                            'x-csrf-token': fresh.session.csrfToken, origin: 'http://localhost' }),
+  //     invalid: { cookie: 'sb_session=not-a-session' } }
+  // (inject() talks to host localhost:80, whose origin is http://localhost). Until then the test
+  // "walks every registered authenticator" fails as soon as an authenticator nobody walks is registered.
 ];
 
 // ─── the walk ────────────────────────────────────────────────────────────────
