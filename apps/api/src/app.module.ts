@@ -4,6 +4,7 @@ import { type Logger } from '@switchboard/observability';
 
 import { API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
 import { type ApiConfig } from './config';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ApiDocsModule } from './docs/api-docs.module';
@@ -15,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ApiValidationPipe } from './http/validation';
 import { RedisModule } from './redis/redis.module';
+import { UsersModule } from './users/users.module';
 import { type ApiSecrets } from './secrets';
 
 /** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
@@ -57,6 +59,8 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
+        ApiKeysModule,
+        UsersModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

@@ -92,6 +92,11 @@ export const apiConfigSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
   /** Per dependency, for /readyz. */
   READINESS_TIMEOUT_MS: positiveInteger(2_000),
+  /**
+   * An API key's last use (last_used_at/ip and an `api_key.used` audit entry) is recorded at most
+   * once per this many seconds: automation calling every second must not write on every request.
+   */
+  API_KEY_USE_RECORD_INTERVAL_SECONDS: positiveInteger(60),
 });
 
 export const bootstrapConfigSchema = z.object({

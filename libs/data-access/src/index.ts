@@ -23,8 +23,34 @@ export {
 export type { ScratchDatabase } from './migrations/database-admin';
 
 // Users: accounts, roles and credentials.
-export { USER_ROLES, UserRepository, UsernameTakenError } from './users';
-export type { NewUser, UserRecord, UserRole } from './users';
+export {
+  USER_ROLES,
+  UserAdminRepository,
+  UserRepository,
+  UsernameTakenError,
+  escapeLikePattern,
+} from './users';
+export type {
+  ManagedUser,
+  NewManagedUser,
+  NewUser,
+  UserListQuery,
+  UserPage,
+  UserProfileChange,
+  UserRecord,
+  UserRole,
+} from './users';
+
+// API keys (`X-API-Key`): prefix + SHA-256 at rest, role, expiry, revocation, coarse last use.
+export { ApiKeyPrefixTakenError, ApiKeyRepository } from './api-keys';
+export type {
+  ApiKeyCredential,
+  ApiKeyListQuery,
+  ApiKeyOwner,
+  ApiKeyPage,
+  ApiKeyRecord,
+  NewApiKey,
+} from './api-keys';
 
 // Prisma client factory (Prisma 7 + pg driver adapter).
 export { createPrismaClient } from './prisma-client';

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 
+import { ApiKeyAuthenticator } from '../api-keys/api-key.authenticator';
 import { API_SECRETS } from '../app.tokens';
 import { type ApiSecrets } from '../secrets';
 import { AccessGuard } from './access.guard';
@@ -25,10 +26,12 @@ import { PasswordHasher } from './password-hasher';
   providers: [
     AccessTokens,
     PasswordHasher,
+    ApiKeyAuthenticator,
     BearerTokenAuthenticator,
     {
       provide: AUTHENTICATORS,
-      inject: [BearerTokenAuthenticator],
+      // Order matters: the first whose credential is present decides.
+      inject: [ApiKeyAuthenticator, BearerTokenAuthenticator],
       useFactory: (...authenticators: Authenticator[]): readonly Authenticator[] => authenticators,
     },
     { provide: APP_GUARD, useClass: AccessGuard },

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { UserRepository } from '@switchboard/data-access';
+import { ApiKeyRepository, UserAdminRepository, UserRepository } from '@switchboard/data-access';
 
 import { DatabaseConnection } from './database.connection';
 
@@ -13,7 +13,17 @@ import { DatabaseConnection } from './database.connection';
       inject: [DatabaseConnection],
       useFactory: (database: DatabaseConnection) => new UserRepository(database.client),
     },
+    {
+      provide: UserAdminRepository,
+      inject: [DatabaseConnection],
+      useFactory: (database: DatabaseConnection) => new UserAdminRepository(database.client),
+    },
+    {
+      provide: ApiKeyRepository,
+      inject: [DatabaseConnection],
+      useFactory: (database: DatabaseConnection) => new ApiKeyRepository(database.client),
+    },
   ],
-  exports: [DatabaseConnection, UserRepository],
+  exports: [DatabaseConnection, UserRepository, UserAdminRepository, ApiKeyRepository],
 })
 export class DatabaseModule {}

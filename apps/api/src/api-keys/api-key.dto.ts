@@ -1,0 +1,71 @@
+import { type ApiKeyRecord, USER_ROLES } from '@switchboard/data-access';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+
+import { pageQueryFields, queryBoolean } from '../http/page-query.dto';
+
+export const createApiKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(128),
+  /** Defaults to the creator's role; never above it. */
+  role: z.enum(USER_ROLES).optional(),
+  /** ISO 8601 with an offset (`2030-01-01T00:00:00Z`); omitted: the key does not expire. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}
+
+export const listApiKeysSchema = z.strictObject({
+  ...pageQueryFields,
+  /** Everyone's keys (needs api_key.manage_all), not only one's own. */
+  all: queryBoolean.default(false),
+});
+export class ListApiKeysDto extends createZodDto(listApiKeysSchema) {}
+
+export const apiKeyIdSchema = z.strictObject({ id: z.uuid() });
+export class ApiKeyIdDto extends createZodDto(apiKeyIdSchema) {}
+
+export type ApiKeyStatus = 'active' | 'expired' | 'revoked';
+
+/** An API key as the API shows it: everything but the key itself and its hash. */
+export interface ApiKeyView {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly role: ApiKeyRecord['role'];
+  readonly status: ApiKeyStatus;
+  readonly ownerId: string | null;
+  readonly ownerUsername: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly lastUsedIp: string | null;
+  readonly revokedAt: string | null;
+}
+
+export function toApiKeyView(key: ApiKeyRecord, now: Date): ApiKeyView {
+  const status: ApiKeyStatus =
+    key.revokedAt !== null
+      ? 'revoked'
+      : key.expiresAt !== null && key.expiresAt <= now
+        ? 'expired'
+        : 'active';
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    role: key.role,
+    status,
+    ownerId: key.ownerId,
+    ownerUsername: key.ownerUsername,
+    createdAt: key.createdAt.toISOString(),
+    expiresAt: key.expiresAt?.toISOString() ?? null,
+    lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: key.lastUsedIp,
+    revokedAt: key.revokedAt?.toISOString() ?? null,
+  };
+}
+
+/** The answer to a creation: the only time the key is ever shown. */
+export interface CreatedApiKey {
+  readonly key: string;
+  readonly apiKey: ApiKeyView;
+}

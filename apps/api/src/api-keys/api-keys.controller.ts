@@ -1,0 +1,51 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+
+import { type Principal, type RequestOrigin } from '../auth/principal';
+import { CurrentOrigin, CurrentPrincipal, SelfService } from '../auth/route-access';
+import { type Page } from '../http/page-query.dto';
+import {
+  ApiKeyIdDto,
+  type ApiKeyView,
+  CreateApiKeyDto,
+  type CreatedApiKey,
+  ListApiKeysDto,
+} from './api-key.dto';
+import { ApiKeysService } from './api-keys.service';
+
+/** One's own API keys (self-service); `api_key.manage_all` reaches everyone's. */
+@SelfService()
+@ApiTags('api-keys')
+@Controller('api/v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create an API key for yourself (shown once)' })
+  // The answer carries the key itself, shown this once: no cache may keep it.
+  @Header('Cache-Control', 'no-store')
+  create(
+    @Body() body: CreateApiKeyDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<CreatedApiKey> {
+    return this.apiKeys.create(body, principal, origin);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "List your API keys (all=true: everyone's, with api_key.manage_all)" })
+  list(@Query() query: ListApiKeysDto, @CurrentPrincipal() principal: Principal): Promise<Page<ApiKeyView>> {
+    return this.apiKeys.list(query, principal);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Revoke an API key' })
+  @HttpCode(204)
+  revoke(
+    @Param() params: ApiKeyIdDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<void> {
+    return this.apiKeys.revoke(params.id, principal, origin);
+  }
+}

@@ -1,0 +1,142 @@
+import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  type AuditAppendInput,
+  ApiKeyPrefixTakenError,
+  type ApiKeyRecord,
+  ApiKeyRepository,
+  type UserRole,
+} from '@switchboard/data-access';
+
+import { roleHas } from '../auth/permissions';
+import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
+import { ChangeRunner } from '../changes/change-runner';
+import { type Page } from '../http/page-query.dto';
+import { type ApiKeyView, type CreatedApiKey, toApiKeyView } from './api-key.dto';
+import { issueApiKey } from './api-key-secret';
+import { roleWithin } from './role-ceiling';
+
+export interface NewApiKeyRequest {
+  readonly name: string;
+  readonly role?: UserRole;
+  readonly expiresAt?: string;
+}
+
+export interface ApiKeyListRequest {
+  readonly all: boolean;
+  readonly page: number;
+  readonly pageSize: number;
+}
+
+// A prefix collision needs two equal draws of 62 bits; a second one in a row means something is broken.
+const ISSUE_ATTEMPTS = 3;
+
+/**
+ * API keys are self-service: a key acts for the user who made it, with a role no higher than the one
+ * that user (or the key they made it with) acts with. `api_key.manage_all` sees and revokes anyone's.
+ */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly changes: ChangeRunner,
+  ) {}
+
+  async create(
+    request: NewApiKeyRequest,
+    principal: Principal,
+    origin: RequestOrigin,
+  ): Promise<CreatedApiKey> {
+    const role = request.role ?? principal.role;
+    if (!roleWithin(role, principal.role)) {
+      throw new ForbiddenException(`A ${principal.role} cannot create a key with the ${role} role`);
+    }
+    const now = new Date();
+    const expiresAt = request.expiresAt === undefined ? null : new Date(request.expiresAt);
+    if (expiresAt !== null && expiresAt <= now) {
+      throw new BadRequestException(['expiresAt: must be in the future']);
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      const issued = issueApiKey();
+      try {
+        const key = await this.changes.run(async (tx) => {
+          const created = await new ApiKeyRepository(tx).create({
+            name: request.name,
+            prefix: issued.prefix,
+            keyHash: issued.hash,
+            role,
+            ownerId: principal.userId,
+            expiresAt,
+          });
+          const audit = auditEntry(principal, origin, 'api_key.created', created, {
+            expiresAt: created.expiresAt?.toISOString() ?? null,
+          });
+          return { result: created, audit: [audit] };
+        });
+        return { key: issued.key, apiKey: toApiKeyView(key, now) };
+      } catch (error) {
+        if (!(error instanceof ApiKeyPrefixTakenError) || attempt >= ISSUE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async list(request: ApiKeyListRequest, principal: Principal): Promise<Page<ApiKeyView>> {
+    if (request.all && !roleHas(principal.role, 'api_key.manage_all')) {
+      throw new ForbiddenException('Missing permission api_key.manage_all');
+    }
+    const { items, total } = await this.keys.list({
+      ownerId: request.all ? undefined : principal.userId,
+      offset: (request.page - 1) * request.pageSize,
+      limit: request.pageSize,
+    });
+    const now = new Date();
+    return {
+      items: items.map((key) => toApiKeyView(key, now)),
+      total,
+      page: request.page,
+      pageSize: request.pageSize,
+    };
+  }
+
+  /**
+   * Revokes one's own key, or anyone's with api_key.manage_all. Someone else's key is a 404 to
+   * everyone else, so ids cannot be probed. Revoking a revoked key changes nothing and succeeds.
+   */
+  async revoke(id: string, principal: Principal, origin: RequestOrigin): Promise<void> {
+    const key = await this.keys.findById(id);
+    const mayRevoke =
+      key !== null && (key.ownerId === principal.userId || roleHas(principal.role, 'api_key.manage_all'));
+    if (key === null || !mayRevoke) throw new NotFoundException('No such API key');
+    await this.changes.run(async (tx) => {
+      const revoked = await new ApiKeyRepository(tx).revoke(id, new Date());
+      return {
+        result: undefined,
+        audit: revoked ? [auditEntry(principal, origin, 'api_key.revoked', key)] : [],
+      };
+    });
+  }
+}
+
+function auditEntry(
+  principal: Principal,
+  origin: RequestOrigin,
+  action: string,
+  key: ApiKeyRecord,
+  extra: Record<string, string | null> = {},
+): AuditAppendInput {
+  return {
+    ...auditActorOf(principal),
+    action,
+    targetType: 'api_key',
+    targetId: key.id,
+    ip: origin.ip,
+    details: {
+      prefix: key.prefix,
+      name: key.name,
+      role: key.role,
+      ownerId: key.ownerId,
+      userAgent: origin.userAgent,
+      ...extra,
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+
+import { type Principal, type RequestOrigin } from '../auth/principal';
+import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
+import { type Page } from '../http/page-query.dto';
+import {
+  CreateUserDto,
+  ListUsersDto,
+  ResetPasswordDto,
+  UpdateUserDto,
+  UserIdDto,
+  type UserView,
+  type UserWithPassword,
+} from './user.dto';
+import { UsersService } from './users.service';
+
+/** Users administration: `user.view` reads, `user.manage` changes (admins only, see permissions.ts). */
+@ApiTags('users')
+@Controller('api/v1/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List users (search, role, disabled; paginated)' })
+  @RequirePermission('user.view')
+  list(@Query() query: ListUsersDto): Promise<Page<UserView>> {
+    return this.users.list(query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One user' })
+  @RequirePermission('user.view')
+  get(@Param() params: UserIdDto): Promise<UserView> {
+    return this.users.get(params.id);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a user (a one-time password is generated when none is given)' })
+  @RequirePermission('user.manage')
+  // A generated one-time password may be in the answer: no cache may keep it.
+  @Header('Cache-Control', 'no-store')
+  create(
+    @Body() body: CreateUserDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<UserWithPassword> {
+    return this.users.create(body, principal, origin);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: "Change a user's role, display name, email or note" })
+  @RequirePermission('user.manage')
+  update(
+    @Param() params: UserIdDto,
+    @Body() body: UpdateUserDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<UserView> {
+    return this.users.update(params.id, body, principal, origin);
+  }
+
+  @Post(':id/disable')
+  @ApiOperation({ summary: 'Disable a user and end their logins' })
+  @HttpCode(200)
+  @RequirePermission('user.manage')
+  disable(
+    @Param() params: UserIdDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<UserView> {
+    return this.users.disable(params.id, principal, origin);
+  }
+
+  @Post(':id/enable')
+  @ApiOperation({ summary: 'Enable a user' })
+  @HttpCode(200)
+  @RequirePermission('user.manage')
+  enable(
+    @Param() params: UserIdDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<UserView> {
+    return this.users.enable(params.id, principal, origin);
+  }
+
+  @Post(':id/reset-password')
+  @ApiOperation({ summary: "Reset a user's password (must be changed at next login; ends their logins)" })
+  @HttpCode(200)
+  @RequirePermission('user.manage')
+  @Header('Cache-Control', 'no-store')
+  resetPassword(
+    @Param() params: UserIdDto,
+    @Body() body: ResetPasswordDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<UserWithPassword> {
+    return this.users.resetPassword(params.id, body, principal, origin);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Delete a user' })
+  @HttpCode(204)
+  @RequirePermission('user.manage')
+  delete(
+    @Param() params: UserIdDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<void> {
+    return this.users.delete(params.id, principal, origin);
+  }
+}

@@ -1,0 +1,270 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ApiKeyRepository,
+  type AuditAppendInput,
+  type ManagedUser,
+  type TransactionClient,
+  UserAdminRepository,
+  type UserProfileChange,
+  UserRepository,
+  type UserRole,
+  UsernameTakenError,
+} from '@switchboard/data-access';
+
+import { PasswordHasher } from '../auth/password-hasher';
+import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
+import { PasswordGenerator } from '../bootstrap/password-generator';
+import { type PendingEvent, ChangeRunner } from '../changes/change-runner';
+import { type Page } from '../http/page-query.dto';
+import { toUserView, type UserView, type UserWithPassword } from './user.dto';
+
+export interface UserListRequest {
+  readonly page: number;
+  readonly pageSize: number;
+  readonly search?: string;
+  readonly role?: UserRole;
+  readonly disabled?: boolean;
+}
+
+export interface NewUserRequest {
+  readonly username: string;
+  readonly password?: string;
+  readonly role: UserRole;
+  readonly displayName?: string | null;
+  readonly email?: string | null;
+  readonly note?: string | null;
+  readonly passwordMustChange?: boolean;
+}
+
+type ProfileField = 'displayName' | 'email' | 'note';
+const PROFILE_FIELDS: readonly ProfileField[] = ['displayName', 'email', 'note'];
+
+/**
+ * Users administration. The one rule with teeth: there is always at least one enabled admin. Every
+ * change that could take the last one away (demote, disable, delete) first takes the admin-removal
+ * lock in its own transaction (UserAdminRepository.lockAdminRemoval), so two admins removing each
+ * other at the same moment are serialised and the second one sees it would leave none.
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UserAdminRepository,
+    private readonly changes: ChangeRunner,
+    private readonly hasher: PasswordHasher,
+    private readonly passwords: PasswordGenerator,
+  ) {}
+
+  async list(request: UserListRequest): Promise<Page<UserView>> {
+    const { items, total } = await this.users.list({
+      search: request.search,
+      role: request.role,
+      disabled: request.disabled,
+      offset: (request.page - 1) * request.pageSize,
+      limit: request.pageSize,
+    });
+    return { items: items.map(toUserView), total, page: request.page, pageSize: request.pageSize };
+  }
+
+  async get(id: string): Promise<UserView> {
+    const user = await this.users.findById(id);
+    if (user === null) throw new NotFoundException('No such user');
+    return toUserView(user);
+  }
+
+  async create(
+    request: NewUserRequest,
+    principal: Principal,
+    origin: RequestOrigin,
+  ): Promise<UserWithPassword> {
+    const generated = request.password === undefined;
+    const password = request.password ?? this.passwords.generate();
+    const passwordMustChange = generated || (request.passwordMustChange ?? true);
+    // argon2 takes a while: hash before the transaction, which then holds nothing while it waits.
+    const passwordHash = await this.hasher.hash(password);
+    try {
+      const user = await this.changes.run(async (tx) => {
+        const created = await new UserAdminRepository(tx).create({
+          username: request.username,
+          passwordHash,
+          role: request.role,
+          displayName: request.displayName ?? null,
+          email: request.email ?? null,
+          note: request.note ?? null,
+          passwordMustChange,
+        });
+        const audit = entry(principal, origin, 'user.created', created, {
+          role: created.role,
+          passwordSource: generated ? 'generated' : 'given',
+          passwordMustChange,
+        });
+        return { result: created, audit: [audit] };
+      });
+      return { user: toUserView(user), ...(generated ? { oneTimePassword: password } : {}) };
+    } catch (error) {
+      if (error instanceof UsernameTakenError) throw new ConflictException(error.message);
+      throw error;
+    }
+  }
+
+  async update(
+    id: string,
+    change: UserProfileChange,
+    principal: Principal,
+    origin: RequestOrigin,
+  ): Promise<UserView> {
+    const user = await this.changes.run(async (tx) => {
+      const repository = new UserAdminRepository(tx);
+      const admins = change.role === undefined ? [] : await repository.lockAdminRemoval();
+      const current = await this.lockTarget(repository, id);
+      const audit: AuditAppendInput[] = [];
+      const data: UserProfileChange = {};
+
+      if (change.role !== undefined && change.role !== current.role) {
+        if (change.role !== 'admin') refuseIfLastAdmin(current, admins, 'demoted');
+        data.role = change.role;
+        audit.push(
+          entry(principal, origin, 'user.role_changed', current, { from: current.role, to: change.role }),
+        );
+      }
+      const changes: Record<string, { from: string | null; to: string | null }> = {};
+      for (const field of PROFILE_FIELDS) {
+        const next = change[field];
+        if (next === undefined || next === current[field]) continue;
+        data[field] = next;
+        changes[field] = { from: current[field], to: next };
+      }
+      if (Object.keys(changes).length > 0) {
+        audit.push(
+          entry(principal, origin, 'user.updated', current, { fields: Object.keys(changes), changes }),
+        );
+      }
+      // Nothing differs: no write and no audit entry, the answer is the user as it is.
+      const updated = audit.length === 0 ? current : await repository.update(id, data);
+      return { result: updated, audit };
+    });
+    return toUserView(user);
+  }
+
+  /** Disables the account and ends its logins; its API keys stop working while it stays disabled. */
+  async disable(id: string, principal: Principal, origin: RequestOrigin): Promise<UserView> {
+    const user = await this.changes.run(async (tx) => {
+      const repository = new UserAdminRepository(tx);
+      const admins = await repository.lockAdminRemoval();
+      const current = await this.lockTarget(repository, id);
+      if (current.disabled) return { result: current, audit: [] };
+      refuseIfLastAdmin(current, admins, 'disabled');
+      const disabled = await repository.setDisabled(id, true);
+      const revoked = await new UserRepository(tx).revokeLogins(id);
+      return {
+        result: disabled,
+        audit: [entry(principal, origin, 'user.disabled', disabled, { revoked })],
+        events: [sessionsRevoked(id, principal)],
+      };
+    });
+    return toUserView(user);
+  }
+
+  async enable(id: string, principal: Principal, origin: RequestOrigin): Promise<UserView> {
+    const user = await this.changes.run(async (tx) => {
+      const repository = new UserAdminRepository(tx);
+      const current = await this.lockTarget(repository, id);
+      if (!current.disabled) return { result: current, audit: [] };
+      const enabled = await repository.setDisabled(id, false);
+      return { result: enabled, audit: [entry(principal, origin, 'user.enabled', enabled)] };
+    });
+    return toUserView(user);
+  }
+
+  /**
+   * Sets a password the user must change at next login and ends all their logins (sessions, refresh
+   * tokens, and, through password_changed_at, every access token issued before now).
+   */
+  async resetPassword(
+    id: string,
+    request: { password?: string },
+    principal: Principal,
+    origin: RequestOrigin,
+  ): Promise<UserWithPassword> {
+    if ((await this.users.findById(id)) === null) throw new NotFoundException('No such user');
+    const generated = request.password === undefined;
+    const password = request.password ?? this.passwords.generate();
+    const passwordHash = await this.hasher.hash(password);
+    const user = await this.changes.run(async (tx) => {
+      const repository = new UserAdminRepository(tx);
+      await this.lockTarget(repository, id);
+      const reset = await repository.setPassword(id, passwordHash, true, nextWholeSecond(new Date()));
+      const revoked = await new UserRepository(tx).revokeLogins(id);
+      return {
+        result: reset,
+        audit: [
+          entry(principal, origin, 'user.password_reset', reset, {
+            passwordSource: generated ? 'generated' : 'given',
+            revoked,
+          }),
+        ],
+        events: [sessionsRevoked(id, principal)],
+      };
+    });
+    return { user: toUserView(user), ...(generated ? { oneTimePassword: password } : {}) };
+  }
+
+  /** Deletes the account; its sessions go with the row and its API keys are revoked first. */
+  async delete(id: string, principal: Principal, origin: RequestOrigin): Promise<void> {
+    await this.changes.run(async (tx: TransactionClient) => {
+      const repository = new UserAdminRepository(tx);
+      const admins = await repository.lockAdminRemoval();
+      const current = await this.lockTarget(repository, id);
+      refuseIfLastAdmin(current, admins, 'deleted');
+      const apiKeysRevoked = await new ApiKeyRepository(tx).revokeAllOf(id, new Date());
+      await repository.delete(id);
+      return {
+        result: undefined,
+        audit: [entry(principal, origin, 'user.deleted', current, { role: current.role, apiKeysRevoked })],
+        events: [sessionsRevoked(id, principal)],
+      };
+    });
+  }
+
+  private async lockTarget(repository: UserAdminRepository, id: string): Promise<ManagedUser> {
+    const user = await repository.findByIdForUpdate(id);
+    if (user === null) throw new NotFoundException('No such user');
+    return user;
+  }
+}
+
+/** `admins` must come from lockAdminRemoval in the same transaction, taken before the target's lock. */
+function refuseIfLastAdmin(target: ManagedUser, admins: readonly string[], what: string): void {
+  const isEnabledAdmin = target.role === 'admin' && !target.disabled;
+  if (isEnabledAdmin && !admins.some((adminId) => adminId !== target.id)) {
+    throw new ConflictException(`The last enabled admin cannot be ${what}`);
+  }
+}
+
+/**
+ * Access tokens carry their issue time in whole seconds and die when issued before the password
+ * change; rounding the change up to the next second makes that include tokens from this very second.
+ */
+function nextWholeSecond(now: Date): Date {
+  return new Date((Math.floor(now.getTime() / 1000) + 1) * 1000);
+}
+
+function sessionsRevoked(userId: string, principal: Principal): PendingEvent {
+  return { type: 'UserSessionsRevoked', payload: { userId, actor: eventActorOf(principal) } };
+}
+
+function entry(
+  principal: Principal,
+  origin: RequestOrigin,
+  action: string,
+  user: ManagedUser,
+  details: Record<string, NonNullable<AuditAppendInput['details']>[string]> = {},
+): AuditAppendInput {
+  return {
+    ...auditActorOf(principal),
+    action,
+    targetType: 'user',
+    targetId: user.id,
+    ip: origin.ip,
+    details: { username: user.username, ...details, userAgent: origin.userAgent },
+  };
+}
