@@ -7,13 +7,24 @@ const path = require('node:path');
 const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
 delete swcrc.$schema;
 swcrc.jsc.baseUrl = __dirname; // @swc/jest wants an absolute baseUrl for the alias rewrite
-const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] };
+// Packages that ship ES modules only (otplib's default plugins use them; @fastify/cookie loads
+// cookie@2 with a dynamic import()): Node 20.19+ loads them natively, Jest's CommonJS module runtime
+// does not, so Jest compiles them (and that import()) to CommonJS.
+const ESM_ONLY_PACKAGES = ['@scure', '@noble', '@fastify/cookie', 'cookie'];
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }],
+  [`/node_modules/(${ESM_ONLY_PACKAGES.join('|')})/.+\\.js$`]: [
+    '@swc/jest',
+    { jsc: { target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false },
+  ],
+};
 const common = {
   rootDir: __dirname,
   transform,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY_PACKAGES.join('|')})/)`],
 };
 
 module.exports = {

@@ -1,5 +1,7 @@
+import fastifyCookie from '@fastify/cookie';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type Type } from '@nestjs/common';
 import { LogController } from 'fastify';
 
 import { type AppDependencies, AppModule } from './app.module';
@@ -13,7 +15,10 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * Builds the api (not listening yet): main.ts listens on it, tests drive it with `app.inject()`.
  * Everything the app needs from outside comes in through `dependencies`.
  */
-export async function createApiApp(dependencies: AppDependencies): Promise<NestFastifyApplication> {
+export async function createApiApp(
+  dependencies: AppDependencies,
+  extraModules: readonly Type[] = [],
+): Promise<NestFastifyApplication> {
   const { config, logger } = dependencies;
   const adapter = new FastifyAdapter({
     bodyLimit: config.API_BODY_LIMIT_BYTES,
@@ -30,11 +35,17 @@ export async function createApiApp(dependencies: AppDependencies): Promise<NestF
     done();
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(dependencies), adapter, {
-    logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),
-    // Fail by throwing, so main.ts decides how to exit and tests see the error.
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(dependencies, extraModules),
+    adapter,
+    {
+      logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),
+      // Fail by throwing, so main.ts decides how to exit and tests see the error.
+      abortOnError: false,
+    },
+  );
+  // Unsigned cookies: the session token is itself the unguessable secret (see auth/session-cookies.ts).
+  await app.register(fastifyCookie);
   await app.init();
   return app;
 }

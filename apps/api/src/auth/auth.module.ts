@@ -8,7 +8,10 @@ import { AccessGuard } from './access.guard';
 import { AccessTokens } from './access-tokens';
 import { AUTHENTICATORS, type Authenticator } from './authenticator';
 import { BearerTokenAuthenticator } from './bearer-token.authenticator';
+import { BrowserSessions } from './browser-sessions';
+import { OriginPolicy } from './origin-policy';
 import { PasswordHasher } from './password-hasher';
+import { SessionAuthenticator } from './session.authenticator';
 
 /**
  * Who is calling and whether they may: the authenticators (tried in order, the first whose
@@ -25,14 +28,18 @@ import { PasswordHasher } from './password-hasher';
   providers: [
     AccessTokens,
     PasswordHasher,
+    BrowserSessions,
+    OriginPolicy,
     BearerTokenAuthenticator,
+    SessionAuthenticator,
     {
       provide: AUTHENTICATORS,
-      inject: [BearerTokenAuthenticator],
+      // Order matters: an explicit Authorization header wins over a cookie the browser sent along.
+      inject: [BearerTokenAuthenticator, SessionAuthenticator],
       useFactory: (...authenticators: Authenticator[]): readonly Authenticator[] => authenticators,
     },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AccessTokens, PasswordHasher],
+  exports: [AccessTokens, PasswordHasher, BrowserSessions, OriginPolicy, SessionAuthenticator],
 })
 export class AuthModule {}

@@ -1,5 +1,11 @@
 import { Global, Module } from '@nestjs/common';
-import { UserRepository } from '@switchboard/data-access';
+import {
+  RecoveryCodeRepository,
+  RefreshTokenRepository,
+  SessionRepository,
+  UserCredentialRepository,
+  UserRepository,
+} from '@switchboard/data-access';
 
 import { DatabaseConnection } from './database.connection';
 
@@ -13,7 +19,21 @@ import { DatabaseConnection } from './database.connection';
       inject: [DatabaseConnection],
       useFactory: (database: DatabaseConnection) => new UserRepository(database.client),
     },
+    ...[SessionRepository, RefreshTokenRepository, RecoveryCodeRepository, UserCredentialRepository].map(
+      (repository) => ({
+        provide: repository,
+        inject: [DatabaseConnection],
+        useFactory: (database: DatabaseConnection) => new repository(database.client),
+      }),
+    ),
   ],
-  exports: [DatabaseConnection, UserRepository],
+  exports: [
+    DatabaseConnection,
+    UserRepository,
+    SessionRepository,
+    RefreshTokenRepository,
+    RecoveryCodeRepository,
+    UserCredentialRepository,
+  ],
 })
 export class DatabaseModule {}
