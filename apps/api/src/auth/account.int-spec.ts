@@ -1,5 +1,6 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RedisEventBus } from '@switchboard/events';
+import { createLogger } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
 import { startTestApp } from '../../test/api-test-harness';
@@ -255,7 +256,11 @@ describe('tokens, sessions and password change', () => {
 
     it('from the console: keeps this session, ends every other session, refresh token and older access token', async () => {
       const user = await createUser(app, 'operator');
-      const events = new RedisEventBus({ redis: 'redis://127.0.0.1:6379', prefix: `${prefix}:events` });
+      const events = new RedisEventBus({
+        redis: 'redis://127.0.0.1:6379',
+        prefix: `${prefix}:events`,
+        logger: createLogger({ name: 'test-subscriber', level: 'silent' }),
+      });
       const heard: Array<{ userId: string; actor: string }> = [];
       events.on('UserSessionsRevoked', (event) => {
         heard.push(event.payload);

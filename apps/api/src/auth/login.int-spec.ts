@@ -392,6 +392,50 @@ describe('password login, browser sessions and CSRF', () => {
     });
   });
 
+  describe('with PUBLIC_URL set', () => {
+    let proxied: NestFastifyApplication;
+
+    beforeAll(async () => {
+      proxied = await startTestApp(
+        {
+          DATABASE_URL: database.url,
+          REDIS_KEY_PREFIX: `test-login-public-${process.pid}-${Date.now()}`,
+          PUBLIC_URL: 'https://console.example.com/',
+        },
+        { clock },
+      );
+    });
+
+    afterAll(async () => {
+      await proxied?.close();
+    });
+
+    it('the origin must be PUBLIC_URL\u2019s, not the Host the api happens to see', async () => {
+      const login = await inject(proxied, {
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: admin.username, password: admin.password },
+        headers: { origin: 'https://console.example.com' },
+      });
+      expect(login.statusCode).toBe(200);
+      const browser = browserSessionOf(login);
+      const url = '/api/v1/auth/sessions/00000000-0000-4000-8000-000000000000';
+      const headers = { cookie: browser.cookie, 'x-csrf-token': browser.csrf };
+      const good = await inject(proxied, {
+        method: 'DELETE',
+        url,
+        headers: { ...headers, origin: 'https://console.example.com' },
+      });
+      expect(good.statusCode).toBe(404);
+      const hostOnly = await inject(proxied, {
+        method: 'DELETE',
+        url,
+        headers: { ...headers, origin: ORIGIN },
+      });
+      expect(hostOnly.statusCode).toBe(403);
+    });
+  });
+
   describe('session lifetime', () => {
     it('expires after 8 hours idle, and use within that keeps it alive', async () => {
       // A remember-me session, so the 12-hour absolute limit of the others plays no part here.
