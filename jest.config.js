@@ -8,17 +8,31 @@ const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8')
 delete swcrc.$schema;
 swcrc.jsc.baseUrl = __dirname; // @swc/jest wants an absolute baseUrl for the alias rewrite
 const swc = ['@swc/jest', { ...swcrc, swcrc: false }];
-// content-disposition 3 (under @fastify/static) ships only ESM. Node >= 20.19 require()s it natively,
-// Jest's module runtime cannot (before Node 24.9), so Jest compiles that one package to CommonJS.
-const ESM_ONLY_DEPENDENCIES = '(?:@fastify/static/node_modules/)?content-disposition/';
-const transform = { '^.+\\.ts$': swc, [`/node_modules/${ESM_ONLY_DEPENDENCIES}.+\\.js$`]: swc };
+// Packages that ship ES modules only: otplib's default plugins (@scure, @noble), @fastify/cookie
+// (loads cookie@2 with a dynamic import()) and content-disposition 3 (under @fastify/static). Node
+// 20.19+ loads them natively, Jest's CommonJS module runtime does not, so Jest compiles them (and
+// that import()) to CommonJS.
+const ESM_ONLY_PACKAGES = [
+  '@scure',
+  '@noble',
+  '@fastify/cookie',
+  'cookie',
+  '(?:@fastify/static/node_modules/)?content-disposition',
+];
+const transform = {
+  '^.+\\.ts$': swc,
+  [`/node_modules/(${ESM_ONLY_PACKAGES.join('|')})/.+\\.js$`]: [
+    '@swc/jest',
+    { jsc: { target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false },
+  ],
+};
 const common = {
   rootDir: __dirname,
   transform,
-  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY_DEPENDENCIES})`],
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY_PACKAGES.join('|')})/)`],
 };
 
 module.exports = {

@@ -2,12 +2,13 @@ import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { type Logger } from '@switchboard/observability';
 
-import { API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
+import { API_CLOCK, API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
 import { type ApiConfig } from './config';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ApiDocsModule } from './docs/api-docs.module';
+import { AuthenticationModule } from './auth/authentication.module';
 import { ChangesModule } from './changes/changes.module';
 import { DatabaseModule } from './database/database.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
@@ -18,20 +19,24 @@ import { ApiValidationPipe } from './http/validation';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { type ApiSecrets } from './secrets';
+import { type Clock, systemClock } from './time/clock';
 
 /** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
 export interface AppDependencies {
   config: ApiConfig;
   logger: Logger;
   secrets: ApiSecrets;
+  /** Defaults to the system clock; tests pass one they can move. */
+  clock?: Clock;
 }
 
 @Global()
 @Module({})
 class CoreModule {
-  static register({ config, logger, secrets }: AppDependencies): DynamicModule {
+  static register({ config, logger, secrets, clock = systemClock }: AppDependencies): DynamicModule {
     const providers = [
       { provide: API_CONFIG, useValue: config },
+      { provide: API_CLOCK, useValue: clock },
       { provide: API_LOGGER, useValue: logger },
       { provide: API_SECRETS, useValue: secrets },
     ];
@@ -59,6 +64,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
+        AuthenticationModule,
         ApiKeysModule,
         UsersModule,
         ApiDocsModule.register(dependencies.config),

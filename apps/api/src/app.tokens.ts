@@ -2,3 +2,4 @@
 export const API_CONFIG = Symbol('ApiConfig');
 export const API_LOGGER = Symbol('ApiLogger');
 export const API_SECRETS = Symbol('ApiSecrets');
+export const API_CLOCK = Symbol('ApiClock');

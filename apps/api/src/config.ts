@@ -21,7 +21,7 @@ export const DATA_ENCRYPTION_KEY_BYTES = 32;
 const MIN_JWT_SECRET_LENGTH = 32;
 export const MIN_ADMIN_PASSWORD_LENGTH = 12;
 // argon2 hashes whatever it is given; an upper bound keeps a pasted novel from becoming a CPU burner.
-const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_PASSWORD_LENGTH = 1024;
 
 // proxy-addr (what Fastify's trustProxy uses) also accepts these names for whole address ranges.
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -97,6 +97,38 @@ export const apiConfigSchema = z.object({
    * once per this many seconds: automation calling every second must not write on every request.
    */
   API_KEY_USE_RECORD_INTERVAL_SECONDS: positiveInteger(60),
+  /** Rotating refresh tokens of bearer clients; each rotation starts a new lifetime. */
+  REFRESH_TOKEN_TTL_SECONDS: positiveInteger(30 * 86_400),
+  /** A browser session unused this long is over, whatever its absolute expiry. */
+  SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(8 * 3_600),
+  /** Absolute life of a browser session without "remember me" (its cookie dies with the browser too). */
+  SESSION_TTL_SECONDS: positiveInteger(12 * 3_600),
+  /** Absolute life of a "remember me" session (and its cookie's Max-Age). */
+  SESSION_REMEMBER_ME_TTL_SECONDS: positiveInteger(7 * 86_400),
+  /** last_seen_at is written at most this often per session, to keep requests read-only. */
+  SESSION_TOUCH_INTERVAL_SECONDS: positiveInteger(60),
+  /** Backoff ladder: failures within the window that lock an account (username as typed) ... */
+  LOGIN_ACCOUNT_MAX_FAILURES: positiveInteger(5),
+  /** ... or a client IP (higher: many people may share one NAT address). */
+  LOGIN_IP_MAX_FAILURES: positiveInteger(20),
+  LOGIN_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
+  /** Lock lengths; each failure after a lock climbs one rung, the last rung repeats. */
+  LOGIN_LOCK_STEPS_SECONDS: z
+    .string()
+    .default('10,60,300,1800,7200')
+    .transform((value) => value.split(',').map((part) => part.trim()))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[1-9]\d*$/, 'must be whole seconds above 0')
+            .transform(Number),
+        )
+        .min(1, 'must list at least one lock length'),
+    ),
+  /** A ladder with no failure for this long is forgotten (the account's is also reset by a success). */
+  LOGIN_LADDER_RESET_SECONDS: positiveInteger(86_400),
 });
 
 export const bootstrapConfigSchema = z.object({

@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import { type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -59,6 +60,8 @@ export async function createApiApp(
   // No text/plain either: a form or a no-preflight fetch from another site cannot send JSON, and
   // every other type is answered 415.
   adapter.getInstance().removeContentTypeParser('text/plain');
+  // Unsigned cookies: the session token is itself the unguessable secret (see auth/session-cookies.ts).
+  await app.register(fastifyCookie);
   await registerSecurityHeaders(app, config);
   setUpApiDocs(app, config);
   await app.init();

@@ -12,6 +12,7 @@ import { PasswordHasher } from '../src/auth/password-hasher';
 import { apiConfigSchema, type ApiConfig } from '../src/config';
 import { createApiApp, type CreateAppOptions } from '../src/create-app';
 import { type ApiSecrets, generateSecrets, resolveApiSecrets, SecretsFile } from '../src/secrets';
+import { type Clock } from '../src/time/clock';
 
 // Shared by the api's integration tests: an in-process app for inject(), and real child processes.
 
@@ -27,14 +28,24 @@ export async function testSecrets(): Promise<ApiSecrets> {
   return (await resolveApiSecrets(generateSecrets(), unused)).secrets;
 }
 
+export interface TestAppOptions {
+  /** A clock the test moves (ManualClock) instead of sleeping. */
+  readonly clock?: Clock;
+  /** Mounted beside the feature modules, e.g. a probe controller behind a permission. */
+  readonly extraModules?: CreateAppOptions['extraModules'];
+}
+
 export async function startTestApp(
   env: Environment,
-  options: CreateAppOptions = {},
+  options: TestAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const config = testApiConfig(env);
   const logger = createLogger({ name: 'api-test', level: config.LOG_LEVEL });
   // Not listening: tests use app.inject(), which also lets them add routes to Fastify before it is ready.
-  return createApiApp({ config, logger, secrets: await testSecrets() }, options);
+  return createApiApp(
+    { config, logger, secrets: await testSecrets(), ...(options.clock ? { clock: options.clock } : {}) },
+    { extraModules: options.extraModules },
+  );
 }
 
 /** A port nothing listens on (bound then released; nothing else in the test claims it meanwhile). */

@@ -52,6 +52,15 @@ export type {
   NewApiKey,
 } from './api-keys';
 
+// Authentication: browser sessions, refresh tokens, TOTP state and recovery codes.
+export {
+  RecoveryCodeRepository,
+  RefreshTokenRepository,
+  SessionRepository,
+  UserCredentialRepository,
+} from './auth';
+export type { NewRefreshToken, NewSession, RefreshTokenRecord, SessionRecord, TotpState } from './auth';
+
 // Prisma client factory (Prisma 7 + pg driver adapter).
 export { createPrismaClient } from './prisma-client';
 export type { PrismaClient, PrismaClientOptions, TransactionClient } from './prisma-client';

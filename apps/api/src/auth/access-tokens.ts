@@ -2,8 +2,9 @@ import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { type UserRecord } from '@switchboard/data-access';
 
-import { API_CONFIG } from '../app.tokens';
+import { API_CLOCK, API_CONFIG } from '../app.tokens';
 import { type ApiConfig } from '../config';
+import { type Clock } from '../time/clock';
 
 /** What a token is for: `access` opens the API; `mfa` (a login half-way through 2FA) only the TOTP step. */
 export type TokenPurpose = 'access' | 'mfa';
@@ -17,6 +18,8 @@ export interface TokenClaims {
 
 const JWT_ALGORITHM = 'HS256';
 const ISSUER = 'switchboard';
+/** How long a login half-way through 2FA may take to show its code. */
+export const MFA_TOKEN_TTL_SECONDS = 5 * 60;
 
 /** Signs and checks the api's JWTs (@nestjs/jwt with the api's JWT_SECRET). */
 @Injectable()
@@ -24,6 +27,7 @@ export class AccessTokens {
   constructor(
     private readonly jwt: JwtService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
   get accessTtlSeconds(): number {
@@ -36,7 +40,7 @@ export class AccessTokens {
 
   /** The 5-minute partial token of a login that still owes its TOTP code. */
   issueMfaToken(user: Pick<UserRecord, 'id'>): Promise<string> {
-    return this.sign(user.id, 'mfa', 5 * 60);
+    return this.sign(user.id, 'mfa', MFA_TOKEN_TTL_SECONDS);
   }
 
   /** The claims of a genuine, unexpired token of that purpose; 401 for anything else. */
@@ -46,6 +50,7 @@ export class AccessTokens {
       claims = await this.jwt.verifyAsync<Partial<TokenClaims> & object>(token, {
         algorithms: [JWT_ALGORITHM],
         issuer: ISSUER,
+        clockTimestamp: this.nowSeconds(),
       });
     } catch {
       throw new UnauthorizedException('Invalid or expired token');
@@ -57,9 +62,14 @@ export class AccessTokens {
   }
 
   private sign(userId: string, purpose: TokenPurpose, ttlSeconds: number): Promise<string> {
+    // iat from the api's clock (exp is derived from it), so expiry follows the same time as everything else.
     return this.jwt.signAsync(
-      { typ: purpose },
+      { typ: purpose, iat: this.nowSeconds() },
       { subject: userId, expiresIn: ttlSeconds, algorithm: JWT_ALGORITHM, issuer: ISSUER },
     );
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
   }
 }

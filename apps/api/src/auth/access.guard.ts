@@ -58,7 +58,12 @@ export class AccessGuard implements CanActivate {
     if (!SAFE_METHODS.has(request.method)) await authenticator.checkStateChange?.(request, principal);
     request.principal = principal;
 
-    if (access.kind === 'self') return true;
+    if (access.kind === 'self') {
+      if (access.person === true && principal.credential === 'api_key') {
+        throw new ForbiddenException('API keys cannot change credentials; sign in as the user');
+      }
+      return true;
+    }
     if (principal.passwordMustChange) {
       throw new ForbiddenException('Password change required: change your password first');
     }

@@ -9,7 +9,10 @@ import { AccessGuard } from './access.guard';
 import { AccessTokens } from './access-tokens';
 import { AUTHENTICATORS, type Authenticator } from './authenticator';
 import { BearerTokenAuthenticator } from './bearer-token.authenticator';
+import { BrowserSessions } from './browser-sessions';
+import { OriginPolicy } from './origin-policy';
 import { PasswordHasher } from './password-hasher';
+import { SessionAuthenticator } from './session.authenticator';
 
 /**
  * Who is calling and whether they may: the authenticators (tried in order, the first whose
@@ -27,15 +30,19 @@ import { PasswordHasher } from './password-hasher';
     AccessTokens,
     PasswordHasher,
     ApiKeyAuthenticator,
+    BrowserSessions,
+    OriginPolicy,
     BearerTokenAuthenticator,
+    SessionAuthenticator,
     {
       provide: AUTHENTICATORS,
-      // Order matters: the first whose credential is present decides.
-      inject: [ApiKeyAuthenticator, BearerTokenAuthenticator],
+      // Order matters: the first whose credential is present decides; an explicit X-API-Key or
+      // Authorization header wins over a cookie the browser sent along.
+      inject: [ApiKeyAuthenticator, BearerTokenAuthenticator, SessionAuthenticator],
       useFactory: (...authenticators: Authenticator[]): readonly Authenticator[] => authenticators,
     },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AccessTokens, PasswordHasher],
+  exports: [AccessTokens, PasswordHasher, BrowserSessions, OriginPolicy, SessionAuthenticator],
 })
 export class AuthModule {}

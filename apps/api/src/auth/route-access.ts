@@ -8,7 +8,9 @@ import { type Principal, type RequestOrigin } from './principal';
  * Every route declares exactly one of these; the AccessGuard refuses (500, loudly) a route that
  * declares none, and the route × role test fails on it before that can ship.
  *   @Public()                   no credential needed (login, health, the client's deploy call)
- *   @SelfService()              any signed-in user, for their own account (profile, password, 2FA)
+ *   @SelfService()              any signed-in user, for their own account (profile, sessions, keys)
+ *   @SelfService({ person: true })  the same, but only the person: an API key acting for them is
+ *                                   refused, since a leaked key must not change its owner's credentials
  *   @RequirePermission('x.y')   a permission from the table in permissions.ts
  */
 
@@ -16,14 +18,14 @@ export const ROUTE_ACCESS = 'switchboard:route-access';
 
 export type RouteAccess =
   | { readonly kind: 'public' }
-  | { readonly kind: 'self' }
+  | { readonly kind: 'self'; readonly person?: true }
   | { readonly kind: 'permission'; readonly permission: Permission };
 
 export const Public = (): MethodDecorator & ClassDecorator =>
   SetMetadata(ROUTE_ACCESS, { kind: 'public' } satisfies RouteAccess);
 
-export const SelfService = (): MethodDecorator & ClassDecorator =>
-  SetMetadata(ROUTE_ACCESS, { kind: 'self' } satisfies RouteAccess);
+export const SelfService = (options: { person?: true } = {}): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROUTE_ACCESS, { kind: 'self', ...options } satisfies RouteAccess);
 
 export const RequirePermission = (permission: Permission): MethodDecorator & ClassDecorator =>
   SetMetadata(ROUTE_ACCESS, { kind: 'permission', permission } satisfies RouteAccess);

@@ -8,10 +8,13 @@ import { type InjectOptions } from 'fastify';
 
 import { startTestApp } from '../../test/api-test-harness';
 import { issueApiKey } from '../api-keys/api-key-secret';
+import { DatabaseConnection } from '../database/database.connection';
 import { AccessTokens } from './access-tokens';
 import { AUTHENTICATORS, type Authenticator } from './authenticator';
+import { BrowserSessions } from './browser-sessions';
 import { type Channel, PERMISSIONS, type Permission, ROLE_GRANTS } from './permissions';
 import { ROUTE_ACCESS, type RouteAccess } from './route-access';
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './session-cookies';
 
 /*
  * The route × role walk (ARCHITECTURE.md: "one permission table in code, enforced by one guard; a test
@@ -82,6 +85,7 @@ interface CredentialKind {
 interface FreshPrincipal {
   readonly accessToken: string;
   readonly apiKey: string;
+  readonly session: { readonly token: string; readonly csrfToken: string };
 }
 
 const CREDENTIAL_KINDS: readonly CredentialKind[] = [
@@ -97,16 +101,17 @@ const CREDENTIAL_KINDS: readonly CredentialKind[] = [
     headers: (fresh) => ({ 'x-api-key': fresh.apiKey }),
     invalid: { 'x-api-key': `sbk_000000000000_${'A'.repeat(43)}` },
   },
-  // ── SESSION (console cookie, channel `panel`) ── TO ADD when SessionAuthenticator is merged ──
-  // It is being built on branch api-auth (not in this branch yet). As its code stands there, the
-  // kind is: in freshPrincipal, `session: await db.$transaction((tx) => app.get(BrowserSessions)
-  // .open(tx, user, false, { ip: null, userAgent: null }))`; here,
-  //   { authenticator: 'SessionAuthenticator', channel: 'panel',
-  //     headers: (fresh) => ({ cookie: `sb_session=${fresh.session.token}; sb_csrf=${fresh.session.csrfToken}`,
-  //                            'x-csrf-token': fresh.session.csrfToken, origin: 'http://localhost' }),
-  //     invalid: { cookie: 'sb_session=not-a-session' } }
-  // (inject() talks to host localhost:80, whose origin is http://localhost). Until then the test
-  // "walks every registered authenticator" fails as soon as an authenticator nobody walks is registered.
+  {
+    authenticator: 'SessionAuthenticator',
+    channel: 'panel',
+    // inject() talks to host localhost:80, whose origin is http://localhost.
+    headers: (fresh) => ({
+      cookie: `${SESSION_COOKIE}=${fresh.session.token}; ${CSRF_COOKIE}=${fresh.session.csrfToken}`,
+      [CSRF_HEADER]: fresh.session.csrfToken,
+      origin: 'http://localhost',
+    }),
+    invalid: { cookie: `${SESSION_COOKIE}=not-a-session` },
+  },
 ];
 
 // ─── the walk ────────────────────────────────────────────────────────────────
@@ -183,9 +188,13 @@ function concretePath(path: string): string {
 
 type Outcome = 'unauthorized' | 'forbidden' | 'allowed';
 
-function expectedOutcome(access: RouteAccess, role: UserRole, channel: Channel): Outcome {
+function expectedOutcome(access: RouteAccess, role: UserRole, kind: CredentialKind): Outcome {
   const grant = EXPECTED_GRANTS[role];
-  if (!grant.channels.includes(channel)) return 'forbidden';
+  if (!grant.channels.includes(kind.channel)) return 'forbidden';
+  // Credential changes (password, 2FA) are the person's own: an API key acting for them is refused.
+  if (access.kind === 'self' && access.person === true && kind.authenticator === 'ApiKeyAuthenticator') {
+    return 'forbidden';
+  }
   if (access.kind === 'permission' && !grant.permissions.includes(access.permission)) return 'forbidden';
   return 'allowed';
 }
@@ -225,7 +234,16 @@ describe('route × role walk', () => {
       ownerId: user.id,
       expiresAt: null,
     });
-    return { accessToken: await app.get(AccessTokens).issueAccessToken(user), apiKey: issued.key };
+    const session = await app
+      .get(DatabaseConnection)
+      .client.$transaction((tx) =>
+        app.get(BrowserSessions).open(tx, user, false, { ip: null, userAgent: null }),
+      );
+    return {
+      accessToken: await app.get(AccessTokens).issueAccessToken(user),
+      apiKey: issued.key,
+      session: { token: session.token, csrfToken: session.csrfToken },
+    };
   }
 
   function send(route: DiscoveredRoute, headers: Record<string, string>) {
@@ -266,7 +284,7 @@ describe('route × role walk', () => {
         const fresh = await freshPrincipal(role);
         for (const kind of CREDENTIAL_KINDS) {
           const response = await send(route, kind.headers(fresh));
-          const expected = expectedOutcome(route.access, role, kind.channel);
+          const expected = expectedOutcome(route.access, role, kind);
           const actual = outcomeOf(response.statusCode);
           const label = `${name} as ${role} via ${kind.authenticator}`;
           if (actual !== expected)

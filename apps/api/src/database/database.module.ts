@@ -1,5 +1,13 @@
 import { Global, Module } from '@nestjs/common';
-import { ApiKeyRepository, UserAdminRepository, UserRepository } from '@switchboard/data-access';
+import {
+  ApiKeyRepository,
+  RecoveryCodeRepository,
+  RefreshTokenRepository,
+  SessionRepository,
+  UserAdminRepository,
+  UserCredentialRepository,
+  UserRepository,
+} from '@switchboard/data-access';
 
 import { DatabaseConnection } from './database.connection';
 
@@ -13,17 +21,28 @@ import { DatabaseConnection } from './database.connection';
       inject: [DatabaseConnection],
       useFactory: (database: DatabaseConnection) => new UserRepository(database.client),
     },
-    {
-      provide: UserAdminRepository,
+    ...[
+      UserAdminRepository,
+      ApiKeyRepository,
+      SessionRepository,
+      RefreshTokenRepository,
+      RecoveryCodeRepository,
+      UserCredentialRepository,
+    ].map((repository) => ({
+      provide: repository,
       inject: [DatabaseConnection],
-      useFactory: (database: DatabaseConnection) => new UserAdminRepository(database.client),
-    },
-    {
-      provide: ApiKeyRepository,
-      inject: [DatabaseConnection],
-      useFactory: (database: DatabaseConnection) => new ApiKeyRepository(database.client),
-    },
+      useFactory: (database: DatabaseConnection) => new repository(database.client),
+    })),
   ],
-  exports: [DatabaseConnection, UserRepository, UserAdminRepository, ApiKeyRepository],
+  exports: [
+    DatabaseConnection,
+    UserRepository,
+    UserAdminRepository,
+    ApiKeyRepository,
+    SessionRepository,
+    RefreshTokenRepository,
+    RecoveryCodeRepository,
+    UserCredentialRepository,
+  ],
 })
 export class DatabaseModule {}

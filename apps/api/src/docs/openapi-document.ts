@@ -3,12 +3,11 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swag
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 
 import { type RouteAccess } from '../auth/route-access';
+import { SESSION_COOKIE } from '../auth/session-cookies';
 import { handlerAccessOf } from './route-access-catalog';
 
 /** Security scheme names in the document (components.securitySchemes). */
 export const SECURITY_SCHEMES = { bearer: 'bearer', apiKey: 'apiKey', session: 'session' } as const;
-/** The console's session cookie (set by the login flow; keep in step with the SessionAuthenticator). */
-export const SESSION_COOKIE_NAME = 'switchboard_session';
 /** The operator API's version, as in its path prefix /api/v1. */
 const API_VERSION = 'v1';
 /** Vendor extension on every operation: who may call it, as the AccessGuard decides. */
@@ -66,11 +65,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       SECURITY_SCHEMES.apiKey,
     )
     .addCookieAuth(
-      SESSION_COOKIE_NAME,
+      SESSION_COOKIE,
       {
         type: 'apiKey',
         in: 'cookie',
-        name: SESSION_COOKIE_NAME,
+        name: SESSION_COOKIE,
         description:
           'The console session; state changes also need the CSRF token header and a same-origin Origin.',
       },

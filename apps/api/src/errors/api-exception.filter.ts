@@ -4,6 +4,7 @@ import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
 import { toErrorResponse } from './error-response';
+import { TooManyRequestsException } from './too-many-requests.exception';
 
 /** Every error, from a route or from Fastify itself, leaves as JSON `{ statusCode, error, message, requestId }`. */
 @Catch()
@@ -23,6 +24,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       );
     }
     if (reply.sent) return; // headers are gone; the log line above is all we can do
+    if (exception instanceof TooManyRequestsException) {
+      void reply.header('retry-after', String(exception.retryAfterSeconds));
+    }
     void reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
   }
 }

@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type FastifyReply } from 'fastify';
+
+import { AccountService, type Me, type SessionView } from './account.service';
+import { PasswordChangeDto, SessionIdDto } from './auth.dto';
+import { type Principal, type RequestOrigin } from './principal';
+import { type TokenPair } from './refresh-tokens.service';
+import { CurrentOrigin, CurrentPrincipal, SelfService } from './route-access';
+
+/** The signed-in user's own account: reachable even while a password change is pending. */
+@ApiTags('auth')
+@Controller('api/v1/auth')
+export class AccountController {
+  constructor(private readonly account: AccountService) {}
+
+  @SelfService()
+  @Get('me')
+  @ApiOperation({ summary: 'Who am I' })
+  me(@CurrentPrincipal() principal: Principal): Promise<Me> {
+    return this.account.me(principal);
+  }
+
+  @SelfService()
+  @Get('sessions')
+  @ApiOperation({ summary: 'My console sessions' })
+  async sessions(@CurrentPrincipal() principal: Principal): Promise<{ sessions: SessionView[] }> {
+    return { sessions: await this.account.listSessions(principal) };
+  }
+
+  @SelfService()
+  @Delete('sessions/:id')
+  @ApiOperation({ summary: 'End one of my console sessions' })
+  @HttpCode(204)
+  async revokeSession(
+    @Param() params: SessionIdDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<void> {
+    await this.account.revokeSession(principal, params.id, origin);
+  }
+
+  /** 204 for the console (its session stays); 200 with a new token pair for a bearer caller. */
+  @SelfService({ person: true })
+  @Post('password')
+  @ApiOperation({ summary: 'Change my password (ends my other logins)' })
+  async changePassword(
+    @Body() body: PasswordChangeDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenPair | undefined> {
+    const { tokens } = await this.account.changePassword(principal, body, origin);
+    void reply.status(tokens === undefined ? 204 : 200);
+    return tokens;
+  }
+}

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+
+import { AccountController } from './account.controller';
+import { AccountService } from './account.service';
+import { LoginController } from './login.controller';
+import { LoginFailures } from './login-failures';
+import { LoginService } from './login.service';
+import { LoginThrottle } from './login-throttle';
+import { LogoutService } from './logout.service';
+import { Reauthentication } from './reauthentication';
+import { RefreshTokenService } from './refresh-tokens.service';
+import { SecondFactor } from './second-factor';
+import { SecretBox } from './secret-box';
+import { TotpController } from './totp.controller';
+import { TotpCodes } from './totp-codes';
+import { TotpService } from './totp.service';
+
+/**
+ * Authentication for people (issue 5 §1): password login with the backoff ladder, TOTP 2FA, browser
+ * sessions, refresh tokens, logout and self-service. AuthModule (global) holds what the guard needs
+ * on every request: the authenticators, token signing, session lookup.
+ */
+@Module({
+  controllers: [LoginController, TotpController, AccountController],
+  providers: [
+    AccountService,
+    LoginFailures,
+    LoginService,
+    LoginThrottle,
+    LogoutService,
+    Reauthentication,
+    RefreshTokenService,
+    SecondFactor,
+    SecretBox,
+    TotpCodes,
+    TotpService,
+  ],
+})
+export class AuthenticationModule {}

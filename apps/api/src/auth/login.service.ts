@@ -1,0 +1,271 @@
+import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  type AuditAppendInput,
+  RecoveryCodeRepository,
+  SessionRepository,
+  type TransactionClient,
+  UserCredentialRepository,
+  type UserRecord,
+  UserRepository,
+} from '@switchboard/data-access';
+
+import { API_CLOCK } from '../app.tokens';
+import { ChangeRunner } from '../changes/change-runner';
+import { type Clock } from '../time/clock';
+import { AccessTokens } from './access-tokens';
+import { authAuditEntry } from './auth-audit';
+import { BrowserSessions, type OpenedSession } from './browser-sessions';
+import { LoginFailures } from './login-failures';
+import { type LoginAttempt, LoginThrottle } from './login-throttle';
+import { sha256 } from './opaque-token';
+import { PasswordHasher } from './password-hasher';
+import { type Channel, roleMayUse } from './permissions';
+import { type RequestOrigin } from './principal';
+import { recoveryCodeDigest } from './recovery-codes';
+import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
+import { SecondFactor } from './second-factor';
+
+/**
+ * Verified against when the username is unknown or the user disabled, so those answers take as long
+ * as a wrong password for a real account and timing tells nobody which names exist. It is an argon2id
+ * hash with the same parameters as PasswordHasher's (64 MiB, t=3, p=4) of a password nobody uses;
+ * the account checks after it refuse regardless of its result.
+ */
+export const DUMMY_PASSWORD_HASH =
+  '$argon2id$v=19$m=65536,p=4,t=3$XLwJsoJj8Q4UvWktozDDYw$2yxBQ78m+8dSHRfRqZsgRn6hayLyOaKmj/qjpIrrBbo';
+
+/** The one answer for every bad-credential case (unknown user, disabled, wrong password). */
+export const BAD_CREDENTIALS = 'Invalid username or password';
+const BAD_CODE = 'Invalid code';
+const BAD_MFA_TOKEN = 'Invalid or expired token';
+
+export interface PasswordLogin {
+  readonly username: string;
+  readonly password: string;
+  readonly rememberMe?: boolean;
+}
+
+export interface MfaLogin {
+  readonly mfaToken: string;
+  readonly code?: string;
+  readonly recoveryCode?: string;
+  readonly rememberMe?: boolean;
+}
+
+/** Where a login lands: `panel` opens a browser session, `api` issues a token pair. */
+export interface LoginContext {
+  readonly channel: Channel;
+  readonly origin: RequestOrigin;
+  /** panel: the session cookie the browser already had, revoked by this login (no fixation). */
+  readonly presentedSessionToken?: string;
+}
+
+export type LoginOutcome =
+  | { readonly kind: 'mfa_required'; readonly mfaToken: string }
+  | { readonly kind: 'session'; readonly session: OpenedSession; readonly user: UserRecord }
+  | { readonly kind: 'tokens'; readonly tokens: TokenPair };
+
+type SecondFactorMethod = 'totp' | 'recovery_code';
+
+/**
+ * Password login and its TOTP step, shared by the console (`/auth/login`) and automation
+ * (`/auth/token`). Every attempt passes the backoff ladder first; a locked ladder answers 429 before
+ * any password is looked at. A TOTP user's correct password does not reset the ladder: only a
+ * finished login does, or a stolen password would let the second factor be guessed without limit.
+ */
+@Injectable()
+export class LoginService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottle,
+    private readonly failures: LoginFailures,
+    private readonly accessTokens: AccessTokens,
+    private readonly sessions: BrowserSessions,
+    private readonly refreshTokens: RefreshTokenService,
+    private readonly secondFactor: SecondFactor,
+    private readonly changes: ChangeRunner,
+    @Inject(API_CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async passwordLogin(input: PasswordLogin, context: LoginContext): Promise<LoginOutcome> {
+    const attempt = await this.throttle.begin({ ip: ipOf(context.origin), username: input.username });
+    try {
+      const user = await this.users.findByUsername(input.username);
+      // Always one argon2 verification, against the dummy hash when there is no account.
+      const passwordMatches = await this.hasher.verify(
+        user?.passwordHash ?? DUMMY_PASSWORD_HASH,
+        input.password,
+      );
+      if (user === null || user.disabled || !passwordMatches) {
+        await this.failures.record(attempt, {
+          action: 'auth.login_failed',
+          userId: user?.id ?? null,
+          username: input.username,
+          reason: user === null ? 'unknown_user' : user.disabled ? 'disabled' : 'bad_password',
+          context: context.channel,
+          origin: context.origin,
+        });
+        throw new UnauthorizedException(BAD_CREDENTIALS);
+      }
+      this.assertChannel(user, context.channel);
+      if (user.totpEnabled) {
+        return { kind: 'mfa_required', mfaToken: await this.accessTokens.issueMfaToken(user) };
+      }
+      return orRefuse(await this.complete(attempt, user, 'password', input.rememberMe ?? false, context));
+    } finally {
+      await attempt.release();
+    }
+  }
+
+  async mfaLogin(input: MfaLogin, context: LoginContext): Promise<LoginOutcome> {
+    const claims = await this.accessTokens.verify(input.mfaToken, 'mfa');
+    const user = await this.users.findById(claims.sub);
+    if (
+      user === null ||
+      user.disabled ||
+      !user.totpEnabled ||
+      claims.iat < Math.floor(user.passwordChangedAt.getTime() / 1000)
+    ) {
+      throw new UnauthorizedException(BAD_MFA_TOKEN);
+    }
+    this.assertChannel(user, context.channel);
+    const attempt = await this.throttle.begin({ ip: ipOf(context.origin), username: user.username });
+    try {
+      if (input.code !== undefined) {
+        const check = await this.secondFactor.checkTotp(user.id, input.code);
+        if (check !== 'ok') {
+          return await this.totpFailed(
+            attempt,
+            user,
+            check === 'replayed' ? 'replayed_code' : 'wrong_code',
+            context,
+          );
+        }
+        return orRefuse(await this.complete(attempt, user, 'totp', input.rememberMe ?? false, context));
+      }
+      const outcome = await this.complete(
+        attempt,
+        user,
+        'recovery_code',
+        input.rememberMe ?? false,
+        context,
+        {
+          recoveryCode: input.recoveryCode ?? '',
+        },
+      );
+      return outcome ?? (await this.totpFailed(attempt, user, 'bad_recovery_code', context));
+    } finally {
+      await attempt.release();
+    }
+  }
+
+  /**
+   * The login's writes in one transaction: the presented browser session revoked, the new session or
+   * token family, last_login_at, the audit entry (and a recovery code used up). Null when the
+   * recovery code was not the user's or already used (nothing is written then).
+   */
+  private async complete(
+    attempt: LoginAttempt,
+    user: UserRecord,
+    method: 'password' | SecondFactorMethod,
+    rememberMe: boolean,
+    context: LoginContext,
+    recovery?: { recoveryCode: string },
+  ): Promise<LoginOutcome | null> {
+    const now = this.clock.now();
+    const outcome = await this.changes.run(async (tx) => {
+      const audit: AuditAppendInput[] = [];
+      if (recovery !== undefined) {
+        const used = await new RecoveryCodeRepository(tx).consume(
+          user.id,
+          recoveryCodeDigest(recovery.recoveryCode),
+          now,
+        );
+        if (!used) return { result: null, audit: [] };
+        const left = await new RecoveryCodeRepository(tx).countUnused(user.id);
+        audit.push(
+          authAuditEntry('auth.recovery_code_used', {
+            userId: user.id,
+            origin: context.origin,
+            details: { remaining: left },
+          }),
+        );
+      }
+      const landed = await this.land(tx, user, rememberMe, context);
+      await new UserCredentialRepository(tx).recordLogin(user.id, now);
+      audit.push(
+        authAuditEntry('auth.login', {
+          userId: user.id,
+          origin: context.origin,
+          details: { channel: context.channel, method, ...landed.auditDetails },
+        }),
+      );
+      return { result: landed.outcome, audit };
+    });
+    if (outcome !== null) await attempt.succeeded();
+    return outcome;
+  }
+
+  private async land(
+    tx: TransactionClient,
+    user: UserRecord,
+    rememberMe: boolean,
+    context: LoginContext,
+  ): Promise<{ outcome: LoginOutcome; auditDetails: Record<string, string | boolean> }> {
+    if (context.channel === 'api') {
+      const { familyId, ...tokens } = await this.refreshTokens.issue(tx, user, context.origin);
+      return { outcome: { kind: 'tokens', tokens }, auditDetails: { refreshFamilyId: familyId } };
+    }
+    if (context.presentedSessionToken !== undefined) {
+      const presented = await new SessionRepository(tx).findByTokenHash(
+        sha256(context.presentedSessionToken),
+      );
+      if (presented !== null) await new SessionRepository(tx).revoke(presented.id, this.clock.now());
+    }
+    const session = await this.sessions.open(tx, user, rememberMe, context.origin);
+    return {
+      outcome: { kind: 'session', session, user },
+      auditDetails: { sessionId: session.session.id, rememberMe },
+    };
+  }
+
+  private async totpFailed(
+    attempt: LoginAttempt,
+    user: UserRecord,
+    reason: string,
+    context: LoginContext,
+  ): Promise<never> {
+    await this.failures.record(attempt, {
+      action: 'auth.totp_failed',
+      userId: user.id,
+      username: user.username,
+      reason,
+      context: context.channel,
+      origin: context.origin,
+    });
+    throw new UnauthorizedException(BAD_CODE);
+  }
+
+  /** A correct password of a `pro` user still opens no console session (API only). */
+  private assertChannel(user: UserRecord, channel: Channel): void {
+    if (!roleMayUse(user.role, channel)) {
+      throw new ForbiddenException(
+        channel === 'panel'
+          ? `The ${user.role} role cannot use the console; use the API (POST /api/v1/auth/token)`
+          : `The ${user.role} role cannot use the API`,
+      );
+    }
+  }
+}
+
+/** Only a recovery-code login can come back empty; anything else would be a bug, refused safely. */
+function orRefuse(outcome: LoginOutcome | null): LoginOutcome {
+  if (outcome === null) throw new UnauthorizedException(BAD_CREDENTIALS);
+  return outcome;
+}
+
+/** Fastify always knows the peer address; the fallback only keeps the ladder keyed if it did not. */
+function ipOf(origin: RequestOrigin): string {
+  return origin.ip ?? 'unknown';
+}

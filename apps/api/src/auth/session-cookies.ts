@@ -1,0 +1,39 @@
+import '@fastify/cookie';
+
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+
+// The browser console's two cookies (ARCHITECTURE.md "Browser"):
+//   sb_session  the opaque session token: HttpOnly, so no script can read it
+//   sb_csrf     the CSRF token bound to it: readable by the console's script, which echoes it in
+//               X-CSRF-Token on every state change (double submit)
+// Both are Secure and SameSite=Lax on Path=/. Browsers treat http://localhost as secure, so the
+// one-machine start works too. Without "remember me" they are session cookies (no Max-Age).
+
+export const SESSION_COOKIE = 'sb_session';
+export const CSRF_COOKIE = 'sb_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export interface SessionCookieValues {
+  readonly token: string;
+  readonly csrfToken: string;
+  /** Present for a "remember me" session: the cookies then survive a browser restart. */
+  readonly maxAgeSeconds?: number;
+}
+
+const BASE = { secure: true, sameSite: 'lax', path: '/' } as const;
+
+export function setSessionCookies(reply: FastifyReply, values: SessionCookieValues): void {
+  const lifetime = values.maxAgeSeconds === undefined ? {} : { maxAge: values.maxAgeSeconds };
+  void reply.setCookie(SESSION_COOKIE, values.token, { ...BASE, httpOnly: true, ...lifetime });
+  void reply.setCookie(CSRF_COOKIE, values.csrfToken, { ...BASE, httpOnly: false, ...lifetime });
+}
+
+export function clearSessionCookies(reply: FastifyReply): void {
+  void reply.clearCookie(SESSION_COOKIE, { ...BASE, httpOnly: true });
+  void reply.clearCookie(CSRF_COOKIE, { ...BASE, httpOnly: false });
+}
+
+export function sessionTokenOf(request: FastifyRequest): string | undefined {
+  const token = request.cookies?.[SESSION_COOKIE];
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
