@@ -15,6 +15,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { ApiValidationPipe } from './http/validation';
 import { RedisModule } from './redis/redis.module';
 import { type ApiSecrets } from './secrets';
+import { SettingsModule } from './settings/settings.module';
 
 /** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
 export interface AppDependencies {
@@ -52,6 +53,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
+        SettingsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -4,6 +4,7 @@ import { parseAuditKeyring } from '@switchboard/audit';
 import {
   type DeepReadonly,
   type Environment,
+  flag,
   list,
   loadConfig,
   port,
@@ -84,6 +85,12 @@ export const apiConfigSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
   /** Per dependency, for /readyz. */
   READINESS_TIMEOUT_MS: positiveInteger(2_000),
+  /** Whether this replica appends the data plane's queued audit entries (any number of replicas may). */
+  AUDIT_QUEUE_WORKER: flag(true),
+  /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
+  AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
+  /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
+  SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
 });
 
 export const bootstrapConfigSchema = z.object({
