@@ -108,6 +108,17 @@ describe('AuditCoalescer', () => {
     expect(coalescer.size).toBe(1);
   });
 
+  it('folds refusals of ids that cannot be stored into the overflow window', () => {
+    const coalescer = make();
+    coalescer.add(refused('not an id!'));
+    coalescer.add(refused('x'.repeat(5000)));
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ targetId: null, details: { overflow: true, count: 1 } });
+    coalescer.flushAll();
+    expect(jobs[1]).toMatchObject({ targetId: null, details: { overflow: true, count: 1 } });
+    for (const job of jobs) expect(auditJobSchema.safeParse(job).success).toBe(true);
+  });
+
   it('coalesces relay refusals per client IP, keeping the last uuid and the devices seen', () => {
     const coalescer = make();
     const fact = (uuid: string, devices: string[] = []) =>

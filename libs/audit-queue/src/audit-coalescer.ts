@@ -23,6 +23,10 @@ export interface AuditCoalescerOptions {
 export const DEFAULT_COALESCE_WINDOW_MS = 60_000;
 export const DEFAULT_MAX_COALESCED_KEYS = 10_000;
 const MAX_DEVICES = 32;
+// The job schema's shapes (audit-job.ts). Ids and uuids come off the wire: one that does not fit
+// folds into the overflow window rather than becoming a key (or being refused by the consumer).
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const RELAY_UUID = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Coalesced = Extract<
   DataPlaneAuditFact,
@@ -96,9 +100,16 @@ export class AuditCoalescer {
         });
         return true;
       case 'device.registration_refused':
-        return this.fold(`r|${fact.deviceId}|${fact.reason}`, fact, fact.deviceId, now);
+        return DEVICE_ID.test(fact.deviceId)
+          ? this.fold(`r|${fact.deviceId}|${fact.reason}`, fact, fact.deviceId, now)
+          : this.fold(overflowKey(fact), fact, null, now);
       case 'relay.session_refused':
-        return this.fold(`s|${fact.ip}|${fact.reason}`, fact, fact.uuid, now);
+        return this.fold(
+          `s|${fact.ip}|${fact.reason}`,
+          fact,
+          RELAY_UUID.test(fact.uuid) ? fact.uuid : null,
+          now,
+        );
     }
   }
 
@@ -125,19 +136,20 @@ export class AuditCoalescer {
     this.keyed = 0;
   }
 
-  private fold(key: string, fact: Coalesced, targetId: string, now: number): boolean {
+  private fold(key: string, fact: Coalesced, targetId: string | null, now: number): boolean {
     let window = this.windows.get(key);
     if (window === undefined && this.keyed >= this.maxKeys) {
-      key = `${fact.action}|*|${fact.reason}`;
+      key = overflowKey(fact);
       window = this.windows.get(key);
     }
-    const devices = fact.action === 'relay.session_refused' ? fact.devices : [];
+    const devices =
+      fact.action === 'relay.session_refused' ? fact.devices.filter((id) => DEVICE_ID.test(id)) : [];
     if (window !== undefined) {
       if (window.pending === 0) window.firstAt = now;
       window.pending++;
       window.lastAt = now;
       window.ip = fact.ip;
-      if (!window.overflow) window.targetId = targetId;
+      if (!window.overflow && targetId !== null) window.targetId = targetId;
       for (const id of devices) if (window.devices.size < MAX_DEVICES) window.devices.add(id);
       return false;
     }
@@ -198,4 +210,9 @@ export class AuditCoalescer {
       actorId: this.options.actorId,
     };
   }
+}
+
+/** The window of everything past the key cap, or with an id that cannot be a key: one per reason. */
+function overflowKey(fact: Coalesced): string {
+  return `${fact.action}|*|${fact.reason}`;
 }
