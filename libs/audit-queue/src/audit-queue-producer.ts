@@ -82,21 +82,22 @@ export class AuditQueueProducer implements AuditSink {
     this.baseRetryDelayMs = options.retryDelayMs ?? 1_000;
     this.retryDelayMs = this.baseRetryDelayMs;
     this.metrics = createProducerMetrics(options.registry, () => this.buffer.length);
-    // Offline queue off: with Redis away a command fails at once and the job stays in our bounded
-    // buffer, instead of piling up unbounded inside ioredis.
+    // BullMQ reads the server version as soon as the queue exists and keeps a failure of that for
+    // good, so its connection waits for Redis instead of failing fast (and reconnects forever). The
+    // drain loop sends only while the link is up and bounds each add, so nothing piles up inside
+    // ioredis: what waits, waits in our bounded buffer.
     this.redis = new Redis(options.redisUrl, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: null,
       connectTimeout: 2_000,
-      commandTimeout: this.addTimeoutMs,
       connectionName: `${options.actorId}:audit`,
     });
-    this.redis.on('error', () => undefined); // reported by the add loop, once per outage
+    this.redis.on('error', () => undefined); // reported by the drain loop, once per outage
+    this.redis.on('ready', () => {
+      if (this.buffer.length > 0 && !this.closed) this.retryNow();
+    });
     this.queue = new Queue(AUDIT_QUEUE_NAME, {
       connection: this.redis,
       prefix: auditQueuePrefix(options.redisKeyPrefix),
-      skipWaitingForReady: true,
     });
     this.queue.on('error', () => undefined);
     this.coalescer = new AuditCoalescer((job) => this.enqueue(job), {
@@ -158,7 +159,8 @@ export class AuditQueueProducer implements AuditSink {
       this.logger.warn({ lost: this.buffer.length }, 'audit entries not queued before shutdown');
       this.buffer.length = 0;
     }
-    await this.queue.close().catch(() => undefined);
+    // A queue whose Redis is away may never finish closing; the connection is cut regardless.
+    await Promise.race([this.queue.close().catch(() => undefined), sleep(500)]);
     this.redis.disconnect();
   }
 
@@ -189,6 +191,10 @@ export class AuditQueueProducer implements AuditSink {
 
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
+      if (this.redis.status !== 'ready') {
+        this.failed(new Error(`Redis connection ${this.redis.status}`));
+        return;
+      }
       const batch = this.buffer.slice(0, this.batchSize);
       try {
         await withTimeout(
@@ -209,6 +215,14 @@ export class AuditQueueProducer implements AuditSink {
       this.metrics.enqueued.inc(batch.length);
       this.recovered();
     }
+  }
+
+  /** Redis is back: send now rather than at the end of the backoff. */
+  private retryNow(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryDelayMs = this.baseRetryDelayMs;
+    this.kick();
   }
 
   private failed(error: unknown): void {
