@@ -10,11 +10,12 @@ import {
 import { createPrismaClient, type PrismaClient } from '@switchboard/data-access';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
-import { Queue } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { signInAs, startTestApp } from '../../test/api-test-harness';
 import { TcpProxy } from '../../test/tcp-proxy';
+import { AuditQueueWorker } from './audit-queue.worker';
 
 // The data plane's audit trail end to end: a producer (as signal and relay run it) → BullMQ in the
 // real Redis → the api's worker → the hash chain in Postgres.
@@ -198,6 +199,28 @@ describe('audit queue: data plane → api worker → chain', () => {
     await queue.add('device.link_closed', job, { jobId: 'retried-1' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await prisma.auditEntry.count({ where: { targetId: '777777777' } })).toBe(1);
+  });
+
+  it('recognises a retried job whose first attempt did append, and does not append it again', async () => {
+    const worker = app.get(AuditQueueWorker);
+    const data = {
+      v: 1,
+      at: new Date().toISOString(),
+      actorType: 'system',
+      actorId: 'signal',
+      action: 'device.link_closed',
+      targetType: 'device',
+      targetId: '121212121',
+      ip: null,
+      details: { reason: 'banned' },
+    };
+    // What BullMQ hands the processor, first on the original attempt, then on a retry of it.
+    const attempt = (attemptsStarted: number) =>
+      ({ id: 'dup-1', name: data.action, data, attemptsStarted }) as Job;
+    expect(await worker.process(attempt(1))).toBe('appended');
+    expect(await worker.process(attempt(2))).toBe('duplicate');
+    expect(await worker.process({ ...attempt(2), id: 'dup-2' } as Job)).toBe('appended');
+    expect(await prisma.auditEntry.count({ where: { targetId: '121212121' } })).toBe(2);
   });
 
   it('buffers while Redis is unreachable and delivers once it is back', async () => {
