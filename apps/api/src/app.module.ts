@@ -2,24 +2,25 @@ import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { type Logger } from '@switchboard/observability';
 
-import { API_CLOCK, API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
-import { type ApiConfig } from './config';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { API_CLOCK, API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
-import { ApiDocsModule } from './docs/api-docs.module';
 import { AuthenticationModule } from './auth/authentication.module';
 import { ChangesModule } from './changes/changes.module';
+import { type ApiConfig } from './config';
 import { DatabaseModule } from './database/database.module';
+import { ApiDocsModule } from './docs/api-docs.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
-import { MetricsModule } from './metrics/metrics.module';
 import { ApiValidationPipe } from './http/validation';
+import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
-import { UsersModule } from './users/users.module';
 import { type ApiSecrets } from './secrets';
+import { SettingsModule } from './settings/settings.module';
 import { type Clock, systemClock } from './time/clock';
+import { UsersModule } from './users/users.module';
 
 /** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
 export interface AppDependencies {
@@ -67,6 +68,7 @@ export class AppModule {
         AuthenticationModule,
         ApiKeysModule,
         UsersModule,
+        SettingsModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

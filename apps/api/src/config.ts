@@ -129,6 +129,12 @@ export const apiConfigSchema = z.object({
     ),
   /** A ladder with no failure for this long is forgotten (the account's is also reset by a success). */
   LOGIN_LADDER_RESET_SECONDS: positiveInteger(86_400),
+  /** Whether this replica appends the data plane's queued audit entries (any number of replicas may). */
+  AUDIT_QUEUE_WORKER: flag(true),
+  /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
+  AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
+  /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
+  SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
 });
 
 export const bootstrapConfigSchema = z.object({

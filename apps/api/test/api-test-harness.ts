@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -18,8 +19,16 @@ import { type Clock } from '../src/time/clock';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 
+/**
+ * A test's config: quiet, and on a Redis prefix of its own unless the test names one, so its events,
+ * audit queue worker and relay deny set never touch another run's (or a local dev stack's) keys.
+ */
 export function testApiConfig(env: Environment): ApiConfig {
-  return parseConfig(apiConfigSchema, { LOG_LEVEL: 'silent', ...env });
+  return parseConfig(apiConfigSchema, {
+    LOG_LEVEL: 'silent',
+    REDIS_KEY_PREFIX: `test-api-${process.pid}-${randomUUID()}`,
+    ...env,
+  });
 }
 
 /** Fresh secrets given as if from the environment, so no secrets file is involved. */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 
+import { AuditQueueProducer } from '@switchboard/audit-queue';
 import { loadConfig } from '@switchboard/config';
 import {
   checkReadiness,
@@ -46,6 +47,14 @@ async function serve(config: RelayConfig): Promise<void> {
   );
 
   const registry = createMetricsRegistry({ service: 'relay' });
+  // Ban cuts and refused sessions, queued for the api to append to the audit chain.
+  const audit = new AuditQueueProducer({
+    redisUrl: config.REDIS_URL,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    actorId: `relay:${config.RELAY_NODE_ID}`,
+    logger,
+    registry,
+  });
   const node = new RelayNode({
     logger,
     registry,
@@ -70,6 +79,7 @@ async function serve(config: RelayConfig): Promise<void> {
       downgradeStartMs: config.DOWNGRADE_START_CHECK * 1000,
     },
     upgradeTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
+    audit,
     announce: {
       nodeId: config.RELAY_NODE_ID,
       address: config.RELAY_PUBLIC_ADDR,
@@ -94,6 +104,7 @@ async function serve(config: RelayConfig): Promise<void> {
       }),
   }).catch(async (error: unknown) => {
     await node.stop(0);
+    await audit.close();
     throw error;
   });
 
@@ -106,6 +117,7 @@ async function serve(config: RelayConfig): Promise<void> {
       accepting = false;
       const { cut } = await node.stop(drainMs);
       logger.info({ cut }, 'relay drained');
+      await audit.close();
       await ops.close();
     },
   });

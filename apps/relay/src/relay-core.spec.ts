@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 
+import { RecordingAuditSink } from '@switchboard/audit-queue';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
 
@@ -279,6 +280,46 @@ describe('RelayCore', () => {
     expect(relay.cutDevices(['333333333'])).toBe(1);
     await Promise.all([a.closed, b.closed]);
     expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'denied' })).toBe(1);
+  });
+
+  it('audits refused sessions (no ticket, denied device) and sessions a ban cut, with uuid and devices', async () => {
+    const audit = new RecordingAuditSink();
+    const denied = new Set(['666666666']);
+    tickets.tickets.set('banned-uuid', ['666666666', '111111111']);
+    tickets.tickets.set(UUID, ['333333333', '444444444']);
+    const relay = core({ audit, devices: { isDenied: (id) => denied.has(id) } });
+    await join(relay, requestRelay({ uuid: 'unticketed' }), '198.51.100.1').closed;
+    await join(relay, requestRelay({ uuid: 'banned-uuid' }), '198.51.100.2').closed;
+    // Refusals the audit log does not want: garbage and a missing uuid.
+    await join(relay, encodeFrame(Buffer.from('garbage'))).closed;
+    await join(relay, requestRelay({ uuid: '' })).closed;
+    const b = join(relay, requestRelay({}));
+    const a = join(relay, requestRelay({ id: '444444444' }));
+    await tick();
+    denied.add('333333333');
+    relay.cutDevices(['333333333']);
+    await Promise.all([a.closed, b.closed]);
+    expect(audit.facts).toEqual([
+      {
+        action: 'relay.session_refused',
+        uuid: 'unticketed',
+        reason: 'no-ticket',
+        ip: '198.51.100.1',
+        devices: [],
+      },
+      {
+        action: 'relay.session_refused',
+        uuid: 'banned-uuid',
+        reason: 'denied-device',
+        ip: '198.51.100.2',
+        devices: ['666666666', '111111111'],
+      },
+      {
+        action: 'relay.session_closed_by_ban',
+        uuid: UUID,
+        devices: expect.arrayContaining(['333333333', '444444444']),
+      },
+    ]);
   });
 
   it('closes an end whose partner never comes, and a pair that goes quiet', async () => {

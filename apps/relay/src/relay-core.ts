@@ -1,5 +1,6 @@
 import { type Duplex } from 'node:stream';
 
+import { type AuditSink, NO_AUDIT } from '@switchboard/audit-queue';
 import { type Logger, type Registry } from '@switchboard/observability';
 import { isPeerId, isRelayUuid } from '@switchboard/relay-registry';
 
@@ -68,6 +69,8 @@ export interface RelayCoreOptions {
   tickets?: TicketSource;
   devices?: DeviceAccess;
   ips?: IpAccess;
+  /** Where ban cuts and refused sessions are audited (libs/audit-queue); none by default. */
+  audit?: AuditSink;
   /** Monotonic milliseconds. */
   clock?: () => number;
 }
@@ -92,6 +95,7 @@ export class RelayCore {
   private readonly tickets: TicketSource | undefined;
   private readonly devices: DeviceAccess;
   private readonly ips: IpAccess;
+  private readonly audit: AuditSink;
   private readonly clock: () => number;
   private readonly connections = new Set<RelayConnection>();
   private readonly parties = new Map<RelayConnection, Party>();
@@ -116,6 +120,7 @@ export class RelayCore {
     if (this.strict && !this.tickets) throw new Error('strict mode needs a ticket source');
     this.devices = options.devices ?? NOBODY_DENIED;
     this.ips = options.ips ?? NO_IP_LISTS;
+    this.audit = options.audit ?? NO_AUDIT;
     this.clock = options.clock ?? (() => performance.now());
     this.totalBucket = new TokenBucket(this.bandwidth.totalMbps, this.clock());
     this.waiting = new WaitingRoom(this.limits.unpairedTimeoutMs, (peer) => this.onUnpairedTimeout(peer));
@@ -206,8 +211,9 @@ export class RelayCore {
           'session cut: device denied',
         );
         this.endSession(party, 'denied');
+        this.auditBanCut(party);
       } else {
-        this.refuse(party.connection, 'denied-device');
+        this.refuse(party.connection, 'denied-device', { uuid: party.uuid, devices: [...party.devices] });
       }
     }
     return carriers.size;
@@ -356,7 +362,10 @@ export class RelayCore {
     const added = peers.filter((id) => !session.devices.has(id));
     for (const id of added) session.devices.add(id);
     this.carriers.add(added, session);
-    if (added.some((id) => this.devices.isDenied(id))) this.endSession(session, 'denied');
+    if (added.some((id) => this.devices.isDenied(id))) {
+      this.endSession(session, 'denied');
+      this.auditBanCut(session);
+    }
   }
 
   private async ticketFor(
@@ -379,13 +388,35 @@ export class RelayCore {
     }
   }
 
-  private refuse(connection: RelayConnection, refusal: Refusal, context: object = {}): void {
+  private refuse(
+    connection: RelayConnection,
+    refusal: Refusal,
+    context: { uuid?: string; devices?: readonly string[] } = {},
+  ): void {
     if (connection.closed) return;
     this.metrics.refusals.inc({ reason: refusal });
+    if (refusal === 'no-ticket' || refusal === 'denied-device') {
+      // Coalesced per (client IP, reason) by the sink: a client can try fresh uuids at will.
+      this.audit.record({
+        action: 'relay.session_refused',
+        uuid: context.uuid ?? '',
+        reason: refusal,
+        ip: connection.remote.address,
+        devices: context.devices ?? [],
+      });
+    }
     const noisy = refusal === 'not-request-relay' || refusal === 'draining';
     connection.logger[noisy ? 'debug' : 'info']({ ...context, refusal }, 'relay request refused');
     // Silently, as hbbr: the relay never writes a byte of its own.
     connection.destroy('refused');
+  }
+
+  private auditBanCut(session: RelaySession): void {
+    this.audit.record({
+      action: 'relay.session_closed_by_ban',
+      uuid: session.uuid,
+      devices: [...session.devices],
+    });
   }
 
   private onUnpairedTimeout(peer: WaitingPeer): void {

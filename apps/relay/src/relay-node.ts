@@ -1,5 +1,6 @@
 import { type Redis } from 'ioredis';
 
+import { type AuditSink } from '@switchboard/audit-queue';
 import { RedisEventBus } from '@switchboard/events';
 import { type Logger, type Registry } from '@switchboard/observability';
 import {
@@ -31,6 +32,8 @@ export interface RelayNodeOptions {
   readonly limits?: Partial<RelayLimits>;
   readonly bandwidth?: Partial<BandwidthLimits>;
   readonly upgradeTimeoutMs?: number;
+  /** Ban cuts and refused sessions, for the audit chain. */
+  readonly audit?: AuditSink;
   readonly announce: {
     readonly nodeId: string;
     /** RELAY_PUBLIC_ADDR. */
@@ -86,6 +89,7 @@ export class RelayNode {
       tickets: new RelayTicketStore({ redis: this.redis, prefix, logger }),
       devices: this.denyList,
       ips: this.ipLists,
+      audit: options.audit,
       limits: options.limits,
       bandwidth: options.bandwidth,
     });

@@ -10,12 +10,13 @@ import {
   type DeepReadonly,
 } from '@switchboard/config';
 import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+import { REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
 
 // The rendezvous server's settings (ARCHITECTURE.md, configuration contract). Ports follow hbbs:
 // the NAT-test port defaults to SIGNAL_PORT−1 and the WebSocket port to SIGNAL_PORT+2.
 
-export const REGISTRATION_POLICIES = ['open', 'token', 'approval', 'locked'] as const;
-export type RegistrationPolicy = (typeof REGISTRATION_POLICIES)[number];
+// One list for signal and the api's settings validation (libs/events settings.ts).
+export { REGISTRATION_POLICIES, type RegistrationPolicy };
 
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');
 

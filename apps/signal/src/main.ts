@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 
+import { AuditQueueProducer } from '@switchboard/audit-queue';
 import { loadConfig } from '@switchboard/config';
 import { encodePublicKeyFile, type ServerKey } from '@switchboard/crypto';
 import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
@@ -83,6 +84,14 @@ async function serve(config: SignalConfig): Promise<void> {
     registry,
   });
   const tickets = new RelayTicketStore({ redis, prefix: relayPrefix, logger, registry });
+  // Refusals and ban-closed links, queued for the api to append to the audit chain.
+  const audit = new AuditQueueProducer({
+    redisUrl: config.REDIS_URL,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    actorId: 'signal',
+    logger,
+    registry,
+  });
   const core = new SignalCore({
     logger,
     registry,
@@ -91,6 +100,7 @@ async function serve(config: SignalConfig): Promise<void> {
     writer: admission.writer,
     relays,
     tickets,
+    audit,
   });
   // An operator renamed a device: its live record follows (the admission index moves itself).
   events.on('DeviceIdChanged', ({ payload }) => {
@@ -123,6 +133,7 @@ async function serve(config: SignalConfig): Promise<void> {
     await relays.stop();
     await events.stop();
     await tickets.flush();
+    await audit.close();
     redis.disconnect();
     await prisma.$disconnect();
   };

@@ -3,6 +3,9 @@
 // registry). Every method the hot path calls is synchronous and in-memory: Postgres or Redis being
 // slow or down must never delay a registration (ARCHITECTURE.md, "Registration").
 
+/** Registration refusals and ban-closed links go to the audit chain (libs/audit-queue); never blocks. */
+export type { AuditSink } from '@switchboard/audit-queue';
+
 /** ARCHITECTURE.md registration policy; ConfigChanged{key:'registration.policy'} switches it live. */
 export type RegistrationPolicy = 'open' | 'token' | 'approval' | 'locked';
 

@@ -13,6 +13,7 @@ import { type SignalLimits } from './limits';
 import { type SignalMetrics } from './metrics';
 import { type PeerMap, type PeerRecord } from './peer-map';
 import {
+  type AuditSink,
   type DeviceAccessPort,
   type DeviceWriterPort,
   type RelayPickerPort,
@@ -40,6 +41,7 @@ export interface RendezvousContext {
   readonly writer: DeviceWriterPort;
   readonly relays: RelayPickerPort;
   readonly tickets: RelayTicketPort;
+  readonly audit: AuditSink;
   readonly serverKey: ServerKey;
   readonly limits: SignalLimits;
   readonly metrics: SignalMetrics;

@@ -1,5 +1,6 @@
 import { type Duplex } from 'node:stream';
 
+import { NO_AUDIT } from '@switchboard/audit-queue';
 import { type RandomBytes, SecureChannel, type ServerKey } from '@switchboard/crypto';
 import { type Logger, type Registry } from '@switchboard/observability';
 import {
@@ -27,6 +28,7 @@ import { DEFAULT_SIGNAL_LIMITS, type SignalLimits } from './limits';
 import { SignalMetrics } from './metrics';
 import { type KnownPeer, PeerMap, type PeerRecord } from './peer-map';
 import {
+  type AuditSink,
   type DeviceAccessPort,
   type DeviceWriterPort,
   type Refusal,
@@ -55,6 +57,8 @@ export interface SignalCoreOptions {
   writer: DeviceWriterPort;
   relays: RelayPickerPort;
   tickets: RelayTicketPort;
+  /** Where refusals and ban-closed links are audited; none by default. */
+  audit?: AuditSink;
   limits?: Partial<SignalLimits>;
   clock?: Clock;
   /** Randomness for each secure channel's ephemeral box key; tests pass a fixed one. */
@@ -105,6 +109,7 @@ export class SignalCore {
       writer: options.writer,
       relays: options.relays,
       tickets: options.tickets,
+      audit: options.audit ?? NO_AUDIT,
       serverKey: options.serverKey,
       limits,
       metrics: this.metrics,
@@ -442,8 +447,12 @@ export class SignalCore {
     for (const id of ids) {
       const peer = this.peers.delete(id);
       if (peer?.link !== undefined && !peer.link.closed) {
+        const ip = peer.link.remote.address;
         peer.link.destroy('denied');
         links++;
+        if (refusal === 'banned' || refusal === 'revoked' || refusal === 'deleted') {
+          this.context.audit.record({ action: 'device.link_closed', deviceId: id, reason: refusal, ip });
+        }
       }
     }
     if (ids.length > 0) this.logger.info({ ids: ids.length, refusal, linksClosed: links }, 'devices denied');

@@ -87,3 +87,7 @@ export type {
   DeviceRegistrationWrite,
   DeviceSeenWrite,
 } from './devices';
+
+// Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
+export { SettingRepository } from './settings';
+export type { SettingRecord } from './settings';

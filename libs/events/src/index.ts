@@ -3,3 +3,4 @@ export * from './envelope';
 export * from './event-bus';
 export * from './redis-event-bus';
 export * from './in-memory-event-bus';
+export * from './settings';

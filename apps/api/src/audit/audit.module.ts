@@ -1,8 +1,18 @@
 import { Global, Module } from '@nestjs/common';
 
+import { AuditController } from './audit.controller';
 import { AuditLog } from './audit-log';
+import { AuditQueueWorker } from './audit-queue.worker';
+import { AuditService } from './audit.service';
 
-/** The api's handle on the audit chain, for every feature module. */
+/**
+ * The audit chain: AuditLog for every feature module (global), the read endpoints, and the worker
+ * that appends the data plane's queued entries.
+ */
 @Global()
-@Module({ providers: [AuditLog], exports: [AuditLog] })
+@Module({
+  controllers: [AuditController],
+  providers: [AuditLog, AuditService, AuditQueueWorker],
+  exports: [AuditLog],
+})
 export class AuditModule {}

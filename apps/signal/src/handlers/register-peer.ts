@@ -94,6 +94,13 @@ export function handleRegisterPeer(
   const access = context.access.checkRegistration(id);
   if (!access.allowed) {
     context.metrics.refusal(access.refusal);
+    // Coalesced per (id, reason) by the audit sink: a refused client retries every few seconds.
+    context.audit.record({
+      action: 'device.registration_refused',
+      deviceId: id,
+      reason: access.refusal,
+      ip: address,
+    });
     return 'drop';
   }
   const peer = context.peers.get(id);

@@ -48,6 +48,12 @@ export function handleRegisterPk(
   const access = context.access.checkRegistration(id, uuid);
   if (!access.allowed) {
     context.metrics.refusal(access.refusal);
+    context.audit.record({
+      action: 'device.registration_refused',
+      deviceId: id,
+      reason: access.refusal,
+      ip: source.ip,
+    });
     return { kind: 'answered', result: RegisterPkResponse_Result.NOT_DEPLOYED };
   }
 

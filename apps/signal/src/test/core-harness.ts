@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 
+import { RecordingAuditSink } from '@switchboard/audit-queue';
 import { generateIdentityKeyPair, type IdentityKeyPair, type ServerKey } from '@switchboard/crypto';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { decodeRendezvous, encodeRendezvous, type RendezvousPayload } from '@switchboard/protocol';
@@ -162,6 +163,7 @@ export class CoreHarness {
   readonly access = new ScriptedAccess();
   readonly writer = new RecordingWriter();
   readonly tickets = new RecordingTickets();
+  readonly audit = new RecordingAuditSink();
   readonly datagrams: SentDatagram[] = [];
   readonly identity: IdentityKeyPair | undefined;
   readonly serverKey: ServerKey;
@@ -182,6 +184,7 @@ export class CoreHarness {
       writer: this.writer,
       relays: new StaticRelayPicker([RELAY]),
       tickets: this.tickets,
+      audit: this.audit,
       limits: options.limits,
       clock: options.clock,
     });

@@ -183,6 +183,19 @@ export class AuditRepository {
     }
   }
 
+  /**
+   * Whether the log holds an entry of this action and time whose details carry this `jobId`: how
+   * the api's audit-queue worker recognises a job it appended before a retry (the (action, at) index
+   * narrows it to a handful of rows).
+   */
+  async containsQueueJob(action: string, at: Date, jobId: string): Promise<boolean> {
+    const row = await this.prisma.auditEntry.findFirst({
+      where: { action, at, details: { path: ['jobId'], equals: jobId } },
+      select: { seq: true },
+    });
+    return row !== null;
+  }
+
   /** One page of the log, newest first, filtered on the indexed columns. */
   async list(query: AuditListQuery = {}): Promise<AuditPage> {
     const limit = query.limit ?? DEFAULT_LIST_LIMIT;

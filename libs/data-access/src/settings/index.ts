@@ -1,0 +1,2 @@
+export { SettingRepository } from './setting.repository';
+export type { SettingRecord } from './setting.repository';
