@@ -84,6 +84,12 @@ export const apiConfigSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
   /** Per dependency, for /readyz. */
   READINESS_TIMEOUT_MS: positiveInteger(2_000),
+  /**
+   * A device counts as online in the operator API when last seen this recently. Signal is the
+   * authority (online = registered within 30 s) but writes last_seen_at coarsened to 60 s, so 90 s
+   * is the tightest window that never shows a live device as offline.
+   */
+  DEVICE_ONLINE_WINDOW_SECONDS: positiveInteger(90),
 });
 
 export const bootstrapConfigSchema = z.object({
