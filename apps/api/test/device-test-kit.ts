@@ -92,7 +92,12 @@ export async function startKitApp(
   parts: Awaited<ReturnType<typeof openKitParts>>,
   env: Environment = {},
 ): Promise<NestFastifyApplication> {
-  return startTestApp({ DATABASE_URL: parts.database.url, REDIS_KEY_PREFIX: parts.prefix, ...env });
+  return startTestApp({
+    DATABASE_URL: parts.database.url,
+    REDIS_KEY_PREFIX: parts.prefix,
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    ...env,
+  });
 }
 
 export async function openDeviceTestKit(name: string): Promise<DeviceTestKit> {

@@ -141,7 +141,8 @@ function deployEntry(
   details: JsonObject,
 ): AuditAppendInput {
   return {
-    actorType: token === null ? 'anonymous' : 'registration_token',
+    // actor_type holds 16 characters: `reg_token`, named by the token's public prefix.
+    actorType: token === null ? 'anonymous' : 'reg_token',
     actorId: token?.prefix ?? null,
     action,
     targetType: 'device',
