@@ -90,6 +90,11 @@ export const apiConfigSchema = z.object({
    * is the tightest window that never shows a live device as offline.
    */
   DEVICE_ONLINE_WINDOW_SECONDS: positiveInteger(90),
+  /**
+   * How long start-up waits for the relay deny set's rebuild from Postgres before serving anyway
+   * (the rebuild goes on in the background): a hung database must not keep the api from starting.
+   */
+  DENY_SET_START_WAIT_MS: positiveInteger(5_000),
 });
 
 export const bootstrapConfigSchema = z.object({

@@ -31,6 +31,7 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
   private repairTimer: NodeJS.Timeout | undefined;
   private repairAttempt = 0;
   private stopped = false;
+  private readonly startWaitMs: number;
 
   constructor(
     redis: RedisConnection,
@@ -41,16 +42,31 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
     this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
     this.states = new DeviceDenyStateRepository(database.client);
     this.log = logger.child({ component: 'deny-set' });
+    this.startWaitMs = config.DENY_SET_START_WAIT_MS;
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Awaited once so a healthy start serves a correct set at once; a failure must not stop the api.
-    try {
-      await this.rebuild();
-    } catch (error) {
-      this.log.error({ err: error }, 'cannot rebuild the relay deny set at start; retrying');
-      this.scheduleRepair();
+    // Awaited (bounded) so a healthy start serves a correct set at once; a failure or a hang must not
+    // stop the api: a failed rebuild is retried, a slow one finishes in the background.
+    const rebuilt = this.rebuild().then(
+      () => true,
+      (error: unknown) => {
+        this.log.error({ err: error }, 'cannot rebuild the relay deny set at start; retrying');
+        this.scheduleRepair();
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.startWaitMs);
+    });
+    if (!(await Promise.race([rebuilt, waited]))) {
+      this.log.warn(
+        { waitedMs: this.startWaitMs },
+        'relay deny set rebuild still running; serving meanwhile',
+      );
     }
+    clearTimeout(timer);
   }
 
   onApplicationShutdown(): void {
