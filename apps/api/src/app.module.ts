@@ -10,6 +10,7 @@ import { AuthenticationModule } from './auth/authentication.module';
 import { ChangesModule } from './changes/changes.module';
 import { type ApiConfig } from './config';
 import { DatabaseModule } from './database/database.module';
+import { DevicesModule } from './devices/devices.module';
 import { ApiDocsModule } from './docs/api-docs.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { EventsModule } from './events/events.module';
@@ -69,6 +70,7 @@ export class AppModule {
         ApiKeysModule,
         UsersModule,
         SettingsModule,
+        DevicesModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

@@ -135,6 +135,17 @@ export const apiConfigSchema = z.object({
   AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
   /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
   SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
+  /**
+   * A device counts as online in the operator API when last seen this recently. Signal is the
+   * authority (online = registered within 30 s) but writes last_seen_at coarsened to 60 s, so 90 s
+   * is the tightest window that never shows a live device as offline.
+   */
+  DEVICE_ONLINE_WINDOW_SECONDS: positiveInteger(90),
+  /**
+   * How long start-up waits for the relay deny set's rebuild from Postgres before serving anyway
+   * (the rebuild goes on in the background): a hung database must not keep the api from starting.
+   */
+  DENY_SET_START_WAIT_MS: positiveInteger(5_000),
 });
 
 export const bootstrapConfigSchema = z.object({

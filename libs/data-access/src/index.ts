@@ -77,8 +77,30 @@ export {
 export type { AuditAppendInput, AuditListQuery, AuditPage, AuditRepositoryOptions } from './audit';
 
 // Devices as signal sees them: access snapshot for its admission index, batched write-behind.
-export { DeviceRepository, REGISTRATION_POLICY_SETTING, uuidDigest } from './devices';
+export {
+  DeviceAdminRepository,
+  DeviceDenyStateRepository,
+  DeviceGroupNameTakenError,
+  DeviceIdTakenError,
+  DeviceRepository,
+  escapeLike,
+  REGISTRATION_POLICY_SETTING,
+  RegistrationTokenRepository,
+  uuidDigest,
+} from './devices';
 export type {
+  BanStamp,
+  DeployAdmission,
+  DeviceDetails,
+  DeviceGroupRecord,
+  DeviceListFilter,
+  DevicePage,
+  DevicePatch,
+  DeviceSummary,
+  LockedDevice,
+  NewRegistrationToken,
+  RegistrationTokenRecord,
+  RegistrationTokenSecret,
   ChangeIdOutcome,
   DeviceAccessRow,
   DeviceAccessSnapshotOptions,

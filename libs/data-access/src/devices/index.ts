@@ -10,3 +10,27 @@ export type {
 } from './device.repository';
 export { REGISTRATION_POLICY_SETTING } from './device.sql';
 export { uuidDigest } from './uuid-digest';
+export {
+  DeviceAdminRepository,
+  DeviceGroupNameTakenError,
+  DeviceIdTakenError,
+} from './device-admin.repository';
+export type {
+  BanStamp,
+  DeployAdmission,
+  DeviceDetails,
+  DeviceGroupRecord,
+  DeviceListFilter,
+  DevicePage,
+  DevicePatch,
+  DeviceSummary,
+  LockedDevice,
+} from './device-admin.repository';
+export { escapeLike } from './device-admin.sql';
+export { DeviceDenyStateRepository } from './device-deny-state.repository';
+export { RegistrationTokenRepository } from './registration-token.repository';
+export type {
+  NewRegistrationToken,
+  RegistrationTokenRecord,
+  RegistrationTokenSecret,
+} from './registration-token.repository';

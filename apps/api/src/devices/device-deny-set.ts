@@ -1,0 +1,138 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DeviceDenyStateRepository } from '@switchboard/data-access';
+import { type Logger } from '@switchboard/observability';
+import { RelayAccessLists } from '@switchboard/relay-registry';
+
+import { API_CONFIG, API_LOGGER } from '../app.tokens';
+import { type ApiConfig } from '../config';
+import { DatabaseConnection } from '../database/database.connection';
+import { RedisConnection } from '../redis/redis.connection';
+
+const SYNC_BATCH = 1_000;
+const REPAIR_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
+
+/**
+ * The relays' durable deny set, `<REDIS_KEY_PREFIX>:relay:denied-devices` (contract in
+ * libs/relay-registry relay-access-lists.ts): every RustDesk id banned, revoked or soft-deleted in
+ * Postgres. Changes call `sync(ids)` from ChangeRunner's `beforeEvents`, i.e. after their commit and
+ * before their event. Each sync writes what Postgres holds *now* for those ids, under per-id advisory
+ * locks (DeviceDenyStateRepository), so racing changes cannot leave the set behind Postgres.
+ *
+ * At start the whole set is rebuilt the same way: the ids denied in Postgres plus every id already in
+ * the set are re-synced in batches, so stale entries go and nothing banned meanwhile is lost (there
+ * is no swap of a freshly built set that a concurrent SADD could miss). A failed write (Redis or
+ * Postgres away) schedules a full rebuild, retried until it succeeds.
+ */
+@Injectable()
+export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly lists: RelayAccessLists;
+  private readonly states: DeviceDenyStateRepository;
+  private readonly log: Logger;
+  private repairTimer: NodeJS.Timeout | undefined;
+  private repairAttempt = 0;
+  private stopped = false;
+  private readonly startWaitMs: number;
+
+  constructor(
+    redis: RedisConnection,
+    database: DatabaseConnection,
+    @Inject(API_CONFIG) config: ApiConfig,
+    @Inject(API_LOGGER) logger: Logger,
+  ) {
+    this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
+    this.states = new DeviceDenyStateRepository(database.client);
+    this.log = logger.child({ component: 'deny-set' });
+    this.startWaitMs = config.DENY_SET_START_WAIT_MS;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Awaited (bounded) so a healthy start serves a correct set at once; a failure or a hang must not
+    // stop the api: a failed rebuild is retried, a slow one finishes in the background.
+    const rebuilt = this.rebuild().then(
+      () => true,
+      (error: unknown) => {
+        this.log.error({ err: error }, 'cannot rebuild the relay deny set at start; retrying');
+        this.scheduleRepair();
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.startWaitMs);
+    });
+    if (!(await Promise.race([rebuilt, waited]))) {
+      this.log.warn(
+        { waitedMs: this.startWaitMs },
+        'relay deny set rebuild still running; serving meanwhile',
+      );
+    }
+    clearTimeout(timer);
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.repairTimer);
+  }
+
+  /** Makes the set agree with Postgres for these ids. Never throws: a failure schedules a rebuild. */
+  async sync(rustdeskIds: readonly string[]): Promise<void> {
+    try {
+      await this.syncBatch(rustdeskIds);
+    } catch (error) {
+      this.log.error(
+        { err: error, ids: rustdeskIds.length },
+        'relay deny set not updated; a rebuild will follow',
+      );
+      this.scheduleRepair();
+    }
+  }
+
+  /** Re-syncs every id denied in Postgres or present in the set; resolves to the set's new size. */
+  async rebuild(): Promise<number> {
+    const started = performance.now();
+    const candidates = await this.lists.deniedDevices();
+    for await (const page of this.states.deniedIds()) for (const id of page) candidates.add(id);
+    const ids = [...candidates].sort();
+    let denied = 0;
+    for (let start = 0; start < ids.length; start += SYNC_BATCH) {
+      denied += await this.syncBatch(ids.slice(start, start + SYNC_BATCH));
+    }
+    this.log.info(
+      { denied, checked: ids.length, ms: Math.round(performance.now() - started) },
+      'relay deny set rebuilt from Postgres',
+    );
+    return denied;
+  }
+
+  private async syncBatch(rustdeskIds: readonly string[]): Promise<number> {
+    let deniedCount = 0;
+    await this.states.withDenyState(rustdeskIds, async (denied) => {
+      deniedCount = denied.size;
+      await this.lists.denyDevices([...denied]);
+      await this.lists.allowDevices(rustdeskIds.filter((id) => !denied.has(id)));
+    });
+    return deniedCount;
+  }
+
+  private scheduleRepair(): void {
+    if (this.stopped || this.repairTimer !== undefined) return;
+    const delay = REPAIR_DELAYS_MS[Math.min(this.repairAttempt, REPAIR_DELAYS_MS.length - 1)] ?? 30_000;
+    this.repairAttempt += 1;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined;
+      this.rebuild().then(
+        () => {
+          this.repairAttempt = 0;
+        },
+        (error: unknown) => {
+          this.log.warn(
+            { err: error, attempt: this.repairAttempt },
+            'relay deny set rebuild failed; retrying',
+          );
+          this.scheduleRepair();
+        },
+      );
+    }, delay);
+    this.repairTimer.unref();
+  }
+}

@@ -1,0 +1,103 @@
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+
+// Request shapes of the device administration API. Limits follow the columns in schema.prisma.
+
+/**
+ * A RustDesk id in a URL. Default ids are digits and ARCHITECTURE.md says `[A-Za-z0-9]{1,32}`, but
+ * custom ids (change-id) may also hold `-` and `_`: the event schema's pattern, so every stored id
+ * can be looked up.
+ */
+export const deviceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a RustDesk id (1-32 of A-Z a-z 0-9 _ -)');
+
+/** The rename target RustDesk itself accepts (RUSTDESK.md §5.9). */
+export const newDeviceIdSchema = z
+  .string()
+  .regex(/^[a-zA-Z][\w-]{5,15}$/, 'must start with a letter and be 6-16 of A-Z a-z 0-9 _ -');
+
+const queryFlag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((value) => value === 'true');
+
+export const MAX_PAGE_SIZE = 200;
+export const MAX_TAGS = 32;
+const TAG = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  // Tags are shown in the console and matched exactly: printable text without control characters.
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control characters');
+
+export class DeviceIdParams extends createZodDto(z.object({ id: deviceIdSchema })) {}
+
+export class DeviceLinkParams extends createZodDto(
+  z.object({ id: deviceIdSchema, otherId: deviceIdSchema }),
+) {}
+
+export class ListDevicesQuery extends createZodDto(
+  z.object({
+    /** Opaque: `nextCursor` of the previous page. */
+    cursor: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+    online: queryFlag.optional(),
+    banned: queryFlag.optional(),
+    pending: queryFlag.optional(),
+    deleted: queryFlag.optional(),
+    tag: TAG.optional(),
+    group: z.string().min(1).max(128).optional(),
+    q: z.string().max(64, 'must be at most 64 characters').optional(),
+  }),
+) {}
+
+export class UpdateDeviceBody extends createZodDto(
+  z
+    .strictObject({
+      note: z.string().max(4_000, 'must be at most 4000 characters').nullable().optional(),
+      /** Trimmed and deduplicated (first spelling wins); at most 32. */
+      tags: z
+        .array(TAG)
+        .max(MAX_TAGS, `must hold at most ${MAX_TAGS} tags`)
+        .transform((tags) => [...new Set(tags)])
+        .optional(),
+      /** A device group's id or name (create groups with POST /api/v1/device-groups); null ungroups. */
+      group: z.string().min(1).max(128).nullable().optional(),
+      /** A user's id or username; null clears. */
+      owner: z.string().min(1).max(64).nullable().optional(),
+    })
+    .refine((body) => Object.values(body).some((value) => value !== undefined), 'nothing to change'),
+) {}
+
+export class BanDeviceBody extends createZodDto(
+  z.strictObject({
+    reason: z.string().trim().min(1, 'is required').max(512, 'must be at most 512 characters'),
+  }),
+) {}
+
+export class RevokeDeviceBody extends createZodDto(
+  z.strictObject({
+    /** Also revoke every device linked to this one, transitively. Default false. */
+    cascade: z.boolean().default(false),
+    reason: z.string().trim().min(1).max(512, 'must be at most 512 characters').optional(),
+  }),
+) {}
+
+export class DeleteDeviceQuery extends createZodDto(z.object({ hard: queryFlag.default(false) })) {}
+
+export class ChangeDeviceIdBody extends createZodDto(z.strictObject({ newId: newDeviceIdSchema })) {}
+
+export class CreateDeviceGroupBody extends createZodDto(
+  z.strictObject({
+    name: z
+      .string()
+      .trim()
+      .min(1, 'is required')
+      .max(128, 'must be at most 128 characters')
+      .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control characters'),
+    note: z.string().max(4_000).nullable().optional(),
+  }),
+) {}
+
+export class DeviceGroupIdParams extends createZodDto(z.object({ id: z.uuid('must be a uuid') })) {}

@@ -1,0 +1,42 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import { type Logger } from '@switchboard/observability';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+
+import { API_LOGGER } from '../app.tokens';
+import { toErrorResponse } from '../errors/error-response';
+import { DeployRefusal } from './deploy-refusal';
+
+/**
+ * Errors of the RustDesk client API as the client reads them: JSON `{error}` (plus the `result`
+ * code the deploy call understands), a non-200 status. A validation failure is INVALID_INPUT.
+ */
+@Catch()
+export class ClientApiErrorFilter implements ExceptionFilter {
+  constructor(@Inject(API_LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    // The shared mapping decides what may be shown (never internals of a 500).
+    const { statusCode, message } = toErrorResponse(exception, request.id);
+    if (statusCode >= 500) {
+      this.logger.error(
+        { err: exception, requestId: request.id, url: request.url },
+        'client API request failed',
+      );
+    }
+    const result =
+      exception instanceof DeployRefusal
+        ? exception.result
+        : statusCode === 400 && exception instanceof HttpException
+          ? 'INVALID_INPUT'
+          : undefined;
+    const error = Array.isArray(message) ? message.join('; ') : message;
+    if (reply.sent) return;
+    void reply
+      .status(statusCode)
+      .type('application/json; charset=utf-8')
+      .send(result === undefined ? { error } : { result, error });
+  }
+}

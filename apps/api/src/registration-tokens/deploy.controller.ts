@@ -1,0 +1,34 @@
+import { Body, Controller, Headers, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+
+import { type RequestOrigin } from '../auth/principal';
+import { CurrentOrigin, Public } from '../auth/route-access';
+import { ClientApiErrorFilter } from './client-api-error.filter';
+import { DeployService } from './deploy.service';
+import { DeployDeviceBody } from './registration-tokens.dto';
+
+/**
+ * The RustDesk client's deploy call (protocol/CLIENT-API.md). Public as far as the guard goes: the
+ * registration token in `Authorization` is the credential, checked by DeployService.
+ */
+@ApiTags('rustdesk-client')
+@Controller('api/devices')
+@UseFilters(ClientApiErrorFilter)
+export class DeployController {
+  constructor(private readonly deployments: DeployService) {}
+
+  @Post('deploy')
+  @ApiOperation({
+    summary: 'RustDesk client: admit this device with a registration token (rustdesk --deploy)',
+  })
+  @HttpCode(200)
+  @Public()
+  async deploy(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: DeployDeviceBody,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<{ result: 'OK' }> {
+    await this.deployments.deploy(authorization, body, origin);
+    return { result: 'OK' };
+  }
+}

@@ -1,0 +1,84 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { type AuditAppendInput, RegistrationTokenRepository } from '@switchboard/data-access';
+import { type JsonObject } from '@switchboard/audit';
+
+import { auditActorOf } from '../auth/principal';
+import { ChangeRunner } from '../changes/change-runner';
+import { DatabaseConnection } from '../database/database.connection';
+import { type Actor } from '../devices/devices.service';
+import { generateRegistrationToken } from './registration-token-secret';
+import { registrationTokenView, type RegistrationTokenView } from './registration-token-view';
+import { type CreateRegistrationTokenBody } from './registration-tokens.dto';
+
+export interface CreatedRegistrationToken extends RegistrationTokenView {
+  /** The token itself: shown once, never stored. */
+  token: string;
+}
+
+@Injectable()
+export class RegistrationTokensService {
+  private readonly tokens: RegistrationTokenRepository;
+
+  constructor(
+    private readonly changes: ChangeRunner,
+    database: DatabaseConnection,
+  ) {
+    this.tokens = new RegistrationTokenRepository(database.client);
+  }
+
+  async create(body: CreateRegistrationTokenBody, actor: Actor): Promise<CreatedRegistrationToken> {
+    const generated = generateRegistrationToken();
+    return this.changes.run(async (tx) => {
+      const record = await new RegistrationTokenRepository(tx).create({
+        name: body.name,
+        prefix: generated.prefix,
+        tokenHash: generated.hash,
+        maxUses: body.maxUses ?? null,
+        expiresAt: body.expiresAt ?? null,
+        createdById: actor.principal.userId,
+      });
+      return {
+        result: { ...registrationTokenView(record, new Date()), token: generated.token },
+        audit: [
+          entry(actor, 'registration_token.create', record.id, {
+            name: record.name,
+            prefix: record.prefix,
+            maxUses: record.maxUses,
+            expiresAt: record.expiresAt?.toISOString() ?? null,
+          }),
+        ],
+      };
+    });
+  }
+
+  async list(): Promise<RegistrationTokenView[]> {
+    const now = new Date();
+    return (await this.tokens.list()).map((token) => registrationTokenView(token, now));
+  }
+
+  /** Revocation is final: devices it admitted stay admitted (revoke those devices to undo them). */
+  async revoke(id: string, actor: Actor): Promise<void> {
+    await this.changes.run(async (tx) => {
+      const tokens = new RegistrationTokenRepository(tx);
+      const token = await tokens.findById(id);
+      if (token === null) throw new NotFoundException('Registration token not found');
+      if (!(await tokens.revoke(id, new Date())))
+        throw new ConflictException('Registration token is already revoked');
+      return {
+        result: undefined,
+        audit: [entry(actor, 'registration_token.revoke', id, { name: token.name, prefix: token.prefix })],
+      };
+    });
+  }
+}
+
+function entry(actor: Actor, action: string, tokenId: string, details: JsonObject): AuditAppendInput {
+  return {
+    ...auditActorOf(actor.principal),
+    action,
+    targetType: 'registration_token',
+    targetId: tokenId,
+    ip: actor.origin.ip,
+    details: { ...details, userAgent: actor.origin.userAgent },
+  };
+}

@@ -1,0 +1,243 @@
+// The raw SQL behind the api's device administration (device-admin.repository.ts and
+// device-deny-state.repository.ts), in one place to review. Everything else goes through Prisma's
+// query builder.
+import { Prisma } from '../generated/prisma/client';
+
+/** `LIKE`'s metacharacters in user input match themselves: `\` first, or it would escape the others. */
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+export interface DeviceListFilter {
+  /** Seen at or after `onlineSince` (true) or not (false). */
+  readonly online?: boolean;
+  readonly onlineSince: Date;
+  readonly banned?: boolean;
+  readonly pending?: boolean;
+  readonly tag?: string;
+  /** A device group's id (uuid) or name. */
+  readonly group?: string;
+  /** false (default): live devices only; true: soft-deleted ones only. */
+  readonly deleted?: boolean;
+  /** Substring of the RustDesk id, the hostname or the owner's username (case-insensitive). */
+  readonly q?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The WHERE clause of a device listing. Each condition is index-backed at 100k rows: the trigram GIN
+ * indexes serve the `%q%` ILIKE on id and hostname, the tags GIN index serves `@>`, btrees the rest.
+ */
+function listConditions(filter: DeviceListFilter): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [
+    filter.deleted === true ? Prisma.sql`d.deleted_at IS NOT NULL` : Prisma.sql`d.deleted_at IS NULL`,
+  ];
+  if (filter.online === true) conditions.push(Prisma.sql`d.last_seen_at >= ${filter.onlineSince}`);
+  if (filter.online === false) {
+    conditions.push(Prisma.sql`(d.last_seen_at IS NULL OR d.last_seen_at < ${filter.onlineSince})`);
+  }
+  if (filter.banned !== undefined) conditions.push(Prisma.sql`d.banned = ${filter.banned}`);
+  if (filter.pending === true) conditions.push(Prisma.sql`d.admission = 'pending'`);
+  if (filter.pending === false) conditions.push(Prisma.sql`d.admission <> 'pending'`);
+  if (filter.tag !== undefined) conditions.push(Prisma.sql`d.tags @> ARRAY[${filter.tag}]::text[]`);
+  if (filter.group !== undefined) {
+    conditions.push(
+      UUID.test(filter.group)
+        ? Prisma.sql`d.group_id = ${filter.group}::uuid`
+        : Prisma.sql`d.group_id = (SELECT id FROM device_groups WHERE name = ${filter.group})`,
+    );
+  }
+  if (filter.q !== undefined && filter.q !== '') {
+    const pattern = `%${escapeLike(filter.q)}%`;
+    conditions.push(Prisma.sql`(
+      d.rustdesk_id ILIKE ${pattern} ESCAPE '\\'
+      OR d.hostname ILIKE ${pattern} ESCAPE '\\'
+      OR d.owner_id IN (SELECT id FROM users WHERE username ILIKE ${pattern} ESCAPE '\\'))`);
+  }
+  return conditions;
+}
+
+export interface DeviceListRow {
+  rustdesk_id: string;
+  hostname: string | null;
+  os: string | null;
+  version: string | null;
+  last_ip: string | null;
+  last_seen_at: Date | null;
+  tags: string[];
+  note: string | null;
+  admission: 'admitted' | 'pending' | 'rejected';
+  banned: boolean;
+  ban_reason: string | null;
+  deleted_at: Date | null;
+  revoked_at: Date | null;
+  group_id: string | null;
+  group_name: string | null;
+  owner_id: string | null;
+  owner_username: string | null;
+}
+
+/** One page in RustDesk-id order (keyset: `after` is the last id of the previous page), plus one row to tell whether more follow. */
+export function listDevicesSql(
+  filter: DeviceListFilter,
+  after: string | undefined,
+  limit: number,
+): Prisma.Sql {
+  const conditions = listConditions(filter);
+  if (after !== undefined) conditions.push(Prisma.sql`d.rustdesk_id > ${after}`);
+  return Prisma.sql`
+    SELECT d.rustdesk_id, d.hostname, d.os, d.version, d.last_ip, d.last_seen_at, d.tags, d.note,
+           d.admission::text AS admission, d.banned, d.ban_reason, d.deleted_at, d.revoked_at,
+           g.id AS group_id, g.name AS group_name, u.id AS owner_id, u.username AS owner_username
+    FROM devices d
+    LEFT JOIN device_groups g ON g.id = d.group_id
+    LEFT JOIN users u ON u.id = d.owner_id
+    WHERE ${Prisma.join(conditions, ' AND ')}
+    ORDER BY d.rustdesk_id
+    LIMIT ${limit + 1}`;
+}
+
+export function countDevicesSql(filter: DeviceListFilter): Prisma.Sql {
+  return Prisma.sql`SELECT count(*)::int AS count FROM devices d WHERE ${Prisma.join(listConditions(filter), ' AND ')}`;
+}
+
+export interface CountRow {
+  count: number;
+}
+
+export interface LockedDeviceRow {
+  id: string;
+  rustdesk_id: string;
+  admission: 'admitted' | 'pending' | 'rejected';
+  banned: boolean;
+  deleted: boolean;
+  revoked: boolean;
+  uuid: Uint8Array | null;
+  registration_token_id: string | null;
+}
+
+const LOCKED_COLUMNS = Prisma.raw(`id, rustdesk_id, admission::text AS admission, banned,
+  deleted_at IS NOT NULL AS deleted, revoked_at IS NOT NULL AS revoked, uuid, registration_token_id`);
+
+/**
+ * Row locks are what make racing admin actions on one device end consistent: every change to a
+ * device's admin state reads it with FOR UPDATE first, so a second ban/unban/revoke waits for the
+ * first to commit and then decides on what it left.
+ */
+export function lockDeviceSql(rustdeskId: string): Prisma.Sql {
+  return Prisma.sql`SELECT ${LOCKED_COLUMNS} FROM devices WHERE rustdesk_id = ${rustdeskId} FOR UPDATE`;
+}
+
+/** Several rows, locked in id order so two transactions locking overlapping sets cannot deadlock. */
+export function lockDevicesSql(rustdeskIds: readonly string[]): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ${LOCKED_COLUMNS} FROM devices WHERE rustdesk_id = ANY(${[...rustdeskIds]}::text[])
+    ORDER BY rustdesk_id FOR UPDATE`;
+}
+
+/**
+ * A row for an id the api is about to act on (a ban or a deploy of an id never seen). Created as
+ * `pending` so that, once unbanned, it is admitted by nothing but the policy that would admit a
+ * newcomer. A concurrent insert of the same id makes this a no-op (the caller then locks the row).
+ */
+export function insertPlaceholderSql(rustdeskId: string): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO devices (rustdesk_id, admission) VALUES (${rustdeskId}, 'pending')
+    ON CONFLICT (rustdesk_id) DO NOTHING
+    RETURNING id`;
+}
+
+export interface IdRow {
+  id: string;
+}
+
+/**
+ * The devices linked to `rustdeskId` through device_links, transitively, in both directions (a link
+ * is symmetric for revocation), the device itself excluded. UNION drops repeats, so cycles end.
+ * Stops after `limit` rows so a caller can tell an oversized component without walking all of it.
+ */
+export function linkedComponentSql(rustdeskId: string, limit: number): Prisma.Sql {
+  return Prisma.sql`
+    WITH RECURSIVE component(id) AS (
+      SELECT id FROM devices WHERE rustdesk_id = ${rustdeskId}
+      UNION
+      SELECT CASE WHEN l.device_id = c.id THEN l.linked_device_id ELSE l.device_id END
+      FROM component c
+      JOIN device_links l ON l.device_id = c.id OR l.linked_device_id = c.id
+    )
+    SELECT d.rustdesk_id FROM component c JOIN devices d ON d.id = c.id
+    WHERE d.rustdesk_id <> ${rustdeskId}
+    ORDER BY d.rustdesk_id
+    LIMIT ${limit}`;
+}
+
+export interface RustdeskIdRow {
+  rustdesk_id: string;
+}
+
+export interface LinkRow {
+  rustdesk_id: string;
+  created_at: Date;
+}
+
+/** Direct links of one device, whichever side it was created from. */
+export function directLinksSql(deviceId: string): Prisma.Sql {
+  return Prisma.sql`
+    SELECT d.rustdesk_id, l.created_at FROM device_links l
+    JOIN devices d ON d.id = CASE WHEN l.device_id = ${deviceId}::uuid THEN l.linked_device_id ELSE l.device_id END
+    WHERE l.device_id = ${deviceId}::uuid OR l.linked_device_id = ${deviceId}::uuid
+    ORDER BY d.rustdesk_id`;
+}
+
+// ─── the relays' deny set (device-deny-state.repository.ts) ───────────────────
+
+/** What the relays' Redis deny set must hold: banned, revoked or soft-deleted. */
+const DENIED = Prisma.raw('(banned OR revoked_at IS NOT NULL OR deleted_at IS NOT NULL)');
+
+/** Key space of the per-id advisory locks (two-int form, apart from the audit chain's bigint lock). */
+export const DENY_LOCK_CLASS = 0x5344_4e59; // "SDNY"
+
+/**
+ * Transaction-scoped advisory locks on RustDesk ids, taken in key order (no deadlocks between
+ * overlapping sets). Advisory rather than row locks because an id with no row (hard-deleted, or a
+ * stale Redis entry) must be lockable too.
+ */
+export function lockDenyKeysSql(rustdeskIds: readonly string[]): Prisma.Sql {
+  return Prisma.sql`
+    SELECT count(*)::int AS count FROM (
+      SELECT pg_advisory_xact_lock(${DENY_LOCK_CLASS}::int, k)
+      FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest(${[...rustdeskIds]}::text[]) AS id ORDER BY k) AS keys
+    ) AS locked`;
+}
+
+export function deniedAmongSql(rustdeskIds: readonly string[]): Prisma.Sql {
+  return Prisma.sql`
+    SELECT rustdesk_id FROM devices WHERE rustdesk_id = ANY(${[...rustdeskIds]}::text[]) AND ${DENIED}`;
+}
+
+/** Every denied id in id order, a page at a time (keyset on the unique index). */
+export function deniedPageSql(after: string, limit: number): Prisma.Sql {
+  return Prisma.sql`
+    SELECT rustdesk_id FROM devices WHERE ${DENIED} AND rustdesk_id > ${after}
+    ORDER BY rustdesk_id LIMIT ${limit}`;
+}
+
+// ─── registration tokens ──────────────────────────────────────────────────────
+
+/**
+ * Takes one use of a token, atomically: the row is locked by the UPDATE and the WHERE re-checked on
+ * the latest version (READ COMMITTED), so concurrent deploys can never exceed max_uses.
+ */
+export function consumeRegistrationTokenSql(tokenId: string, now: Date): Prisma.Sql {
+  return Prisma.sql`
+    UPDATE registration_tokens SET use_count = use_count + 1
+    WHERE id = ${tokenId}::uuid AND revoked_at IS NULL
+      AND (expires_at IS NULL OR expires_at > ${now})
+      AND (max_uses IS NULL OR use_count < max_uses)
+    RETURNING use_count`;
+}
+
+export interface UseCountRow {
+  use_count: number;
+}
