@@ -101,8 +101,10 @@ export function handleRegisterPeer(
   const ipChange = (peer.port !== 0 ? address !== peer.address : address !== peer.ip) && !isLoopback(address);
   if (peer.pk === '' || ipChange) return 'requestPk';
   const now = context.clock.now();
-  peer.address = address;
-  peer.port = port;
+  // Almost every heartbeat repeats the stored address: keeping the old string (not the equal one
+  // each datagram brings) leaves the long-lived record untouched and the new string young garbage.
+  if (address !== peer.address) peer.address = address;
+  if (port !== peer.port) peer.port = port;
   peer.lastRegTime = now;
   if (now - peer.seenRecordedAt >= context.limits.seenRecordIntervalMs) {
     peer.seenRecordedAt = now;
