@@ -57,7 +57,9 @@ const fields = z.object({
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
-  /** hbbr's `-k`: empty (the default) means no licence check; `-` uses KEY_DIR/id_ed25519.pub. */
+  /**
+   * hbbr's `-k`: empty (the default) or `none` means no licence check; `-` uses KEY_DIR/id_ed25519.pub.
+   */
   KEY: keyValue.default(''),
   KEY_DIR: z.string().default('./var/keys'),
   TOTAL_BANDWIDTH: mbitPerSecond(1024),

@@ -98,8 +98,14 @@ describe('signalConfigSchema', () => {
     expect(found).toHaveLength(8);
   });
 
+  it('reads a blank KEY as unset (the key files), never as "no licence check"', () => {
+    expect(parseConfig(signalConfigSchema, { KEY: '' }).KEY).toBe('-');
+    expect(parseConfig(signalConfigSchema, { KEY: '   ' }).KEY).toBe('-');
+  });
+
   it('accepts every hbbs KEY form but a corrupt secret key, without echoing it', () => {
     expect(parseConfig(signalConfigSchema, { KEY: '_' }).KEY).toBe('_');
+    expect(parseConfig(signalConfigSchema, { KEY: 'none' }).KEY).toBe('none');
     expect(parseConfig(signalConfigSchema, { KEY: 'some licence' }).KEY).toBe('some licence');
     expect(parseConfig(signalConfigSchema, { KEY: RFC_SECRET_FILE }).KEY).toBe(RFC_SECRET_FILE);
     const corrupt = Buffer.from(RFC_SECRET_FILE, 'base64');

@@ -40,7 +40,13 @@ const fields = z.object({
   /** `::` listens on IPv6 and IPv4 at once. */
   BIND_HOST: ipAddress.default('0.0.0.0'),
   KEY_DIR: z.string().default('./var/keys'),
-  /** hbbs's `-k`; see resolveKeyOption. A blank value counts as unset, so it means `-` here. */
+  /**
+   * hbbs's `-k` (resolveKeyOption): `-` or `_` (default) sign with KEY_DIR's key files and accept only
+   * their public key as licence; the base64 of a 64-byte secret key, likewise without key files;
+   * any other text is the licence key itself and nothing is signed; `none` is hbbs's empty `-k`: no
+   * licence check, still signing with KEY_DIR's key files. A blank value counts as unset (so `-`),
+   * never as "no check": turning the check off takes the explicit word.
+   */
   KEY: keyValue.default('-'),
   REGISTRATION_POLICY: z
     .enum(REGISTRATION_POLICIES, { error: `must be one of ${REGISTRATION_POLICIES.join(', ')}` })

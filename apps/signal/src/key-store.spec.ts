@@ -112,6 +112,14 @@ describe('KeyStore', () => {
       expect(key.signingKeyPair).toBeDefined();
     });
 
+    it('KEY=none checks no licence but still signs with the key files, as hbbs with an empty -k', async () => {
+      const key = await loadServerKey('none', new KeyStore(directory, logger));
+      expect(key.licenceKey).toBeUndefined();
+      expect(encodePublicKeyFile(key.signingKeyPair?.publicKey ?? new Uint8Array(32))).toBe(
+        await read(PUBLIC_KEY_FILE),
+      );
+    });
+
     it('a literal licence key touches no files and signs nothing', async () => {
       const key = await loadServerKey('shared secret', new KeyStore(directory, logger));
       expect(key).toEqual({ licenceKey: 'shared secret', signingKeyPair: undefined });

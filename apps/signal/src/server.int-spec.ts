@@ -8,7 +8,11 @@ import { WebSocket } from 'ws';
 import { LoggingDeviceWriter, LoggingRelayTickets, OpenAccess, StaticRelayPicker } from './defaults';
 import { SignalServer } from './server';
 import { SignalCore } from './signal-core';
-import { encodeFrameHeader } from '@switchboard/protocol';
+import { encodeFrameHeader, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { WebSocketDuplex } from '@switchboard/transport';
+import { type SignalLimits } from './limits';
+import { peerIdentity } from './test/core-harness';
+import { FramedClient } from './test/rendezvous-client';
 import { TrustedProxies } from './transport/client-address';
 
 const logger = createLogger({ name: 'signal-server-test', level: 'silent' });
@@ -38,7 +42,12 @@ async function tcpClient(port: number): Promise<Socket> {
   return socket;
 }
 
-function start(registry: Registry, messageTimeoutMs = 30_000) {
+function start(
+  registry: Registry,
+  messageTimeoutMs = 30_000,
+  limits: Partial<SignalLimits> = {},
+  trustedProxies: string[] = [],
+) {
   const core = new SignalCore({
     logger,
     registry,
@@ -47,11 +56,11 @@ function start(registry: Registry, messageTimeoutMs = 30_000) {
     writer: new LoggingDeviceWriter(logger),
     relays: new StaticRelayPicker([]),
     tickets: new LoggingRelayTickets(logger),
-    limits: { messageTimeoutMs },
+    limits: { messageTimeoutMs, ...limits },
   });
   const server = new SignalServer(core, {
     ports: { host: '127.0.0.1', port: 0, natTestPort: 0, wsPort: 0 },
-    trustedProxies: new TrustedProxies([]),
+    trustedProxies: new TrustedProxies(trustedProxies),
     logger,
   });
   return { core, server };
@@ -213,5 +222,107 @@ describe('SignalServer over real sockets', () => {
     const udpProbe = createSocket('udp4');
     await new Promise<void>((resolve) => udpProbe.bind(freePort, '127.0.0.1', resolve));
     udpProbe.close();
+  });
+});
+
+type SilentSocket = Socket & { closedAt?: number };
+
+describe('SignalServer WebSocket port before the upgrade', () => {
+  const cap = 20;
+  const upgradeTimeoutMs = 1_500;
+  let registry: Registry;
+  let server: SignalServer;
+  const sockets: Socket[] = [];
+  beforeEach(async () => {
+    registry = createMetricsRegistry({ service: 'signal-test', defaultMetrics: false });
+    const limits = { maxConnectionsPerIp: cap, newConnectionsPerIp: 1_000 };
+    ({ server } = start(registry, upgradeTimeoutMs, limits, ['127.0.0.8']));
+    await server.start();
+  });
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await server.close();
+  });
+
+  /** A raw TCP connection from `localAddress` that never sends a byte; resolves once connected. */
+  async function silentSocket(localAddress: string): Promise<SilentSocket> {
+    const socket: SilentSocket = createConnection({
+      host: '127.0.0.1',
+      port: server.addresses.ws.port,
+      localAddress,
+    });
+    socket.on('error', () => undefined);
+    socket.once('close', () => (socket.closedAt = Date.now()));
+    sockets.push(socket);
+    await once(socket, 'connect');
+    return socket;
+  }
+
+  async function registersOverWebSocket(localAddress: string, id: string): Promise<boolean> {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`, { localAddress });
+    // A refused client sees a hang-up ('error', then 'close'), never 'open'.
+    socket.on('error', () => undefined);
+    const opened = await new Promise<boolean>((resolve) => {
+      socket.once('open', () => resolve(true));
+      socket.once('close', () => resolve(false));
+    });
+    if (!opened) return false;
+    const client = new FramedClient(new WebSocketDuplex(socket));
+    const { uuid, pk } = peerIdentity(7);
+    client.send({ $case: 'registerPk', value: { id, uuid, pk, oldId: '', noRegisterDevice: false } });
+    const response = await client.expect('registerPkResponse');
+    socket.close();
+    return response.result === RegisterPkResponse_Result.OK;
+  }
+
+  it('caps silent sockets per IP from TCP accept and reaps them, while WebSocket clients register', async () => {
+    const started = Date.now();
+    const silent: SilentSocket[] = [];
+    for (let n = 0; n < cap + 10; n += 1) silent.push(await silentSocket('127.0.0.5'));
+    // Beyond the cap the server closes at once, long before any timeout.
+    await until(() => silent.filter((socket) => socket.closedAt !== undefined).length === 10);
+    expect(Date.now() - started).toBeLessThan(upgradeTimeoutMs);
+    expect(await metric(registry, 'signal_refusals_total', { reason: 'connection-limit' })).toBe(10);
+    // The capped address gets no WebSocket either; another address is unaffected.
+    expect(await registersOverWebSocket('127.0.0.5', 'capped01')).toBe(false);
+    expect(await registersOverWebSocket('127.0.0.6', 'other001')).toBe(true);
+    expect(silent.filter((socket) => socket.closedAt === undefined)).toHaveLength(cap);
+
+    // The ones under the cap are closed by the upgrade timeout, not left to Node's 60 s headersTimeout.
+    await until(() => silent.every((socket) => socket.closedAt !== undefined), upgradeTimeoutMs + 3_000);
+    const reapedAfter = Math.max(...silent.map((socket) => socket.closedAt ?? 0)) - started;
+    expect(reapedAfter).toBeGreaterThanOrEqual(upgradeTimeoutMs - 100);
+    // Their slots are free again.
+    expect(await registersOverWebSocket('127.0.0.5', 'after001')).toBe(true);
+  });
+
+  it('does not reap a WebSocket that upgraded in time', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, {
+      localAddress: '127.0.0.7',
+    });
+    await once(socket, 'open');
+    const client = new FramedClient(new WebSocketDuplex(socket));
+    // Heartbeats keep the link past the first-message timeout; the upgrade timer must be gone.
+    for (let elapsed = 0; elapsed < upgradeTimeoutMs + 500; elapsed += 250) {
+      client.sendHeartbeat();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+  });
+
+  it("counts a trusted proxy's clients by their own addresses, not the proxy's", async () => {
+    const clients = [];
+    for (let n = 0; n < cap + 5; n += 1) {
+      const socket = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`, {
+        localAddress: '127.0.0.8',
+        headers: { 'X-Real-IP': `198.51.100.${n + 1}` },
+      });
+      await once(socket, 'open');
+      clients.push(socket);
+    }
+    expect(clients.every((socket) => socket.readyState === WebSocket.OPEN)).toBe(true);
+    expect(await metric(registry, 'signal_refusals_total', { reason: 'connection-limit' })).toBe(0);
+    for (const socket of clients) socket.close();
   });
 });

@@ -5,13 +5,14 @@ import {
   createServer as createTcpServer,
   isIPv6,
   type Server as TcpServer,
+  type Socket,
 } from 'node:net';
 
 import { type Logger } from '@switchboard/observability';
 import { WebSocketServer } from 'ws';
 
 import { type Listener } from './connection';
-import { type SignalCore } from './signal-core';
+import { type ConnectionSlot, type SignalCore } from './signal-core';
 import { normalizeAddress, type TrustedProxies } from './transport/client-address';
 import { WebSocketDuplex } from '@switchboard/transport';
 
@@ -36,6 +37,8 @@ export interface SignalServerOptions {
   ports: SignalPorts;
   trustedProxies: TrustedProxies;
   logger: Logger;
+  /** A WebSocket client must finish its HTTP upgrade within this long; default the core's first-message timeout. */
+  upgradeTimeoutMs?: number;
 }
 
 /** Opens hbbs's four listeners and hands every socket and datagram to the core. */
@@ -53,6 +56,10 @@ export class SignalServer {
     private readonly options: SignalServerOptions,
   ) {
     this.logger = options.logger.child({ component: 'signal-server' });
+  }
+
+  private get upgradeTimeoutMs(): number {
+    return this.options.upgradeTimeoutMs ?? this.core.limits.messageTimeoutMs;
   }
 
   get addresses(): SignalAddresses {
@@ -138,6 +145,27 @@ export class SignalServer {
       response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain' });
       response.end('WebSocket only\n');
     });
+    const slots = new WeakMap<Socket, ConnectionSlot>();
+    const reapers = new WeakMap<Socket, NodeJS.Timeout>();
+    // The cap applies from TCP accept: a socket that never upgrades (only Node's 60 s headersTimeout
+    // would close it) must not be free, or one address could hold thousands.
+    http.on('connection', (socket: Socket) => {
+      const address = normalizeAddress(socket.remoteAddress ?? '');
+      // A trusted proxy carries many clients; each is counted by its own address once upgraded.
+      if (!this.options.trustedProxies.has(address)) {
+        const slot = this.core.admit(address);
+        if (slot === undefined) {
+          socket.destroy();
+          return;
+        }
+        slots.set(socket, slot);
+        socket.once('close', () => slot.release());
+      }
+      // Reaped like a connection that never sends its first message.
+      const reaper = setTimeout(() => socket.destroy(), this.upgradeTimeoutMs);
+      reapers.set(socket, reaper);
+      socket.once('close', () => clearTimeout(reaper));
+    });
     const wss = new WebSocketServer({
       server: http,
       maxPayload: this.core.limits.maxFrameBytes,
@@ -145,8 +173,12 @@ export class SignalServer {
       clientTracking: false,
     });
     wss.on('connection', (socket, request) => {
+      clearTimeout(reapers.get(request.socket));
       const remote = this.options.trustedProxies.clientEndpoint(request.socket, request.headers);
-      this.core.handle(new WebSocketDuplex(socket), 'ws', remote);
+      const duplex = new WebSocketDuplex(socket);
+      const slot = slots.get(request.socket);
+      if (slot === undefined) this.core.handle(duplex, 'ws', remote);
+      else this.core.serve(duplex, 'ws', remote, slot);
     });
     wss.on('error', (error) => this.logger.error({ err: error }, 'WebSocket server error'));
     http.on('error', (error) => this.logger.error({ err: error, listener: 'ws' }, 'listener error'));

@@ -65,6 +65,22 @@ export interface SignalCoreOptions {
   random?: RandomBytes;
 }
 
+/** One connection's place under its IP's connection cap (SignalCore.admit); released once. */
+export class ConnectionSlot {
+  private held = true;
+
+  constructor(
+    readonly ip: string,
+    private readonly onRelease: () => void,
+  ) {}
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.onRelease();
+  }
+}
+
 /**
  * The transport-agnostic rendezvous core (hbbs): TCP 21116, the NAT-test port 21115 and WebSocket all
  * arrive as byte streams, UDP as datagrams. It decodes, routes each message to its handler
@@ -171,18 +187,37 @@ export class SignalCore {
   }
 
   handle(stream: Duplex, listener: Listener, remote: PeerEndpoint): void {
-    const ip = remote.address;
+    const slot = this.admit(remote.address);
+    if (slot === undefined) {
+      stream.destroy();
+      return;
+    }
+    this.serve(stream, listener, remote, slot);
+  }
+
+  /**
+   * Takes one of `ip`'s connection slots (open at once, and new per window), or undefined when it
+   * has none left. Checked before anything costs us work: the key exchange alone is milliseconds of
+   * CPU, an HTTP upgrade a parse. The slot is held until released, once.
+   */
+  admit(ip: string): ConnectionSlot | undefined {
     const open = this.openPerIp.get(ip) ?? 0;
-    // Checked before anything costs us work: the key exchange alone is milliseconds of CPU.
     if (
       !this.shuttingDown &&
       (open >= this.limits.maxConnectionsPerIp || !this.newConnectionLimiter.allow(ip, 1, this.clock.now()))
     ) {
       this.metrics.refusal('connection-limit');
-      stream.destroy();
-      return;
+      return undefined;
     }
     this.openPerIp.set(ip, open + 1);
+    return new ConnectionSlot(ip, () => this.releaseSlot(ip));
+  }
+
+  /**
+   * A stream admitted already (a WebSocket's slot is taken at TCP accept, before its upgrade). Its
+   * slot is released when the connection closes, if nobody released it before.
+   */
+  serve(stream: Duplex, listener: Listener, remote: PeerEndpoint, slot: ConnectionSlot): void {
     this.metrics.connectionsAccepted.labels(listener).inc();
     const signing = this.options.serverKey.signingKeyPair;
     // Secure TCP is offered on every 21116 TCP connection when there is a key to sign with (§4 step 1).
@@ -197,7 +232,10 @@ export class SignalCore {
       this.limits,
       {
         frame: (conn, frame) => this.dispatch(conn, frame),
-        closed: (conn, reason) => this.forget(conn, reason),
+        closed: (conn, reason) => {
+          slot.release();
+          this.forget(conn, reason);
+        },
       },
       this.logger,
       channel,
@@ -458,12 +496,14 @@ export class SignalCore {
     if (ids.length > 0) this.logger.info({ ids: ids.length, refusal, linksClosed: links }, 'devices denied');
   }
 
-  private forget(connection: SignalConnection, reason: CloseReason): void {
-    if (!this.connections.delete(connection)) return;
-    const ip = connection.remote.address;
+  private releaseSlot(ip: string): void {
     const open = (this.openPerIp.get(ip) ?? 1) - 1;
     if (open > 0) this.openPerIp.set(ip, open);
     else this.openPerIp.delete(ip);
+  }
+
+  private forget(connection: SignalConnection, reason: CloseReason): void {
+    if (!this.connections.delete(connection)) return;
     this.metrics.connectionClosed(connection.listener, reason);
     const peer = connection.registeredPeer;
     if (peer !== undefined) {

@@ -1,5 +1,5 @@
 import { encodePublicKeyFile, generateIdentityKeyPair, KeyFileError } from './identity-key';
-import { resolveKeyOption, serverKeyFor, signalNeedsKeyFiles } from './key-option';
+import { NO_LICENCE_CHECK_KEY, resolveKeyOption, serverKeyFor, signalNeedsKeyFiles } from './key-option';
 
 const RFC_SECRET_FILE =
   'nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2DXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg==';
@@ -52,12 +52,21 @@ describe('resolveKeyOption (hbbs -k)', () => {
     });
   });
 
-  it('empty means no licence check, while signal still signs with the key files when it has them', () => {
-    const option = resolveKeyOption('');
-    expect(option).toEqual({ kind: 'no-licence-check' });
-    expect(signalNeedsKeyFiles(option)).toBe(true);
-    const files = generateIdentityKeyPair();
-    expect(serverKeyFor(option, files)).toEqual({ licenceKey: undefined, signingKeyPair: files });
-    expect(serverKeyFor(option, undefined)).toEqual({ licenceKey: undefined, signingKeyPair: undefined });
+  it.each(['', NO_LICENCE_CHECK_KEY])(
+    '%p means no licence check, while signal still signs with the key files',
+    (value) => {
+      const option = resolveKeyOption(value);
+      expect(option).toEqual({ kind: 'no-licence-check' });
+      expect(signalNeedsKeyFiles(option)).toBe(true);
+      const files = generateIdentityKeyPair();
+      expect(serverKeyFor(option, files)).toEqual({ licenceKey: undefined, signingKeyPair: files });
+      expect(serverKeyFor(option, undefined)).toEqual({ licenceKey: undefined, signingKeyPair: undefined });
+    },
+  );
+
+  it('spells the explicit form `none`, and takes near misses as literal licence keys', () => {
+    expect(NO_LICENCE_CHECK_KEY).toBe('none');
+    for (const value of ['None', 'NONE', ' none', 'none ', 'no'])
+      expect(resolveKeyOption(value)).toEqual({ kind: 'licence-only', licenceKey: value });
   });
 });

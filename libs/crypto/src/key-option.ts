@@ -18,12 +18,23 @@ export type KeyOption =
   | { readonly kind: 'secret-key'; readonly keyPair: IdentityKeyPair; readonly licenceKey: string }
   /** Any other text: that exact licence key, and no signing key (PunchHoleResponse.pk stays empty). */
   | { readonly kind: 'licence-only'; readonly licenceKey: string }
-  /** Empty: no licence check. hbbs still loads or generates the key files to sign with; hbbr does not. */
+  /**
+   * Empty, or `none`: no licence check. hbbs still loads or generates the key files to sign with;
+   * hbbr does not.
+   */
   | { readonly kind: 'no-licence-check' };
+
+/**
+ * The explicit spelling of hbbs's empty `-k`. Configuration from the environment cannot carry an
+ * empty value (a blank variable counts as unset, i.e. the default, so that `KEY=` left over in a
+ * template never silently turns the check off); this word says it on purpose. It therefore cannot
+ * be used as a literal licence key.
+ */
+export const NO_LICENCE_CHECK_KEY = 'none';
 
 /** Throws KeyFileError when the value is a 64-byte secret key whose halves do not match. */
 export function resolveKeyOption(value: string): KeyOption {
-  if (value === '') return { kind: 'no-licence-check' };
+  if (value === '' || value === NO_LICENCE_CHECK_KEY) return { kind: 'no-licence-check' };
   if (value === '-' || value === '_') return { kind: 'key-files' };
   const bytes = decodeBase64(value);
   if (bytes?.length === SECRET_KEY_BYTES) {

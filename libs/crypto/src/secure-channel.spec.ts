@@ -4,7 +4,7 @@ import { decodeRendezvous, encodeRendezvous } from '@switchboard/protocol';
 
 import { FrameCipher, frameNonce } from './frame-cipher';
 import { type RandomBytes } from './identity-key';
-import { answerServerKeyExchange, SecureChannel } from './secure-channel';
+import { answerServerKeyExchange, generateBoxKeyPair, SecureChannel } from './secure-channel';
 
 // Vectors from RUSTDESK.md §4 (tweetnacl 1.0.3), RFC 8032 §7.1 test 1 as the server identity.
 const hex = (text: string) => Buffer.from(text, 'hex');
@@ -178,6 +178,29 @@ describe('server side state machine', () => {
       error: { kind: 'box-open-failed' },
     });
     expect(other.acceptClientKeyExchange(answer.keys)).toEqual({ ok: true });
+  });
+});
+
+describe('box keys from OpenSSL (the default, without injected randomness)', () => {
+  it('are exactly the pairs nacl.box.keyPair.fromSecretKey makes, fresh each time', () => {
+    const seen = new Set<string>();
+    for (let n = 0; n < 200; n += 1) {
+      const pair = generateBoxKeyPair();
+      expect(pair.secretKey).toHaveLength(32);
+      const nacls = nacl.box.keyPair.fromSecretKey(pair.secretKey);
+      expect(Buffer.from(pair.publicKey).toString('hex')).toBe(Buffer.from(nacls.publicKey).toString('hex'));
+      seen.add(Buffer.from(pair.secretKey).toString('hex'));
+    }
+    expect(seen.size).toBe(200);
+  });
+
+  it('serve a whole exchange with a tweetnacl client, frames both ways', () => {
+    const server = new SecureChannel(RFC_KEY_PAIR);
+    const answer = answerServerKeyExchange([server.signedBoxPublicKey], RFC_KEY_PAIR.publicKey);
+    if (!answer.ok) throw new Error(`client refused: ${answer.error.kind}`);
+    expect(server.acceptClientKeyExchange(answer.keys)).toEqual({ ok: true });
+    expect(server.open(answer.cipher.seal(REGISTER_PEER))).toEqual({ ok: true, plain: REGISTER_PEER });
+    expect(answer.cipher.open(server.seal(REGISTER_PEER))).toEqual({ ok: true, plain: REGISTER_PEER });
   });
 });
 

@@ -81,6 +81,10 @@ describe('UDP RegisterPeer (RUSTDESK.md §5.2)', () => {
     registerKey('123456789', 1, '198.51.100.7', 40000);
     const [reply] = harness.udp(registerPeer('123456789'), '127.0.0.1', 40000);
     expect(reply?.bytes).toEqual(REGISTER_PEER_RESPONSE.ok);
+    // The record follows the peer to its new address and port (punches go there).
+    expect(harness.core.peers.get('123456789')).toMatchObject({ address: '127.0.0.1', port: 40000 });
+    harness.udp(registerPeer('123456789'), '127.0.0.2', 40002);
+    expect(harness.core.peers.get('123456789')).toMatchObject({ address: '127.0.0.2', port: 40002 });
   });
 
   it('answers the generic encoding the same way as the fast path', () => {

@@ -26,48 +26,50 @@ const SERIAL_TAG = (2 << 3) | 0;
  * work). Protobuf rules kept: a repeated field's last value wins.
  */
 export function readRegisterPeerId(datagram: Buffer): string | undefined {
-  const reader = FAST_READER.reset(datagram);
-  if (reader.byte() !== REGISTER_PEER_TAG) return undefined;
-  const length = reader.varint();
+  const reader = FAST_READER.reset();
+  if (reader.byte(datagram) !== REGISTER_PEER_TAG) return undefined;
+  const length = reader.varint(datagram);
   if (length < 0 || reader.position + length !== datagram.length) return undefined;
   let id = '';
   while (reader.position < datagram.length) {
-    const tag = reader.byte();
+    const tag = reader.byte(datagram);
     if (tag === ID_TAG) {
-      const idLength = reader.varint();
+      const idLength = reader.varint(datagram);
       if (idLength < 0 || reader.position + idLength > datagram.length) return undefined;
       id = datagram.toString('utf8', reader.position, reader.position + idLength);
       reader.position += idLength;
-    } else if (tag !== SERIAL_TAG || reader.varint() < 0) {
+    } else if (tag !== SERIAL_TAG || reader.varint(datagram) < 0) {
       return undefined;
     }
   }
   return id;
 }
 
-/** A cursor over one datagram, reused for every datagram so the hot path allocates none. */
+/**
+ * A cursor over one datagram, reused for every datagram so the hot path allocates none. It holds only
+ * the position (a small integer): storing the datagram itself in this long-lived object would cost a
+ * write barrier per datagram and keep the last one alive.
+ */
 class FastReader {
-  bytes: Buffer = Buffer.alloc(0);
   position = 0;
 
-  reset(bytes: Buffer): this {
-    this.bytes = bytes;
+  reset(): this {
     this.position = 0;
     return this;
   }
 
-  byte(): number {
-    return this.bytes[this.position++] ?? -1;
+  byte(bytes: Buffer): number {
+    return bytes[this.position++] ?? -1;
   }
 
   /**
    * A varint of up to 10 bytes, as a number when it is below 2^28 (all a length here can be), 0 for
    * larger values (a serial may be a negative int32), -1 when truncated or overlong.
    */
-  varint(): number {
+  varint(bytes: Buffer): number {
     let value = 0;
     for (let shift = 0; shift < 70; shift += 7) {
-      const byte = this.byte();
+      const byte = this.byte(bytes);
       if (byte < 0) return -1;
       if (shift < 28) value |= (byte & 0x7f) << shift;
       else if ((byte & 0x7f) !== 0) value = Number.NaN;
@@ -108,8 +110,10 @@ export function handleRegisterPeer(
   const ipChange = (peer.port !== 0 ? address !== peer.address : address !== peer.ip) && !isLoopback(address);
   if (peer.pk === '' || ipChange) return 'requestPk';
   const now = context.clock.now();
-  peer.address = address;
-  peer.port = port;
+  // Almost every heartbeat repeats the stored address: keeping the old string (not the equal one
+  // each datagram brings) leaves the long-lived record untouched and the new string young garbage.
+  if (address !== peer.address) peer.address = address;
+  if (port !== peer.port) peer.port = port;
   peer.lastRegTime = now;
   if (now - peer.seenRecordedAt >= context.limits.seenRecordIntervalMs) {
     peer.seenRecordedAt = now;

@@ -1,3 +1,6 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 import { createScratchDatabase, type ScratchDatabase } from '../migrations/database-admin';
 import { applyMigrations } from '../migrations/migration-runner';
 import { createPrismaClient, type PrismaClient } from '../prisma-client';
@@ -5,6 +8,16 @@ import { type DeviceAccessRow, DeviceRepository } from './device.repository';
 import { uuidDigest } from './uuid-digest';
 
 jest.setTimeout(120_000);
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+const MiB = 1024 * 1024;
+
+function heapAfterGc(): number {
+  collectGarbage();
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
+}
 
 // What @switchboard/testing's createTestDatabase does, built from this library's own parts (testing
 // depends on data-access, so importing it here would be a cycle).
@@ -263,6 +276,82 @@ describe('DeviceRepository (real Postgres)', () => {
       expect(await repository.upsertRegistrations(batch)).toBe(12_345);
       expect(await prisma.device.count()).toBe(12_345);
     });
+
+    it('writes a 20,000-row batch completely, every column of every row as given', async () => {
+      // Half of the ids exist already, so the batch mixes inserts and conflict updates across
+      // statement boundaries; nulls, empty and odd bytes and quotes test the array encoding.
+      await prisma.$executeRaw`
+        INSERT INTO devices (rustdesk_id, pk, last_ip, last_seen_at, admission, note)
+        SELECT 'big' || n, '\\x07'::bytea, '10.9.9.9', ${at(0)}::timestamptz, 'pending', 'kept'
+        FROM generate_series(0, 19998, 2) AS n`;
+      const uuidOf = (n: number) => Buffer.from(`uuid-"\\{${n}},`.padEnd(36, 'x'));
+      const pkOf = (n: number) => (n % 3 === 0 ? null : Buffer.from([n & 255, 0, 92, 34, (n >> 8) & 255]));
+      const ipOf = (n: number) => (n % 5 === 0 ? null : `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`);
+      const batch = Array.from({ length: 20_000 }, (_, n) => ({
+        rustdeskId: `big${n}`,
+        uuid: n === 7 ? new Uint8Array(0) : uuidOf(n),
+        pk: pkOf(n),
+        ip: ipOf(n),
+        seenAt: at(n),
+        admissionIfNew: n % 4 === 1 ? ('pending' as const) : ('admitted' as const),
+      }));
+
+      expect(await repository.upsertRegistrations(batch)).toBe(20_000);
+
+      const rows = await prisma.device.findMany({ where: { rustdeskId: { startsWith: 'big' } } });
+      expect(rows).toHaveLength(20_000);
+      const byId = new Map(rows.map((row) => [row.rustdeskId, row]));
+      const mismatches: string[] = [];
+      for (let n = 0; n < 20_000; n += 1) {
+        const row = byId.get(`big${n}`);
+        const existed = n % 2 === 0;
+        const expected = {
+          uuid: n === 7 ? '' : uuidOf(n).toString('hex'),
+          pk: pkOf(n)?.toString('hex') ?? (existed ? '07' : null),
+          lastIp: ipOf(n) ?? (existed ? '10.9.9.9' : null),
+          lastSeenAt: at(n).toISOString(),
+          admission: existed ? 'pending' : n % 4 === 1 ? 'pending' : 'admitted',
+          admittedBy: !existed && n % 4 !== 1 ? 'system:signal' : null,
+          note: existed ? 'kept' : null,
+        };
+        const actual = row && {
+          uuid: Buffer.from(row.uuid ?? []).toString('hex'),
+          pk: row.pk === null ? null : Buffer.from(row.pk).toString('hex'),
+          lastIp: row.lastIp,
+          lastSeenAt: row.lastSeenAt?.toISOString(),
+          admission: row.admission,
+          admittedBy: row.admittedBy,
+          note: row.note,
+        };
+        if (JSON.stringify(actual) !== JSON.stringify(expected))
+          mismatches.push(`big${n}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`);
+      }
+      expect(mismatches.slice(0, 5)).toEqual([]);
+    });
+  });
+
+  it('keeps nothing of the batches it has written (through Prisma, 100k rows pinned ~30 MiB)', async () => {
+    const write = async (from: number, count: number) => {
+      for (let start = from; start < from + count; start += 1_000) {
+        const rows = Array.from({ length: 1_000 }, (_, i) => ({
+          rustdeskId: String(100_000_000 + start + i),
+          uuid: Buffer.from(String(start + i).padEnd(36, 'u')),
+          pk: Buffer.alloc(32, i),
+          ip: `10.1.${(i >> 8) & 255}.${i & 255}`,
+          seenAt: at(i),
+          admissionIfNew: 'admitted' as const,
+        }));
+        await repository.upsertRegistrations(rows);
+        await repository.touchLastSeen(rows);
+      }
+    };
+    await write(0, 5_000); // connections, plans and code warmed up before the baseline
+    const baseline = heapAfterGc();
+    await write(5_000, 100_000);
+    const growth = heapAfterGc() - baseline;
+
+    expect(await prisma.device.count()).toBe(105_000);
+    expect(growth).toBeLessThan(8 * MiB);
   });
 
   describe('touchLastSeen', () => {
