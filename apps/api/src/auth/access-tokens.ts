@@ -14,6 +14,18 @@ export interface TokenClaims {
   readonly typ: TokenPurpose;
   /** Issued-at, seconds (set by the signer). */
   readonly iat: number;
+  /**
+   * Issued-at in milliseconds (our own claim `iat_ms`): a revocation cuts off the tokens issued before
+   * it to the millisecond, so a token issued just after a password change in the same second lives.
+   */
+  readonly issuedAtMs: number;
+}
+
+interface SignedClaims {
+  readonly sub?: unknown;
+  readonly typ?: unknown;
+  readonly iat?: unknown;
+  readonly iat_ms?: unknown;
 }
 
 const JWT_ALGORITHM = 'HS256';
@@ -45,9 +57,9 @@ export class AccessTokens {
 
   /** The claims of a genuine, unexpired token of that purpose; 401 for anything else. */
   async verify(token: string, purpose: TokenPurpose): Promise<TokenClaims> {
-    let claims: Partial<TokenClaims>;
+    let claims: SignedClaims;
     try {
-      claims = await this.jwt.verifyAsync<Partial<TokenClaims> & object>(token, {
+      claims = await this.jwt.verifyAsync<SignedClaims & object>(token, {
         algorithms: [JWT_ALGORITHM],
         issuer: ISSUER,
         clockTimestamp: this.nowSeconds(),
@@ -55,16 +67,22 @@ export class AccessTokens {
     } catch {
       throw new UnauthorizedException('Invalid or expired token');
     }
-    if (claims.typ !== purpose || typeof claims.sub !== 'string' || typeof claims.iat !== 'number') {
+    if (
+      claims.typ !== purpose ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.iat !== 'number' ||
+      typeof claims.iat_ms !== 'number'
+    ) {
       throw new UnauthorizedException('Invalid or expired token');
     }
-    return { sub: claims.sub, typ: claims.typ, iat: claims.iat };
+    return { sub: claims.sub, typ: purpose, iat: claims.iat, issuedAtMs: claims.iat_ms };
   }
 
   private sign(userId: string, purpose: TokenPurpose, ttlSeconds: number): Promise<string> {
     // iat from the api's clock (exp is derived from it), so expiry follows the same time as everything else.
+    const nowMs = this.clock.now().getTime();
     return this.jwt.signAsync(
-      { typ: purpose, iat: this.nowSeconds() },
+      { typ: purpose, iat: Math.floor(nowMs / 1000), iat_ms: nowMs },
       { subject: userId, expiresIn: ttlSeconds, algorithm: JWT_ALGORITHM, issuer: ISSUER },
     );
   }

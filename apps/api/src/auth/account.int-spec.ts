@@ -281,7 +281,7 @@ describe('tokens, sessions and password change', () => {
         expect((await meWith({ cookie: otherBrowser.cookie })).statusCode).toBe(401);
         const oldAccess = await meWith(bearer(pair));
         expect(oldAccess.statusCode).toBe(401);
-        expect(oldAccess.json().message).toBe('Token revoked by a password change');
+        expect(oldAccess.json().message).toBe('Token revoked');
         expect((await refresh(pair.refreshToken)).statusCode).toBe(401);
 
         const login = (password: string) => post('/api/v1/auth/token', { username: user.username, password });

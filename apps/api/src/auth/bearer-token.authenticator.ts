@@ -5,13 +5,14 @@ import { type FastifyRequest } from 'fastify';
 import { AccessTokens } from './access-tokens';
 import { type Authenticator } from './authenticator';
 import { type Principal } from './principal';
+import { tokensIssuedBefore } from './token-cutoff';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 
 /**
  * `Authorization: Bearer <access JWT>` for automation. The user row is read on every request, so a
  * disabled user or a changed role takes effect at once rather than when the token expires; a token
- * issued before the user's last password change is dead (the change revokes every other login).
+ * issued before the user's last password change or login revocation is dead (token-cutoff.ts).
  */
 @Injectable()
 export class BearerTokenAuthenticator implements Authenticator {
@@ -30,8 +31,8 @@ export class BearerTokenAuthenticator implements Authenticator {
     const claims = await this.tokens.verify(match[1], 'access');
     const user = await this.users.findById(claims.sub);
     if (user === null || user.disabled) throw new UnauthorizedException('Invalid or expired token');
-    if (claims.iat < Math.floor(user.passwordChangedAt.getTime() / 1000)) {
-      throw new UnauthorizedException('Token revoked by a password change');
+    if (claims.issuedAtMs < tokensIssuedBefore(user)) {
+      throw new UnauthorizedException('Token revoked');
     }
     return {
       userId: user.id,

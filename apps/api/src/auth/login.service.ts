@@ -24,6 +24,7 @@ import { type RequestOrigin } from './principal';
 import { recoveryCodeDigest } from './recovery-codes';
 import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
 import { SecondFactor } from './second-factor';
+import { tokensIssuedBefore } from './token-cutoff';
 
 /**
  * Verified against when the username is unknown or the user disabled, so those answers take as long
@@ -121,12 +122,7 @@ export class LoginService {
   async mfaLogin(input: MfaLogin, context: LoginContext): Promise<LoginOutcome> {
     const claims = await this.accessTokens.verify(input.mfaToken, 'mfa');
     const user = await this.users.findById(claims.sub);
-    if (
-      user === null ||
-      user.disabled ||
-      !user.totpEnabled ||
-      claims.iat < Math.floor(user.passwordChangedAt.getTime() / 1000)
-    ) {
+    if (user === null || user.disabled || !user.totpEnabled || claims.issuedAtMs < tokensIssuedBefore(user)) {
       throw new UnauthorizedException(BAD_MFA_TOKEN);
     }
     this.assertChannel(user, context.channel);

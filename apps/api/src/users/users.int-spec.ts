@@ -477,6 +477,9 @@ describe('users administration', () => {
       expect(enabled.statusCode).toBe(200);
       expect(enabled.json<UserBody>().disabled).toBe(false);
       expect(await audits('user.enabled', target.user.id)).toHaveLength(1);
+      // Enabling does not revive the tokens the user held before being disabled...
+      expect((await call('GET', '/api/v1/api-keys', target)).statusCode).toBe(401);
+      // ...but a new login works.
       const fresh = await app.get(AccessTokens).issueAccessToken(target.user);
       expect(
         (

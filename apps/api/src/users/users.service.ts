@@ -192,7 +192,7 @@ export class UsersService {
     const user = await this.changes.run(async (tx) => {
       const repository = new UserAdminRepository(tx);
       await this.lockTarget(repository, id);
-      const reset = await repository.setPassword(id, passwordHash, true, nextWholeSecond(new Date()));
+      const reset = await repository.setPassword(id, passwordHash, true, new Date());
       const revoked = await new UserRepository(tx).revokeLogins(id);
       return {
         result: reset,
@@ -238,14 +238,6 @@ function refuseIfLastAdmin(target: ManagedUser, admins: readonly string[], what:
   if (isEnabledAdmin && !admins.some((adminId) => adminId !== target.id)) {
     throw new ConflictException(`The last enabled admin cannot be ${what}`);
   }
-}
-
-/**
- * Access tokens carry their issue time in whole seconds and die when issued before the password
- * change; rounding the change up to the next second makes that include tokens from this very second.
- */
-function nextWholeSecond(now: Date): Date {
-  return new Date((Math.floor(now.getTime() / 1000) + 1) * 1000);
 }
 
 function sessionsRevoked(userId: string, principal: Principal): PendingEvent {

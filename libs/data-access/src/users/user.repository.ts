@@ -18,6 +18,8 @@ export interface UserRecord {
   /** The password was chosen by someone else; the next login must replace it. */
   passwordMustChange: boolean;
   passwordChangedAt: Date;
+  /** When all the user's logins were last ended (revokeLogins); null if never. */
+  loginsRevokedAt: Date | null;
   lastLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
@@ -63,8 +65,9 @@ export class UserRepository {
 
   /**
    * Ends a user's logins: browser sessions and refresh-token families, except the one the caller keeps
-   * (a password change keeps the session it was made from). Access JWTs die with the password change
-   * itself (BearerTokenAuthenticator compares their iat with password_changed_at).
+   * (a password change keeps the session it was made from), and stamps logins_revoked_at, which kills
+   * every access JWT issued before it (BearerTokenAuthenticator compares their iat), so re-enabling
+   * a disabled user does not revive the tokens it had.
    * Returns how many sessions and refresh tokens were revoked.
    */
   async revokeLogins(
@@ -84,6 +87,7 @@ export class UserRepository {
       },
       data: { revokedAt: now },
     });
+    await this.db.user.update({ where: { id: userId }, data: { loginsRevokedAt: now } });
     return { sessions: sessions.count, refreshTokens: refreshTokens.count };
   }
 
@@ -128,6 +132,7 @@ function toRecord(row: User): UserRecord {
     totpEnabled: row.totpEnabled,
     passwordMustChange: row.passwordMustChange,
     passwordChangedAt: row.passwordChangedAt,
+    loginsRevokedAt: row.loginsRevokedAt,
     lastLoginAt: row.lastLoginAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
