@@ -23,6 +23,8 @@ export interface RelayOptions {
   redisUrl: string;
   redisKeyPrefix: string;
   maxConnectionsPerIp: number;
+  /** Extra node flags for the relay process, e.g. `--cpu-prof` (BENCH_RELAY_NODE_ARGS). */
+  nodeArgs?: readonly string[];
 }
 
 /** Compiles apps/relay and libs into var/bench/relay-build; returns the seconds it took. */
@@ -50,7 +52,7 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
   const [port, metricsPort, wsPort] = await freePorts(3);
   if (port === undefined || metricsPort === undefined || wsPort === undefined)
     throw new Error('no free ports');
-  const child = spawn(process.execPath, [COMPILED_MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), COMPILED_MAIN], {
     cwd: ROOT,
     env: {
       BIND_HOST: '127.0.0.1',

@@ -30,6 +30,9 @@ interface BenchOptions {
   warmupSeconds: number;
   measureSeconds: number;
   build: boolean;
+  /** Which parts to run: `throughput`, `sessions`, or both (the default). */
+  parts: ReadonlySet<'throughput' | 'sessions'>;
+  relayNodeArgs: string[];
 }
 
 function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
@@ -49,7 +52,19 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     warmupSeconds: positive('BENCH_WARMUP_SECONDS', 5),
     measureSeconds: positive('BENCH_SECONDS', 20),
     build: env['BENCH_BUILD'] !== '0',
+    parts: readParts(env['BENCH_PARTS']),
+    relayNodeArgs: (env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''),
   };
+}
+
+function readParts(value: string | undefined): ReadonlySet<'throughput' | 'sessions'> {
+  const parts = (value ?? 'throughput,sessions').split(',').map((part) => part.trim());
+  for (const part of parts) {
+    if (part !== 'throughput' && part !== 'sessions') {
+      throw new Error(`BENCH_PARTS: unknown part "${part}" (throughput, sessions)`);
+    }
+  }
+  return new Set(parts as Array<'throughput' | 'sessions'>);
 }
 
 /** Load-generator processes (TypeScript through swc), one IPC request at a time each. */
@@ -109,20 +124,31 @@ interface SessionResult {
   rss?: { before: number; during: number; peak: number };
 }
 
-async function throughput(options: BenchOptions, relay: Forwarder): Promise<Map<TransferPath, number[]>> {
+interface ThroughputResult {
+  /** MiB/s per round, by path. */
+  rates: Map<TransferPath, number[]>;
+  /** CPU seconds of the hop per GiB forwarded, per round (socat's forked child, the relay process). */
+  hopCpuPerGiB: Map<TransferPath, number[]>;
+}
+
+async function throughput(options: BenchOptions, relay: Forwarder): Promise<ThroughputResult> {
   const bytes = options.transferMiB * MIB;
   const paths: TransferPath[] = ['direct', 'socat', 'relay'];
   const rates = new Map<TransferPath, number[]>(paths.map((path) => [path, []]));
+  const hopCpuPerGiB = new Map<TransferPath, number[]>(paths.map((path) => [path, []]));
   for (let round = 1; round <= options.rounds; round++) {
     // Interleaved, so a burst of load from elsewhere on the host hits every path alike.
     for (const path of paths) {
-      const seconds = await measureTransfer(path, bytes, relay.port);
+      const { seconds, hopCpuSeconds } = await measureTransfer(path, bytes, relay);
       const rate = bytes / MIB / seconds;
       rates.get(path)?.push(rate);
-      console.log(`  round ${round} ${path.padEnd(6)} ${rate.toFixed(0).padStart(6)} MiB/s`);
+      const perGiB = hopCpuSeconds === undefined ? undefined : hopCpuSeconds / (bytes / (1024 * MIB));
+      if (perGiB !== undefined) hopCpuPerGiB.get(path)?.push(perGiB);
+      const cpu = perGiB === undefined ? '' : `, hop CPU ${perGiB.toFixed(2)} s/GiB`;
+      console.log(`  round ${round} ${path.padEnd(6)} ${rate.toFixed(0).padStart(6)} MiB/s${cpu}`);
     }
   }
-  return rates;
+  return { rates, hopCpuPerGiB };
 }
 
 async function sessions(
@@ -206,42 +232,68 @@ async function main(): Promise<void> {
   const relayOptions = {
     redisUrl: options.redisUrl,
     maxConnectionsPerIp: options.sessions * 2 + 100,
+    nodeArgs: options.relayNodeArgs,
   };
+  const row = (name: string, value: string) => console.log(`${name.padEnd(34)} ${value}`);
+  const report: Array<() => void> = [];
 
-  console.log(`\n(1) one session, ${options.transferMiB} MiB one way, ${options.rounds} rounds`);
-  const relay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-1` });
-  let rates: Map<TransferPath, number[]>;
-  try {
-    rates = await throughput(options, relay);
-  } finally {
-    await relay.stop();
+  if (options.parts.has('throughput')) {
+    console.log(`\n(1) one session, ${options.transferMiB} MiB one way, ${options.rounds} rounds`);
+    const relay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-1` });
+    let result: ThroughputResult;
+    try {
+      result = await throughput(options, relay);
+    } finally {
+      await relay.stop();
+    }
+    report.push(() => reportThroughput(result, row));
   }
 
-  const perSession = `${options.kbitPerSecond} kbit/s as ${options.messagesPerSecond} messages/s`;
-  console.log(`\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers`);
-  console.log(`  direct (no relay), load average ${load()}`);
-  const direct = await sessions(options, 'direct', undefined);
-  const sessionRelay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-2` });
-  let relayed: SessionResult;
-  try {
-    console.log(`  through the relay, load average ${load()}`);
-    relayed = await sessions(options, 'relay', sessionRelay);
-  } finally {
-    await sessionRelay.stop();
+  if (options.parts.has('sessions')) {
+    const perSession = `${options.kbitPerSecond} kbit/s as ${options.messagesPerSecond} messages/s`;
+    console.log(`\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers`);
+    console.log(`  direct (no relay), load average ${load()}`);
+    const direct = await sessions(options, 'direct', undefined);
+    const sessionRelay = await startRelay({
+      ...relayOptions,
+      redisKeyPrefix: `bench-relay-${process.pid}-2`,
+    });
+    let relayed: SessionResult;
+    try {
+      console.log(`  through the relay, load average ${load()}`);
+      relayed = await sessions(options, 'relay', sessionRelay);
+    } finally {
+      await sessionRelay.stop();
+    }
+    report.push(() => reportSessions(direct, relayed, row));
   }
 
+  console.log('\nresults (median of rounds; each round in brackets)');
+  for (const part of report) part();
+  row('load average at the end', load());
+}
+
+type Row = (name: string, value: string) => void;
+
+function reportThroughput({ rates, hopCpuPerGiB }: ThroughputResult, row: Row): void {
   const relayRate = median(rates.get('relay') ?? []);
   const socatRate = median(rates.get('socat') ?? []);
   const directRate = median(rates.get('direct') ?? []);
   const rate = (path: TransferPath) =>
     `${median(rates.get(path) ?? []).toFixed(0)} MiB/s (${(rates.get(path) ?? []).map((r) => r.toFixed(0)).join(', ')})`;
-  const row = (name: string, value: string) => console.log(`${name.padEnd(34)} ${value}`);
-  console.log('\nresults (median of rounds; each round in brackets)');
   row('(1) direct TCP, no relay', rate('direct'));
   row('(1) socat -b 65536', rate('socat'));
   row('(1) relay', rate('relay'));
   row('(1) relay / socat', `${(relayRate / socatRate).toFixed(2)}x   (aim ≥ 1.1)`);
   row('(1) relay / direct', `${(relayRate / directRate).toFixed(2)}x`);
+  const cpu = (path: TransferPath) => median(hopCpuPerGiB.get(path) ?? []);
+  row(
+    '(1) hop CPU per GiB socat / relay',
+    `${cpu('socat').toFixed(2)} s / ${cpu('relay').toFixed(2)} s   (relay / socat ${(cpu('relay') / cpu('socat')).toFixed(2)}x)`,
+  );
+}
+
+function reportSessions(direct: SessionResult, relayed: SessionResult, row: Row): void {
   for (const [name, result] of [
     ['direct', direct],
     ['relay', relayed],
@@ -269,7 +321,6 @@ async function main(): Promise<void> {
     );
   }
   row('(2) sessions connected and paired in', `${(relayed.connectMs / 1000).toFixed(1)} s`);
-  row('load average at the end', load());
 }
 
 main().then(
