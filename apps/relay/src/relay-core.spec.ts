@@ -6,6 +6,7 @@ import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '
 import { type CloseReason, RelayConnection } from './relay-connection';
 import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayCoreOptions } from './relay-core';
 import { type TicketSource } from './ports';
+import { StreamChunkReader } from './transport/chunk-reader';
 
 // The core over in-memory stream pairs: pairing, refusals, bans and drain without sockets. The same
 // behaviour over real TCP, WebSocket and Redis is in relay-flows.int-spec.ts.
@@ -83,6 +84,7 @@ describe('RelayConnection', () => {
     const seen: { frame?: Buffer; rest?: Buffer; reason?: CloseReason } = {};
     const connection = new RelayConnection(
       server,
+      new StreamChunkReader(server),
       'tcp',
       remote,
       limits,
@@ -133,6 +135,7 @@ describe('RelayConnection', () => {
     const stuck = new Duplex({ read() {}, write() {} }); // never calls back: a reader that stopped reading
     const connection = new RelayConnection(
       stuck,
+      new StreamChunkReader(stuck),
       'tcp',
       remote,
       limits,

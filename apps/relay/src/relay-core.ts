@@ -16,6 +16,7 @@ import { createRelayMetrics, type RelayMetrics, type Refusal } from './relay-met
 import { parseRelayRequest, type RelayRequest } from './relay-request';
 import { type Direction, RelaySession } from './relay-session';
 import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
+import { type ChunkReader, StreamChunkReader } from './transport/chunk-reader';
 import { type PeerEndpoint } from './transport/peer-endpoint';
 
 export interface RelayLimits extends RelayConnectionLimits {
@@ -171,10 +172,17 @@ export class RelayCore {
     };
   }
 
-  handle(stream: Duplex, transport: Transport, remote: PeerEndpoint): void {
+  /** `reader`: how to read `stream`, by default through its 'data' events. */
+  handle(
+    stream: Duplex,
+    transport: Transport,
+    remote: PeerEndpoint,
+    reader: ChunkReader = new StreamChunkReader(stream),
+  ): void {
     this.metrics.accepted.inc({ transport });
     const connection = new RelayConnection(
       stream,
+      reader,
       transport,
       remote,
       this.limits,

@@ -392,7 +392,7 @@ describe('relay node (real sockets, real Redis)', () => {
       const stalledAt = offered;
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(offered).toBe(stalledAt);
-      // Kernel socket buffers on both hops plus the relay's highWaterMark: about 10 MiB on loopback.
+      // Kernel socket buffers on both hops plus at most one read buffer in the relay: about 10 MiB on loopback.
       expect(stalledAt).toBeLessThan(32 * MiB);
       expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(32 * MiB);
 

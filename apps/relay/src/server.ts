@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 
 import { type RelayCore } from './relay-core';
 import { normalizeAddress } from './transport/peer-endpoint';
+import { TcpChunkReader } from './transport/tcp-chunk-reader';
 
 export interface RelayPorts {
   host: string;
@@ -71,9 +72,14 @@ export class RelayServer {
   async start(): Promise<RelayAddresses> {
     const { host, port, wsPort } = this.options.ports;
     try {
-      this.tcp = createTcpServer({ noDelay: true }, (socket) => {
-        const address = this.admit(socket);
-        if (address !== undefined) this.core.handle(socket, 'tcp', { address, port: socket.remotePort ?? 0 });
+      // Paused at accept so that no byte is read before the socket moves to its own read buffer.
+      this.tcp = createTcpServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
+        const address = this.admit(accepted);
+        if (address === undefined) return;
+        const remote = { address, port: accepted.remotePort ?? 0 };
+        const reader = TcpChunkReader.adopt(accepted);
+        if (reader) this.core.handle(reader.socket, 'tcp', remote, reader);
+        else this.core.handle(accepted, 'tcp', remote);
       });
       this.tcp.on('error', (error) => this.logger.error({ err: error, transport: 'tcp' }, 'listener error'));
       const tcp = await listen(this.tcp, host, port);
