@@ -23,6 +23,8 @@ export interface RelayOptions {
   redisUrl: string;
   redisKeyPrefix: string;
   maxConnectionsPerIp: number;
+  /** Strict mode (tickets required); the throughput and session parts run hbbr's compatibility mode. */
+  strict?: boolean;
   /** Extra node flags for the relay process, e.g. `--cpu-prof` (BENCH_RELAY_NODE_ARGS). */
   nodeArgs?: readonly string[];
 }
@@ -64,8 +66,8 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
       REDIS_URL: options.redisUrl,
       REDIS_KEY_PREFIX: options.redisKeyPrefix,
       LOG_LEVEL: 'warn',
-      // hbbr compatibility mode: any uuid pairs, so the bench needs no signal to issue tickets.
-      RELAY_STRICT: 'false',
+      // hbbr compatibility mode unless asked: any uuid pairs, so no signal has to issue tickets.
+      RELAY_STRICT: options.strict === true ? 'true' : 'false',
       // Mbit/s: far above loopback speed, so nothing here is throttled.
       TOTAL_BANDWIDTH: '1000000',
       SINGLE_BANDWIDTH: '1000000',

@@ -12,12 +12,16 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 
 import { buildRelay, cpuSeconds, type Forwarder, residentMemory, startRelay } from './forwarders';
+import { measurePairing, type PairingResult } from './pairing';
 import { LatencyHistogram } from './latency-histogram';
 import { type WorkerCommand, type WorkerReport } from './session-worker';
 import { measureTransfer, type TransferPath } from './throughput';
 
 const ROOT = resolve(__dirname, '../..');
 const MIB = 1024 * 1024;
+
+const BENCH_PARTS = ['throughput', 'sessions', 'pairing'] as const;
+type BenchPart = (typeof BENCH_PARTS)[number];
 
 interface BenchOptions {
   redisUrl: string;
@@ -30,8 +34,10 @@ interface BenchOptions {
   warmupSeconds: number;
   measureSeconds: number;
   build: boolean;
-  /** Which parts to run: `throughput`, `sessions`, or both (the default). */
-  parts: ReadonlySet<'throughput' | 'sessions'>;
+  pairs: number;
+  pairingWindow: number;
+  /** Which parts to run (all by default). */
+  parts: ReadonlySet<BenchPart>;
   relayNodeArgs: string[];
 }
 
@@ -52,19 +58,21 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     warmupSeconds: positive('BENCH_WARMUP_SECONDS', 5),
     measureSeconds: positive('BENCH_SECONDS', 20),
     build: env['BENCH_BUILD'] !== '0',
+    pairs: positive('BENCH_PAIRS', 4000),
+    pairingWindow: positive('BENCH_PAIRING_WINDOW', 64),
     parts: readParts(env['BENCH_PARTS']),
     relayNodeArgs: (env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''),
   };
 }
 
-function readParts(value: string | undefined): ReadonlySet<'throughput' | 'sessions'> {
-  const parts = (value ?? 'throughput,sessions').split(',').map((part) => part.trim());
-  for (const part of parts) {
-    if (part !== 'throughput' && part !== 'sessions') {
-      throw new Error(`BENCH_PARTS: unknown part "${part}" (throughput, sessions)`);
-    }
+function readParts(value: string | undefined): ReadonlySet<BenchPart> {
+  const parts = (value ?? BENCH_PARTS.join(',')).split(',').map((part) => part.trim());
+  const known = (part: string): part is BenchPart => (BENCH_PARTS as readonly string[]).includes(part);
+  const unknown = parts.filter((part) => !known(part));
+  if (unknown.length > 0) {
+    throw new Error(`BENCH_PARTS: unknown part "${unknown.join(', ')}" (${BENCH_PARTS.join(', ')})`);
   }
-  return new Set(parts as Array<'throughput' | 'sessions'>);
+  return new Set(parts.filter(known));
 }
 
 /** Load-generator processes (TypeScript through swc), one IPC request at a time each. */
@@ -231,7 +239,7 @@ async function main(): Promise<void> {
   if (options.build) console.log(`built the relay with swc in ${buildRelay().toFixed(1)} s`);
   const relayOptions = {
     redisUrl: options.redisUrl,
-    maxConnectionsPerIp: options.sessions * 2 + 100,
+    maxConnectionsPerIp: Math.max(options.sessions, options.pairs) * 2 + 100,
     nodeArgs: options.relayNodeArgs,
   };
   const row = (name: string, value: string) => console.log(`${name.padEnd(34)} ${value}`);
@@ -268,12 +276,45 @@ async function main(): Promise<void> {
     report.push(() => reportSessions(direct, relayed, row));
   }
 
+  if (options.parts.has('pairing')) {
+    console.log(
+      `\n(3) pairing ${options.pairs} ticketed sessions (strict mode), ${options.pairingWindow} at a time`,
+    );
+    const redisKeyPrefix = `bench-relay-${process.pid}-3`;
+    const pairingRelay = await startRelay({ ...relayOptions, redisKeyPrefix, strict: true });
+    try {
+      const cpuBefore = cpuSeconds(pairingRelay.pid);
+      const pairing = await measurePairing({
+        redisUrl: options.redisUrl,
+        redisKeyPrefix,
+        relayPort: pairingRelay.port,
+        pairs: options.pairs,
+        window: options.pairingWindow,
+      });
+      const cpu = cpuSeconds(pairingRelay.pid) - cpuBefore;
+      report.push(() => reportPairing(pairing, cpu, row));
+    } finally {
+      await pairingRelay.stop();
+    }
+  }
+
   console.log('\nresults (median of rounds; each round in brackets)');
   for (const part of report) part();
   row('load average at the end', load());
 }
 
 type Row = (name: string, value: string) => void;
+
+function reportPairing(result: PairingResult, relayCpuSeconds: number, row: Row): void {
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  const quantile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  row(
+    '(3) pairs per second',
+    `${(result.pairs / result.seconds).toFixed(0)} (${result.pairs} in ${result.seconds.toFixed(2)} s)`,
+  );
+  row('(3) dial to first byte p50 / p99', `${ms(quantile(0.5))} / ${ms(quantile(0.99))}`);
+  row('(3) relay CPU per 1000 pairs', `${((relayCpuSeconds / result.pairs) * 1000).toFixed(2)} s`);
+}
 
 function reportThroughput({ rates, hopCpuPerGiB }: ThroughputResult, row: Row): void {
   const relayRate = median(rates.get('relay') ?? []);
