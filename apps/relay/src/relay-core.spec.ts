@@ -220,6 +220,34 @@ describe('RelayCore', () => {
     expect(relay.bytesRelayed).toBe('signed-id'.length + 'public-key'.length);
   });
 
+  it('reads a uuid’s ticket once when both ends arrive during the same lookup', async () => {
+    tickets.tickets.set(UUID, ['111111111', '222222222']);
+    // Redis answers only when told to, so both ends are admitted while the one read is in flight.
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let reads = 0;
+    const slowTickets: TicketSource = {
+      get: async (uuid) => {
+        reads++;
+        await answered;
+        return tickets.get(uuid);
+      },
+      take: (uuid) => tickets.take(uuid),
+    };
+    const relay = core({ tickets: slowTickets });
+    const b = join(relay, Buffer.concat([requestRelay({}), Buffer.from('signed-id')]));
+    const a = join(relay, requestRelay({ id: '222222222' }));
+    await tick();
+    expect(relay.liveSessions).toBe(0);
+    answer();
+    await tick();
+    expect(relay.liveSessions).toBe(1);
+    expect(reads).toBe(1);
+    expect(a.received().toString()).toBe('signed-id');
+    a.client.end();
+    await Promise.all([a.closed, b.closed]);
+  });
+
   it('refuses silently: not a RequestRelay, wrong licence, empty uuid, no ticket', async () => {
     tickets.tickets.set('ticketed', []);
     const relay = core({ licenceKey: 'secret' });

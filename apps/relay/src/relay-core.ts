@@ -102,6 +102,8 @@ export class RelayCore {
   private readonly perIp = new Map<string, number>();
   private readonly totalBucket: TokenBucket;
   private readonly sweeper: NodeJS.Timeout;
+  /** Ticket reads in flight by uuid: both ends of a pair often arrive during the same lookup. */
+  private readonly ticketLookups = new Map<string, ReturnType<TicketSource['get']>>();
   private bytesOfEndedSessions = 0;
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
@@ -376,7 +378,7 @@ export class RelayCore {
     const deadline = this.clock() + (this.strict ? this.limits.ticketWaitMs : 0);
     for (let pauseMs = 50; ; pauseMs *= 2) {
       try {
-        const ticket = await this.tickets.get(uuid);
+        const ticket = await this.lookUpTicket(this.tickets, uuid);
         if (ticket) return ticket;
       } catch (error) {
         this.logTicketFailure(error, uuid);
@@ -385,6 +387,15 @@ export class RelayCore {
       if (connection.closed || this.waiting.has(uuid) || this.clock() + pauseMs > deadline) return 'none';
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
+  }
+
+  /** One Redis read per uuid at a time, shared by every connection waiting on it. */
+  private lookUpTicket(tickets: TicketSource, uuid: string): ReturnType<TicketSource['get']> {
+    const pending = this.ticketLookups.get(uuid);
+    if (pending) return pending;
+    const lookup = tickets.get(uuid).finally(() => this.ticketLookups.delete(uuid));
+    this.ticketLookups.set(uuid, lookup);
+    return lookup;
   }
 
   private refuse(connection: RelayConnection, refusal: Refusal, context: object = {}): void {

@@ -62,7 +62,8 @@ export class RelayNode {
   constructor(options: RelayNodeOptions) {
     const { logger, registry } = options;
     this.logger = logger;
-    this.redis = createRedisClient(options.redisUrl, logger);
+    // Every pairing reads and then deletes a ticket; under a burst of pairings, batch those reads.
+    this.redis = createRedisClient(options.redisUrl, logger, { autoPipelining: true });
     const prefix = `${options.redisPrefix}:relay`;
     this.events = new RedisEventBus({
       redis: options.redisUrl,
