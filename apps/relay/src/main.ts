@@ -70,6 +70,7 @@ async function serve(config: RelayConfig): Promise<void> {
       downgradeStartMs: config.DOWNGRADE_START_CHECK * 1000,
     },
     upgradeTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
+    trustedProxies: config.TRUSTED_PROXIES,
     announce: {
       nodeId: config.RELAY_NODE_ID,
       address: config.RELAY_PUBLIC_ADDR,

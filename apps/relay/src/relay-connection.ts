@@ -2,9 +2,9 @@ import { type Duplex } from 'node:stream';
 
 import { type Logger } from '@switchboard/observability';
 import { decodeFrame, FrameTooLargeError } from '@switchboard/protocol';
+import { type PeerEndpoint } from '@switchboard/transport';
 
 import { type ChunkReader } from './transport/chunk-reader';
-import { type PeerEndpoint } from './transport/peer-endpoint';
 
 export type Transport = 'tcp' | 'ws';
 

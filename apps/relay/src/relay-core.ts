@@ -2,6 +2,7 @@ import { type Duplex } from 'node:stream';
 
 import { type Logger, type Registry } from '@switchboard/observability';
 import { isPeerId, isRelayUuid } from '@switchboard/relay-registry';
+import { type PeerEndpoint } from '@switchboard/transport';
 
 import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
 import { DeviceIndex } from './device-index';
@@ -17,7 +18,6 @@ import { parseRelayRequest, type RelayRequest } from './relay-request';
 import { type Direction, RelaySession } from './relay-session';
 import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
 import { type ChunkReader, StreamChunkReader } from './transport/chunk-reader';
-import { type PeerEndpoint } from './transport/peer-endpoint';
 
 export interface RelayLimits extends RelayConnectionLimits {
   /** hbbr drops a connection whose partner has not come after 30 s. */

@@ -8,7 +8,7 @@ import {
   type RelayIpList,
   RelayTicketStore,
 } from '@switchboard/relay-registry';
-import { createRedisClient } from '@switchboard/transport';
+import { createRedisClient, TrustedProxies } from '@switchboard/transport';
 
 import { DeviceDenyList } from './access/device-deny-list';
 import { IpAccessLists } from './access/ip-access-lists';
@@ -31,6 +31,8 @@ export interface RelayNodeOptions {
   readonly limits?: Partial<RelayLimits>;
   readonly bandwidth?: Partial<BandwidthLimits>;
   readonly upgradeTimeoutMs?: number;
+  /** TRUSTED_PROXIES: IPs or CIDR ranges whose forwarding headers are believed on the WebSocket port. */
+  readonly trustedProxies?: readonly string[];
   readonly announce: {
     readonly nodeId: string;
     /** RELAY_PUBLIC_ADDR. */
@@ -96,6 +98,7 @@ export class RelayNode {
       ports: options.ports,
       logger,
       upgradeTimeoutMs: options.upgradeTimeoutMs,
+      trustedProxies: new TrustedProxies(options.trustedProxies ?? []),
     });
     const refreshMs = options.announce.refreshMs ?? DEFAULT_REFRESH_MS;
     this.announcer = new RelayNodeAnnouncer({

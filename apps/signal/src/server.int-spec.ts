@@ -9,7 +9,7 @@ import { LoggingDeviceWriter, LoggingRelayTickets, OpenAccess, StaticRelayPicker
 import { SignalServer } from './server';
 import { SignalCore } from './signal-core';
 import { encodeFrameHeader } from '@switchboard/protocol';
-import { TrustedProxies } from './transport/client-address';
+import { TrustedProxies } from '@switchboard/transport';
 
 const logger = createLogger({ name: 'signal-server-test', level: 'silent' });
 
