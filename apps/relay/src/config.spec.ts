@@ -41,6 +41,7 @@ describe('relayConfigSchema', () => {
       RELAY_MAX_CONNECTIONS_PER_IP: 256,
       TRUSTED_PROXIES: [],
       RELAY_LISTS_DIR: '.',
+      RELAY_LISTS_RELOAD_SECONDS: 5,
       DOWNGRADE_THRESHOLD: 0.66,
       DOWNGRADE_START_CHECK: 1800,
     });

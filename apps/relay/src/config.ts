@@ -88,8 +88,10 @@ const fields = z.object({
    * the client's address there is what the blocklist, blacklist and per-IP cap apply to.
    */
   TRUSTED_PROXIES: list(ipOrCidr),
-  /** Where blocklist.txt and blacklist.txt are read at start (hbbr reads its working directory). */
+  /** Where blocklist.txt and blacklist.txt are read (hbbr reads its working directory). */
   RELAY_LISTS_DIR: z.string().default('.'),
+  /** How often those files are checked for edits while running (an added blocklist IP is cut at once). */
+  RELAY_LISTS_RELOAD_SECONDS: positiveNumber(5),
   /** hbbr: a session older than DOWNGRADE_START_CHECK seconds averaging above this × SINGLE_BANDWIDTH drops to LIMIT_SPEED. */
   DOWNGRADE_THRESHOLD: positiveNumber(0.66),
   DOWNGRADE_START_CHECK: positiveNumber(1800),

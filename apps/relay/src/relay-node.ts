@@ -12,6 +12,7 @@ import { createRedisClient, TrustedProxies } from '@switchboard/transport';
 
 import { DeviceDenyList } from './access/device-deny-list';
 import { IpAccessLists } from './access/ip-access-lists';
+import { ListFileWatcher } from './access/list-file-watcher';
 import { type BandwidthLimits } from './bandwidth';
 import { NodeLoadReporter, webSocketAddressOf } from './node-load-reporter';
 import { RelayCore, type RelayLimits } from './relay-core';
@@ -28,6 +29,10 @@ export interface RelayNodeOptions {
   readonly ports: RelayPorts;
   /** What blocklist.txt and blacklist.txt held at start. */
   readonly listFiles: Readonly<Record<RelayIpList, ReadonlySet<string>>>;
+  /** RELAY_LISTS_DIR, watched for edits of those files while running; none: read at start only. */
+  readonly listsDir?: string;
+  /** How often the list files are checked for edits. */
+  readonly listsReloadMs?: number;
   readonly limits?: Partial<RelayLimits>;
   readonly bandwidth?: Partial<BandwidthLimits>;
   readonly upgradeTimeoutMs?: number;
@@ -43,6 +48,7 @@ export interface RelayNodeOptions {
 }
 
 const DEFAULT_REFRESH_MS = 2_000;
+const DEFAULT_LISTS_RELOAD_MS = 5_000;
 
 /**
  * One relay node wired to Redis: the core and its listeners, the deny set and IP lists kept in sync
@@ -58,6 +64,7 @@ export class RelayNode {
   private readonly ipLists: IpAccessLists;
   private readonly announcer: RelayNodeAnnouncer;
   private readonly load: NodeLoadReporter;
+  private readonly listFiles: ListFileWatcher | undefined;
   private readonly logger: Logger;
   private announced: Promise<void> | undefined;
 
@@ -94,6 +101,15 @@ export class RelayNode {
     });
     this.denyList.onDenied((deviceIds) => this.core.cutDevices(deviceIds));
     this.ipLists.onBlocklistGrown(() => this.core.enforceBlocklist());
+    this.listFiles =
+      options.listsDir === undefined
+        ? undefined
+        : new ListFileWatcher({
+            directory: options.listsDir,
+            intervalMs: options.listsReloadMs ?? DEFAULT_LISTS_RELOAD_MS,
+            onChange: (list, entries) => this.ipLists.replaceFileList(list, entries),
+            logger,
+          });
     this.server = new RelayServer(this.core, {
       ports: options.ports,
       logger,
@@ -127,6 +143,7 @@ export class RelayNode {
   async start(): Promise<RelayAddresses> {
     const addresses = await this.server.start();
     this.load.start();
+    await this.listFiles?.start();
     // Serving does not wait for Redis; being handed out by signal does: the node joins the registry
     // only once its deny set is loaded, so it enforces bans from its first brokered session.
     this.announced = this.events.start().then(() => this.announcer.start());
@@ -146,6 +163,7 @@ export class RelayNode {
    */
   async stop(drainMs: number): Promise<{ cut: number }> {
     this.load.stop();
+    this.listFiles?.stop();
     const [, closed] = await Promise.all([this.announcer.drain(), this.server.close(drainMs)]);
     this.denyList.stop();
     this.ipLists.stop();
