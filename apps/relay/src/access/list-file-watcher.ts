@@ -40,7 +40,10 @@ export class ListFileWatcher {
    */
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), this.options.intervalMs);
+    this.timer = setInterval(() => {
+      // Nothing a reload does may take the relay down; the next tick tries again.
+      this.check().catch((error: unknown) => this.logger.error({ err: error }, 'list file check failed'));
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 
