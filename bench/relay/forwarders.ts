@@ -23,6 +23,10 @@ export interface RelayOptions {
   redisUrl: string;
   redisKeyPrefix: string;
   maxConnectionsPerIp: number;
+  /** Strict mode (tickets required); the throughput and session parts run hbbr's compatibility mode. */
+  strict?: boolean;
+  /** Extra node flags for the relay process, e.g. `--cpu-prof` (BENCH_RELAY_NODE_ARGS). */
+  nodeArgs?: readonly string[];
 }
 
 /** Compiles apps/relay and libs into var/bench/relay-build; returns the seconds it took. */
@@ -50,7 +54,7 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
   const [port, metricsPort, wsPort] = await freePorts(3);
   if (port === undefined || metricsPort === undefined || wsPort === undefined)
     throw new Error('no free ports');
-  const child = spawn(process.execPath, [COMPILED_MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), COMPILED_MAIN], {
     cwd: ROOT,
     env: {
       BIND_HOST: '127.0.0.1',
@@ -62,8 +66,8 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
       REDIS_URL: options.redisUrl,
       REDIS_KEY_PREFIX: options.redisKeyPrefix,
       LOG_LEVEL: 'warn',
-      // hbbr compatibility mode: any uuid pairs, so the bench needs no signal to issue tickets.
-      RELAY_STRICT: 'false',
+      // hbbr compatibility mode unless asked: any uuid pairs, so no signal has to issue tickets.
+      RELAY_STRICT: options.strict === true ? 'true' : 'false',
       // Mbit/s: far above loopback speed, so nothing here is throttled.
       TOTAL_BANDWIDTH: '1000000',
       SINGLE_BANDWIDTH: '1000000',

@@ -12,12 +12,16 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 
 import { buildRelay, cpuSeconds, type Forwarder, residentMemory, startRelay } from './forwarders';
+import { measurePairing, type PairingResult } from './pairing';
 import { LatencyHistogram } from './latency-histogram';
 import { type WorkerCommand, type WorkerReport } from './session-worker';
 import { measureTransfer, type TransferPath } from './throughput';
 
 const ROOT = resolve(__dirname, '../..');
 const MIB = 1024 * 1024;
+
+const BENCH_PARTS = ['throughput', 'sessions', 'pairing'] as const;
+type BenchPart = (typeof BENCH_PARTS)[number];
 
 interface BenchOptions {
   redisUrl: string;
@@ -30,6 +34,11 @@ interface BenchOptions {
   warmupSeconds: number;
   measureSeconds: number;
   build: boolean;
+  pairs: number;
+  pairingWindow: number;
+  /** Which parts to run (all by default). */
+  parts: ReadonlySet<BenchPart>;
+  relayNodeArgs: string[];
 }
 
 function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
@@ -49,7 +58,21 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     warmupSeconds: positive('BENCH_WARMUP_SECONDS', 5),
     measureSeconds: positive('BENCH_SECONDS', 20),
     build: env['BENCH_BUILD'] !== '0',
+    pairs: positive('BENCH_PAIRS', 4000),
+    pairingWindow: positive('BENCH_PAIRING_WINDOW', 64),
+    parts: readParts(env['BENCH_PARTS']),
+    relayNodeArgs: (env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''),
   };
+}
+
+function readParts(value: string | undefined): ReadonlySet<BenchPart> {
+  const parts = (value ?? BENCH_PARTS.join(',')).split(',').map((part) => part.trim());
+  const known = (part: string): part is BenchPart => (BENCH_PARTS as readonly string[]).includes(part);
+  const unknown = parts.filter((part) => !known(part));
+  if (unknown.length > 0) {
+    throw new Error(`BENCH_PARTS: unknown part "${unknown.join(', ')}" (${BENCH_PARTS.join(', ')})`);
+  }
+  return new Set(parts.filter(known));
 }
 
 /** Load-generator processes (TypeScript through swc), one IPC request at a time each. */
@@ -109,20 +132,31 @@ interface SessionResult {
   rss?: { before: number; during: number; peak: number };
 }
 
-async function throughput(options: BenchOptions, relay: Forwarder): Promise<Map<TransferPath, number[]>> {
+interface ThroughputResult {
+  /** MiB/s per round, by path. */
+  rates: Map<TransferPath, number[]>;
+  /** CPU seconds of the hop per GiB forwarded, per round (socat's forked child, the relay process). */
+  hopCpuPerGiB: Map<TransferPath, number[]>;
+}
+
+async function throughput(options: BenchOptions, relay: Forwarder): Promise<ThroughputResult> {
   const bytes = options.transferMiB * MIB;
   const paths: TransferPath[] = ['direct', 'socat', 'relay'];
   const rates = new Map<TransferPath, number[]>(paths.map((path) => [path, []]));
+  const hopCpuPerGiB = new Map<TransferPath, number[]>(paths.map((path) => [path, []]));
   for (let round = 1; round <= options.rounds; round++) {
     // Interleaved, so a burst of load from elsewhere on the host hits every path alike.
     for (const path of paths) {
-      const seconds = await measureTransfer(path, bytes, relay.port);
+      const { seconds, hopCpuSeconds } = await measureTransfer(path, bytes, relay);
       const rate = bytes / MIB / seconds;
       rates.get(path)?.push(rate);
-      console.log(`  round ${round} ${path.padEnd(6)} ${rate.toFixed(0).padStart(6)} MiB/s`);
+      const perGiB = hopCpuSeconds === undefined ? undefined : hopCpuSeconds / (bytes / (1024 * MIB));
+      if (perGiB !== undefined) hopCpuPerGiB.get(path)?.push(perGiB);
+      const cpu = perGiB === undefined ? '' : `, hop CPU ${perGiB.toFixed(2)} s/GiB`;
+      console.log(`  round ${round} ${path.padEnd(6)} ${rate.toFixed(0).padStart(6)} MiB/s${cpu}`);
     }
   }
-  return rates;
+  return { rates, hopCpuPerGiB };
 }
 
 async function sessions(
@@ -205,43 +239,102 @@ async function main(): Promise<void> {
   if (options.build) console.log(`built the relay with swc in ${buildRelay().toFixed(1)} s`);
   const relayOptions = {
     redisUrl: options.redisUrl,
-    maxConnectionsPerIp: options.sessions * 2 + 100,
+    maxConnectionsPerIp: Math.max(options.sessions, options.pairs) * 2 + 100,
+    nodeArgs: options.relayNodeArgs,
   };
+  const row = (name: string, value: string) => console.log(`${name.padEnd(34)} ${value}`);
+  const report: Array<() => void> = [];
 
-  console.log(`\n(1) one session, ${options.transferMiB} MiB one way, ${options.rounds} rounds`);
-  const relay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-1` });
-  let rates: Map<TransferPath, number[]>;
-  try {
-    rates = await throughput(options, relay);
-  } finally {
-    await relay.stop();
+  if (options.parts.has('throughput')) {
+    console.log(`\n(1) one session, ${options.transferMiB} MiB one way, ${options.rounds} rounds`);
+    const relay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-1` });
+    let result: ThroughputResult;
+    try {
+      result = await throughput(options, relay);
+    } finally {
+      await relay.stop();
+    }
+    report.push(() => reportThroughput(result, row));
   }
 
-  const perSession = `${options.kbitPerSecond} kbit/s as ${options.messagesPerSecond} messages/s`;
-  console.log(`\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers`);
-  console.log(`  direct (no relay), load average ${load()}`);
-  const direct = await sessions(options, 'direct', undefined);
-  const sessionRelay = await startRelay({ ...relayOptions, redisKeyPrefix: `bench-relay-${process.pid}-2` });
-  let relayed: SessionResult;
-  try {
-    console.log(`  through the relay, load average ${load()}`);
-    relayed = await sessions(options, 'relay', sessionRelay);
-  } finally {
-    await sessionRelay.stop();
+  if (options.parts.has('sessions')) {
+    const perSession = `${options.kbitPerSecond} kbit/s as ${options.messagesPerSecond} messages/s`;
+    console.log(`\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers`);
+    console.log(`  direct (no relay), load average ${load()}`);
+    const direct = await sessions(options, 'direct', undefined);
+    const sessionRelay = await startRelay({
+      ...relayOptions,
+      redisKeyPrefix: `bench-relay-${process.pid}-2`,
+    });
+    let relayed: SessionResult;
+    try {
+      console.log(`  through the relay, load average ${load()}`);
+      relayed = await sessions(options, 'relay', sessionRelay);
+    } finally {
+      await sessionRelay.stop();
+    }
+    report.push(() => reportSessions(direct, relayed, row));
   }
 
+  if (options.parts.has('pairing')) {
+    console.log(
+      `\n(3) pairing ${options.pairs} ticketed sessions (strict mode), ${options.pairingWindow} at a time`,
+    );
+    const redisKeyPrefix = `bench-relay-${process.pid}-3`;
+    const pairingRelay = await startRelay({ ...relayOptions, redisKeyPrefix, strict: true });
+    try {
+      const cpuBefore = cpuSeconds(pairingRelay.pid);
+      const pairing = await measurePairing({
+        redisUrl: options.redisUrl,
+        redisKeyPrefix,
+        relayPort: pairingRelay.port,
+        pairs: options.pairs,
+        window: options.pairingWindow,
+      });
+      const cpu = cpuSeconds(pairingRelay.pid) - cpuBefore;
+      report.push(() => reportPairing(pairing, cpu, row));
+    } finally {
+      await pairingRelay.stop();
+    }
+  }
+
+  console.log('\nresults (median of rounds; each round in brackets)');
+  for (const part of report) part();
+  row('load average at the end', load());
+}
+
+type Row = (name: string, value: string) => void;
+
+function reportPairing(result: PairingResult, relayCpuSeconds: number, row: Row): void {
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  const quantile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  row(
+    '(3) pairs per second',
+    `${(result.pairs / result.seconds).toFixed(0)} (${result.pairs} in ${result.seconds.toFixed(2)} s)`,
+  );
+  row('(3) dial to first byte p50 / p99', `${ms(quantile(0.5))} / ${ms(quantile(0.99))}`);
+  row('(3) relay CPU per 1000 pairs', `${((relayCpuSeconds / result.pairs) * 1000).toFixed(2)} s`);
+}
+
+function reportThroughput({ rates, hopCpuPerGiB }: ThroughputResult, row: Row): void {
   const relayRate = median(rates.get('relay') ?? []);
   const socatRate = median(rates.get('socat') ?? []);
   const directRate = median(rates.get('direct') ?? []);
   const rate = (path: TransferPath) =>
     `${median(rates.get(path) ?? []).toFixed(0)} MiB/s (${(rates.get(path) ?? []).map((r) => r.toFixed(0)).join(', ')})`;
-  const row = (name: string, value: string) => console.log(`${name.padEnd(34)} ${value}`);
-  console.log('\nresults (median of rounds; each round in brackets)');
   row('(1) direct TCP, no relay', rate('direct'));
   row('(1) socat -b 65536', rate('socat'));
   row('(1) relay', rate('relay'));
   row('(1) relay / socat', `${(relayRate / socatRate).toFixed(2)}x   (aim ≥ 1.1)`);
   row('(1) relay / direct', `${(relayRate / directRate).toFixed(2)}x`);
+  const cpu = (path: TransferPath) => median(hopCpuPerGiB.get(path) ?? []);
+  row(
+    '(1) hop CPU per GiB socat / relay',
+    `${cpu('socat').toFixed(2)} s / ${cpu('relay').toFixed(2)} s   (relay / socat ${(cpu('relay') / cpu('socat')).toFixed(2)}x)`,
+  );
+}
+
+function reportSessions(direct: SessionResult, relayed: SessionResult, row: Row): void {
   for (const [name, result] of [
     ['direct', direct],
     ['relay', relayed],
@@ -269,7 +362,6 @@ async function main(): Promise<void> {
     );
   }
   row('(2) sessions connected and paired in', `${(relayed.connectMs / 1000).toFixed(1)} s`);
-  row('load average at the end', load());
 }
 
 main().then(

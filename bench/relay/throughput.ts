@@ -1,12 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Socket } from 'node:net';
 
 import { type SinkCommand, type SinkReport } from './byte-sink';
 import { dial, joinRelay } from './endpoints';
-import { type Forwarder, startSocat } from './forwarders';
+import { cpuSeconds, type Forwarder, startSocat } from './forwarders';
 
 // One session's throughput, measured the same way on every path: the clock starts when the sender
 // writes its first byte and stops when the receiver (a process of its own, byte-sink.ts) reports the
@@ -17,7 +18,18 @@ export type TransferPath = 'direct' | 'socat' | 'relay';
 const CHUNK = Buffer.allocUnsafe(64 * 1024);
 randomFillSync(CHUNK);
 
-export async function measureTransfer(path: TransferPath, bytes: number, relayPort: number): Promise<number> {
+export interface TransferResult {
+  seconds: number;
+  /** CPU seconds (user + system) the hop in between used, when there is one. */
+  hopCpuSeconds?: number;
+}
+
+export async function measureTransfer(
+  path: TransferPath,
+  bytes: number,
+  relay: { port: number; pid: number },
+): Promise<TransferResult> {
+  const relayPort = relay.port;
   const sink = fork(resolve(__dirname, 'byte-sink.ts'), [], { execArgv: ['-r', '@swc-node/register'] });
   let socat: Forwarder | undefined;
   let sender: Socket | undefined;
@@ -33,17 +45,33 @@ export async function measureTransfer(path: TransferPath, bytes: number, relayPo
       path === 'relay'
         ? await joinRelay(relayPort, uuid, 'bench-controller')
         : await dial(socat?.port ?? ready.port);
+    // socat forks a child per connection, which does the forwarding; it exists once we are connected.
+    const hopPid = path === 'relay' ? relay.pid : socat ? await forkedChild(socat.pid) : undefined;
+    const hopCpuBefore = hopPid === undefined ? 0 : cpuSeconds(hopPid);
     const received = next(sink);
     const started = performance.now();
     await sendAll(sender, bytes);
     const report = await received;
     if (report.kind !== 'received' || report.bytes !== bytes) throw new Error(`sink reported ${report.kind}`);
-    return (performance.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      seconds,
+      hopCpuSeconds: hopPid === undefined ? undefined : cpuSeconds(hopPid) - hopCpuBefore,
+    };
   } finally {
     sender?.destroy();
     await socat?.stop();
     await stopSink(sink);
   }
+}
+
+async function forkedChild(pid: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const [child] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+    if (child) return Number(child);
+    await new Promise((done) => setTimeout(done, 10));
+  }
+  throw new Error(`socat ${pid} forked no child for the connection`);
 }
 
 async function ask(sink: ChildProcess, command: SinkCommand): Promise<SinkReport> {

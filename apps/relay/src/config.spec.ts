@@ -39,10 +39,23 @@ describe('relayConfigSchema', () => {
       RELAY_TICKET_WAIT_SECONDS: 3,
       RELAY_IDLE_TIMEOUT_SECONDS: 30,
       RELAY_MAX_CONNECTIONS_PER_IP: 256,
+      TRUSTED_PROXIES: [],
       RELAY_LISTS_DIR: '.',
+      RELAY_LISTS_RELOAD_SECONDS: 5,
       DOWNGRADE_THRESHOLD: 0.66,
       DOWNGRADE_START_CHECK: 1800,
     });
+  });
+
+  it('takes trusted proxies as IPs or CIDR ranges and names any that is not one', () => {
+    expect(parseConfig(relayConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
+    expect(problems({ TRUSTED_PROXIES: '10.0.0.0/33,proxy.local' })).toEqual([
+      'TRUSTED_PROXIES.0: must be an IP address or CIDR range (e.g. 10.0.0.0/8)',
+      'TRUSTED_PROXIES.1: must be an IP address or CIDR range (e.g. 10.0.0.0/8)',
+    ]);
   });
 
   it('has no database setting at all: the relay holds no database credentials', () => {

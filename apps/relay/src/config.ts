@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 
 import {
   flag,
+  ipOrCidr,
+  list,
   logLevel,
   optionalPort,
   port,
@@ -83,8 +85,15 @@ const fields = z.object({
   RELAY_IDLE_TIMEOUT_SECONDS: positiveNumber(30),
   /** Open connections one IP may hold at once, so a flood from one address is capped at accept. */
   RELAY_MAX_CONNECTIONS_PER_IP: positiveInteger(256),
-  /** Where blocklist.txt and blacklist.txt are read at start (hbbr reads its working directory). */
+  /**
+   * Proxies in front of the WebSocket port (21119) whose X-Real-IP / X-Forwarded-For is believed:
+   * the client's address there is what the blocklist, blacklist and per-IP cap apply to.
+   */
+  TRUSTED_PROXIES: list(ipOrCidr),
+  /** Where blocklist.txt and blacklist.txt are read (hbbr reads its working directory). */
   RELAY_LISTS_DIR: z.string().default('.'),
+  /** How often those files are checked for edits while running (an added blocklist IP is cut at once). */
+  RELAY_LISTS_RELOAD_SECONDS: positiveNumber(5),
   /** hbbr: a session older than DOWNGRADE_START_CHECK seconds averaging above this × SINGLE_BANDWIDTH drops to LIMIT_SPEED. */
   DOWNGRADE_THRESHOLD: positiveNumber(0.66),
   DOWNGRADE_START_CHECK: positiveNumber(1800),

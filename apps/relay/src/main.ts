@@ -64,6 +64,8 @@ async function serve(config: RelayConfig): Promise<void> {
     strict: config.RELAY_STRICT,
     ports: { host: config.BIND_HOST, port: config.RELAY_PORT, wsPort: config.RELAY_WS_PORT },
     listFiles,
+    listsDir,
+    listsReloadMs: config.RELAY_LISTS_RELOAD_SECONDS * 1000,
     limits: {
       firstFrameTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
       unpairedTimeoutMs: config.RELAY_UNPAIRED_TIMEOUT_SECONDS * 1000,
@@ -80,6 +82,7 @@ async function serve(config: RelayConfig): Promise<void> {
     },
     upgradeTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
     audit,
+    trustedProxies: config.TRUSTED_PROXIES,
     announce: {
       nodeId: config.RELAY_NODE_ID,
       address: config.RELAY_PUBLIC_ADDR,

@@ -2,8 +2,9 @@ import { type Duplex } from 'node:stream';
 
 import { type Logger } from '@switchboard/observability';
 import { decodeFrame, FrameTooLargeError } from '@switchboard/protocol';
+import { type PeerEndpoint } from '@switchboard/transport';
 
-import { type PeerEndpoint } from './transport/peer-endpoint';
+import { type ChunkReader } from './transport/chunk-reader';
 
 export type Transport = 'tcp' | 'ws';
 
@@ -60,6 +61,8 @@ export class RelayConnection {
 
   constructor(
     readonly stream: Duplex,
+    /** How `stream` is read (pipe.ts reads it too once paired). */
+    readonly reader: ChunkReader,
     readonly transport: Transport,
     readonly remote: PeerEndpoint,
     private readonly limits: RelayConnectionLimits,
@@ -78,7 +81,8 @@ export class RelayConnection {
       this.logger.debug({ timeoutMs: this.limits.firstFrameTimeoutMs }, 'no RequestRelay in time, closing');
       this.destroy('timeout');
     }, this.limits.firstFrameTimeoutMs);
-    this.stream.on('data', this.onData);
+    this.reader.setHandler(this.onData);
+    this.reader.resume();
     this.stream.on('end', () => this.destroy('peer-closed'));
     this.stream.on('error', (error) => {
       this.logger.debug({ err: error }, 'connection error');
@@ -105,7 +109,8 @@ export class RelayConnection {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closed) return;
-    this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
+    // A copy: the reader may read into this chunk's memory again (tcp-chunk-reader.ts).
+    this.received = Buffer.concat([this.received, chunk]);
     let decoded: ReturnType<typeof decodeFrame>;
     try {
       decoded = decodeFrame(this.received, this.limits.maxFirstFrameBytes);
@@ -122,8 +127,8 @@ export class RelayConnection {
     if (decoded === undefined) return;
     clearTimeout(this.timer);
     // Stop reading until paired; what follows the frame is handed over, not parsed.
-    this.stream.off('data', this.onData);
-    this.stream.pause();
+    this.reader.pause();
+    this.reader.setHandler(undefined);
     const rest = Buffer.from(this.received.subarray(decoded.size));
     this.received = Buffer.alloc(0);
     this.phase = 'admitting';

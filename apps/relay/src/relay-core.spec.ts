@@ -7,6 +7,7 @@ import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '
 import { type CloseReason, RelayConnection } from './relay-connection';
 import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayCoreOptions } from './relay-core';
 import { type TicketSource } from './ports';
+import { StreamChunkReader } from './transport/chunk-reader';
 
 // The core over in-memory stream pairs: pairing, refusals, bans and drain without sockets. The same
 // behaviour over real TCP, WebSocket and Redis is in relay-flows.int-spec.ts.
@@ -84,6 +85,7 @@ describe('RelayConnection', () => {
     const seen: { frame?: Buffer; rest?: Buffer; reason?: CloseReason } = {};
     const connection = new RelayConnection(
       server,
+      new StreamChunkReader(server),
       'tcp',
       remote,
       limits,
@@ -134,6 +136,7 @@ describe('RelayConnection', () => {
     const stuck = new Duplex({ read() {}, write() {} }); // never calls back: a reader that stopped reading
     const connection = new RelayConnection(
       stuck,
+      new StreamChunkReader(stuck),
       'tcp',
       remote,
       limits,
@@ -216,6 +219,34 @@ describe('RelayCore', () => {
     await Promise.all([a.closed, b.closed]);
     expect(relay.liveSessions).toBe(0);
     expect(relay.bytesRelayed).toBe('signed-id'.length + 'public-key'.length);
+  });
+
+  it('reads a uuid’s ticket once when both ends arrive during the same lookup', async () => {
+    tickets.tickets.set(UUID, ['111111111', '222222222']);
+    // Redis answers only when told to, so both ends are admitted while the one read is in flight.
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let reads = 0;
+    const slowTickets: TicketSource = {
+      get: async (uuid) => {
+        reads++;
+        await answered;
+        return tickets.get(uuid);
+      },
+      take: (uuid) => tickets.take(uuid),
+    };
+    const relay = core({ tickets: slowTickets });
+    const b = join(relay, Buffer.concat([requestRelay({}), Buffer.from('signed-id')]));
+    const a = join(relay, requestRelay({ id: '222222222' }));
+    await tick();
+    expect(relay.liveSessions).toBe(0);
+    answer();
+    await tick();
+    expect(relay.liveSessions).toBe(1);
+    expect(reads).toBe(1);
+    expect(a.received().toString()).toBe('signed-id');
+    a.client.end();
+    await Promise.all([a.closed, b.closed]);
   });
 
   it('refuses silently: not a RequestRelay, wrong licence, empty uuid, no ticket', async () => {

@@ -3,6 +3,7 @@ import { type Duplex } from 'node:stream';
 import { type AuditSink, NO_AUDIT } from '@switchboard/audit-queue';
 import { type Logger, type Registry } from '@switchboard/observability';
 import { isPeerId, isRelayUuid } from '@switchboard/relay-registry';
+import { type PeerEndpoint } from '@switchboard/transport';
 
 import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
 import { DeviceIndex } from './device-index';
@@ -17,7 +18,7 @@ import { createRelayMetrics, type RelayMetrics, type Refusal } from './relay-met
 import { parseRelayRequest, type RelayRequest } from './relay-request';
 import { type Direction, RelaySession } from './relay-session';
 import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
-import { type PeerEndpoint } from './transport/peer-endpoint';
+import { type ChunkReader, StreamChunkReader } from './transport/chunk-reader';
 
 export interface RelayLimits extends RelayConnectionLimits {
   /** hbbr drops a connection whose partner has not come after 30 s. */
@@ -105,6 +106,8 @@ export class RelayCore {
   private readonly perIp = new Map<string, number>();
   private readonly totalBucket: TokenBucket;
   private readonly sweeper: NodeJS.Timeout;
+  /** Ticket reads in flight by uuid: both ends of a pair often arrive during the same lookup. */
+  private readonly ticketLookups = new Map<string, ReturnType<TicketSource['get']>>();
   private bytesOfEndedSessions = 0;
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
@@ -176,10 +179,17 @@ export class RelayCore {
     };
   }
 
-  handle(stream: Duplex, transport: Transport, remote: PeerEndpoint): void {
+  /** `reader`: how to read `stream`, by default through its 'data' events. */
+  handle(
+    stream: Duplex,
+    transport: Transport,
+    remote: PeerEndpoint,
+    reader: ChunkReader = new StreamChunkReader(stream),
+  ): void {
     this.metrics.accepted.inc({ transport });
     const connection = new RelayConnection(
       stream,
+      reader,
       transport,
       remote,
       this.limits,
@@ -377,7 +387,7 @@ export class RelayCore {
     const deadline = this.clock() + (this.strict ? this.limits.ticketWaitMs : 0);
     for (let pauseMs = 50; ; pauseMs *= 2) {
       try {
-        const ticket = await this.tickets.get(uuid);
+        const ticket = await this.lookUpTicket(this.tickets, uuid);
         if (ticket) return ticket;
       } catch (error) {
         this.logTicketFailure(error, uuid);
@@ -386,6 +396,15 @@ export class RelayCore {
       if (connection.closed || this.waiting.has(uuid) || this.clock() + pauseMs > deadline) return 'none';
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
+  }
+
+  /** One Redis read per uuid at a time, shared by every connection waiting on it. */
+  private lookUpTicket(tickets: TicketSource, uuid: string): ReturnType<TicketSource['get']> {
+    const pending = this.ticketLookups.get(uuid);
+    if (pending) return pending;
+    const lookup = tickets.get(uuid).finally(() => this.ticketLookups.delete(uuid));
+    this.ticketLookups.set(uuid, lookup);
+    return lookup;
   }
 
   private refuse(

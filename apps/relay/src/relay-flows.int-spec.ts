@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 
 import nacl from 'tweetnacl';
 
@@ -350,6 +353,41 @@ describe('relay node (real sockets, real Redis)', () => {
       );
     });
 
+    it('picks up edits of blocklist.txt while running: an added IP is cut and refused, a removed one let in', async () => {
+      const directory = await mkdtemp(joinPath(tmpdir(), 'relay-lists-'));
+      try {
+        const relay = await fixture.startNode({ listsDir: directory, listsReloadMs: 50 });
+        const uuid = randomUUID();
+        await fixture.ticket(uuid);
+        const b = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.10' });
+        const a = await join(relay, 'tcp', { uuid });
+        await waitFor(() => relay.node.core.liveSessions === 1, 'the pair');
+
+        // As an editor saves: a new file renamed over the old name.
+        await writeFile(joinPath(directory, 'blocklist.tmp'), '127.0.0.10 abuse\n');
+        await rename(joinPath(directory, 'blocklist.tmp'), joinPath(directory, 'blocklist.txt'));
+        await Promise.all([a.closed, b.closed]);
+        expect(await metric(relay.registry, 'relay_sessions_closed_total', { reason: 'blocklist' })).toBe(1);
+        const refused = await join(relay, 'tcp', { uuid: randomUUID(), localAddress: '127.0.0.10' });
+        await refused.closed;
+        expect(await metric(relay.registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+
+        await writeFile(joinPath(directory, 'blocklist.txt'), '127.0.0.99\n');
+        const again = randomUUID();
+        await fixture.ticket(again);
+        await waitFor(async () => {
+          const probe = await join(relay, 'tcp', { uuid: again, localAddress: '127.0.0.10' });
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const admitted = relay.node.core.waitingConnections === 1;
+          probe.close();
+          await probe.closed;
+          return admitted;
+        }, 'the IP let in again');
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    });
+
     it('the blocklist in Redis refuses at accept, and a RelayBlocklistChanged cuts a live session at once', async () => {
       await fixture.lists.addToIpList('blocklist', ['127.0.0.8']);
       const relay = await fixture.startNode();
@@ -392,7 +430,7 @@ describe('relay node (real sockets, real Redis)', () => {
       const stalledAt = offered;
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(offered).toBe(stalledAt);
-      // Kernel socket buffers on both hops plus the relay's highWaterMark: about 10 MiB on loopback.
+      // Kernel socket buffers on both hops plus at most one read buffer in the relay: about 10 MiB on loopback.
       expect(stalledAt).toBeLessThan(32 * MiB);
       expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(32 * MiB);
 

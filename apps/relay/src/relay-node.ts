@@ -9,10 +9,11 @@ import {
   type RelayIpList,
   RelayTicketStore,
 } from '@switchboard/relay-registry';
-import { createRedisClient } from '@switchboard/transport';
+import { createRedisClient, TrustedProxies } from '@switchboard/transport';
 
 import { DeviceDenyList } from './access/device-deny-list';
 import { IpAccessLists } from './access/ip-access-lists';
+import { ListFileWatcher } from './access/list-file-watcher';
 import { type BandwidthLimits } from './bandwidth';
 import { NodeLoadReporter, webSocketAddressOf } from './node-load-reporter';
 import { RelayCore, type RelayLimits } from './relay-core';
@@ -29,11 +30,17 @@ export interface RelayNodeOptions {
   readonly ports: RelayPorts;
   /** What blocklist.txt and blacklist.txt held at start. */
   readonly listFiles: Readonly<Record<RelayIpList, ReadonlySet<string>>>;
+  /** RELAY_LISTS_DIR, watched for edits of those files while running; none: read at start only. */
+  readonly listsDir?: string;
+  /** How often the list files are checked for edits. */
+  readonly listsReloadMs?: number;
   readonly limits?: Partial<RelayLimits>;
   readonly bandwidth?: Partial<BandwidthLimits>;
   readonly upgradeTimeoutMs?: number;
   /** Ban cuts and refused sessions, for the audit chain. */
   readonly audit?: AuditSink;
+  /** TRUSTED_PROXIES: IPs or CIDR ranges whose forwarding headers are believed on the WebSocket port. */
+  readonly trustedProxies?: readonly string[];
   readonly announce: {
     readonly nodeId: string;
     /** RELAY_PUBLIC_ADDR. */
@@ -44,6 +51,7 @@ export interface RelayNodeOptions {
 }
 
 const DEFAULT_REFRESH_MS = 2_000;
+const DEFAULT_LISTS_RELOAD_MS = 5_000;
 
 /**
  * One relay node wired to Redis: the core and its listeners, the deny set and IP lists kept in sync
@@ -59,13 +67,15 @@ export class RelayNode {
   private readonly ipLists: IpAccessLists;
   private readonly announcer: RelayNodeAnnouncer;
   private readonly load: NodeLoadReporter;
+  private readonly listFiles: ListFileWatcher | undefined;
   private readonly logger: Logger;
   private announced: Promise<void> | undefined;
 
   constructor(options: RelayNodeOptions) {
     const { logger, registry } = options;
     this.logger = logger;
-    this.redis = createRedisClient(options.redisUrl, logger);
+    // Every pairing reads and then deletes a ticket; under a burst of pairings, batch those reads.
+    this.redis = createRedisClient(options.redisUrl, logger, { autoPipelining: true });
     const prefix = `${options.redisPrefix}:relay`;
     this.events = new RedisEventBus({
       redis: options.redisUrl,
@@ -95,10 +105,20 @@ export class RelayNode {
     });
     this.denyList.onDenied((deviceIds) => this.core.cutDevices(deviceIds));
     this.ipLists.onBlocklistGrown(() => this.core.enforceBlocklist());
+    this.listFiles =
+      options.listsDir === undefined
+        ? undefined
+        : new ListFileWatcher({
+            directory: options.listsDir,
+            intervalMs: options.listsReloadMs ?? DEFAULT_LISTS_RELOAD_MS,
+            onChange: (list, entries) => this.ipLists.replaceFileList(list, entries),
+            logger,
+          });
     this.server = new RelayServer(this.core, {
       ports: options.ports,
       logger,
       upgradeTimeoutMs: options.upgradeTimeoutMs,
+      trustedProxies: new TrustedProxies(options.trustedProxies ?? []),
     });
     const refreshMs = options.announce.refreshMs ?? DEFAULT_REFRESH_MS;
     this.announcer = new RelayNodeAnnouncer({
@@ -127,6 +147,7 @@ export class RelayNode {
   async start(): Promise<RelayAddresses> {
     const addresses = await this.server.start();
     this.load.start();
+    await this.listFiles?.start();
     // Serving does not wait for Redis; being handed out by signal does: the node joins the registry
     // only once its deny set is loaded, so it enforces bans from its first brokered session.
     this.announced = this.events.start().then(() => this.announcer.start());
@@ -146,6 +167,7 @@ export class RelayNode {
    */
   async stop(drainMs: number): Promise<{ cut: number }> {
     this.load.stop();
+    this.listFiles?.stop();
     const [, closed] = await Promise.all([this.announcer.drain(), this.server.close(drainMs)]);
     this.denyList.stop();
     this.ipLists.stop();

@@ -40,8 +40,8 @@ export class RelaySession {
     this.devices = new Set(devices);
     this.startedAt = now;
     this.lastActiveAt = now;
-    this.forward = new RelayPipe(first.connection.stream, second.connection.stream, budget);
-    this.backward = new RelayPipe(second.connection.stream, first.connection.stream, budget);
+    this.forward = new RelayPipe(first.connection.reader, second.connection.stream, budget);
+    this.backward = new RelayPipe(second.connection.reader, first.connection.stream, budget);
   }
 
   get connections(): readonly [RelayConnection, RelayConnection] {

@@ -3,6 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
+import { TrustedProxies } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
 import { RelayCore, type RelayCoreOptions } from './relay-core';
@@ -52,7 +53,7 @@ describe('RelayServer over real sockets', () => {
   let server: RelayServer;
   const blocked = new Set<string>();
 
-  async function start(options: Partial<RelayCoreOptions> = {}) {
+  async function start(options: Partial<RelayCoreOptions> = {}, trustedProxies: string[] = []) {
     registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
     core = new RelayCore({
       logger,
@@ -62,7 +63,11 @@ describe('RelayServer over real sockets', () => {
       ips: { isBlocked: (ip) => blocked.has(ip), isBlacklisted: () => false },
       ...options,
     });
-    server = new RelayServer(core, { ports: { host: '127.0.0.1', port: 0, wsPort: 0 }, logger });
+    server = new RelayServer(core, {
+      ports: { host: '127.0.0.1', port: 0, wsPort: 0 },
+      logger,
+      trustedProxies: new TrustedProxies(trustedProxies),
+    });
     await server.start();
   }
 
@@ -143,6 +148,45 @@ describe('RelayServer over real sockets', () => {
     await until(() => core.liveConnections === 4);
     for (const socket of [...held, elsewhere, again]) socket.destroy();
     ws.terminate();
+  });
+
+  it('behind a trusted proxy, gates, caps and blocklists WebSocket clients by the address it names', async () => {
+    await start({ limits: { firstFrameTimeoutMs: 5_000, maxConnectionsPerIp: 1 } }, ['127.0.0.6']);
+    blocked.add('203.0.113.9');
+    const viaProxy = (forwardedFor: string, localAddress = '127.0.0.6') =>
+      new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/relay`, {
+        localAddress,
+        headers: { 'X-Forwarded-For': forwardedFor },
+      });
+
+    const refused = viaProxy('203.0.113.9');
+    refused.on('error', () => undefined);
+    await once(refused, 'close');
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+
+    // One per client, though all come from the proxy's address: the cap is the client's.
+    const first = viaProxy('198.51.100.1');
+    const second = viaProxy('10.9.9.9, 198.51.100.2');
+    await Promise.all([once(first, 'open'), once(second, 'open')]);
+    await until(() => core.liveConnections === 2);
+    const overCap = viaProxy('198.51.100.1');
+    overCap.on('error', () => undefined);
+    await once(overCap, 'close');
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
+
+    // The session is known by the client's address: blocking it cuts that client only.
+    blocked.add('198.51.100.2');
+    const cut = once(second, 'close');
+    core.enforceBlocklist();
+    await cut;
+    expect(first.readyState).toBe(WebSocket.OPEN);
+
+    // Anyone else's forwarding headers are ignored: this peer is judged by its own address.
+    const spoofing = viaProxy('198.51.100.1', '127.0.0.7');
+    await once(spoofing, 'open');
+    await until(() => core.liveConnections === 2);
+    first.terminate();
+    spoofing.terminate();
   });
 
   it('close(drain) refuses new clients and drops unpaired ones at once but lets a paired session finish', async () => {

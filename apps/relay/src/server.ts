@@ -7,11 +7,11 @@ import {
 } from 'node:net';
 
 import { type Logger } from '@switchboard/observability';
-import { WebSocketDuplex } from '@switchboard/transport';
+import { normalizeAddress, TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
 import { WebSocketServer } from 'ws';
 
 import { type RelayCore } from './relay-core';
-import { normalizeAddress } from './transport/peer-endpoint';
+import { TcpChunkReader } from './transport/tcp-chunk-reader';
 
 export interface RelayPorts {
   host: string;
@@ -36,7 +36,14 @@ export interface RelayServerOptions {
   maxWsMessageBytes?: number;
   /** A WebSocket client must finish its HTTP upgrade within this long. */
   upgradeTimeoutMs?: number;
+  /**
+   * Proxies in front of the WebSocket port whose X-Real-IP / X-Forwarded-For is believed; their
+   * clients pass the gate by that address, once the upgrade has told it (TRUSTED_PROXIES).
+   */
+  trustedProxies?: TrustedProxies;
 }
+
+const NO_TRUSTED_PROXIES = new TrustedProxies([]);
 
 /**
  * Opens hbbr's two listeners and hands every client to the core. Both pass the core's accept gate
@@ -58,6 +65,10 @@ export class RelayServer {
     this.logger = options.logger.child({ component: 'relay-server' });
   }
 
+  private get trustedProxies(): TrustedProxies {
+    return this.options.trustedProxies ?? NO_TRUSTED_PROXIES;
+  }
+
   private get upgradeTimeoutMs(): number {
     return this.options.upgradeTimeoutMs ?? 30_000;
   }
@@ -71,16 +82,23 @@ export class RelayServer {
   async start(): Promise<RelayAddresses> {
     const { host, port, wsPort } = this.options.ports;
     try {
-      this.tcp = createTcpServer({ noDelay: true }, (socket) => {
-        const address = this.admit(socket);
-        if (address !== undefined) this.core.handle(socket, 'tcp', { address, port: socket.remotePort ?? 0 });
+      // Paused at accept so that no byte is read before the socket moves to its own read buffer.
+      this.tcp = createTcpServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
+        const address = this.admit(accepted);
+        if (address === undefined) return;
+        const remote = { address, port: accepted.remotePort ?? 0 };
+        const reader = TcpChunkReader.adopt(accepted);
+        if (reader) this.core.handle(reader.socket, 'tcp', remote, reader);
+        else this.core.handle(accepted, 'tcp', remote);
       });
       this.tcp.on('error', (error) => this.logger.error({ err: error, transport: 'tcp' }, 'listener error'));
       const tcp = await listen(this.tcp, host, port);
       this.http = this.webSocketServer();
       // The HTTP server never listens itself: sockets reach it only through the gate.
       this.wsTcp = createTcpServer({ noDelay: true }, (socket) => {
-        if (this.admit(socket) === undefined) return;
+        // A trusted proxy carries many clients: each is gated by its own address after the upgrade.
+        const viaProxy = this.trustedProxies.has(socket.remoteAddress ?? '');
+        if (!viaProxy && this.admit(socket) === undefined) return;
         // A client that never finishes its upgrade is reaped like one that never sends RequestRelay.
         const reap = setTimeout(() => socket.destroy(), this.upgradeTimeoutMs);
         this.upgrading.set(socket, reap);
@@ -107,7 +125,7 @@ export class RelayServer {
     return { cut };
   }
 
-  /** The client's address if the gate lets it in (the socket is then tracked until it closes). */
+  /** The peer's address if the gate lets it in (the socket is then tracked until it closes). */
   private admit(socket: Socket): string | undefined {
     const address = normalizeAddress(socket.remoteAddress ?? '');
     const release = this.core.admitSocket(address);
@@ -134,10 +152,16 @@ export class RelayServer {
     });
     wss.on('connection', (socket, request) => {
       clearTimeout(this.upgrading.get(request.socket));
-      const remote = {
-        address: normalizeAddress(request.socket.remoteAddress ?? ''),
-        port: request.socket.remotePort ?? 0,
-      };
+      // The socket's own address unless it is a trusted proxy's (then the client it names, port 0).
+      const remote = this.trustedProxies.clientEndpoint(request.socket, request.headers);
+      if (this.trustedProxies.has(request.socket.remoteAddress ?? '')) {
+        const release = this.core.admitSocket(remote.address);
+        if (!release) {
+          socket.terminate();
+          return;
+        }
+        request.socket.once('close', release);
+      }
       // hbbr drops empty chunks both ways and re-frames one TCP frame per WS message (RUSTDESK.md §1).
       const duplex = new WebSocketDuplex(socket, { dropEmptyFrames: true, maxFrameBytes: maxPayload });
       this.core.handle(duplex, 'ws', remote);

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 
 import {
+  ipOrCidr,
   list,
   optionalPort,
   port,
@@ -19,8 +20,6 @@ import { REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/eve
 export { REGISTRATION_POLICIES, type RegistrationPolicy };
 
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');
-
-const ipOrCidr = z.string().refine(isIpOrCidr, 'must be an IP address or CIDR range (e.g. 10.0.0.0/8)');
 
 const relayServer = z.string().refine(isHostWithOptionalPort, 'must be host or host:port');
 
@@ -102,14 +101,6 @@ function keyValueProblem(value: string): boolean {
     if (error instanceof KeyFileError) return true;
     throw error;
   }
-}
-
-function isIpOrCidr(value: string): boolean {
-  const [address = '', prefix, extra] = value.split('/');
-  const family = isIP(address);
-  if (family === 0 || extra !== undefined) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;

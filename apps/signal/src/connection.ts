@@ -9,9 +9,9 @@ import {
   FrameTooLargeError,
   type RendezvousPayload,
 } from '@switchboard/protocol';
+import { type PeerEndpoint } from '@switchboard/transport';
 
 import { type PeerRecord } from './peer-map';
-import { type PeerEndpoint } from './transport/client-address';
 
 /** Which listener accepted the connection; handlers differ per port (RUSTDESK.md §0). */
 export type Listener = 'tcp' | 'nat-test' | 'ws';

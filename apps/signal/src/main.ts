@@ -14,14 +14,13 @@ import {
   startOpsServer,
 } from '@switchboard/observability';
 import { RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
-import { createRedisClient, pingRedis } from '@switchboard/transport';
+import { createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
 import { type SignalConfig, signalConfigSchema } from './config';
 import { KeyStore, KeyStoreError, loadServerKey } from './key-store';
 import { SignalServer } from './server';
 import { SignalCore } from './signal-core';
-import { TrustedProxies } from './transport/client-address';
 
 // Composition root of the rendezvous server (hbbs). `main.js` serves; `main.js keys` makes sure the key
 // files exist, prints the Key clients need, and exits.

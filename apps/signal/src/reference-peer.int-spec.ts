@@ -4,12 +4,12 @@ import { join } from 'node:path';
 
 import { NatType, PunchHoleResponse_Failure, RegisterPkResponse_Result } from '@switchboard/protocol';
 import { RustDeskPeer, type RustDeskPeerOptions } from '@switchboard/testing';
+import { TrustedProxies } from '@switchboard/transport';
 
 import { KeyStore, loadServerKey } from './key-store';
 import { SignalServer } from './server';
 import { CoreHarness, ManualClock, RELAY, silentLogger } from './test/core-harness';
 import { freeSignalPorts } from './test/free-ports';
-import { TrustedProxies } from './transport/client-address';
 
 // The rendezvous core behind its real listeners on hbbs's port layout, driven by the reference
 // RustDesk peer of libs/testing (which does on the wire what the client does). Each peer has its own

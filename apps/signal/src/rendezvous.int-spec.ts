@@ -21,13 +21,12 @@ import {
   RegisterPkResponse_Result,
   type RendezvousPayload,
 } from '@switchboard/protocol';
-import { WebSocketDuplex } from '@switchboard/transport';
+import { TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
 
 import { KeyStore, loadServerKey } from './key-store';
 import { type SignalAddresses, SignalServer } from './server';
 import { CoreHarness, ManualClock, peerIdentity, RELAY, silentLogger } from './test/core-harness';
 import { FramedClient } from './test/rendezvous-client';
-import { TrustedProxies } from './transport/client-address';
 
 // The rendezvous core behind the real listeners, driven over real UDP, TCP and WebSocket sockets on
 // loopback. Peers use distinct loopback addresses (127.0.0.2, .3, …) so that A and B have different

@@ -3,17 +3,16 @@ import { once } from 'node:events';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
+import { encodeFrameHeader, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
 import { LoggingDeviceWriter, LoggingRelayTickets, OpenAccess, StaticRelayPicker } from './defaults';
+import { type SignalLimits } from './limits';
 import { SignalServer } from './server';
 import { SignalCore } from './signal-core';
-import { encodeFrameHeader, RegisterPkResponse_Result } from '@switchboard/protocol';
-import { WebSocketDuplex } from '@switchboard/transport';
-import { type SignalLimits } from './limits';
 import { peerIdentity } from './test/core-harness';
 import { FramedClient } from './test/rendezvous-client';
-import { TrustedProxies } from './transport/client-address';
 
 const logger = createLogger({ name: 'signal-server-test', level: 'silent' });
 

@@ -9,12 +9,11 @@ import {
 } from 'node:net';
 
 import { type Logger } from '@switchboard/observability';
+import { normalizeAddress, type TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
 import { WebSocketServer } from 'ws';
 
 import { type Listener } from './connection';
 import { type ConnectionSlot, type SignalCore } from './signal-core';
-import { normalizeAddress, type TrustedProxies } from './transport/client-address';
-import { WebSocketDuplex } from '@switchboard/transport';
 
 export interface SignalPorts {
   host: string;

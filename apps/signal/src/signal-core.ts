@@ -10,6 +10,7 @@ import {
   RegisterPkResponse_Result,
   type RendezvousPayload,
 } from '@switchboard/protocol';
+import { type PeerEndpoint } from '@switchboard/transport';
 
 import { type Clock, systemClock } from './clock';
 import { type CloseReason, type Listener, SignalConnection } from './connection';
@@ -43,7 +44,6 @@ import {
   type PunchWaiter,
   type RendezvousContext,
 } from './rendezvous-context';
-import { type PeerEndpoint } from './transport/client-address';
 
 export { DEFAULT_SIGNAL_LIMITS, type SignalLimits } from './limits';
 export type { DatagramSender } from './rendezvous-context';

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import { z } from 'zod';
 
 // Reusable field schemas for the configuration contract in ARCHITECTURE.md. Environment values are
@@ -89,6 +91,19 @@ export function list<Item extends z.ZodType<string, string>>(item: Item, default
     )
     .pipe(z.array(item))
     .default(defaultValue as z.output<Item>[]);
+}
+
+/** An IP address or a CIDR range, as in TRUSTED_PROXIES. */
+export const ipOrCidr = z
+  .string()
+  .refine(isIpOrCidr, 'must be an IP address or CIDR range (e.g. 10.0.0.0/8)');
+
+function isIpOrCidr(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 /**

@@ -62,7 +62,26 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return peers
 `;
 
+// Reads a ticket in one command (one round trip, one reply to parse, where MULTI/EXEC costs four or
+// five): { remaining TTL, fields }, -2 for no key, -3 for a key of another type. With ARGV[1] = '1'
+// the key is deleted in the same step, so a uuid is handed out once.
+const READ_SCRIPT = `
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return {-2} end
+if kind ~= 'hash' then
+  if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+  return {-3}
+end
+local fields = redis.call('HGETALL', KEYS[1])
+local remaining = redis.call('PTTL', KEYS[1])
+if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+return {remaining, fields}
+`;
+const NO_KEY = -2;
+const WRONG_TYPE = -3;
+
 interface TicketRedis extends Redis {
+  readRelayTicket(key: string, remove: '0' | '1'): Promise<unknown>;
   issueRelayTicket(
     key: string,
     ttlMs: number,
@@ -94,6 +113,9 @@ export class RelayTicketStore {
     this.redis = options.redis as TicketRedis;
     if (typeof this.redis.issueRelayTicket !== 'function') {
       this.redis.defineCommand('issueRelayTicket', { numberOfKeys: 1, lua: ISSUE_SCRIPT });
+    }
+    if (typeof this.redis.readRelayTicket !== 'function') {
+      this.redis.defineCommand('readRelayTicket', { numberOfKeys: 1, lua: READ_SCRIPT });
     }
     this.keys = registryKeys(options.prefix);
     this.ttlMs = options.ttlMs ?? DEFAULT_TICKET_TTL_MS;
@@ -158,23 +180,12 @@ export class RelayTicketStore {
 
   /** Relay side: the ticket for this uuid, or undefined. Rejects only when Redis fails. */
   async get(uuid: string): Promise<StoredRelayTicket | undefined> {
-    if (!isRelayUuid(uuid)) return undefined;
-    await connectIfLazy(this.redis);
-    const replies = await this.redis
-      .multi()
-      .hgetall(this.keys.ticket(uuid))
-      .pttl(this.keys.ticket(uuid))
-      .exec();
-    return this.decode(uuid, replies);
+    return this.read(uuid, '0');
   }
 
   /** Relay side: the ticket, removed in the same step so a uuid is admitted once. */
   async take(uuid: string): Promise<StoredRelayTicket | undefined> {
-    if (!isRelayUuid(uuid)) return undefined;
-    await connectIfLazy(this.redis);
-    const key = this.keys.ticket(uuid);
-    const replies = await this.redis.multi().hgetall(key).pttl(key).del(key).exec();
-    return this.decode(uuid, replies);
+    return this.read(uuid, '1');
   }
 
   /** Relay side: the devices a session carries, [] without a ticket. */
@@ -187,32 +198,35 @@ export class RelayTicketStore {
     await this.redis.issueRelayTicket(this.keys.ticket(uuid), this.ttlMs, relay, MAX_TICKET_PEERS, ...peers);
   }
 
-  private decode(
-    uuid: string,
-    replies: Array<[error: Error | null, result: unknown]> | null,
-  ): StoredRelayTicket | undefined {
-    if (replies === null) throw new Error('Redis transaction was aborted');
-    const [[hashError, hash] = [null, null], [ttlError, remaining] = [null, -2]] = replies;
-    if (ttlError) throw ttlError;
-    if (hashError || !isStringRecord(hash) || typeof remaining !== 'number') {
+  private async read(uuid: string, remove: '0' | '1'): Promise<StoredRelayTicket | undefined> {
+    if (!isRelayUuid(uuid)) return undefined;
+    await connectIfLazy(this.redis);
+    return this.decode(uuid, await this.redis.readRelayTicket(this.keys.ticket(uuid), remove));
+  }
+
+  private decode(uuid: string, reply: unknown): StoredRelayTicket | undefined {
+    const [remaining, fields] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (remaining === NO_KEY) return undefined;
+    if (remaining === WRONG_TYPE || typeof remaining !== 'number' || !isStringArray(fields)) {
       // Someone wrote something else under our key: no ticket, and say so rather than throw at the relay.
-      this.options.logger.warn(
-        { uuid, err: hashError ?? undefined, key: this.keys.ticket(uuid) },
-        'malformed relay ticket ignored',
-      );
-      return undefined;
-    }
-    if (remaining === -2) return undefined;
-    if (!('relay' in hash)) {
       this.options.logger.warn({ uuid, key: this.keys.ticket(uuid) }, 'malformed relay ticket ignored');
       return undefined;
     }
-    const peers = Object.keys(hash)
+    const hash = new Map<string, string>();
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      hash.set(fields[index] as string, fields[index + 1] as string);
+    }
+    const relay = hash.get('relay');
+    if (relay === undefined) {
+      this.options.logger.warn({ uuid, key: this.keys.ticket(uuid) }, 'malformed relay ticket ignored');
+      return undefined;
+    }
+    const peers = [...hash.keys()]
       .filter((field) => field.startsWith(PEER_FIELD))
       .map((field) => field.slice(PEER_FIELD.length));
     // -1 (no TTL) cannot come from issue(); treat it as expiring now rather than never.
     const expiresAt = new Date(this.now() + Math.max(remaining, 0));
-    return { uuid, peers, relay: hash.relay ?? '', expiresAt };
+    return { uuid, peers, relay, expiresAt };
   }
 
   private count(outcome: IssueOutcome): void {
@@ -220,6 +234,6 @@ export class RelayTicketStore {
   }
 }
 
-function isStringRecord(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }

@@ -1,2 +1,3 @@
 export * from './websocket-duplex';
 export * from './redis-client';
+export * from './client-address';

@@ -65,4 +65,23 @@ describe('IpAccessLists', () => {
     expect(grown).toBe(2); // the start resync and the one addition
     await events.stop();
   });
+
+  it('takes a list file’s new content and cuts at once only when the blocklist gained an IP', () => {
+    const lists = new IpAccessLists({
+      files: { blocklist: new Set(['10.0.0.1']), blacklist: new Set() },
+      store: { ipList: () => Promise.resolve(new Set<string>()) },
+      events: new InMemoryEventBus({ logger }),
+      logger,
+    });
+    let grown = 0;
+    lists.onBlocklistGrown(() => (grown += 1));
+
+    lists.replaceFileList('blocklist', new Set(['10.0.0.2']));
+    expect([lists.isBlocked('10.0.0.1'), lists.isBlocked('10.0.0.2')]).toEqual([false, true]);
+    expect(grown).toBe(1);
+    lists.replaceFileList('blocklist', new Set());
+    lists.replaceFileList('blacklist', new Set(['10.0.0.9']));
+    expect(grown).toBe(1);
+    expect([lists.isBlocked('10.0.0.2'), lists.isBlacklisted('10.0.0.9')]).toEqual([false, true]);
+  });
 });

@@ -33,12 +33,15 @@ export interface IpAccessListsOptions {
  */
 export class IpAccessLists implements IpAccess {
   private managed: Record<RelayIpList, Set<string>> = { blocklist: new Set(), blacklist: new Set() };
+  /** The list files' entries; replaced when a file is edited (list-file-watcher.ts). */
+  private files: Record<RelayIpList, ReadonlySet<string>>;
   private readonly blockListeners: Array<() => void> = [];
   private readonly unsubscribes: Array<() => void>;
   private readonly logger: Logger;
 
   constructor(private readonly options: IpAccessListsOptions) {
     this.logger = options.logger.child({ component: 'ip-lists' });
+    this.files = { ...options.files };
     this.unsubscribes = [
       options.events.onResync((reason) => this.reload(reason)),
       options.events.on('RelayBlocklistChanged', ({ payload }) => {
@@ -51,11 +54,19 @@ export class IpAccessLists implements IpAccess {
   }
 
   isBlocked(ip: string): boolean {
-    return this.options.files.blocklist.has(ip) || this.managed.blocklist.has(ip);
+    return this.files.blocklist.has(ip) || this.managed.blocklist.has(ip);
   }
 
   isBlacklisted(ip: string): boolean {
-    return this.options.files.blacklist.has(ip) || this.managed.blacklist.has(ip);
+    return this.files.blacklist.has(ip) || this.managed.blacklist.has(ip);
+  }
+
+  /** A list file's new content; an IP it adds to the blocklist is cut at once. */
+  replaceFileList(list: RelayIpList, entries: ReadonlySet<string>): void {
+    const previous = this.files[list];
+    this.files = { ...this.files, [list]: entries };
+    const grew = [...entries].some((entry) => !previous.has(entry));
+    if (list === 'blocklist' && grew) this.notifyBlocked();
   }
 
   /** Called when the blocklist may have grown, so live sessions of a newly blocked IP are cut at once. */
