@@ -90,6 +90,11 @@ export const apiConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
   /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */
   ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
+  /**
+   * Bound on a state change's transaction, both to get a pooled connection and to finish (Prisma's
+   * own 2 s / 5 s would turn a burst of bans into 500s).
+   */
+  CHANGE_TRANSACTION_TIMEOUT_MS: positiveInteger(15_000),
   /** Per dependency, for /readyz. */
   READINESS_TIMEOUT_MS: positiveInteger(2_000),
   /**

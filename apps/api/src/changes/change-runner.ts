@@ -3,8 +3,9 @@ import { type AuditAppendInput, type TransactionClient } from '@switchboard/data
 import { type EventPayload, type EventType } from '@switchboard/events';
 import { type Logger } from '@switchboard/observability';
 
-import { API_LOGGER } from '../app.tokens';
+import { API_CONFIG, API_LOGGER } from '../app.tokens';
 import { AuditLog } from '../audit/audit-log';
+import { type ApiConfig } from '../config';
 import { DatabaseConnection } from '../database/database.connection';
 import { ControlEvents } from '../events/events.module';
 
@@ -45,17 +46,24 @@ export class ChangeRunner {
     private readonly database: DatabaseConnection,
     private readonly audit: AuditLog,
     private readonly events: ControlEvents,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ component: 'changes' });
   }
 
   async run<T>(work: (tx: TransactionClient) => Promise<Change<T>>): Promise<T> {
-    const change = await this.database.client.$transaction(async (tx) => {
-      const outcome = await work(tx);
-      await this.audit.recordInTransaction(tx, outcome.audit);
-      return outcome;
-    });
+    // Prisma's defaults (2 s to get a connection, 5 s to finish) fail changes with a 500 as soon as a
+    // burst of them queues for the pool; a change should rather wait its turn, within bounds.
+    const bound = this.config.CHANGE_TRANSACTION_TIMEOUT_MS;
+    const change = await this.database.client.$transaction(
+      async (tx) => {
+        const outcome = await work(tx);
+        await this.audit.recordInTransaction(tx, outcome.audit);
+        return outcome;
+      },
+      { maxWait: bound, timeout: bound },
+    );
     await change.beforeEvents?.();
     for (const event of change.events ?? []) await this.publish(event);
     return change.result;
