@@ -9,12 +9,11 @@ import {
 } from '@switchboard/audit-queue';
 import { createPrismaClient, type PrismaClient } from '@switchboard/data-access';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { createTestDatabase, TcpProxy, type TestDatabase } from '@switchboard/testing';
 import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { signInAs, startTestApp } from '../../test/api-test-harness';
-import { TcpProxy } from '../../test/tcp-proxy';
 import { AuditQueueWorker } from './audit-queue.worker';
 
 // The data plane's audit trail end to end: a producer (as signal and relay run it) → BullMQ in the
@@ -224,9 +223,8 @@ describe('audit queue: data plane → api worker → chain', () => {
   });
 
   it('buffers while Redis is unreachable and delivers once it is back', async () => {
-    const proxy = new TcpProxy({ host: '127.0.0.1', port: 6379 });
-    await proxy.start();
-    const { producer: signal, registry } = producer({ redisUrl: `redis://${proxy.address}` });
+    const proxy = await TcpProxy.start('127.0.0.1', 6379);
+    const { producer: signal, registry } = producer({ redisUrl: proxy.url });
     await proxy.cut();
     const started = Date.now();
     signal.record({

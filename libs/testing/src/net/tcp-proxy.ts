@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
 
 /**
- * A real TCP hop between a client and Redis that a test can cut and restore on the same port, so
- * "Redis is down" is a refused connection as in production, without stopping the shared Redis.
+ * A real TCP hop between a client and a server (Redis, mostly) that a test can cut and restore on the
+ * same port, so "Redis is down" is a refused connection as in production, without stopping the shared
+ * Redis; or stall, so it hangs.
  */
 export class TcpProxy {
   private server: Server | undefined;
