@@ -354,9 +354,11 @@ describe('signal access: bans on live links and admission policies (real signal 
       await api.waitForDevice(device.id);
 
       redisGate.close();
+      // The ping of the command connection and the event subscriber's close notice are two
+      // connections' news, and arrive in either order: wait for both.
       const outage = await waitUntil(
         () => readiness(signal.metricsPort),
-        (r) => r.status === 503,
+        (r) => r.status === 503 && r.checks['admission']?.ok === false,
         RESYNC_BOUND_MS,
         'not ready while Redis is away',
       );
