@@ -1,9 +1,8 @@
-import { TcpProxy } from '@switchboard/testing';
-
 import { RelayNodeAnnouncer, type RelayNodeAnnouncerOptions } from './relay-node-announcer';
 import { relayNodeRecordSchema } from './registry-layout';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
+import { TcpProxy } from './test-support/tcp-proxy';
 
 describe('RelayNodeAnnouncer (real Redis)', () => {
   let redis: RedisFixture;

@@ -1,10 +1,10 @@
-import { TcpProxy } from '@switchboard/testing';
 import { Registry } from 'prom-client';
 
 import { RelayNodeAnnouncer, type RelayNodeStats } from './relay-node-announcer';
 import { RelayPicker, type RelayPickerOptions } from './relay-picker';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
+import { TcpProxy } from './test-support/tcp-proxy';
 
 describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
   let redis: RedisFixture;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
-import { TcpProxy } from '@switchboard/testing';
 import { Registry } from 'prom-client';
 
 import { MAX_TICKET_PEERS, RelayTicketStore, type RelayTicketStoreOptions } from './relay-ticket-store';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
+import { TcpProxy } from './test-support/tcp-proxy';
 
 describe('RelayTicketStore (real Redis)', () => {
   let redis: RedisFixture;
