@@ -2,9 +2,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { createTestDatabase, ephemeralPort, type TestDatabase } from '@switchboard/testing';
 
-import { runTs, unusedPort } from '../test/api-test-harness';
+import { runTs } from '../test/api-test-harness';
 
 // The api as its container runs it: a real process, real port, real database, real signals.
 jest.setTimeout(60_000);
@@ -39,7 +39,7 @@ describe('api process', () => {
   });
 
   it('starts with no secrets configured, serves /healthz and /readyz, and exits 0 promptly on SIGTERM', async () => {
-    const port = await unusedPort();
+    const port = await ephemeralPort();
     const keyDir = join(workDir, 'keys');
     const api = runTs(MAIN, {
       API_PORT: String(port),

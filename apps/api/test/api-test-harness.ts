@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -55,22 +54,6 @@ export async function startTestApp(
     { config, logger, secrets: await testSecrets(), ...(options.clock ? { clock: options.clock } : {}) },
     { extraModules: options.extraModules },
   );
-}
-
-/** A port nothing listens on (bound then released; nothing else in the test claims it meanwhile). */
-export function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export interface RunningProcess {

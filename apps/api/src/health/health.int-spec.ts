@@ -1,7 +1,7 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { createTestDatabase, ephemeralPort, type TestDatabase } from '@switchboard/testing';
 
-import { startTestApp, unusedPort } from '../../test/api-test-harness';
+import { startTestApp } from '../../test/api-test-harness';
 
 describe('health probes', () => {
   let database: TestDatabase;
@@ -59,7 +59,7 @@ describe('health probes', () => {
   });
 
   it('GET /readyz is 503 naming postgres when the database is unreachable, and still reports redis', async () => {
-    const deadPort = await unusedPort();
+    const deadPort = await ephemeralPort();
     const broken = await startTestApp({
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${deadPort}/nothing`,
     });
@@ -84,7 +84,7 @@ describe('health probes', () => {
   });
 
   it('GET /readyz is 503 naming redis when Redis is unreachable', async () => {
-    const deadPort = await unusedPort();
+    const deadPort = await ephemeralPort();
     const broken = await startTestApp({
       DATABASE_URL: database.url,
       REDIS_URL: `redis://127.0.0.1:${deadPort}`,

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 
 import { ephemeralPort } from '@switchboard/testing';
 
+import { stopChild } from './stop-child';
+
 // The real api process for end-to-end tests, prepared as `npm start` prepares it: the bootstrap CLI
 // creates the secrets file and a first admin (with a chosen password, so no forced change), then
 // main.ts serves on a free port of its own. Operators act through its HTTP API only.
@@ -76,10 +78,7 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
     },
     output: () => output,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      const result = await exited;
-      clearTimeout(timer);
+      const result = await stopChild(child, exited, STOP_TIMEOUT_MS);
       await rm(keyDir, { recursive: true, force: true });
       return result;
     },

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 
 import { canBind, ephemeralPort } from '@switchboard/testing';
 
+import { stopChild } from './stop-child';
+
 // The real relay process for end-to-end tests, started as a deployment starts it (TypeScript through
 // swc), on free ports of its own, bound to 127.0.0.1, announcing 127.0.0.1:<port> as its public
 // address so the addresses signal hands out are dialable.
@@ -70,13 +72,7 @@ export async function startRelay(nodeId: string, env: Record<string, string>): P
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       return sumSeries(text, name, labels);
     },
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      const result = await exited;
-      clearTimeout(timer);
-      return result;
-    },
+    stop: () => stopChild(child, exited, STOP_TIMEOUT_MS),
   };
 }
 

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 
 import { canBind, ephemeralPort } from '@switchboard/testing';
 
+import { stopChild } from './stop-child';
+
 // The real signal process for end-to-end tests, started as a deployment starts it (TypeScript
 // through swc), on free ports of its own, with a key directory of its own, bound to 127.0.0.1 so
 // peers on 127.0.0.2 look like another network.
@@ -79,10 +81,7 @@ export async function startSignal(
     publicKeyFile,
     output: () => output,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      const result = await exited;
-      clearTimeout(timer);
+      const result = await stopChild(child, exited, STOP_TIMEOUT_MS);
       await rm(keyDir, { recursive: true, force: true });
       return result;
     },
