@@ -116,6 +116,33 @@ export default tseslint.config(
     },
   },
   {
+    // AsyncLocalStorage or a hook turns on Node's async hooks for the whole process: every socket
+    // write and every promise then runs them. The relay and signal hot paths cannot afford that, so
+    // only the in-memory event bus (a test tool) may use them. (The pure libraries ban all I/O above.)
+    files: ['apps/signal/**/*.ts', 'apps/relay/**/*.ts', 'libs/**/*.ts'],
+    ignores: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/test/**',
+      'libs/events/src/in-memory-event-bus.ts',
+      'libs/protocol/**',
+      'libs/crypto/**',
+      'libs/audit/**',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['async_hooks', 'node:async_hooks'].map((name) => ({
+            name,
+            message:
+              'Async hooks slow every socket write and promise in signal and relay (see eslint.config.mjs).',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Tests may lean on unsafe any from jest helpers and JSON fixtures. apps/e2e is test code through
     // and through (its support/ drives the real processes), so it may use libs/testing everywhere.
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', 'apps/e2e/**/*.ts'],

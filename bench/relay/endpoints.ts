@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type OnReadOpts, type Server, type Socket } from 'node:net';
 
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
 
@@ -14,15 +14,21 @@ export function requestRelayFrame(uuid: string, peerId = ''): Buffer {
   );
 }
 
-export async function dial(port: number, localAddress?: string): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port, localAddress, noDelay: true });
+/** `onread` reads into a buffer of the caller's instead of a fresh one per read (no 'data' events). */
+export async function dial(port: number, onread?: OnReadOpts): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port, noDelay: true, ...(onread ? { onread } : {}) });
   await once(socket, 'connect');
   return socket;
 }
 
 /** Dials the relay and joins `uuid`; the relay answers nothing, so the link is usable at once. */
-export async function joinRelay(port: number, uuid: string, peerId = ''): Promise<Socket> {
-  const socket = await dial(port);
+export async function joinRelay(
+  port: number,
+  uuid: string,
+  peerId = '',
+  onread?: OnReadOpts,
+): Promise<Socket> {
+  const socket = await dial(port, onread);
   socket.write(requestRelayFrame(uuid, peerId));
   return socket;
 }

@@ -39,6 +39,7 @@ interface BenchOptions {
   /** Which parts to run (all by default). */
   parts: ReadonlySet<BenchPart>;
   relayNodeArgs: string[];
+  workerNodeArgs: string[];
 }
 
 function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
@@ -61,8 +62,14 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     pairs: positive('BENCH_PAIRS', 4000),
     pairingWindow: positive('BENCH_PAIRING_WINDOW', 64),
     parts: readParts(env['BENCH_PARTS']),
-    relayNodeArgs: (env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''),
+    relayNodeArgs: nodeArgs(env['BENCH_RELAY_NODE_ARGS']),
+    workerNodeArgs: nodeArgs(env['BENCH_WORKER_NODE_ARGS']),
   };
+}
+
+/** Extra node flags for a child, e.g. "--trace-gc" or "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+function nodeArgs(value: string | undefined): string[] {
+  return (value ?? '').split(' ').filter((arg) => arg !== '');
 }
 
 function readParts(value: string | undefined): ReadonlySet<BenchPart> {
@@ -79,12 +86,12 @@ function readParts(value: string | undefined): ReadonlySet<BenchPart> {
 class SessionWorkers {
   private constructor(private readonly children: ChildProcess[]) {}
 
-  static start(count: number): SessionWorkers {
+  static start(count: number, nodeArgs: readonly string[]): SessionWorkers {
     return new SessionWorkers(
       Array.from({ length: count }, () =>
         fork(resolve(__dirname, 'session-worker.ts'), [], {
           cwd: ROOT,
-          execArgv: ['-r', '@swc-node/register'],
+          execArgv: ['-r', '@swc-node/register', ...nodeArgs],
         }),
       ),
     );
@@ -164,7 +171,7 @@ async function sessions(
   path: 'relay' | 'direct',
   relay: (Forwarder & { metricsPort: number }) | undefined,
 ): Promise<SessionResult> {
-  const workers = SessionWorkers.start(options.workers);
+  const workers = SessionWorkers.start(options.workers, options.workerNodeArgs);
   try {
     const share = Math.ceil(options.sessions / options.workers);
     const messageBytes = Math.round((options.kbitPerSecond * 1000) / 8 / options.messagesPerSecond);

@@ -2,7 +2,7 @@
 // event loop is not the relay's). It holds both ends of its sessions: the sender writes fixed-size
 // messages stamped with performance.now() at the moment of the write, the receiver stamps their
 // arrival, so both clocks are the same clock. Commands and reports go over the IPC channel.
-import { type Socket } from 'node:net';
+import { type OnReadOpts, type Socket } from 'node:net';
 
 import { dial, joinRelay, listenLocal, portOf } from './endpoints';
 import { LatencyHistogram, type HistogramData } from './latency-histogram';
@@ -41,9 +41,51 @@ const CONNECT_BATCH = 25;
 const DRAIN_MS = 1000;
 const HELLO = -1;
 
+// The load must not stall itself: with a fresh buffer per read and per write (Node's defaults),
+// 20,000 messages a second made V8 collect for "external memory pressure" every ~0.7 s, and now and
+// then run a full mark-compact of 10-30 ms, which showed up as the relay's tail. So receivers read
+// into one buffer of this worker's (each chunk is copied out before the next read), and a sender
+// rewrites its own message buffer whenever its last write has left.
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** Reassembles fixed-size messages from whatever chunks TCP delivers, and hands out their stamps. */
+class MessageAssembler {
+  private readonly whole: Buffer;
+  private filled = 0;
+  readonly onread: OnReadOpts;
+
+  constructor(
+    private readonly messageBytes: number,
+    private readonly onMessage: (sentAt: number, now: number) => void,
+  ) {
+    this.whole = Buffer.alloc(messageBytes);
+    this.onread = {
+      buffer: READ_BUFFER,
+      callback: (bytes) => {
+        this.take(bytes);
+        return true;
+      },
+    };
+  }
+
+  private take(bytes: number): void {
+    const now = performance.now();
+    let offset = 0;
+    while (offset < bytes) {
+      const take = Math.min(this.messageBytes - this.filled, bytes - offset);
+      READ_BUFFER.copy(this.whole, this.filled, offset, offset + take);
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.messageBytes) {
+        this.filled = 0;
+        this.onMessage(this.whole.readDoubleLE(0), now);
+      }
+    }
+  }
+}
+
 class Session {
-  private partial: Buffer | undefined;
-  private partialLength = 0;
+  private message: Buffer;
 
   /** Resolves when the hello, written at once, came out of the far end: the session is paired. */
   readonly paired: Promise<void>;
@@ -51,43 +93,21 @@ class Session {
   constructor(
     readonly sender: Socket,
     readonly receiver: Socket,
-    private readonly messageBytes: number,
-    onMessage: (sentAt: number, now: number) => void,
+    hello: Promise<void>,
+    messageBytes: number,
   ) {
-    this.paired = new Promise((done) => {
-      this.listen((sentAt, now) => (sentAt === HELLO ? done() : onMessage(sentAt, now)));
-    });
+    this.message = Buffer.alloc(messageBytes, 0x5a);
+    this.paired = hello;
     this.send(HELLO);
-  }
-
-  /** Reassembles fixed-size messages from whatever chunks TCP delivers. */
-  private listen(onMessage: (sentAt: number, now: number) => void): void {
-    const messageBytes = this.messageBytes;
-    this.partial = Buffer.alloc(messageBytes);
-    this.receiver.on('data', (chunk: Buffer) => {
-      const now = performance.now();
-      const whole = this.partial as Buffer;
-      let offset = 0;
-      while (offset < chunk.length) {
-        const take = Math.min(messageBytes - this.partialLength, chunk.length - offset);
-        chunk.copy(whole, this.partialLength, offset, offset + take);
-        this.partialLength += take;
-        offset += take;
-        if (this.partialLength === messageBytes) {
-          this.partialLength = 0;
-          onMessage(whole.readDoubleLE(0), now);
-        }
-      }
-    });
   }
 
   /** Writes one message stamped with the time of the write (or with `stamp`); returns the stamp. */
   send(stamp?: number): number {
-    const message = Buffer.allocUnsafe(this.messageBytes);
-    message.fill(0x5a, 8);
+    // A buffer still queued for the kernel must not change under it: then this message gets a new one.
+    if (this.sender.writableLength > 0) this.message = Buffer.alloc(this.message.length, 0x5a);
     const sentAt = stamp ?? performance.now();
-    message.writeDoubleLE(sentAt, 0);
-    this.sender.write(message);
+    this.message.writeDoubleLE(sentAt, 0);
+    this.sender.write(this.message);
     return sentAt;
   }
 }
@@ -171,16 +191,31 @@ class SessionLoad {
   };
 
   private async connectRelay(relayPort: number, uuid: string, messageBytes: number): Promise<Session> {
-    const receiver = await joinRelay(relayPort, uuid);
+    const { assembler, hello } = this.assembler(messageBytes);
+    const receiver = await joinRelay(relayPort, uuid, '', assembler.onread);
     const sender = await joinRelay(relayPort, uuid, 'bench-controller');
-    return new Session(sender, receiver, messageBytes, this.record);
+    return new Session(sender, receiver, hello, messageBytes);
   }
 
-  /** Connections are accepted in order within a batch only by luck, so pair by the sender's local port. */
+  /**
+   * The receiver dials (so it can read into the shared buffer) and the accepted socket sends.
+   * Connections are accepted in order within a batch only by luck, so pair by the dialer's port.
+   */
   private async connectDirect(port: number, messageBytes: number): Promise<Session> {
-    const sender = await dial(port);
-    const receiver = await this.acceptedFrom(sender.localPort ?? 0);
-    return new Session(sender, receiver, messageBytes, this.record);
+    const { assembler, hello } = this.assembler(messageBytes);
+    const receiver = await dial(port, assembler.onread);
+    const sender = await this.acceptedFrom(receiver.localPort ?? 0);
+    return new Session(sender, receiver, hello, messageBytes);
+  }
+
+  /** The hello (the first message) resolves `hello`; later ones are measured. */
+  private assembler(messageBytes: number): { assembler: MessageAssembler; hello: Promise<void> } {
+    let helloArrived: () => void = () => undefined;
+    const hello = new Promise<void>((done) => (helloArrived = done));
+    const assembler = new MessageAssembler(messageBytes, (sentAt, now) =>
+      sentAt === HELLO ? helloArrived() : this.record(sentAt, now),
+    );
+    return { assembler, hello };
   }
 
   private async acceptedFrom(localPort: number): Promise<Socket> {

@@ -16,7 +16,7 @@ import {
 } from './relay-connection';
 import { createRelayMetrics, type RelayMetrics, type Refusal } from './relay-metrics';
 import { parseRelayRequest, type RelayRequest } from './relay-request';
-import { type Direction, RelaySession } from './relay-session';
+import { RelaySession } from './relay-session';
 import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
 import { type ChunkReader, StreamChunkReader } from './transport/chunk-reader';
 
@@ -476,7 +476,7 @@ export class RelayCore {
   private endSession(session: RelaySession, reason: CloseReason, from?: RelayConnection): void {
     if (!this.sessions.delete(session)) return;
     this.carriers.remove(session.devices, session);
-    this.reportBytes(session);
+    this.reportBytes([session]);
     this.bytesOfEndedSessions += session.bytes;
     this.metrics.sessions.set(this.sessions.size);
     this.metrics.sessionsClosed.inc({ reason });
@@ -508,17 +508,29 @@ export class RelayCore {
         session.downgraded ||
         this.ips.isBlacklisted(first.remote.address) ||
         this.ips.isBlacklisted(second.remote.address);
-      this.reportBytes(session);
     }
+    this.reportBytes(this.sessions);
   }
 
-  private reportBytes(session: RelaySession): void {
-    for (const direction of ['from-controller', 'from-controlled'] as const satisfies Direction[]) {
-      const total = session.bytesFrom(direction);
-      const delta = total - session.reported[direction];
-      if (delta > 0) this.metrics.bytes.inc({ direction }, delta);
-      session.reported[direction] = total;
+  /**
+   * Adds what these sessions relayed since their last report to the byte counters, summed first: a
+   * labelled prom-client increment costs about a microsecond, and one per session per second made
+   * the sweep of 2,000 sessions a 3-5 ms stall (bench/relay).
+   */
+  private reportBytes(sessions: Iterable<RelaySession>): void {
+    let fromController = 0;
+    let fromControlled = 0;
+    for (const session of sessions) {
+      const { reported } = session;
+      const controller = session.bytesFrom('from-controller');
+      const controlled = session.bytesFrom('from-controlled');
+      fromController += controller - reported['from-controller'];
+      fromControlled += controlled - reported['from-controlled'];
+      reported['from-controller'] = controller;
+      reported['from-controlled'] = controlled;
     }
+    if (fromController > 0) this.metrics.bytes.inc({ direction: 'from-controller' }, fromController);
+    if (fromControlled > 0) this.metrics.bytes.inc({ direction: 'from-controlled' }, fromControlled);
   }
 
   private logTicketFailure(error: unknown, uuid: string): void {

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import pino from 'pino';
 
 import { validatePayload, type EventEnvelope } from './envelope';
@@ -25,6 +27,8 @@ export interface InMemoryEventBusOptions {
  */
 export class InMemoryEventBus implements EventPublisher, EventSubscriber {
   private readonly dispatcher: SequencedDispatcher;
+  /** Set (for handlers and whatever they start) while a handler runs: see settleUnlessInsideHandler. */
+  private readonly insideHandler = new AsyncLocalStorage<true>();
   private readonly now: () => Date;
   private seq = 0;
   private toDrop = 0;
@@ -35,6 +39,7 @@ export class InMemoryEventBus implements EventPublisher, EventSubscriber {
       logger: options.logger ?? pino({ name: 'events' }),
       resyncRetryDelayMs: options.resyncRetryDelayMs ?? 10,
       readBaseline: () => Promise.resolve(this.seq),
+      aroundHandler: (call) => this.insideHandler.run(true, call),
     });
   }
 
@@ -114,6 +119,6 @@ export class InMemoryEventBus implements EventPublisher, EventSubscriber {
   }
 
   private async settleUnlessInsideHandler(): Promise<void> {
-    if (!this.dispatcher.isInsideHandler) await this.dispatcher.whenIdle();
+    if (this.insideHandler.getStore() !== true) await this.dispatcher.whenIdle();
   }
 }

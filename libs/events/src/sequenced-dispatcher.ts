@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 import { decodeFrame, type AnyEventEnvelope, type SequencedFrame } from './envelope';
 import { type EventBusLogger, type EventHandler, type ResyncHandler, type ResyncReason } from './event-bus';
 import { type EventType } from './event-map';
@@ -13,6 +11,12 @@ export interface SequencedDispatcherOptions {
   readBaseline: () => Promise<number>;
   logger: EventBusLogger;
   resyncRetryDelayMs: number;
+  /**
+   * Wraps every handler call, e.g. to mark the asynchronous context as "inside a handler" (the
+   * in-memory bus). Optional because the only way to do that, AsyncLocalStorage, turns on Node's
+   * async hooks for the whole process, which the relay and signal would pay on every socket write.
+   */
+  aroundHandler?: <T>(call: () => T) => T;
 }
 
 type AnyEventHandler = (event: AnyEventEnvelope) => void | Promise<void>;
@@ -30,7 +34,7 @@ const RESYNC_PRIORITY: Record<ResyncReason, number> = { gap: 0, reconnect: 1, st
 export class SequencedDispatcher {
   private readonly handlers = new Map<EventType, Set<AnyEventHandler>>();
   private readonly resyncHandlers = new Set<ResyncHandler>();
-  private readonly insideHandler = new AsyncLocalStorage<true>();
+  private readonly aroundHandler: <T>(call: () => T) => T;
   private queue: SequencedFrame[] = [];
   private last = 0;
   private pendingResync: ResyncReason | null = null;
@@ -48,15 +52,12 @@ export class SequencedDispatcher {
     this.signalStopped = () => resolve(STOPPED);
   });
 
-  constructor(private readonly options: SequencedDispatcherOptions) {}
+  constructor(private readonly options: SequencedDispatcherOptions) {
+    this.aroundHandler = options.aroundHandler ?? ((call) => call());
+  }
 
   get ready(): boolean {
     return this.readyNow;
-  }
-
-  /** True when called (directly or asynchronously) from inside an event or resync handler. */
-  get isInsideHandler(): boolean {
-    return this.insideHandler.getStore() === true;
   }
 
   on<T extends EventType>(type: T, handler: EventHandler<T>): () => void {
@@ -169,7 +170,7 @@ export class SequencedDispatcher {
       const baseline = await this.unlessStopped(readBaseline());
       if (baseline === STOPPED) return;
       for (const handler of [...this.resyncHandlers]) {
-        await this.insideHandler.run(true, () => handler(reason));
+        await this.aroundHandler(() => handler(reason));
       }
       if (this.stopped) return;
       this.last = baseline;
@@ -218,7 +219,7 @@ export class SequencedDispatcher {
     if (handlers === undefined) return;
     for (const handler of [...handlers]) {
       try {
-        await this.insideHandler.run(true, () => handler(envelope));
+        await this.aroundHandler(() => handler(envelope));
       } catch (error) {
         this.options.logger.error(
           { err: error, type: envelope.type, seq: envelope.seq },
