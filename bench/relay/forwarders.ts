@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import { listenLocal, portOf } from './endpoints';
 
 // The processes whose forwarding is measured: the real relay (compiled by swc, as deployments run
-// it) and Debian's socat. Both are children of the bench, stopped by pid when it ends.
+// it), Debian's socat, and a bare Node forwarder (bare-forwarder.ts). All are children of the bench,
+// stopped by pid when it ends.
 
 const ROOT = resolve(__dirname, '../..');
 const BUILD_DIR = 'var/bench/relay-build';
@@ -114,6 +115,21 @@ export async function startSocat(upstreamPort: number): Promise<Forwarder> {
     await new Promise((done) => setTimeout(done, 20));
   }
   return { pid: childPid(child), port, stop: () => stopChild(child, 'SIGTERM') };
+}
+
+/** bare-forwarder.ts in a child process of its own, ready once it reported its port. */
+export async function startBareForwarder(): Promise<Forwarder> {
+  const child = fork(resolve(__dirname, 'bare-forwarder.ts'), [], {
+    cwd: ROOT,
+    execArgv: ['-r', '@swc-node/register'],
+  });
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`bare forwarder exited with ${String(code)}`);
+    }),
+  ])) as [{ port: number }];
+  return { pid: childPid(child), port: message.port, stop: () => stopChild(child, 'SIGTERM') };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat fields 14 and 15. */

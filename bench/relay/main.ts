@@ -11,7 +11,14 @@ import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 
-import { buildRelay, cpuSeconds, type Forwarder, residentMemory, startRelay } from './forwarders';
+import {
+  buildRelay,
+  cpuSeconds,
+  type Forwarder,
+  residentMemory,
+  startBareForwarder,
+  startRelay,
+} from './forwarders';
 import { measurePairing, type PairingResult } from './pairing';
 import { LatencyHistogram } from './latency-histogram';
 import { type WorkerCommand, type WorkerReport } from './session-worker';
@@ -27,6 +34,7 @@ interface BenchOptions {
   redisUrl: string;
   transferMiB: number;
   rounds: number;
+  sessionRounds: number;
   sessions: number;
   workers: number;
   kbitPerSecond: number;
@@ -52,6 +60,7 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     transferMiB: positive('BENCH_TRANSFER_MIB', 1024),
     rounds: positive('BENCH_ROUNDS', 3),
+    sessionRounds: positive('BENCH_SESSION_ROUNDS', 3),
     sessions: positive('BENCH_SESSIONS', 2000),
     workers: positive('BENCH_WORKERS', 2),
     kbitPerSecond: positive('BENCH_SESSION_KBIT', 180),
@@ -169,7 +178,7 @@ async function throughput(options: BenchOptions, relay: Forwarder): Promise<Thro
 async function sessions(
   options: BenchOptions,
   path: 'relay' | 'direct',
-  relay: (Forwarder & { metricsPort: number }) | undefined,
+  relay: Forwarder | undefined,
 ): Promise<SessionResult> {
   const workers = SessionWorkers.start(options.workers, options.workerNodeArgs);
   try {
@@ -230,7 +239,6 @@ const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 };
-const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`;
 const ms = (value: number): string => `${value.toFixed(2)} ms`;
 const load = (): string =>
   loadavg()
@@ -266,21 +274,40 @@ async function main(): Promise<void> {
 
   if (options.parts.has('sessions')) {
     const perSession = `${options.kbitPerSecond} kbit/s as ${options.messagesPerSecond} messages/s`;
-    console.log(`\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers`);
-    console.log(`  direct (no relay), load average ${load()}`);
-    const direct = await sessions(options, 'direct', undefined);
-    const sessionRelay = await startRelay({
-      ...relayOptions,
-      redisKeyPrefix: `bench-relay-${process.pid}-2`,
-    });
-    let relayed: SessionResult;
-    try {
-      console.log(`  through the relay, load average ${load()}`);
-      relayed = await sessions(options, 'relay', sessionRelay);
-    } finally {
-      await sessionRelay.stop();
+    console.log(
+      `\n(2) ${options.sessions} sessions × ${perSession}, ${options.workers} load workers, ` +
+        `${options.sessionRounds} rounds`,
+    );
+    const rounds: SessionRound[] = [];
+    // Interleaved like (1): a burst of load from elsewhere, or one rare stall, hits one round, not the verdict.
+    for (let round = 1; round <= options.sessionRounds; round++) {
+      console.log(`  round ${round} direct (no relay), load average ${load()}`);
+      const direct = await sessions(options, 'direct', undefined);
+      console.log(`  round ${round} through the bare Node forwarder, load average ${load()}`);
+      const bareForwarder = await startBareForwarder();
+      let bare: SessionResult;
+      try {
+        bare = await sessions(options, 'relay', bareForwarder);
+      } finally {
+        await bareForwarder.stop();
+      }
+      const sessionRelay = await startRelay({
+        ...relayOptions,
+        redisKeyPrefix: `bench-relay-${process.pid}-2-${round}`,
+      });
+      try {
+        console.log(`  round ${round} through the relay, load average ${load()}`);
+        const relayed = await sessions(options, 'relay', sessionRelay);
+        rounds.push({ direct, bare, relayed });
+        console.log(
+          `  round ${round} added by the relay ${describeAdded(direct, relayed)}, ` +
+            `by the bare forwarder ${describeAdded(direct, bare)}`,
+        );
+      } finally {
+        await sessionRelay.stop();
+      }
     }
-    report.push(() => reportSessions(direct, relayed, row));
+    report.push(() => reportSessions(rounds, row));
   }
 
   if (options.parts.has('pairing')) {
@@ -341,34 +368,77 @@ function reportThroughput({ rates, hopCpuPerGiB }: ThroughputResult, row: Row): 
   );
 }
 
-function reportSessions(direct: SessionResult, relayed: SessionResult, row: Row): void {
-  for (const [name, result] of [
-    ['direct', direct],
-    ['relay', relayed],
-  ] as const) {
-    const lost = result.sent - result.received;
+interface SessionRound {
+  direct: SessionResult;
+  /** The same load through bare-forwarder.ts: what any Node process pays for this socket work here. */
+  bare: SessionResult;
+  relayed: SessionResult;
+}
+
+const addedMs = (direct: SessionResult, through: SessionResult, q: number): number =>
+  through.latency.quantile(q) - direct.latency.quantile(q);
+
+const describeAdded = (direct: SessionResult, through: SessionResult): string =>
+  `p50 ${ms(addedMs(direct, through, 0.5))}, p99 ${ms(addedMs(direct, through, 0.99))}`;
+
+function reportSessions(rounds: SessionRound[], row: Row): void {
+  const each = (value: (round: SessionRound) => number, digits = 2) =>
+    `${median(rounds.map(value)).toFixed(digits)} (${rounds.map((round) => value(round).toFixed(digits)).join(', ')})`;
+  const names = { direct: 'direct', bare: 'bare forwarder', relayed: 'relay' } as const;
+  for (const path of ['direct', 'bare', 'relayed'] as const) {
+    const name = names[path];
     row(
-      `(2) ${name} latency p50 / p99 / max`,
-      `${ms(result.latency.quantile(0.5))} / ${ms(result.latency.quantile(0.99))} / ${ms(result.latency.max)}`,
+      `(2) ${name} latency p50 ms`,
+      each((round) => round[path].latency.quantile(0.5)),
     );
+    row(
+      `(2) ${name} latency p99 ms`,
+      each((round) => round[path].latency.quantile(0.99)),
+    );
+    row(
+      `(2) ${name} latency max ms`,
+      each((round) => round[path].latency.max, 1),
+    );
+    const sent = rounds.reduce((sum, round) => sum + round[path].sent, 0);
+    const received = rounds.reduce((sum, round) => sum + round[path].received, 0);
     row(
       `(2) ${name} messages`,
-      `${result.received} of ${result.sent} arrived (${lost} not within 1 s of the window)`,
+      `${received} of ${sent} arrived (${sent - received} not within 1 s of the window)`,
     );
   }
-  row(
-    '(2) added by the relay p50 / p99',
-    `${ms(relayed.latency.quantile(0.5) - direct.latency.quantile(0.5))} / ` +
-      `${ms(relayed.latency.quantile(0.99) - direct.latency.quantile(0.99))}   (aim p99 < 2 ms)`,
-  );
-  row('(2) relay CPU', `${relayed.cpuPercent?.toFixed(0) ?? '?'} % of one core`);
-  if (relayed.rss) {
+  for (const path of ['bare', 'relayed'] as const) {
+    const added = (q: number) => (round: SessionRound) => addedMs(round.direct, round[path], q);
+    const aim = path === 'relayed' ? '   (aim < 2 ms)' : '';
+    row(`(2) added by the ${names[path]} p50 ms`, each(added(0.5)));
+    row(`(2) added by the ${names[path]} p99 ms`, `${each(added(0.99))}${aim}`);
     row(
-      '(2) relay RSS open+idle / loaded / peak',
-      `${mib(relayed.rss.before)} / ${mib(relayed.rss.during)} / ${mib(relayed.rss.peak)}   (aim < 1 GiB)`,
+      `(2) ${names[path]} CPU, % of one core`,
+      each((round) => round[path].cpuPercent ?? NaN, 0),
     );
   }
-  row('(2) sessions connected and paired in', `${(relayed.connectMs / 1000).toFixed(1)} s`);
+  const rss = (pick: (rss: NonNullable<SessionResult['rss']>) => number) => (round: SessionRound) =>
+    round.relayed.rss ? pick(round.relayed.rss) / MIB : NaN;
+  row(
+    '(2) relay RSS open+idle MiB',
+    each(
+      rss((value) => value.before),
+      0,
+    ),
+  );
+  row(
+    '(2) relay RSS loaded / peak MiB',
+    `${each(
+      rss((value) => value.during),
+      0,
+    )} / ${each(
+      rss((value) => value.peak),
+      0,
+    )}   (aim < 1 GiB)`,
+  );
+  row(
+    '(2) sessions connected and paired in s',
+    each((round) => round.relayed.connectMs / 1000, 1),
+  );
 }
 
 main().then(
