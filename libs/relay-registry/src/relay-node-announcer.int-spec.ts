@@ -86,7 +86,7 @@ describe('RelayNodeAnnouncer (real Redis)', () => {
     await waitFor(async () => (await stored()) !== undefined, 'the record', 8_000);
     // The record can be visible to another client a moment before the announcer reads its own reply.
     await waitFor(
-      async () => logger.withMessage('relay node announced again').length > 0,
+      () => logger.withMessage('relay node announced again').length > 0,
       'the recovery log line',
       1_000,
     );
