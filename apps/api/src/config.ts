@@ -134,6 +134,9 @@ export const apiConfigSchema = z.object({
     ),
   /** A ladder with no failure for this long is forgotten (the account's is also reset by a success). */
   LOGIN_LADDER_RESET_SECONDS: positiveInteger(86_400),
+  /** `rustdesk --deploy` with an unknown token: failures per client IP within the window before 429. */
+  DEPLOY_IP_MAX_FAILURES: positiveInteger(20),
+  DEPLOY_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
   /** Whether this replica appends the data plane's queued audit entries (any number of replicas may). */
   AUDIT_QUEUE_WORKER: flag(true),
   /** Queued entries appended at once; they share group commits, so more means fewer transactions. */

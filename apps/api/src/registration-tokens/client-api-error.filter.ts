@@ -4,6 +4,7 @@ import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
 import { toErrorResponse } from '../errors/error-response';
+import { TooManyRequestsException } from '../errors/too-many-requests.exception';
 import { DeployRefusal } from './deploy-refusal';
 
 /**
@@ -34,6 +35,9 @@ export class ClientApiErrorFilter implements ExceptionFilter {
           : undefined;
     const error = Array.isArray(message) ? message.join('; ') : message;
     if (reply.sent) return;
+    if (exception instanceof TooManyRequestsException) {
+      void reply.header('Retry-After', String(exception.retryAfterSeconds));
+    }
     void reply
       .status(statusCode)
       .type('application/json; charset=utf-8')

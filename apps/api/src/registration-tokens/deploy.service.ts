@@ -12,6 +12,7 @@ import { type RequestOrigin } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
 import { DatabaseConnection } from '../database/database.connection';
 import { DeployRefusal } from './deploy-refusal';
+import { DeployThrottle } from './deploy-throttle';
 import { DUMMY_TOKEN_HASH, registrationTokenPrefix, tokenMatches } from './registration-token-secret';
 import { tokenStatus } from './registration-token-view';
 import { type DeployDeviceBody } from './registration-tokens.dto';
@@ -37,6 +38,7 @@ export class DeployService {
   constructor(
     private readonly changes: ChangeRunner,
     private readonly auditLog: AuditLog,
+    private readonly throttle: DeployThrottle,
     database: DatabaseConnection,
   ) {
     this.tokens = new RegistrationTokenRepository(database.client);
@@ -51,12 +53,14 @@ export class DeployService {
     if (presented === undefined) {
       throw new DeployRefusal(401, 'A registration token is required (Authorization: Bearer <token>)');
     }
+    await this.throttle.assertAllowed(origin.ip);
     const token = await this.findToken(presented);
     try {
       if (token === null) throw new DeployRefusal(401, 'Invalid registration token');
       await this.admit(token, body, origin);
     } catch (error) {
       if (error instanceof DeployRefusal) await this.recordRefusal(token, body.id, error, origin);
+      if (token === null) await this.countInvalidToken(body.id, origin);
       throw error;
     }
   }
@@ -118,6 +122,13 @@ export class DeployService {
   }
 
   /** Registration refusals are security-relevant (ARCHITECTURE.md "Audit"); the refused change itself rolled back. */
+  /** One more guess from this IP; the one that reaches the limit says so in the audit log. */
+  private async countInvalidToken(deviceId: string, origin: RequestOrigin): Promise<void> {
+    const { failures, limitReached } = await this.throttle.countFailure(origin.ip);
+    if (!limitReached) return;
+    await this.auditLog.record(deployEntry(null, 'device.deploy_throttled', deviceId, origin, { failures }));
+  }
+
   private async recordRefusal(
     token: RegistrationTokenSecret | null,
     deviceId: string,

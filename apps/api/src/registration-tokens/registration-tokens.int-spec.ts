@@ -54,12 +54,13 @@ describe('registration tokens and POST /api/devices/deploy', () => {
     return response.json();
   }
 
-  function deploy(token: string | undefined, body: unknown, rawBody?: string) {
+  function deploy(token: string | undefined, body: unknown, rawBody?: string, remoteAddress?: string) {
     return kit.app.inject({
       method: 'POST',
       url: '/api/devices/deploy',
       headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...JSON_HEADERS },
       payload: rawBody ?? JSON.stringify(body),
+      ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
   }
 
@@ -305,6 +306,30 @@ describe('registration tokens and POST /api/devices/deploy', () => {
       expect(malformed.statusCode).toBe(400);
       expect(typeof malformed.json().error).toBe('string');
       expect(await kit.prisma.device.count()).toBe(0);
+    });
+
+    it('answers 429 with Retry-After to an IP after 20 unknown tokens, audits the lock once, other IPs unaffected', async () => {
+      const { token } = await newToken();
+      const guess = `sbr_000000000000_${token.split('_')[2]}`;
+      const body = { id: '700700700', uuid: UUID_A, pk: PK };
+      const guesser = '198.51.100.7';
+      for (let attempt = 1; attempt <= 20; attempt += 1) {
+        expect((await deploy(guess, body, undefined, guesser)).statusCode).toBe(401);
+      }
+      const locked = await deploy(token, body, undefined, guesser);
+      expect(locked.statusCode).toBe(429);
+      const retryAfter = Number(locked.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+      expect(Object.keys(locked.json())).toEqual(['error']);
+      // Locked out before the lookup: no device, no further refusal entries.
+      expect(await kit.prisma.device.count()).toBe(0);
+      expect(await auditEntries(kit.prisma, 'device.deploy_refused', '700700700')).toHaveLength(20);
+      const [throttled, ...more] = await auditEntries(kit.prisma, 'device.deploy_throttled');
+      expect(more).toHaveLength(0);
+      expect(throttled).toMatchObject({ ip: guesser, details: expect.objectContaining({ failures: 20 }) });
+      // The lock is per IP: the same token from another address deploys as usual.
+      expect((await deploy(token, body, undefined, '198.51.100.8')).statusCode).toBe(200);
     });
 
     it('holds maxUses under 20 concurrent deploys of different devices', async () => {
