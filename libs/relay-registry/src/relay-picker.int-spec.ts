@@ -272,7 +272,9 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
     expect(settled).toBe(false);
     const started = performance.now();
     const picks = Array.from({ length: 10_000 }, () => relays.pick());
-    expect(performance.now() - started).toBeLessThan(100);
+    // Synchronous answers, so they cannot wait on Redis; the bound only catches a pathological pick
+    // (a loaded CI host may pause this process for tens of milliseconds).
+    expect(performance.now() - started).toBeLessThan(1_000);
     expect(new Set(picks)).toEqual(new Set(['cached.relay.test:21117']));
     proxy.resume();
     await refreshing;
