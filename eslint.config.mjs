@@ -36,7 +36,7 @@ const DATABASE_MODULES = ['@prisma/*', 'pg'];
  * per-test databases) wherever they live; production code may not.
  */
 function moduleBoundaries({ inTests }) {
-  const testing = inTests ? ['type:testing'] : [];
+  const testing = inTests ? ['type:testing', 'type:test-net'] : [];
   return {
     enforceBuildableLibDependency: false,
     allow: [],
@@ -57,11 +57,20 @@ function moduleBoundaries({ inTests }) {
         onlyDependOnLibsWithTags: ['type:pure', 'type:util', ...testing],
         bannedExternalImports: DATABASE_MODULES,
       },
+      // Test-only socket tools with no dependencies of their own, so any test may use them, the
+      // relay's included (libs/testing would bring data-access along).
+      { sourceTag: 'type:test-net', onlyDependOnLibsWithTags: [], bannedExternalImports: DATABASE_MODULES },
       // Not even in tests: libs/testing builds on data-access, and the cycle would break Nx's graph.
       { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util'] },
       {
         sourceTag: 'type:testing',
-        onlyDependOnLibsWithTags: ['type:pure', 'type:util', 'type:data-access', 'type:testing'],
+        onlyDependOnLibsWithTags: [
+          'type:pure',
+          'type:util',
+          'type:data-access',
+          'type:testing',
+          'type:test-net',
+        ],
         bannedExternalImports: DATABASE_MODULES,
       },
     ],

@@ -2,7 +2,7 @@ import { RelayNodeAnnouncer, type RelayNodeAnnouncerOptions } from './relay-node
 import { relayNodeRecordSchema } from './registry-layout';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
-import { TcpProxy } from './test-support/tcp-proxy';
+import { TcpProxy } from '@switchboard/test-net';
 
 describe('RelayNodeAnnouncer (real Redis)', () => {
   let redis: RedisFixture;

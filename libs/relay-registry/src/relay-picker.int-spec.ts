@@ -4,7 +4,7 @@ import { RelayNodeAnnouncer, type RelayNodeStats } from './relay-node-announcer'
 import { RelayPicker, type RelayPickerOptions } from './relay-picker';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
-import { TcpProxy } from './test-support/tcp-proxy';
+import { TcpProxy } from '@switchboard/test-net';
 
 describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
   let redis: RedisFixture;

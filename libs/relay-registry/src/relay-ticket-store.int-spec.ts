@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { MAX_TICKET_PEERS, RelayTicketStore, type RelayTicketStoreOptions } from './relay-ticket-store';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
-import { TcpProxy } from './test-support/tcp-proxy';
+import { TcpProxy } from '@switchboard/test-net';
 
 describe('RelayTicketStore (real Redis)', () => {
   let redis: RedisFixture;

@@ -2,4 +2,3 @@ export { createTestDatabase, testDatabaseAdminUrl } from './test-database';
 export type { TestDatabase } from './test-database';
 export * from './rustdesk-peer';
 export { canBind, ephemeralPort } from './net/free-port';
-export { TcpProxy } from './net/tcp-proxy';

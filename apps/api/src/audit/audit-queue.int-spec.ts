@@ -9,7 +9,8 @@ import {
 } from '@switchboard/audit-queue';
 import { createPrismaClient, type PrismaClient } from '@switchboard/data-access';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { createTestDatabase, TcpProxy, type TestDatabase } from '@switchboard/testing';
+import { TcpProxy } from '@switchboard/test-net';
+import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
