@@ -348,6 +348,7 @@ export class RelayCore {
     this.carriers.add(session.devices, session);
     this.metrics.pairs.inc();
     this.metrics.sessions.set(this.sessions.size);
+    this.applySpeedLimit(session);
     session.start();
     arriving.connection.logger.info(
       { uuid: session.uuid, partner: `${waiter.connection.remote.address}:${waiter.connection.remote.port}` },
@@ -503,13 +504,21 @@ export class RelayCore {
         this.metrics.downgraded.inc();
         session.connections[0].logger.info({ uuid: session.uuid }, 'session downgraded to LIMIT_SPEED');
       }
-      const [first, second] = session.connections;
-      session.budget.slow =
-        session.downgraded ||
-        this.ips.isBlacklisted(first.remote.address) ||
-        this.ips.isBlacklisted(second.remote.address);
+      this.applySpeedLimit(session);
     }
     this.reportBytes(this.sessions);
+  }
+
+  /**
+   * LIMIT_SPEED instead of the per-session limit for a downgraded session or a blacklisted end: at
+   * pairing, so a blacklisted IP is slow from its first byte, and again at every sweep, as lists change.
+   */
+  private applySpeedLimit(session: RelaySession): void {
+    const [first, second] = session.connections;
+    session.budget.slow =
+      session.downgraded ||
+      this.ips.isBlacklisted(first.remote.address) ||
+      this.ips.isBlacklisted(second.remote.address);
   }
 
   /**
