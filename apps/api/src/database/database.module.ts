@@ -11,38 +11,28 @@ import {
 
 import { DatabaseConnection } from './database.connection';
 
+/** Repositories that need nothing but the Prisma client, one instance each for the whole api. */
+const REPOSITORIES = [
+  UserRepository,
+  UserAdminRepository,
+  ApiKeyRepository,
+  SessionRepository,
+  RefreshTokenRepository,
+  RecoveryCodeRepository,
+  UserCredentialRepository,
+];
+
 /** The Prisma client and the repositories built on it, for every feature module. */
 @Global()
 @Module({
   providers: [
     DatabaseConnection,
-    {
-      provide: UserRepository,
-      inject: [DatabaseConnection],
-      useFactory: (database: DatabaseConnection) => new UserRepository(database.client),
-    },
-    ...[
-      UserAdminRepository,
-      ApiKeyRepository,
-      SessionRepository,
-      RefreshTokenRepository,
-      RecoveryCodeRepository,
-      UserCredentialRepository,
-    ].map((repository) => ({
+    ...REPOSITORIES.map((repository) => ({
       provide: repository,
       inject: [DatabaseConnection],
       useFactory: (database: DatabaseConnection) => new repository(database.client),
     })),
   ],
-  exports: [
-    DatabaseConnection,
-    UserRepository,
-    UserAdminRepository,
-    ApiKeyRepository,
-    SessionRepository,
-    RefreshTokenRepository,
-    RecoveryCodeRepository,
-    UserCredentialRepository,
-  ],
+  exports: [DatabaseConnection, ...REPOSITORIES],
 })
 export class DatabaseModule {}
