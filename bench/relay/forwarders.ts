@@ -138,6 +138,13 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** All CPUs' time in jiffies, and the share of it the hypervisor gave to other guests (/proc/stat "steal"). */
+export function hostCpuTimes(): { total: number; steal: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9);
+  const jiffies = fields.map(Number);
+  return { total: jiffies.reduce((sum, value) => sum + value, 0), steal: jiffies[7] ?? NaN };
+}
+
 /** Resident and peak resident memory in bytes, from /proc/<pid>/status. */
 export function residentMemory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

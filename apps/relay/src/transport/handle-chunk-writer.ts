@@ -62,7 +62,9 @@ function writeError(status: number): NodeJS.ErrnoException {
  * costs one syscall and no allocation, and the request object is used again; a chunk it takes only
  * in part is queued by libuv with its request, which keeps the chunk alive, and the ready handler is
  * called once libuv has written the rest. The socket stays a normal net.Socket for everything else:
- * `end()` shuts down after the queued writes, `destroy()` cancels them.
+ * `end()` shuts down after the queued writes, `destroy()` cancels them. Nothing else may write to the
+ * socket (Node's own write queue would be overtaken); in the relay nothing does, it never sends a byte
+ * of its own.
  */
 export class HandleChunkWriter implements ChunkWriter {
   private ready: ReadyHandler | undefined;
