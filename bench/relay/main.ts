@@ -430,9 +430,15 @@ function reportSessions(rounds: SessionRound[], row: Row): void {
       `${received} of ${sent} arrived (${sent - received} not within 1 s of the window)`,
     );
   }
-  // Against the median direct round rather than each round's own: a disturbed direct round would
-  // otherwise make the hop look cheaper than it is.
-  const directMs = (q: number) => median(rounds.map((round) => round.direct.latency.quantile(q)));
+  // Against the median undisturbed direct round (any direct round if none was), not each round's own:
+  // a disturbed direct round would make the hop look cheaper than it is.
+  const quietDirect = rounds.filter((round) => round.direct.stealPercent <= UNDISTURBED_STEAL_PERCENT);
+  const baseline = quietDirect.length > 0 ? quietDirect : rounds;
+  const directMs = (q: number) => median(baseline.map((round) => round.direct.latency.quantile(q)));
+  row(
+    '(2) direct p50 / p99 ms, the baseline',
+    `${directMs(0.5).toFixed(2)} / ${directMs(0.99).toFixed(2)} (${baseline.length} of ${rounds.length} rounds ≤ ${UNDISTURBED_STEAL_PERCENT} % stolen)`,
+  );
   for (const path of ['bare', 'relayed'] as const) {
     const added = (q: number) => (round: SessionRound) => round[path].latency.quantile(q) - directMs(q);
     const aim = path === 'relayed' ? '   (aim < 2 ms)' : '';
