@@ -3,8 +3,7 @@ import { type Logger } from '@switchboard/observability';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
-import { toErrorResponse } from './error-response';
-import { TooManyRequestsException } from './too-many-requests.exception';
+import { retryAfterSeconds, toErrorResponse } from './error-response';
 
 /** Every error, from a route or from Fastify itself, leaves as JSON `{ statusCode, error, message, requestId }`. */
 @Catch()
@@ -24,9 +23,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
       );
     }
     if (reply.sent) return; // headers are gone; the log line above is all we can do
-    if (exception instanceof TooManyRequestsException) {
-      void reply.header('retry-after', String(exception.retryAfterSeconds));
-    }
+    const retryAfter = retryAfterSeconds(exception);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
   }
 }

@@ -2,6 +2,9 @@ import { STATUS_CODES } from 'node:http';
 
 import { HttpException } from '@nestjs/common';
 
+import { isDependencyOutage, OUTAGE_RETRY_AFTER_SECONDS } from './dependency-outage';
+import { TooManyRequestsException } from './too-many-requests.exception';
+
 /** The one error shape every api response uses. */
 export interface ErrorResponse {
   statusCode: number;
@@ -13,6 +16,7 @@ export interface ErrorResponse {
 }
 
 const INTERNAL_MESSAGE = 'Internal server error';
+const OUTAGE_MESSAGE = 'The service is temporarily unavailable; try again shortly';
 
 /**
  * Maps anything thrown into the public error body. Only messages written for clients pass through
@@ -31,7 +35,18 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
   }
   const clientError = asClientError(exception);
   if (clientError !== undefined) return { ...clientError, requestId };
+  if (isDependencyOutage(exception)) {
+    return { statusCode: 503, error: reasonPhrase(503), message: OUTAGE_MESSAGE, requestId };
+  }
   return { statusCode: 500, error: reasonPhrase(500), message: INTERNAL_MESSAGE, requestId };
+}
+
+/** The `Retry-After` (seconds) an error's response carries: a throttle's wait, or an outage's. */
+export function retryAfterSeconds(exception: unknown): number | undefined {
+  if (exception instanceof TooManyRequestsException) return exception.retryAfterSeconds;
+  if (!(exception instanceof HttpException) && isDependencyOutage(exception))
+    return OUTAGE_RETRY_AFTER_SECONDS;
+  return undefined;
 }
 
 function httpExceptionMessage(exception: HttpException): string | string[] {

@@ -3,8 +3,7 @@ import { type Logger } from '@switchboard/observability';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
-import { toErrorResponse } from '../errors/error-response';
-import { TooManyRequestsException } from '../errors/too-many-requests.exception';
+import { retryAfterSeconds, toErrorResponse } from '../errors/error-response';
 import { DeployRefusal } from './deploy-refusal';
 
 /**
@@ -35,9 +34,8 @@ export class ClientApiErrorFilter implements ExceptionFilter {
           : undefined;
     const error = Array.isArray(message) ? message.join('; ') : message;
     if (reply.sent) return;
-    if (exception instanceof TooManyRequestsException) {
-      void reply.header('Retry-After', String(exception.retryAfterSeconds));
-    }
+    const retryAfter = retryAfterSeconds(exception);
+    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
     void reply
       .status(statusCode)
       .type('application/json; charset=utf-8')

@@ -1,0 +1,66 @@
+// Telling "Postgres or Redis is unreachable right now" from a bug, so a request that failed for the
+// first reason answers 503 with Retry-After (clients and load balancers retry) instead of a 500.
+
+/** What a client is told to wait before retrying a request that met an outage. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/** @prisma/adapter-pg's classification of pg failures (`meta.driverAdapterError.cause.kind`). */
+const UNREACHABLE_DATABASE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TlsConnectionError',
+]);
+
+/** Prisma's own codes for an unreachable server, a lost connection and an exhausted pool. */
+const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
+
+/** SQLSTATE class 08 (connection exception) and a server shutting down or starting (57P01-57P03). */
+const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3])/;
+
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+interface ErrorFields {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } };
+}
+
+/** True when `error` (or an error it wraps) says a backing service could not be reached. */
+export function isDependencyOutage(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Object && depth < 5; depth++) {
+    const fields = current as ErrorFields;
+    if (describesOutage(fields)) return true;
+    current = fields.cause;
+  }
+  return false;
+}
+
+function describesOutage({ name, message, code, meta }: ErrorFields): boolean {
+  const adapterCause = meta?.driverAdapterError?.cause;
+  if (typeof adapterCause?.kind === 'string' && UNREACHABLE_DATABASE_KINDS.has(adapterCause.kind))
+    return true;
+  if (
+    typeof adapterCause?.originalCode === 'string' &&
+    UNREACHABLE_SQLSTATE.test(adapterCause.originalCode)
+  ) {
+    return true;
+  }
+  if (typeof code === 'string' && (UNREACHABLE_PRISMA_CODES.has(code) || SOCKET_ERROR_CODES.has(code))) {
+    return true;
+  }
+  // ioredis gives up on a command after maxRetriesPerRequest reconnects, or when the client closed.
+  if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.') return true;
+  // pg, when the server or the network drops a pooled connection mid-query.
+  return typeof message === 'string' && message.startsWith('Connection terminated');
+}
