@@ -141,6 +141,34 @@ describe('TCP to TCP through the relay', () => {
     a.destroy();
     b.destroy();
   }, 60_000);
+
+  it('delivers everything a side sent before it hung up, to a reader that is slow to take it', async () => {
+    const core = new RelayCore({
+      logger,
+      registry: createMetricsRegistry({ service: 'relay-test', defaultMetrics: false }),
+      strict: false,
+      bandwidth: { totalMbps: 1_000_000, singleMbps: 1_000_000 },
+    });
+    server = new RelayServer(core, { ports: { host: '127.0.0.1', port: 0, wsPort: 0 }, logger });
+    const { tcp } = await server.start();
+    const request = encodeFrame(
+      encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid: 'last-words' }) }),
+    );
+    const [a, b] = await Promise.all([dial(tcp.port), dial(tcp.port)]);
+    a.write(request);
+    b.write(request);
+    await until(() => core.liveSessions === 1);
+
+    // More than the kernel buffers hold, so the relay still has writes queued when A's end arrives.
+    const last = randomBytes(24 * MiB);
+    const ended = once(b, 'end');
+    const receivedByB = stallingReader(b, last.length);
+    a.end(last);
+    const atB = await receivedByB;
+    expect(sha256(atB)).toBe(sha256(last));
+    // Then the relay closes B's side too, as hbbr does once either end is gone.
+    await ended;
+  }, 60_000);
 });
 
 /** Reads `bytes`, pausing for a few ms every 2 MiB like a slow client. */
