@@ -1,5 +1,7 @@
+import { createSecretKey } from 'node:crypto';
+
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { type JwtModuleOptions, JwtService } from '@nestjs/jwt';
 import { type UserRecord } from '@switchboard/data-access';
 
 import { API_CLOCK, API_CONFIG } from '../app.tokens';
@@ -32,6 +34,15 @@ const JWT_ALGORITHM = 'HS256';
 const ISSUER = 'switchboard';
 /** How long a login half-way through 2FA may take to show its code. */
 export const MFA_TOKEN_TTL_SECONDS = 5 * 60;
+
+/**
+ * The JwtService settings for the api's JWT_SECRET. The key is a KeyObject made once: given the string,
+ * jsonwebtoken tries it as a public key first and builds the same secret key after that throws, an
+ * exception per verified request. Tokens signed with the string verify with it and vice versa.
+ */
+export function jwtOptionsFor(jwtSecret: string): JwtModuleOptions {
+  return { secret: createSecretKey(Buffer.from(jwtSecret)) };
+}
 
 /** Signs and checks the api's JWTs (@nestjs/jwt with the api's JWT_SECRET). */
 @Injectable()

@@ -6,7 +6,7 @@ import { ApiKeyAuthenticator } from '../api-keys/api-key.authenticator';
 import { API_SECRETS } from '../app.tokens';
 import { type ApiSecrets } from '../secrets';
 import { AccessGuard } from './access.guard';
-import { AccessTokens } from './access-tokens';
+import { AccessTokens, jwtOptionsFor } from './access-tokens';
 import { AUTHENTICATORS, type Authenticator } from './authenticator';
 import { BearerTokenAuthenticator } from './bearer-token.authenticator';
 import { BrowserSessions } from './browser-sessions';
@@ -23,7 +23,7 @@ import { SessionAuthenticator } from './session.authenticator';
   imports: [
     JwtModule.registerAsync({
       inject: [API_SECRETS],
-      useFactory: (secrets: ApiSecrets) => ({ secret: secrets.jwtSecret }),
+      useFactory: (secrets: ApiSecrets) => jwtOptionsFor(secrets.jwtSecret),
     }),
   ],
   providers: [
