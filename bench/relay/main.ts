@@ -311,7 +311,8 @@ async function main(): Promise<void> {
         const relayed = await sessions(options, 'relay', sessionRelay);
         rounds.push({ direct, bare, relayed });
         console.log(
-          `  round ${round} added by the relay ${describeAdded(direct, relayed)}, ` +
+          // Against this round's own direct run, as progress; the results use the undisturbed baseline.
+          `  round ${round} added (vs this round's direct run) by the relay ${describeAdded(direct, relayed)}, ` +
             `by the bare forwarder ${describeAdded(direct, bare)} ` +
             `(CPU stolen by the hypervisor: ${[direct, bare, relayed].map(stolen).join(', ')})`,
         );

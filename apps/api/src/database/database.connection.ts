@@ -4,6 +4,7 @@ import { type Logger } from '@switchboard/observability';
 
 import { API_CONFIG, API_LOGGER } from '../app.tokens';
 import { type ApiConfig } from '../config';
+import { driverErrorKind } from '../errors/dependency-outage';
 import { DependencyUnavailableError } from '../health/dependency-unavailable.error';
 
 /**
@@ -34,14 +35,4 @@ export class DatabaseConnection implements OnApplicationShutdown {
     await this.client.$disconnect();
     this.logger.debug({ component: 'database' }, 'database connections closed');
   }
-}
-
-/**
- * Prisma's driver adapter classifies pg errors (`DatabaseNotReachable`, `AuthenticationFailed`,
- * `DatabaseDoesNotExist`, ...) under `meta.driverAdapterError.cause.kind`: a reason without addresses.
- */
-function driverErrorKind(error: unknown): string | undefined {
-  const kind = (error as { meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null)?.meta
-    ?.driverAdapterError?.cause?.kind;
-  return typeof kind === 'string' ? kind : undefined;
 }

@@ -33,29 +33,44 @@ interface ErrorFields {
   message?: unknown;
   code?: unknown;
   cause?: unknown;
-  meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } };
+}
+
+interface DriverAdapterCause {
+  kind?: unknown;
+  /** The SQLSTATE, for errors Postgres itself raised. */
+  originalCode?: unknown;
+}
+
+/**
+ * Prisma's driver adapter classifies pg errors (`DatabaseNotReachable`, `AuthenticationFailed`,
+ * `DatabaseDoesNotExist`, ...) under `meta.driverAdapterError.cause`: a reason without addresses.
+ */
+function driverAdapterCause(error: unknown): DriverAdapterCause | undefined {
+  return (error as { meta?: { driverAdapterError?: { cause?: DriverAdapterCause } } } | null)?.meta
+    ?.driverAdapterError?.cause;
+}
+
+/** The adapter's name for a pg failure, e.g. `DatabaseNotReachable`. */
+export function driverErrorKind(error: unknown): string | undefined {
+  const kind = driverAdapterCause(error)?.kind;
+  return typeof kind === 'string' ? kind : undefined;
 }
 
 /** True when `error` (or an error it wraps) says a backing service could not be reached. */
 export function isDependencyOutage(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Object && depth < 5; depth++) {
-    const fields = current as ErrorFields;
-    if (describesOutage(fields)) return true;
-    current = fields.cause;
+    if (describesOutage(current)) return true;
+    current = (current as ErrorFields).cause;
   }
   return false;
 }
 
-function describesOutage({ name, message, code, meta }: ErrorFields): boolean {
-  const adapterCause = meta?.driverAdapterError?.cause;
-  if (typeof adapterCause?.kind === 'string' && UNREACHABLE_DATABASE_KINDS.has(adapterCause.kind))
-    return true;
-  if (
-    typeof adapterCause?.originalCode === 'string' &&
-    UNREACHABLE_SQLSTATE.test(adapterCause.originalCode)
-  ) {
-    return true;
-  }
+function describesOutage(error: object): boolean {
+  const kind = driverErrorKind(error);
+  if (kind !== undefined && UNREACHABLE_DATABASE_KINDS.has(kind)) return true;
+  const sqlState = driverAdapterCause(error)?.originalCode;
+  if (typeof sqlState === 'string' && UNREACHABLE_SQLSTATE.test(sqlState)) return true;
+  const { name, message, code } = error as ErrorFields;
   if (typeof code === 'string' && (UNREACHABLE_PRISMA_CODES.has(code) || SOCKET_ERROR_CODES.has(code))) {
     return true;
   }

@@ -7,6 +7,7 @@ import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protoc
 
 import { RelayCore } from '../relay-core';
 import { RelayServer } from '../server';
+import { waitFor } from '../test/relay-fixture';
 import { TcpChunkReader } from './tcp-chunk-reader';
 
 // The TCP read path over real sockets: one reused read buffer per connection, and TCP-to-TCP
@@ -61,15 +62,15 @@ describe('TcpChunkReader', () => {
     const client = await dial((server.address() as AddressInfo).port);
     const small = Buffer.from('first');
     client.write(small);
-    await until(() => received.length === 1);
+    await waitFor(() => received.length === 1, 'the first read');
     client.write(Buffer.from('second'));
-    await until(() => received.length === 2);
+    await waitFor(() => received.length === 2, 'the second read');
     expect(reader).toBeDefined();
     expect(views[1]?.buffer === views[0]?.buffer).toBe(true);
 
     const bulk = randomBytes(4 * MiB);
     client.write(bulk);
-    await until(() => Buffer.concat(received).length === small.length + 6 + bulk.length);
+    await waitFor(() => Buffer.concat(received).length === small.length + 6 + bulk.length, 'the bulk');
     expect(sha256(Buffer.concat(received).subarray(small.length + 6))).toBe(sha256(bulk));
     const largest = Math.max(...views.map((view) => view.buffer.byteLength));
     expect(largest).toBe(64 * 1024);
@@ -93,7 +94,7 @@ describe('TcpChunkReader', () => {
       reader?.resume();
     });
     const client = await dial((server.address() as AddressInfo).port);
-    await until(() => reader !== undefined);
+    await waitFor(() => reader !== undefined, 'the adopted socket');
     const ended = once(reader!.socket, 'end');
     client.end();
     await ended;
@@ -109,7 +110,8 @@ describe('TCP to TCP through the relay', () => {
     await server.close(0);
   });
 
-  it('delivers every byte intact both ways at once while the readers keep stalling', async () => {
+  /** A relay with no limits that matter here, and two TCP clients it has paired under `uuid`. */
+  async function pairedThroughRelay(uuid: string): Promise<[Socket, Socket]> {
     const core = new RelayCore({
       logger,
       registry: createMetricsRegistry({ service: 'relay-test', defaultMetrics: false }),
@@ -119,12 +121,17 @@ describe('TCP to TCP through the relay', () => {
     server = new RelayServer(core, { ports: { host: '127.0.0.1', port: 0, wsPort: 0 }, logger });
     const { tcp } = await server.start();
     const request = encodeFrame(
-      encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid: 'integrity' }) }),
+      encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid }) }),
     );
     const [a, b] = await Promise.all([dial(tcp.port), dial(tcp.port)]);
     a.write(request);
     b.write(request);
-    await until(() => core.liveSessions === 1);
+    await waitFor(() => core.liveSessions === 1, 'the pair');
+    return [a, b];
+  }
+
+  it('delivers every byte intact both ways at once while the readers keep stalling', async () => {
+    const [a, b] = await pairedThroughRelay('integrity');
 
     // Enough to fill the kernel buffers many times, so the relay's writes often go unfinished and
     // it has to wait before reading into the same buffer again.
@@ -143,21 +150,7 @@ describe('TCP to TCP through the relay', () => {
   }, 60_000);
 
   it('delivers everything a side sent before it hung up, to a reader that is slow to take it', async () => {
-    const core = new RelayCore({
-      logger,
-      registry: createMetricsRegistry({ service: 'relay-test', defaultMetrics: false }),
-      strict: false,
-      bandwidth: { totalMbps: 1_000_000, singleMbps: 1_000_000 },
-    });
-    server = new RelayServer(core, { ports: { host: '127.0.0.1', port: 0, wsPort: 0 }, logger });
-    const { tcp } = await server.start();
-    const request = encodeFrame(
-      encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid: 'last-words' }) }),
-    );
-    const [a, b] = await Promise.all([dial(tcp.port), dial(tcp.port)]);
-    a.write(request);
-    b.write(request);
-    await until(() => core.liveSessions === 1);
+    const [a, b] = await pairedThroughRelay('last-words');
 
     // More than the kernel buffers hold, so the relay still has writes queued when A's end arrives.
     const last = randomBytes(24 * MiB);
@@ -189,12 +182,4 @@ function stallingReader(socket: Socket, bytes: number): Promise<Buffer> {
       }
     });
   });
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
