@@ -122,3 +122,14 @@ export const sharedFields = {
   REDIS_KEY_PREFIX: redisKeyPrefix,
   LOG_LEVEL: logLevel,
 };
+
+/**
+ * How much of a client's IPv6 address the per-IP limits count as one client (`RATE_LIMIT_IPV6_PREFIX`):
+ * a /64 by default, since one customer usually holds a whole /64. See libs/transport `rateLimitKey`.
+ */
+export const ipv6PrefixLength = z.coerce
+  .number({ error: 'must be a prefix length' })
+  .int('must be a whole number')
+  .min(32, 'must be between 32 and 128')
+  .max(128, 'must be between 32 and 128')
+  .default(64);

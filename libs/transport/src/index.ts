@@ -1,3 +1,4 @@
 export * from './websocket-duplex';
 export * from './redis-client';
 export * from './client-address';
+export * from './network-key';
