@@ -38,6 +38,22 @@ describe('api config', () => {
     ]);
   });
 
+  it('refuses TRUST_PROXY ranges wider than /8 or /32, named ones included, unless allowed', () => {
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { TRUST_PROXY: '10.0.0.0/8, 0.0.0.0/0, uniquelocal' })),
+    ).toEqual([
+      expect.stringMatching(
+        /^TRUST_PROXY: 0\.0\.0\.0\/0, uniquelocal are wider than .*TRUST_PROXY_ALLOW_WIDE=true/,
+      ),
+    ]);
+    expect(problemsOf(() => parseConfig(apiConfigSchema, { TRUST_PROXY: 'linklocal' }))).toHaveLength(1);
+    const allowed = parseConfig(apiConfigSchema, {
+      TRUST_PROXY: 'uniquelocal',
+      TRUST_PROXY_ALLOW_WIDE: 'true',
+    });
+    expect(allowed.TRUST_PROXY).toEqual(['uniquelocal']);
+  });
+
   it('validates secrets given in the environment without echoing them', () => {
     const good = generateSecrets();
     expect(parseConfig(apiConfigSchema, good).AUDIT_HMAC_KEYS).toBe(good.AUDIT_HMAC_KEYS);

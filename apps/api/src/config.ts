@@ -10,6 +10,7 @@ import {
   port,
   positiveInteger,
   sharedFields,
+  wideProxyRangeProblem,
   z,
 } from '@switchboard/config';
 
@@ -23,8 +24,13 @@ export const MIN_ADMIN_PASSWORD_LENGTH = 12;
 // argon2 hashes whatever it is given; an upper bound keeps a pasted novel from becoming a CPU burner.
 export const MAX_PASSWORD_LENGTH = 1024;
 
-// proxy-addr (what Fastify's trustProxy uses) also accepts these names for whole address ranges.
-const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+// proxy-addr (what Fastify's trustProxy uses) also accepts these names, for these ranges (its index.js).
+const PROXY_RANGES: Readonly<Record<string, readonly string[]>> = {
+  loopback: ['127.0.0.1/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+const PROXY_RANGE_NAMES = Object.keys(PROXY_RANGES);
 
 function isProxyAddress(value: string): boolean {
   if (PROXY_RANGE_NAMES.includes(value)) return true;
@@ -67,94 +73,109 @@ const storageFields = {
   DATA_ENCRYPTION_KEY: secretFields.DATA_ENCRYPTION_KEY.optional(),
 };
 
-export const apiConfigSchema = z.object({
-  ...storageFields,
-  API_PORT: port(21114),
-  API_HOST: z.string().default('0.0.0.0'),
-  /** Where operators reach the api from outside (links in the console, OIDC callbacks later). */
-  PUBLIC_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .transform((value) => value.replace(/\/+$/, ''))
-    .optional(),
-  /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For we believe; empty trusts none. */
-  TRUST_PROXY: list(z.string().refine(isProxyAddress, 'must be an IP address, a CIDR or loopback')),
-  API_BODY_LIMIT_BYTES: positiveInteger(1024 * 1024),
-  /**
-   * Strict-Transport-Security max-age, sent only on requests that arrived over TLS (directly or via a
-   * proxy in TRUST_PROXY that sets X-Forwarded-Proto: https); never on plain http.
-   */
-  HSTS_MAX_AGE_SECONDS: positiveInteger(365 * 24 * 60 * 60),
-  /** Serve the OpenAPI document and Swagger UI at /api/docs (public: it lists routes, no data). */
-  API_DOCS_ENABLED: flag(true),
-  /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
-  SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
-  /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */
-  ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
-  /**
-   * Bound on a state change's transaction, both to get a pooled connection and to finish (Prisma's
-   * own 2 s / 5 s would turn a burst of bans into 500s).
-   */
-  CHANGE_TRANSACTION_TIMEOUT_MS: positiveInteger(15_000),
-  /** Per dependency, for /readyz. */
-  READINESS_TIMEOUT_MS: positiveInteger(2_000),
-  /**
-   * An API key's last use (last_used_at/ip and an `api_key.used` audit entry) is recorded at most
-   * once per this many seconds: automation calling every second must not write on every request.
-   */
-  API_KEY_USE_RECORD_INTERVAL_SECONDS: positiveInteger(60),
-  /** Rotating refresh tokens of bearer clients; each rotation starts a new lifetime. */
-  REFRESH_TOKEN_TTL_SECONDS: positiveInteger(30 * 86_400),
-  /** A browser session unused this long is over, whatever its absolute expiry. */
-  SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(8 * 3_600),
-  /** Absolute life of a browser session without "remember me" (its cookie dies with the browser too). */
-  SESSION_TTL_SECONDS: positiveInteger(12 * 3_600),
-  /** Absolute life of a "remember me" session (and its cookie's Max-Age). */
-  SESSION_REMEMBER_ME_TTL_SECONDS: positiveInteger(7 * 86_400),
-  /** last_seen_at is written at most this often per session, to keep requests read-only. */
-  SESSION_TOUCH_INTERVAL_SECONDS: positiveInteger(60),
-  /** Backoff ladder: failures within the window that lock an account (username as typed) ... */
-  LOGIN_ACCOUNT_MAX_FAILURES: positiveInteger(5),
-  /** ... or a client IP (higher: many people may share one NAT address). */
-  LOGIN_IP_MAX_FAILURES: positiveInteger(20),
-  LOGIN_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
-  /** Lock lengths; each failure after a lock climbs one rung, the last rung repeats. */
-  LOGIN_LOCK_STEPS_SECONDS: z
-    .string()
-    .default('10,60,300,1800,7200')
-    .transform((value) => value.split(',').map((part) => part.trim()))
-    .pipe(
-      z
-        .array(
-          z
-            .string()
-            .regex(/^[1-9]\d*$/, 'must be whole seconds above 0')
-            .transform(Number),
-        )
-        .min(1, 'must list at least one lock length'),
-    ),
-  /** A ladder with no failure for this long is forgotten (the account's is also reset by a success). */
-  LOGIN_LADDER_RESET_SECONDS: positiveInteger(86_400),
-  /** `rustdesk --deploy` with an unknown token: failures per client IP within the window before 429. */
-  DEPLOY_IP_MAX_FAILURES: positiveInteger(20),
-  DEPLOY_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
-  /** Whether this replica appends the data plane's queued audit entries (any number of replicas may). */
-  AUDIT_QUEUE_WORKER: flag(true),
-  /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
-  AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
-  /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
-  SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
-  /**
-   * A device counts as online in the operator API when last seen this recently. Signal is the
-   * authority (online = registered within 30 s) but writes last_seen_at coarsened to 60 s, so 90 s
-   * is the tightest window that never shows a live device as offline.
-   */
-  DEVICE_ONLINE_WINDOW_SECONDS: positiveInteger(90),
-  /**
-   * How long start-up waits for the relay deny set's rebuild from Postgres before serving anyway
-   * (the rebuild goes on in the background): a hung database must not keep the api from starting.
-   */
-  DENY_SET_START_WAIT_MS: positiveInteger(5_000),
-});
+export const apiConfigSchema = z
+  .object({
+    ...storageFields,
+    API_PORT: port(21114),
+    API_HOST: z.string().default('0.0.0.0'),
+    /** Where operators reach the api from outside (links in the console, OIDC callbacks later). */
+    PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .transform((value) => value.replace(/\/+$/, ''))
+      .optional(),
+    /**
+     * Addresses or CIDRs of reverse proxies whose X-Forwarded-For we believe; empty trusts none. Ranges
+     * wider than /8 (IPv4) or /32 (IPv6), `linklocal` and `uniquelocal` included, need TRUST_PROXY_ALLOW_WIDE.
+     */
+    TRUST_PROXY: list(z.string().refine(isProxyAddress, 'must be an IP address, a CIDR or loopback')),
+    TRUST_PROXY_ALLOW_WIDE: flag(false),
+    API_BODY_LIMIT_BYTES: positiveInteger(1024 * 1024),
+    /**
+     * Strict-Transport-Security max-age, sent only on requests that arrived over TLS (directly or via a
+     * proxy in TRUST_PROXY that sets X-Forwarded-Proto: https); never on plain http.
+     */
+    HSTS_MAX_AGE_SECONDS: positiveInteger(365 * 24 * 60 * 60),
+    /** Serve the OpenAPI document and Swagger UI at /api/docs (public: it lists routes, no data). */
+    API_DOCS_ENABLED: flag(true),
+    /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
+    SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
+    /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */
+    ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
+    /**
+     * Bound on a state change's transaction, both to get a pooled connection and to finish (Prisma's
+     * own 2 s / 5 s would turn a burst of bans into 500s).
+     */
+    CHANGE_TRANSACTION_TIMEOUT_MS: positiveInteger(15_000),
+    /** Per dependency, for /readyz. */
+    READINESS_TIMEOUT_MS: positiveInteger(2_000),
+    /**
+     * An API key's last use (last_used_at/ip and an `api_key.used` audit entry) is recorded at most
+     * once per this many seconds: automation calling every second must not write on every request.
+     */
+    API_KEY_USE_RECORD_INTERVAL_SECONDS: positiveInteger(60),
+    /** Rotating refresh tokens of bearer clients; each rotation starts a new lifetime. */
+    REFRESH_TOKEN_TTL_SECONDS: positiveInteger(30 * 86_400),
+    /** A browser session unused this long is over, whatever its absolute expiry. */
+    SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(8 * 3_600),
+    /** Absolute life of a browser session without "remember me" (its cookie dies with the browser too). */
+    SESSION_TTL_SECONDS: positiveInteger(12 * 3_600),
+    /** Absolute life of a "remember me" session (and its cookie's Max-Age). */
+    SESSION_REMEMBER_ME_TTL_SECONDS: positiveInteger(7 * 86_400),
+    /** last_seen_at is written at most this often per session, to keep requests read-only. */
+    SESSION_TOUCH_INTERVAL_SECONDS: positiveInteger(60),
+    /** Backoff ladder: failures within the window that lock an account (username as typed) ... */
+    LOGIN_ACCOUNT_MAX_FAILURES: positiveInteger(5),
+    /** ... or a client IP (higher: many people may share one NAT address). */
+    LOGIN_IP_MAX_FAILURES: positiveInteger(20),
+    LOGIN_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
+    /** Lock lengths; each failure after a lock climbs one rung, the last rung repeats. */
+    LOGIN_LOCK_STEPS_SECONDS: z
+      .string()
+      .default('10,60,300,1800,7200')
+      .transform((value) => value.split(',').map((part) => part.trim()))
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(/^[1-9]\d*$/, 'must be whole seconds above 0')
+              .transform(Number),
+          )
+          .min(1, 'must list at least one lock length'),
+      ),
+    /** A ladder with no failure for this long is forgotten (the account's is also reset by a success). */
+    LOGIN_LADDER_RESET_SECONDS: positiveInteger(86_400),
+    /** `rustdesk --deploy` with an unknown token: failures per client IP within the window before 429. */
+    DEPLOY_IP_MAX_FAILURES: positiveInteger(20),
+    DEPLOY_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
+    /** Whether this replica appends the data plane's queued audit entries (any number of replicas may). */
+    AUDIT_QUEUE_WORKER: flag(true),
+    /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
+    AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
+    /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
+    SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
+    /**
+     * A device counts as online in the operator API when last seen this recently. Signal is the
+     * authority (online = registered within 30 s) but writes last_seen_at coarsened to 60 s, so 90 s
+     * is the tightest window that never shows a live device as offline.
+     */
+    DEVICE_ONLINE_WINDOW_SECONDS: positiveInteger(90),
+    /**
+     * How long start-up waits for the relay deny set's rebuild from Postgres before serving anyway
+     * (the rebuild goes on in the background): a hung database must not keep the api from starting.
+     */
+    DENY_SET_START_WAIT_MS: positiveInteger(5_000),
+  })
+  .superRefine((config, context) => {
+    const wideProxies = wideProxyRangeProblem(
+      config.TRUST_PROXY,
+      'TRUST_PROXY',
+      'TRUST_PROXY_ALLOW_WIDE',
+      config.TRUST_PROXY_ALLOW_WIDE,
+      (entry) => PROXY_RANGES[entry] ?? [entry],
+    );
+    if (wideProxies) context.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: wideProxies });
+  });
 
 export const bootstrapConfigSchema = z.object({
   ...storageFields,

@@ -39,7 +39,12 @@ describe('relayConfigSchema', () => {
       RELAY_TICKET_WAIT_SECONDS: 3,
       RELAY_IDLE_TIMEOUT_SECONDS: 30,
       RELAY_MAX_CONNECTIONS_PER_IP: 256,
+      RELAY_MAX_CONNECTIONS: 10_000,
+      RATE_LIMIT_IPV6_PREFIX: 64,
       TRUSTED_PROXIES: [],
+      TRUSTED_PROXIES_ALLOW_WIDE: false,
+      TRUST_X_REAL_IP: false,
+      WS_ALLOWED_ORIGINS: [],
       RELAY_LISTS_DIR: '.',
       RELAY_LISTS_RELOAD_SECONDS: 5,
       DOWNGRADE_THRESHOLD: 0.66,
@@ -55,6 +60,29 @@ describe('relayConfigSchema', () => {
     expect(problems({ TRUSTED_PROXIES: '10.0.0.0/33,proxy.local' })).toEqual([
       'TRUSTED_PROXIES.0: must be an IP address or CIDR range (e.g. 10.0.0.0/8)',
       'TRUSTED_PROXIES.1: must be an IP address or CIDR range (e.g. 10.0.0.0/8)',
+    ]);
+  });
+
+  it('refuses trusted-proxy ranges wider than /8 or /32 unless TRUSTED_PROXIES_ALLOW_WIDE says so', () => {
+    const wide = { TRUSTED_PROXIES: '10.0.0.0/8, 0.0.0.0/0, 2001:db8::/32, ::/0' };
+    expect(problems(wide)).toEqual([
+      expect.stringMatching(
+        /^TRUSTED_PROXIES: 0\.0\.0\.0\/0, ::\/0 are wider than \/8 \(IPv4\) or \/32 \(IPv6\).*TRUSTED_PROXIES_ALLOW_WIDE=true/,
+      ),
+    ]);
+    expect(problems({ TRUSTED_PROXIES: '::ffff:0.0.0.0/96' })).toHaveLength(1);
+    const allowed = parseConfig(relayConfigSchema, { ...wide, TRUSTED_PROXIES_ALLOW_WIDE: 'true' });
+    expect(allowed.TRUSTED_PROXIES).toHaveLength(4);
+  });
+
+  it('takes WebSocket origins and refuses what is not one', () => {
+    const config = parseConfig(relayConfigSchema, {
+      WS_ALLOWED_ORIGINS: 'https://console.example.com, http://10.0.0.1:8080',
+    });
+    expect(config.WS_ALLOWED_ORIGINS).toEqual(['https://console.example.com', 'http://10.0.0.1:8080']);
+    expect(problems({ WS_ALLOWED_ORIGINS: 'console.example.com,https://x.example.com/path' })).toEqual([
+      'WS_ALLOWED_ORIGINS.0: must be an origin: scheme://host[:port], no path',
+      'WS_ALLOWED_ORIGINS.1: must be an origin: scheme://host[:port], no path',
     ]);
   });
 

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import {
   flag,
   ipOrCidr,
+  ipv6PrefixLength,
   list,
   logLevel,
   optionalPort,
@@ -12,6 +13,8 @@ import {
   positiveNumber,
   redisKeyPrefix,
   redisUrl,
+  webOrigin,
+  wideProxyRangeProblem,
   z,
   type DeepReadonly,
 } from '@switchboard/config';
@@ -83,13 +86,23 @@ const fields = z.object({
   RELAY_TICKET_WAIT_SECONDS: positiveNumber(3),
   /** hbbr: a pair is closed when neither side has sent anything for this long. */
   RELAY_IDLE_TIMEOUT_SECONDS: positiveNumber(30),
-  /** Open connections one IP may hold at once, so a flood from one address is capped at accept. */
+  /** Open connections one IP (an IPv6 client: its RATE_LIMIT_IPV6_PREFIX network) may hold at once. */
   RELAY_MAX_CONNECTIONS_PER_IP: positiveInteger(256),
+  /** Open connections of all clients together; beyond it new ones are dropped at accept. */
+  RELAY_MAX_CONNECTIONS: positiveInteger(10_000),
+  /** Per-IP limits count an IPv6 client by this prefix (libs/transport rateLimitKey). */
+  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
   /**
-   * Proxies in front of the WebSocket port (21119) whose X-Real-IP / X-Forwarded-For is believed:
-   * the client's address there is what the blocklist, blacklist and per-IP cap apply to.
+   * Proxies in front of the WebSocket port (21119): the client's address there, what the blocklist,
+   * blacklist and per-IP cap apply to, is the right-most X-Forwarded-For hop that is not one of them.
+   * Ranges wider than /8 (IPv4) or /32 (IPv6) need TRUSTED_PROXIES_ALLOW_WIDE.
    */
   TRUSTED_PROXIES: list(ipOrCidr),
+  TRUSTED_PROXIES_ALLOW_WIDE: flag(false),
+  /** Believe X-Real-IP from those proxies before X-Forwarded-For: only if every one of them overwrites it. */
+  TRUST_X_REAL_IP: flag(false),
+  /** Browser origins allowed to open the WebSocket port; empty allows any (native clients send none). */
+  WS_ALLOWED_ORIGINS: list(webOrigin),
   /** Where blocklist.txt and blacklist.txt are read (hbbr reads its working directory). */
   RELAY_LISTS_DIR: z.string().default('.'),
   /** How often those files are checked for edits while running (an added blocklist IP is cut at once). */
@@ -124,6 +137,13 @@ export const relayConfigSchema = fields
         });
       }
     });
+    const wideProxies = wideProxyRangeProblem(
+      config.TRUSTED_PROXIES,
+      'TRUSTED_PROXIES',
+      'TRUSTED_PROXIES_ALLOW_WIDE',
+      config.TRUSTED_PROXIES_ALLOW_WIDE,
+    );
+    if (wideProxies) context.addIssue({ code: 'custom', path: ['TRUSTED_PROXIES'], message: wideProxies });
     if (config.SINGLE_BANDWIDTH > config.TOTAL_BANDWIDTH) {
       context.addIssue({
         code: 'custom',

@@ -72,6 +72,8 @@ async function serve(config: RelayConfig): Promise<void> {
       ticketWaitMs: config.RELAY_TICKET_WAIT_SECONDS * 1000,
       idleTimeoutMs: config.RELAY_IDLE_TIMEOUT_SECONDS * 1000,
       maxConnectionsPerIp: config.RELAY_MAX_CONNECTIONS_PER_IP,
+      maxConnections: config.RELAY_MAX_CONNECTIONS,
+      ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
     },
     bandwidth: {
       totalMbps: config.TOTAL_BANDWIDTH,
@@ -83,6 +85,8 @@ async function serve(config: RelayConfig): Promise<void> {
     upgradeTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
     audit,
     trustedProxies: config.TRUSTED_PROXIES,
+    trustRealIpHeader: config.TRUST_X_REAL_IP,
+    allowedOrigins: config.WS_ALLOWED_ORIGINS,
     announce: {
       nodeId: config.RELAY_NODE_ID,
       address: config.RELAY_PUBLIC_ADDR,

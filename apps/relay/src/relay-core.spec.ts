@@ -194,6 +194,8 @@ describe('RelayCore', () => {
       idleTimeoutMs: 30_000,
       sweepIntervalMs: 1_000,
       maxConnectionsPerIp: 256,
+      ipv6PrefixLength: 64,
+      maxConnections: 10_000,
       ticketWaitMs: 3_000,
     });
     expect(() => new RelayCore({ logger, registry, strict: true })).toThrow(/ticket source/);
@@ -381,6 +383,27 @@ describe('RelayCore', () => {
     first?.(); // released once only
     expect(relay.admitSocket('198.51.100.7')).toBeDefined();
     expect(relay.admitSocket('198.51.100.7')).toBeUndefined();
+  });
+
+  it('caps an IPv6 client by its /64, not by each address it picks from it', async () => {
+    const relay = core({ limits: { maxConnectionsPerIp: 2 } });
+    expect(relay.admitSocket('2001:db8:5:6::1')).toBeDefined();
+    expect(relay.admitSocket('2001:db8:5:6:ffff::2')).toBeDefined();
+    expect(relay.admitSocket('2001:db8:5:6::3')).toBeUndefined();
+    expect(relay.admitSocket('2001:db8:5:7::1')).toBeDefined();
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
+  });
+
+  it('caps connections of all addresses together and frees a slot when its socket closes', async () => {
+    const relay = core({ limits: { maxConnections: 3 } });
+    const releases = ['198.51.100.1', '198.51.100.2', '2001:db8::1'].map((ip) => relay.admitSocket(ip));
+    expect(releases.every((release) => release !== undefined)).toBe(true);
+    expect(relay.admitSocket('198.51.100.4')).toBeUndefined();
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'connection-cap' })).toBe(1);
+    releases[0]?.();
+    releases[0]?.(); // released once only
+    expect(relay.admitSocket('198.51.100.4')).toBeDefined();
+    expect(relay.admitSocket('198.51.100.5')).toBeUndefined();
   });
 
   it('drain closes unpaired ends at once, waits for paired sessions, and refuses newcomers', async () => {

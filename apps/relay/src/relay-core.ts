@@ -3,7 +3,7 @@ import { type Duplex } from 'node:stream';
 import { type AuditSink, NO_AUDIT } from '@switchboard/audit-queue';
 import { type Logger, type Registry } from '@switchboard/observability';
 import { isPeerId, isRelayUuid } from '@switchboard/relay-registry';
-import { type PeerEndpoint } from '@switchboard/transport';
+import { DEFAULT_IPV6_PREFIX_LENGTH, type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
 
 import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
 import { DeviceIndex } from './device-index';
@@ -27,7 +27,11 @@ export interface RelayLimits extends RelayConnectionLimits {
   readonly idleTimeoutMs: number;
   /** How often sessions are checked for idleness, the blocklist, the blacklist and the downgrade rule. */
   readonly sweepIntervalMs: number;
+  /** Open connections per client IP; an IPv6 client counts by its network (rateLimitKey). */
   readonly maxConnectionsPerIp: number;
+  readonly ipv6PrefixLength: number;
+  /** Open connections of all clients together, so no crowd of addresses can exhaust the process. */
+  readonly maxConnections: number;
   /**
    * Strict mode: how long a uuid without a ticket is looked up again before it is refused. Clients
    * send RelayResponse to signal and dial the relay at once (rustdesk src/server.rs), so the first
@@ -46,6 +50,9 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   // hbbr rechecks the blocklist every second and idleness every 3 s; one sweep does both.
   sweepIntervalMs: 1_000,
   maxConnectionsPerIp: 256,
+  ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,
+  // Two per session: room for a full node (RELAY_CAPACITY 2000) and a flood's worth of strangers.
+  maxConnections: 10_000,
   ticketWaitMs: 3_000,
 };
 
@@ -103,7 +110,9 @@ export class RelayCore {
   private readonly sessions = new Set<RelaySession>();
   private readonly carriers = new DeviceIndex<Party>();
   private readonly waiting: WaitingRoom;
+  /** Sockets past the accept gate, per rate-limit key and all together. */
   private readonly perIp = new Map<string, number>();
+  private socketsHeld = 0;
   private readonly totalBucket: TokenBucket;
   private readonly sweeper: NodeJS.Timeout;
   /** Ticket reads in flight by uuid: both ends of a pair often arrive during the same lookup. */
@@ -152,30 +161,35 @@ export class RelayCore {
 
   /**
    * The accept-time gate, before any byte is read (hbbr drops blocklisted IPs at accept): draining,
-   * the blocklist and the per-IP cap. Returns the release to call when that socket closes, or
-   * undefined when the socket must be dropped.
+   * the blocklist, the global cap and the per-IP cap. Returns the release to call when that socket
+   * closes, or undefined when the socket must be dropped.
    */
   admitSocket(address: string): (() => void) | undefined {
+    const key = rateLimitKey(address, this.limits.ipv6PrefixLength);
     const refusal = !this.accepting
       ? 'draining'
       : this.ips.isBlocked(address)
         ? 'blocklist'
-        : (this.perIp.get(address) ?? 0) >= this.limits.maxConnectionsPerIp
-          ? 'per-ip-limit'
-          : undefined;
+        : this.socketsHeld >= this.limits.maxConnections
+          ? 'connection-cap'
+          : (this.perIp.get(key) ?? 0) >= this.limits.maxConnectionsPerIp
+            ? 'per-ip-limit'
+            : undefined;
     if (refusal !== undefined) {
       this.metrics.refusals.inc({ reason: refusal });
       this.logger.debug({ address, refusal }, 'connection dropped at accept');
       return undefined;
     }
-    this.perIp.set(address, (this.perIp.get(address) ?? 0) + 1);
+    this.perIp.set(key, (this.perIp.get(key) ?? 0) + 1);
+    this.socketsHeld++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.perIp.get(address) ?? 1) - 1;
-      if (left === 0) this.perIp.delete(address);
-      else this.perIp.set(address, left);
+      this.socketsHeld--;
+      const left = (this.perIp.get(key) ?? 1) - 1;
+      if (left === 0) this.perIp.delete(key);
+      else this.perIp.set(key, left);
     };
   }
 

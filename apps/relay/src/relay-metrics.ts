@@ -8,6 +8,8 @@ export type Refusal =
   | 'draining'
   | 'blocklist'
   | 'per-ip-limit'
+  /** Over the process-wide cap (maxConnections). */
+  | 'connection-cap'
   | 'first-frame-timeout'
   | 'frame-too-large'
   | 'no-ticket'

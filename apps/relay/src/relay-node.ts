@@ -9,7 +9,7 @@ import {
   type RelayIpList,
   RelayTicketStore,
 } from '@switchboard/relay-registry';
-import { createRedisClient, TrustedProxies } from '@switchboard/transport';
+import { AllowedOrigins, createRedisClient, TrustedProxies } from '@switchboard/transport';
 
 import { DeviceDenyList } from './access/device-deny-list';
 import { IpAccessLists } from './access/ip-access-lists';
@@ -41,6 +41,10 @@ export interface RelayNodeOptions {
   readonly audit?: AuditSink;
   /** TRUSTED_PROXIES: IPs or CIDR ranges whose forwarding headers are believed on the WebSocket port. */
   readonly trustedProxies?: readonly string[];
+  /** TRUST_X_REAL_IP: believe those proxies' X-Real-IP before X-Forwarded-For. */
+  readonly trustRealIpHeader?: boolean;
+  /** WS_ALLOWED_ORIGINS: browser origins allowed on the WebSocket port; empty or absent allows any. */
+  readonly allowedOrigins?: readonly string[];
   readonly announce: {
     readonly nodeId: string;
     /** RELAY_PUBLIC_ADDR. */
@@ -118,7 +122,10 @@ export class RelayNode {
       ports: options.ports,
       logger,
       upgradeTimeoutMs: options.upgradeTimeoutMs,
-      trustedProxies: new TrustedProxies(options.trustedProxies ?? []),
+      trustedProxies: new TrustedProxies(options.trustedProxies ?? [], {
+        realIpHeader: options.trustRealIpHeader ?? false,
+      }),
+      allowedOrigins: new AllowedOrigins(options.allowedOrigins ?? []),
     });
     const refreshMs = options.announce.refreshMs ?? DEFAULT_REFRESH_MS;
     this.announcer = new RelayNodeAnnouncer({

@@ -3,7 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
-import { TrustedProxies } from '@switchboard/transport';
+import { AllowedOrigins, TrustedProxies } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
 import { RelayCore, type RelayCoreOptions } from './relay-core';
@@ -53,7 +53,11 @@ describe('RelayServer over real sockets', () => {
   let server: RelayServer;
   const blocked = new Set<string>();
 
-  async function start(options: Partial<RelayCoreOptions> = {}, trustedProxies: string[] = []) {
+  async function start(
+    options: Partial<RelayCoreOptions> = {},
+    trustedProxies: string[] = [],
+    allowedOrigins: string[] = [],
+  ) {
     registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
     core = new RelayCore({
       logger,
@@ -67,6 +71,7 @@ describe('RelayServer over real sockets', () => {
       ports: { host: '127.0.0.1', port: 0, wsPort: 0 },
       logger,
       trustedProxies: new TrustedProxies(trustedProxies),
+      allowedOrigins: new AllowedOrigins(allowedOrigins),
     });
     await server.start();
   }
@@ -187,6 +192,61 @@ describe('RelayServer over real sockets', () => {
     await until(() => core.liveConnections === 2);
     first.terminate();
     spoofing.terminate();
+  });
+
+  it('holds a flood from many addresses to the global cap on both ports, and frees slots on close', async () => {
+    const cap = 6;
+    await start({ limits: { firstFrameTimeoutMs: 30_000, maxConnections: cap } });
+    const flood = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => tcpClient(server.addresses.tcp.port, `127.0.3.${n + 1}`)),
+    );
+    const closed = new Set<Socket>();
+    for (const socket of flood) {
+      socket.on('error', () => undefined);
+      socket.once('close', () => closed.add(socket));
+    }
+    await until(() => closed.size === 20 - cap);
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'connection-cap' })).toBe(20 - cap);
+    const overWs = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, {
+      localAddress: '127.0.3.99',
+    });
+    overWs.on('error', () => undefined);
+    await new Promise((resolve) => overWs.once('close', resolve));
+    for (const socket of flood) socket.destroy();
+    await until(() => core.liveConnections === 0);
+    const later = await tcpClient(server.addresses.tcp.port, '127.0.3.100');
+    await until(() => core.liveConnections === 1);
+    later.destroy();
+  });
+
+  it('behind a trusted proxy, ignores a forged X-Real-IP and caps the client its X-Forwarded-For hop names', async () => {
+    await start({ limits: { firstFrameTimeoutMs: 5_000, maxConnectionsPerIp: 1 } }, ['127.0.0.9']);
+    blocked.add('203.0.113.50');
+    const viaProxy = (realIp: string) =>
+      new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/relay`, {
+        localAddress: '127.0.0.9',
+        headers: { 'X-Real-IP': realIp, 'X-Forwarded-For': `${realIp}, 203.0.113.50` },
+      });
+    // The client claims a clean address; the proxy appended its blocklisted one.
+    const blockedClient = viaProxy('198.51.100.30');
+    blockedClient.on('error', () => undefined);
+    await new Promise((resolve) => blockedClient.once('close', resolve));
+    expect(await metric(registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+  });
+
+  it('refuses a WebSocket upgrade from an Origin not in WS_ALLOWED_ORIGINS; no Origin (native clients) passes', async () => {
+    await start({ limits: { firstFrameTimeoutMs: 5_000 } }, [], ['https://console.example.com']);
+    const url = `ws://127.0.0.1:${server.addresses.ws.port}/ws/relay`;
+    const foreign = new WebSocket(url, { origin: 'https://evil.example.net' });
+    foreign.on('error', () => undefined);
+    const [, response] = (await once(foreign, 'unexpected-response')) as [unknown, { statusCode: number }];
+    expect(response.statusCode).toBe(403);
+    foreign.terminate();
+    const allowed = new WebSocket(url, { origin: 'https://console.example.com' });
+    const native = new WebSocket(url);
+    await Promise.all([once(allowed, 'open'), once(native, 'open')]);
+    allowed.terminate();
+    native.terminate();
   });
 
   it('close(drain) refuses new clients and drops unpaired ones at once but lets a paired session finish', async () => {

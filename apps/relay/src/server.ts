@@ -7,7 +7,12 @@ import {
 } from 'node:net';
 
 import { type Logger } from '@switchboard/observability';
-import { normalizeAddress, TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
+import {
+  type AllowedOrigins,
+  normalizeAddress,
+  TrustedProxies,
+  WebSocketDuplex,
+} from '@switchboard/transport';
 import { WebSocketServer } from 'ws';
 
 import { type RelayCore } from './relay-core';
@@ -41,6 +46,8 @@ export interface RelayServerOptions {
    * clients pass the gate by that address, once the upgrade has told it (TRUSTED_PROXIES).
    */
   trustedProxies?: TrustedProxies;
+  /** WS_ALLOWED_ORIGINS: browser origins allowed to upgrade; any when absent. */
+  allowedOrigins?: AllowedOrigins;
 }
 
 const NO_TRUSTED_PROXIES = new TrustedProxies([]);
@@ -149,6 +156,7 @@ export class RelayServer {
       maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
+      verifyClient: this.options.allowedOrigins?.verifyUpgrade,
     });
     wss.on('connection', (socket, request) => {
       clearTimeout(this.upgrading.get(request.socket));

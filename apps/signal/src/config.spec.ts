@@ -66,12 +66,45 @@ describe('signalConfigSchema', () => {
   it('accepts an IPv6 bind host and IP or CIDR trusted proxies', () => {
     const config = parseConfig(signalConfigSchema, {
       BIND_HOST: '::',
-      TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1, fd00::/8, ::1',
+      TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1, fd00::/32, ::1',
       RELAY_SERVERS: 'relay1.example.com, relay2.example.com:21117, 192.0.2.7, [2001:db8::1]:21117',
     });
     expect(config.BIND_HOST).toBe('::');
-    expect(config.TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1']);
+    expect(config.TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/32', '::1']);
     expect(config.RELAY_SERVERS).toHaveLength(4);
+  });
+
+  it('refuses trusted-proxy ranges wider than /8 or /32 unless TRUSTED_PROXIES_ALLOW_WIDE says so', () => {
+    expect(problems({ TRUSTED_PROXIES: '10.0.0.0/7' })).toEqual([
+      expect.stringMatching(
+        /^TRUSTED_PROXIES: 10\.0\.0\.0\/7 is wider than .*TRUSTED_PROXIES_ALLOW_WIDE=true/,
+      ),
+    ]);
+    expect(problems({ TRUSTED_PROXIES: 'fd00::/8' })).toHaveLength(1);
+    expect(
+      parseConfig(signalConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::/32' }).TRUST_X_REAL_IP,
+    ).toBe(false);
+    const allowed = parseConfig(signalConfigSchema, {
+      TRUSTED_PROXIES: '0.0.0.0/0',
+      TRUSTED_PROXIES_ALLOW_WIDE: 'yes',
+      TRUST_X_REAL_IP: 'true',
+    });
+    expect([allowed.TRUSTED_PROXIES, allowed.TRUST_X_REAL_IP]).toEqual([['0.0.0.0/0'], true]);
+  });
+
+  it('reads the network limits: the global cap, the IPv6 prefix and WebSocket origins', () => {
+    expect(parseConfig(signalConfigSchema, {})).toMatchObject({
+      SIGNAL_MAX_CONNECTIONS: 20_000,
+      RATE_LIMIT_IPV6_PREFIX: 64,
+      WS_ALLOWED_ORIGINS: [],
+    });
+    expect(
+      problems({ SIGNAL_MAX_CONNECTIONS: '0', RATE_LIMIT_IPV6_PREFIX: '16', WS_ALLOWED_ORIGINS: 'x' }),
+    ).toEqual([
+      'WS_ALLOWED_ORIGINS.0: must be an origin: scheme://host[:port], no path',
+      'RATE_LIMIT_IPV6_PREFIX: must be between 32 and 128 (got "16")',
+      'SIGNAL_MAX_CONNECTIONS: must be greater than 0 (got "0")',
+    ]);
   });
 
   it('reports every bad value at once', () => {

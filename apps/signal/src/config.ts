@@ -1,12 +1,17 @@
 import { isIP } from 'node:net';
 
 import {
+  flag,
   ipOrCidr,
+  ipv6PrefixLength,
   list,
   optionalPort,
   port,
+  positiveInteger,
   positiveNumber,
   sharedFields,
+  webOrigin,
+  wideProxyRangeProblem,
   z,
   type DeepReadonly,
 } from '@switchboard/config';
@@ -50,8 +55,20 @@ const fields = z.object({
   REGISTRATION_POLICY: z
     .enum(REGISTRATION_POLICIES, { error: `must be one of ${REGISTRATION_POLICIES.join(', ')}` })
     .default('open'),
-  /** Proxies whose X-Real-IP / X-Forwarded-For is believed for WebSocket clients. */
+  /**
+   * Proxies in front of the WebSocket port: a client's address is the right-most X-Forwarded-For hop
+   * that is not one of them. Ranges wider than /8 (IPv4) or /32 (IPv6) need TRUSTED_PROXIES_ALLOW_WIDE.
+   */
   TRUSTED_PROXIES: list(ipOrCidr),
+  TRUSTED_PROXIES_ALLOW_WIDE: flag(false),
+  /** Believe X-Real-IP from those proxies before X-Forwarded-For: only if every one of them overwrites it. */
+  TRUST_X_REAL_IP: flag(false),
+  /** Browser origins allowed to open the WebSocket port; empty allows any (native clients send none). */
+  WS_ALLOWED_ORIGINS: list(webOrigin),
+  /** Per-IP limits count an IPv6 client by this prefix (libs/transport rateLimitKey). */
+  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
+  /** TCP and WebSocket connections open at once, all clients together: beyond it new ones are dropped at accept. */
+  SIGNAL_MAX_CONNECTIONS: positiveInteger(20_000),
   /** Static relay list, used when no relay node is registered in Redis. */
   RELAY_SERVERS: list(relayServer),
   SHUTDOWN_TIMEOUT_SECONDS: positiveNumber(10),
@@ -77,6 +94,13 @@ export const signalConfigSchema = fields
         });
       }
     }
+    const wideProxies = wideProxyRangeProblem(
+      config.TRUSTED_PROXIES,
+      'TRUSTED_PROXIES',
+      'TRUSTED_PROXIES_ALLOW_WIDE',
+      config.TRUSTED_PROXIES_ALLOW_WIDE,
+    );
+    if (wideProxies) context.addIssue({ code: 'custom', path: ['TRUSTED_PROXIES'], message: wideProxies });
     // All four are TCP listeners on the same host, so they must not collide.
     const tcpPorts = ['SIGNAL_PORT', 'SIGNAL_NAT_PORT', 'SIGNAL_WS_PORT', 'METRICS_PORT'] as const;
     tcpPorts.forEach((name, index) => {

@@ -75,6 +75,8 @@ export class SignalConnection {
     private readonly stream: Duplex,
     readonly listener: Listener,
     readonly remote: PeerEndpoint,
+    /** The remote's per-IP limit key (its IPv6 network), worked out once at accept: see rateLimitKey. */
+    readonly rateKey: string,
     limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
     logger: Logger,
@@ -166,7 +168,10 @@ export class SignalConnection {
     // channel, and the secretbox counters of RUSTDESK.md §4 advance per frame.
     for (const frame of frames) {
       if (this.closed) return;
-      this.armTimer();
+      // An empty frame keeps only a registration link alive: clients send one just to echo our ping
+      // (rustdesk src/rendezvous_mediator.rs start_tcp), and we ping registered links only. On any
+      // other connection it would let a peer that never registers hold its socket for ever.
+      if (frame.length > 0 || this.registeredPeer !== undefined) this.armTimer();
       const opened = this.channel ? this.channel.open(frame) : { ok: true as const, plain: frame };
       if (!opened.ok) {
         this.logger.warn({ counter: opened.error.counter }, 'frame failed to decrypt, closing');

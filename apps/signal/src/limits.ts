@@ -1,3 +1,5 @@
+import { DEFAULT_IPV6_PREFIX_LENGTH } from '@switchboard/transport';
+
 import { type ConnectionLimits } from './connection';
 
 /** Every limit and timeout of the rendezvous core, each a named option with a default (STYLE.md). */
@@ -40,6 +42,10 @@ export interface SignalLimits extends ConnectionLimits {
    */
   readonly maxConnectionsPerIp: number;
   readonly newConnectionsPerIp: number;
+  /** TCP/WS connections of all clients together, so no crowd of addresses can exhaust the process. */
+  readonly maxConnections: number;
+  /** Every per-IP limit counts an IPv6 client by its network of this prefix (libs/transport rateLimitKey). */
+  readonly ipv6PrefixLength: number;
   readonly framesPerIp: number;
   readonly perIpWindowMs: number;
   /** Most addresses each rate-limit table remembers. */
@@ -78,6 +84,9 @@ export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
   idChangeWindowMs: 60_000,
   maxConnectionsPerIp: 128,
   newConnectionsPerIp: 64,
+  // Far below a container's usual file limit; at a few KiB per idle connection, tens of MiB.
+  maxConnections: 20_000,
+  ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,
   framesPerIp: 1_000,
   perIpWindowMs: 10_000,
   maxTrackedIps: 100_000,

@@ -14,7 +14,7 @@ import {
   startOpsServer,
 } from '@switchboard/observability';
 import { RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
-import { createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
+import { AllowedOrigins, createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
 import { type SignalConfig, signalConfigSchema } from './config';
@@ -100,6 +100,10 @@ async function serve(config: SignalConfig): Promise<void> {
     relays,
     tickets,
     audit,
+    limits: {
+      maxConnections: config.SIGNAL_MAX_CONNECTIONS,
+      ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
+    },
   });
   // An operator renamed a device: its live record follows (the admission index moves itself).
   events.on('DeviceIdChanged', ({ payload }) => {
@@ -124,7 +128,8 @@ async function serve(config: SignalConfig): Promise<void> {
       natTestPort: config.SIGNAL_NAT_PORT,
       wsPort: config.SIGNAL_WS_PORT,
     },
-    trustedProxies: new TrustedProxies(config.TRUSTED_PROXIES),
+    trustedProxies: new TrustedProxies(config.TRUSTED_PROXIES, { realIpHeader: config.TRUST_X_REAL_IP }),
+    allowedOrigins: new AllowedOrigins(config.WS_ALLOWED_ORIGINS),
     logger,
   });
   const stopDependencies = async () => {

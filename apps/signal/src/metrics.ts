@@ -43,6 +43,8 @@ export type RefusalReason =
   | 'online-query-limited'
   /** A TCP/WS connection over its IP's connection cap or rate. */
   | 'connection-limit'
+  /** A TCP/WS connection over the process-wide cap (maxConnections). */
+  | 'connection-cap'
   /** A connection whose IP sent more frames than its budget. */
   | 'frame-rate';
 

@@ -6,6 +6,7 @@ const hbbs = {
   maxIds: 300,
   idsIdleResetMs: 86_400_000,
   maxKeys: 1_000,
+  ipv6PrefixLength: 64,
 };
 
 describe('RegisterPkIpLimiter (hbbs IP_BLOCKER)', () => {
@@ -29,6 +30,16 @@ describe('RegisterPkIpLimiter (hbbs IP_BLOCKER)', () => {
     expect(limiter.allow(ip, 'id7', 501)).toBe(true);
     // A day without requests clears the set.
     expect(limiter.allow(ip, 'one-more', 501 + 86_400_001)).toBe(true);
+  });
+
+  it('counts every address of one IPv6 /64 as one source', () => {
+    const limiter = new RegisterPkIpLimiter(hbbs);
+    let allowed = 0;
+    // A host that picks a fresh address from its /64 for every request still meets one budget.
+    for (let i = 0; i < 40; i++)
+      if (limiter.allow(`2001:db8:1:2::${(i + 1).toString(16)}`, '123456789', i)) allowed++;
+    expect(allowed).toBe(32);
+    expect(limiter.allow('2001:db8:1:3::1', '123456789', 40)).toBe(true);
   });
 
   it('remembers at most maxKeys addresses', () => {

@@ -2,6 +2,8 @@
 // be spoofed, so an attacker must not be able to grow them without bound. When a table is full the
 // oldest key is forgotten, which at worst gives that address a fresh allowance.
 
+import { rateLimitKey } from '@switchboard/transport';
+
 export interface RegisterPkLimits {
   /** RegisterPk requests per IP before TOO_FREQUENT (hbbs: more than 30). */
   readonly maxRequests: number;
@@ -12,6 +14,8 @@ export interface RegisterPkLimits {
   /** The id set resets after this long without a request (hbbs DAY_SECONDS). */
   readonly idsIdleResetMs: number;
   readonly maxKeys: number;
+  /** An IPv6 source counts by its network of this prefix (rateLimitKey), not by its own address. */
+  readonly ipv6PrefixLength: number;
 }
 
 interface IpRecord {
@@ -33,12 +37,13 @@ export class RegisterPkIpLimiter {
   }
 
   allow(ip: string, id: string, now: number): boolean {
-    const record = this.ips.get(ip);
+    const key = rateLimitKey(ip, this.limits.ipv6PrefixLength);
+    const record = this.ips.get(key);
     if (record === undefined) {
       // As upstream: the first request from an IP opens its record and is not counted.
       this.sweep(now);
       evictOldest(this.ips, this.limits.maxKeys);
-      this.ips.set(ip, { requests: 0, lastRequest: now, ids: new Set(), lastIds: now });
+      this.ips.set(key, { requests: 0, lastRequest: now, ids: new Set(), lastIds: now });
       return true;
     }
     if (now - record.lastRequest > this.limits.requestIdleResetMs) record.requests = 0;

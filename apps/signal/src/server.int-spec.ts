@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { encodeFrameHeader, RegisterPkResponse_Result } from '@switchboard/protocol';
-import { TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
+import { encodeFrame, encodeFrameHeader, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { AllowedOrigins, TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
 import { LoggingDeviceWriter, LoggingRelayTickets, OpenAccess, StaticRelayPicker } from './defaults';
@@ -46,6 +46,7 @@ function start(
   messageTimeoutMs = 30_000,
   limits: Partial<SignalLimits> = {},
   trustedProxies: string[] = [],
+  allowedOrigins: string[] = [],
 ) {
   const core = new SignalCore({
     logger,
@@ -60,6 +61,7 @@ function start(
   const server = new SignalServer(core, {
     ports: { host: '127.0.0.1', port: 0, natTestPort: 0, wsPort: 0 },
     trustedProxies: new TrustedProxies(trustedProxies),
+    allowedOrigins: new AllowedOrigins(allowedOrigins),
     logger,
   });
   return { core, server };
@@ -301,7 +303,13 @@ describe('SignalServer WebSocket port before the upgrade', () => {
     });
     await once(socket, 'open');
     const client = new FramedClient(new WebSocketDuplex(socket));
-    // Heartbeats keep the link past the first-message timeout; the upgrade timer must be gone.
+    // Registered, so heartbeats keep the link past the first-message timeout; the upgrade timer must be gone.
+    const { uuid, pk } = peerIdentity(8);
+    client.send({
+      $case: 'registerPk',
+      value: { id: 'upgraded1', uuid, pk, oldId: '', noRegisterDevice: false },
+    });
+    expect((await client.expect('registerPkResponse')).result).toBe(RegisterPkResponse_Result.OK);
     for (let elapsed = 0; elapsed < upgradeTimeoutMs + 500; elapsed += 250) {
       client.sendHeartbeat();
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -315,7 +323,7 @@ describe('SignalServer WebSocket port before the upgrade', () => {
     for (let n = 0; n < cap + 5; n += 1) {
       const socket = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`, {
         localAddress: '127.0.0.8',
-        headers: { 'X-Real-IP': `198.51.100.${n + 1}` },
+        headers: { 'X-Forwarded-For': `198.51.100.${n + 1}` },
       });
       await once(socket, 'open');
       clients.push(socket);
@@ -323,5 +331,148 @@ describe('SignalServer WebSocket port before the upgrade', () => {
     expect(clients.every((socket) => socket.readyState === WebSocket.OPEN)).toBe(true);
     expect(await metric(registry, 'signal_refusals_total', { reason: 'connection-limit' })).toBe(0);
     for (const socket of clients) socket.close();
+  });
+});
+
+describe('SignalServer network edges (issue 10: items 13, 20, 31)', () => {
+  let registry: Registry;
+  let server: SignalServer;
+  const sockets: Socket[] = [];
+
+  async function startWith(
+    messageTimeoutMs: number,
+    limits: Partial<SignalLimits>,
+    trustedProxies: string[] = [],
+    allowedOrigins: string[] = [],
+  ): Promise<void> {
+    registry = createMetricsRegistry({ service: 'signal-test', defaultMetrics: false });
+    ({ server } = start(registry, messageTimeoutMs, limits, trustedProxies, allowedOrigins));
+    await server.start();
+  }
+
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await server.close();
+  });
+
+  async function rawClient(port: number, localAddress: string): Promise<Socket & { closedAt?: number }> {
+    const socket: Socket & { closedAt?: number } = createConnection({
+      host: '127.0.0.1',
+      port,
+      localAddress,
+    });
+    socket.on('error', () => undefined);
+    socket.once('close', () => (socket.closedAt = Date.now()));
+    sockets.push(socket);
+    await once(socket, 'connect');
+    return socket;
+  }
+
+  /** Resolves with whether the upgrade was accepted, and the HTTP status when it was not. */
+  function upgrade(options: { origin?: string; headers?: Record<string, string>; localAddress?: string }) {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`, options);
+    return new Promise<{ socket: WebSocket; opened: boolean; status?: number }>((resolve) => {
+      socket.once('open', () => resolve({ socket, opened: true }));
+      socket.once('unexpected-response', (_request, response) => {
+        resolve({ socket, opened: false, status: response.statusCode });
+        response.resume();
+        socket.terminate();
+      });
+      socket.once('error', () => resolve({ socket, opened: false }));
+    });
+  }
+
+  it('closes a TCP connection that only ever sends empty frames at the first-message timeout', async () => {
+    await startWith(400, {});
+    const socket = await rawClient(server.addresses.tcp.port, '127.0.0.21');
+    const heartbeat = encodeFrame(Buffer.alloc(0));
+    const beating = setInterval(() => socket.write(heartbeat), 50);
+    try {
+      await until(() => socket.closedAt !== undefined, 5_000);
+    } finally {
+      clearInterval(beating);
+    }
+    expect(await metric(registry, 'signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+  });
+
+  it('keeps a registered TCP link up on heartbeats alone', async () => {
+    await startWith(400, { linkIdleTimeoutMs: 800 });
+    const socket = await rawClient(server.addresses.tcp.port, '127.0.0.22');
+    const client = new FramedClient(socket);
+    const { uuid, pk } = peerIdentity(21);
+    client.send({
+      $case: 'registerPk',
+      value: { id: 'edgelink1', uuid, pk, oldId: '', noRegisterDevice: false },
+    });
+    expect((await client.expect('registerPkResponse')).result).toBe(RegisterPkResponse_Result.OK);
+    for (let elapsed = 0; elapsed < 2_000; elapsed += 100) {
+      client.sendHeartbeat();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(socket.closedAt).toBeUndefined();
+  });
+
+  it('holds a flood from many addresses to the global cap on every port, and frees slots on close', async () => {
+    const cap = 8;
+    await startWith(30_000, { maxConnections: cap, maxConnectionsPerIp: 1_000, newConnectionsPerIp: 1_000 });
+    const flood = await Promise.all(
+      Array.from({ length: 30 }, (_, n) =>
+        rawClient(
+          n % 2 === 0 ? server.addresses.tcp.port : server.addresses.natTest.port,
+          `127.0.1.${n + 1}`,
+        ),
+      ),
+    );
+    await until(() => flood.filter((socket) => socket.closedAt !== undefined).length === 30 - cap);
+    expect(await metric(registry, 'signal_refusals_total', { reason: 'connection-cap' })).toBe(30 - cap);
+    // The WebSocket port counts from TCP accept, so it is full too.
+    expect((await upgrade({ localAddress: '127.0.2.1' })).opened).toBe(false);
+    for (const socket of flood) socket.destroy();
+    const after = await upgrade({ localAddress: '127.0.2.2' });
+    expect(after.opened).toBe(true);
+    after.socket.close();
+  });
+
+  it('counts a proxied client by its X-Forwarded-For hop, not by a forged X-Real-IP', async () => {
+    const cap = 3;
+    await startWith(30_000, { maxConnectionsPerIp: cap, newConnectionsPerIp: 1_000 }, ['127.0.0.23']);
+    const results: Awaited<ReturnType<typeof upgrade>>[] = [];
+    for (let n = 0; n < cap + 2; n += 1) {
+      // The proxy appends the real client; the client wrote X-Real-IP itself, a new one each time.
+      results.push(
+        await upgrade({
+          localAddress: '127.0.0.23',
+          headers: {
+            'X-Real-IP': `203.0.113.${n + 1}`,
+            'X-Forwarded-For': `203.0.113.${n + 1}, 198.51.100.77`,
+          },
+        }),
+      );
+    }
+    // A proxied client is gated once the upgrade has named it: the refused ones are closed right after.
+    const closed = () => results.map((result) => result.socket.readyState === WebSocket.CLOSED);
+    await until(() => closed().filter(Boolean).length === 2);
+    expect(closed()).toEqual([false, false, false, true, true]);
+    expect(await metric(registry, 'signal_refusals_total', { reason: 'connection-limit' })).toBe(2);
+    for (const result of results) result.socket.terminate();
+  });
+
+  it('refuses a WebSocket upgrade from an Origin not in WS_ALLOWED_ORIGINS, and lets native clients (no Origin) in', async () => {
+    await startWith(30_000, {}, [], ['https://console.example.com']);
+    const foreign = await upgrade({ origin: 'https://evil.example.net' });
+    expect(foreign).toMatchObject({ opened: false, status: 403 });
+    const allowed = await upgrade({ origin: 'https://console.example.com' });
+    expect(allowed.opened).toBe(true);
+    const native = await upgrade({});
+    expect(native.opened).toBe(true);
+    allowed.socket.close();
+    native.socket.close();
+  });
+
+  it('lets any Origin upgrade when WS_ALLOWED_ORIGINS is unset, as before', async () => {
+    await startWith(30_000, {});
+    const any = await upgrade({ origin: 'https://evil.example.net' });
+    expect(any.opened).toBe(true);
+    any.socket.close();
   });
 });

@@ -9,7 +9,12 @@ import {
 } from 'node:net';
 
 import { type Logger } from '@switchboard/observability';
-import { normalizeAddress, type TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
+import {
+  type AllowedOrigins,
+  normalizeAddress,
+  type TrustedProxies,
+  WebSocketDuplex,
+} from '@switchboard/transport';
 import { WebSocketServer } from 'ws';
 
 import { type Listener } from './connection';
@@ -35,6 +40,8 @@ export interface SignalAddresses {
 export interface SignalServerOptions {
   ports: SignalPorts;
   trustedProxies: TrustedProxies;
+  /** WS_ALLOWED_ORIGINS: browser origins allowed to upgrade; any when absent. */
+  allowedOrigins?: AllowedOrigins;
   logger: Logger;
   /** A WebSocket client must finish its HTTP upgrade within this long; default the core's first-message timeout. */
   upgradeTimeoutMs?: number;
@@ -170,6 +177,7 @@ export class SignalServer {
       maxPayload: this.core.limits.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      verifyClient: this.options.allowedOrigins?.verifyUpgrade,
     });
     wss.on('connection', (socket, request) => {
       clearTimeout(reapers.get(request.socket));

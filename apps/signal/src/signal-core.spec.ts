@@ -1,7 +1,7 @@
 import { encodeFrame, encodeFrameHeader } from '@switchboard/protocol';
 
 import { DEFAULT_SIGNAL_LIMITS } from './signal-core';
-import { CoreHarness, ManualClock, streamPair } from './test/core-harness';
+import { CoreHarness, ManualClock, peerIdentity, streamPair } from './test/core-harness';
 
 const remote = { address: '192.0.2.10', port: 40000 };
 
@@ -46,10 +46,27 @@ describe('SignalCore connections', () => {
     ).toBe(1);
   });
 
-  it('treats empty frames as heartbeats that restart the timeout', async () => {
+  it('closes a connection that never registers at the first-message timeout, whatever empty frames it sends', async () => {
     const client = harness.connect('tcp', remote);
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 80));
+    // Before the fix these kept it open for ever: each one restarted the timeout.
+    const beating = setInterval(() => client.sendHeartbeat(), 20);
+    await client.closed;
+    clearInterval(beating);
+    expect(await harness.metric('signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+  });
+
+  it('lets empty frames keep a registered link alive, as the client echoes our pings', async () => {
+    harness.close();
+    harness = new CoreHarness({ key: 'none', limits: { messageTimeoutMs: 150, linkIdleTimeoutMs: 400 } });
+    const client = harness.connect('tcp', remote);
+    const { uuid, pk } = peerIdentity(3);
+    client.send({
+      $case: 'registerPk',
+      value: { id: 'linked01', uuid, pk, oldId: '', noRegisterDevice: false },
+    });
+    expect((await client.expect('registerPkResponse')).keepAlive).toBeGreaterThan(0);
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
       client.sendHeartbeat();
     }
     expect(harness.core.openConnections).toBe(1);
@@ -146,6 +163,42 @@ describe('SignalCore connections', () => {
       const later = harness.connect('nat-test', remote);
       later.send({ $case: 'testNatRequest', value: { serial: 0 } });
       expect((await later.expect('testNatResponse')).port).toBe(remote.port);
+    });
+
+    it('counts an IPv6 client by its /64 for the connection cap and the frame budget', async () => {
+      harness.close();
+      harness = new CoreHarness({ key: 'none', limits: { maxConnectionsPerIp: 2, framesPerIp: 5 } });
+      const network = (host: number) => ({ address: `2001:db8:1:2::${host}`, port: 1 });
+      const first = harness.connect('tcp', network(1));
+      const second = harness.connect('tcp', network(2));
+      // A fresh address from the same /64 is the same client.
+      const third = harness.connect('tcp', network(3));
+      await third.closed;
+      expect(await harness.metric('signal_refusals_total', { reason: 'connection-limit' })).toBe(1);
+      const elsewhere = harness.connect('nat-test', { address: '2001:db8:1:3::1', port: 1 });
+      elsewhere.send({ $case: 'testNatRequest', value: { serial: 0 } });
+      expect((await elsewhere.expect('testNatResponse')).port).toBe(1);
+      // The two connections of the /64 share one frame budget.
+      for (let i = 0; i < 3; i++) first.sendHeartbeat();
+      for (let i = 0; i < 3; i++) second.sendHeartbeat();
+      await second.closed;
+      expect(await harness.metric('signal_refusals_total', { reason: 'frame-rate' })).toBe(1);
+    });
+
+    it('drops connections beyond the global cap, whatever their addresses, and frees the slot on close', async () => {
+      harness.close();
+      harness = new CoreHarness({ key: 'none', limits: { maxConnections: 3 } });
+      const clients = [1, 2, 3].map((n) => harness.connect('tcp', { address: `198.51.100.${n}`, port: 1 }));
+      const fourth = harness.connect('ws', { address: '198.51.100.4', port: 1 });
+      await fourth.closed;
+      expect(await harness.metric('signal_refusals_total', { reason: 'connection-cap' })).toBe(1);
+      expect(harness.core.openConnections).toBe(3);
+      clients[0]?.destroy();
+      await clients[0]?.closed;
+      await new Promise((resolve) => setImmediate(resolve));
+      const later = harness.connect('nat-test', { address: '198.51.100.5', port: 7 });
+      later.send({ $case: 'testNatRequest', value: { serial: 0 } });
+      expect((await later.expect('testNatResponse')).port).toBe(7);
     });
 
     it('closes a connection once its IP has sent its budget of frames', async () => {

@@ -10,7 +10,7 @@ import {
   RegisterPkResponse_Result,
   type RendezvousPayload,
 } from '@switchboard/protocol';
-import { type PeerEndpoint } from '@switchboard/transport';
+import { type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
 
 import { type Clock, systemClock } from './clock';
 import { type CloseReason, type Listener, SignalConnection } from './connection';
@@ -65,12 +65,13 @@ export interface SignalCoreOptions {
   random?: RandomBytes;
 }
 
-/** One connection's place under its IP's connection cap (SignalCore.admit); released once. */
+/** One connection's place under the global and its IP's connection caps (SignalCore.admit); released once. */
 export class ConnectionSlot {
   private held = true;
 
   constructor(
-    readonly ip: string,
+    /** The client's per-IP limit key: its address, or its network for IPv6 (rateLimitKey). */
+    readonly key: string,
     private readonly onRelease: () => void,
   ) {}
 
@@ -100,8 +101,9 @@ export class SignalCore {
   private readonly sweepTimer: NodeJS.Timeout;
   private datagramSender: DatagramSender | undefined;
   private shuttingDown = false;
-  /** Open TCP/WS connections per client IP. */
+  /** Open TCP/WS connections per client IP (rate-limit key), and of everyone together. */
   private readonly openPerIp = new Map<string, number>();
+  private slotsHeld = 0;
   private readonly newConnectionLimiter: WindowLimiter;
   private readonly frameLimiter: WindowLimiter;
 
@@ -138,6 +140,7 @@ export class SignalCore {
         maxIds: limits.registerPkIdsPerIp,
         idsIdleResetMs: limits.registerPkIdsResetMs,
         maxKeys: limits.maxTrackedIps,
+        ipv6PrefixLength: limits.ipv6PrefixLength,
       }),
       onlineQueryLimiter: new WindowLimiter({
         max: limits.onlineQueryIdsPerIp,
@@ -196,21 +199,30 @@ export class SignalCore {
   }
 
   /**
-   * Takes one of `ip`'s connection slots (open at once, and new per window), or undefined when it
-   * has none left. Checked before anything costs us work: the key exchange alone is milliseconds of
-   * CPU, an HTTP upgrade a parse. The slot is held until released, once.
+   * Takes one of `ip`'s connection slots (open at once, and new per window; an IPv6 client shares
+   * its network's), or undefined when it has none left or the process is at its global cap. Checked
+   * before anything costs us work: the key exchange alone is milliseconds of CPU, an HTTP upgrade a
+   * parse. The slot is held until released, once.
    */
   admit(ip: string): ConnectionSlot | undefined {
-    const open = this.openPerIp.get(ip) ?? 0;
-    if (
-      !this.shuttingDown &&
-      (open >= this.limits.maxConnectionsPerIp || !this.newConnectionLimiter.allow(ip, 1, this.clock.now()))
-    ) {
-      this.metrics.refusal('connection-limit');
-      return undefined;
+    const key = rateLimitKey(ip, this.limits.ipv6PrefixLength);
+    const open = this.openPerIp.get(key) ?? 0;
+    if (!this.shuttingDown) {
+      if (this.slotsHeld >= this.limits.maxConnections) {
+        this.metrics.refusal('connection-cap');
+        return undefined;
+      }
+      if (
+        open >= this.limits.maxConnectionsPerIp ||
+        !this.newConnectionLimiter.allow(key, 1, this.clock.now())
+      ) {
+        this.metrics.refusal('connection-limit');
+        return undefined;
+      }
     }
-    this.openPerIp.set(ip, open + 1);
-    return new ConnectionSlot(ip, () => this.releaseSlot(ip));
+    this.openPerIp.set(key, open + 1);
+    this.slotsHeld++;
+    return new ConnectionSlot(key, () => this.releaseSlot(key));
   }
 
   /**
@@ -229,6 +241,7 @@ export class SignalCore {
       stream,
       listener,
       remote,
+      slot.key,
       this.limits,
       {
         frame: (conn, frame) => this.dispatch(conn, frame),
@@ -321,7 +334,7 @@ export class SignalCore {
   }
 
   private dispatch(connection: SignalConnection, frame: Buffer): void {
-    if (!this.frameLimiter.allow(connection.remote.address, 1, this.clock.now())) {
+    if (!this.frameLimiter.allow(connection.rateKey, 1, this.clock.now())) {
       this.metrics.refusal('frame-rate');
       connection.close('rate-limited');
       return;
@@ -496,10 +509,11 @@ export class SignalCore {
     if (ids.length > 0) this.logger.info({ ids: ids.length, refusal, linksClosed: links }, 'devices denied');
   }
 
-  private releaseSlot(ip: string): void {
-    const open = (this.openPerIp.get(ip) ?? 1) - 1;
-    if (open > 0) this.openPerIp.set(ip, open);
-    else this.openPerIp.delete(ip);
+  private releaseSlot(key: string): void {
+    this.slotsHeld--;
+    const open = (this.openPerIp.get(key) ?? 1) - 1;
+    if (open > 0) this.openPerIp.set(key, open);
+    else this.openPerIp.delete(key);
   }
 
   private forget(connection: SignalConnection, reason: CloseReason): void {

@@ -133,3 +133,58 @@ export const ipv6PrefixLength = z.coerce
   .min(32, 'must be between 32 and 128')
   .max(128, 'must be between 32 and 128')
   .default(64);
+
+/**
+ * The widest ranges a trusted-proxy list (TRUSTED_PROXIES, TRUST_PROXY) holds without an explicit
+ * override: a proxy tier fits in a /8 or a /32, and every client inside a trusted range may name its
+ * own address in X-Forwarded-For, so `0.0.0.0/0` would make every per-IP limit and ban moot.
+ */
+export const WIDEST_PROXY_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+
+const IPV4_MAPPED = /^::ffff:/i;
+
+/** The entries of a validated proxy list (IPs and CIDRs) wider than WIDEST_PROXY_PREFIX. */
+export function tooWideProxyRanges(entries: readonly string[]): string[] {
+  return entries.filter((entry) => {
+    const [address = '', bits] = entry.split('/');
+    if (bits === undefined) return false;
+    const prefix = Number(bits);
+    if (isIP(address) === 4) return prefix < WIDEST_PROXY_PREFIX.ipv4;
+    // ::ffff:0:0/96 is all of IPv4 in IPv6 clothing.
+    if (IPV4_MAPPED.test(address)) return prefix < 96 + WIDEST_PROXY_PREFIX.ipv4;
+    return prefix < WIDEST_PROXY_PREFIX.ipv6;
+  });
+}
+
+/**
+ * The config problem for `listName` when it holds too wide a range and `overrideName` is not set,
+ * for an app's superRefine; undefined when the list is fine. `rangesOf` expands a named entry (the
+ * api's `uniquelocal`…) into the ranges it stands for.
+ */
+export function wideProxyRangeProblem(
+  entries: readonly string[],
+  listName: string,
+  overrideName: string,
+  allowed: boolean,
+  rangesOf: (entry: string) => readonly string[] = (entry) => [entry],
+): string | undefined {
+  const wide = entries.filter((entry) => tooWideProxyRanges(rangesOf(entry)).length > 0);
+  if (wide.length === 0 || allowed) return undefined;
+  return (
+    `${wide.join(', ')} ${wide.length === 1 ? 'is' : 'are'} wider than ` +
+    `/${WIDEST_PROXY_PREFIX.ipv4} (IPv4) or /${WIDEST_PROXY_PREFIX.ipv6} (IPv6): every client in it ` +
+    `could name its own address; list your proxies' addresses, or set ${overrideName}=true to ` +
+    `trust ${listName} as it is`
+  );
+}
+
+/** A web origin as a browser sends it (`https://console.example.com`, `http://host:8080`), as in WS_ALLOWED_ORIGINS. */
+export const webOrigin = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    const webScheme = url.protocol === 'http:' || url.protocol === 'https:';
+    return webScheme && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}, 'must be an origin: scheme://host[:port], no path');

@@ -29,20 +29,37 @@ describe('TrustedProxies', () => {
     expect(endpoint).toEqual({ address: '198.51.100.9', port: 5555 });
   });
 
-  it('believes X-Real-IP from a trusted proxy, with port 0 as upstream does', () => {
-    const endpoint = proxies.clientEndpoint(
+  it('ignores X-Real-IP unless configured, so a forged one through a passing proxy changes nothing', () => {
+    const headers = { 'x-real-ip': '203.0.113.1', 'x-forwarded-for': '203.0.113.1, 203.0.113.2' };
+    const socket = { remoteAddress: '::ffff:10.0.0.5', remotePort: 5555 };
+    expect(proxies.clientEndpoint(socket, headers)).toEqual({ address: '203.0.113.2', port: 0 });
+    expect(proxies.clientEndpoint(socket, { 'x-real-ip': '203.0.113.1' })).toEqual({
+      address: '10.0.0.5',
+      port: 5555,
+    });
+  });
+
+  it('believes X-Real-IP from a trusted proxy when configured, with port 0 as upstream does', () => {
+    const believing = new TrustedProxies(['10.0.0.0/8'], { realIpHeader: true });
+    const endpoint = believing.clientEndpoint(
       { remoteAddress: '::ffff:10.0.0.5', remotePort: 5555 },
       { 'x-real-ip': '203.0.113.1', 'x-forwarded-for': '203.0.113.2' },
     );
     expect(endpoint).toEqual({ address: '203.0.113.1', port: 0 });
   });
 
-  it('takes the nearest untrusted X-Forwarded-For hop, so a client cannot spoof the left end', () => {
+  it('takes the right-most untrusted X-Forwarded-For hop, so a client cannot spoof the left end', () => {
     const endpoint = proxies.clientEndpoint(
       { remoteAddress: '10.0.0.5', remotePort: 5555 },
       { 'x-forwarded-for': '1.1.1.1, 203.0.113.7, 10.0.0.9' },
     );
     expect(endpoint).toEqual({ address: '203.0.113.7', port: 0 });
+    // Two X-Forwarded-For headers reach Node joined, the client's forged one first.
+    const joined = proxies.clientEndpoint(
+      { remoteAddress: '10.0.0.5', remotePort: 5555 },
+      { 'x-forwarded-for': ['9.9.9.9, 198.51.100.4'] },
+    );
+    expect(joined).toEqual({ address: '198.51.100.4', port: 0 });
   });
 
   it('falls back to the socket when the headers hold no address', () => {

@@ -14,6 +14,14 @@ export function normalizeAddress(address: string): string {
   return mapped?.[1] ?? address;
 }
 
+export interface TrustedProxiesOptions {
+  /**
+   * Believe X-Real-IP from a trusted proxy before X-Forwarded-For (TRUST_X_REAL_IP). Only for a proxy
+   * that overwrites the header: one that passes a client's own X-Real-IP through lets it pick its address.
+   */
+  readonly realIpHeader?: boolean;
+}
+
 /**
  * The proxies whose forwarding headers we believe. A client can write any X-Forwarded-For, so the
  * header counts only when the direct peer is one of these.
@@ -21,10 +29,12 @@ export function normalizeAddress(address: string): string {
 export class TrustedProxies {
   private readonly list = new BlockList();
   private readonly empty: boolean;
+  private readonly realIpHeader: boolean;
 
   /** Entries are IPs or CIDR ranges, already validated by the config schema. */
-  constructor(entries: readonly string[]) {
+  constructor(entries: readonly string[], options: TrustedProxiesOptions = {}) {
     this.empty = entries.length === 0;
+    this.realIpHeader = options.realIpHeader ?? false;
     for (const entry of entries) {
       const [address = '', prefix] = entry.split('/');
       const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
@@ -41,8 +51,10 @@ export class TrustedProxies {
   }
 
   /**
-   * The client behind a WebSocket upgrade: X-Real-IP, else the nearest untrusted X-Forwarded-For hop,
-   * when the socket peer is a trusted proxy. Port 0 then, as upstream does (RUSTDESK.md §0).
+   * The client behind a WebSocket upgrade when the socket peer is a trusted proxy: the right-most
+   * X-Forwarded-For hop that is not a trusted proxy, as the api (proxy-addr) takes it, since every hop
+   * left of it was written by someone we do not trust; X-Real-IP first only when configured. Port 0
+   * then, as upstream does (RUSTDESK.md §0).
    */
   clientEndpoint(
     socket: { remoteAddress?: string; remotePort?: number },
@@ -50,8 +62,10 @@ export class TrustedProxies {
   ): PeerEndpoint {
     const direct = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
     if (!this.has(direct.address)) return direct;
-    const realIp = firstHeader(headers['x-real-ip'])?.trim();
-    if (realIp && isIP(realIp)) return { address: normalizeAddress(realIp), port: 0 };
+    if (this.realIpHeader) {
+      const realIp = firstHeader(headers['x-real-ip'])?.trim();
+      if (realIp && isIP(realIp)) return { address: normalizeAddress(realIp), port: 0 };
+    }
     const hops = (firstHeader(headers['x-forwarded-for']) ?? '')
       .split(',')
       .map((hop) => normalizeAddress(hop.trim()))

@@ -2,3 +2,4 @@ export * from './websocket-duplex';
 export * from './redis-client';
 export * from './client-address';
 export * from './network-key';
+export * from './allowed-origins';

@@ -17,7 +17,7 @@ export function handleOnlineRequest(
   const ids = request.peers;
   const looked = Math.min(ids.length, context.limits.onlineQueryMaxPeers);
   const now = context.clock.now();
-  if (!context.onlineQueryLimiter.allow(connection.remote.address, Math.max(looked, 1), now)) {
+  if (!context.onlineQueryLimiter.allow(connection.rateKey, Math.max(looked, 1), now)) {
     context.metrics.refusal('online-query-limited');
     return false;
   }
