@@ -408,4 +408,30 @@ describe('rendezvous over real sockets', () => {
       await harness.metric('signal_frame_errors_total', { transport: 'nat-test', kind: 'malformed' }),
     ).toBe(1);
   });
+
+  it('renames a device only from its registered address, and audits it (issue 10 item 7)', async () => {
+    const device = await udpPeer('127.0.0.12');
+    await device.register('823456789', 12);
+    const { uuid } = peerIdentity(12);
+    const changeId = async (localAddress: string, id: string) => {
+      // check_id: a fresh, unsecured TCP connection carrying {old_id, id, uuid}.
+      const client = await tcpClient(ports.tcp.port, localAddress);
+      client.send({
+        $case: 'registerPk',
+        value: { id, oldId: '823456789', uuid, pk: Buffer.alloc(0), noRegisterDevice: false },
+      });
+      return (await client.expect('registerPkResponse')).result;
+    };
+    // Someone who saw the uuid go by in clear, on another address.
+    expect(await changeId('127.0.0.13', 'hijacked-pc')).toBe(RegisterPkResponse_Result.UUID_MISMATCH);
+    expect(harness.core.peers.has('823456789')).toBe(true);
+    expect(await changeId('127.0.0.12', 'renamed-pc')).toBe(RegisterPkResponse_Result.OK);
+    expect(harness.core.peers.has('renamed-pc')).toBe(true);
+    expect(harness.audit.facts).toContainEqual({
+      action: 'device.id_changed',
+      deviceId: '823456789',
+      newId: 'renamed-pc',
+      ip: '127.0.0.12',
+    });
+  });
 });

@@ -400,7 +400,7 @@ export class SignalCore {
         }
         connection.sendMessage({
           $case: 'registerPkResponse',
-          value: { result: handleChangeId(context, message.value, connection.remote.address), keepAlive: 0 },
+          value: { result: handleChangeId(context, connection, message.value), keepAlive: 0 },
         });
         break;
       case 'punchHoleSent':

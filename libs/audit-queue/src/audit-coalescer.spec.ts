@@ -150,6 +150,26 @@ describe('AuditCoalescer', () => {
     ]);
     expect(jobs[2]).toMatchObject({ targetId: 'abc', ip: null, details: { devices: ['123456', '654321'] } });
   });
+
+  it('writes a device id change as one entry that the job schema accepts', () => {
+    const coalescer = make();
+    coalescer.add({
+      action: 'device.id_changed',
+      deviceId: '123456789',
+      newId: 'office-pc',
+      ip: '198.51.100.9',
+    });
+    expect(jobs).toEqual([
+      expect.objectContaining({
+        action: 'device.id_changed',
+        targetType: 'device',
+        targetId: '123456789',
+        ip: '198.51.100.9',
+        details: { newId: 'office-pc' },
+      }),
+    ]);
+    expect(auditJobSchema.safeParse(jobs[0]).success).toBe(true);
+  });
 });
 
 describe('auditJobSchema', () => {

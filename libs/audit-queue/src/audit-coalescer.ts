@@ -89,6 +89,16 @@ export class AuditCoalescer {
           details: { reason: fact.reason },
         });
         return true;
+      case 'device.id_changed':
+        this.emit({
+          ...this.base(now),
+          action: fact.action,
+          targetType: 'device',
+          targetId: fact.deviceId,
+          ip: fact.ip,
+          details: { newId: fact.newId },
+        });
+        return true;
       case 'relay.session_closed_by_ban':
         this.emit({
           ...this.base(now),

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The contract between the data plane (signal, relay: producers) and the api (the one consumer that
  * appends to the audit chain). Anyone who can write to Redis can add a job, so the consumer trusts
  * nothing: every job is parsed with `auditJobSchema`, which admits only the data plane's own
- * vocabulary (system actors, the four actions below, bounded fields). A forged `user.login` cannot
+ * vocabulary (system actors, the five actions below, bounded fields). A forged `user.login` cannot
  * enter the chain through this queue.
  */
 
@@ -72,6 +72,15 @@ export const auditJobSchema = z.discriminatedUnion('action', [
     targetId: deviceId,
     ip: ip.nullable(),
     details: z.strictObject({ reason: z.enum(DENIALS) }),
+  }),
+  z.strictObject({
+    ...common,
+    /** The device's own rename; the operator's is the api's `device.change_id`. targetId is the old id. */
+    action: z.literal('device.id_changed'),
+    targetType: z.literal('device'),
+    targetId: deviceId,
+    ip: ip.nullable(),
+    details: z.strictObject({ newId: deviceId }),
   }),
   z.strictObject({
     ...common,

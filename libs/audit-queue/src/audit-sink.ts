@@ -16,6 +16,13 @@ export type DataPlaneAuditFact =
       readonly reason: Denial;
       readonly ip: string;
     }
+  /** A device renamed itself (TCP RegisterPk with old_id, RUSTDESK.md §5.9), from `ip`. */
+  | {
+      readonly action: 'device.id_changed';
+      readonly deviceId: string;
+      readonly newId: string;
+      readonly ip: string;
+    }
   /** A relay cut a paired session because one of the devices it carries was denied. */
   | {
       readonly action: 'relay.session_closed_by_ban';

@@ -38,11 +38,47 @@ describe('TCP RegisterPk id change (RUSTDESK.md §5.9)', () => {
     return response.result;
   }
 
-  it('renames the record and writes the change', async () => {
+  it('renames the record, writes the change and audits it', async () => {
     expect(await change('123456789', 'office-pc')).toBe(OK);
     expect(harness.core.peers.has('123456789')).toBe(false);
     expect(harness.core.peers.get('office-pc')?.pkBytes).toEqual(Buffer.alloc(32, 1));
     expect(harness.writer.idChanges).toEqual([{ oldId: '123456789', newId: 'office-pc' }]);
+    expect(harness.audit.facts).toEqual([
+      { action: 'device.id_changed', deviceId: '123456789', newId: 'office-pc', ip },
+    ]);
+  });
+
+  it('refuses the right uuid from another address: the uuid travels in clear', async () => {
+    expect(await change('123456789', 'stolen-pc', 1, '203.0.113.66')).toBe(UUID_MISMATCH);
+    expect(harness.core.peers.has('123456789')).toBe(true);
+    expect(harness.writer.idChanges).toEqual([]);
+    expect(harness.audit.facts).toEqual([]);
+  });
+
+  it('refuses a device that is no longer registered, even from its last address', async () => {
+    clock.advance(31_000);
+    expect(await change('123456789', 'office-pc')).toBe(UUID_MISMATCH);
+    harness.udp({ $case: 'registerPeer', value: { id: '123456789', serial: 0 } }, ip, 1001);
+    expect(await change('123456789', 'office-pc')).toBe(OK);
+  });
+
+  it("accepts the change on the device's own registration link, wherever that comes from", async () => {
+    const { uuid, pk } = peerIdentity(3);
+    const link = harness.connect('tcp', { address: '192.0.2.33', port: 6000 });
+    link.send({
+      $case: 'registerPk',
+      value: { id: '333333333', uuid, pk, oldId: '', noRegisterDevice: false },
+    });
+    expect((await link.expect('registerPkResponse')).result).toBe(OK);
+    link.send({
+      $case: 'registerPk',
+      value: { id: 'linked-pc', oldId: '333333333', uuid, pk: Buffer.alloc(0), noRegisterDevice: false },
+    });
+    expect((await link.expect('registerPkResponse')).result).toBe(OK);
+    expect(harness.core.peers.get('linked-pc')?.link).toBeDefined();
+    // The same uuid on a fresh connection from elsewhere is still refused.
+    expect(await change('linked-pc', 'other-pc', 3)).toBe(UUID_MISMATCH);
+    link.destroy();
   });
 
   it('refuses ids that are not valid custom ids', async () => {
@@ -66,7 +102,10 @@ describe('TCP RegisterPk id change (RUSTDESK.md §5.9)', () => {
     expect(await change('555555555', 'ghost-id', 1)).toBe(UUID_MISMATCH);
     harness.access.registration.set('123456789', 'banned');
     expect(await change('123456789', 'escape-id')).toBe(NOT_DEPLOYED);
+    harness.access.registration.set('123456789', 'revoked');
+    expect(await change('123456789', 'escape-id')).toBe(NOT_DEPLOYED);
     expect(harness.core.peers.has('123456789')).toBe(true);
+    expect(harness.audit.facts.filter((fact) => fact.action === 'device.id_changed')).toEqual([]);
   });
 
   it('answers TOO_FREQUENT past the per-IP budget', async () => {
@@ -77,6 +116,8 @@ describe('TCP RegisterPk id change (RUSTDESK.md §5.9)', () => {
     for (let i = 0; i < 5; i++) await change('555555555', `ghost-${i}x`);
     expect(await change('123456789', 'office-pc')).toBe(TOO_FREQUENT);
     clock.advance(60_000);
+    // Meanwhile the device has kept registering, as every client does every 15 s.
+    harness.udp({ $case: 'registerPeer', value: { id: '123456789', serial: 0 } }, ip, 1001);
     expect(await change('123456789', 'office-pc')).toBe(OK);
   });
 });
