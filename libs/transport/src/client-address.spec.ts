@@ -62,6 +62,21 @@ describe('TrustedProxies', () => {
     expect(joined).toEqual({ address: '198.51.100.4', port: 0 });
   });
 
+  it('stops at a hop it cannot read instead of skipping to one further left', () => {
+    const endpoint = proxies.clientEndpoint(
+      { remoteAddress: '10.0.0.5', remotePort: 5555 },
+      { 'x-forwarded-for': '203.0.113.7, not-an-ip, 10.0.0.9' },
+    );
+    expect(endpoint).toEqual({ address: '10.0.0.5', port: 5555 });
+    // Every hop a trusted proxy: the furthest one, as proxy-addr answers.
+    expect(
+      proxies.clientEndpoint(
+        { remoteAddress: '10.0.0.5', remotePort: 1 },
+        { 'x-forwarded-for': '10.0.0.7, 10.0.0.9' },
+      ),
+    ).toEqual({ address: '10.0.0.7', port: 0 });
+  });
+
   it('falls back to the socket when the headers hold no address', () => {
     const endpoint = proxies.clientEndpoint(
       { remoteAddress: '10.0.0.5', remotePort: 5555 },

@@ -66,12 +66,17 @@ export class TrustedProxies {
       const realIp = firstHeader(headers['x-real-ip'])?.trim();
       if (realIp && isIP(realIp)) return { address: normalizeAddress(realIp), port: 0 };
     }
-    const hops = (firstHeader(headers['x-forwarded-for']) ?? '')
-      .split(',')
-      .map((hop) => normalizeAddress(hop.trim()))
-      .filter((hop) => isIP(hop) !== 0);
-    const client = [...hops].reverse().find((hop) => !this.has(hop)) ?? hops[0];
-    return client ? { address: client, port: 0 } : direct;
+    const forwardedFor = firstHeader(headers['x-forwarded-for']);
+    if (forwardedFor === undefined) return direct;
+    const hops = forwardedFor.split(',');
+    let client: string | undefined;
+    for (let index = hops.length - 1; index >= 0; index -= 1) {
+      client = normalizeAddress((hops[index] as string).trim());
+      // A hop we cannot read ends the walk: whoever wrote it is not one of our proxies.
+      if (isIP(client) === 0) return direct;
+      if (!this.has(client)) break;
+    }
+    return client === undefined ? direct : { address: client, port: 0 };
   }
 }
 
