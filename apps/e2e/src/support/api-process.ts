@@ -5,13 +5,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { API_DATABASE_ROLE, withDatabaseUser } from '@switchboard/data-access';
 import { ephemeralPort } from '@switchboard/testing';
 
 import { stopChild } from './stop-child';
 
 // The real api process for end-to-end tests, prepared as `npm start` prepares it: the bootstrap CLI
 // creates the secrets file and a first admin (with a chosen password, so no forced change), then
-// main.ts serves on a free port of its own. Operators act through its HTTP API only.
+// main.ts serves on a free port of its own. Operators act through its HTTP API only. The bootstrap
+// runs as the database owner (as the migrate service does), the api under its least-privilege role,
+// so every flow here proves that role's grants suffice.
 
 const ROOT = resolve(__dirname, '../../../..');
 const MAIN = 'apps/api/src/main.ts';
@@ -45,7 +48,14 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
 
   const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
     cwd: ROOT,
-    env: { ...baseEnv, API_HOST: '127.0.0.1', API_PORT: String(port) },
+    env: {
+      ...baseEnv,
+      ...(env['DATABASE_URL'] === undefined
+        ? {}
+        : { DATABASE_URL: withDatabaseUser(env['DATABASE_URL'], API_DATABASE_ROLE) }),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
