@@ -253,6 +253,18 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('keeps every ops port (metrics, readiness detail) on loopback inside its container', () => {
+    // The health checks run inside the container; nothing here scrapes, so nothing widens METRICS_HOST.
+    for (const [name, service] of Object.entries(services)) {
+      expect({ name, METRICS_HOST: service.environment.METRICS_HOST }).toEqual({
+        name,
+        METRICS_HOST: undefined,
+      });
+      const opsPort = Number(service.environment.METRICS_PORT);
+      expect(service.ports.filter((p) => p.target === opsPort)).toEqual([]);
+    }
+  });
+
   it('publishes the RustDesk ports, with no host port used twice', () => {
     const published = (name: string): string[] =>
       services[name]!.ports.map((p) => `${p.published}->${p.target}/${p.protocol}`).sort();
@@ -466,6 +478,28 @@ describe('deploy/k8s', () => {
           true,
         );
       }
+    }
+  });
+
+  it('listens for probes and scrapes on the pod IP only where a port is named metrics, never behind a LoadBalancer', () => {
+    const metricsPorts: number[] = [];
+    for (const workload of workloads(manifests).filter((w) => LONG_RUNNING_KINDS.has(w.kind))) {
+      for (const container of workload.spec.template.spec.containers) {
+        const where = `${workload.metadata.name}/${container.name}`;
+        const metrics = container.ports.find((p) => p.name === 'metrics');
+        const env = (name: string) => container.env.find((e) => e.name === name)?.value;
+        expect({ where, port: env('METRICS_PORT') }).toEqual({ where, port: String(metrics?.containerPort) });
+        // The kubelet reaches the pod IP, not its loopback.
+        expect({ where, host: env('METRICS_HOST') }).toEqual({ where, host: '0.0.0.0' });
+        metricsPorts.push(metrics!.containerPort);
+      }
+    }
+    const balancers = manifests
+      .filter((m) => m.kind === 'Service')
+      .map((m) => parseAs(Service, m, `Service/${m.metadata.name}`))
+      .filter((service) => service.spec.type === 'LoadBalancer');
+    for (const service of balancers) {
+      expect(service.spec.ports.filter((p) => metricsPorts.includes(p.port))).toEqual([]);
     }
   });
 

@@ -35,6 +35,8 @@ export interface ApiProcess {
 export async function startApi(env: Record<string, string>): Promise<ApiProcess> {
   const keyDir = await mkdtemp(join(tmpdir(), 'e2e-api-keys-'));
   const port = await ephemeralPort();
+  // The ops port must be free too: its default (9114) would collide between parallel runs.
+  const metricsPort = await ephemeralPort();
   const adminPassword = randomBytes(18).toString('base64url');
   const baseEnv = { PATH: process.env['PATH'] ?? '', KEY_DIR: keyDir, LOG_LEVEL: 'info', ...env };
 
@@ -55,6 +57,7 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
         : { DATABASE_URL: withDatabaseUser(env['DATABASE_URL'], API_DATABASE_ROLE) }),
       API_HOST: '127.0.0.1',
       API_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
