@@ -235,6 +235,40 @@ describe('migration 20261203010000_database_roles', () => {
   });
 });
 
+describe('migration 20261203010000_database_roles run by an owner without CREATEROLE', () => {
+  it('applies with a warning, creating and granting nothing (as on some managed services)', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const owner = `sb_test_owner_${suffix}`;
+    const roles = [`sb_test_api_${suffix}`, `sb_test_signal_${suffix}`];
+    tempRoles.push(owner, ...roles);
+    const dir = migrationsCopy();
+    const file = join(dir, ROLES_MIGRATION, 'migration.sql');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replaceAll(API_DATABASE_ROLE, roles[0]!)
+        .replaceAll(SIGNAL_DATABASE_ROLE, roles[1]!),
+    );
+    await query(adminUrl, `CREATE ROLE ${escapeIdentifier(owner)} LOGIN NOCREATEROLE`);
+    const database = await createScratchDatabase(adminUrl);
+    databases.push(database);
+    await query(
+      adminUrl,
+      `ALTER DATABASE ${escapeIdentifier(database.name)} OWNER TO ${escapeIdentifier(owner)}`,
+    );
+    await query(database.url, `ALTER SCHEMA public OWNER TO ${escapeIdentifier(owner)}`);
+
+    const result = await applyMigrations({
+      databaseUrl: withDatabaseUser(database.url, owner),
+      migrationsDir: dir,
+    });
+    expect(result.applied).toContain(ROLES_MIGRATION);
+    expect(await query(adminUrl, 'SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [roles])).toEqual(
+      [],
+    );
+  });
+});
+
 describe('setRuntimeRolePasswords', () => {
   it('builds the same SCRAM-SHA-256 verifier Postgres builds for the same password and salt', async () => {
     const role = `sb_test_scram_${randomBytes(4).toString('hex')}`;
