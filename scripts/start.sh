@@ -12,6 +12,15 @@ ensure_local_services
 export KEY_DIR="${KEY_DIR:-$ROOT/var/keys}"
 mkdir -p "$KEY_DIR"
 
+# The api and signal run under their least-privilege roles (docs/architecture.md, "Database roles"),
+# which the migrations create. The local server trusts local connections, so they need no password;
+# with a DATABASE_URL of your own, set API_DATABASE_URL and SIGNAL_DATABASE_URL (the migration run
+# gives those roles the passwords the URLs carry), or both services keep using DATABASE_URL.
+if [ -z "${DATABASE_URL:-}" ]; then
+  export API_DATABASE_URL="${API_DATABASE_URL:-postgresql://switchboard_api@127.0.0.1:5432/switchboard}"
+  export SIGNAL_DATABASE_URL="${SIGNAL_DATABASE_URL:-postgresql://switchboard_signal@127.0.0.1:5432/switchboard}"
+fi
+
 say "Migrating the database"
 node dist/libs/data-access/src/migrations/cli.js
 
@@ -29,8 +38,18 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# Each service's own database URL (the relay has none); an empty one falls back to the default.
+database_url_of() {
+  case "$1" in
+    api) echo "${API_DATABASE_URL:-${DATABASE_URL:-}}" ;;
+    signal) echo "${SIGNAL_DATABASE_URL:-${DATABASE_URL:-}}" ;;
+    *) echo "" ;;
+  esac
+}
+
 for service in api signal relay; do
-  node "dist/apps/$service/src/main.js" > >(sed -u "s/^/[$service] /") 2>&1 &
+  DATABASE_URL="$(database_url_of "$service")" \
+    node "dist/apps/$service/src/main.js" > >(sed -u "s/^/[$service] /") 2>&1 &
   pids+=("$!")
 done
 

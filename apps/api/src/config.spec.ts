@@ -22,6 +22,10 @@ describe('api config', () => {
       KEY_DIR: './var/keys',
       TRUST_PROXY: [],
       API_BODY_LIMIT_BYTES: 1024 * 1024,
+      // Nothing unauthenticated beyond the operator API itself: docs off, ops endpoints on loopback.
+      API_DOCS_ENABLED: false,
+      METRICS_PORT: 9114,
+      METRICS_HOST: '127.0.0.1',
     });
     expect(config.JWT_SECRET).toBeUndefined();
     expect(config.PUBLIC_URL).toBeUndefined();

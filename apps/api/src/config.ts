@@ -7,6 +7,7 @@ import {
   flag,
   list,
   loadConfig,
+  metricsHost,
   port,
   positiveInteger,
   sharedFields,
@@ -78,6 +79,14 @@ export const apiConfigSchema = z
     ...storageFields,
     API_PORT: port(21114),
     API_HOST: z.string().default('0.0.0.0'),
+    /**
+     * The ops port, apart from the operator API: /healthz, /readyz with per-dependency detail and
+     * /metrics, the same ops server signal and relay run. It answers without authentication, so it
+     * listens on loopback unless METRICS_HOST says otherwise. API_PORT keeps /healthz and a /readyz
+     * that says only ready or not.
+     */
+    METRICS_PORT: port(9114),
+    METRICS_HOST: metricsHost,
     /** Where operators reach the api from outside (links in the console, OIDC callbacks later). */
     PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
@@ -95,8 +104,11 @@ export const apiConfigSchema = z
      * proxy in TRUST_PROXY that sets X-Forwarded-Proto: https); never on plain http.
      */
     HSTS_MAX_AGE_SECONDS: positiveInteger(365 * 24 * 60 * 60),
-    /** Serve the OpenAPI document and Swagger UI at /api/docs (public: it lists routes, no data). */
-    API_DOCS_ENABLED: flag(true),
+    /**
+     * Serve the OpenAPI document and Swagger UI at /api/docs. Off by default: they are unauthenticated
+     * and map every route (and who may call it) for anyone who can reach the operator port.
+     */
+    API_DOCS_ENABLED: flag(false),
     /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
     SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
     /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */

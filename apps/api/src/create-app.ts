@@ -12,8 +12,9 @@ import { registerSecurityHeaders } from './http/security-headers';
 import { trackServedRoutes } from './http/served-routes';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter';
 
-// Probes and scrapes arrive every few seconds; logging each would drown the real traffic.
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+// Probes arrive every few seconds; logging each would drown the real traffic. (Scrapes go to the ops
+// port, main.ts.)
+const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 
 export interface CreateAppOptions {
   /** Modules mounted beside the app's own: tests put probe routes behind the real guard, pipes and filter. */

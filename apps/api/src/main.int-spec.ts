@@ -40,10 +40,13 @@ describe('api process', () => {
 
   it('starts with no secrets configured, serves /healthz and /readyz, and exits 0 promptly on SIGTERM', async () => {
     const port = await ephemeralPort();
+    const metricsPort = await ephemeralPort();
     const keyDir = join(workDir, 'keys');
     const api = runTs(MAIN, {
       API_PORT: String(port),
-      API_HOST: '127.0.0.1',
+      // Every interface for the operator API; the ops endpoints stay on 127.0.0.1 (METRICS_HOST unset).
+      API_HOST: '0.0.0.0',
+      METRICS_PORT: String(metricsPort),
       DATABASE_URL: database.url,
       KEY_DIR: keyDir,
       LOG_LEVEL: 'info',
@@ -51,8 +54,22 @@ describe('api process', () => {
     try {
       const health = await waitForHealthy(`http://127.0.0.1:${port}/healthz`, 45_000);
       expect(await health.json()).toEqual({ status: 'ok' });
+      // The operator port says ready or not, and serves neither metrics nor docs.
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready' });
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${port}/api/docs/json`)).status).toBe(404);
+      // The ops port has the detail and the metrics, on loopback only.
+      const ops = await waitForHealthy(`http://127.0.0.1:${metricsPort}/readyz`, 10_000);
+      expect(await ops.json()).toMatchObject({
+        ready: true,
+        checks: { postgres: { ok: true }, redis: { ok: true } },
+      });
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^process_cpu_user_seconds_total\{service="api"\} \d/m);
+      expect((await fetch(`http://127.0.0.2:${port}/healthz`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.2:${metricsPort}/metrics`)).rejects.toThrow();
       // The one-machine start generated its secrets file.
       expect((await stat(join(keyDir, 'api-secrets.json'))).mode & 0o777).toBe(0o600);
 

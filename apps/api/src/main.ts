@@ -1,7 +1,9 @@
-import { createLogger, type Logger } from '@switchboard/observability';
+import { createLogger, type Logger, startOpsServer } from '@switchboard/observability';
 
 import { loadApiConfig } from './config';
 import { createApiApp } from './create-app';
+import { HealthService } from './health/health.service';
+import { MetricsRegistry } from './metrics/metrics.registry';
 import { resolveApiSecrets, SecretsFile, SecretsFileError, secretsFilePath } from './secrets';
 
 // Composition root: config, logger and secrets are settled here, then Nest takes over.
@@ -33,6 +35,20 @@ async function main(): Promise<void> {
 
   await app.listen({ port: config.API_PORT, host: config.API_HOST });
   logger.info({ host: config.API_HOST, port: config.API_PORT }, 'api listening');
+
+  // Metrics and readiness detail, apart from the operator port (loopback unless METRICS_HOST is set).
+  const health = app.get(HealthService);
+  const ops = await startOpsServer({
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+    registry: app.get(MetricsRegistry).registry,
+    readiness: () => health.opsReadiness(),
+    // Each check is bounded by READINESS_TIMEOUT_MS already; the margin lets a hung one be named.
+    readinessTimeoutMs: config.READINESS_TIMEOUT_MS + 1_000,
+    logger,
+  });
+  for (const signal of SHUTDOWN_SIGNALS) process.once(signal, () => void ops.close());
+  logger.info({ host: config.METRICS_HOST, port: config.METRICS_PORT }, 'ops endpoints listening');
 }
 
 /** A request that never finishes must not keep a terminating pod alive forever. */

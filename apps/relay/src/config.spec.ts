@@ -15,6 +15,14 @@ function problems(env: Record<string, string>): readonly string[] {
 }
 
 describe('relayConfigSchema', () => {
+  it('keeps the unauthenticated ops endpoints on loopback unless METRICS_HOST says otherwise', () => {
+    expect(parseConfig(relayConfigSchema, { BIND_HOST: '0.0.0.0' }).METRICS_HOST).toBe('127.0.0.1');
+    expect(parseConfig(relayConfigSchema, { METRICS_HOST: '0.0.0.0' }).METRICS_HOST).toBe('0.0.0.0');
+    expect(problems({ METRICS_HOST: 'localhost' })).toEqual([
+      'METRICS_HOST: must be an IP address (0.0.0.0 or :: listens everywhere) (got "localhost")',
+    ]);
+  });
+
   it('defaults to hbbr ports and limits, strict, with no licence check', () => {
     expect(parseConfig(relayConfigSchema, {})).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
@@ -22,6 +30,7 @@ describe('relayConfigSchema', () => {
       RELAY_PORT: 21117,
       RELAY_WS_PORT: 21119,
       METRICS_PORT: 9117,
+      METRICS_HOST: '127.0.0.1',
       BIND_HOST: '0.0.0.0',
       RELAY_PUBLIC_ADDR: '127.0.0.1:21117',
       RELAY_NODE_ID: `${hostname()}:21117`,

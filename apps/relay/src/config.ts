@@ -7,6 +7,7 @@ import {
   ipv6PrefixLength,
   list,
   logLevel,
+  metricsHost,
   optionalPort,
   port,
   positiveInteger,
@@ -53,6 +54,8 @@ const fields = z.object({
   RELAY_PORT: port(21117),
   RELAY_WS_PORT: optionalPort(),
   METRICS_PORT: port(9117),
+  /** The ops endpoints answer without authentication: loopback unless set (libs/config metricsHost). */
+  METRICS_HOST: metricsHost,
   /** `::` listens on IPv6 and IPv4 at once. */
   BIND_HOST: ipAddress.default('0.0.0.0'),
   /** What signal tells clients to dial for this node. */

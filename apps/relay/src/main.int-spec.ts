@@ -79,9 +79,9 @@ async function waitForHealthy(service: Service, metricsPort: number, timeoutMs =
   throw new Error(`not healthy after ${timeoutMs} ms:\n${service.stderr()}`);
 }
 
-function tcpConnect(port: number): Promise<Socket> {
+function tcpConnect(port: number, host = '127.0.0.1'): Promise<Socket> {
   return new Promise((done, fail) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     socket.once('connect', () => done(socket));
     socket.once('error', fail);
   });
@@ -158,9 +158,11 @@ describe('relay process', () => {
 
   it('starts without key files, serves TCP and WebSocket, is ready once in sync with events, exits 0 on SIGTERM when idle', async () => {
     const { port, metrics } = await freeRelayPorts();
-    const service = start({ RELAY_PORT: String(port), METRICS_PORT: String(metrics) });
+    // Every interface for the clients; the ops endpoints stay on 127.0.0.1 (METRICS_HOST unset).
+    const service = start({ RELAY_PORT: String(port), METRICS_PORT: String(metrics), BIND_HOST: '0.0.0.0' });
     await waitForHealthy(service, metrics);
-    (await tcpConnect(port)).destroy();
+    (await tcpConnect(port, '127.0.0.2')).destroy();
+    await expect(tcpConnect(metrics, '127.0.0.2')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     const ws = new WebSocket(`ws://127.0.0.1:${port + 2}/ws/relay`);
     await once(ws, 'open');
     ws.terminate();

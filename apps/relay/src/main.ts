@@ -98,7 +98,7 @@ async function serve(config: RelayConfig): Promise<void> {
   let accepting = true;
   const ops = await startOpsServer({
     port: config.METRICS_PORT,
-    host: config.BIND_HOST,
+    host: config.METRICS_HOST,
     registry,
     logger,
     readiness: () =>

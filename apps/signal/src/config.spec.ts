@@ -16,6 +16,14 @@ const RFC_SECRET_FILE =
   'nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2DXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg==';
 
 describe('signalConfigSchema', () => {
+  it('keeps the unauthenticated ops endpoints on loopback unless METRICS_HOST says otherwise', () => {
+    expect(parseConfig(signalConfigSchema, { BIND_HOST: '0.0.0.0' }).METRICS_HOST).toBe('127.0.0.1');
+    expect(parseConfig(signalConfigSchema, { METRICS_HOST: '0.0.0.0' }).METRICS_HOST).toBe('0.0.0.0');
+    expect(problems({ METRICS_HOST: 'localhost' })).toEqual([
+      'METRICS_HOST: must be an IP address (0.0.0.0 or :: listens everywhere) (got "localhost")',
+    ]);
+  });
+
   it('defaults to hbbs ports and lets everything start on one machine', () => {
     const config = parseConfig(signalConfigSchema, {});
     expect(config).toMatchObject({
@@ -23,6 +31,7 @@ describe('signalConfigSchema', () => {
       SIGNAL_NAT_PORT: 21115,
       SIGNAL_WS_PORT: 21118,
       METRICS_PORT: 9116,
+      METRICS_HOST: '127.0.0.1',
       BIND_HOST: '0.0.0.0',
       KEY_DIR: './var/keys',
       KEY: '-',

@@ -5,6 +5,7 @@ import {
   ipOrCidr,
   ipv6PrefixLength,
   list,
+  metricsHost,
   optionalPort,
   port,
   positiveInteger,
@@ -41,6 +42,8 @@ const fields = z.object({
   SIGNAL_NAT_PORT: optionalPort(),
   SIGNAL_WS_PORT: optionalPort(),
   METRICS_PORT: port(9116),
+  /** The ops endpoints answer without authentication: loopback unless set (libs/config metricsHost). */
+  METRICS_HOST: metricsHost,
   /** `::` listens on IPv6 and IPv4 at once. */
   BIND_HOST: ipAddress.default('0.0.0.0'),
   KEY_DIR: z.string().default('./var/keys'),

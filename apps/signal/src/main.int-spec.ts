@@ -70,9 +70,9 @@ async function stop(service: Service): Promise<{ code: number | null; elapsedMs:
   return { code, elapsedMs: Date.now() - started };
 }
 
-async function tcpConnects(port: number): Promise<boolean> {
+async function tcpConnects(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((done) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       done(true);
@@ -117,8 +117,11 @@ describe('signal process', () => {
 
   it('starts, creates hbbs key files, serves every port, and exits 0 on SIGTERM', async () => {
     const { port, metrics } = await freeSignalPorts();
-    const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics) });
+    // Every interface for the clients; the ops endpoints stay on 127.0.0.1 (METRICS_HOST unset).
+    const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics), BIND_HOST: '0.0.0.0' });
     await waitForHealthy(service, metrics);
+    expect(await tcpConnects(port, '127.0.0.2')).toBe(true);
+    expect(await tcpConnects(metrics, '127.0.0.2')).toBe(false);
 
     const secretKeyFile = await readFile(join(keyDir, 'id_ed25519'), 'utf8');
     const publicKeyFile = await readFile(join(keyDir, 'id_ed25519.pub'), 'utf8');

@@ -188,3 +188,13 @@ export const webOrigin = z.string().refine((value) => {
     return false;
   }
 }, 'must be an origin: scheme://host[:port], no path');
+
+/**
+ * Where a service's ops endpoints (/healthz, /readyz with detail, /metrics) listen (`METRICS_HOST`):
+ * loopback by default, since they answer without authentication. Set it to reach them from
+ * elsewhere (a Prometheus on another host, a kubelet probing the pod IP) and firewall the port.
+ */
+export const metricsHost = z
+  .string()
+  .refine((value) => isIP(value) !== 0, 'must be an IP address (0.0.0.0 or :: listens everywhere)')
+  .default('127.0.0.1');

@@ -21,6 +21,14 @@ export {
   withDatabaseName,
 } from './migrations/database-admin';
 export type { ScratchDatabase } from './migrations/database-admin';
+export {
+  API_DATABASE_ROLE,
+  RUNTIME_DATABASE_ROLES,
+  SIGNAL_DATABASE_ROLE,
+  setRuntimeRolePasswords,
+  withDatabaseUser,
+} from './migrations/runtime-roles';
+export type { RuntimeRoleOutcome } from './migrations/runtime-roles';
 
 // Users: accounts, roles and credentials.
 export {

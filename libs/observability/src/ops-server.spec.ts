@@ -159,3 +159,31 @@ describe('OpsServer.close', () => {
     }
   });
 });
+
+describe('where the ops server listens', () => {
+  const registry = createMetricsRegistry({ service: 'bind-test', defaultMetrics: false });
+  const start = (host?: string) =>
+    startOpsServer({ port: 0, host, registry, logger, readiness: () => checkReadiness({}) });
+
+  // 127.0.0.2 is on the loopback interface but is not 127.0.0.1: a server bound to 127.0.0.1 refuses
+  // it, one bound to every interface accepts it, so it stands in for any other address of the host.
+  it('listens on 127.0.0.1 only when no host is configured (METRICS_HOST unset)', async () => {
+    const server = await start();
+    try {
+      expect(server.address.address).toBe('127.0.0.1');
+      expect((await fetch(`http://127.0.0.1:${server.address.port}/healthz`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.2:${server.address.port}/metrics`)).rejects.toThrow();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('listens everywhere when configured to', async () => {
+    const server = await start('0.0.0.0');
+    try {
+      expect((await fetch(`http://127.0.0.2:${server.address.port}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { type ReadinessReport, withTimeout } from './readiness';
 
 export interface OpsServerOptions {
   port: number;
+  /** Loopback unless given: the endpoints answer anyone who can connect (METRICS_HOST). */
   host?: string;
   registry: Registry;
   /** What /readyz reports; a rejection or a hang past `readinessTimeoutMs` counts as not ready. */
@@ -25,6 +26,7 @@ export interface OpsServer {
 }
 
 export const DEFAULT_OPS_READINESS_TIMEOUT_MS = 3_000;
+export const DEFAULT_OPS_HOST = '127.0.0.1';
 
 // Probes and scrapes are tiny; anything slower than this is a stuck client, not a slow one.
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -78,7 +80,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host ?? '0.0.0.0' }, () => {
+    server.listen({ port: options.port, host: options.host ?? DEFAULT_OPS_HOST }, () => {
       server.off('error', reject);
       resolve();
     });

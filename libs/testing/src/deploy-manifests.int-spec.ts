@@ -192,6 +192,13 @@ function envNames(container: Container): string[] {
   return container.env.map((e) => e.name);
 }
 
+const ONE_SHOT_SERVICES = ['migrate', 'signal-public-key'];
+
+/** The user a postgres URL connects as. */
+function databaseUser(url: string | null | undefined): string | undefined {
+  return url ? decodeURIComponent(new URL(url).username) : undefined;
+}
+
 describe('docker-compose.yml', () => {
   let services: Record<string, ComposeService>;
 
@@ -208,7 +215,7 @@ describe('docker-compose.yml', () => {
 
   it('runs the data stores, the one-shot migration and every service with two relays', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'migrate', 'postgres', 'redis', 'relay-1', 'relay-2', 'signal'].sort(),
+      ['api', 'migrate', 'postgres', 'redis', 'relay-1', 'relay-2', 'signal', 'signal-public-key'].sort(),
     );
     expect(commandText(services.api!)).toBe('dist/apps/api/src/main.js');
     expect(commandText(services.signal!)).toBe('dist/apps/signal/src/main.js');
@@ -220,9 +227,9 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it('health-checks every long-running service and restarts it, but not the one-shot migration', () => {
+  it('health-checks every long-running service and restarts it, but not the one-shot jobs', () => {
     for (const [name, service] of Object.entries(services)) {
-      if (name === 'migrate') {
+      if (ONE_SHOT_SERVICES.includes(name)) {
         expect(service.restart).toBe('no');
         continue;
       }
@@ -243,6 +250,18 @@ describe('docker-compose.yml', () => {
     for (const [name, port] of Object.entries(probedPort)) {
       expect(port).toMatch(/^\d+$/);
       expect(services[name]!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
+    }
+  });
+
+  it('keeps every ops port (metrics, readiness detail) on loopback inside its container', () => {
+    // The health checks run inside the container; nothing here scrapes, so nothing widens METRICS_HOST.
+    for (const [name, service] of Object.entries(services)) {
+      expect({ name, METRICS_HOST: service.environment.METRICS_HOST }).toEqual({
+        name,
+        METRICS_HOST: undefined,
+      });
+      const opsPort = Number(service.environment.METRICS_PORT);
+      expect(service.ports.filter((p) => p.target === opsPort)).toEqual([]);
     }
   });
 
@@ -278,13 +297,15 @@ describe('docker-compose.yml', () => {
 
   it('orders start-up: stores healthy, migrate exited 0, signal (owner of the key pair) before relays', () => {
     const healthy = { condition: 'service_healthy' };
-    const migrated = { condition: 'service_completed_successfully' };
+    const completed = { condition: 'service_completed_successfully' };
     expect(services.migrate!.depends_on).toEqual({ postgres: healthy });
     for (const name of ['api', 'signal']) {
-      expect(services[name]!.depends_on).toEqual({ postgres: healthy, redis: healthy, migrate: migrated });
+      expect(services[name]!.depends_on).toEqual({ postgres: healthy, redis: healthy, migrate: completed });
     }
+    // Signal generates the key pair on its first start; its public half is copied before relays start.
+    expect(services['signal-public-key']!.depends_on).toEqual({ signal: healthy });
     for (const name of ['relay-1', 'relay-2']) {
-      expect(services[name]!.depends_on).toEqual({ redis: healthy, signal: healthy });
+      expect(services[name]!.depends_on).toEqual({ redis: healthy, 'signal-public-key': completed });
     }
     for (const service of Object.values(services)) {
       for (const [target, { condition }] of Object.entries(service.depends_on)) {
@@ -300,8 +321,41 @@ describe('docker-compose.yml', () => {
     expect(mounts('api')).toEqual([`api-secrets:${services.api!.environment.KEY_DIR}:ro`]);
     expect(mounts('signal')).toEqual([`keys:${services.signal!.environment.KEY_DIR}:rw`]);
     for (const name of ['relay-1', 'relay-2']) {
-      expect(mounts(name)).toEqual([`keys:${services[name]!.environment.KEY_DIR}:ro`]);
+      expect(mounts(name)).toEqual([`signal-public-key:${services[name]!.environment.KEY_DIR}:ro`]);
     }
+  });
+
+  it("gives no relay a volume that holds signal's private key, only a copy of the public one", () => {
+    const volumeName = (mount: string) => mount.split(':')[0];
+    // Every volume signal writes its key pair to (id_ed25519 beside id_ed25519.pub).
+    const privateKeyVolumes = services.signal!.volumes.map(volumeName);
+    expect(privateKeyVolumes).toContain('keys');
+    for (const name of ['relay-1', 'relay-2']) {
+      const relayVolumes = services[name]!.volumes.map(volumeName);
+      expect({ name, shared: relayVolumes.filter((v) => privateKeyVolumes.includes(v)) }).toEqual({
+        name,
+        shared: [],
+      });
+      // hbbr -k `-`: the relay checks clients' key against the .pub in its KEY_DIR.
+      expect(services[name]!.environment.KEY).toBe('-');
+    }
+    // The one container that sees both copies the public file alone, and is not reachable from outside.
+    const copier = services['signal-public-key']!;
+    expect(copier.ports).toEqual([]);
+    expect(commandText(copier)).toMatch(/^cp \S+\/id_ed25519\.pub \S+\/id_ed25519\.pub$/);
+    expect(copier.volumes.filter((v) => privateKeyVolumes.includes(volumeName(v)))).toEqual([
+      expect.stringMatching(/:ro$/),
+    ]);
+  });
+
+  it('runs the api and signal under their least-privilege database roles; only migrate is the owner', () => {
+    const owner = databaseUser(services.migrate!.environment.DATABASE_URL);
+    expect(owner).toBe(databaseUser(`postgresql://${services.postgres!.environment.POSTGRES_USER}@x/`));
+    expect(databaseUser(services.api!.environment.DATABASE_URL)).toBe('switchboard_api');
+    expect(databaseUser(services.signal!.environment.DATABASE_URL)).toBe('switchboard_signal');
+    // migrate sets the runtime roles' passwords from the very URLs the services use.
+    expect(services.migrate!.environment.API_DATABASE_URL).toBe(services.api!.environment.DATABASE_URL);
+    expect(services.migrate!.environment.SIGNAL_DATABASE_URL).toBe(services.signal!.environment.DATABASE_URL);
   });
 });
 
@@ -427,6 +481,28 @@ describe('deploy/k8s', () => {
     }
   });
 
+  it('listens for probes and scrapes on the pod IP only where a port is named metrics, never behind a LoadBalancer', () => {
+    const metricsPorts: number[] = [];
+    for (const workload of workloads(manifests).filter((w) => LONG_RUNNING_KINDS.has(w.kind))) {
+      for (const container of workload.spec.template.spec.containers) {
+        const where = `${workload.metadata.name}/${container.name}`;
+        const metrics = container.ports.find((p) => p.name === 'metrics');
+        const env = (name: string) => container.env.find((e) => e.name === name)?.value;
+        expect({ where, port: env('METRICS_PORT') }).toEqual({ where, port: String(metrics?.containerPort) });
+        // The kubelet reaches the pod IP, not its loopback.
+        expect({ where, host: env('METRICS_HOST') }).toEqual({ where, host: '0.0.0.0' });
+        metricsPorts.push(metrics!.containerPort);
+      }
+    }
+    const balancers = manifests
+      .filter((m) => m.kind === 'Service')
+      .map((m) => parseAs(Service, m, `Service/${m.metadata.name}`))
+      .filter((service) => service.spec.type === 'LoadBalancer');
+    for (const service of balancers) {
+      expect(service.spec.ports.filter((p) => metricsPorts.includes(p.port))).toEqual([]);
+    }
+  });
+
   it('runs signal as one replica with its keys on a persistent volume, exposed by a TCP+UDP LoadBalancer', () => {
     const signal = workloadNamed(manifests, 'StatefulSet', 'signal');
     expect((signal.spec as { replicas?: number }).replicas).toBe(1);
@@ -456,6 +532,38 @@ describe('deploy/k8s', () => {
         expect.arrayContaining(['REDIS_URL', 'RELAY_PUBLIC_ADDR', 'RELAY_NODE_ID']),
       );
       expect(envNames(container).filter((name) => name.startsWith('DATABASE'))).toEqual([]);
+    }
+  });
+
+  it('runs the api and signal under their database roles; the migration Job as owner, setting their passwords', () => {
+    const databaseUrlKey = (workload: Workload) =>
+      workload.spec.template.spec.containers[0]!.env.find((e) => e.name === 'DATABASE_URL')?.valueFrom
+        ?.secretKeyRef?.key;
+    expect(databaseUrlKey(workloadNamed(manifests, 'Deployment', 'api'))).toBe('API_DATABASE_URL');
+    expect(databaseUrlKey(workloadNamed(manifests, 'StatefulSet', 'signal'))).toBe('SIGNAL_DATABASE_URL');
+    const job = workloadNamed(manifests, 'Job', 'switchboard-migrate');
+    expect(databaseUrlKey(job)).toBe('DATABASE_URL');
+    const jobEnv = job.spec.template.spec.containers[0]!.env;
+    for (const name of ['API_DATABASE_URL', 'SIGNAL_DATABASE_URL']) {
+      expect(jobEnv.find((e) => e.name === name)?.valueFrom?.secretKeyRef?.key).toBe(name);
+    }
+    const example = readFileSync(join(k8sDir, 'secrets.env.example'), 'utf8');
+    expect(databaseUser(/^API_DATABASE_URL=(.+)$/m.exec(example)?.[1])).toBe('switchboard_api');
+    expect(databaseUser(/^SIGNAL_DATABASE_URL=(.+)$/m.exec(example)?.[1])).toBe('switchboard_signal');
+  });
+
+  it("gives relay pods no volume but scratch space, so none can read signal's private key", () => {
+    const relay = workloadNamed(manifests, 'Deployment', 'relay');
+    for (const volume of relay.spec.template.spec.volumes) {
+      expect({ volume: volume.name, kind: Object.keys(volume).filter((k) => k !== 'name') }).toEqual({
+        volume: volume.name,
+        kind: ['emptyDir'],
+      });
+    }
+    const signal = workloadNamed(manifests, 'StatefulSet', 'signal');
+    const signalVolumes = signal.spec.volumeClaimTemplates.map((t) => t.metadata.name);
+    for (const container of relay.spec.template.spec.containers) {
+      expect(container.volumeMounts.filter((m) => signalVolumes.includes(m.name))).toEqual([]);
     }
   });
 

@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 
 import { signInAs, startTestApp } from '../../test/api-test-harness';
 import { AuditQueueWorker } from './audit-queue.worker';
+import { MetricsRegistry } from '../metrics/metrics.registry';
 
 // The data plane's audit trail end to end: a producer (as signal and relay run it) → BullMQ in the
 // real Redis → the api's worker → the hash chain in Postgres.
@@ -70,7 +71,8 @@ describe('audit queue: data plane → api worker → chain', () => {
     prisma.auditEntry.findMany({ where: { action }, orderBy: { seq: 'asc' } });
 
   async function apiMetric(outcome: string): Promise<number> {
-    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    // What the ops port serves (main.ts); the operator port has no /metrics.
+    const text = await app.get(MetricsRegistry).render();
     const line = text
       .split('\n')
       .find((row) => row.startsWith('api_audit_queue_jobs_total') && row.includes(`outcome="${outcome}"`));

@@ -9,7 +9,7 @@ import { ApiDocsService } from './api-docs.service';
 import { buildOpenApiDocument } from './openapi-document';
 import { DOCS_PATH, SWAGGER_UI_ASSETS } from './swagger-ui-page';
 
-/** /api/docs (Swagger UI) and /api/docs/json (OpenAPI 3), unless API_DOCS_ENABLED=false. */
+/** /api/docs (Swagger UI) and /api/docs/json (OpenAPI 3), only when API_DOCS_ENABLED=true. */
 @Module({})
 export class ApiDocsModule {
   static register(config: ApiConfig): DynamicModule {

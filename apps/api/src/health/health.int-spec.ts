@@ -2,6 +2,13 @@ import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, ephemeralPort, type TestDatabase } from '@switchboard/testing';
 
 import { startTestApp } from '../../test/api-test-harness';
+import { MetricsRegistry } from '../metrics/metrics.registry';
+import { HealthService } from './health.service';
+
+// The operator port (API_PORT) says only ready or not; the per-dependency detail and the metrics are
+// served by the ops server on METRICS_PORT (main.ts; over HTTP in main.int-spec.ts), from
+// HealthService.opsReadiness and MetricsRegistry, which these tests read directly.
+const opsReadiness = (app: NestFastifyApplication) => app.get(HealthService).opsReadiness();
 
 describe('health probes', () => {
   let database: TestDatabase;
@@ -23,14 +30,15 @@ describe('health probes', () => {
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
-  it('GET /readyz is 200 when Postgres and Redis both answer', async () => {
+  it('GET /readyz is 200 {status: ready} when Postgres and Redis both answer; the detail is for the ops port', async () => {
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({
-      status: 'ready',
+    expect(response.json()).toEqual({ status: 'ready' });
+    expect(await opsReadiness(app)).toEqual({
+      ready: true,
       checks: {
-        postgres: { status: 'up', latencyMs: expect.any(Number) },
-        redis: { status: 'up', latencyMs: expect.any(Number) },
+        postgres: { ok: true, durationMs: expect.any(Number) },
+        redis: { ok: true, durationMs: expect.any(Number) },
       },
     });
   });
@@ -50,12 +58,14 @@ describe('health probes', () => {
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('GET /metrics exposes the default process metrics in Prometheus text format', async () => {
+  it('does not serve /metrics on the operator port; the ops port gets the process metrics', async () => {
     const response = await app.inject({ method: 'GET', url: '/metrics' });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(response.body).toMatch(/^process_cpu_user_seconds_total\{service="api"\} \d/m);
-    expect(response.body).toContain('nodejs_eventloop_lag_seconds');
+    expect(response.statusCode).toBe(404);
+    const metrics = app.get(MetricsRegistry);
+    expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await metrics.render();
+    expect(text).toMatch(/^process_cpu_user_seconds_total\{service="api"\} \d/m);
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
   });
 
   it('GET /readyz is 503 naming postgres when the database is unreachable, and still reports redis', async () => {
@@ -68,16 +78,17 @@ describe('health probes', () => {
       const response = await broken.inject({ method: 'GET', url: '/readyz' });
       expect(Date.now() - started).toBeLessThan(3_000);
       expect(response.statusCode).toBe(503);
-      const body = response.json();
-      expect(body.status).toBe('unavailable');
-      expect(body.checks.postgres).toEqual({
-        status: 'down',
-        latencyMs: expect.any(Number),
+      // The operator port names nothing; the ops report does, without where the database lives.
+      expect(response.json()).toEqual({ status: 'unavailable' });
+      const report = await opsReadiness(broken);
+      expect(report.ready).toBe(false);
+      expect(report.checks['postgres']).toEqual({
+        ok: false,
+        durationMs: expect.any(Number),
         error: 'DatabaseNotReachable',
       });
-      expect(body.checks.redis.status).toBe('up');
-      // The unauthenticated probe does not reveal where the database lives.
-      expect(response.body).not.toContain(String(deadPort));
+      expect(report.checks['redis']?.ok).toBe(true);
+      expect(JSON.stringify(report)).not.toContain(String(deadPort));
     } finally {
       await broken.close();
     }
@@ -93,11 +104,12 @@ describe('health probes', () => {
     try {
       const response = await broken.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(503);
-      const body = response.json();
-      expect(body.checks.postgres.status).toBe('up');
-      expect(body.checks.redis).toEqual({
-        status: 'down',
-        latencyMs: expect.any(Number),
+      expect(response.json()).toEqual({ status: 'unavailable' });
+      const report = await opsReadiness(broken);
+      expect(report.checks['postgres']?.ok).toBe(true);
+      expect(report.checks['redis']).toEqual({
+        ok: false,
+        durationMs: expect.any(Number),
         error: expect.stringMatching(/^(not connected \(reconnecting\)|unreachable|timed out after 500 ms)$/),
       });
     } finally {
@@ -121,12 +133,12 @@ describe('health probes', () => {
       const response = await hung.inject({ method: 'GET', url: '/readyz' });
       const elapsed = Date.now() - started;
       expect(response.statusCode).toBe(503);
-      expect(response.json().checks.postgres).toMatchObject({
-        status: 'down',
-        error: 'timed out after 300 ms',
-      });
       expect(elapsed).toBeGreaterThanOrEqual(290);
       expect(elapsed).toBeLessThan(2_000);
+      expect((await opsReadiness(hung)).checks['postgres']).toMatchObject({
+        ok: false,
+        error: 'timed out after 300 ms',
+      });
     } finally {
       for (const socket of sockets) socket.destroy();
       await hung.close();

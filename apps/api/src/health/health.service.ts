@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Logger } from '@switchboard/observability';
+import { type Logger, type ReadinessReport as OpsReadinessReport } from '@switchboard/observability';
 
 import { API_CONFIG, API_LOGGER } from '../app.tokens';
 import { type ApiConfig } from '../config';
@@ -43,6 +43,20 @@ export class HealthService {
     const checks = Object.fromEntries(results);
     const ready = results.every(([, result]) => result.status === 'up');
     return { status: ready ? 'ready' : 'unavailable', checks };
+  }
+
+  /** The same checks in the ops server's format (libs/observability), served on the ops port only. */
+  async opsReadiness(): Promise<OpsReadinessReport> {
+    const report = await this.readiness();
+    const checks = Object.fromEntries(
+      Object.entries(report.checks).map(([name, result]) => [
+        name,
+        result.status === 'up'
+          ? { ok: true, durationMs: result.latencyMs }
+          : { ok: false, error: result.error, durationMs: result.latencyMs },
+      ]),
+    );
+    return { ready: report.status === 'ready', checks };
   }
 
   private async run(check: ReadinessCheck): Promise<CheckResult> {

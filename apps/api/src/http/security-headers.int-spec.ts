@@ -33,7 +33,11 @@ describe('security headers', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startTestApp({ DATABASE_URL: database.url, REDIS_KEY_PREFIX: 'test-security-headers' });
+    app = await startTestApp({
+      DATABASE_URL: database.url,
+      REDIS_KEY_PREFIX: 'test-security-headers',
+      API_DOCS_ENABLED: 'true',
+    });
     const fastify = app.getHttpAdapter().getInstance();
     fastify.post('/test/echo', (request) => ({ received: request.body }));
     fastify.get('/test/boom', () => {

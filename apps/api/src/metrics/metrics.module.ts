@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 
-import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
 
+/** The registry only: main.ts serves it on the ops port (METRICS_PORT), never on the operator port. */
 @Global()
-@Module({ controllers: [MetricsController], providers: [MetricsRegistry], exports: [MetricsRegistry] })
+@Module({ providers: [MetricsRegistry], exports: [MetricsRegistry] })
 export class MetricsModule {}

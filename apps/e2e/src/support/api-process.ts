@@ -5,13 +5,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { API_DATABASE_ROLE, withDatabaseUser } from '@switchboard/data-access';
 import { ephemeralPort } from '@switchboard/testing';
 
 import { stopChild } from './stop-child';
 
 // The real api process for end-to-end tests, prepared as `npm start` prepares it: the bootstrap CLI
 // creates the secrets file and a first admin (with a chosen password, so no forced change), then
-// main.ts serves on a free port of its own. Operators act through its HTTP API only.
+// main.ts serves on a free port of its own. Operators act through its HTTP API only. The bootstrap
+// runs as the database owner (as the migrate service does), the api under its least-privilege role,
+// so every flow here proves that role's grants suffice.
 
 const ROOT = resolve(__dirname, '../../../..');
 const MAIN = 'apps/api/src/main.ts';
@@ -32,6 +35,8 @@ export interface ApiProcess {
 export async function startApi(env: Record<string, string>): Promise<ApiProcess> {
   const keyDir = await mkdtemp(join(tmpdir(), 'e2e-api-keys-'));
   const port = await ephemeralPort();
+  // The ops port must be free too: its default (9114) would collide between parallel runs.
+  const metricsPort = await ephemeralPort();
   const adminPassword = randomBytes(18).toString('base64url');
   const baseEnv = { PATH: process.env['PATH'] ?? '', KEY_DIR: keyDir, LOG_LEVEL: 'info', ...env };
 
@@ -45,7 +50,15 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
 
   const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
     cwd: ROOT,
-    env: { ...baseEnv, API_HOST: '127.0.0.1', API_PORT: String(port) },
+    env: {
+      ...baseEnv,
+      ...(env['DATABASE_URL'] === undefined
+        ? {}
+        : { DATABASE_URL: withDatabaseUser(env['DATABASE_URL'], API_DATABASE_ROLE) }),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,13 +4,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { SIGNAL_DATABASE_ROLE, withDatabaseUser } from '@switchboard/data-access';
 import { canBind, ephemeralPort } from '@switchboard/testing';
 
 import { stopChild } from './stop-child';
 
 // The real signal process for end-to-end tests, started as a deployment starts it (TypeScript
 // through swc), on free ports of its own, with a key directory of its own, bound to 127.0.0.1 so
-// peers on 127.0.0.2 look like another network.
+// peers on 127.0.0.2 look like another network. It connects to Postgres under its least-privilege
+// role, so every flow here proves that role's grants suffice.
 
 const ROOT = resolve(__dirname, '../../../..');
 const MAIN = 'apps/signal/src/main.ts';
@@ -58,6 +60,9 @@ export async function startSignal(
       KEY_DIR: keyDir,
       LOG_LEVEL: 'info',
       ...env,
+      ...(env['DATABASE_URL'] === undefined
+        ? {}
+        : { DATABASE_URL: withDatabaseUser(env['DATABASE_URL'], SIGNAL_DATABASE_ROLE) }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

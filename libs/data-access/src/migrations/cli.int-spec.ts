@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { dropDatabase, withDatabaseName } from './database-admin';
 import { findMigrationsDir, readMigrationDirectory } from './migration-directory';
+import { withDatabaseUser } from './runtime-roles';
 
 // The migrate entry point as operators run it (here from source through @swc-node/register).
 const root = join(findMigrationsDir(), '..', '..');
@@ -57,6 +58,18 @@ describe('migrate CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`migrate: Refusing to migrate database ${name}`);
     expect(result.stderr).toContain(`${migrationNames[0]}: migration.sql was modified after it was applied`);
+  }, 60_000);
+
+  it("reports what it did with each runtime URL's role, changing no role it does not own", async () => {
+    // No password in either URL: nothing is set (trust authentication), and `postgres` is not ours.
+    const result = await runCli({
+      DATABASE_URL: url,
+      API_DATABASE_URL: withDatabaseUser(url, 'switchboard_api'),
+      SIGNAL_DATABASE_URL: withDatabaseUser(url, 'postgres'),
+    });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('migrate: role switchboard_api: no-password');
+    expect(result.stdout).toContain('migrate: role postgres: not-a-runtime-role');
   }, 60_000);
 
   it('rejects a bad DATABASE_URL through the config loader (exit 78)', async () => {

@@ -1,16 +1,24 @@
 // Entry point: `node dist/libs/data-access/src/migrations/cli.js` (npm run migrate).
-// Creates the database DATABASE_URL names if needed, then applies pending migrations.
+// Creates the database DATABASE_URL names if needed, applies pending migrations, then gives the
+// runtime roles the passwords their services' URLs carry (API_DATABASE_URL, SIGNAL_DATABASE_URL).
 import { databaseUrl, loadConfig, z } from '@switchboard/config';
 
 import { databaseNameOf, ensureDatabaseExists, redactUrl } from './database-admin';
 import { MigrationError } from './migration-error';
 import { applyMigrations } from './migration-runner';
+import { setRuntimeRolePasswords } from './runtime-roles';
 
 const config = loadConfig(
   z.object({
     DATABASE_URL: databaseUrl,
     /** Defaults to the prisma/migrations found above this file (the repository layout). */
     MIGRATIONS_DIR: z.string().optional(),
+    /**
+     * The URLs the api and signal connect with. When one names a runtime role (switchboard_api,
+     * switchboard_signal) with a password, that role is given it; other roles are left alone.
+     */
+    API_DATABASE_URL: databaseUrl.unwrap().optional(),
+    SIGNAL_DATABASE_URL: databaseUrl.unwrap().optional(),
   }),
 );
 
@@ -29,6 +37,10 @@ async function main(): Promise<void> {
       `${result.applied.length ? ` (${result.applied.join(', ')})` : ''}, ` +
       `${result.alreadyApplied.length} already applied`,
   );
+
+  const runtimeUrls = [config.API_DATABASE_URL, config.SIGNAL_DATABASE_URL].filter((u) => u !== undefined);
+  const outcomes = await setRuntimeRolePasswords(url, runtimeUrls);
+  for (const [role, outcome] of outcomes) print(`role ${role}: ${outcome}`);
 }
 
 main().catch((error: unknown) => {

@@ -79,6 +79,28 @@ function charAsTextClient(pg) {
   };
 }
 
+/**
+ * A PrismaPg factory whose adapters run a migration script as ONE simple query, as Prisma's native
+ * schema engine does (sql-schema-connector's apply_script). adapter-pg 7.10's own executeScript
+ * splits the text on every ";" (dist/index.js, PrismaPgAdapter#executeScript), which cuts apart any
+ * DO block or function body and sends each piece on whichever pooled connection is free.
+ */
+function wholeScriptFactory(PrismaPg) {
+  return class WholeScriptPrismaPg extends PrismaPg {
+    async connect() {
+      const adapter = await super.connect();
+      adapter.executeScript = async (script) => {
+        try {
+          await adapter.client.query(script);
+        } catch (error) {
+          adapter.onError(error);
+        }
+      };
+      return adapter;
+    }
+  };
+}
+
 async function run() {
   const SchemaEngine = await loadEngine();
   const { PrismaPg } = require('@prisma/adapter-pg');
@@ -86,7 +108,10 @@ async function run() {
   const { bindMigrationAwareSqlAdapterFactory } = adapterRequire('@prisma/driver-adapter-utils');
   const schema = readFileSync(schemaPath, 'utf8');
   const Client = charAsTextClient(adapterRequire('pg'));
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: url, Client }));
+  const WholeScriptPrismaPg = wholeScriptFactory(PrismaPg);
+  const adapter = bindMigrationAwareSqlAdapterFactory(
+    new WholeScriptPrismaPg({ connectionString: url, Client }),
+  );
   const engine = await SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => {}, adapter);
   const filters = { externalTables: [], externalEnums: [] };
   switch (command) {
