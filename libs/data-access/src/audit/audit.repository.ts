@@ -250,13 +250,13 @@ export class AuditRepository {
   }
 
   /**
-   * Whether the log holds an entry of this action and time whose details carry this `jobId`: how
-   * the api's audit-queue worker recognises a job it appended before a retry (the (action, at) index
-   * narrows it to a handful of rows).
+   * Whether the log holds an entry of this action, appended since `since`, whose details carry this
+   * `jobId`: how the api's audit-queue worker recognises a job it appended before a retry (the
+   * (action, at) index narrows the search to that action's recent rows).
    */
-  async containsQueueJob(action: string, at: Date, jobId: string): Promise<boolean> {
+  async containsQueueJob(action: string, jobId: string, since: Date): Promise<boolean> {
     const row = await this.prisma.auditEntry.findFirst({
-      where: { action, at, details: { path: ['jobId'], equals: jobId } },
+      where: { action, at: { gte: since }, details: { path: ['jobId'], equals: jobId } },
       select: { seq: true },
     });
     return row !== null;
