@@ -106,4 +106,14 @@ describe('audit checkpoints outside Postgres', () => {
       },
     });
   });
+  it('gives a chain without a head record (an upgrade) one at start, through an audited append', async () => {
+    await prisma.$executeRawUnsafe('DELETE FROM audit_chain_head');
+    await app.get(AuditCheckpoints).ensureHeadRecord();
+    const entry = await prisma.auditEntry.findFirst({ orderBy: { seq: 'desc' } });
+    expect(entry).toMatchObject({ actorType: 'system', actorId: 'api', action: 'audit.head_created' });
+    expect(await prisma.auditChainHead.findUnique({ where: { id: 1 } })).toMatchObject({ seq: entry?.seq });
+    // Once there, nothing more is appended.
+    await app.get(AuditCheckpoints).ensureHeadRecord();
+    expect(await prisma.auditEntry.count({ where: { action: 'audit.head_created' } })).toBe(1);
+  });
 });

@@ -60,6 +60,10 @@ export class AuditCheckpoints implements OnApplicationBootstrap, BeforeApplicati
   }
 
   onApplicationBootstrap(): void {
+    // Not awaited: an api whose database is down still starts (readiness reports it).
+    this.ensureHeadRecord().catch((error: unknown) =>
+      this.log.warn({ err: error }, 'audit head record not checked at start'),
+    );
     this.timer = setInterval(() => {
       this.running ??= this.checkpoint()
         .then(() => undefined)
@@ -72,6 +76,19 @@ export class AuditCheckpoints implements OnApplicationBootstrap, BeforeApplicati
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+
+  /**
+   * A chain written before the head record existed (an upgrade) gets one through an ordinary append,
+   * recorded as `audit.head_created`, so verify does not report it missing until the next change. A head
+   * record deleted on purpose is re-created the same way only by a restart, and that entry, the
+   * checkpoints and the logged heads all show it.
+   */
+  async ensureHeadRecord(): Promise<void> {
+    const repository = this.audit.repository;
+    if ((await repository.readHeadRecord()) !== null || (await repository.firstHash()) === null) return;
+    this.log.warn('the audit chain has no head record; appending audit.head_created to create it');
+    await this.audit.record({ actorType: 'system', actorId: 'api', action: 'audit.head_created' });
   }
 
   /** Every store's checkpoint; a store that cannot be reached is left out (and logged), not a failure. */
