@@ -164,6 +164,16 @@ export const apiConfigSchema = z
     AUDIT_QUEUE_WORKER: flag(true),
     /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
     AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
+    /**
+     * How often the audit chain's head is checkpointed outside Postgres (Redis, the log, and
+     * AUDIT_CHECKPOINT_FILE when set), so verify can tell a cut or restarted chain from an intact one.
+     */
+    AUDIT_CHECKPOINT_INTERVAL_SECONDS: positiveInteger(60),
+    /**
+     * A file on a volume the database's operators cannot write (the api's own data volume) that keeps the
+     * latest audit checkpoint; unset keeps it in Redis and the log only.
+     */
+    AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
     /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
     SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
     /**

@@ -3,15 +3,19 @@ import { timingSafeEqual } from 'node:crypto';
 import { type AuditChainHead, type AuditEntry, GENESIS_HEAD } from './audit-entry';
 import { computeAuditHash } from './audit-chain';
 import { type AuditKeyring } from './audit-keyring';
+import { type AuditEndBreakReason } from './chain-end';
 
 /**
  * Why the chain broke at an entry:
  * - `seq gap`: the expected seq is missing (a row was deleted, or its seq changed);
  * - `unknown key id`: signed with a key the keyring does not hold (retired too early, or forged);
  * - `prev_hash mismatch`: the entry does not link to its predecessor (rows reordered or spliced);
- * - `hash mismatch`: the entry's content is not what was signed (a field was edited).
+ * - `hash mismatch`: the entry's content is not what was signed (a field was edited);
+ * - the reasons of chain-end.ts, found after the walk by comparing its end with the head record and
+ *   the checkpoints.
  */
-export type AuditBreakReason = 'seq gap' | 'unknown key id' | 'prev_hash mismatch' | 'hash mismatch';
+export type AuditBreakReason =
+  'seq gap' | 'unknown key id' | 'prev_hash mismatch' | 'hash mismatch' | AuditEndBreakReason;
 
 export type AuditVerifyResult =
   | { readonly ok: true; readonly count: number; readonly headSeq: bigint }
@@ -24,7 +28,7 @@ export type AuditVerifyResult =
       readonly checked: number;
     };
 
-interface ChainBreak {
+export interface ChainBreak {
   readonly brokenSeq: bigint;
   readonly reason: AuditBreakReason;
   readonly detail: string;
@@ -36,12 +40,13 @@ interface ChainBreak {
  * an edit inherits it.
  *
  * A chain can only prove what it contains: deleting the newest entries leaves a shorter, valid chain.
- * Compare headSeq with a head recorded elsewhere to catch that.
+ * checkChainEnd (chain-end.ts) compares its end with the head record and the checkpoints to catch that.
  */
 export class AuditChainVerifier {
   private head: AuditChainHead;
   private count = 0;
   private broken: ChainBreak | null = null;
+  private first: Buffer | null = null;
 
   constructor(
     private readonly keyring: AuditKeyring,
@@ -56,6 +61,7 @@ export class AuditChainVerifier {
       if (this.broken !== null) return false;
       this.broken = this.check(entry);
       if (this.broken === null) {
+        if (entry.seq === 1n) this.first = entry.hash;
         this.head = entry;
         this.count++;
       }
@@ -66,6 +72,16 @@ export class AuditChainVerifier {
   result(): AuditVerifyResult {
     if (this.broken === null) return { ok: true, count: this.count, headSeq: this.head.seq };
     return { ok: false, ...this.broken, checked: this.count };
+  }
+
+  /** The last entry that verified (GENESIS_HEAD's seq 0 when none did). */
+  get lastGood(): AuditChainHead {
+    return this.head;
+  }
+
+  /** The hash of seq 1 once it verified: what tells a restarted chain from the one checkpointed. */
+  get firstHash(): Buffer | null {
+    return this.first;
   }
 
   // The order of the checks decides which reason is named when several apply: the link is checked before

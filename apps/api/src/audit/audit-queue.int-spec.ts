@@ -123,11 +123,32 @@ describe('audit queue: data plane → api worker → chain', () => {
     expect(await apiMetric('appended')).toBeGreaterThanOrEqual(1);
     const admin = await signInAs(app, 'admin');
     const verify = await app.inject({
-      method: 'GET',
+      method: 'POST',
       url: '/api/v1/audit/verify',
       headers: { authorization: admin.authorization },
     });
     expect(verify.json()).toMatchObject({ ok: true });
+  });
+
+  it('stamps a queued entry with the api’s time, keeping the producer’s only as reportedAt', async () => {
+    const job = {
+      v: 1,
+      at: '2001-01-01T00:00:00.000Z',
+      actorType: 'system',
+      actorId: 'signal',
+      action: 'device.link_closed',
+      targetType: 'device',
+      targetId: '303030303',
+      ip: null,
+      details: { reason: 'banned' },
+    };
+    await queue.add('device.link_closed', job, { jobId: 'skewed-clock-1' });
+    const [entry] = await waitFor(
+      () => prisma.auditEntry.findMany({ where: { targetId: '303030303' } }),
+      (rows) => rows.length > 0,
+    );
+    expect(Math.abs(entry!.at.getTime() - Date.now())).toBeLessThan(60_000);
+    expect(entry!.details).toMatchObject({ reason: 'banned', reportedAt: '2001-01-01T00:00:00.000Z' });
   });
 
   it('appends a relay node’s ban cut under its own actor', async () => {

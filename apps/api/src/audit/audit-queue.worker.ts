@@ -18,6 +18,9 @@ import { AuditLog } from './audit-log';
 
 const MAX_BACKOFF_MS = 60_000;
 const CLOSE_WAIT_MS = 3_000;
+const CLOCK_SLACK_MS = 3_600_000;
+// 1000 attempts (AUDIT_JOB_OPTIONS) at most a minute apart.
+const DUPLICATE_SEARCH_MAX_MS = 24 * 3_600_000;
 
 type Outcome = 'appended' | 'duplicate' | 'invalid' | 'failed';
 
@@ -114,7 +117,7 @@ export class AuditQueueWorker implements OnApplicationBootstrap, BeforeApplicati
     // A retry (or a job reclaimed from a worker that died) may follow an append that did commit.
     if (
       job.attemptsStarted > 1 &&
-      (await this.audit.repository.containsQueueJob(entry.action, entry.at, jobId))
+      (await this.audit.repository.containsQueueJob(entry.action, jobId, duplicateSearchFrom(job)))
     ) {
       this.count('duplicate');
       return 'duplicate';
@@ -139,18 +142,33 @@ export class AuditQueueWorker implements OnApplicationBootstrap, BeforeApplicati
   }
 }
 
-/** The job as a chain entry; the job id goes into details so a retry can tell it was appended. */
-export function toAppendInput(job: AuditJob, jobId: string): AuditAppendInput & { at: Date } {
+/**
+ * The job as a chain entry. Its time is the api's, stamped when it is appended: the producer's clock is
+ * not the log's to trust (a skewed or hostile one would misplace the entry in every time filter), so
+ * the time the producer reported is kept as `details.reportedAt`, for what it is worth. The job id goes
+ * into details so a retry can tell it was appended.
+ */
+export function toAppendInput(job: AuditJob, jobId: string): AuditAppendInput {
   return {
-    at: new Date(job.at),
     actorType: job.actorType,
     actorId: job.actorId,
     action: job.action,
     targetType: job.targetType,
     targetId: job.targetId,
     ip: job.ip,
-    details: { ...job.details, jobId },
+    details: { ...job.details, reportedAt: job.at, jobId },
   };
+}
+
+/**
+ * Where a retried job's earlier append can be: not before the job was added (BullMQ's timestamp, from
+ * the producer's clock, so with an hour's slack) and not before retries could have started (attempts
+ * end within a day).
+ */
+export function duplicateSearchFrom(job: Pick<Job, 'timestamp'>, now = Date.now()): Date {
+  const earliest = now - DUPLICATE_SEARCH_MAX_MS;
+  const added = Number.isFinite(job.timestamp) ? job.timestamp - CLOCK_SLACK_MS : earliest;
+  return new Date(Math.min(now, Math.max(earliest, added)));
 }
 
 function describeIssue(issue: { path: PropertyKey[]; message: string }): string {

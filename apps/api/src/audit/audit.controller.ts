@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Query, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
@@ -6,7 +6,12 @@ import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/rout
 import { AuditFilterDto, AuditListQueryDto, type AuditPageView, type AuditVerifyView } from './audit.dto';
 import { AuditService } from './audit.service';
 
-/** The audit chain, read-only: pages (audit.view), CSV export and verification (audit.verify). */
+/**
+ * The audit chain, read-only: pages (audit.view), CSV export and verification (audit.verify). Export
+ * and verify are POST although they change nothing the caller asked for: each appends its own audit
+ * entry, and a GET with a side effect could be fired cross-site by a link or an <img> in an admin's
+ * browser; as POSTs they pass the console's Origin and CSRF checks like every other change.
+ */
 @ApiTags('audit')
 @Controller('api/v1/audit')
 export class AuditController {
@@ -15,16 +20,17 @@ export class AuditController {
   @Get()
   @ApiOperation({ summary: 'List audit entries, newest first (filters, cursor)' })
   @RequirePermission('audit.view')
-  list(@Query() query: AuditListQueryDto): Promise<AuditPageView> {
-    return this.audit.list(query);
+  list(@Query() query: AuditListQueryDto, @CurrentPrincipal() principal: Principal): Promise<AuditPageView> {
+    return this.audit.list(query, principal);
   }
 
-  @Get('export.csv')
-  @ApiOperation({ summary: 'Export audit entries as CSV' })
+  @Post('export.csv')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Export audit entries as CSV (filters in the JSON body; audited)' })
   @RequirePermission('audit.verify')
   @Header('cache-control', 'no-store')
   async exportCsv(
-    @Query() filter: AuditFilterDto,
+    @Body() filter: AuditFilterDto,
     @CurrentPrincipal() principal: Principal,
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<StreamableFile> {
@@ -39,8 +45,11 @@ export class AuditController {
     });
   }
 
-  @Get('verify')
-  @ApiOperation({ summary: 'Verify the hash chain; names the first broken entry' })
+  @Post('verify')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Verify the hash chain and its end (head record, checkpoints); names the first broken entry',
+  })
   @RequirePermission('audit.verify')
   @Header('cache-control', 'no-store')
   verify(

@@ -53,6 +53,8 @@ export interface AuditEntryView {
   keyId: string;
   prevHash: string;
   hash: string;
+  /** Present when details were cut to what the reader's role may read (values show as `[redacted]`). */
+  redacted?: true;
 }
 
 export interface AuditPageView {
@@ -60,6 +62,16 @@ export interface AuditPageView {
   nextCursor: string | null;
 }
 
+/**
+ * `checkpoints` names the copies of the head kept outside Postgres that the chain was compared with
+ * (`redis`, `file`). On a break, `lastGoodSeq` is the last entry that can still be trusted.
+ */
 export type AuditVerifyView =
-  | { ok: true; checked: number; headSeq: string }
-  | { ok: false; checked: number; firstBroken: { seq: string; reason: string; detail: string } };
+  | { ok: true; checked: number; headSeq: string; checkpoints: string[] }
+  | {
+      ok: false;
+      checked: number;
+      lastGoodSeq: string;
+      firstBroken: { seq: string; reason: string; detail: string };
+      checkpoints: string[];
+    };

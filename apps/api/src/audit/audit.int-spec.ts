@@ -5,6 +5,7 @@ import { type AuditAppendInput, createPrismaClient, type PrismaClient } from '@s
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
 import { type SignedInUser, signInAs, startTestApp } from '../../test/api-test-harness';
+import { browserSessionOf, consoleHeaders, createUser, ORIGIN, panelLogin } from '../../test/auth-helpers';
 import { AuditLog } from './audit-log';
 
 const REDIS_KEY_PREFIX = `sb-test-audit-${randomBytes(4).toString('hex')}`;
@@ -119,6 +120,18 @@ describe('audit API', () => {
       headers:
         user === 'anonymous' ? {} : { authorization: user.authorization, 'user-agent': 'audit-test/1' },
     });
+  /** Export and verify are POSTs (issue 10 item 26): filters travel in the JSON body. */
+  const post = (url: string, user: SignedInUser | 'anonymous' = admin, payload?: Record<string, string>) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers:
+        user === 'anonymous' ? {} : { authorization: user.authorization, 'user-agent': 'audit-test/1' },
+      ...(payload === undefined ? {} : { payload }),
+    });
+  const exportCsv = (filter: Record<string, string> = {}, user: SignedInUser | 'anonymous' = admin) =>
+    post('/api/v1/audit/export.csv', user, filter);
+  const verify = (user: SignedInUser | 'anonymous' = admin) => post('/api/v1/audit/verify', user);
   const seqsOf = (body: { entries: { seq: string }[] }) => body.entries.map((entry) => entry.seq);
 
   describe('GET /api/v1/audit', () => {
@@ -211,9 +224,9 @@ describe('audit API', () => {
     });
   });
 
-  describe('GET /api/v1/audit/export.csv', () => {
+  describe('POST /api/v1/audit/export.csv', () => {
     it('streams the filtered range as RFC 4180 CSV with formula cells neutralised', async () => {
-      const response = await get('/api/v1/audit/export.csv?to=2025-01-01T13:00:00Z');
+      const response = await exportCsv({ to: '2025-01-01T13:00:00Z' });
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
       expect(response.headers['content-disposition']).toMatch(
@@ -248,12 +261,12 @@ describe('audit API', () => {
     });
 
     it('applies the filters', async () => {
-      const rows = parseCsv((await get('/api/v1/audit/export.csv?actor=alice')).body);
+      const rows = parseCsv((await exportCsv({ actor: 'alice' })).body);
       expect(rows.slice(1).map((row) => row[0])).toEqual(['3', '1']);
     });
 
     it('records who exported what (audit.exported)', async () => {
-      await get('/api/v1/audit/export.csv?action=user.login');
+      await exportCsv({ action: 'user.login' });
       const entry = await prisma.auditEntry.findFirst({
         where: { action: 'audit.exported' },
         orderBy: { seq: 'desc' },
@@ -273,25 +286,103 @@ describe('audit API', () => {
           audit.record({ actorType: 'system', actorId: 'bulk', action: 'test.bulk', targetId: `${index}` }),
         ),
       );
-      const rows = parseCsv((await get('/api/v1/audit/export.csv?actor=bulk')).body);
+      const rows = parseCsv((await exportCsv({ actor: 'bulk' })).body);
       expect(rows).toHaveLength(1235);
       expect(new Set(rows.slice(1).map((row) => row[6])).size).toBe(1234);
     });
 
     it('refuses viewers (audit.verify) and bad filters', async () => {
-      expect((await get('/api/v1/audit/export.csv', viewer)).statusCode).toBe(403);
-      expect((await get('/api/v1/audit/export.csv', 'anonymous')).statusCode).toBe(401);
-      expect((await get('/api/v1/audit/export.csv?cursor=x')).statusCode).toBe(400);
-      expect((await get('/api/v1/audit/export.csv?from=never')).statusCode).toBe(400);
+      expect((await exportCsv({}, viewer)).statusCode).toBe(403);
+      expect((await exportCsv({}, 'anonymous')).statusCode).toBe(401);
+      expect((await exportCsv({ cursor: 'x' })).statusCode).toBe(400);
+      expect((await exportCsv({ from: 'never' })).statusCode).toBe(400);
     });
   });
 
-  describe('GET /api/v1/audit/verify', () => {
+  describe('what each role reads (issue 10 item 10)', () => {
+    let operator: SignedInUser;
+    let target: SignedInUser;
+
+    beforeAll(async () => {
+      operator = await signInAs(app, 'operator');
+      target = await signInAs(app, 'viewer');
+      const change = (method: 'PATCH' | 'PUT', url: string, payload: Record<string, unknown>) =>
+        app.inject({ method, url, headers: { authorization: admin.authorization }, payload });
+      const patched = await change('PATCH', `/api/v1/users/${target.user.id}`, {
+        email: 'private@example.com',
+        note: 'on leave until March',
+      });
+      expect(patched.statusCode).toBe(200);
+      expect((await change('PUT', '/api/v1/settings/ui.banner', { value: 'internal only' })).statusCode).toBe(
+        200,
+      );
+      expect(
+        (await change('PUT', '/api/v1/settings/smtp.password', { value: 'hunter2-smtp' })).statusCode,
+      ).toBe(200);
+    });
+
+    const entryOf = async (reader: SignedInUser, action: string, targetId: string) => {
+      const response = await get(`/api/v1/audit?action=${action}&targetId=${targetId}`, reader);
+      expect(response.statusCode).toBe(200);
+      const [entry] = response.json<{ entries: Record<string, unknown>[] }>().entries;
+      return entry;
+    };
+
+    it.each([
+      ['viewer', () => viewer],
+      ['operator', () => operator],
+    ])('cuts users’ names, emails and notes and settings values for a %s', async (_role, reader) => {
+      const updated = await entryOf(reader(), 'user.updated', target.user.id);
+      expect(updated).toMatchObject({
+        redacted: true,
+        details: {
+          username: '[redacted]',
+          fields: ['email', 'note'],
+          changes: {
+            email: { from: '[redacted]', to: '[redacted]' },
+            note: { from: '[redacted]', to: '[redacted]' },
+          },
+        },
+      });
+      const setting = await entryOf(reader(), 'setting.changed', 'ui.banner');
+      expect(setting).toMatchObject({ redacted: true, details: { old: '[redacted]', new: '[redacted]' } });
+      const body = JSON.stringify([updated, setting]);
+      for (const secret of ['private@example.com', 'on leave', 'internal only', target.user.username])
+        expect(body).not.toContain(secret);
+    });
+
+    it('shows an admin everything, and unredacted entries carry no marker', async () => {
+      const updated = await entryOf(admin, 'user.updated', target.user.id);
+      expect(updated).not.toHaveProperty('redacted');
+      expect(updated?.['details']).toMatchObject({
+        username: target.user.username,
+        changes: { email: { from: null, to: 'private@example.com' } },
+      });
+      expect((await entryOf(admin, 'setting.changed', 'ui.banner'))?.['details']).toMatchObject({
+        new: 'internal only',
+      });
+    });
+
+    it('never stores the value of a secret setting, for anyone to read', async () => {
+      const stored = await prisma.auditEntry.findFirst({
+        where: { action: 'setting.changed', targetId: 'smtp.password' },
+      });
+      expect(stored?.details).toMatchObject({ old: null, new: '[secret: not recorded]', secret: true });
+      expect(JSON.stringify(stored?.details)).not.toContain('hunter2');
+    });
+  });
+
+  describe('POST /api/v1/audit/verify', () => {
     it('reports an intact chain, records the check, and names the first entry tampered with', async () => {
       const head = await prisma.auditEntry.count();
-      const intact = await get('/api/v1/audit/verify');
+      const intact = await verify();
       expect(intact.statusCode).toBe(200);
-      expect(intact.json()).toEqual({ ok: true, checked: head, headSeq: String(head) });
+      expect(intact.json()).toEqual({
+        ok: true,
+        checked: head,
+        headSeq: String(head),
+        checkpoints: expect.any(Array),
+      });
       const recorded = await prisma.auditEntry.findFirst({
         where: { action: 'audit.verified' },
         orderBy: { seq: 'desc' },
@@ -304,12 +395,14 @@ describe('audit API', () => {
       await prisma.$executeRawUnsafe(
         `UPDATE audit_entries SET details = '{"reason":"pending","count":1}' WHERE seq = 4`,
       );
-      const broken = await get('/api/v1/audit/verify');
+      const broken = await verify();
       expect(broken.statusCode).toBe(200);
       expect(broken.json()).toEqual({
         ok: false,
         checked: 3,
+        lastGoodSeq: '3',
         firstBroken: { seq: '4', reason: 'hash mismatch', detail: 'content does not match its hash' },
+        checkpoints: expect.any(Array),
       });
       const failed = await prisma.auditEntry.findFirst({
         where: { action: 'audit.verified' },
@@ -323,7 +416,7 @@ describe('audit API', () => {
       });
 
       await prisma.$executeRawUnsafe(`DELETE FROM audit_entries WHERE seq = 2`);
-      expect((await get('/api/v1/audit/verify')).json()).toMatchObject({
+      expect((await verify()).json()).toMatchObject({
         ok: false,
         checked: 1,
         firstBroken: { seq: '2', reason: 'seq gap' },
@@ -331,8 +424,35 @@ describe('audit API', () => {
     });
 
     it('refuses viewers and the anonymous', async () => {
-      expect((await get('/api/v1/audit/verify', viewer)).statusCode).toBe(403);
-      expect((await get('/api/v1/audit/verify', 'anonymous')).statusCode).toBe(401);
+      expect((await verify(viewer)).statusCode).toBe(403);
+      expect((await verify('anonymous')).statusCode).toBe(401);
+    });
+  });
+  describe('export and verify are not GETs (issue 10 item 26)', () => {
+    it('answers GET with 404, so a link or an image cannot set them off', async () => {
+      expect((await get('/api/v1/audit/verify')).statusCode).toBe(404);
+      expect((await get('/api/v1/audit/export.csv')).statusCode).toBe(404);
+    });
+
+    it('refuses them from a console session on another site (Origin check), allows them from its own', async () => {
+      const user = await createUser(app, 'admin');
+      const browser = browserSessionOf(await panelLogin(app, user));
+      const from = (origin: string) => ({ ...consoleHeaders(browser), origin });
+      const foreign = await app.inject({
+        method: 'POST',
+        url: '/api/v1/audit/verify',
+        headers: from('https://evil.example'),
+      });
+      expect(foreign.statusCode).toBe(403);
+      const foreignExport = await app.inject({
+        method: 'POST',
+        url: '/api/v1/audit/export.csv',
+        headers: from('https://evil.example'),
+        payload: {},
+      });
+      expect(foreignExport.statusCode).toBe(403);
+      const own = await app.inject({ method: 'POST', url: '/api/v1/audit/verify', headers: from(ORIGIN) });
+      expect(own.statusCode).toBe(200);
     });
   });
 });

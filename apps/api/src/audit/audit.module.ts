@@ -1,18 +1,19 @@
 import { Global, Module } from '@nestjs/common';
 
 import { AuditController } from './audit.controller';
+import { AuditCheckpoints } from './audit-checkpoints';
 import { AuditLog } from './audit-log';
 import { AuditQueueWorker } from './audit-queue.worker';
 import { AuditService } from './audit.service';
 
 /**
- * The audit chain: AuditLog for every feature module (global), the read endpoints, and the worker
- * that appends the data plane's queued entries.
+ * The audit chain: AuditLog for every feature module (global), the read endpoints, the worker
+ * that appends the data plane's queued entries, and the checkpoints of its head outside Postgres.
  */
 @Global()
 @Module({
   controllers: [AuditController],
-  providers: [AuditLog, AuditService, AuditQueueWorker],
+  providers: [AuditLog, AuditService, AuditQueueWorker, AuditCheckpoints],
   exports: [AuditLog],
 })
 export class AuditModule {}

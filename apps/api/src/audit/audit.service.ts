@@ -2,7 +2,11 @@ import { Readable } from 'node:stream';
 
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { type AuditEntry } from '@switchboard/audit';
-import { type AuditListQuery as RepositoryQuery, InvalidAuditCursorError } from '@switchboard/data-access';
+import {
+  type AuditListQuery as RepositoryQuery,
+  InvalidAuditCursorError,
+  type UserRole,
+} from '@switchboard/data-access';
 
 import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
 import { auditCsv } from './audit-csv';
@@ -13,7 +17,9 @@ import {
   type AuditPageView,
   type AuditVerifyView,
 } from './audit.dto';
+import { AuditCheckpoints } from './audit-checkpoints';
 import { AuditLog } from './audit-log';
+import { detailsFor } from './audit-redaction';
 
 /** Rows per database read while exporting: the most AuditRepository.list returns. */
 const EXPORT_PAGE_SIZE = 500;
@@ -26,16 +32,23 @@ const EXPORT_PAGE_SIZE = 500;
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly audit: AuditLog) {}
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly checkpoints: AuditCheckpoints,
+  ) {}
 
-  async list(query: AuditListQuery): Promise<AuditPageView> {
+  /** One page, each entry's details cut to what the reader's role may read (audit-redaction.ts). */
+  async list(query: AuditListQuery, principal: Principal): Promise<AuditPageView> {
     try {
       const page = await this.audit.repository.list({
         ...toRepositoryFilter(query),
         cursor: query.cursor,
         limit: query.limit,
       });
-      return { entries: page.entries.map(toView), nextCursor: page.nextCursor };
+      return {
+        entries: page.entries.map((entry) => toView(entry, principal.role)),
+        nextCursor: page.nextCursor,
+      };
     } catch (error) {
       if (error instanceof InvalidAuditCursorError) throw new BadRequestException(['cursor: invalid cursor']);
       throw error;
@@ -51,21 +64,30 @@ export class AuditService {
       details: { filter: definedOnly(filter), format: 'csv', ...userAgentOf(origin) },
     });
     const repositoryFilter = toRepositoryFilter(filter);
-    const rows = auditCsv((cursor) =>
-      this.audit.repository.list({ ...repositoryFilter, cursor, limit: EXPORT_PAGE_SIZE }),
-    );
+    const rows = auditCsv(async (cursor) => {
+      const page = await this.audit.repository.list({ ...repositoryFilter, cursor, limit: EXPORT_PAGE_SIZE });
+      return { ...page, entries: page.entries.map((entry) => asReadBy(entry, principal.role)) };
+    });
     return Readable.from(rows, { objectMode: false });
   }
 
-  /** Walks the chain, then records the result (appended after the walk, so it is not part of it). */
+  /**
+   * Walks the chain and compares its end with the head record and the checkpoints outside Postgres
+   * (read first: a checkpoint is never ahead of the head it was taken from), then records the result
+   * (appended after the walk, so it is not part of it).
+   */
   async verify(principal: Principal, origin: RequestOrigin): Promise<AuditVerifyView> {
-    const result = await this.audit.repository.verify();
+    const checkpoints = await this.checkpoints.readAll();
+    const result = await this.audit.repository.verify(undefined, { checkpoints });
+    const sources = checkpoints.map((reading) => reading.source);
     const view: AuditVerifyView = result.ok
-      ? { ok: true, checked: result.count, headSeq: result.headSeq.toString() }
+      ? { ok: true, checked: result.count, headSeq: result.headSeq.toString(), checkpoints: sources }
       : {
           ok: false,
           checked: result.checked,
+          lastGoodSeq: (result.brokenSeq - 1n).toString(),
           firstBroken: { seq: result.brokenSeq.toString(), reason: result.reason, detail: result.detail },
+          checkpoints: sources,
         };
     await this.audit.record({
       ...auditActorOf(principal),
@@ -76,7 +98,12 @@ export class AuditService {
         checked: view.checked,
         ...(view.ok
           ? { headSeq: view.headSeq }
-          : { brokenSeq: view.firstBroken.seq, reason: view.firstBroken.reason }),
+          : {
+              brokenSeq: view.firstBroken.seq,
+              lastGoodSeq: view.lastGoodSeq,
+              reason: view.firstBroken.reason,
+            }),
+        checkpoints: view.checkpoints,
         ...userAgentOf(origin),
       },
     });
@@ -106,7 +133,13 @@ function userAgentOf(origin: RequestOrigin): { userAgent?: string } {
   return origin.userAgent === null ? {} : { userAgent: origin.userAgent };
 }
 
-export function toView(entry: AuditEntry): AuditEntryView {
+function asReadBy(entry: AuditEntry, role: UserRole): AuditEntry {
+  const { details, redacted } = detailsFor(entry.action, entry.details, role);
+  return redacted ? { ...entry, details } : entry;
+}
+
+export function toView(entry: AuditEntry, role: UserRole): AuditEntryView {
+  const { details, redacted } = detailsFor(entry.action, entry.details, role);
   return {
     seq: entry.seq.toString(),
     at: entry.at.toISOString(),
@@ -116,9 +149,11 @@ export function toView(entry: AuditEntry): AuditEntryView {
     targetType: entry.targetType,
     targetId: entry.targetId,
     ip: entry.ip,
-    details: entry.details,
+    details,
     keyId: entry.keyId,
     prevHash: entry.prevHash.toString('hex'),
     hash: entry.hash.toString('hex'),
+    // The hash covers the details as stored: a redacted entry cannot be re-hashed by its reader.
+    ...(redacted ? { redacted: true } : {}),
   };
 }

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 
+import { API_SECRETS } from '../app.tokens';
 import { AuditLog } from '../audit/audit-log';
-import { authAuditEntry, throttledEntries, typedUsername } from './auth-audit';
+import { type ApiSecrets } from '../secrets';
+import { authAuditEntry, throttledEntries, typedUsernameDetails, usernameDigestKey } from './auth-audit';
 import { type LoginAttempt } from './login-throttle';
 import { type RequestOrigin } from './principal';
 
@@ -23,7 +25,14 @@ export interface LoginFailure {
  */
 @Injectable()
 export class LoginFailures {
-  constructor(private readonly audit: AuditLog) {}
+  private readonly usernameDigestKey: Buffer;
+
+  constructor(
+    private readonly audit: AuditLog,
+    @Inject(API_SECRETS) secrets: ApiSecrets,
+  ) {
+    this.usernameDigestKey = usernameDigestKey(secrets.auditKeyring);
+  }
 
   async record(attempt: LoginAttempt, failure: LoginFailure): Promise<void> {
     const locks = await attempt.failed();
@@ -32,13 +41,14 @@ export class LoginFailures {
       authAuditEntry(failure.action, {
         ...facts,
         details: {
-          username: typedUsername(failure.username),
+          ...typedUsernameDetails(failure.username, failure.userId, this.usernameDigestKey),
           reason: failure.reason,
           context: failure.context,
         },
       }),
     );
-    for (const entry of throttledEntries(locks, { ...facts, username: failure.username })) {
+    const username = failure.username;
+    for (const entry of throttledEntries(locks, { ...facts, username }, this.usernameDigestKey)) {
       await this.audit.record(entry);
     }
   }

@@ -159,10 +159,16 @@ describe('password login, browser sessions and CSRF', () => {
       (entry) => (entry.details as { reason: string }).reason === 'unknown_user',
     );
     expect(unknown).toMatchObject({ actorType: 'anonymous', ip: '10.1.0.2' });
-    expect(unknown?.details).toMatchObject({ username: 'nobody-at-all', context: 'panel' });
+    // An unknown name may be a password typed in the wrong field: a keyed digest, never the text.
+    expect(unknown?.details).toMatchObject({
+      usernameDigest: expect.stringMatching(/^[0-9a-f]{32}$/),
+      usernameLength: 'nobody-at-all'.length,
+      context: 'panel',
+    });
+    expect(JSON.stringify(unknown?.details)).not.toContain('nobody-at-all');
   });
 
-  it('truncates an absurd typed username in the audit entry', async () => {
+  it('records the same digest for the same unknown name, and none of its text however long', async () => {
     const long = 'x'.repeat(200);
     const response = await inject(app, {
       method: 'POST',
@@ -173,7 +179,20 @@ describe('password login, browser sessions and CSRF', () => {
     expect(response.statusCode).toBe(401);
     const page = await app.get(AuditLog).repository.list({ action: 'auth.login_failed', limit: 50 });
     const entry = page.entries.find((item) => item.ip === '10.1.1.1');
-    expect((entry?.details as { username: string }).username).toBe('x'.repeat(64));
+    expect(entry?.details).toMatchObject({ usernameLength: 200 });
+    expect(JSON.stringify(entry?.details)).not.toContain('xxxx');
+    await inject(app, {
+      method: 'POST',
+      url: '/api/v1/auth/token',
+      payload: { username: long, password: 'another guess' },
+      ip: '10.1.1.2',
+    });
+    const again = (
+      await app.get(AuditLog).repository.list({ action: 'auth.login_failed', limit: 50 })
+    ).entries.find((item) => item.ip === '10.1.1.2');
+    expect((again?.details as { usernameDigest: string }).usernameDigest).toBe(
+      (entry?.details as { usernameDigest: string }).usernameDigest,
+    );
   });
 
   it('an unknown user costs an argon2 verification just like a wrong password (dummy verify)', async () => {

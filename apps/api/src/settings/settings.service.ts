@@ -8,12 +8,14 @@ import { type ApiConfig } from '../config';
 import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
 import { DatabaseConnection } from '../database/database.connection';
+import { isSecretSettingKey, SECRET_VALUE_NOT_RECORDED } from './secret-settings';
 import { type SettingView } from './settings.dto';
 
 /**
  * Settings: JSON values under free-form keys, of which some are known to the data plane
  * (libs/events settings.ts) and validated as such. Every change commits with its `setting.changed`
- * entry (old and new value) and is then announced as ConfigChanged, which signal applies live.
+ * entry (old and new value, except for a secret's: secret-settings.ts) and is then announced as
+ * ConfigChanged, which signal applies live.
  * Writing the value a key already holds changes nothing, and records and announces nothing.
  */
 @Injectable()
@@ -99,6 +101,8 @@ function changedEntry(
   origin: RequestOrigin,
   extra: { deleted?: true } = {},
 ) {
+  const secret = isSecretSettingKey(key);
+  const recorded = (value: JsonValue) => (secret && value !== null ? SECRET_VALUE_NOT_RECORDED : value);
   return {
     ...auditActorOf(principal),
     action: 'setting.changed',
@@ -106,8 +110,9 @@ function changedEntry(
     targetId: key,
     ip: origin.ip,
     details: {
-      old: oldValue,
-      new: newValue,
+      old: recorded(oldValue),
+      new: recorded(newValue),
+      ...(secret ? { secret: true } : {}),
       ...extra,
       ...(origin.userAgent === null ? {} : { userAgent: origin.userAgent }),
     },

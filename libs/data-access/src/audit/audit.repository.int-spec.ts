@@ -3,8 +3,12 @@ import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 
 import {
+  type AuditCheckpoint,
   type AuditEntry,
+  type CheckpointReading,
   createAuditKeyring,
+  signChainHead,
+  signCheckpoint,
   formatAuditKeyring,
   InvalidAuditEntryError,
   verifyAuditChain,
@@ -174,12 +178,15 @@ describe('AuditRepository against Postgres', () => {
     // Every case edits the 1000-entry chain, verifies, then restores the rows from this copy.
     beforeAll(async () => {
       await prisma.$executeRawUnsafe('CREATE TABLE audit_backup AS SELECT * FROM audit_entries');
+      await prisma.$executeRawUnsafe('CREATE TABLE head_backup AS SELECT * FROM audit_chain_head');
     });
 
     afterEach(async () => {
       await prisma.$transaction([
         prisma.$executeRawUnsafe('DELETE FROM audit_entries'),
         prisma.$executeRawUnsafe('INSERT INTO audit_entries SELECT * FROM audit_backup'),
+        prisma.$executeRawUnsafe('DELETE FROM audit_chain_head'),
+        prisma.$executeRawUnsafe('INSERT INTO audit_chain_head SELECT * FROM head_backup'),
       ]);
       expect(await audit.verify()).toEqual({ ok: true, count: 1000, headSeq: 1000n });
     });
@@ -243,7 +250,8 @@ describe('AuditRepository against Postgres', () => {
         'hash mismatch',
       ],
       ['seq', 444, `UPDATE audit_entries SET seq = 5000 WHERE seq = 444`, 'seq gap'],
-      ['seq of the head', 1000, `UPDATE audit_entries SET seq = 1001 WHERE seq = 1000`, 'seq gap'],
+      // The walk stops at the head record's seq, so the renumbered row is past its end.
+      ['seq of the head', 1000, `UPDATE audit_entries SET seq = 1001 WHERE seq = 1000`, 'missing tail'],
       ['a deleted row', 555, `DELETE FROM audit_entries WHERE seq = 555`, 'seq gap'],
       ['the deleted first row', 1, `DELETE FROM audit_entries WHERE seq = 1`, 'seq gap'],
       ['two swapped rows', 10, swapContents(10, 20), 'prev_hash mismatch'],
@@ -261,9 +269,108 @@ describe('AuditRepository against Postgres', () => {
       });
     });
 
-    it('cannot see the newest entries deleted: the head must be compared with one kept elsewhere', async () => {
-      await prisma.$executeRawUnsafe('DELETE FROM audit_entries WHERE seq > 998');
-      expect(await audit.verify()).toEqual({ ok: true, count: 998, headSeq: 998n });
+    it.each([
+      ['the newest entries deleted', 'DELETE FROM audit_entries WHERE seq > 997', 998, 'missing tail'],
+      ['the table emptied', 'TRUNCATE audit_entries', 1, 'missing tail'],
+      ['the head record deleted', 'DELETE FROM audit_chain_head', 1001, 'head record missing'],
+      [
+        'the head record moved back without its key',
+        `UPDATE audit_chain_head AS h SET seq = e.seq, hash = e.hash FROM audit_entries AS e WHERE e.seq = 990`,
+        991,
+        'head record invalid',
+      ],
+    ])('detects %s and names the last good seq', async (_label, sql, brokenSeq, reason) => {
+      await prisma.$executeRawUnsafe(sql);
+      expect(await audit.verify()).toMatchObject({
+        ok: false,
+        brokenSeq: BigInt(brokenSeq),
+        reason,
+        checked: brokenSeq - 1,
+      });
+    });
+
+    it('detects the newest entries and the head record deleted together', async () => {
+      await prisma.$executeRawUnsafe('DELETE FROM audit_entries WHERE seq > 900');
+      await prisma.$executeRawUnsafe('DELETE FROM audit_chain_head');
+      expect(await audit.verify()).toMatchObject({
+        ok: false,
+        brokenSeq: 901n,
+        reason: 'head record missing',
+      });
+    });
+
+    it('appends after an emptied table at the next seq, so the loss stays visible', async () => {
+      await prisma.$executeRawUnsafe('TRUNCATE audit_entries');
+      await audit.append(newEntry({ action: 'test.after_truncate' }));
+      expect(await prisma.auditEntry.findMany({ select: { seq: true } })).toEqual([{ seq: 1001n }]);
+      expect(await audit.verify()).toMatchObject({
+        ok: false,
+        brokenSeq: 1n,
+        reason: 'seq gap',
+        detail: 'expected seq 1, found 1001',
+      });
+    });
+
+    describe('against a checkpoint kept outside Postgres', () => {
+      let checkpoint: AuditCheckpoint;
+      beforeEach(async () => {
+        const head = await audit.readHeadRecord();
+        const firstHash = await audit.firstHash();
+        if (head === null || firstHash === null) throw new Error('no head to checkpoint');
+        checkpoint = signCheckpoint(
+          { seq: head.seq, hash: head.hash, firstHash, at: new Date() },
+          rotatedKeyring,
+        );
+      });
+      const verifyAgainst = (reading: CheckpointReading['checkpoint']) =>
+        audit.verify(rotatedKeyring, { checkpoints: [{ source: 'file', checkpoint: reading }] });
+
+      it('accepts the chain it was taken from, and one grown since', async () => {
+        expect(await verifyAgainst(checkpoint)).toEqual({ ok: true, count: 1000, headSeq: 1000n });
+        await audit.append(newEntry());
+        expect(await verifyAgainst(checkpoint)).toEqual({ ok: true, count: 1001, headSeq: 1001n });
+      });
+
+      it('detects a tail cut with the head record rolled back to a genuine older copy', async () => {
+        const [older] = await prisma.auditEntry.findMany({ where: { seq: 990n } });
+        const replayed = signChainHead({ seq: 990n, hash: Buffer.from(older!.hash) }, rotatedKeyring);
+        await prisma.$executeRawUnsafe('DELETE FROM audit_entries WHERE seq > 990');
+        await prisma.auditChainHead.update({
+          where: { id: 1 },
+          data: {
+            seq: replayed.seq,
+            hash: new Uint8Array(replayed.hash),
+            keyId: replayed.keyId,
+            mac: new Uint8Array(replayed.mac),
+          },
+        });
+        expect(await audit.verify()).toEqual({ ok: true, count: 990, headSeq: 990n });
+        expect(await verifyAgainst(checkpoint)).toMatchObject({
+          ok: false,
+          brokenSeq: 991n,
+          reason: 'missing tail',
+          detail: expect.stringContaining('file checkpoint'),
+          checked: 990,
+        });
+      });
+
+      it('reports a chain emptied, its head record deleted and written again as restarted', async () => {
+        await prisma.$executeRawUnsafe('TRUNCATE audit_entries');
+        await prisma.$executeRawUnsafe('DELETE FROM audit_chain_head');
+        await audit.append(newEntry({ action: 'test.restarted' }));
+        expect(await audit.verify()).toEqual({ ok: true, count: 1, headSeq: 1n });
+        expect(await verifyAgainst(checkpoint)).toMatchObject({
+          ok: false,
+          brokenSeq: 1n,
+          reason: 'chain restarted',
+        });
+      });
+
+      it('refuses a checkpoint it did not sign', async () => {
+        const forged = { ...checkpoint, seq: 5n };
+        expect(await verifyAgainst(forged)).toMatchObject({ ok: false, reason: 'checkpoint invalid' });
+        expect(await verifyAgainst('unreadable')).toMatchObject({ ok: false, reason: 'checkpoint invalid' });
+      });
     });
   });
 

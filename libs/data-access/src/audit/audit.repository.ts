@@ -1,6 +1,11 @@
 import {
+  type AuditChainHead,
   type AuditEntry,
   AuditChainVerifier,
+  checkChainEnd,
+  type CheckpointReading,
+  signChainHead,
+  type SignedChainHead,
   type AuditKeyring,
   type AuditVerifyResult,
   assertValidAuditEntry,
@@ -13,6 +18,7 @@ import {
 import { type AuditEntry as AuditEntryRow, type Prisma, type PrismaClient } from '../generated/prisma/client';
 import { GroupCommitQueue } from './group-commit-queue';
 import {
+  HEAD_ROW_ID,
   type HeadRow,
   type IsolationRow,
   insertEntriesSql,
@@ -135,8 +141,13 @@ export class AuditRepository {
       stamped,
       this.keyring,
     );
+    const last = chained.at(-1);
+    const head = last === undefined ? undefined : signChainHead(last, this.keyring);
     for (let start = 0; start < chained.length; start += MAX_ROWS_PER_INSERT) {
-      await tx.$executeRaw(insertEntriesSql(chained.slice(start, start + MAX_ROWS_PER_INSERT)));
+      const end = start + MAX_ROWS_PER_INSERT;
+      await tx.$executeRaw(
+        insertEntriesSql(chained.slice(start, end), end >= chained.length ? head : undefined),
+      );
     }
     return chained;
   }
@@ -161,36 +172,91 @@ export class AuditRepository {
     await this.queue.drain();
   }
 
-  /** Walks the whole chain in seq order, one page in memory at a time, and names the first break. */
+  /**
+   * Walks the chain in seq order, one page in memory at a time, and names the first break; then checks
+   * that the chain ends where the head record and the given checkpoints (read by the caller before this
+   * call) say it must. The head record is read first and the walk stops at its seq, so entries appended
+   * meanwhile are neither a break nor a false "missing tail".
+   */
   async verify(
     keyring: AuditKeyring = this.keyring,
-    { pageSize = DEFAULT_VERIFY_PAGE_SIZE }: { pageSize?: number } = {},
+    {
+      pageSize = DEFAULT_VERIFY_PAGE_SIZE,
+      checkpoints = [],
+    }: { pageSize?: number; checkpoints?: readonly CheckpointReading[] } = {},
   ): Promise<AuditVerifyResult> {
     if (!Number.isInteger(pageSize) || pageSize < 1)
       throw new RangeError(`pageSize must be a positive integer`);
+    const headRecord = await this.readHeadRecord();
     const verifier = new AuditChainVerifier(keyring);
+    const upTo = headRecord === null ? {} : { lte: headRecord.seq };
     let after = -1n;
     for (;;) {
       const rows = await this.prisma.auditEntry.findMany({
-        where: { seq: { gt: after } },
+        where: { seq: { gt: after, ...upTo } },
         orderBy: { seq: 'asc' },
         take: pageSize,
       });
       const intact = verifier.push(rows.map(toAuditEntry));
+      if (!intact) return verifier.result();
       const last = rows.at(-1);
-      if (!intact || last === undefined || rows.length < pageSize) return verifier.result();
+      if (last === undefined || rows.length < pageSize) break;
       after = last.seq;
     }
+    const chainEnd = verifier.lastGood;
+    const hashes = await this.hashesAt(checkpoints, chainEnd);
+    const broken = checkChainEnd(
+      {
+        chainEnd,
+        firstHash: verifier.firstHash,
+        headRecord,
+        checkpoints,
+        hashAt: (seq) => hashes.get(seq),
+      },
+      keyring,
+    );
+    const walked = verifier.result();
+    return broken === null || !walked.ok ? walked : { ok: false, ...broken, checked: walked.count };
+  }
+
+  /** The head record as stored (its MAC unchecked), or null when there is none. */
+  async readHeadRecord(): Promise<SignedChainHead | null> {
+    const row = await this.prisma.auditChainHead.findUnique({ where: { id: HEAD_ROW_ID } });
+    if (row === null) return null;
+    return { seq: row.seq, hash: Buffer.from(row.hash), keyId: row.keyId, mac: Buffer.from(row.mac) };
+  }
+
+  /** The hash of seq 1, null for an empty chain: with the head, what a checkpoint records. */
+  async firstHash(): Promise<Buffer | null> {
+    const row = await this.prisma.auditEntry.findUnique({ where: { seq: 1n }, select: { hash: true } });
+    return row === null ? null : Buffer.from(row.hash);
+  }
+
+  private async hashesAt(
+    checkpoints: readonly CheckpointReading[],
+    chainEnd: AuditChainHead,
+  ): Promise<Map<bigint, Buffer>> {
+    const seqs = checkpoints.flatMap(({ checkpoint }) =>
+      checkpoint === 'unreadable' || checkpoint.seq > chainEnd.seq ? [] : [checkpoint.seq],
+    );
+    const rows =
+      seqs.length === 0
+        ? []
+        : await this.prisma.auditEntry.findMany({
+            where: { seq: { in: seqs } },
+            select: { seq: true, hash: true },
+          });
+    return new Map(rows.map((row) => [row.seq, Buffer.from(row.hash)]));
   }
 
   /**
-   * Whether the log holds an entry of this action and time whose details carry this `jobId`: how
-   * the api's audit-queue worker recognises a job it appended before a retry (the (action, at) index
-   * narrows it to a handful of rows).
+   * Whether the log holds an entry of this action, appended since `since`, whose details carry this
+   * `jobId`: how the api's audit-queue worker recognises a job it appended before a retry (the
+   * (action, at) index narrows the search to that action's recent rows).
    */
-  async containsQueueJob(action: string, at: Date, jobId: string): Promise<boolean> {
+  async containsQueueJob(action: string, jobId: string, since: Date): Promise<boolean> {
     const row = await this.prisma.auditEntry.findFirst({
-      where: { action, at, details: { path: ['jobId'], equals: jobId } },
+      where: { action, at: { gte: since }, details: { path: ['jobId'], equals: jobId } },
       select: { seq: true },
     });
     return row !== null;

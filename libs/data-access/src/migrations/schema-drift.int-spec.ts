@@ -59,7 +59,7 @@ describe('schema drift: prisma/migrations vs prisma/schema.prisma', () => {
       composite: shape.indexes.filter((index) => index.kind === 'primary' && index.columns.length > 1).length,
     });
     expect(count(expected)).toEqual({
-      tables: 18,
+      tables: 19,
       columns: expect.any(Number),
       enums: 3,
       foreignKeys: 15,
