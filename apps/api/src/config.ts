@@ -5,6 +5,7 @@ import {
   type DeepReadonly,
   type Environment,
   flag,
+  ipv6PrefixLength,
   list,
   loadConfig,
   port,
@@ -137,6 +138,8 @@ export const apiConfigSchema = z.object({
   /** `rustdesk --deploy` with an unknown token: failures per client IP within the window before 429. */
   DEPLOY_IP_MAX_FAILURES: positiveInteger(20),
   DEPLOY_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
+  /** Per-IP limits (deploy throttle, login ladder) count an IPv6 client by this prefix (its /64). */
+  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
   /** Whether this replica appends the data plane's queued audit entries (any number of replicas may). */
   AUDIT_QUEUE_WORKER: flag(true),
   /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
