@@ -103,6 +103,10 @@ export const apiConfigSchema = z.object({
    * once per this many seconds: automation calling every second must not write on every request.
    */
   API_KEY_USE_RECORD_INTERVAL_SECONDS: positiveInteger(60),
+  /** Live (unrevoked, unexpired) API keys one user may hold: a stolen session cannot mint thousands. */
+  API_KEY_MAX_PER_USER: positiveInteger(50),
+  /** Expiry of a key created without `expiresAt`: every key ends unless someone chose a date. */
+  API_KEY_DEFAULT_TTL_DAYS: positiveInteger(90),
   /** Rotating refresh tokens of bearer clients; each rotation starts a new lifetime. */
   REFRESH_TOKEN_TTL_SECONDS: positiveInteger(30 * 86_400),
   /** A browser session unused this long is over, whatever its absolute expiry. */
