@@ -69,8 +69,12 @@ export interface RunningProcess {
  * (`node -r @swc-node/register <file>`), with exactly `env` plus PATH/HOME: nothing leaks in from the
  * developer's shell.
  */
-export function runTs(entry: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, entry)], {
+export function runTs(
+  entry: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): RunningProcess {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
