@@ -5,6 +5,7 @@ import {
   type DeepReadonly,
   type Environment,
   flag,
+  ipv6PrefixLength,
   list,
   loadConfig,
   metricsHost,
@@ -164,6 +165,12 @@ export const apiConfigSchema = z
     AUDIT_QUEUE_WORKER: flag(true),
     /** Queued entries appended at once; they share group commits, so more means fewer transactions. */
     AUDIT_QUEUE_CONCURRENCY: positiveInteger(32),
+    /** Live (unrevoked, unexpired) API keys one user may hold: a stolen session cannot mint thousands. */
+    API_KEY_MAX_PER_USER: positiveInteger(50),
+    /** Expiry of a key created without `expiresAt`: every key ends unless someone chose a date. */
+    API_KEY_DEFAULT_TTL_DAYS: positiveInteger(90),
+    /** Per-IP limits (deploy throttle, login ladder) count an IPv6 client by this prefix (its /64). */
+    RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
     /**
      * How often the audit chain's head is checkpointed outside Postgres (Redis, the log, and
      * AUDIT_CHECKPOINT_FILE when set), so verify can tell a cut or restarted chain from an intact one.

@@ -1,9 +1,10 @@
-import { createLogger, type Logger, startOpsServer } from '@switchboard/observability';
+import { type Logger, startOpsServer } from '@switchboard/observability';
 
 import { loadApiConfig } from './config';
 import { createApiApp } from './create-app';
 import { HealthService } from './health/health.service';
 import { MetricsRegistry } from './metrics/metrics.registry';
+import { createApiLogger } from './logging/api-logger';
 import { resolveApiSecrets, SecretsFile, SecretsFileError, secretsFilePath } from './secrets';
 
 // Composition root: config, logger and secrets are settled here, then Nest takes over.
@@ -13,7 +14,7 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function main(): Promise<void> {
   const config = loadApiConfig(); // exits 78 listing every problem
-  const logger = createLogger({ name: 'api', level: config.LOG_LEVEL });
+  const logger = createApiLogger(config.LOG_LEVEL);
 
   let resolved;
   try {

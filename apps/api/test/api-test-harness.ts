@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Environment, parseConfig } from '@switchboard/config';
 import { type NewUser, type UserRecord, UserRepository, type UserRole } from '@switchboard/data-access';
-import { createLogger } from '@switchboard/observability';
+import { createLogger, type Logger } from '@switchboard/observability';
 
 import { AccessTokens } from '../src/auth/access-tokens';
 import { PasswordHasher } from '../src/auth/password-hasher';
@@ -41,6 +41,8 @@ export interface TestAppOptions {
   readonly clock?: Clock;
   /** Mounted beside the feature modules, e.g. a probe controller behind a permission. */
   readonly extraModules?: CreateAppOptions['extraModules'];
+  /** Instead of a silent one, e.g. the api's own logger writing where the test reads. */
+  readonly logger?: Logger;
 }
 
 export async function startTestApp(
@@ -48,7 +50,7 @@ export async function startTestApp(
   options: TestAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const config = testApiConfig(env);
-  const logger = createLogger({ name: 'api-test', level: config.LOG_LEVEL });
+  const logger = options.logger ?? createLogger({ name: 'api-test', level: config.LOG_LEVEL });
   // Not listening: tests use app.inject(), which also lets them add routes to Fastify before it is ready.
   return createApiApp(
     { config, logger, secrets: await testSecrets(), ...(options.clock ? { clock: options.clock } : {}) },
@@ -69,8 +71,12 @@ export interface RunningProcess {
  * (`node -r @swc-node/register <file>`), with exactly `env` plus PATH/HOME: nothing leaks in from the
  * developer's shell.
  */
-export function runTs(entry: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, entry)], {
+export function runTs(
+  entry: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): RunningProcess {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -112,6 +112,7 @@ export async function enableTotp(
     method: 'POST',
     url: '/api/v1/auth/totp/enroll',
     headers: { authorization },
+    payload: { password: user.password },
   });
   if (enroll.statusCode !== 200) throw new Error(`enroll: ${enroll.statusCode} ${enroll.body}`);
   const { secret } = enroll.json<{ secret: string }>();

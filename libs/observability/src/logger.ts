@@ -12,6 +12,8 @@ export function createLogger(options: {
   name: string;
   level: LevelWithSilent;
   destination?: DestinationStream;
+  /** pino redact paths this service adds to the common ones (its own secrets' field names). */
+  redact?: readonly string[];
 }): Logger {
   const settings = {
     name: options.name,
@@ -27,6 +29,7 @@ export function createLogger(options: {
         'authorization',
         '*.authorization',
         'req.headers.cookie',
+        ...(options.redact ?? []),
       ],
       censor: '[redacted]',
     },

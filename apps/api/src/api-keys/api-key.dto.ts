@@ -8,7 +8,7 @@ export const createApiKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(128),
   /** Defaults to the creator's role; never above it. */
   role: z.enum(USER_ROLES).optional(),
-  /** ISO 8601 with an offset (`2030-01-01T00:00:00Z`); omitted: the key does not expire. */
+  /** ISO 8601 with an offset (`2030-01-01T00:00:00Z`); omitted: API_KEY_DEFAULT_TTL_DAYS from now. */
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}

@@ -20,8 +20,10 @@ import { ApiKeysService } from './api-keys.service';
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
+  // A key is a credential: only the person may mint one, so a leaked key cannot spawn keys that outlive it.
+  @SelfService({ person: true })
   @Post()
-  @ApiOperation({ summary: 'Create an API key for yourself (shown once)' })
+  @ApiOperation({ summary: 'Create an API key for yourself (shown once; not with an API key)' })
   // The answer carries the key itself, shown this once: no cache may keep it.
   @Header('Cache-Control', 'no-store')
   create(

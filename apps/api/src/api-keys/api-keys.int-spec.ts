@@ -6,6 +6,7 @@ import { type InjectOptions } from 'fastify';
 
 import { signInAs, type SignedInUser, startTestApp } from '../../test/api-test-harness';
 import { DatabaseConnection } from '../database/database.connection';
+import { issueApiKey } from './api-key-secret';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -51,7 +52,10 @@ describe('API keys', () => {
   async function createKey(user: SignedInUser, body: Record<string, unknown> = {}) {
     const response = await call('POST', '/api/v1/api-keys', asUser(user), { name: 'automation', ...body });
     expect(response.statusCode).toBe(201);
-    return response.json<{ key: string; apiKey: { id: string; prefix: string; role: string } }>();
+    return response.json<{
+      key: string;
+      apiKey: { id: string; prefix: string; role: string; expiresAt: string | null };
+    }>();
   }
 
   const auditCount = (action: string, targetId: string) =>
@@ -134,13 +138,64 @@ describe('API keys', () => {
       if (status === 201) expect(response.json().apiKey.role).toBe(role);
     });
 
-    it('caps a key made with a key at that key’s role', async () => {
-      const { key } = await createKey(admin, { role: 'viewer' });
-      const escalate = await call('POST', '/api/v1/api-keys', withKey(key), { name: 'up', role: 'admin' });
-      expect(escalate.statusCode).toBe(403);
-      const same = await call('POST', '/api/v1/api-keys', withKey(key), { name: 'same' });
-      expect(same.statusCode).toBe(201);
-      expect(same.json().apiKey.role).toBe('viewer');
+    it('refuses to create a key with a key (403): a leaked key cannot mint keys that outlive it', async () => {
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      const { key, apiKey } = await createKey(admin, { expiresAt: inAnHour });
+      for (const body of [{ name: 'child' }, { name: 'child', expiresAt: '2099-01-01T00:00:00Z' }]) {
+        const response = await call('POST', '/api/v1/api-keys', withKey(key), body);
+        expect(response.statusCode).toBe(403);
+      }
+      expect(
+        await db().auditEntry.count({ where: { action: 'api_key.created', actorId: apiKey.prefix } }),
+      ).toBe(0);
+      expect(await db().apiKey.count({ where: { createdById: admin.user.id, name: 'child' } })).toBe(0);
+    });
+
+    it('gives a key without expiresAt the default expiry (90 days), never none', async () => {
+      const before = Date.now();
+      const { apiKey } = await createKey(viewer);
+      const expiresAt = Date.parse(apiKey.expiresAt ?? '');
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 90 * 86_400_000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 90 * 86_400_000);
+    });
+
+    it('caps live keys at 50 per user (409); revoked and expired keys do not count', async () => {
+      const owner = await signInAs(app, 'operator');
+      const seed = (count: number, extra: { expiresAt?: Date; revokedAt?: Date } = {}) =>
+        db().apiKey.createMany({
+          data: Array.from({ length: count }, () => {
+            const issued = issueApiKey();
+            return {
+              name: 'seeded',
+              prefix: issued.prefix,
+              keyHash: new Uint8Array(issued.hash),
+              role: 'operator' as const,
+              createdById: owner.user.id,
+              ...extra,
+            };
+          }),
+        });
+      await seed(48);
+      await seed(3, { expiresAt: new Date(Date.now() - 1_000) });
+      await seed(3, { revokedAt: new Date() });
+      // Four at once with room for two: the owner's lock lets exactly two through.
+      const burst = await Promise.all(
+        [1, 2, 3, 4].map((index) =>
+          call('POST', '/api/v1/api-keys', asUser(owner), { name: `burst ${index}` }),
+        ),
+      );
+      expect(burst.map((response) => response.statusCode).sort()).toEqual([201, 201, 409, 409]);
+      const refused = await call('POST', '/api/v1/api-keys', asUser(owner), { name: 'one more' });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().message).toMatch(/50/);
+
+      const made = burst.find((response) => response.statusCode === 201)!.json<{ apiKey: { id: string } }>();
+      expect((await call('DELETE', `/api/v1/api-keys/${made.apiKey.id}`, asUser(owner))).statusCode).toBe(
+        204,
+      );
+      expect(
+        (await call('POST', '/api/v1/api-keys', asUser(owner), { name: 'after revoke' })).statusCode,
+      ).toBe(201);
     });
 
     it.each([
@@ -286,10 +341,10 @@ describe('API keys', () => {
 
     it('names the key as the actor of what it changes', async () => {
       const { key, apiKey } = await createKey(admin);
-      const made = await call('POST', '/api/v1/api-keys', withKey(key), { name: 'child' });
-      expect(made.statusCode).toBe(201);
+      const { apiKey: other } = await createKey(admin);
+      expect((await call('DELETE', `/api/v1/api-keys/${other.id}`, withKey(key))).statusCode).toBe(204);
       const entry = await db().auditEntry.findFirstOrThrow({
-        where: { action: 'api_key.created', targetId: made.json().apiKey.id },
+        where: { action: 'api_key.revoked', targetId: other.id },
       });
       expect(entry).toMatchObject({ actorType: 'api_key', actorId: apiKey.prefix });
     });

@@ -1,4 +1,11 @@
-import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import {
   type AuditAppendInput,
   ApiKeyPrefixTakenError,
@@ -7,9 +14,11 @@ import {
   type UserRole,
 } from '@switchboard/data-access';
 
+import { API_CONFIG } from '../app.tokens';
 import { roleHas } from '../auth/permissions';
 import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
+import { type ApiConfig } from '../config';
 import { type Page } from '../http/page-query.dto';
 import { type ApiKeyView, type CreatedApiKey, toApiKeyView } from './api-key.dto';
 import { issueApiKey } from './api-key-secret';
@@ -29,16 +38,20 @@ export interface ApiKeyListRequest {
 
 // A prefix collision needs two equal draws of 62 bits; a second one in a row means something is broken.
 const ISSUE_ATTEMPTS = 3;
+const DAY_MS = 86_400_000;
 
 /**
  * API keys are self-service: a key acts for the user who made it, with a role no higher than the one
- * that user (or the key they made it with) acts with. `api_key.manage_all` sees and revokes anyone's.
+ * that user acts with. Only a person creates keys (the route refuses API keys), every key expires
+ * (API_KEY_DEFAULT_TTL_DAYS unless a date is given) and one user holds at most API_KEY_MAX_PER_USER
+ * live keys. `api_key.manage_all` sees and revokes anyone's.
  */
 @Injectable()
 export class ApiKeysService {
   constructor(
     private readonly keys: ApiKeyRepository,
     private readonly changes: ChangeRunner,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   async create(
@@ -51,16 +64,24 @@ export class ApiKeysService {
       throw new ForbiddenException(`A ${principal.role} cannot create a key with the ${role} role`);
     }
     const now = new Date();
-    const expiresAt = request.expiresAt === undefined ? null : new Date(request.expiresAt);
-    if (expiresAt !== null && expiresAt <= now) {
+    const expiresAt =
+      request.expiresAt === undefined
+        ? new Date(now.getTime() + this.config.API_KEY_DEFAULT_TTL_DAYS * DAY_MS)
+        : new Date(request.expiresAt);
+    if (expiresAt <= now) {
       throw new BadRequestException(['expiresAt: must be in the future']);
     }
+    const cap = this.config.API_KEY_MAX_PER_USER;
 
     for (let attempt = 1; ; attempt++) {
       const issued = issueApiKey();
       try {
         const key = await this.changes.run(async (tx) => {
-          const created = await new ApiKeyRepository(tx).create({
+          const repository = new ApiKeyRepository(tx);
+          if ((await repository.countLiveForUpdate(principal.userId, now)) >= cap) {
+            throw new ConflictException(`At most ${cap} live API keys per user: revoke one first`);
+          }
+          const created = await repository.create({
             name: request.name,
             prefix: issued.prefix,
             keyHash: issued.hash,

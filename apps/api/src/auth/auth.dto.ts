@@ -44,6 +44,10 @@ export class RefreshDto extends createZodDto(refreshSchema) {}
 export const logoutSchema = z.object({ refreshToken: refreshToken.optional() }).optional().default({});
 export class LogoutDto extends createZodDto(logoutSchema) {}
 
+/** The current password: a stolen session or access token alone cannot put a second factor in the way. */
+export const totpEnrollSchema = z.object({ password });
+export class TotpEnrollDto extends createZodDto(totpEnrollSchema) {}
+
 export const totpCodeSchema = z.object({ code: totpCode });
 export class TotpCodeDto extends createZodDto(totpCodeSchema) {}
 

@@ -5,7 +5,7 @@ import { type UserRole } from '@switchboard/data-access';
  * permission (or is public / self-service, see route-access.ts) and the one guard checks it here.
  * Nothing else in the code decides who may do what.
  *
- *   admin     full on panel, API, devices, users and settings
+ *   admin     full on panel, API, devices, users and settings; alone may purge a device
  *   operator  panel + API; devices view / connect / ban; no users, no settings
  *   viewer    panel + API, read-only
  *   pro       API only (no panel); the full device API
@@ -19,6 +19,8 @@ export const PERMISSIONS = [
   'device.ban',
   /** Edit note/tags/group, approve pending devices, delete, revoke. */
   'device.manage',
+  /** Purge (hard-delete) a device: its id is forgotten and may register afresh. Admin only. */
+  'device.purge',
   /** Create, list and revoke registration tokens (part of the device API). */
   'registration_token.manage',
   'user.view',

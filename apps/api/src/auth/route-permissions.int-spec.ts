@@ -34,6 +34,8 @@ import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './session-cookies';
 //   - the audit log is read-only data: operators and viewers may read it (audit.view); walking and
 //     exporting the chain (audit.verify) is administration, admin only;
 //   - everyone else's API keys (api_key.manage_all) is users administration: admin only;
+//   - purging a device (device.purge) forgets an id for good, so it is admin only, not part of the
+//     "full device API" (issue 10 item 14);
 //   - "read-only" is read access to what an operator may see, never more than the operator: a
 //     viewer sees devices and the audit log, not users or settings.
 const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Permission[] }> = {
@@ -44,6 +46,7 @@ const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Perm
       'device.connect',
       'device.ban',
       'device.manage',
+      'device.purge',
       'registration_token.manage',
       'user.view',
       'user.manage',

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
-import { TotpCodeDto, TotpDisableDto } from './auth.dto';
+import { TotpCodeDto, TotpDisableDto, TotpEnrollDto } from './auth.dto';
 import { type Principal, type RequestOrigin } from './principal';
 import { CurrentOrigin, CurrentPrincipal, SelfService } from './route-access';
 import { type RecoveryCodes, type TotpEnrolment, TotpService } from './totp.service';
@@ -14,13 +14,16 @@ export class TotpController {
 
   @SelfService({ person: true })
   @Post('totp/enroll')
-  @ApiOperation({ summary: 'Start TOTP enrolment: the secret and an otpauth URI for a QR code' })
+  @ApiOperation({
+    summary: 'Start TOTP enrolment (needs the password): the secret and an otpauth URI for a QR code',
+  })
   @HttpCode(200)
   enroll(
+    @Body() body: TotpEnrollDto,
     @CurrentPrincipal() principal: Principal,
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<TotpEnrolment> {
-    return this.totp.enroll(principal, origin);
+    return this.totp.enroll(principal, body.password, origin);
   }
 
   @SelfService({ person: true })

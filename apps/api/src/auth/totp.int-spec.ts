@@ -62,7 +62,7 @@ describe('TOTP two-factor authentication', () => {
     it('enroll returns a base32 secret and a QR-ready otpauth URI, sealed at rest, not yet active', async () => {
       const user = await createUser(app, 'operator');
       const authorization = await bearerFor(user);
-      const response = await post('/api/v1/auth/totp/enroll', {}, { authorization });
+      const response = await post('/api/v1/auth/totp/enroll', { password: user.password }, { authorization });
       expect(response.statusCode).toBe(200);
       const { secret, otpauthUri } = response.json<{ secret: string; otpauthUri: string }>();
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
@@ -89,7 +89,12 @@ describe('TOTP two-factor authentication', () => {
       const early = await post('/api/v1/auth/totp/confirm', { code: '123456' }, { authorization });
       expect(early.statusCode).toBe(409);
 
-      const { secret } = (await post('/api/v1/auth/totp/enroll', {}, { authorization })).json<{
+      const enrolment = await post(
+        '/api/v1/auth/totp/enroll',
+        { password: user.password },
+        { authorization },
+      );
+      const { secret } = enrolment.json<{
         secret: string;
       }>();
       const code = await totpCode(secret, clock);
@@ -120,8 +125,31 @@ describe('TOTP two-factor authentication', () => {
         recoveryCodes.map((item) => recoveryCodeDigest(item).toString('hex')).sort(),
       );
 
-      expect((await post('/api/v1/auth/totp/enroll', {}, { authorization })).statusCode).toBe(409);
+      expect(
+        (await post('/api/v1/auth/totp/enroll', { password: user.password }, { authorization })).statusCode,
+      ).toBe(409);
       expect((await post('/api/v1/auth/totp/confirm', { code }, { authorization })).statusCode).toBe(409);
+    });
+
+    it('enrol needs the current password: a stolen token alone gets 400 or 403 and stores nothing', async () => {
+      const user = await createUser(app, 'admin');
+      const authorization = await bearerFor(user);
+      const missing = await post('/api/v1/auth/totp/enroll', {}, { authorization });
+      expect(missing.statusCode).toBe(400);
+      expect(missing.json().message).toEqual([
+        'password: Invalid input: expected string, received undefined',
+      ]);
+      const wrong = await post(
+        '/api/v1/auth/totp/enroll',
+        { password: 'not the password' },
+        { authorization },
+      );
+      expect(wrong.statusCode).toBe(403);
+      const state = await app.get(UserCredentialRepository).findTotpState(user.user.id);
+      expect(state?.sealedSecret).toBeNull();
+      const recorded = await actions(user.user.id);
+      expect(recorded).toContain('auth.login_failed');
+      expect(recorded).not.toContain('auth.totp_enrollment_started');
     });
 
     it('without a credential the 2FA routes are 401', async () => {

@@ -24,8 +24,9 @@ export interface RecoveryCodes {
 }
 
 /**
- * TOTP 2FA, self-service: enrol (a pending secret, sealed at rest), confirm with a first code (2FA on,
- * recovery codes issued), disable (password + code), regenerate recovery codes (code).
+ * TOTP 2FA, self-service: enrol (password; a pending secret, sealed at rest), confirm with a first
+ * code (2FA on, recovery codes issued), disable (password + code), regenerate recovery codes (code).
+ * An admin can clear someone else's (UsersService.clearSecondFactor), the CLI's reset-admin too.
  */
 @Injectable()
 export class TotpService {
@@ -38,17 +39,22 @@ export class TotpService {
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
-  async enroll(principal: Principal, origin: RequestOrigin): Promise<TotpEnrolment> {
+  async enroll(principal: Principal, password: string, origin: RequestOrigin): Promise<TotpEnrolment> {
     const user = await this.reauth.personOf(principal);
     if (user.totpEnabled) throw new ConflictException('Two-factor authentication is already enabled');
     const secret = this.codes.newSecret();
-    await this.changes.run(async (tx) => {
-      await new UserCredentialRepository(tx).storePendingTotpSecret(user.id, this.box.seal(secret, user.id));
-      return {
-        result: undefined,
-        audit: [authAuditEntry('auth.totp_enrollment_started', { userId: user.id, origin })],
-      };
-    });
+    await this.reauth.withProof(user, { password }, { action: 'totp_enroll', origin }, () =>
+      this.changes.run(async (tx) => {
+        await new UserCredentialRepository(tx).storePendingTotpSecret(
+          user.id,
+          this.box.seal(secret, user.id),
+        );
+        return {
+          result: undefined,
+          audit: [authAuditEntry('auth.totp_enrollment_started', { userId: user.id, origin })],
+        };
+      }),
+    );
     return { secret, otpauthUri: this.codes.uri(user.username, secret) };
   }
 

@@ -1,5 +1,6 @@
 import { type ResolvedSecrets } from '../secrets';
 import { type AdminBootstrapResult } from './admin-bootstrap.service';
+import { type AdminResetResult } from './admin-recovery';
 
 // What the bootstrap CLI tells the operator, as plain lines (it is run by hand or by an init job).
 
@@ -29,6 +30,22 @@ export function describeAdmin(result: AdminBootstrapResult): string[] {
     `  username: ${admin.username}`,
     `  password: ${generatedPassword}`,
     '  It is a one-time password: the first sign-in must replace it.',
+    rule,
+  ];
+}
+
+export function describeAdminReset(result: AdminResetResult): string[] {
+  const rule = '='.repeat(72);
+  const ended = result.revoked.sessions + result.revoked.refreshTokens;
+  return [
+    rule,
+    '  ADMIN RESET: this password is shown ONCE; only its hash is kept.',
+    `  username: ${result.username}`,
+    `  password: ${result.oneTimePassword}`,
+    '  It is a one-time password: the first sign-in must replace it.',
+    `  Second factor: ${result.totpCleared ? 'cleared (enrol again after signing in)' : 'was not enabled'}.`,
+    ...(result.wasDisabled ? ['  The account was disabled and is enabled again.'] : []),
+    `  Logins ended: ${ended}. Recorded in the audit log as user.admin_reset.`,
     rule,
   ];
 }

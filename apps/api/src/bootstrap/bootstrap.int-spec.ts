@@ -159,4 +159,89 @@ describe('bootstrap CLI', () => {
       await other.drop();
     }
   });
+
+  describe('reset-admin <username>', () => {
+    async function resetAdmin(args: string[], env: Record<string, string> = {}) {
+      const run = runTs(CLI, { DATABASE_URL: database.url, KEY_DIR: keyDir, ...env }, [
+        'reset-admin',
+        ...args,
+      ]);
+      const { code } = await run.exited;
+      return { code, stdout: run.stdout(), stderr: run.stderr() };
+    }
+
+    it('gives a locked-out admin a one-time password, clears TOTP, enables, ends logins, audits', async () => {
+      const admin = await prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
+      await prisma.user.update({
+        where: { id: admin.id },
+        data: { totpEnabled: true, totpSecretSealed: Buffer.from('sealed'), disabled: true },
+      });
+      await prisma.recoveryCode.create({ data: { userId: admin.id, codeHash: Buffer.alloc(32, 7) } });
+      const expiresAt = new Date(Date.now() + 3_600_000);
+      await prisma.session.create({
+        data: { userId: admin.id, tokenHash: Buffer.from('s-reset'), expiresAt },
+      });
+      const auditBefore = await prisma.auditEntry.count();
+
+      const result = await resetAdmin(['Admin']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const printed = [...result.stdout.matchAll(/^ {2}password: (\S+)$/gm)].map((match) => match[1]);
+      expect(printed).toHaveLength(1);
+      const password = printed[0] ?? '';
+      expect(result.stdout).toMatch(/shown ONCE/);
+
+      const row = await prisma.user.findUniqueOrThrow({ where: { id: admin.id } });
+      expect(await argon2.verify(row.passwordHash, password)).toBe(true);
+      expect(row).toMatchObject({
+        passwordMustChange: true,
+        disabled: false,
+        totpEnabled: false,
+        totpSecretSealed: null,
+      });
+      expect(await prisma.recoveryCode.count({ where: { userId: admin.id } })).toBe(0);
+      expect(await prisma.session.count({ where: { userId: admin.id, revokedAt: null } })).toBe(0);
+      const entries = await prisma.auditEntry.findMany({ where: { action: 'user.admin_reset' } });
+      expect(entries).toEqual([
+        expect.objectContaining({
+          actorType: 'system',
+          actorId: 'reset-admin',
+          targetId: admin.id,
+          details: expect.objectContaining({ username: 'admin', totpCleared: true, wasDisabled: true }),
+        }),
+      ]);
+      expect(JSON.stringify(entries.map((entry) => entry.details))).not.toContain(password);
+      expect(await prisma.auditEntry.count()).toBe(auditBefore + 1);
+    });
+
+    it.each([
+      ['an unknown user', ['nobody'], 1, 'There is no user "nobody"'],
+      ['a user who is not an admin', ['watcher'], 1, 'is not an admin'],
+      ['no username', [], 64, 'usage:'],
+      ['two usernames', ['admin', 'other'], 64, 'usage:'],
+    ])('refuses %s, changing nothing', async (_label, args, code, message) => {
+      await prisma.user.upsert({
+        where: { username: 'watcher' },
+        create: { username: 'watcher', passwordHash: 'unused', role: 'viewer' },
+        update: {},
+      });
+      const before = await prisma.user.findMany({ orderBy: { username: 'asc' } });
+      const auditBefore = await prisma.auditEntry.count();
+      const result = await resetAdmin(args);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stdout).not.toMatch(/password:/);
+      expect(await prisma.user.findMany({ orderBy: { username: 'asc' } })).toEqual(before);
+      expect(await prisma.auditEntry.count()).toBe(auditBefore);
+    });
+
+    it('refuses (78) to mint secrets when KEY_DIR holds none: the audit entry needs the real key', async () => {
+      const emptyDir = join(workDir, 'no-keys-here');
+      const result = await resetAdmin(['admin'], { KEY_DIR: emptyDir });
+      expect(result.code).toBe(78);
+      expect(result.stderr).toContain('is KEY_DIR right?');
+      await expect(stat(emptyDir)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+  });
 });

@@ -1,52 +1,113 @@
-import { AuditRepository, createPrismaClient, UserRepository } from '@switchboard/data-access';
+import {
+  AuditRepository,
+  createPrismaClient,
+  type PrismaClient,
+  UserRepository,
+} from '@switchboard/data-access';
 
 import { PasswordHasher } from '../auth/password-hasher';
-import { loadBootstrapConfig } from '../config';
-import { resolveApiSecrets, SecretsFile, SecretsFileError, secretsFilePath } from '../secrets';
+import { type BootstrapConfig, loadBootstrapConfig } from '../config';
+import {
+  resolveApiSecrets,
+  type ResolvedSecrets,
+  SecretsFile,
+  SecretsFileError,
+  secretsFilePath,
+} from '../secrets';
 import { AdminBootstrapError, AdminBootstrapService } from './admin-bootstrap.service';
+import { AdminRecovery, AdminRecoveryError } from './admin-recovery';
 import { AuditedAdminCreator } from './audited-admin-creator';
-import { describeAdmin, describeSecrets } from './bootstrap-report';
+import { describeAdmin, describeAdminReset, describeSecrets } from './bootstrap-report';
 import { PasswordGenerator } from './password-generator';
 
-// `node dist/apps/api/src/bootstrap/cli.js`: prepares a fresh installation and is safe to run again.
+// `node dist/apps/api/src/bootstrap/cli.js` (npm run bootstrap): prepares a fresh installation and
+// is safe to run again.
 // 1. makes sure the api's secrets exist (env, else ${KEY_DIR}/api-secrets.json, created once);
 // 2. makes sure there is an enabled admin (ADMIN_USERNAME, ADMIN_PASSWORD or a printed one-time one).
+// `... cli.js reset-admin <username>` (npm run reset-admin -- <username>): recovery when every admin
+// is locked out; a printed one-time password, the second factor cleared, every login ended, audited.
 // The database must already be migrated (npm run migrate).
-// Exit codes: 0 done or nothing to do, 78 configuration problem, 1 anything else.
+// Exit codes: 0 done or nothing to do, 64 bad usage, 78 configuration problem, 1 anything else.
 
+const EX_USAGE = 64;
 const EX_CONFIG = 78;
+const USAGE =
+  'usage: cli.js               bootstrap (secrets and a first admin)\n       cli.js reset-admin <username>';
 
-async function main(): Promise<void> {
-  const config = loadBootstrapConfig(); // exits 78 listing every problem
-  const print = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);
+class UsageError extends Error {}
 
+const print = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);
+
+async function main(args: readonly string[]): Promise<void> {
+  const [command, ...rest] = args;
+  if (command === undefined) return bootstrap(loadBootstrapConfig()); // exits 78 listing every problem
+  const [username, ...extra] = rest;
+  if (command === 'reset-admin' && username !== undefined && extra.length === 0) {
+    return resetAdmin(loadBootstrapConfig(), username);
+  }
+  throw new UsageError(USAGE);
+}
+
+async function bootstrap(config: BootstrapConfig): Promise<void> {
   const resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
   print(describeSecrets(resolved));
-
-  const prisma = createPrismaClient(config.DATABASE_URL, { applicationName: 'switchboard-bootstrap' });
-  const audit = new AuditRepository(prisma, { keyring: resolved.secrets.auditKeyring });
-  try {
-    const bootstrap = new AdminBootstrapService(
+  await withDatabase(config, resolved, 'switchboard-bootstrap', async (prisma, audit) => {
+    const bootstrapper = new AdminBootstrapService(
       new UserRepository(prisma),
       new AuditedAdminCreator(prisma, audit),
       new PasswordHasher(),
       new PasswordGenerator(),
     );
-    const result = await bootstrap.ensureAdmin({
+    const result = await bootstrapper.ensureAdmin({
       username: config.ADMIN_USERNAME,
       password: config.ADMIN_PASSWORD,
     });
     print(describeAdmin(result));
+  });
+}
+
+async function resetAdmin(config: BootstrapConfig, username: string): Promise<void> {
+  // The audit entry must be signed with the installation's key: a missing secrets file means the
+  // wrong KEY_DIR, never a reason to mint new secrets.
+  const resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)), () => {
+    throw new SecretsFileError(
+      `No secrets in the environment nor in ${secretsFilePath(config.KEY_DIR)}: is KEY_DIR right?`,
+    );
+  });
+  await withDatabase(config, resolved, 'switchboard-reset-admin', async (prisma, audit) => {
+    const recovery = new AdminRecovery(prisma, audit, new PasswordHasher(), new PasswordGenerator());
+    const result = await recovery.resetAdmin(username);
+    // MERGE POINT (issue 10 item 8): clear the login ladders of result.username here, with the
+    // login throttle's reset method, so the recovered admin is not still locked out by them.
+    print(describeAdminReset(result));
+  });
+}
+
+async function withDatabase(
+  config: BootstrapConfig,
+  resolved: ResolvedSecrets,
+  applicationName: string,
+  work: (prisma: PrismaClient, audit: AuditRepository) => Promise<void>,
+): Promise<void> {
+  const prisma = createPrismaClient(config.DATABASE_URL, { applicationName });
+  const audit = new AuditRepository(prisma, { keyring: resolved.secrets.auditKeyring });
+  try {
+    await work(prisma, audit);
   } finally {
     await audit.close();
     await prisma.$disconnect();
   }
 }
 
-main().catch((error: unknown) => {
-  const expected = error instanceof SecretsFileError || error instanceof AdminBootstrapError;
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const expected =
+    error instanceof SecretsFileError ||
+    error instanceof AdminBootstrapError ||
+    error instanceof AdminRecoveryError ||
+    error instanceof UsageError;
   const detail =
     error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error);
-  process.stderr.write(`bootstrap failed: ${detail}\n`);
-  process.exitCode = error instanceof SecretsFileError ? EX_CONFIG : 1;
+  process.stderr.write(error instanceof UsageError ? `${detail}\n` : `bootstrap failed: ${detail}\n`);
+  process.exitCode =
+    error instanceof SecretsFileError ? EX_CONFIG : error instanceof UsageError ? EX_USAGE : 1;
 });

@@ -181,11 +181,11 @@ describe('device bans, deletion and revocation', () => {
       expect(await auditEntries(kit.prisma, 'device.delete', '123123123')).toHaveLength(1);
     });
 
-    it('hard delete removes the row and its deny-set entry (the id is unknown again), DeviceDeleted{hard:true}', async () => {
+    it('purge removes the row of a device that is neither banned nor revoked, DeviceDeleted{hard:true}', async () => {
       await seed('321321321');
-      expect((await post('/api/v1/devices/321321321/ban', admin, { reason: 'r' })).statusCode).toBe(200);
+      expect((await del('/api/v1/devices/321321321', admin)).statusCode).toBe(204);
       expect(await kit.denied()).toEqual(['321321321']);
-      const response = await del('/api/v1/devices/321321321?hard=true', admin);
+      const response = await post('/api/v1/devices/321321321/purge', admin);
       expect(response.statusCode).toBe(204);
       expect(await kit.prisma.device.count({ where: { rustdeskId: '321321321' } })).toBe(0);
       expect(await kit.denied()).toEqual([]);
@@ -194,9 +194,50 @@ describe('device bans, deletion and revocation', () => {
         type: 'DeviceDeleted',
         payload: { deviceId: '321321321', hard: true },
       });
-      expect((await del('/api/v1/devices/321321321?hard=true', admin)).statusCode).toBe(404);
-      expect((await del('/api/v1/devices/321321321?hard=yes', admin)).statusCode).toBe(400);
+      expect((await post('/api/v1/devices/321321321/purge', admin)).statusCode).toBe(404);
       expect(await auditEntries(kit.prisma, 'device.delete_hard', '321321321')).toHaveLength(1);
+    });
+
+    it('refuses to purge a banned device (409) until it is unbanned: the ban lives in the row', async () => {
+      await seed('321321322');
+      expect((await post('/api/v1/devices/321321322/ban', admin, { reason: 'r' })).statusCode).toBe(200);
+      const refused = await post('/api/v1/devices/321321322/purge', admin);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().message).toMatch(/banned/);
+      const row = await kit.prisma.device.findUniqueOrThrow({ where: { rustdeskId: '321321322' } });
+      expect(row.banned).toBe(true);
+      expect(await kit.denied()).toEqual(['321321322']);
+      expect(await auditEntries(kit.prisma, 'device.delete_hard', '321321322')).toHaveLength(0);
+
+      expect((await post('/api/v1/devices/321321322/unban', admin)).statusCode).toBe(200);
+      expect((await post('/api/v1/devices/321321322/purge', admin)).statusCode).toBe(204);
+    });
+
+    it('never purges a revoked device (409), unbanned or not: its id stays known', async () => {
+      // Revoked as POST .../revoke leaves it, without its audit entry (another test counts those).
+      const at = new Date();
+      await kit.prisma.device.create({
+        data: { rustdeskId: '321321323', banned: true, bannedAt: at, revokedAt: at, deletedAt: at },
+      });
+      await kit.redis.sadd(kit.deniedKey, '321321323');
+      expect((await post('/api/v1/devices/321321323/purge', admin)).statusCode).toBe(409);
+      expect((await post('/api/v1/devices/321321323/unban', admin)).statusCode).toBe(200);
+      const refused = await post('/api/v1/devices/321321323/purge', admin);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().message).toMatch(/revoked/);
+      const row = await kit.prisma.device.findUniqueOrThrow({ where: { rustdeskId: '321321323' } });
+      expect(row.revokedAt).toBeInstanceOf(Date);
+      expect(await kit.denied()).toEqual(['321321323']);
+    });
+
+    it('purge is admin only (device.purge): pro and operator get 403; DELETE ?hard=true is a 400', async () => {
+      await seed('321321324');
+      for (const authorization of [pro, operator, viewer]) {
+        expect((await post('/api/v1/devices/321321324/purge', authorization)).statusCode).toBe(403);
+      }
+      expect((await del('/api/v1/devices/321321324?hard=true', admin)).statusCode).toBe(400);
+      expect((await del('/api/v1/devices/321321324?hard=true', pro)).statusCode).toBe(400);
+      expect(await kit.prisma.device.count({ where: { rustdeskId: '321321324' } })).toBe(1);
     });
 
     it('unbanning a deleted device keeps it in the deny set (SREM only when nothing else denies it)', async () => {

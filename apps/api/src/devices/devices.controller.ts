@@ -86,16 +86,28 @@ export class DevicesController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Delete a device (soft by default; hard=true forgets the id)' })
+  @ApiOperation({ summary: 'Delete a device (its row stays, so the id cannot register again)' })
   @HttpCode(204)
   @RequirePermission('device.manage')
   delete(
     @Param() params: DeviceIdParams,
-    @Query() query: DeleteDeviceQuery,
+    @Query() _query: DeleteDeviceQuery,
     @CurrentPrincipal() principal: Principal,
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<void> {
-    return this.devices.delete(params.id, query.hard, { principal, origin });
+    return this.devices.delete(params.id, { principal, origin });
+  }
+
+  @Post(':id/purge')
+  @ApiOperation({ summary: 'Purge a device: forget its id (refused while it is banned or revoked)' })
+  @HttpCode(204)
+  @RequirePermission('device.purge')
+  purge(
+    @Param() params: DeviceIdParams,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<void> {
+    return this.devices.purge(params.id, { principal, origin });
   }
 
   @Post(':id/revoke')

@@ -84,7 +84,14 @@ export class RevokeDeviceBody extends createZodDto(
   }),
 ) {}
 
-export class DeleteDeviceQuery extends createZodDto(z.object({ hard: queryFlag.default(false) })) {}
+/** `?hard=true` used to purge; purging is now its own admin-only route, so it is a 400 naming that route. */
+export class DeleteDeviceQuery extends createZodDto(
+  z.object({
+    hard: queryFlag
+      .optional()
+      .refine((hard) => hard !== true, 'purging is POST /api/v1/devices/{id}/purge (device.purge)'),
+  }),
+) {}
 
 export class ChangeDeviceIdBody extends createZodDto(z.strictObject({ newId: newDeviceIdSchema })) {}
 

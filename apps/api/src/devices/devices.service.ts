@@ -163,34 +163,30 @@ export class DevicesService {
     return this.get(rustdeskId);
   }
 
-  /** Soft (default): the row stays so the id cannot register again. Hard: the row goes, the id is unknown again. */
-  async delete(rustdeskId: string, hard: boolean, actor: Actor): Promise<void> {
+  /** Soft delete: the row stays, so the id cannot register again. */
+  async delete(rustdeskId: string, actor: Actor): Promise<void> {
     await this.changes.run(async (tx) => {
       const repo = new DeviceAdminRepository(tx);
       const device = await lockExisting(repo, rustdeskId);
-      if (!hard && device.deleted) throw new ConflictException('Device is already deleted');
-      if (hard) {
-        await repo.hardDelete(device.rowId);
-      } else {
-        await repo.softDelete(device.rowId, new Date());
-      }
-      return {
-        result: undefined,
-        audit: [
-          entry(actor, hard ? 'device.delete_hard' : 'device.delete', rustdeskId, {
-            hard,
-            wasBanned: device.banned,
-            wasRevoked: device.revoked,
-          }),
-        ],
-        events: [
-          {
-            type: 'DeviceDeleted',
-            payload: { deviceId: rustdeskId, actor: eventActorOf(actor.principal), hard },
-          },
-        ],
-        beforeEvents: () => this.denySet.sync([rustdeskId]),
-      };
+      if (device.deleted) throw new ConflictException('Device is already deleted');
+      await repo.softDelete(device.rowId, new Date());
+      return deletion(actor, device, false, this.denySet);
+    });
+  }
+
+  /**
+   * Purge: the row goes and the id is unknown again. A ban or a revocation lives in that row, so
+   * purging a banned or revoked device would let it register afresh under `open`: refused. A ban
+   * can be lifted first (audited); a revoked id stays known for good.
+   */
+  async purge(rustdeskId: string, actor: Actor): Promise<void> {
+    await this.changes.run(async (tx) => {
+      const repo = new DeviceAdminRepository(tx);
+      const device = await lockExisting(repo, rustdeskId);
+      if (device.revoked) throw new ConflictException('A revoked device cannot be purged');
+      if (device.banned) throw new ConflictException('A banned device cannot be purged: unban it first');
+      await repo.hardDelete(device.rowId);
+      return deletion(actor, device, true, this.denySet);
     });
   }
 
@@ -307,6 +303,28 @@ async function lockPair(
   const other = locked.find((row) => row.rustdeskId === otherId);
   if (device === undefined || other === undefined) throw new NotFoundException('Device not found');
   return [device, other];
+}
+
+/** A delete's or purge's audit entry, DeviceDeleted event and deny-set sync (the purged id leaves it). */
+function deletion(
+  actor: Actor,
+  device: LockedDevice,
+  hard: boolean,
+  denySet: DeviceDenySet,
+): Change<undefined> {
+  const deviceId = device.rustdeskId;
+  return {
+    result: undefined,
+    audit: [
+      entry(actor, hard ? 'device.delete_hard' : 'device.delete', deviceId, {
+        hard,
+        wasBanned: device.banned,
+        wasRevoked: device.revoked,
+      }),
+    ],
+    events: [{ type: 'DeviceDeleted', payload: { deviceId, actor: eventActorOf(actor.principal), hard } }],
+    beforeEvents: () => denySet.sync([deviceId]),
+  };
 }
 
 function entry(actor: Actor, action: string, rustdeskId: string, details: JsonObject): AuditAppendInput {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { rateLimitKey } from '@switchboard/transport';
 
 import { API_CONFIG } from '../app.tokens';
 import { type ApiConfig } from '../config';
@@ -13,7 +14,7 @@ export interface DeployFailureCount {
 
 /**
  * Guessing registration tokens through the client's public deploy call: deploys with an unknown
- * token are counted per client IP in a fixed window in Redis (every api replica shares it). Once an
+ * token are counted per client network (rateLimitKey: an IPv6 client's whole /64) in a fixed window in Redis (every api replica shares it). Once an
  * IP reaches DEPLOY_IP_MAX_FAILURES it gets 429 with Retry-After until the window ends, before any
  * token lookup, so a flood of guesses costs one Redis read each and no longer an audit entry each.
  */
@@ -56,6 +57,6 @@ export class DeployThrottle {
   }
 
   private keyOf(ip: string): string {
-    return `${this.prefix}:${ip}`;
+    return `${this.prefix}:${rateLimitKey(ip, this.config.RATE_LIMIT_IPV6_PREFIX)}`;
   }
 }

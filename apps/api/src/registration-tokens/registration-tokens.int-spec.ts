@@ -332,6 +332,18 @@ describe('registration tokens and POST /api/devices/deploy', () => {
       expect((await deploy(token, body, undefined, '198.51.100.8')).statusCode).toBe(200);
     });
 
+    it('counts an IPv6 guesser by its /64: fresh addresses of the same network stay throttled', async () => {
+      const { token } = await newToken();
+      const guess = `sbr_000000000000_${token.split('_')[2]}`;
+      const body = { id: '700700701', uuid: UUID_A, pk: PK };
+      for (let attempt = 1; attempt <= 20; attempt += 1) {
+        const address = `2001:db8:7:7::${attempt.toString(16)}`;
+        expect((await deploy(guess, body, undefined, address)).statusCode).toBe(401);
+      }
+      expect((await deploy(token, body, undefined, '2001:db8:7:7:ffff::1')).statusCode).toBe(429);
+      expect((await deploy(token, body, undefined, '2001:db8:7:8::1')).statusCode).toBe(200);
+    });
+
     it('holds maxUses under 20 concurrent deploys of different devices', async () => {
       const { id, token } = await newToken({ name: 'burst', maxUses: 5 });
       const responses = await Promise.all(

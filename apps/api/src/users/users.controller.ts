@@ -98,6 +98,20 @@ export class UsersController {
     return this.users.resetPassword(params.id, body, principal, origin);
   }
 
+  @Post(':id/clear-second-factor')
+  @ApiOperation({
+    summary: "Turn off another user's TOTP and recovery codes (a lost authenticator); ends their logins",
+  })
+  @HttpCode(200)
+  @RequirePermission('user.manage')
+  clearSecondFactor(
+    @Param() params: UserIdDto,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<UserView> {
+    return this.users.clearSecondFactor(params.id, principal, origin);
+  }
+
   @Delete(':id')
   @ApiOperation({ summary: 'Delete a user' })
   @HttpCode(204)

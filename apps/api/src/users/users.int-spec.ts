@@ -556,6 +556,75 @@ describe('users administration', () => {
     });
   });
 
+  describe('POST /api/v1/users/:id/clear-second-factor', () => {
+    /** TOTP on, as a confirmed enrolment leaves it: a sealed secret, the flag, recovery codes. */
+    async function turnOnTotp(userId: string): Promise<void> {
+      await db().user.update({
+        where: { id: userId },
+        data: { totpEnabled: true, totpSecretSealed: Buffer.from('sealed'), totpLastStep: 1n },
+      });
+      await db().recoveryCode.create({ data: { userId, codeHash: Buffer.alloc(32, 1) } });
+    }
+
+    async function signsInWithPasswordAlone(user: SignedInUser): Promise<boolean> {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        payload: { username: user.user.username, password: user.password },
+      });
+      expect(response.statusCode).toBe(200);
+      return typeof response.json<{ accessToken?: string }>().accessToken === 'string';
+    }
+
+    it('turns off a user’s TOTP and recovery codes, ends their logins, and audits it', async () => {
+      const target = await signInAs(app, 'admin');
+      await turnOnTotp(target.user.id);
+      await giveLogins(target.user.id);
+      expect(await signsInWithPasswordAlone(target)).toBe(false);
+
+      const response = await call('POST', `/api/v1/users/${target.user.id}/clear-second-factor`, admin);
+      expect(response.statusCode).toBe(200);
+      expect(response.json<{ totpEnabled: boolean }>().totpEnabled).toBe(false);
+      const row = await db().user.findUniqueOrThrow({ where: { id: target.user.id } });
+      expect(row).toMatchObject({ totpEnabled: false, totpSecretSealed: null, totpLastStep: null });
+      expect(await db().recoveryCode.count({ where: { userId: target.user.id } })).toBe(0);
+      expect(await liveLogins(target.user.id)).toBe(0);
+      await eventually(() => revokedSessions.some((event) => event.userId === target.user.id));
+      const [entry] = await audits('user.second_factor_cleared', target.user.id);
+      expect(entry).toMatchObject({ actorType: 'user', actorId: admin.user.id });
+
+      expect(await signsInWithPasswordAlone(target)).toBe(true);
+      const again = await call('POST', `/api/v1/users/${target.user.id}/clear-second-factor`, admin);
+      expect(again.statusCode).toBe(409);
+      expect(await audits('user.second_factor_cleared', target.user.id)).toHaveLength(1);
+    });
+
+    it('refuses one’s own (403: that is totp/disable, with password and code), other roles, unknown ids', async () => {
+      const self = await signInAs(app, 'admin');
+      await turnOnTotp(self.user.id);
+      expect((await call('POST', `/api/v1/users/${self.user.id}/clear-second-factor`, self)).statusCode).toBe(
+        403,
+      );
+      for (const user of [operator, viewer, pro]) {
+        expect(
+          (await call('POST', `/api/v1/users/${self.user.id}/clear-second-factor`, user)).statusCode,
+        ).toBe(403);
+      }
+      expect((await call('POST', `/api/v1/users/${UNKNOWN_ID}/clear-second-factor`, admin)).statusCode).toBe(
+        404,
+      );
+      expect((await db().user.findUniqueOrThrow({ where: { id: self.user.id } })).totpEnabled).toBe(true);
+    });
+
+    it('a password reset leaves the second factor on: resetting is not a way into the account', async () => {
+      const target = await signInAs(app, 'viewer');
+      await turnOnTotp(target.user.id);
+      const reset = await call('POST', `/api/v1/users/${target.user.id}/reset-password`, admin);
+      expect(reset.statusCode).toBe(200);
+      expect(reset.json<{ user: { totpEnabled: boolean } }>().user.totpEnabled).toBe(true);
+    });
+  });
+
   describe('DELETE /api/v1/users/:id', () => {
     it('deletes the user with their sessions, revokes their API keys, and audits it', async () => {
       const target = await signInAs(app, 'pro');

@@ -1,9 +1,11 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import {
   ApiKeyRepository,
   type AuditAppendInput,
   type ManagedUser,
+  RecoveryCodeRepository,
   type TransactionClient,
+  UserCredentialRepository,
   UserAdminRepository,
   type UserProfileChange,
   UserRepository,
@@ -206,6 +208,33 @@ export class UsersService {
       };
     });
     return { user: toUserView(user), ...(generated ? { oneTimePassword: password } : {}) };
+  }
+
+  /**
+   * Turns off another user's second factor (TOTP, a pending enrolment, recovery codes) when they lost
+   * it, and ends their logins: whoever held a session of theirs signs in again. The password stays;
+   * a reset is a separate, separately audited step. One's own goes through POST
+   * /api/v1/auth/totp/disable, which asks for the password and a code.
+   */
+  async clearSecondFactor(id: string, principal: Principal, origin: RequestOrigin): Promise<UserView> {
+    if (id === principal.userId) {
+      throw new ForbiddenException('Turn off your own second factor with POST /api/v1/auth/totp/disable');
+    }
+    const user = await this.changes.run(async (tx) => {
+      const repository = new UserAdminRepository(tx);
+      const current = await this.lockTarget(repository, id);
+      if (!current.totpEnabled) throw new ConflictException('Two-factor authentication is not enabled');
+      await new UserCredentialRepository(tx).disableTotp(id);
+      await new RecoveryCodeRepository(tx).deleteAll(id);
+      const revoked = await new UserRepository(tx).revokeLogins(id);
+      const cleared = (await repository.findById(id)) ?? current;
+      return {
+        result: cleared,
+        audit: [entry(principal, origin, 'user.second_factor_cleared', cleared, { revoked })],
+        events: [sessionsRevoked(id, principal)],
+      };
+    });
+    return toUserView(user);
   }
 
   /** Deletes the account; its sessions go with the row and its API keys are revoked first. */

@@ -104,6 +104,19 @@ export class ApiKeyRepository {
     }
   }
 
+  /**
+   * Locks the owner's row for the rest of the transaction and counts their live keys (neither
+   * revoked nor expired at `now`). The lock serialises one user's key creations on every replica,
+   * so a burst cannot slip past a cap checked against this count. NO KEY UPDATE: foreign-key
+   * checks of other writes (sessions, keys of other users) do not wait on it.
+   */
+  async countLiveForUpdate(ownerId: string, now: Date): Promise<number> {
+    await this.db.$queryRaw`SELECT 1 FROM users WHERE id = ${ownerId}::uuid FOR NO KEY UPDATE`;
+    return this.db.apiKey.count({
+      where: { createdById: ownerId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+    });
+  }
+
   /** The key with this prefix, its hash and its owner's current state, in one round trip. */
   async findCredential(prefix: string): Promise<ApiKeyCredential | null> {
     const row = await this.db.apiKey.findUnique({

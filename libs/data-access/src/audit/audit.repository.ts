@@ -92,6 +92,10 @@ const DEFAULT_VERIFY_PAGE_SIZE = 1000;
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 500;
 const CURSOR = /^(-?\d{1,15})\.([1-9]\d{0,18})$/;
+// What the columns can hold (seq is a bigint, at a timestamptz no earlier than any entry): a cursor
+// beyond them would fail in Postgres, so it is just invalid.
+const MAX_SEQ = 2n ** 63n - 1n;
+const MAX_DATE_MS = 8.64e15;
 
 /**
  * The hash-chained audit log in `audit_entries`. Every append, from any process, takes one Postgres
@@ -307,7 +311,10 @@ export class AuditRepository {
 function parseCursor(cursor: string): { at: Date; seq: bigint } {
   const match = CURSOR.exec(cursor);
   if (match === null) throw new InvalidAuditCursorError(cursor);
-  return { at: new Date(Number(match[1])), seq: BigInt(match[2] ?? '') };
+  const atMs = Number(match[1]);
+  const seq = BigInt(match[2] ?? '');
+  if (atMs < 0 || atMs > MAX_DATE_MS || seq > MAX_SEQ) throw new InvalidAuditCursorError(cursor);
+  return { at: new Date(atMs), seq };
 }
 
 function toAuditEntry(row: AuditEntryRow): AuditEntry {
