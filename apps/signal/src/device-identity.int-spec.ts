@@ -25,7 +25,7 @@ import { createDeviceAdmission, type DeviceAdmission } from './admission/device-
 import { StaticRelayPicker } from './defaults';
 import { type RegistrationPolicy } from './ports';
 import { SignalServer } from './server';
-import { SignalCore } from './signal-core';
+import { SignalCore, type SignalLimits } from './signal-core';
 import { RecordingTickets, RELAY, silentLogger, testIdentity } from './test/core-harness';
 import { freeSignalPorts } from './test/free-ports';
 
@@ -37,7 +37,7 @@ import { freeSignalPorts } from './test/free-ports';
 jest.setTimeout(60_000);
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
-const { OK, UUID_MISMATCH, NOT_DEPLOYED } = RegisterPkResponse_Result;
+const { OK, UUID_MISMATCH, NOT_DEPLOYED, TOO_FREQUENT } = RegisterPkResponse_Result;
 const REAL_KEY = Buffer.alloc(32, 1);
 const THIEF_KEY = Buffer.alloc(32, 6);
 
@@ -91,7 +91,10 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
     await redis.del(`${prefix}:events:seq`);
   });
 
-  async function startSignal(policy: RegistrationPolicy): Promise<SignalProcess> {
+  async function startSignal(
+    policy: RegistrationPolicy,
+    limits: Partial<SignalLimits> = {},
+  ): Promise<SignalProcess> {
     const client = createPrismaClient(database.url);
     const events = new RedisEventBus({ redis: REDIS_URL, prefix: `${prefix}:events`, logger: silentLogger });
     const registry = createMetricsRegistry({ service: 'signal', defaultMetrics: false });
@@ -113,6 +116,7 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
       relays: new StaticRelayPicker([RELAY]),
       tickets: new RecordingTickets(),
       audit: new RecordingAuditSink(),
+      limits,
     });
     admission.start();
     await events.start();
@@ -159,6 +163,13 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
     return decoded.payload.value.result;
   }
 
+  /** Several RegisterPk over UDP, each from its own socket on `address`; the results in order. */
+  async function registerEach(signal: SignalProcess, messages: { address: string; message: RegisterPk }[]) {
+    const results: RegisterPkResponse_Result[] = [];
+    for (const { address, message } of messages) results.push(await registerPk(signal, address, message));
+    return results;
+  }
+
   async function storedRow(id: string) {
     const row = await prisma.device.findUniqueOrThrow({ where: { rustdeskId: id } });
     return { uuid: Buffer.from(row.uuid ?? []), pk: Buffer.from(row.pk ?? []), lastIp: row.lastIp };
@@ -201,5 +212,28 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
     expect(await registerPk(restarted, '127.0.0.2', device)).toBe(OK);
     await restarted.admission.writeBehind.flush();
     expect(await storedRow(device.id)).toMatchObject({ uuid, pk: REAL_KEY });
+  });
+
+  it('under approval records new devices from UDP as pending only within the global rate of new devices', async () => {
+    const signal = await startSignal('approval', { udpNewDevices: 3, udpNewDevicesWindowMs: 600_000 });
+    await signal.admission.access.whenLoaded(10_000);
+    const flood = Array.from({ length: 8 }, (_, n) => ({
+      address: `127.0.0.${n + 2}`,
+      message: {
+        id: `${500000000 + n}`,
+        uuid: Buffer.from(`forged-${n}`),
+        pk: THIEF_KEY,
+        oldId: '',
+        noRegisterDevice: false,
+      },
+    }));
+
+    const results = await registerEach(signal, flood);
+
+    expect(results.filter((result) => result === NOT_DEPLOYED)).toHaveLength(3);
+    expect(results.filter((result) => result === TOO_FREQUENT)).toHaveLength(5);
+    await signal.admission.writeBehind.flush();
+    expect(await prisma.device.count({ where: { admission: 'pending' } })).toBe(3);
+    expect(signal.core.peers.size).toBe(0);
   });
 });

@@ -261,7 +261,8 @@ export class DeviceAccessControl implements DeviceAccessPort {
     const decision = decide(this.policy, state, digest);
     if (decision.allowed) return decision;
     this.metrics.refused('registration', decision.refusal);
-    if (state === 0 && this.policy === 'approval' && uuid !== undefined && uuid.length > 0) {
+    // Before the first load every id looks unknown: only a loaded index can tell a new one.
+    if (state === 0 && this.loaded && this.policy === 'approval' && uuid !== undefined && uuid.length > 0) {
       this.recordPending(id, uuid);
     }
     return decision;
