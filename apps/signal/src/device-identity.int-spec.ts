@@ -236,4 +236,21 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
     expect(await prisma.device.count({ where: { admission: 'pending' } })).toBe(3);
     expect(signal.core.peers.size).toBe(0);
   });
+
+  it('keeps an id registered since the last snapshot for its machine after the peer map evicted it', async () => {
+    // A tiny map whose peers go offline at once, so every new device evicts the oldest.
+    const signal = await startSignal('open', { maxPeers: 4, onlineWindowMs: 1 });
+    const device = { id: '111222333', uuid: Buffer.from('machine-late'), pk: REAL_KEY };
+    expect(await registerPk(signal, '127.0.0.2', device)).toBe(OK);
+    for (let n = 0; n < 8; n++) {
+      const other = { id: `${400000000 + n}`, uuid: Buffer.from(`machine-${n}`), pk: REAL_KEY };
+      expect(await registerPk(signal, `127.0.1.${n + 1}`, other)).toBe(OK);
+    }
+    expect(signal.core.peers.has(device.id)).toBe(false);
+
+    const thief = { id: device.id, uuid: Buffer.from('machine-thief'), pk: THIEF_KEY };
+    expect(await registerPk(signal, '127.0.0.3', thief)).toBe(UUID_MISMATCH);
+    expect(await registerPk(signal, '127.0.0.4', device)).toBe(OK);
+    expect(signal.core.peers.get(device.id)?.pkBytes).toEqual(REAL_KEY);
+  });
 });

@@ -278,6 +278,14 @@ export class DeviceAccessControl implements DeviceAccessPort {
     this.listeners.push(listener);
   }
 
+  /**
+   * A registration was accepted: the index learns its uuid at once, not at the next snapshot, so
+   * once the peer leaves memory (an eviction) the id is still known to belong to that machine.
+   */
+  noteRegistered(id: string, uuid: Uint8Array): void {
+    this.index.update(id, (state) => withUuidDigest(state, uuidDigest(uuid)));
+  }
+
   /** The id moved (TCP RegisterPk id change accepted here): admission and bans move with it. */
   moveDevice(oldId: string, newId: string): void {
     this.index.move(oldId, newId);
