@@ -94,6 +94,7 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
   async function startSignal(
     policy: RegistrationPolicy,
     limits: Partial<SignalLimits> = {},
+    flushIntervalMs = 50,
   ): Promise<SignalProcess> {
     const client = createPrismaClient(database.url);
     const events = new RedisEventBus({ redis: REDIS_URL, prefix: `${prefix}:events`, logger: silentLogger });
@@ -104,7 +105,7 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
       logger: silentLogger,
       registry,
       defaultPolicy: policy,
-      writer: { flushIntervalMs: 50 },
+      writer: { flushIntervalMs },
     });
     const identity = testIdentity();
     const core = new SignalCore({
@@ -250,7 +251,31 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
 
     const thief = { id: device.id, uuid: Buffer.from('machine-thief'), pk: THIEF_KEY };
     expect(await registerPk(signal, '127.0.0.3', thief)).toBe(UUID_MISMATCH);
+    await signal.admission.writeBehind.flush();
     expect(await registerPk(signal, '127.0.0.4', device)).toBe(OK);
     expect(signal.core.peers.get(device.id)?.pkBytes).toEqual(REAL_KEY);
+  });
+
+  it('refuses for now an evicted id whose registration is not written yet, rather than take it as new', async () => {
+    const [uuid, twin] = collidingUuids();
+    // Rows are written only when flushed by hand; peers go offline at once and are evicted.
+    const signal = await startSignal('open', { maxPeers: 4, onlineWindowMs: 1 }, 3_600_000);
+    await signal.admission.access.whenLoaded(10_000);
+    const device = { id: '222333444', uuid, pk: REAL_KEY };
+    expect(await registerPk(signal, '127.0.0.2', device)).toBe(OK);
+    for (let n = 0; n < 8; n++) {
+      const other = { id: `${410000000 + n}`, uuid: Buffer.from(`machine-${n}-x`), pk: REAL_KEY };
+      expect(await registerPk(signal, `127.0.1.${n + 1}`, other)).toBe(OK);
+    }
+    expect(signal.core.peers.has(device.id)).toBe(false);
+
+    expect(await registerPk(signal, '127.0.0.3', { ...device, uuid: twin, pk: THIEF_KEY })).toBe(
+      TOO_FREQUENT,
+    );
+    await signal.admission.writeBehind.flush();
+    expect(await registerPk(signal, '127.0.0.3', { ...device, uuid: twin, pk: THIEF_KEY })).toBe(
+      UUID_MISMATCH,
+    );
+    expect(await registerPk(signal, '127.0.0.4', device)).toBe(OK);
   });
 });

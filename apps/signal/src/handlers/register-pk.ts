@@ -90,6 +90,11 @@ async function registerAfterReadingStored(
   const refused = refuseByPolicy(context, id, uuid, source.ip);
   if (refused !== undefined) return refused;
   let peer = context.peers.get(id);
+  if (peer === undefined && stored === null && context.access.isKnownDevice(id)) {
+    // Registered here but not written yet (the write-behind), and no longer in memory: its owner is
+    // known to Postgres in a moment, not now.
+    return answer(context, RegisterPkResponse_Result.TOO_FREQUENT, 'identity-unavailable');
+  }
   if (peer === undefined && stored !== null) {
     peer = context.peers.create(id, context.clock.now());
     if (peer === undefined) return answer(context, RegisterPkResponse_Result.TOO_FREQUENT, 'peer-map-full');
