@@ -93,9 +93,10 @@ export interface DeviceAccessControlOptions {
  * at once (a reload tells them about bans it finds that the lost events carried).
  *
  * Until the first load has succeeded (Postgres down at start), nothing is known: the open policy then
- * admits everyone (it needs Postgres to know a ban, and the data plane must keep serving), while
- * token, approval and locked refuse every id, since none can be shown to be admitted. After that,
- * while a resync is failing, the last known state is served and `ready` is false.
+ * admits everyone but the ids the Redis deny set holds, while token, approval and locked refuse every
+ * id, since none can be shown to be admitted. (RegisterPk still needs the id's stored identity,
+ * storedUuidMatch: while Postgres cannot say who owns an id, nobody registers it.) After that, while
+ * a resync is failing, the last known state is served and `ready` is false.
  *
  * Bans are also read from the relays' deny set in Redis, first, at start and before every reload:
  * an id either source denies is refused (a Redis writer can only add refusals here, never lift one).
