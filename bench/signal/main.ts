@@ -344,7 +344,14 @@ async function bench(options: BenchOptions, databaseUrl: string, redisUrl: strin
   if (options.build) console.log(`built the signal with swc into ${BUILD_DIR} in ${build().toFixed(1)} s`);
   const signal = await startSignal(
     // info: admission reloads and denials are logged (a few lines), nothing per datagram.
-    { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REGISTRATION_POLICY: 'open', LOG_LEVEL: 'info' },
+    // The bench registers every peer over UDP at once: lift the global rate of new UDP devices.
+    {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REGISTRATION_POLICY: 'open',
+      LOG_LEVEL: 'info',
+      UDP_NEW_DEVICES_PER_MINUTE: '100000000',
+    },
     { compiledMain: COMPILED_MAIN, nodeArgs: ['--inspect=127.0.0.1:0'] },
   );
   const workers = LoadWorkers.start(options.workers);

@@ -75,6 +75,13 @@ const fields = z.object({
   /** Static relay list, used when no relay node is registered in Redis. */
   RELAY_SERVERS: list(relayServer),
   SHUTDOWN_TIMEOUT_SECONDS: positiveNumber(10),
+  /** Peer records held in memory at most; at the cap offline peers make room (peer-map.ts). */
+  MAX_PEERS: positiveInteger(1_500_000),
+  /**
+   * Devices never seen before that may register over UDP per minute, all sources together (UDP
+   * sources can be forged). TCP/WS registrations and known devices are not counted.
+   */
+  UDP_NEW_DEVICES_PER_MINUTE: positiveInteger(600),
 });
 
 export const signalConfigSchema = fields

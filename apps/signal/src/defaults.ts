@@ -8,6 +8,8 @@ import {
   type RelayPickerPort,
   type RelayTicket,
   type RelayTicketPort,
+  type StoredIdentity,
+  type StoredUuidMatch,
 } from './ports';
 
 // Small, honest stand-ins for the ports, for when the real implementations (admission/, the device
@@ -30,8 +32,17 @@ export class OpenAccess implements DeviceAccessPort {
     return false;
   }
 
-  isHeldByOtherUuid(): boolean {
-    return false;
+  /** Without Postgres no uuid is stored: every id is a new device, as in memory only. */
+  storedUuidMatch(): StoredUuidMatch {
+    return 'none';
+  }
+
+  readStoredIdentity(): Promise<StoredIdentity | null> {
+    return Promise.resolve(null);
+  }
+
+  allowsKeyChange(): boolean {
+    return true;
   }
 
   /** Nothing is ever denied, so the listener is never called. */

@@ -52,6 +52,15 @@ export interface SignalLimits extends ConnectionLimits {
   readonly maxTrackedIps: number;
   /** Heartbeats reach DeviceWriterPort.recordSeen at most this often per peer. */
   readonly seenRecordIntervalMs: number;
+  /** Peer records held at most; at the cap offline ones make room (peer-map.ts). */
+  readonly maxPeers: number;
+  /**
+   * Devices never seen before that may register over UDP per window, all sources together: a UDP
+   * source can be forged, so per-IP limits cannot stop a flood of new ids (each a peer record and a
+   * row, under `approval` one in the admins' queue). TCP/WS registrations are not counted.
+   */
+  readonly udpNewDevices: number;
+  readonly udpNewDevicesWindowMs: number;
 }
 
 export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
@@ -91,4 +100,9 @@ export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
   perIpWindowMs: 10_000,
   maxTrackedIps: 100_000,
   seenRecordIntervalMs: 60_000,
+  // Room for the 1M-peer target and half as much again (about 250 bytes a record).
+  maxPeers: 1_500_000,
+  // 10 a second: a whole new office in minutes; clients told TOO_FREQUENT simply retry.
+  udpNewDevices: 600,
+  udpNewDevicesWindowMs: 60_000,
 };

@@ -13,7 +13,7 @@ import {
   type Logger,
   startOpsServer,
 } from '@switchboard/observability';
-import { RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
+import { RelayAccessLists, RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
 import { AllowedOrigins, createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
@@ -66,15 +66,17 @@ async function serve(config: SignalConfig): Promise<void> {
     prefix: `${config.REDIS_KEY_PREFIX}:events`,
     logger: logger.child({ component: 'events' }),
   });
-  // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is down.
+  const relayPrefix = `${config.REDIS_KEY_PREFIX}:relay`;
+  // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is
+  // down. The relays' deny set in Redis is read first, so bans hold while Postgres is slow or down.
   const admission = createDeviceAdmission({
     devices: new DeviceRepository(prisma),
     events,
     logger,
     registry,
     defaultPolicy: config.REGISTRATION_POLICY,
+    access: { denySet: new RelayAccessLists({ redis, prefix: relayPrefix }) },
   });
-  const relayPrefix = `${config.REDIS_KEY_PREFIX}:relay`;
   const relays = new RelayPicker({
     redis,
     prefix: relayPrefix,
@@ -103,6 +105,8 @@ async function serve(config: SignalConfig): Promise<void> {
     limits: {
       maxConnections: config.SIGNAL_MAX_CONNECTIONS,
       ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
+      maxPeers: config.MAX_PEERS,
+      udpNewDevices: config.UDP_NEW_DEVICES_PER_MINUTE,
     },
   });
   // An operator renamed a device: its live record follows (the admission index moves itself).
@@ -116,9 +120,17 @@ async function serve(config: SignalConfig): Promise<void> {
     .catch((error: unknown) => logger.warn({ err: error }, 'event subscriber stopped before ready'));
   await relays.start();
   // Open no listener before the deny set is in memory, or a banned device could register in the
-  // first moments. If Postgres is down we start anyway (refusing unknown ids per policy, not ready).
-  if (!(await admission.access.whenLoaded(ADMISSION_LOAD_WAIT_MS))) {
-    logger.warn({ waitedMs: ADMISSION_LOAD_WAIT_MS }, 'starting before the admission index could load');
+  // first moments. If Postgres is down we start anyway (refusing unknown ids per policy, not ready),
+  // with the bans Redis holds.
+  const [indexLoaded, denySetLoaded] = await Promise.all([
+    admission.access.whenLoaded(ADMISSION_LOAD_WAIT_MS),
+    admission.access.whenDenySetLoaded(ADMISSION_LOAD_WAIT_MS),
+  ]);
+  if (!indexLoaded) {
+    logger.warn(
+      { waitedMs: ADMISSION_LOAD_WAIT_MS, denySetLoaded },
+      'starting before the admission index could load',
+    );
   }
 
   const server = new SignalServer(core, {

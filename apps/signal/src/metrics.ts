@@ -37,6 +37,14 @@ export type RefusalReason =
   | 'unknown-device'
   | 'too-frequent'
   | 'uuid-mismatch'
+  /** An admitted device's new key under token, approval or locked. */
+  | 'key-changed'
+  /** The stored uuid and key of an id could not be read (Postgres down or too many reads waiting). */
+  | 'identity-unavailable'
+  /** The peer map is at its cap and holds no offline peer to make room. */
+  | 'peer-map-full'
+  /** A new device over UDP beyond the global rate of new devices (spoofable sources). */
+  | 'new-device-rate'
   | 'invalid-id'
   | 'oversized-key'
   | 'id-exists'

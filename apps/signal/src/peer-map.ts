@@ -58,12 +58,22 @@ export function bytesKey(bytes: Uint8Array): string {
 /**
  * The authoritative online state (ARCHITECTURE.md "Registration"): id → PeerRecord. A peer is online
  * while its registration link lives or for `onlineWindowMs` (hbbs REG_TIMEOUT, 30 s) after its last
- * registration. Nothing is evicted by age, as in hbbs; denied peers are removed.
+ * registration. Denied peers are removed. Unlike hbbs the map has a cap (`maxPeers`): RegisterPk over
+ * UDP can come from forged addresses, so at the cap offline peers make room (their rows are in
+ * Postgres, and their next RegisterPk reads them back); when every peer is online nothing new fits.
  */
 export class PeerMap {
   private readonly peers = new Map<string, PeerRecord>();
+  private readonly evictionBatch: number;
 
-  constructor(readonly onlineWindowMs: number) {}
+  constructor(
+    readonly onlineWindowMs: number,
+    readonly maxPeers = Number.POSITIVE_INFINITY,
+  ) {
+    // In batches, as rate-limit.ts evictOldest: a Map keeps deleted slots until it rehashes, so one
+    // eviction per insert from the front would walk ever more of them.
+    this.evictionBatch = Number.isFinite(maxPeers) ? Math.max(1, Math.ceil(maxPeers / 64)) : 1;
+  }
 
   get size(): number {
     return this.peers.size;
@@ -77,7 +87,9 @@ export class PeerMap {
     return this.peers.has(id);
   }
 
-  create(id: string): PeerRecord {
+  /** A new record, or undefined when the map is at its cap and no offline peer can make room. */
+  create(id: string, now: number): PeerRecord | undefined {
+    if (this.peers.size >= this.maxPeers && this.evictOffline(now) === 0) return undefined;
     const peer = new PeerRecord(id);
     this.peers.set(id, peer);
     return peer;
@@ -100,11 +112,12 @@ export class PeerMap {
   }
 
   /** Known devices from Postgres; ids already in memory keep their live record. */
-  load(known: Iterable<KnownPeer>): number {
+  load(known: Iterable<KnownPeer>, now: number): number {
     let added = 0;
     for (const device of known) {
       if (this.peers.has(device.id)) continue;
-      const peer = this.create(device.id);
+      const peer = this.create(device.id, now);
+      if (peer === undefined) break;
       peer.uuid = bytesKey(device.uuid);
       peer.pk = bytesKey(device.pk);
       peer.ip = device.ip;
@@ -115,6 +128,23 @@ export class PeerMap {
 
   isOnline(peer: PeerRecord, now: number): boolean {
     return (peer.link !== undefined && !peer.link.closed) || now - peer.lastRegTime < this.onlineWindowMs;
+  }
+
+  /**
+   * Forgets up to one batch of offline peers, oldest first (insertion order); online ones met on the
+   * way go to the back, so each is looked at once per round. Returns how many were forgotten.
+   */
+  private evictOffline(now: number): number {
+    let evicted = 0;
+    let looked = 0;
+    const maxLooks = this.evictionBatch * 4;
+    for (const [id, peer] of this.peers) {
+      if (evicted >= this.evictionBatch || looked++ >= maxLooks) break;
+      this.peers.delete(id);
+      if (this.isOnline(peer, now)) this.peers.set(id, peer);
+      else evicted++;
+    }
+    return evicted;
   }
 
   /** O(n): for the metrics scrape, not for request paths. */

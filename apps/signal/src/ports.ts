@@ -1,7 +1,9 @@
 // The seams between the rendezvous core and what it depends on. The core (handlers) only sees these
 // interfaces; main.ts wires the real implementations (admission/, device write-behind, relay
 // registry). Every method the hot path calls is synchronous and in-memory: Postgres or Redis being
-// slow or down must never delay a registration (ARCHITECTURE.md, "Registration").
+// slow or down must never delay a registration (ARCHITECTURE.md, "Registration"). The one exception
+// is readStoredIdentity, asked once per stored id that is not in memory (after a restart): an id's
+// owner must be known before its key is signed.
 
 /** Registration refusals and ban-closed links go to the audit chain (libs/audit-queue); never blocks. */
 export type { AuditSink } from '@switchboard/audit-queue';
@@ -36,13 +38,34 @@ export interface DeviceAccessPort {
    */
   isKnownDevice(id: string): boolean;
   /**
-   * Does Postgres hold this id for a different machine (another uuid)? The live peer map starts empty
-   * after a restart; hbbs then compares the uuid stored in its database, and so must we, or anyone
-   * could take over a known id by registering it first. No side effects.
+   * What is known, without waiting, of the uuid stored for this id: `none` (no stored uuid, a new
+   * device), `different` (another machine's: a real conflict), or `maybe-same` (a short digest
+   * matches, or nothing is loaded yet): then readStoredIdentity must say. The live peer map starts
+   * empty after a restart; hbbs then reads the record from its database, and so must we, or anyone
+   * could take over a known id (and have its own key signed for it) by registering it first.
    */
-  isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean;
+  storedUuidMatch(id: string, uuid: Uint8Array): StoredUuidMatch;
+  /**
+   * The uuid, key and last IP stored for this id (null: none stored). Off the hot path: only the
+   * first RegisterPk of a known id after a restart asks. Rejects when it cannot be read now.
+   */
+  readStoredIdentity(id: string): Promise<StoredIdentity | null>;
+  /**
+   * May a device registered with one key present another? hbbs allows it from the same IP; under a
+   * policy that admits devices one by one (token, approval, locked) the key is what was admitted.
+   */
+  allowsKeyChange(id: string): boolean;
   /** Called when ids become denied (ban, revoke, delete events): the core closes their live links. */
   onDenied(listener: (ids: readonly string[], refusal: Refusal) => void): void;
+}
+
+export type StoredUuidMatch = 'none' | 'different' | 'maybe-same';
+
+/** A device's identity as stored in Postgres (pk and ip empty when it never registered a key). */
+export interface StoredIdentity {
+  readonly uuid: Uint8Array;
+  readonly pk: Uint8Array | null;
+  readonly ip: string | null;
 }
 
 export interface DeviceRegistration {

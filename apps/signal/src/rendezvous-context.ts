@@ -51,6 +51,8 @@ export interface RendezvousContext {
   readonly registerPkLimiter: RegisterPkIpLimiter;
   readonly onlineQueryLimiter: WindowLimiter;
   readonly idChangeLimiter: WindowLimiter;
+  /** New devices over UDP, one budget for all sources (limits.udpNewDevices). */
+  readonly udpNewDeviceLimiter: WindowLimiter;
   /** Makes `connection` the registration link of `peer` (§5.11a). */
   bindLink(peer: PeerRecord, connection: SignalConnection): void;
 }

@@ -21,7 +21,7 @@ import { handleOnlineRequest } from './handlers/online-request';
 import { handlePunchHoleRequest } from './handlers/punch-hole-request';
 import { handlePunchHoleSent } from './handlers/punch-hole-sent';
 import { handleRegisterPeer, readRegisterPeerId, REGISTER_PEER_RESPONSE } from './handlers/register-peer';
-import { handleRegisterPk } from './handlers/register-pk';
+import { handleRegisterPk, type RegisterPkOutcome } from './handlers/register-pk';
 import { handleRelayResponse } from './handlers/relay-response';
 import { handleRequestRelay } from './handlers/request-relay';
 import { handleTestNatRequest } from './handlers/test-nat-request';
@@ -111,7 +111,7 @@ export class SignalCore {
     this.limits = { ...DEFAULT_SIGNAL_LIMITS, ...options.limits };
     this.logger = options.logger.child({ component: 'signal-core' });
     this.clock = options.clock ?? systemClock;
-    this.peers = new PeerMap(this.limits.onlineWindowMs);
+    this.peers = new PeerMap(this.limits.onlineWindowMs, this.limits.maxPeers);
     this.punches = new PunchMap({ cap: this.limits.punchMapCap, ttlMs: this.limits.punchMapTtlMs });
     this.metrics = new SignalMetrics(options.registry, {
       peersRegistered: () => this.peers.size,
@@ -152,6 +152,11 @@ export class SignalCore {
         windowMs: limits.idChangeWindowMs,
         maxKeys: limits.maxTrackedIps,
       }),
+      udpNewDeviceLimiter: new WindowLimiter({
+        max: limits.udpNewDevices,
+        windowMs: limits.udpNewDevicesWindowMs,
+        maxKeys: 1,
+      }),
       bindLink: (peer, connection) => this.bindLink(peer, connection),
     };
     this.newConnectionLimiter = new WindowLimiter({
@@ -181,7 +186,7 @@ export class SignalCore {
 
   /** Known devices from Postgres, so lookups tell ID_NOT_EXIST from OFFLINE and uuids are checked after a restart. */
   loadKnownPeers(known: Iterable<KnownPeer>): number {
-    return this.peers.load(known);
+    return this.peers.load(known, this.clock.now());
   }
 
   /** An id changed elsewhere (the operator API): the live record follows. */
@@ -289,14 +294,15 @@ export class SignalCore {
     if (message.$case === 'registerPeer') {
       this.answerRegisterPeer(datagram, message.value.id, address, port);
     } else if (message.$case === 'registerPk') {
-      const outcome = handleRegisterPk(this.context, message.value, { ip: address, port });
-      if (outcome.kind === 'answered') {
-        // No keep_alive over UDP, as upstream.
-        const reply = encodeRendezvous({
-          $case: 'registerPkResponse',
-          value: { result: outcome.result, keepAlive: 0 },
-        });
-        this.replyDatagram(datagram, reply, address, port);
+      const outcome = handleRegisterPk(this.context, message.value, {
+        ip: address,
+        port,
+        returnRoutable: false,
+      });
+      if (outcome instanceof Promise) {
+        void outcome.then((settled) => this.answerRegisterPk(datagram, settled, address, port));
+      } else {
+        this.answerRegisterPk(datagram, outcome, address, port);
       }
     }
     // PunchHoleRequest, PunchHoleSent, LocalAddr and the rest are ignored over UDP, as upstream.
@@ -312,6 +318,21 @@ export class SignalCore {
   private answerRegisterPeer(datagram: Buffer, id: string, address: string, port: number): void {
     const reply = handleRegisterPeer(this.context, id, address, port);
     if (reply !== 'drop') this.replyDatagram(datagram, REGISTER_PEER_RESPONSE[reply], address, port);
+  }
+
+  private answerRegisterPk(
+    datagram: Buffer,
+    outcome: RegisterPkOutcome,
+    address: string,
+    port: number,
+  ): void {
+    if (outcome.kind !== 'answered') return;
+    // No keep_alive over UDP, as upstream.
+    const reply = encodeRendezvous({
+      $case: 'registerPkResponse',
+      value: { result: outcome.result, keepAlive: 0 },
+    });
+    this.replyDatagram(datagram, reply, address, port);
   }
 
   private replyDatagram(request: Buffer, reply: Uint8Array, address: string, port: number): void {
@@ -448,7 +469,18 @@ export class SignalCore {
     const outcome = handleRegisterPk(this.context, message, {
       ip: connection.remote.address,
       port: connection.remote.port,
+      returnRoutable: true,
     });
+    if (outcome instanceof Promise) {
+      void outcome.then((settled) => this.answerOverLink(connection, settled));
+    } else {
+      this.answerOverLink(connection, outcome);
+    }
+  }
+
+  private answerOverLink(connection: SignalConnection, outcome: RegisterPkOutcome): void {
+    // The stored identity was read meanwhile: the client may have gone.
+    if (connection.closed) return;
     if (outcome.kind === 'ignored') {
       this.finishOneShot(connection, 'handled');
       return;

@@ -30,7 +30,10 @@ const coalesced = { count, firstAt: instant, lastAt: instant };
 /** Set on the entry that stands for everything past the coalescer's key cap (targetId is then null). */
 const overflow = z.literal(true).optional();
 
-/** signal's access refusals (apps/signal/src/ports.ts Refusal). */
+/**
+ * signal's access refusals (apps/signal/src/ports.ts Refusal), and `key-changed`: an admitted device
+ * presented a new key under a policy other than open (apps/signal/src/handlers/register-pk.ts).
+ */
 export const REGISTRATION_REFUSALS = [
   'banned',
   'revoked',
@@ -38,6 +41,7 @@ export const REGISTRATION_REFUSALS = [
   'pending',
   'not-deployed',
   'unknown-device',
+  'key-changed',
 ] as const;
 export type RegistrationRefusal = (typeof REGISTRATION_REFUSALS)[number];
 

@@ -116,6 +116,7 @@ export type {
   DeviceAdmission,
   DeviceRegistrationWrite,
   DeviceSeenWrite,
+  StoredDeviceIdentity,
 } from './devices';
 
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).

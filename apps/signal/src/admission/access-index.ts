@@ -85,6 +85,11 @@ export class AccessIndexReload {
     for (const row of rows) this.next.set(row.rustdeskId, stateOfRow(row));
   }
 
+  /** Sets `flag` on each of these ids, known or not (a deny list from elsewhere). */
+  flag(ids: Iterable<string>, flag: number): void {
+    for (const id of ids) this.next.set(id, (this.next.get(id) ?? 0) | flag);
+  }
+
   /** Replaces the live contents; returns the ids whose deny flags were not set before. */
   commit(): NewlyDenied {
     if (this.committed) throw new Error('reload already committed');

@@ -4,9 +4,11 @@ import { createPrismaClient, DeviceRepository, type PrismaClient } from '@switch
 import { type EventPayload, type EventType, RedisEventBus } from '@switchboard/events';
 import { createMetricsRegistry } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { RelayAccessLists } from '@switchboard/relay-registry';
 import { Redis } from 'ioredis';
 
 import { type AccessDecision, type Refusal, type RegistrationPolicy } from '../ports';
+import { type DeniedDeviceSource } from './device-access-control';
 import { createDeviceAdmission, type DeviceAdmission } from './device-admission';
 import { createCapturedLogger, waitFor } from './test-support/captured-logger';
 import { PostgresProxy } from './test-support/postgres-proxy';
@@ -63,7 +65,7 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
   /** A signal's admission half: its own event subscriber, index and write-behind. */
   async function startAdmission(
     defaultPolicy: RegistrationPolicy,
-    options: { databaseUrl?: string; waitReady?: boolean } = {},
+    options: { databaseUrl?: string; waitReady?: boolean; denySet?: DeniedDeviceSource } = {},
   ): Promise<Harness> {
     const { logger } = createCapturedLogger();
     const client = createPrismaClient(options.databaseUrl ?? database.url);
@@ -75,7 +77,7 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
       registry: createMetricsRegistry({ service: 'signal', defaultMetrics: false }),
       defaultPolicy,
       writer: { flushIntervalMs: 50, retryMinMs: 50, retryMaxMs: 100 },
-      access: { loadWithoutEventsAfterMs: 100, retryDelayMs: 50 },
+      access: { loadWithoutEventsAfterMs: 100, retryDelayMs: 50, denySet: options.denySet },
     });
     const denied: Harness['denied'] = [];
     admission.access.onDenied((ids, refusal) => denied.push([ids, refusal]));
@@ -159,9 +161,11 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
   it('knows which machine holds a stored id, so a restart does not free it for another uuid', async () => {
     await seedDevices();
     const harness = await startAdmission('open');
-    expect(harness.admission.access.isHeldByOtherUuid('admit1', UUID_B)).toBe(true);
-    expect(harness.admission.access.isHeldByOtherUuid('admit1', UUID_A)).toBe(false);
-    expect(harness.admission.access.isHeldByOtherUuid('never-seen', UUID_B)).toBe(false);
+    expect(harness.admission.access.storedUuidMatch('admit1', UUID_B)).toBe('different');
+    expect(harness.admission.access.storedUuidMatch('admit1', UUID_A)).toBe('maybe-same');
+    expect(harness.admission.access.storedUuidMatch('never-seen', UUID_B)).toBe('none');
+    expect(await harness.admission.access.readStoredIdentity('admit1')).toMatchObject({ uuid: UUID_A });
+    expect(await harness.admission.access.readStoredIdentity('never-seen')).toBeNull();
   });
 
   it('approval policy: a new device is recorded as pending, unreachable, and admitted by DeviceApproved', async () => {
@@ -343,6 +347,37 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
     expect(harness.admission.access.ready).toBe(true);
     expect(harness.register('admit1', UUID_A)).toBe('allowed');
     expect(harness.register('ban001')).toBe('banned');
+  });
+
+  it('with Postgres unreachable at start, refuses what the Redis deny set holds, and still after Postgres loads', async () => {
+    await seedDevices();
+    const lists = new RelayAccessLists({ redis, prefix: `${prefix}:relay` });
+    cleanups.push(() => redis.del(`${prefix}:relay:denied-devices`));
+    // ban001 is banned in Postgres too; admit1 only in Redis (which either source says is refused).
+    await lists.denyDevices(['ban001', 'admit1']);
+    const proxy = new PostgresProxy();
+    await proxy.start();
+    const url = proxy.url(database.url);
+    await proxy.cut();
+    cleanups.push(() => proxy.close());
+
+    const harness = await startAdmission('open', { databaseUrl: url, waitReady: false, denySet: lists });
+    expect(await harness.admission.access.whenDenySetLoaded(5_000)).toBe(true);
+    expect(harness.admission.access.ready).toBe(false);
+    expect(harness.register('ban001', UUID_A)).toBe('banned');
+    expect(harness.register('admit1', UUID_A)).toBe('banned');
+    expect(harness.reach('ban001')).toBe('banned');
+    expect(harness.register('new001', UUID_B)).toBe('allowed');
+
+    await proxy.restore();
+    await harness.subscriber.whenReady();
+    await waitFor(() => harness.admission.access.ready, 'the index to load');
+    expect(harness.register('ban001', UUID_A)).toBe('banned');
+    expect(harness.register('admit1', UUID_A)).toBe('banned');
+    // An unban takes the id out of the Redis set first, then is published: then it is lifted.
+    await lists.allowDevices(['admit1']);
+    await publishAndSettle(harness, 'DeviceUnbanned', { deviceId: 'admit1', actor: 'user:op' });
+    expect(harness.register('admit1', UUID_A)).toBe('allowed');
   });
 
   it('with Redis unreachable at start, loads from Postgres on its own and serves known devices', async () => {

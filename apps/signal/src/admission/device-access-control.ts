@@ -7,7 +7,14 @@ import {
 import { type EventSubscriber, type ResyncReason } from '@switchboard/events';
 import { type Logger, type Registry } from '@switchboard/observability';
 
-import { type AccessDecision, type DeviceAccessPort, type Refusal, type RegistrationPolicy } from '../ports';
+import {
+  type AccessDecision,
+  type DeviceAccessPort,
+  type Refusal,
+  type RegistrationPolicy,
+  type StoredIdentity,
+  type StoredUuidMatch,
+} from '../ports';
 import { AccessIndex } from './access-index';
 import {
   ADMITTED,
@@ -23,14 +30,20 @@ import {
 } from './access-state';
 import { type AccessMetrics, createAccessMetrics } from './admission-metrics';
 import { parseRegistrationPolicy } from './registration-policy';
+import { StoredIdentityReader, type StoredIdentitySource } from './stored-identity-reader';
 
 /** What the index is loaded from; DeviceRepository is one. */
-export interface DeviceAccessSource {
+export interface DeviceAccessSource extends StoredIdentitySource {
   loadAccessSnapshot(
     visit: (page: readonly DeviceAccessRow[]) => void,
     options?: DeviceAccessSnapshotOptions,
   ): Promise<DeviceAccessSnapshotSummary>;
   findAccess(rustdeskId: string): Promise<DeviceAccessRow | null>;
+}
+
+/** The relays' deny set in Redis (RelayAccessLists is one): every id banned, revoked or deleted. */
+export interface DeniedDeviceSource {
+  deniedDevices(): Promise<Set<string>>;
 }
 
 /** Writes the row of a device that asked to register under `approval` (DeviceWriteBehind is one). */
@@ -53,6 +66,16 @@ export interface DeviceAccessControlOptions {
   readonly beforeReload?: () => Promise<void>;
   readonly snapshotPageSize?: number;
   /**
+   * Read before Postgres at start and on every reload, and refused as banned whatever Postgres says:
+   * bans are known in the first moments even while Postgres is slow or down.
+   */
+  readonly denySet?: DeniedDeviceSource;
+  /** Longest wait for the deny set; past it the reload goes on without it. Default 2 s. */
+  readonly denySetTimeoutMs?: number;
+  /** Batching and the cap of stored-identity reads (stored-identity-reader.ts). */
+  readonly identityReadBatch?: number;
+  readonly maxIdentityReadsWaiting?: number;
+  /**
    * If no resync has loaded the index this long after start() (Redis down or slow), load it without
    * the event stream, so known devices are served while Redis is away. Default 3 s.
    */
@@ -70,9 +93,13 @@ export interface DeviceAccessControlOptions {
  * at once (a reload tells them about bans it finds that the lost events carried).
  *
  * Until the first load has succeeded (Postgres down at start), nothing is known: the open policy then
- * admits everyone (it needs Postgres to know a ban, and the data plane must keep serving), while
- * token, approval and locked refuse every id, since none can be shown to be admitted. After that,
- * while a resync is failing, the last known state is served and `ready` is false.
+ * admits everyone but the ids the Redis deny set holds, while token, approval and locked refuse every
+ * id, since none can be shown to be admitted. (RegisterPk still needs the id's stored identity,
+ * storedUuidMatch: while Postgres cannot say who owns an id, nobody registers it.) After that, while
+ * a resync is failing, the last known state is served and `ready` is false.
+ *
+ * Bans are also read from the relays' deny set in Redis, first, at start and before every reload:
+ * an id either source denies is refused (a Redis writer can only add refusals here, never lift one).
  *
  * checkRegistration has one side effect: under `approval`, an unknown id presenting a uuid is
  * recorded as pending. Use checkReachable to ask about an id without registering it.
@@ -84,6 +111,11 @@ export class DeviceAccessControl implements DeviceAccessPort {
   private readonly metrics: AccessMetrics;
   private readonly logger: Logger;
   private readonly now: () => Date;
+  private readonly identities: StoredIdentityReader;
+  /** The last deny set read from Redis; merged into every snapshot. */
+  private deniedInRedis = new Set<string>();
+  private denySetLoaded = false;
+  private denySetWaiters: (() => void)[] = [];
   private policy: RegistrationPolicy;
   private loaded = false;
   private loadedWaiters: (() => void)[] = [];
@@ -96,6 +128,11 @@ export class DeviceAccessControl implements DeviceAccessPort {
     this.logger = options.logger.child({ component: 'admission' });
     this.now = options.now ?? (() => new Date());
     this.policy = options.defaultPolicy;
+    this.identities = new StoredIdentityReader({
+      source: options.devices,
+      batchSize: options.identityReadBatch,
+      maxWaiting: options.maxIdentityReadsWaiting,
+    });
     this.metrics = createAccessMetrics(options.registry, {
       devices: () => this.index.size,
       ready: () => this.ready,
@@ -107,6 +144,8 @@ export class DeviceAccessControl implements DeviceAccessPort {
       events.onResync((reason) => this.reload(reason)),
       events.on('DeviceBanned', ({ payload }) => this.deny([payload.deviceId], BANNED, 'banned')),
       events.on('DeviceUnbanned', ({ payload }) => {
+        // The api takes the id out of the Redis set before it publishes this event.
+        this.deniedInRedis.delete(payload.deviceId);
         this.index.update(payload.deviceId, (state) => state & ~BANNED);
       }),
       events.on('DeviceRevoked', ({ payload }) =>
@@ -148,9 +187,24 @@ export class DeviceAccessControl implements DeviceAccessPort {
     return this.index.has(id);
   }
 
-  isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean {
+  /**
+   * The index holds a 24-bit digest of each stored uuid: enough to tell a different machine at once
+   * (and spare Postgres a read), never enough to recognise the same one (16M uuids share each value,
+   * and the uuid travels in clear). Before the first load nothing is known, so Postgres must say.
+   */
+  storedUuidMatch(id: string, uuid: Uint8Array): StoredUuidMatch {
+    if (!this.loaded) return 'maybe-same';
     const stored = uuidDigestOf(this.index.stateOf(id));
-    return stored !== undefined && stored !== uuidDigest(uuid);
+    if (stored === undefined) return 'none';
+    return stored === uuidDigest(uuid) ? 'maybe-same' : 'different';
+  }
+
+  readStoredIdentity(id: string): Promise<StoredIdentity | null> {
+    return this.identities.read(id);
+  }
+
+  allowsKeyChange(): boolean {
+    return this.policy === 'open';
   }
 
   /** Resolves true once the index has been loaded from Postgres, or false after `timeoutMs`. */
@@ -169,9 +223,29 @@ export class DeviceAccessControl implements DeviceAccessPort {
     });
   }
 
-  /** Schedules the load that serves known devices when no resync has loaded the index in time. */
+  /** Resolves true once a deny set has been read from Redis (or there is none to read), false after `timeoutMs`. */
+  whenDenySetLoaded(timeoutMs: number): Promise<boolean> {
+    if (this.denySetLoaded || this.options.denySet === undefined) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.denySetWaiters = this.denySetWaiters.filter((other) => other !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.denySetWaiters.push(waiter);
+    });
+  }
+
+  /**
+   * Reads the deny set from Redis at once (bans are enforced before Postgres answers) and schedules
+   * the load that serves known devices when no resync has loaded the index in time.
+   */
   start(): void {
     if (this.stopped || this.startupTimer !== undefined) return;
+    void this.refreshDenySet('start');
     this.scheduleLoadWithoutEvents(this.options.loadWithoutEventsAfterMs ?? 3_000);
   }
 
@@ -188,7 +262,8 @@ export class DeviceAccessControl implements DeviceAccessPort {
     const decision = decide(this.policy, state, digest);
     if (decision.allowed) return decision;
     this.metrics.refused('registration', decision.refusal);
-    if (state === 0 && this.policy === 'approval' && uuid !== undefined && uuid.length > 0) {
+    // Before the first load every id looks unknown: only a loaded index can tell a new one.
+    if (state === 0 && this.loaded && this.policy === 'approval' && uuid !== undefined && uuid.length > 0) {
       this.recordPending(id, uuid);
     }
     return decision;
@@ -202,6 +277,14 @@ export class DeviceAccessControl implements DeviceAccessPort {
 
   onDenied(listener: DeniedListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * A registration was accepted: the index learns its uuid at once, not at the next snapshot, so
+   * once the peer leaves memory (an eviction) the id is still known to belong to that machine.
+   */
+  noteRegistered(id: string, uuid: Uint8Array): void {
+    this.index.update(id, (state) => withUuidDigest(state, uuidDigest(uuid)));
   }
 
   /** The id moved (TCP RegisterPk id change accepted here): admission and bans move with it. */
@@ -232,6 +315,7 @@ export class DeviceAccessControl implements DeviceAccessPort {
         this.logger[level]({ err: error, reason }, 'device writes could not be flushed before the reload');
       }
     }
+    await this.refreshDenySet(reason);
     const started = performance.now();
     const reload = this.index.beginReload();
     let summary: DeviceAccessSnapshotSummary;
@@ -249,6 +333,7 @@ export class DeviceAccessControl implements DeviceAccessPort {
       throw error;
     }
     this.applyPolicy(summary.registrationPolicy);
+    reload.flag(this.deniedInRedis, BANNED);
     const newlyDenied = reload.commit();
     this.loaded = true;
     for (const waiter of this.loadedWaiters.splice(0)) waiter();
@@ -266,6 +351,44 @@ export class DeviceAccessControl implements DeviceAccessPort {
     );
     this.failingSince = undefined;
     for (const [refusal, ids] of newlyDenied) this.notifyDenied(ids, refusal);
+  }
+
+  /**
+   * Reads the deny set from Redis into `deniedInRedis`, which the next snapshot merges. When it
+   * cannot be read in time the last one read is kept (it only ever adds refusals).
+   */
+  private async refreshDenySet(reason: string): Promise<void> {
+    const source = this.options.denySet;
+    if (source === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('deny set read timed out')),
+        this.options.denySetTimeoutMs ?? 2_000,
+      );
+    });
+    try {
+      this.deniedInRedis = await Promise.race([source.deniedDevices(), timeout]);
+      // Until a snapshot has loaded, the index holds only what events said: refuse these now.
+      if (!this.loaded) this.applyDenySet(this.deniedInRedis);
+      this.denySetLoaded = true;
+      for (const waiter of this.denySetWaiters.splice(0)) waiter();
+    } catch (error) {
+      this.logger.warn({ err: error, reason }, 'cannot read the deny set from Redis; Postgres alone decides');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private applyDenySet(denied: ReadonlySet<string>): void {
+    const newly: string[] = [];
+    for (const id of denied) {
+      if ((this.index.stateOf(id) & BANNED) !== 0) continue;
+      this.index.update(id, (state) => state | BANNED);
+      newly.push(id);
+    }
+    this.logger.info({ denied: denied.size }, 'deny set loaded from Redis before Postgres');
+    if (newly.length > 0) this.notifyDenied(newly, 'banned');
   }
 
   private scheduleLoadWithoutEvents(delayMs: number): void {

@@ -62,7 +62,10 @@ export function createDeviceAdmission(options: DeviceAdmissionOptions): DeviceAd
     defaultPolicy: options.defaultPolicy,
   });
   const writer: DeviceWriterPort = {
-    recordRegistration: (registration) => writeBehind.recordRegistration(registration),
+    recordRegistration: (registration) => {
+      access.noteRegistered(registration.id, registration.uuid);
+      writeBehind.recordRegistration(registration);
+    },
     recordSeen: (id, ip, at) => writeBehind.recordSeen(id, ip, at),
     recordIdChange: (oldId, newId, at) => {
       access.moveDevice(oldId, newId);

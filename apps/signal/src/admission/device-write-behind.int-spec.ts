@@ -166,7 +166,11 @@ describe('DeviceWriteBehind (real Postgres behind a proxy)', () => {
 
     writer.recordSeen('old111', '10.0.0.1', new Date(T0 + 30_000));
     writer.recordIdChange('old111', 'new111', new Date(T0 + 31_000));
-    writer.recordRegistration(registration('new111', 32, '10.0.0.7'));
+    // The same machine (its uuid) under its new id: a row holding another uuid is never written.
+    writer.recordRegistration({
+      ...registration('new111', 32, '10.0.0.7'),
+      uuid: Buffer.from('uuid-old111'),
+    });
     await writer.flush();
 
     const rows = await direct.device.findMany();

@@ -1,4 +1,4 @@
-import { type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { encodeRendezvous, type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
 
 import { CoreHarness, ManualClock, peerIdentity, RELAY } from '../test/core-harness';
 
@@ -25,6 +25,15 @@ describe('UDP RegisterPk (RUSTDESK.md §5.3)', () => {
     if (reply.$case !== 'registerPkResponse') throw new Error(`unexpected ${reply.$case}`);
     expect(reply.value.keepAlive).toBe(0);
     return reply.value.result;
+  }
+
+  /** Like send, for a RegisterPk that waits for a stored identity first. */
+  async function sendAndSettle(message: RegisterPk, from = ip, port = 50000) {
+    const before = harness.datagrams.length;
+    harness.core.handleDatagram(encodeRendezvous({ $case: 'registerPk', value: message }), from, port);
+    await new Promise((resolve) => setImmediate(resolve));
+    const reply = harness.datagrams.slice(before).find((sent) => sent.address === from)?.message;
+    return reply?.$case === 'registerPkResponse' ? reply.value.result : undefined;
   }
 
   it('registers a new peer, records it, and leaves it online', () => {
@@ -67,12 +76,91 @@ describe('UDP RegisterPk (RUSTDESK.md §5.3)', () => {
     expect(harness.writer.registrations.map((r) => r.ip)).toEqual([ip, '203.0.113.2', '203.0.113.2']);
   });
 
-  it('answers UUID_MISMATCH to an id stored for another machine, even when it is not in memory', () => {
+  it('answers UUID_MISMATCH to an id stored for another machine, even when it is not in memory', async () => {
     // After a restart the peer map is empty; the stored uuid still decides, as in hbbs.
-    harness.access.storedUuids.set('123456789', peerIdentity(1).uuid.toString('hex'));
+    harness.access.stored.set('123456789', { uuid: peerIdentity(1).uuid, pk: Buffer.alloc(32, 1), ip });
     expect(send(registerPk('123456789', 1, { uuid: Buffer.from('other machine') }))).toBe(UUID_MISMATCH);
     expect(harness.core.peers.size).toBe(0);
+    expect(await sendAndSettle(registerPk('123456789', 1))).toBe(OK);
+  });
+
+  describe('after a restart (the peer map empty, the device stored)', () => {
+    const stored = { uuid: peerIdentity(1).uuid, pk: Buffer.alloc(32, 1), ip };
+    beforeEach(() => harness.access.stored.set('123456789', stored));
+
+    it('applies the in-memory rule to the stored uuid, key and IP', async () => {
+      // Same uuid, new key, new IP: refused as hbbs refuses it, and nothing is recorded or signed.
+      const thief = registerPk('123456789', 1, { pk: Buffer.alloc(32, 6) });
+      expect(await sendAndSettle(thief, '203.0.113.66')).toBe(UUID_MISMATCH);
+      expect(harness.writer.registrations).toEqual([]);
+      expect(harness.core.peers.get('123456789')?.pkBytes).toEqual(stored.pk);
+      // The real device, from anywhere: OK with its id and its key.
+      clock.advance(7_000);
+      expect(await sendAndSettle(registerPk('123456789', 1), '198.51.100.99')).toBe(OK);
+      expect(harness.core.peers.get('123456789')?.pkBytes).toEqual(stored.pk);
+      // A new key from the stored IP is a key change hbbs allows under open.
+      harness.access.stored.set('555555555', { ...stored, ip: '203.0.113.5' });
+      const rekeyed = registerPk('555555555', 1, { pk: Buffer.alloc(32, 5) });
+      expect(await sendAndSettle(rekeyed, '203.0.113.5')).toBe(OK);
+    });
+
+    it('takes the first key of a stored device that never had one (pending, or admitted by token)', async () => {
+      harness.access.stored.set('777777777', { uuid: peerIdentity(7).uuid, pk: null, ip: null });
+      expect(await sendAndSettle(registerPk('777777777', 7), '203.0.113.7')).toBe(OK);
+      expect(harness.writer.registrations.map((r) => r.id)).toEqual(['777777777']);
+    });
+
+    it('refuses for now, and registers nothing, while the stored identity cannot be read', async () => {
+      harness.access.storedUnreadable = new Error('Postgres is down');
+      expect(await sendAndSettle(registerPk('123456789', 1))).toBe(TOO_FREQUENT);
+      expect(await sendAndSettle(registerPk('999999999', 9))).toBe(TOO_FREQUENT);
+      expect(harness.core.peers.size).toBe(0);
+      expect(await harness.metric('signal_refusals_total', { reason: 'identity-unavailable' })).toBe(2);
+      harness.access.storedUnreadable = undefined;
+      expect(await sendAndSettle(registerPk('123456789', 1))).toBe(OK);
+    });
+  });
+
+  it('under token, approval and locked refuses a new key of an admitted device with NOT_DEPLOYED, audited', async () => {
     expect(send(registerPk('123456789', 1))).toBe(OK);
+    harness.access.keyChangeAllowed = false;
+    clock.advance(7_000);
+    // Even from the same IP (hbbs would take it): the key is what was admitted.
+    expect(send(registerPk('123456789', 1, { pk: Buffer.alloc(32, 8) }))).toBe(NOT_DEPLOYED);
+    expect(harness.core.peers.get('123456789')?.pkBytes).toEqual(Buffer.alloc(32, 1));
+    expect(harness.writer.registrations).toHaveLength(1);
+    expect(await harness.metric('signal_refusals_total', { reason: 'key-changed' })).toBe(1);
+    expect(harness.audit.facts).toContainEqual(
+      expect.objectContaining({ action: 'device.registration_refused', reason: 'key-changed' }),
+    );
+    expect(send(registerPk('123456789', 1))).toBe(OK);
+  });
+
+  it('lets new devices in over UDP at a global rate, whatever their (forgeable) sources', async () => {
+    harness.close();
+    harness = new CoreHarness({ clock, limits: { udpNewDevices: 5, udpNewDevicesWindowMs: 60_000 } });
+    const results = Array.from({ length: 8 }, (_, n) =>
+      send(registerPk(`new${String(n).padStart(6, '0')}`, n), `203.0.113.${n + 1}`),
+    );
+    expect(results).toEqual([OK, OK, OK, OK, OK, TOO_FREQUENT, TOO_FREQUENT, TOO_FREQUENT]);
+    expect(harness.core.peers.size).toBe(5);
+    expect(harness.writer.registrations).toHaveLength(5);
+    expect(await harness.metric('signal_refusals_total', { reason: 'new-device-rate' })).toBe(3);
+    // Known devices are not counted; the window passes.
+    clock.advance(7_000);
+    expect(send(registerPk('new000000', 0), '203.0.113.1')).toBe(OK);
+    clock.advance(60_000);
+    expect(send(registerPk('new000007', 7), '203.0.113.8')).toBe(OK);
+  });
+
+  it('holds at most maxPeers records however many forged sources register', () => {
+    harness.close();
+    harness = new CoreHarness({ clock, limits: { maxPeers: 100, udpNewDevices: 1_000_000 } });
+    for (let n = 0; n < 1_000; n++) {
+      send(registerPk(`flood${String(n).padStart(6, '0')}`, n % 250), `10.${n >> 8}.${n & 255}.1`);
+      clock.advance(1_000);
+    }
+    expect(harness.core.peers.size).toBeLessThanOrEqual(100);
   });
 
   it('answers NOT_DEPLOYED, never UUID_MISMATCH, to a refused device, even one in conflict', async () => {

@@ -16,6 +16,8 @@ import {
   type Refusal,
   type RelayTicket,
   type RelayTicketPort,
+  type StoredIdentity,
+  type StoredUuidMatch,
 } from '../ports';
 import { type SignalLimits, SignalCore } from '../signal-core';
 import { FramedClient } from './rendezvous-client';
@@ -64,12 +66,26 @@ export class ScriptedAccess implements DeviceAccessPort {
     return this.known.has(id);
   }
 
-  /** Ids whose row in Postgres holds this uuid (hex), for the restart case. */
-  readonly storedUuids = new Map<string, string>();
+  /** What Postgres holds for ids the live peer map may not (the restart case). */
+  readonly stored = new Map<string, StoredIdentity>();
+  /** Set to make reads of stored identities fail, as while Postgres is down. */
+  storedUnreadable: Error | undefined;
+  /** The registration policy's answer to a key change (open allows it). */
+  keyChangeAllowed = true;
 
-  isHeldByOtherUuid(id: string, uuid: Uint8Array): boolean {
-    const stored = this.storedUuids.get(id);
-    return stored !== undefined && stored !== Buffer.from(uuid).toString('hex');
+  storedUuidMatch(id: string, uuid: Uint8Array): StoredUuidMatch {
+    const stored = this.stored.get(id);
+    if (stored === undefined) return this.storedUnreadable === undefined ? 'none' : 'maybe-same';
+    return Buffer.from(stored.uuid).equals(uuid) ? 'maybe-same' : 'different';
+  }
+
+  readStoredIdentity(id: string): Promise<StoredIdentity | null> {
+    if (this.storedUnreadable !== undefined) return Promise.reject(this.storedUnreadable);
+    return Promise.resolve(this.stored.get(id) ?? null);
+  }
+
+  allowsKeyChange(): boolean {
+    return this.keyChangeAllowed;
   }
 
   onDenied(listener: (ids: readonly string[], refusal: Refusal) => void): void {

@@ -150,6 +150,31 @@ describe('DeviceRepository (real Postgres)', () => {
     console.info(`access snapshot of 100,000 devices: ${elapsedMs.toFixed(0)} ms`);
   });
 
+  describe('findIdentities', () => {
+    it('reads the stored uuid, key and address of the ids asked for that have a uuid', async () => {
+      await prisma.device.createMany({
+        data: [
+          { rustdeskId: 'id0001', uuid: bytes(1), pk: bytes(2), lastIp: '10.0.0.1' },
+          { rustdeskId: 'id0002', uuid: bytes(3) },
+          { rustdeskId: 'id0003' },
+          { rustdeskId: 'other1', uuid: bytes(4), pk: bytes(4) },
+        ],
+      });
+
+      const found = await repository.findIdentities(['id0001', 'id0002', 'id0003', 'absent']);
+
+      expect(
+        found
+          .map((row) => [row.rustdeskId, [...row.uuid], row.pk && [...row.pk], row.lastIp])
+          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      ).toEqual([
+        ['id0001', [1], [2], '10.0.0.1'],
+        ['id0002', [3], null, null],
+      ]);
+      expect(await repository.findIdentities([])).toEqual([]);
+    });
+  });
+
   describe('upsertRegistrations', () => {
     it('creates new devices with the admission it is told, in one statement per batch', async () => {
       const written = await repository.upsertRegistrations([
@@ -226,6 +251,33 @@ describe('DeviceRepository (real Postgres)', () => {
       // What the device reports about itself is updated.
       expect(rows.get('ban001')).toMatchObject({ lastIp: '10.0.0.2', lastSeenAt: at(5) });
       expect(Buffer.from(rows.get('ban001')?.uuid ?? [])).toEqual(Buffer.from([5]));
+    });
+
+    it('never replaces a stored uuid with another one, nor the key and address that came with it', async () => {
+      const write = (uuid: Uint8Array, pk: Uint8Array, ip: string, seconds: number) => ({
+        rustdeskId: 'own001',
+        uuid,
+        pk,
+        ip,
+        seenAt: at(seconds),
+        admissionIfNew: 'admitted' as const,
+      });
+      await repository.upsertRegistrations([write(bytes(1), bytes(1), '10.0.0.1', 1)]);
+
+      expect(await repository.upsertRegistrations([write(bytes(2), bytes(2), '10.6.6.6', 2)])).toBe(0);
+
+      const row = await prisma.device.findUniqueOrThrow({ where: { rustdeskId: 'own001' } });
+      expect(Buffer.from(row.uuid ?? [])).toEqual(Buffer.from([1]));
+      expect(Buffer.from(row.pk ?? [])).toEqual(Buffer.from([1]));
+      expect(row).toMatchObject({ lastIp: '10.0.0.1', lastSeenAt: at(1) });
+      // The same machine still updates its row; a row without a uuid takes the first one.
+      expect(await repository.upsertRegistrations([write(bytes(1), bytes(3), '10.0.0.2', 3)])).toBe(1);
+      await prisma.device.create({ data: { rustdeskId: 'bare01' } });
+      expect(
+        await repository.upsertRegistrations([
+          { ...write(bytes(4), bytes(4), '10.0.0.4', 4), rustdeskId: 'bare01' },
+        ]),
+      ).toBe(1);
     });
 
     it('never moves last_seen_at back, and lets the last write of an id in a batch win', async () => {

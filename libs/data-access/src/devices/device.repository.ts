@@ -14,6 +14,8 @@ import {
   type ExistsRow,
   fetchSnapshotPageSql,
   findAccessSql,
+  findIdentitiesSql,
+  type IdentityRow,
   readSettingSql,
   REGISTRATION_POLICY_SETTING,
   type RegistrationRow,
@@ -48,6 +50,14 @@ export interface DeviceAccessSnapshotSummary {
   readonly devices: number;
   /** The stored `registration.policy` setting as JSON, undefined when there is no such row. */
   readonly registrationPolicy: unknown;
+}
+
+/** The uuid, key and address a device last registered with; pk and lastIp null until it registers. */
+export interface StoredDeviceIdentity {
+  readonly rustdeskId: string;
+  readonly uuid: Uint8Array;
+  readonly pk: Uint8Array | null;
+  readonly lastIp: string | null;
 }
 
 /** A RegisterPk signal accepted (pk and ip null: keep the stored ones, as for a pending record). */
@@ -115,6 +125,18 @@ export class DeviceRepository {
     return row === undefined ? null : toAccessRow(row);
   }
 
+  /** The stored identity of each of these ids that has a uuid; ids without one are left out. */
+  async findIdentities(rustdeskIds: readonly string[]): Promise<StoredDeviceIdentity[]> {
+    if (rustdeskIds.length === 0) return [];
+    const { rows } = await this.pool.query<IdentityRow>(findIdentitiesSql(rustdeskIds));
+    return rows.map((row) => ({
+      rustdeskId: row.rustdesk_id,
+      uuid: row.uuid,
+      pk: row.pk,
+      lastIp: row.last_ip,
+    }));
+  }
+
   /** The stored `registration.policy` setting as JSON; undefined when unset. */
   async readRegistrationPolicy(): Promise<unknown> {
     const [row] = await this.prisma.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_SETTING));
@@ -123,8 +145,9 @@ export class DeviceRepository {
 
   /**
    * Inserts or updates the batch in one statement per 1,000 rows. A row this creates gets the
-   * write's `admissionIfNew`; an existing row keeps its admission, ban and deletion state. When an id
-   * appears twice, its last write wins. Resolves to the number of rows inserted or updated.
+   * write's `admissionIfNew`; an existing row keeps its admission, ban and deletion state, and a row
+   * holding another uuid is not written at all. When an id appears twice, its last write wins.
+   * Resolves to the number of rows inserted or updated.
    */
   async upsertRegistrations(batch: readonly DeviceRegistrationWrite[]): Promise<number> {
     let written = 0;

@@ -49,6 +49,22 @@ export function findAccessSql(rustdeskId: string): Prisma.Sql {
   return Prisma.sql`SELECT ${Prisma.raw(ACCESS_COLUMNS)} FROM devices WHERE rustdesk_id = ${rustdeskId}`;
 }
 
+/** What a device registered with, for signal's RegisterPk rule after a restart (hbbs peer.rs get). */
+export function findIdentitiesSql(rustdeskIds: readonly string[]): PgStatement {
+  return {
+    text: `SELECT rustdesk_id, uuid, pk, last_ip FROM devices
+      WHERE rustdesk_id = ANY($1::text[]) AND uuid IS NOT NULL`,
+    values: [rustdeskIds],
+  };
+}
+
+export interface IdentityRow {
+  rustdesk_id: string;
+  uuid: Buffer;
+  pk: Buffer | null;
+  last_ip: string | null;
+}
+
 export function readSettingSql(key: string): Prisma.Sql {
   return Prisma.sql`SELECT value FROM settings WHERE key = ${key}`;
 }
@@ -89,13 +105,16 @@ const UPSERT_REGISTRATIONS = `
     pk = COALESCE(EXCLUDED.pk, d.pk),
     last_ip = COALESCE(EXCLUDED.last_ip, d.last_ip),
     last_seen_at = GREATEST(d.last_seen_at, EXCLUDED.last_seen_at),
-    updated_at = now()`;
+    updated_at = now()
+  WHERE d.uuid IS NULL OR d.uuid = EXCLUDED.uuid`;
 
 /**
  * One INSERT for the whole batch (ids must be distinct: ON CONFLICT cannot touch a row twice).
  * The conflict branch only ever writes what the device itself reports (uuid, pk, address, last seen):
  * admission, ban, deletion, revocation and every admin field keep their stored values, so a write
  * that was queued before an admin acted can never undo it. A NULL pk or ip keeps the stored one.
+ * A row already holding another uuid is left untouched: the id belongs to that machine, and a write
+ * for a different one (whatever let it through) must not hand its id, and its admission, over.
  */
 export function upsertRegistrationsStatement(rows: readonly RegistrationRow[]): PgStatement {
   const ids: string[] = [];

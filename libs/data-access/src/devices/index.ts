@@ -7,6 +7,7 @@ export type {
   DeviceAdmission,
   DeviceRegistrationWrite,
   DeviceSeenWrite,
+  StoredDeviceIdentity,
 } from './device.repository';
 export { REGISTRATION_POLICY_SETTING } from './device.sql';
 export { uuidDigest } from './uuid-digest';
