@@ -7,7 +7,10 @@ import { type Authenticator } from './authenticator';
 import { type Principal } from './principal';
 import { tokensIssuedBefore } from './token-cutoff';
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+// RFC 7235: the scheme name is case-insensitive. Only this scheme is ours: any other Authorization
+// header (a proxy's Basic auth, say) leaves the request to the cookie session.
+const BEARER_SCHEME = /^bearer /i;
+const BEARER = /^bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
 /**
  * `Authorization: Bearer <access JWT>` for automation. The user row is read on every request, so a
@@ -22,7 +25,8 @@ export class BearerTokenAuthenticator implements Authenticator {
   ) {}
 
   presentIn(request: FastifyRequest): boolean {
-    return typeof request.headers.authorization === 'string';
+    const header = request.headers.authorization;
+    return typeof header === 'string' && BEARER_SCHEME.test(header);
   }
 
   async authenticate(request: FastifyRequest): Promise<Principal> {
