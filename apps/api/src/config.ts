@@ -5,6 +5,7 @@ import {
   type DeepReadonly,
   type Environment,
   flag,
+  ipv6PrefixLength,
   list,
   loadConfig,
   port,
@@ -112,7 +113,11 @@ export const apiConfigSchema = z.object({
   SESSION_REMEMBER_ME_TTL_SECONDS: positiveInteger(7 * 86_400),
   /** last_seen_at is written at most this often per session, to keep requests read-only. */
   SESSION_TOUCH_INTERVAL_SECONDS: positiveInteger(60),
-  /** Backoff ladder: failures within the window that lock an account (username as typed) ... */
+  /**
+   * Backoff ladder: failures within the window that lock an account (username as typed) for the
+   * network they came from, and that put the account as a whole under attack (then only networks
+   * that have not failed against it may still try) ...
+   */
   LOGIN_ACCOUNT_MAX_FAILURES: positiveInteger(5),
   /** ... or a client IP (higher: many people may share one NAT address). */
   LOGIN_IP_MAX_FAILURES: positiveInteger(20),
@@ -134,6 +139,8 @@ export const apiConfigSchema = z.object({
     ),
   /** A ladder with no failure for this long is forgotten (the account's is also reset by a success). */
   LOGIN_LADDER_RESET_SECONDS: positiveInteger(86_400),
+  /** IPv6 clients count per network of this prefix length in every per-IP limit (libs/transport). */
+  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
   /** `rustdesk --deploy` with an unknown token: failures per client IP within the window before 429. */
   DEPLOY_IP_MAX_FAILURES: positiveInteger(20),
   DEPLOY_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
