@@ -11,6 +11,7 @@ import { Reauthentication } from './reauthentication';
 import { RefreshTokenService } from './refresh-tokens.service';
 import { SecondFactor } from './second-factor';
 import { SecretBox } from './secret-box';
+import { SpentMfaTokens } from './spent-mfa-tokens';
 import { TotpController } from './totp.controller';
 import { TotpCodes } from './totp-codes';
 import { TotpService } from './totp.service';
@@ -32,6 +33,7 @@ import { TotpService } from './totp.service';
     RefreshTokenService,
     SecondFactor,
     SecretBox,
+    SpentMfaTokens,
     TotpCodes,
     TotpService,
   ],

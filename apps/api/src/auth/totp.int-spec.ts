@@ -234,6 +234,40 @@ describe('TOTP two-factor authentication', () => {
       ]);
     });
 
+    // Issue 10 item 19: it used to complete a second sign-in within its 5 minutes.
+    it('an mfa token signs in once: a fresh code or recovery code with it again is refused', async () => {
+      const mfaToken = await mfaTokenFor(user);
+      const first = await post('/api/v1/auth/token/totp', { mfaToken, code: await totpCode(secret, clock) });
+      expect(first.statusCode).toBe(200);
+      clock.advanceSeconds(30);
+      const again = await post('/api/v1/auth/token/totp', { mfaToken, code: await totpCode(secret, clock) });
+      expect(again.statusCode).toBe(401);
+      expect(again.json().message).toBe('Invalid or expired token');
+      const withRecovery = await post('/api/v1/auth/token/totp', {
+        mfaToken,
+        recoveryCode: recoveryCodes[2] ?? '',
+      });
+      expect(withRecovery.statusCode).toBe(401);
+      // The recovery code was not used up by the refused attempt.
+      const fresh = await post('/api/v1/auth/token/totp', {
+        mfaToken: await mfaTokenFor(user),
+        recoveryCode: recoveryCodes[2] ?? '',
+      });
+      expect(fresh.statusCode).toBe(200);
+      // A wrong code does not spend the token: the person may retype.
+      clock.advanceSeconds(30);
+      const retyped = await mfaTokenFor(user);
+      const right = await totpCode(secret, clock);
+      const wrong = right === '000000' ? '111111' : '000000';
+      expect((await post('/api/v1/auth/token/totp', { mfaToken: retyped, code: wrong })).statusCode).toBe(
+        401,
+      );
+      expect((await post('/api/v1/auth/token/totp', { mfaToken: retyped, code: right })).statusCode).toBe(
+        200,
+      );
+      clock.advanceSeconds(30);
+    });
+
     it('the mfa token opens nothing but the TOTP step', async () => {
       const mfaToken = await mfaTokenFor(user);
       for (const [method, url] of [
