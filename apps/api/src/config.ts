@@ -14,11 +14,13 @@ import {
   z,
 } from '@switchboard/config';
 
+import { DATA_KEY_BYTES, DataKeyringError, parseDataKeyring } from './data-keyring';
+
 // The api's whole configuration contract (ARCHITECTURE.md). This is the only file of the app that
 // reads process.env; the bootstrap CLI uses a superset of the same fields.
 
 export const SECRETS_FILE_NAME = 'api-secrets.json';
-export const DATA_ENCRYPTION_KEY_BYTES = 32;
+export const DATA_ENCRYPTION_KEY_BYTES = DATA_KEY_BYTES;
 const MIN_JWT_SECRET_LENGTH = 32;
 export const MIN_ADMIN_PASSWORD_LENGTH = 12;
 // argon2 hashes whatever it is given; an upper bound keeps a pasted novel from becoming a CPU burner.
@@ -50,14 +52,18 @@ export const secretFields = {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
     }
   }),
-  DATA_ENCRYPTION_KEY: z
-    .string()
-    .refine(
-      (value) =>
-        /^[A-Za-z0-9+/]+={0,2}$/.test(value) &&
-        Buffer.from(value, 'base64').length === DATA_ENCRYPTION_KEY_BYTES,
-      `must be ${DATA_ENCRYPTION_KEY_BYTES} bytes in base64 (openssl rand -base64 ${DATA_ENCRYPTION_KEY_BYTES})`,
-    ),
+  /** One key, or a keyring `id:key,...` (current last) to rotate it: data-keyring.ts. */
+  DATA_ENCRYPTION_KEY: z.string().superRefine((value, ctx) => {
+    try {
+      parseDataKeyring(value);
+    } catch (error) {
+      if (!(error instanceof DataKeyringError)) throw error;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be ${DATA_ENCRYPTION_KEY_BYTES} bytes in base64 (openssl rand -base64 ${DATA_ENCRYPTION_KEY_BYTES}), or id:key pairs of those: ${error.problems.join('; ')}`,
+      });
+    }
+  }),
 };
 
 const storageFields = {
