@@ -8,6 +8,8 @@ import { LoginService } from './login.service';
 import { LoginThrottle } from './login-throttle';
 import { LogoutService } from './logout.service';
 import { Reauthentication } from './reauthentication';
+import { RecoveryCodeRekeying } from './recovery-code-rekeying';
+import { RecoveryCodeDigests } from './recovery-codes';
 import { RefreshTokenService } from './refresh-tokens.service';
 import { SecondFactor } from './second-factor';
 import { SecretBox } from './secret-box';
@@ -30,6 +32,8 @@ import { TotpService } from './totp.service';
     LoginThrottle,
     LogoutService,
     Reauthentication,
+    RecoveryCodeDigests,
+    RecoveryCodeRekeying,
     RefreshTokenService,
     SecondFactor,
     SecretBox,

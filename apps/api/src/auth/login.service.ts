@@ -21,7 +21,7 @@ import { sha256 } from './opaque-token';
 import { PasswordHasher } from './password-hasher';
 import { type Channel, roleMayUse } from './permissions';
 import { type RequestOrigin } from './principal';
-import { recoveryCodeDigest } from './recovery-codes';
+import { RecoveryCodeDigests } from './recovery-codes';
 import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
 import { SecondFactor } from './second-factor';
 import { SpentMfaTokens } from './spent-mfa-tokens';
@@ -87,6 +87,7 @@ export class LoginService {
     private readonly refreshTokens: RefreshTokenService,
     private readonly secondFactor: SecondFactor,
     private readonly spentMfaTokens: SpentMfaTokens,
+    private readonly recoveryDigests: RecoveryCodeDigests,
     private readonly changes: ChangeRunner,
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
@@ -189,7 +190,7 @@ export class LoginService {
       if (secondStep?.recoveryCode !== undefined) {
         const used = await new RecoveryCodeRepository(tx).consume(
           user.id,
-          recoveryCodeDigest(secondStep.recoveryCode),
+          this.recoveryDigests.lookup(secondStep.recoveryCode),
           now,
         );
         if (!used) return { result: null, audit: [] };
