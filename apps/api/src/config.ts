@@ -16,11 +16,13 @@ import {
   z,
 } from '@switchboard/config';
 
+import { DATA_KEY_BYTES, DataKeyringError, parseDataKeyring } from './data-keyring';
+
 // The api's whole configuration contract (ARCHITECTURE.md). This is the only file of the app that
 // reads process.env; the bootstrap CLI uses a superset of the same fields.
 
 export const SECRETS_FILE_NAME = 'api-secrets.json';
-export const DATA_ENCRYPTION_KEY_BYTES = 32;
+export const DATA_ENCRYPTION_KEY_BYTES = DATA_KEY_BYTES;
 const MIN_JWT_SECRET_LENGTH = 32;
 export const MIN_ADMIN_PASSWORD_LENGTH = 12;
 // argon2 hashes whatever it is given; an upper bound keeps a pasted novel from becoming a CPU burner.
@@ -57,14 +59,18 @@ export const secretFields = {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
     }
   }),
-  DATA_ENCRYPTION_KEY: z
-    .string()
-    .refine(
-      (value) =>
-        /^[A-Za-z0-9+/]+={0,2}$/.test(value) &&
-        Buffer.from(value, 'base64').length === DATA_ENCRYPTION_KEY_BYTES,
-      `must be ${DATA_ENCRYPTION_KEY_BYTES} bytes in base64 (openssl rand -base64 ${DATA_ENCRYPTION_KEY_BYTES})`,
-    ),
+  /** One key, or a keyring `id:key,...` (current last) to rotate it: data-keyring.ts. */
+  DATA_ENCRYPTION_KEY: z.string().superRefine((value, ctx) => {
+    try {
+      parseDataKeyring(value);
+    } catch (error) {
+      if (!(error instanceof DataKeyringError)) throw error;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be ${DATA_ENCRYPTION_KEY_BYTES} bytes in base64 (openssl rand -base64 ${DATA_ENCRYPTION_KEY_BYTES}), or id:key pairs of those: ${error.problems.join('; ')}`,
+      });
+    }
+  }),
 };
 
 const storageFields = {
@@ -136,7 +142,11 @@ export const apiConfigSchema = z
     SESSION_REMEMBER_ME_TTL_SECONDS: positiveInteger(7 * 86_400),
     /** last_seen_at is written at most this often per session, to keep requests read-only. */
     SESSION_TOUCH_INTERVAL_SECONDS: positiveInteger(60),
-    /** Backoff ladder: failures within the window that lock an account (username as typed) ... */
+    /**
+     * Backoff ladder: failures within the window that lock an account (username as typed) for the
+     * network they came from, and that put the account as a whole under attack (then only networks
+     * that have not failed against it may still try) ...
+     */
     LOGIN_ACCOUNT_MAX_FAILURES: positiveInteger(5),
     /** ... or a client IP (higher: many people may share one NAT address). */
     LOGIN_IP_MAX_FAILURES: positiveInteger(20),

@@ -36,7 +36,7 @@ describe('resolveApiSecrets', () => {
     expect((await stat(file.path)).mode & 0o777).toBe(0o600);
     expect((await stat(keyDir)).mode & 0o777).toBe(0o700);
     expect(first.secrets.jwtSecret.length).toBeGreaterThanOrEqual(32);
-    expect(first.secrets.dataEncryptionKey).toHaveLength(32);
+    expect(first.secrets.dataKeyring.keys.size).toBe(1);
     expect(first.secrets.auditKeyring.keys.get(first.secrets.auditKeyring.currentKeyId)).toHaveLength(32);
 
     const before = await readFile(file.path, 'utf8');
@@ -44,7 +44,7 @@ describe('resolveApiSecrets', () => {
     expect(second.fileCreated).toBe(false);
     expect(await readFile(file.path, 'utf8')).toBe(before);
     expect(second.secrets.jwtSecret).toBe(first.secrets.jwtSecret);
-    expect(second.secrets.dataEncryptionKey.equals(first.secrets.dataEncryptionKey)).toBe(true);
+    expect(second.secrets.dataKeyring).toEqual(first.secrets.dataKeyring);
     expect(formatAuditKeyring(second.secrets.auditKeyring)).toBe(
       formatAuditKeyring(first.secrets.auditKeyring),
     );
@@ -68,7 +68,7 @@ describe('resolveApiSecrets', () => {
     const resolved = await resolveApiSecrets({ JWT_SECRET: jwt }, file);
     expect(resolved.origin.JWT_SECRET).toBe('env');
     expect(resolved.secrets.jwtSecret).toBe(jwt);
-    expect(resolved.secrets.dataEncryptionKey.equals(stored.dataEncryptionKey)).toBe(true);
+    expect(resolved.secrets.dataKeyring).toEqual(stored.dataKeyring);
   });
 
   it('gives every concurrent caller the same secrets and writes the file once', async () => {

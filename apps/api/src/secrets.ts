@@ -11,6 +11,7 @@ import {
 import { ConfigError, parseConfig, z } from '@switchboard/config';
 
 import { DATA_ENCRYPTION_KEY_BYTES, SECRETS_FILE_NAME, secretFields } from './config';
+import { type DataKeyring, formatNewDataKeyring, parseDataKeyring } from './data-keyring';
 
 /**
  * Where the api's secrets come from, in one place. Each secret is taken from the environment when set
@@ -23,8 +24,8 @@ export interface ApiSecrets {
   readonly jwtSecret: string;
   /** HMAC keys of the audit chain; the current one signs new entries. */
   readonly auditKeyring: AuditKeyring;
-  /** Seals TOTP secrets at rest. */
-  readonly dataEncryptionKey: Buffer;
+  /** Seals TOTP secrets at rest and keys recovery-code HMACs; the current one makes new values. */
+  readonly dataKeyring: DataKeyring;
 }
 
 export type SecretName = keyof typeof secretFields;
@@ -61,7 +62,7 @@ export function generateSecrets(random: (size: number) => Buffer = randomBytes):
   return {
     JWT_SECRET: random(48).toString('base64url'),
     AUDIT_HMAC_KEYS: formatAuditKeyring(createAuditKeyring([{ keyId: 'k1', key: random(32) }])),
-    DATA_ENCRYPTION_KEY: random(DATA_ENCRYPTION_KEY_BYTES).toString('base64'),
+    DATA_ENCRYPTION_KEY: formatNewDataKeyring(random(DATA_ENCRYPTION_KEY_BYTES)),
   };
 }
 
@@ -159,7 +160,7 @@ function decodeSecrets(text: StoredSecrets): ApiSecrets {
   return {
     jwtSecret: text.JWT_SECRET,
     auditKeyring: parseAuditKeyring(text.AUDIT_HMAC_KEYS),
-    dataEncryptionKey: Buffer.from(text.DATA_ENCRYPTION_KEY, 'base64'),
+    dataKeyring: parseDataKeyring(text.DATA_ENCRYPTION_KEY),
   };
 }
 

@@ -117,6 +117,6 @@ export async function signInAs(
     role,
     ...overrides,
   });
-  const token = await app.get(AccessTokens).issueAccessToken(user);
+  const token = await app.get(AccessTokens).issueAccessToken(user, randomUUID());
   return { user, password, authorization: `Bearer ${token}` };
 }

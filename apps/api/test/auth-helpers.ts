@@ -4,6 +4,7 @@ import { type InjectOptions, type Response as InjectResponse } from 'light-my-re
 import { generate } from 'otplib';
 
 import { PasswordHasher } from '../src/auth/password-hasher';
+import { CSRF_COOKIE, SESSION_COOKIE } from '../src/auth/session-cookies';
 import { type ManualClock } from './manual-clock';
 
 // Helpers for the auth flows' integration tests: real users in the database, real HTTP through
@@ -49,12 +50,12 @@ export function cookieValue(response: InjectResponse, name: string): string | un
 }
 
 export function browserSessionOf(response: InjectResponse): BrowserSession {
-  const session = cookieValue(response, 'sb_session');
-  const csrf = cookieValue(response, 'sb_csrf');
+  const session = cookieValue(response, SESSION_COOKIE);
+  const csrf = cookieValue(response, CSRF_COOKIE);
   if (session === undefined || csrf === undefined) {
     throw new Error(`no session cookies in ${response.statusCode} ${response.body}`);
   }
-  return { session, csrf, cookie: `sb_session=${session}; sb_csrf=${csrf}` };
+  return { session, csrf, cookie: `${SESSION_COOKIE}=${session}; ${CSRF_COOKIE}=${csrf}` };
 }
 
 /** Headers of a well-behaved console request: cookies, CSRF echo and same Origin. */

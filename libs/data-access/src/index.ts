@@ -67,7 +67,15 @@ export {
   SessionRepository,
   UserCredentialRepository,
 } from './auth';
-export type { NewRefreshToken, NewSession, RefreshTokenRecord, SessionRecord, TotpState } from './auth';
+export type {
+  NewRefreshToken,
+  NewSession,
+  RecoveryCodeLookup,
+  RefreshTokenRecord,
+  SessionRecord,
+  StoredRecoveryCode,
+  TotpState,
+} from './auth';
 
 // Prisma client factory (Prisma 7 + pg driver adapter).
 export { createPrismaClient } from './prisma-client';

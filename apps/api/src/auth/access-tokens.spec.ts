@@ -6,6 +6,7 @@ import { AccessTokens, jwtOptionsFor } from './access-tokens';
 
 const SECRET = 'a test jwt secret of reasonable length, 0123456789';
 const USER = { id: '0a0a0a0a-0000-4000-8000-000000000001' };
+const FAMILY = '0a0a0a0a-0000-4000-8000-00000000000f';
 const config = { ACCESS_TOKEN_TTL_SECONDS: 900 } as ApiConfig;
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -17,11 +18,20 @@ describe('AccessTokens', () => {
   const claims = () => ({ typ: 'access', iat: Math.floor(nowMs() / 1000), iat_ms: nowMs() });
 
   it('verifies what it issued, with its claims', async () => {
-    const token = await tokens.issueAccessToken(USER);
+    const token = await tokens.issueAccessToken(USER, FAMILY);
     await expect(tokens.verify(token, 'access')).resolves.toMatchObject({
       sub: USER.id,
       issuedAtMs: nowMs(),
     });
+  });
+
+  it('names the refresh family in access tokens and a unique id in mfa tokens', async () => {
+    const access = await tokens.verify(await tokens.issueAccessToken(USER, FAMILY), 'access');
+    expect(access.familyId).toBe(FAMILY);
+    const first = await tokens.verify(await tokens.issueMfaToken(USER), 'mfa');
+    const second = await tokens.verify(await tokens.issueMfaToken(USER), 'mfa');
+    expect(first.tokenId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second.tokenId).not.toBe(first.tokenId);
   });
 
   it('verifies tokens signed with the secret as a string (as before the key was a KeyObject)', async () => {
@@ -55,7 +65,7 @@ describe('AccessTokens', () => {
     for (const token of bad)
       await expect(tokens.verify(token, 'access')).rejects.toThrow('Invalid or expired token');
 
-    const token = await tokens.issueAccessToken(USER);
+    const token = await tokens.issueAccessToken(USER, FAMILY);
     clock.advanceSeconds(901);
     await expect(tokens.verify(token, 'access')).rejects.toThrow('Invalid or expired token');
   });

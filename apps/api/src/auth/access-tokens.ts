@@ -1,4 +1,4 @@
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { type JwtModuleOptions, JwtService } from '@nestjs/jwt';
@@ -21,6 +21,10 @@ export interface TokenClaims {
    * it to the millisecond, so a token issued just after a password change in the same second lives.
    */
   readonly issuedAtMs: number;
+  /** Access tokens: the refresh-token family they belong to (`fam`), dead as soon as it is revoked. */
+  readonly familyId?: string;
+  /** MFA tokens: a unique id (`jti`), so the token can be used up once it has completed a login. */
+  readonly tokenId?: string;
 }
 
 interface SignedClaims {
@@ -28,6 +32,8 @@ interface SignedClaims {
   readonly typ?: unknown;
   readonly iat?: unknown;
   readonly iat_ms?: unknown;
+  readonly fam?: unknown;
+  readonly jti?: unknown;
 }
 
 const JWT_ALGORITHM = 'HS256';
@@ -57,13 +63,14 @@ export class AccessTokens {
     return this.config.ACCESS_TOKEN_TTL_SECONDS;
   }
 
-  issueAccessToken(user: Pick<UserRecord, 'id'>): Promise<string> {
-    return this.sign(user.id, 'access', this.config.ACCESS_TOKEN_TTL_SECONDS);
+  /** An access token of one refresh-token family: logout or reuse detection ends it with the family. */
+  issueAccessToken(user: Pick<UserRecord, 'id'>, familyId: string): Promise<string> {
+    return this.sign(user.id, 'access', this.config.ACCESS_TOKEN_TTL_SECONDS, { fam: familyId });
   }
 
-  /** The 5-minute partial token of a login that still owes its TOTP code. */
+  /** The 5-minute partial token of a login that still owes its TOTP code; good for one login. */
   issueMfaToken(user: Pick<UserRecord, 'id'>): Promise<string> {
-    return this.sign(user.id, 'mfa', MFA_TOKEN_TTL_SECONDS);
+    return this.sign(user.id, 'mfa', MFA_TOKEN_TTL_SECONDS, { jti: randomUUID() });
   }
 
   /** The claims of a genuine, unexpired token of that purpose; 401 for anything else. */
@@ -86,14 +93,26 @@ export class AccessTokens {
     ) {
       throw new UnauthorizedException('Invalid or expired token');
     }
-    return { sub: claims.sub, typ: purpose, iat: claims.iat, issuedAtMs: claims.iat_ms };
+    return {
+      sub: claims.sub,
+      typ: purpose,
+      iat: claims.iat,
+      issuedAtMs: claims.iat_ms,
+      ...(typeof claims.fam === 'string' ? { familyId: claims.fam } : {}),
+      ...(typeof claims.jti === 'string' ? { tokenId: claims.jti } : {}),
+    };
   }
 
-  private sign(userId: string, purpose: TokenPurpose, ttlSeconds: number): Promise<string> {
+  private sign(
+    userId: string,
+    purpose: TokenPurpose,
+    ttlSeconds: number,
+    extra: { fam?: string; jti?: string },
+  ): Promise<string> {
     // iat from the api's clock (exp is derived from it), so expiry follows the same time as everything else.
     const nowMs = this.clock.now().getTime();
     return this.jwt.signAsync(
-      { typ: purpose, iat: Math.floor(nowMs / 1000), iat_ms: nowMs },
+      { typ: purpose, iat: Math.floor(nowMs / 1000), iat_ms: nowMs, ...extra },
       { subject: userId, expiresIn: ttlSeconds, algorithm: JWT_ALGORITHM, issuer: ISSUER },
     );
   }

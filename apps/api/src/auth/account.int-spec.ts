@@ -86,6 +86,26 @@ describe('tokens, sessions and password change', () => {
       expect((await refresh(other.refreshToken)).statusCode).toBe(200);
     });
 
+    // Issue 10 item 18: access tokens used to outlive their family by up to 15 minutes.
+    it('the family\u2019s access tokens die with it at once: on reuse detection and on logout', async () => {
+      const user = await createUser(app, 'operator');
+      const first = await tokensFor(user);
+      const second = (await refresh(first.refreshToken)).json<Pair>();
+      const other = await tokensFor(user);
+      expect((await meWith(bearer(second))).statusCode).toBe(200);
+      expect((await refresh(first.refreshToken)).statusCode).toBe(401);
+      for (const pair of [first, second]) {
+        const refused = await meWith(bearer(pair));
+        expect(refused.statusCode).toBe(401);
+        expect(refused.json().message).toBe('Token revoked');
+      }
+      expect((await meWith(bearer(other))).statusCode).toBe(200);
+
+      const logout = await post('/api/v1/auth/logout', { refreshToken: other.refreshToken });
+      expect(logout.statusCode).toBe(204);
+      expect((await meWith(bearer(other))).statusCode).toBe(401);
+    });
+
     it('expire after 30 days', async () => {
       const user = await createUser(app, 'operator');
       const pair = await tokensFor(user);

@@ -37,7 +37,7 @@ import { SessionAuthenticator } from './session.authenticator';
     {
       provide: AUTHENTICATORS,
       // Order matters: the first whose credential is present decides; an explicit X-API-Key or
-      // Authorization header wins over a cookie the browser sent along.
+      // `Authorization: Bearer` header wins over a cookie the browser sent along.
       inject: [ApiKeyAuthenticator, BearerTokenAuthenticator, SessionAuthenticator],
       useFactory: (...authenticators: Authenticator[]): readonly Authenticator[] => authenticators,
     },

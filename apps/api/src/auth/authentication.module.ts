@@ -8,9 +8,12 @@ import { LoginService } from './login.service';
 import { LoginThrottle } from './login-throttle';
 import { LogoutService } from './logout.service';
 import { Reauthentication } from './reauthentication';
+import { RecoveryCodeRekeying } from './recovery-code-rekeying';
+import { RecoveryCodeDigests } from './recovery-codes';
 import { RefreshTokenService } from './refresh-tokens.service';
 import { SecondFactor } from './second-factor';
 import { SecretBox } from './secret-box';
+import { SpentMfaTokens } from './spent-mfa-tokens';
 import { TotpController } from './totp.controller';
 import { TotpCodes } from './totp-codes';
 import { TotpService } from './totp.service';
@@ -29,9 +32,12 @@ import { TotpService } from './totp.service';
     LoginThrottle,
     LogoutService,
     Reauthentication,
+    RecoveryCodeDigests,
+    RecoveryCodeRekeying,
     RefreshTokenService,
     SecondFactor,
     SecretBox,
+    SpentMfaTokens,
     TotpCodes,
     TotpService,
   ],

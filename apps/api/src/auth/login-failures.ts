@@ -20,7 +20,7 @@ export interface LoginFailure {
 }
 
 /**
- * A failed password or TOTP check: one step up both ladders (TOTP failures count like password
+ * A failed password or TOTP check: one step up every ladder (TOTP failures count like password
  * failures), the failure audited, and any lock it imposed audited as auth.login_throttled.
  */
 @Injectable()

@@ -15,7 +15,7 @@ import { clearSessionCookies, sessionTokenOf, setSessionCookies } from './sessio
 export interface PanelLoginResponse {
   readonly mfaRequired: false;
   readonly user: { id: string; username: string; role: string; passwordMustChange: boolean };
-  /** Also in the sb_csrf cookie; echo it in X-CSRF-Token on every state change. */
+  /** Also in the __Host-sb_csrf cookie; echo it in X-CSRF-Token on every state change. */
   readonly csrfToken: string;
   readonly expiresAt: string;
 }

@@ -58,11 +58,11 @@ describe('password login, browser sessions and CSRF', () => {
     });
     const setCookie = response.headers['set-cookie'] as string[];
     expect(setCookie).toHaveLength(2);
-    const session = setCookie.find((line) => line.startsWith('sb_session='));
-    const csrf = setCookie.find((line) => line.startsWith('sb_csrf='));
-    expect(session).toMatch(/^sb_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    const session = setCookie.find((line) => line.startsWith('__Host-sb_session='));
+    const csrf = setCookie.find((line) => line.startsWith('__Host-sb_csrf='));
+    expect(session).toMatch(/^__Host-sb_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     // Readable by the console's script (no HttpOnly), and a session cookie (no Max-Age/Expires).
-    expect(csrf).toMatch(/^sb_csrf=[A-Za-z0-9_-]{43}; Path=\/; Secure; SameSite=Lax$/);
+    expect(csrf).toMatch(/^__Host-sb_csrf=[A-Za-z0-9_-]{43}; Path=\/; Secure; SameSite=Lax$/);
     expect(body.csrfToken).toBe(browserSessionOf(response).csrf);
     expect(body.expiresAt).toBe(new Date(clock.now().getTime() + 12 * 3_600_000).toISOString());
     expect(await auditActions()).toContain('auth.login');
@@ -324,7 +324,7 @@ describe('password login, browser sessions and CSRF', () => {
       const response = await inject(app, {
         method: 'DELETE',
         url,
-        headers: { ...consoleHeaders(browser), 'x-csrf-token': `${browser.csrf.slice(0, -1)}A` },
+        headers: { ...consoleHeaders(browser), 'x-csrf-token': differentLastChar(browser.csrf) },
       });
       expect(response.statusCode).toBe(403);
     });
@@ -336,7 +336,7 @@ describe('password login, browser sessions and CSRF', () => {
         method: 'DELETE',
         url,
         headers: {
-          cookie: `sb_session=${browser.session}; sb_csrf=${other.csrf}`,
+          cookie: `__Host-sb_session=${browser.session}; __Host-sb_csrf=${other.csrf}`,
           'x-csrf-token': other.csrf,
           origin: ORIGIN,
         },
@@ -380,7 +380,7 @@ describe('password login, browser sessions and CSRF', () => {
       const response = await inject(app, {
         method: 'GET',
         url: '/api/v1/auth/sessions',
-        headers: { cookie: `sb_session=${browser.session}` },
+        headers: { cookie: `__Host-sb_session=${browser.session}` },
       });
       expect(response.statusCode).toBe(200);
     });
@@ -407,6 +407,42 @@ describe('password login, browser sessions and CSRF', () => {
         headers: { origin: 'https://evil.example' },
       });
       expect(response.statusCode).toBe(403);
+    });
+
+    // Issue 10 item 32: without PUBLIC_URL a Host header never vouches for a name of its own.
+    it('without PUBLIC_URL, an Origin that only agrees with a non-loopback Host is refused (DNS rebinding)', async () => {
+      const response = await inject(app, {
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: admin.username, password: admin.password },
+        headers: { host: 'rebound.example', origin: 'http://rebound.example' },
+      });
+      expect(response.statusCode).toBe(403);
+      expect(response.json().message).toMatch(/PUBLIC_URL/);
+      const browser = await signInBrowser(app, admin);
+      const stateChange = await inject(app, {
+        method: 'DELETE',
+        url,
+        headers: { ...consoleHeaders(browser), host: 'rebound.example', origin: 'http://rebound.example' },
+      });
+      expect(stateChange.statusCode).toBe(403);
+    });
+
+    // Issue 10 item 28: only the Bearer scheme is a credential of ours.
+    it('an Authorization header of another scheme leaves the request to the cookie session', async () => {
+      const browser = await signInBrowser(app, admin);
+      const response = await inject(app, {
+        method: 'DELETE',
+        url,
+        headers: { ...consoleHeaders(browser), authorization: 'Basic cHJveHk6cGFzcw==' },
+      });
+      expect(response.statusCode).toBe(404);
+      const malformedBearer = await inject(app, {
+        method: 'GET',
+        url: '/api/v1/auth/me',
+        headers: { cookie: browser.cookie, authorization: 'Bearer not a token' },
+      });
+      expect(malformedBearer.statusCode).toBe(401);
     });
   });
 
@@ -522,11 +558,22 @@ describe('password login, browser sessions and CSRF', () => {
       expect(response.statusCode).toBe(401);
     });
 
+    // Issue 10 item 23: a cookie without the __Host- prefix may have been planted by a sibling subdomain.
+    it('a session token in an unprefixed sb_session cookie is not accepted', async () => {
+      const browser = await signInBrowser(app, admin);
+      const response = await inject(app, {
+        method: 'GET',
+        url: '/api/v1/auth/me',
+        headers: { cookie: `sb_session=${browser.session}` },
+      });
+      expect(response.statusCode).toBe(401);
+    });
+
     it('a garbage session cookie is 401, not 500', async () => {
       const response = await inject(app, {
         method: 'GET',
         url: '/api/v1/auth/me',
-        headers: { cookie: 'sb_session=%%%not-a-token' },
+        headers: { cookie: '__Host-sb_session=%%%not-a-token' },
       });
       expect(response.statusCode).toBe(401);
     });
@@ -544,7 +591,9 @@ describe('password login, browser sessions and CSRF', () => {
       const cleared = response.headers['set-cookie'] as string[];
       expect(cleared).toHaveLength(2);
       for (const line of cleared)
-        expect(line).toMatch(/^sb_(session|csrf)=; Max-Age=0; Path=\/; Expires=.*; Secure; SameSite=Lax/);
+        expect(line).toMatch(
+          /^__Host-sb_(session|csrf)=; Max-Age=0; Path=\/; Expires=.*; Secure; SameSite=Lax/,
+        );
       const after = await inject(app, {
         method: 'GET',
         url: '/api/v1/auth/me',
@@ -619,3 +668,8 @@ describe('password login, browser sessions and CSRF', () => {
     });
   });
 });
+
+/** The same token with its last character changed (never to itself). */
+function differentLastChar(token: string): string {
+  return `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+}

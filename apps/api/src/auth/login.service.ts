@@ -21,9 +21,10 @@ import { sha256 } from './opaque-token';
 import { PasswordHasher } from './password-hasher';
 import { type Channel, roleMayUse } from './permissions';
 import { type RequestOrigin } from './principal';
-import { recoveryCodeDigest } from './recovery-codes';
+import { RecoveryCodeDigests } from './recovery-codes';
 import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
 import { SecondFactor } from './second-factor';
+import { SpentMfaTokens } from './spent-mfa-tokens';
 import { tokensIssuedBefore } from './token-cutoff';
 
 /**
@@ -85,6 +86,8 @@ export class LoginService {
     private readonly sessions: BrowserSessions,
     private readonly refreshTokens: RefreshTokenService,
     private readonly secondFactor: SecondFactor,
+    private readonly spentMfaTokens: SpentMfaTokens,
+    private readonly recoveryDigests: RecoveryCodeDigests,
     private readonly changes: ChangeRunner,
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
@@ -121,8 +124,15 @@ export class LoginService {
 
   async mfaLogin(input: MfaLogin, context: LoginContext): Promise<LoginOutcome> {
     const claims = await this.accessTokens.verify(input.mfaToken, 'mfa');
+    const { tokenId } = claims;
     const user = await this.users.findById(claims.sub);
-    if (user === null || user.disabled || !user.totpEnabled || claims.issuedAtMs < tokensIssuedBefore(user)) {
+    if (
+      tokenId === undefined ||
+      user === null ||
+      user.disabled ||
+      !user.totpEnabled ||
+      claims.issuedAtMs < tokensIssuedBefore(user)
+    ) {
       throw new UnauthorizedException(BAD_MFA_TOKEN);
     }
     this.assertChannel(user, context.channel);
@@ -138,7 +148,9 @@ export class LoginService {
             context,
           );
         }
-        return orRefuse(await this.complete(attempt, user, 'totp', input.rememberMe ?? false, context));
+        return orRefuse(
+          await this.complete(attempt, user, 'totp', input.rememberMe ?? false, context, { tokenId }),
+        );
       }
       const outcome = await this.complete(
         attempt,
@@ -147,6 +159,7 @@ export class LoginService {
         input.rememberMe ?? false,
         context,
         {
+          tokenId,
           recoveryCode: input.recoveryCode ?? '',
         },
       );
@@ -159,7 +172,9 @@ export class LoginService {
   /**
    * The login's writes in one transaction: the presented browser session revoked, the new session or
    * token family, last_login_at, the audit entry (and a recovery code used up). Null when the
-   * recovery code was not the user's or already used (nothing is written then).
+   * recovery code was not the user's or already used (nothing is written then). A second step also
+   * spends its MFA token, last, so a wrong recovery code leaves the token usable and a spent token
+   * rolls the recovery code back.
    */
   private async complete(
     attempt: LoginAttempt,
@@ -167,15 +182,15 @@ export class LoginService {
     method: 'password' | SecondFactorMethod,
     rememberMe: boolean,
     context: LoginContext,
-    recovery?: { recoveryCode: string },
+    secondStep?: { tokenId: string; recoveryCode?: string },
   ): Promise<LoginOutcome | null> {
     const now = this.clock.now();
     const outcome = await this.changes.run(async (tx) => {
       const audit: AuditAppendInput[] = [];
-      if (recovery !== undefined) {
+      if (secondStep?.recoveryCode !== undefined) {
         const used = await new RecoveryCodeRepository(tx).consume(
           user.id,
-          recoveryCodeDigest(recovery.recoveryCode),
+          this.recoveryDigests.lookup(secondStep.recoveryCode),
           now,
         );
         if (!used) return { result: null, audit: [] };
@@ -187,6 +202,9 @@ export class LoginService {
             details: { remaining: left },
           }),
         );
+      }
+      if (secondStep !== undefined && !(await this.spentMfaTokens.spend(secondStep.tokenId))) {
+        throw new UnauthorizedException(BAD_MFA_TOKEN);
       }
       const landed = await this.land(tx, user, rememberMe, context);
       await new UserCredentialRepository(tx).recordLogin(user.id, now);

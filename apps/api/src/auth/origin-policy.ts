@@ -4,11 +4,15 @@ import { type FastifyRequest } from 'fastify';
 import { API_CONFIG } from '../app.tokens';
 import { type ApiConfig } from '../config';
 
+/** Without PUBLIC_URL the console is served only on these names (the one-machine start). */
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 /**
- * Where a browser request came from must be where the console is served: PUBLIC_URL's origin when it
- * is set (behind a proxy the Host header may be internal), else the request's own scheme and Host.
- * Origin is used, or the Referer's origin when a browser left Origin out; a request with neither,
- * or with `Origin: null` (sandboxed frames, some redirects), is refused.
+ * Where a browser request came from must be where the console is served: PUBLIC_URL's origin. Without
+ * it, only a loopback origin that is also the request's own scheme and Host: a Host header is the
+ * client's to choose (DNS rebinding, a proxy passing it through), so it never vouches for a name of
+ * its own. Origin is used, or the Referer's origin when a browser left Origin out; a request with
+ * neither, or with `Origin: null` (sandboxed frames, some redirects), is refused.
  */
 @Injectable()
 export class OriginPolicy {
@@ -24,18 +28,25 @@ export class OriginPolicy {
     if (claimed === undefined) {
       throw new ForbiddenException('Origin check failed: the request has no Origin or Referer header');
     }
-    if (claimed !== this.expectedOrigin(request)) {
+    if (this.publicOrigin !== undefined) {
+      if (claimed !== this.publicOrigin) {
+        throw new ForbiddenException('Origin check failed: the request comes from another site');
+      }
+      return;
+    }
+    if (claimed !== originOf(`${request.protocol}://${request.host}`)) {
       throw new ForbiddenException('Origin check failed: the request comes from another site');
+    }
+    if (!isLoopback(claimed)) {
+      throw new ForbiddenException(
+        'Origin check failed: set PUBLIC_URL to the address the console is served at (only localhost works without it)',
+      );
     }
   }
 
   /** For public browser endpoints (login): only a request that names a foreign origin is refused. */
   checkIfPresent(request: FastifyRequest): void {
     if (claimedOrigin(request) !== undefined) this.check(request);
-  }
-
-  private expectedOrigin(request: FastifyRequest): string {
-    return this.publicOrigin ?? originOf(`${request.protocol}://${request.host}`);
   }
 }
 
@@ -45,6 +56,14 @@ function claimedOrigin(request: FastifyRequest): string | undefined {
   const referer = request.headers.referer;
   if (typeof referer === 'string' && referer !== '') return originOf(referer);
   return undefined;
+}
+
+function isLoopback(origin: string): boolean {
+  try {
+    return LOOPBACK_HOSTNAMES.has(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** The normalised origin of a URL, or 'invalid' (which matches nothing). */

@@ -8,7 +8,7 @@ import { LoginFailures } from './login-failures';
 import { type LoginAttempt, LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { type Principal, type RequestOrigin } from './principal';
-import { recoveryCodeDigest } from './recovery-codes';
+import { RecoveryCodeDigests } from './recovery-codes';
 import { SecondFactor, type TotpCheck } from './second-factor';
 
 const TOTP_CODE = /^\d{6}$/;
@@ -35,6 +35,7 @@ export class Reauthentication {
     private readonly failures: LoginFailures,
     private readonly secondFactor: SecondFactor,
     private readonly recoveryCodes: RecoveryCodeRepository,
+    private readonly recoveryDigests: RecoveryCodeDigests,
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -92,7 +93,11 @@ export class Reauthentication {
     const code = proof.code ?? '';
     if (TOTP_CODE.test(code)) return this.secondFactor.checkTotp(user.id, code);
     if (!proof.allowRecoveryCode) return 'wrong';
-    const used = await this.recoveryCodes.consume(user.id, recoveryCodeDigest(code), this.clock.now());
+    const used = await this.recoveryCodes.consume(
+      user.id,
+      this.recoveryDigests.lookup(code),
+      this.clock.now(),
+    );
     return used ? 'ok' : 'wrong';
   }
 

@@ -62,7 +62,7 @@ export class RefreshTokenService {
       expiresAt: new Date(now.getTime() + this.config.REFRESH_TOKEN_TTL_SECONDS * 1000),
     });
     return {
-      accessToken: await this.accessTokens.issueAccessToken(user),
+      accessToken: await this.accessTokens.issueAccessToken(user, row.familyId),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.accessTokens.accessTtlSeconds,

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA, VERSION_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
@@ -243,7 +245,7 @@ describe('route × role walk', () => {
         app.get(BrowserSessions).open(tx, user, false, { ip: null, userAgent: null }),
       );
     return {
-      accessToken: await app.get(AccessTokens).issueAccessToken(user),
+      accessToken: await app.get(AccessTokens).issueAccessToken(user, randomUUID()),
       apiKey: issued.key,
       session: { token: session.token, csrfToken: session.csrfToken },
     };

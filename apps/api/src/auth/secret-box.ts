@@ -3,10 +3,13 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 
 import { API_SECRETS } from '../app.tokens';
+import { type DataKeyring } from '../data-keyring';
 import { type ApiSecrets } from '../secrets';
 
 const ALGORITHM = 'aes-256-gcm';
-const VERSION = 1;
+/** Before key ids: version ‖ iv ‖ tag ‖ ciphertext, under the one key there was. */
+const VERSION_WITHOUT_KEY_ID = 1;
+const VERSION = 2;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -19,40 +22,73 @@ export class SealedValueError extends Error {
 }
 
 /**
- * Seals small secrets at rest (TOTP secrets) with AES-256-GCM under DATA_ENCRYPTION_KEY.
- * Layout: version (1) ‖ iv (12) ‖ tag (16) ‖ ciphertext. The owner (a user id) is the associated
- * data, so a sealed secret copied onto another user's row does not open.
+ * Seals small secrets at rest (TOTP secrets) with AES-256-GCM under the current key of
+ * DATA_ENCRYPTION_KEY, and opens them under whichever key of the ring sealed them, so the key can be
+ * rotated without re-encrypting anything first.
+ * Layout: version (2) ‖ key id length (1) ‖ key id ‖ iv (12) ‖ tag (16) ‖ ciphertext. The owner (a
+ * user id) and the key id are the associated data, so a sealed secret copied onto another user's row,
+ * or relabelled with another key id, does not open. Version 1 values (no key id) are tried under
+ * every key: GCM's tag tells the right one.
  */
 @Injectable()
 export class SecretBox {
-  private readonly key: Buffer;
+  private readonly keyring: DataKeyring;
 
   constructor(@Inject(API_SECRETS) secrets: ApiSecrets) {
-    this.key = secrets.dataEncryptionKey;
+    this.keyring = secrets.dataKeyring;
   }
 
   seal(plaintext: string, owner: string): Buffer {
+    const keyId = this.keyring.currentKeyId;
+    const key = this.keyOf(keyId);
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(ALGORITHM, this.key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(owner, 'utf8'));
+    const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(associatedData(owner, keyId));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), ciphertext]);
+    const id = Buffer.from(keyId, 'ascii');
+    return Buffer.concat([Buffer.from([VERSION, id.length]), id, iv, cipher.getAuthTag(), ciphertext]);
   }
 
   open(sealed: Buffer, owner: string): string {
-    if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) throw new SealedValueError();
-    const iv = sealed.subarray(1, 1 + IV_BYTES);
-    const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
-    const decipher = createDecipheriv(ALGORITHM, this.key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(owner, 'utf8'));
-    decipher.setAuthTag(tag);
-    try {
-      return Buffer.concat([
-        decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)),
-        decipher.final(),
-      ]).toString('utf8');
-    } catch {
+    if (sealed[0] === VERSION_WITHOUT_KEY_ID) {
+      for (const key of this.keyring.keys.values()) {
+        const opened = decrypt(key, sealed.subarray(1), Buffer.from(owner, 'utf8'));
+        if (opened !== undefined) return opened;
+      }
       throw new SealedValueError();
     }
+    if (sealed[0] !== VERSION || sealed.length < 2) throw new SealedValueError();
+    const idEnd = 2 + (sealed[1] ?? 0);
+    const keyId = sealed.subarray(2, idEnd).toString('ascii');
+    const key = this.keyring.keys.get(keyId);
+    const opened =
+      key === undefined ? undefined : decrypt(key, sealed.subarray(idEnd), associatedData(owner, keyId));
+    if (opened === undefined) throw new SealedValueError();
+    return opened;
+  }
+
+  private keyOf(keyId: string): Buffer {
+    const key = this.keyring.keys.get(keyId);
+    if (key === undefined) throw new Error(`data key "${keyId}" is missing from the keyring`);
+    return key;
+  }
+}
+
+function associatedData(owner: string, keyId: string): Buffer {
+  return Buffer.from(`${keyId}\n${owner}`, 'utf8');
+}
+
+/** iv ‖ tag ‖ ciphertext under `key`, or undefined when it does not open. */
+function decrypt(key: Buffer, body: Buffer, aad: Buffer): string | undefined {
+  if (body.length < IV_BYTES + TAG_BYTES) return undefined;
+  const decipher = createDecipheriv(ALGORITHM, key, body.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(body.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(body.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
+  } catch {
+    return undefined;
   }
 }

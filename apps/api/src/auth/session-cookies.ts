@@ -3,14 +3,16 @@ import '@fastify/cookie';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 // The browser console's two cookies (ARCHITECTURE.md "Browser"):
-//   sb_session  the opaque session token: HttpOnly, so no script can read it
-//   sb_csrf     the CSRF token bound to it: readable by the console's script, which echoes it in
-//               X-CSRF-Token on every state change (double submit)
-// Both are Secure and SameSite=Lax on Path=/. Browsers treat http://localhost as secure, so the
-// one-machine start works too. Without "remember me" they are session cookies (no Max-Age).
+//   __Host-sb_session  the opaque session token: HttpOnly, so no script can read it
+//   __Host-sb_csrf     the CSRF token bound to it: readable by the console's script, which echoes it
+//                      in X-CSRF-Token on every state change (double submit)
+// Both are Secure and SameSite=Lax on Path=/ with no Domain, which the `__Host-` prefix makes the
+// browser enforce: a sibling subdomain or a plain-http page cannot plant or shadow them. Browsers
+// treat http://localhost as secure, so the one-machine start works too (any other plain-http
+// address never had working Secure cookies). Without "remember me" they die with the browser.
 
-export const SESSION_COOKIE = 'sb_session';
-export const CSRF_COOKIE = 'sb_csrf';
+export const SESSION_COOKIE = '__Host-sb_session';
+export const CSRF_COOKIE = '__Host-sb_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 
 export interface SessionCookieValues {

@@ -8,8 +8,8 @@ import { type Principal } from './principal';
 import { CSRF_COOKIE, CSRF_HEADER, sessionTokenOf } from './session-cookies';
 
 /**
- * The console's cookie session (`sb_session`). Every state change must also pass the CSRF double
- * submit (cookie `sb_csrf` = header `X-CSRF-Token` = the token bound to this session) and the Origin
+ * The console's cookie session (`__Host-sb_session`). Every state change must also pass the CSRF double
+ * submit (cookie `__Host-sb_csrf` = header `X-CSRF-Token` = the token bound to this session) and the Origin
  * check; SameSite=Lax alone leaves older browsers and same-site subdomains exposed.
  */
 @Injectable()
@@ -50,7 +50,7 @@ export class SessionAuthenticator implements Authenticator {
     const header = request.headers[CSRF_HEADER];
     const cookie = request.cookies?.[CSRF_COOKIE];
     if (typeof header !== 'string' || header === '' || typeof cookie !== 'string' || cookie === '') {
-      throw new ForbiddenException('CSRF check failed: send the sb_csrf cookie value in X-CSRF-Token');
+      throw new ForbiddenException('CSRF check failed: send the __Host-sb_csrf cookie value in X-CSRF-Token');
     }
     // Both comparisons always run (constant time each), so timing does not tell which one failed.
     const headerMatches = token !== undefined && this.sessions.csrfMatches(token, header);

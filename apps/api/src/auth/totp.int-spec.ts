@@ -15,7 +15,8 @@ import {
 import { ManualClock } from '../../test/manual-clock';
 import { AuditLog } from '../audit/audit-log';
 import { DatabaseConnection } from '../database/database.connection';
-import { recoveryCodeDigest } from './recovery-codes';
+import { RecoveryCodeRekeying } from './recovery-code-rekeying';
+import { RecoveryCodeDigests, unkeyedRecoveryCodeDigest } from './recovery-codes';
 import { SecretBox } from './secret-box';
 
 describe('TOTP two-factor authentication', () => {
@@ -117,13 +118,16 @@ describe('TOTP two-factor authentication', () => {
       expect((await app.get(UserRepository).findById(user.user.id))?.totpEnabled).toBe(true);
       expect(await actions(user.user.id)).toContain('auth.totp_enabled');
 
-      // Stored as SHA-256 only.
+      // Issue 10 item 27: stored as HMACs under a server key only, never a bare SHA-256.
       const rows = await app
         .get(DatabaseConnection)
         .client.recoveryCode.findMany({ where: { userId: user.user.id } });
-      expect(rows.map((row) => Buffer.from(row.codeHash).toString('hex')).sort()).toEqual(
-        recoveryCodes.map((item) => recoveryCodeDigest(item).toString('hex')).sort(),
+      const stored = recoveryCodes.map((item) => app.get(RecoveryCodeDigests).stored(item));
+      expect(rows.map((row) => [Buffer.from(row.codeHash).toString('hex'), row.keyId]).sort()).toEqual(
+        stored.map((item) => [item.codeHash.toString('hex'), 'k1']).sort(),
       );
+      const bare = new Set(recoveryCodes.map((item) => unkeyedRecoveryCodeDigest(item).toString('hex')));
+      for (const row of rows) expect(bare.has(Buffer.from(row.codeHash).toString('hex'))).toBe(false);
 
       expect(
         (await post('/api/v1/auth/totp/enroll', { password: user.password }, { authorization })).statusCode,
@@ -260,6 +264,67 @@ describe('TOTP two-factor authentication', () => {
         expect.objectContaining({ remaining: 8 }),
         expect.objectContaining({ remaining: 9 }),
       ]);
+    });
+
+    // Issue 10 item 19: it used to complete a second sign-in within its 5 minutes.
+    it('an mfa token signs in once: a fresh code or recovery code with it again is refused', async () => {
+      const mfaToken = await mfaTokenFor(user);
+      const first = await post('/api/v1/auth/token/totp', { mfaToken, code: await totpCode(secret, clock) });
+      expect(first.statusCode).toBe(200);
+      clock.advanceSeconds(30);
+      const again = await post('/api/v1/auth/token/totp', { mfaToken, code: await totpCode(secret, clock) });
+      expect(again.statusCode).toBe(401);
+      expect(again.json().message).toBe('Invalid or expired token');
+      const withRecovery = await post('/api/v1/auth/token/totp', {
+        mfaToken,
+        recoveryCode: recoveryCodes[2] ?? '',
+      });
+      expect(withRecovery.statusCode).toBe(401);
+      // The recovery code was not used up by the refused attempt.
+      const fresh = await post('/api/v1/auth/token/totp', {
+        mfaToken: await mfaTokenFor(user),
+        recoveryCode: recoveryCodes[2] ?? '',
+      });
+      expect(fresh.statusCode).toBe(200);
+      // A wrong code does not spend the token: the person may retype.
+      clock.advanceSeconds(30);
+      const retyped = await mfaTokenFor(user);
+      const right = await totpCode(secret, clock);
+      const wrong = right === '000000' ? '111111' : '000000';
+      expect((await post('/api/v1/auth/token/totp', { mfaToken: retyped, code: wrong })).statusCode).toBe(
+        401,
+      );
+      expect((await post('/api/v1/auth/token/totp', { mfaToken: retyped, code: right })).statusCode).toBe(
+        200,
+      );
+      clock.advanceSeconds(30);
+    });
+
+    it('codes stored before keys (bare SHA-256) still work, and are keyed in place without the codes', async () => {
+      const legacyUser = await createUser(app, 'operator');
+      const { recoveryCodes: codes } = await enableTotp(app, legacyUser, clock);
+      const db = app.get(DatabaseConnection).client;
+      for (const code of codes) {
+        const hash = app.get(RecoveryCodeDigests).stored(code).codeHash;
+        await db.recoveryCode.updateMany({
+          where: { userId: legacyUser.user.id, codeHash: new Uint8Array(hash) },
+          data: { codeHash: new Uint8Array(unkeyedRecoveryCodeDigest(code)), keyId: null },
+        });
+      }
+      const [first = '', second = ''] = codes;
+      const useCode = async (recoveryCode: string) =>
+        (await post('/api/v1/auth/token/totp', { mfaToken: await mfaTokenFor(legacyUser), recoveryCode }))
+          .statusCode;
+      expect(await useCode(first)).toBe(200);
+
+      expect(await app.get(RecoveryCodeRekeying).rekeyAll()).toBe(10);
+      const rows = await db.recoveryCode.findMany({ where: { userId: legacyUser.user.id } });
+      expect(rows.every((row) => row.keyId === 'k1')).toBe(true);
+      expect(await useCode(second)).toBe(200);
+      expect(await useCode(first)).toBe(401);
+      expect(await app.get(RecoveryCodeRekeying).rekeyAll()).toBe(0);
+      const audit = await app.get(AuditLog).repository.list({ action: 'auth.recovery_codes_rekeyed' });
+      expect(audit.entries.map((entry) => entry.details)).toEqual([{ codes: 10 }]);
     });
 
     it('the mfa token opens nothing but the TOTP step', async () => {

@@ -7,7 +7,7 @@ import { type Clock } from '../time/clock';
 import { authAuditEntry } from './auth-audit';
 import { type Principal, type RequestOrigin } from './principal';
 import { Reauthentication } from './reauthentication';
-import { newRecoveryCodes, recoveryCodeDigest } from './recovery-codes';
+import { newRecoveryCodes, RecoveryCodeDigests } from './recovery-codes';
 import { SecretBox } from './secret-box';
 import { TotpCodes } from './totp-codes';
 
@@ -19,7 +19,7 @@ export interface TotpEnrolment {
 }
 
 export interface RecoveryCodes {
-  /** Shown this once; only their SHA-256 is kept. */
+  /** Shown this once; only their keyed digests are kept. */
   readonly recoveryCodes: string[];
 }
 
@@ -34,6 +34,7 @@ export class TotpService {
     private readonly reauth: Reauthentication,
     private readonly codes: TotpCodes,
     private readonly box: SecretBox,
+    private readonly recoveryDigests: RecoveryCodeDigests,
     private readonly credentials: UserCredentialRepository,
     private readonly changes: ChangeRunner,
     @Inject(API_CLOCK) private readonly clock: Clock,
@@ -77,7 +78,11 @@ export class TotpService {
         throw new BadRequestException('code: already used');
       }
       await credentials.enableTotp(user.id);
-      await new RecoveryCodeRepository(tx).replace(user.id, recoveryCodes.map(recoveryCodeDigest), now);
+      await new RecoveryCodeRepository(tx).replace(
+        user.id,
+        recoveryCodes.map((code) => this.recoveryDigests.stored(code)),
+        now,
+      );
       return { result: undefined, audit: [authAuditEntry('auth.totp_enabled', { userId: user.id, origin })] };
     });
     return { recoveryCodes };
@@ -117,7 +122,11 @@ export class TotpService {
     const now = this.clock.now();
     await this.reauth.withProof(user, { code }, { action: 'recovery_codes_regenerate', origin }, () =>
       this.changes.run(async (tx) => {
-        await new RecoveryCodeRepository(tx).replace(user.id, recoveryCodes.map(recoveryCodeDigest), now);
+        await new RecoveryCodeRepository(tx).replace(
+          user.id,
+          recoveryCodes.map((code) => this.recoveryDigests.stored(code)),
+          now,
+        );
         return {
           result: undefined,
           audit: [authAuditEntry('auth.recovery_codes_regenerated', { userId: user.id, origin })],

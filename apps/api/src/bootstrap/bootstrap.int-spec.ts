@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import { createPrismaClient, type PrismaClient, UserRepository } from '@switchboard/data-access';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import argon2 from 'argon2';
+import { Redis } from 'ioredis';
 
 import { runTs } from '../../test/api-test-harness';
 
@@ -161,11 +163,25 @@ describe('bootstrap CLI', () => {
   });
 
   describe('reset-admin <username>', () => {
+    const redisKeyPrefix = `sb-reset-${randomUUID()}`;
+    let redis: Redis;
+
+    beforeAll(() => {
+      redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    });
+
+    afterAll(async () => {
+      const leftovers = await redis.keys(`${redisKeyPrefix}:*`);
+      if (leftovers.length > 0) await redis.del(...leftovers);
+      redis.disconnect();
+    });
+
     async function resetAdmin(args: string[], env: Record<string, string> = {}) {
-      const run = runTs(CLI, { DATABASE_URL: database.url, KEY_DIR: keyDir, ...env }, [
-        'reset-admin',
-        ...args,
-      ]);
+      const run = runTs(
+        CLI,
+        { DATABASE_URL: database.url, KEY_DIR: keyDir, REDIS_KEY_PREFIX: redisKeyPrefix, ...env },
+        ['reset-admin', ...args],
+      );
       const { code } = await run.exited;
       return { code, stdout: run.stdout(), stderr: run.stderr() };
     }
@@ -212,6 +228,35 @@ describe('bootstrap CLI', () => {
       ]);
       expect(JSON.stringify(entries.map((entry) => entry.details))).not.toContain(password);
       expect(await prisma.auditEntry.count()).toBe(auditBefore + 1);
+    });
+
+    it("clears the admin's login ladders (account-wide and per network), keeping other accounts' and the networks' own", async () => {
+      // The ladder layout of auth/login-throttle.ts: <prefix>:login:{account|pair|ip}:...
+      const accountOf = (name: string) => createHash('sha256').update(name).digest('hex');
+      const login = `${redisKeyPrefix}:login`;
+      const adminKeys = [
+        `${login}:account:${accountOf('admin')}`,
+        `${login}:pair:${accountOf('admin')}:203.0.113.7`,
+        `${login}:pair:${accountOf('admin')}:2001:db8:1:2::`,
+      ];
+      const keptKeys = [`${login}:account:${accountOf('watcher')}`, `${login}:ip:203.0.113.7`];
+      for (const key of [...adminKeys, ...keptKeys]) {
+        await redis.hset(key, { count: '5', rung: '2', lockedUntil: String(Date.now() + 3_600_000) });
+      }
+
+      const result = await resetAdmin(['admin']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('Login lockouts of "admin" cleared (3).');
+      for (const key of adminKeys) expect(await redis.exists(key)).toBe(0);
+      for (const key of keptKeys) expect(await redis.exists(key)).toBe(1);
+    });
+
+    it('still resets the password when Redis is unreachable, and says the lockouts were not cleared', async () => {
+      const result = await resetAdmin(['admin'], { REDIS_URL: 'redis://127.0.0.1:1' });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^ {2}password: \S+$/m);
+      expect(result.stderr).toContain('could not clear the login lockouts of "admin"');
     });
 
     it.each([

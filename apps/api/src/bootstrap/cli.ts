@@ -4,7 +4,9 @@ import {
   type PrismaClient,
   UserRepository,
 } from '@switchboard/data-access';
+import { Redis } from 'ioredis';
 
+import { clearAccountLadders } from '../auth/login-throttle';
 import { PasswordHasher } from '../auth/password-hasher';
 import { type BootstrapConfig, loadBootstrapConfig } from '../config';
 import {
@@ -77,10 +79,35 @@ async function resetAdmin(config: BootstrapConfig, username: string): Promise<vo
   await withDatabase(config, resolved, 'switchboard-reset-admin', async (prisma, audit) => {
     const recovery = new AdminRecovery(prisma, audit, new PasswordHasher(), new PasswordGenerator());
     const result = await recovery.resetAdmin(username);
-    // MERGE POINT (issue 10 item 8): clear the login ladders of result.username here, with the
-    // login throttle's reset method, so the recovered admin is not still locked out by them.
     print(describeAdminReset(result));
+    await forgetLoginLadders(config, result.username);
   });
+}
+
+/**
+ * The recovered admin must not stay locked out by the ladders of the attack that locked them out.
+ * The password is already reset and printed: an unreachable Redis is reported, not fatal (the
+ * ladders then expire on their own within LOGIN_LADDER_RESET_SECONDS).
+ */
+async function forgetLoginLadders(config: BootstrapConfig, username: string): Promise<void> {
+  const redis = new Redis(config.REDIS_URL, {
+    connectionName: 'switchboard-reset-admin',
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+  });
+  redis.on('error', () => undefined); // the failed command below reports it once
+  try {
+    await redis.connect();
+    const cleared = await clearAccountLadders(redis, config.REDIS_KEY_PREFIX, username);
+    print([`Login lockouts of "${username}" cleared (${cleared}).`]);
+  } catch (error) {
+    process.stderr.write(
+      `warning: could not clear the login lockouts of "${username}" in Redis (${(error as Error).message}); ` +
+        'they expire on their own\n',
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function withDatabase(

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type EventPayload, RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
@@ -480,7 +482,7 @@ describe('users administration', () => {
       // Enabling does not revive the tokens the user held before being disabled...
       expect((await call('GET', '/api/v1/api-keys', target)).statusCode).toBe(401);
       // ...but a new login works.
-      const fresh = await app.get(AccessTokens).issueAccessToken(target.user);
+      const fresh = await app.get(AccessTokens).issueAccessToken(target.user, randomUUID());
       expect(
         (
           await app.inject({

@@ -1,4 +1,5 @@
 export { RecoveryCodeRepository } from './recovery-code.repository';
+export type { RecoveryCodeLookup, StoredRecoveryCode } from './recovery-code.repository';
 export { RefreshTokenRepository } from './refresh-token.repository';
 export type { NewRefreshToken, RefreshTokenRecord } from './refresh-token.repository';
 export { SessionRepository } from './session.repository';

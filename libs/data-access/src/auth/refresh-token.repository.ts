@@ -64,6 +64,19 @@ export class RefreshTokenRepository {
     return result.count === 1;
   }
 
+  /**
+   * Whether the family was ended (logout, reuse detection, the user's logins revoked): every token of
+   * it is then revoked together, so one revoked row says so. Through the family_id index; asked on
+   * every bearer request.
+   */
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    const row = await this.db.refreshToken.findFirst({
+      where: { familyId, revokedAt: { not: null } },
+      select: { id: true },
+    });
+    return row !== null;
+  }
+
   /** Ends every token of a family (logout, reuse detection). Returns how many were still live. */
   async revokeFamily(familyId: string, now: Date): Promise<number> {
     const result = await this.db.refreshToken.updateMany({
