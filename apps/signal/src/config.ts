@@ -11,7 +11,8 @@ import {
   type DeepReadonly,
 } from '@switchboard/config';
 import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
-import { REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
+import { eventKeyField, REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
+import { relayRecordKeyField } from '@switchboard/relay-registry';
 
 // The rendezvous server's settings (ARCHITECTURE.md, configuration contract). Ports follow hbbs:
 // the NAT-test port defaults to SIGNAL_PORT−1 and the WebSocket port to SIGNAL_PORT+2.
@@ -54,6 +55,19 @@ const fields = z.object({
   TRUSTED_PROXIES: list(ipOrCidr),
   /** Static relay list, used when no relay node is registered in Redis. */
   RELAY_SERVERS: list(relayServer),
+  /**
+   * The api's event verify key (base64): events not signed by the api are dropped. Unset: read from
+   * EVENTS_PUBLIC_KEY_FILE (default `${KEY_DIR}/events_ed25519.pub`, written by the api's bootstrap).
+   */
+  EVENTS_PUBLIC_KEY: eventKeyField.optional(),
+  EVENTS_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Shared with the relays (base64, ≥ 32 bytes): relay node records without its MAC are never handed
+   * to clients. Unset: read from RELAY_REGISTRY_KEY_FILE (default `${KEY_DIR}/relay_registry.key`,
+   * created by the api's bootstrap).
+   */
+  RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
+  RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_SECONDS: positiveNumber(10),
 });
 

@@ -4,7 +4,7 @@ import { AuditQueueProducer } from '@switchboard/audit-queue';
 import { loadConfig } from '@switchboard/config';
 import { encodePublicKeyFile, type ServerKey } from '@switchboard/crypto';
 import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
-import { RedisEventBus } from '@switchboard/events';
+import { EventKeyFileError, RedisEventBus, resolveEventVerifyKey } from '@switchboard/events';
 import {
   checkReadiness,
   createLogger,
@@ -13,7 +13,12 @@ import {
   type Logger,
   startOpsServer,
 } from '@switchboard/observability';
-import { RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
+import {
+  RelayPicker,
+  RelayRecordKeyError,
+  RelayTicketStore,
+  resolveRelayRecordKey,
+} from '@switchboard/relay-registry';
 import { createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
@@ -54,6 +59,9 @@ async function serve(config: SignalConfig): Promise<void> {
   const logger = createLogger({ name: 'signal', level: config.LOG_LEVEL });
   const serverKey = await loadServerKey(config.KEY, new KeyStore(resolve(config.KEY_DIR), logger));
   logKey(logger, serverKey);
+  const eventKey = await resolveEventVerifyKey(config);
+  const recordKey = await resolveRelayRecordKey(config);
+  logger.info({ eventVerifyKey: eventKey.source, registryKey: recordKey.source }, 'control keys loaded');
 
   const registry = createMetricsRegistry({ service: 'signal' });
   const redis = createRedisClient(config.REDIS_URL, logger);
@@ -64,6 +72,7 @@ async function serve(config: SignalConfig): Promise<void> {
   const events = new RedisEventBus({
     redis: config.REDIS_URL,
     prefix: `${config.REDIS_KEY_PREFIX}:events`,
+    verifyKey: eventKey.key,
     logger: logger.child({ component: 'events' }),
   });
   // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is down.
@@ -78,6 +87,7 @@ async function serve(config: SignalConfig): Promise<void> {
   const relays = new RelayPicker({
     redis,
     prefix: relayPrefix,
+    recordKey: recordKey.key,
     staticRelays: config.RELAY_SERVERS,
     logger,
     registry,
@@ -101,10 +111,8 @@ async function serve(config: SignalConfig): Promise<void> {
     tickets,
     audit,
   });
-  // An operator renamed a device: its live record follows (the admission index moves itself).
-  events.on('DeviceIdChanged', ({ payload }) => {
-    core.renamePeer(payload.oldDeviceId, payload.newDeviceId);
-  });
+  // An operator renamed a device (as Postgres confirms): its live record follows.
+  admission.access.onRenamed((oldId, newId) => core.renamePeer(oldId, newId));
   admission.start();
   // Neither waits for Redis: the data plane serves without it, and /readyz says so.
   events
@@ -201,7 +209,11 @@ function logKey(logger: Logger, key: ServerKey): void {
 main(process.argv.slice(2)).catch((error: unknown) => {
   // Start-up failed before the service could log on its own: say why on stderr, where operators look.
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof KeyStoreError) {
+  if (
+    error instanceof KeyStoreError ||
+    error instanceof EventKeyFileError ||
+    error instanceof RelayRecordKeyError
+  ) {
     process.stderr.write(`signal: cannot start: ${message}\n`);
     process.exit(EX_CONFIG);
   }

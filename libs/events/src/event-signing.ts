@@ -113,6 +113,12 @@ export function isEventKeyText(text: string): boolean {
   return /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) && Buffer.from(trimmed, 'base64').length === EVENT_KEY_BYTES;
 }
 
+/** The config field for EVENTS_SIGNING_KEY / EVENTS_PUBLIC_KEY. */
+export const eventKeyField = z
+  .string()
+  .trim()
+  .refine(isEventKeyText, `must be ${EVENT_KEY_BYTES} bytes in base64`);
+
 function decodeKeyBytes(text: string, what: string): Buffer {
   if (!isEventKeyText(text)) throw new Error(`${what} must be ${EVENT_KEY_BYTES} bytes in base64`);
   return Buffer.from(text.trim(), 'base64');

@@ -1,4 +1,4 @@
-import { type ResolvedSecrets } from '../secrets';
+import { type ResolvedEventSigningKey, type ResolvedSecrets } from '../secrets';
 import { type AdminBootstrapResult } from './admin-bootstrap.service';
 
 // What the bootstrap CLI tells the operator, as plain lines (it is run by hand or by an init job).
@@ -12,6 +12,21 @@ export function describeSecrets(resolved: ResolvedSecrets): string[] {
   return resolved.fileCreated
     ? [`Secrets: Created ${resolved.filePath} (mode 0600) for ${names}. Back it up.`]
     : [`Secrets: Using existing ${resolved.filePath} for ${names}.`];
+}
+
+export function describeEventKey(
+  resolved: ResolvedEventSigningKey,
+  publicKeyPath: string,
+  publicKeyWritten: boolean,
+): string[] {
+  const origin =
+    resolved.origin === 'env'
+      ? 'taken from EVENTS_SIGNING_KEY'
+      : `${resolved.fileCreated ? 'created' : 'using existing'} ${resolved.filePath} (mode 0600)`;
+  return [
+    `Event signing key: ${origin}; public key ${resolved.key.verifyKey.toBase64()}`,
+    `  ${publicKeyWritten ? 'written to' : 'already in'} ${publicKeyPath} for signal and the relays.`,
+  ];
 }
 
 export function describeAdmin(result: AdminBootstrapResult): string[] {

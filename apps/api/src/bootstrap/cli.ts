@@ -1,16 +1,32 @@
 import { AuditRepository, createPrismaClient, UserRepository } from '@switchboard/data-access';
+import { EventKeyFileError, eventPublicKeyPath, writeEventVerifyKey } from '@switchboard/events';
+import {
+  ensureRelayRecordKeyFile,
+  RelayRecordKeyError,
+  relayRecordKeyPath,
+} from '@switchboard/relay-registry';
 
 import { PasswordHasher } from '../auth/password-hasher';
 import { loadBootstrapConfig } from '../config';
-import { resolveApiSecrets, SecretsFile, SecretsFileError, secretsFilePath } from '../secrets';
+import {
+  resolveApiSecrets,
+  resolveEventSigningKey,
+  SecretsFile,
+  SecretsFileError,
+  secretsFilePath,
+} from '../secrets';
 import { AdminBootstrapError, AdminBootstrapService } from './admin-bootstrap.service';
 import { AuditedAdminCreator } from './audited-admin-creator';
-import { describeAdmin, describeSecrets } from './bootstrap-report';
+import { describeAdmin, describeEventKey, describeSecrets } from './bootstrap-report';
 import { PasswordGenerator } from './password-generator';
 
 // `node dist/apps/api/src/bootstrap/cli.js`: prepares a fresh installation and is safe to run again.
 // 1. makes sure the api's secrets exist (env, else ${KEY_DIR}/api-secrets.json, created once);
-// 2. makes sure there is an enabled admin (ADMIN_USERNAME, ADMIN_PASSWORD or a printed one-time one).
+// 2. makes sure the event signing key exists (EVENTS_SIGNING_KEY, else ${KEY_DIR}/events_ed25519) and
+//    writes its public half where signal and the relays read it (EVENTS_PUBLIC_KEY_FILE), and makes
+//    sure the relay registry key signal and the relays share exists (RELAY_REGISTRY_KEY_FILE) unless
+//    RELAY_REGISTRY_KEY is set;
+// 3. makes sure there is an enabled admin (ADMIN_USERNAME, ADMIN_PASSWORD or a printed one-time one).
 // The database must already be migrated (npm run migrate).
 // Exit codes: 0 done or nothing to do, 78 configuration problem, 1 anything else.
 
@@ -22,6 +38,15 @@ async function main(): Promise<void> {
 
   const resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
   print(describeSecrets(resolved));
+  const eventKey = await resolveEventSigningKey(config);
+  const publicKeyPath = eventPublicKeyPath(config);
+  const publicKeyWritten = await writeEventVerifyKey(publicKeyPath, eventKey.key.verifyKey);
+  print(describeEventKey(eventKey, publicKeyPath, publicKeyWritten));
+  if (config.RELAY_REGISTRY_KEY === undefined) {
+    const registryKeyPath = relayRecordKeyPath(config);
+    const { created } = await ensureRelayRecordKeyFile(registryKeyPath);
+    print([`Relay registry key: ${created ? 'created' : 'using existing'} ${registryKeyPath} (mode 0600).`]);
+  }
 
   const prisma = createPrismaClient(config.DATABASE_URL, { applicationName: 'switchboard-bootstrap' });
   const audit = new AuditRepository(prisma, { keyring: resolved.secrets.auditKeyring });
@@ -44,9 +69,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const expected = error instanceof SecretsFileError || error instanceof AdminBootstrapError;
+  const configProblem =
+    error instanceof SecretsFileError ||
+    error instanceof EventKeyFileError ||
+    error instanceof RelayRecordKeyError;
+  const expected = configProblem || error instanceof AdminBootstrapError;
   const detail =
     error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error);
   process.stderr.write(`bootstrap failed: ${detail}\n`);
-  process.exitCode = error instanceof SecretsFileError ? EX_CONFIG : 1;
+  process.exitCode = configProblem ? EX_CONFIG : 1;
 });

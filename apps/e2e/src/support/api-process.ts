@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { ephemeralPort } from '@switchboard/testing';
 
+import { apiControlKeyEnv } from './control-keys';
 import { stopChild } from './stop-child';
 
 // The real api process for end-to-end tests, prepared as `npm start` prepares it: the bootstrap CLI
@@ -33,7 +34,13 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
   const keyDir = await mkdtemp(join(tmpdir(), 'e2e-api-keys-'));
   const port = await ephemeralPort();
   const adminPassword = randomBytes(18).toString('base64url');
-  const baseEnv = { PATH: process.env['PATH'] ?? '', KEY_DIR: keyDir, LOG_LEVEL: 'info', ...env };
+  const baseEnv = {
+    PATH: process.env['PATH'] ?? '',
+    KEY_DIR: keyDir,
+    LOG_LEVEL: 'info',
+    ...apiControlKeyEnv(),
+    ...env,
+  };
 
   const bootstrap = await run(BOOTSTRAP, {
     ...baseEnv,
