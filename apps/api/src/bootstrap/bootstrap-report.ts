@@ -16,17 +16,18 @@ export function describeSecrets(resolved: ResolvedSecrets): string[] {
 
 export function describeEventKey(
   resolved: ResolvedEventSigningKey,
-  publicKeyPath: string,
+  publicKeyPath: string | undefined,
   publicKeyWritten: boolean,
 ): string[] {
   const origin =
     resolved.origin === 'env'
       ? 'taken from EVENTS_SIGNING_KEY'
       : `${resolved.fileCreated ? 'created' : 'using existing'} ${resolved.filePath} (mode 0600)`;
-  return [
-    `Event signing key: ${origin}; public key ${resolved.key.verifyKey.toBase64()}`,
-    `  ${publicKeyWritten ? 'written to' : 'already in'} ${publicKeyPath} for signal and the relays.`,
-  ];
+  const where =
+    publicKeyPath === undefined
+      ? 'give signal and the relays EVENTS_PUBLIC_KEY'
+      : `${publicKeyWritten ? 'written to' : 'already in'} ${publicKeyPath} for signal and the relays`;
+  return [`Event signing key: ${origin}; public key ${resolved.key.verifyKey.toBase64()}`, `  ${where}.`];
 }
 
 export function describeAdmin(result: AdminBootstrapResult): string[] {

@@ -39,8 +39,13 @@ async function main(): Promise<void> {
   const resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
   print(describeSecrets(resolved));
   const eventKey = await resolveEventSigningKey(config);
-  const publicKeyPath = eventPublicKeyPath(config);
-  const publicKeyWritten = await writeEventVerifyKey(publicKeyPath, eventKey.key.verifyKey);
+  // With the key in the environment (Kubernetes) the public half travels there too, unless a file is named.
+  const publicKeyPath =
+    eventKey.origin === 'file' || config.EVENTS_PUBLIC_KEY_FILE !== undefined
+      ? eventPublicKeyPath(config)
+      : undefined;
+  const publicKeyWritten =
+    publicKeyPath !== undefined && (await writeEventVerifyKey(publicKeyPath, eventKey.key.verifyKey));
   print(describeEventKey(eventKey, publicKeyPath, publicKeyWritten));
   if (config.RELAY_REGISTRY_KEY === undefined) {
     const registryKeyPath = relayRecordKeyPath(config);
