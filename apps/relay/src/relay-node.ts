@@ -2,7 +2,7 @@ import { type Redis } from 'ioredis';
 
 import { type AuditSink } from '@switchboard/audit-queue';
 import { type EventVerifyKey, RedisEventBus } from '@switchboard/events';
-import { type Logger, type Registry } from '@switchboard/observability';
+import { Gauge, type Logger, type Registry } from '@switchboard/observability';
 import {
   RelayAccessLists,
   RelayNodeAnnouncer,
@@ -87,6 +87,15 @@ export class RelayNode {
       prefix: `${options.redisPrefix}:events`,
       verifyKey: options.eventVerifyKey,
       logger: logger.child({ component: 'events' }),
+    });
+    const events = this.events;
+    new Gauge({
+      name: 'events_rejected_frames',
+      help: 'Event frames dropped since start because their signature did not hold (forged or another key)',
+      registers: [registry],
+      collect() {
+        this.set(events.rejectedFrames);
+      },
     });
     const accessLists = new RelayAccessLists({ redis: this.redis, prefix });
     // Both register their event handlers here, before the subscriber starts.

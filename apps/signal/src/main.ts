@@ -10,6 +10,7 @@ import {
   createLogger,
   createMetricsRegistry,
   exitOnShutdownSignal,
+  Gauge,
   type Logger,
   startOpsServer,
 } from '@switchboard/observability';
@@ -74,6 +75,14 @@ async function serve(config: SignalConfig): Promise<void> {
     prefix: `${config.REDIS_KEY_PREFIX}:events`,
     verifyKey: eventKey.key,
     logger: logger.child({ component: 'events' }),
+  });
+  new Gauge({
+    name: 'events_rejected_frames',
+    help: 'Event frames dropped since start because their signature did not hold (forged or another key)',
+    registers: [registry],
+    collect() {
+      this.set(events.rejectedFrames);
+    },
   });
   // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is down.
   const admission = createDeviceAdmission({
