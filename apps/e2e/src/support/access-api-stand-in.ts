@@ -163,6 +163,20 @@ export class ApiStandIn {
     });
   }
 
+  /** What anyone who can write to Redis can do: an unsigned event with the next seq, straight on the channel. */
+  async forge<T extends EventType>(type: T, payload: EventPayload<T>): Promise<void> {
+    const seq = Number((await this.redis.get(this.events.seqKey)) ?? 0) + 1;
+    await this.redis.publish(
+      this.events.channel,
+      JSON.stringify({ type, seq, at: new Date().toISOString(), payload }),
+    );
+  }
+
+  /** A correctly signed event whose change was never written to Postgres (a replay, an api bug). */
+  async announceOnly<T extends EventType>(type: T, payload: EventPayload<T>): Promise<void> {
+    await this.events.publish(type, payload);
+  }
+
   /**
    * Takes a sequence number no message will carry, as a publish whose PUBLISH never reached the
    * subscriber would: the next event then arrives after a gap.
