@@ -112,17 +112,6 @@ export class SequencedDispatcher {
     this.kick();
   }
 
-  private reject(problem: string, raw: string): void {
-    this.rejected += 1;
-    // At 1, 2, 4, 8… so a flood of forged frames cannot flood the log too.
-    if ((this.rejected & (this.rejected - 1)) === 0) {
-      this.options.logger.error(
-        { problem, rejectedSoFar: this.rejected, raw: raw.slice(0, 200) },
-        'unauthenticated event dropped',
-      );
-    }
-  }
-
   requestResync(reason: ResyncReason): void {
     if (!this.started || this.stopped) return;
     if (reason === 'reconnect') this.disconnected = false;
@@ -266,6 +255,17 @@ export class SequencedDispatcher {
       if (this.stopped) this.options.logger.info({ err: error }, 'event bus read abandoned at stop');
     });
     return Promise.race([work, this.stoppedSignal]);
+  }
+
+  private reject(problem: string, raw: string): void {
+    this.rejected += 1;
+    // At 1, 2, 4, 8… so a flood of forged frames cannot flood the log too.
+    if ((this.rejected & (this.rejected - 1)) === 0) {
+      this.options.logger.error(
+        { problem, rejectedSoFar: this.rejected, raw: raw.slice(0, 200) },
+        'unauthenticated event dropped',
+      );
+    }
   }
 
   private setReady(ready: boolean): void {
