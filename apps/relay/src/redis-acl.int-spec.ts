@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -9,27 +7,14 @@ import { AUDIT_QUEUE_NAME, auditQueuePrefix } from '@switchboard/audit-queue';
 import { RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
 import { RelayAccessLists, RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
+import { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from '@switchboard/test-net';
 
 import { REDIS_URL, RelayFixture } from './test/relay-fixture';
 
 // The shipped ACL rules (deploy/redis/users.acl.template), created on the real Redis under names of
 // this run's own and this run's key prefix, then exercised with what each service really does.
 
-const TEMPLATE = resolve(__dirname, '../../../deploy/redis/users.acl.template');
 const silent = createLogger({ name: 'acl-test', level: 'silent' });
-
-/** The rule tokens of one user line, placeholders filled; `( … )` selectors stay one token. */
-function shippedRules(user: string, prefix: string, password: string): string[] {
-  const line = readFileSync(TEMPLATE, 'utf8')
-    .split('\n')
-    .find((text) => text.startsWith(`user ${user} `));
-  if (line === undefined) throw new Error(`${TEMPLATE} has no user ${user}`);
-  const filled = line
-    .slice(`user ${user} `.length)
-    .replaceAll('${REDIS_KEY_PREFIX}', prefix)
-    .replace(/\$\{REDIS_[A-Z]+_PASSWORD\}/, password);
-  return filled.match(/\([^)]*\)|\S+/g) ?? [];
-}
 
 describe('Redis ACL users as shipped (real Redis)', () => {
   let fixture: RelayFixture;
@@ -54,11 +39,9 @@ describe('Redis ACL users as shipped (real Redis)', () => {
 
   /** Creates the shipped user under a unique name; returns its REDIS_URL. */
   async function createUser(user: string): Promise<string> {
-    const name = `test-${user}-${randomBytes(6).toString('hex')}`;
-    const password = randomBytes(18).toString('hex');
-    await acl.call('ACL', 'SETUSER', name, ...shippedRules(user, fixture.prefix, password));
+    const { name, url } = await createShippedRedisUser(acl, user, fixture.prefix);
     created.push(name);
-    return `redis://${name}:${password}@127.0.0.1:6379`;
+    return url;
   }
 
   function connect(url: string): Redis {
@@ -212,9 +195,9 @@ describe('Redis ACL users as shipped (real Redis)', () => {
   });
 
   it('turns the default user off and leaves the health check PING only', () => {
-    const template = readFileSync(TEMPLATE, 'utf8');
+    const template = readFileSync(SHIPPED_ACL_TEMPLATE, 'utf8');
     expect(template).toMatch(/^user default off /m);
-    expect(shippedRules('healthcheck', 'p', 'x')).toEqual([
+    expect(shippedAclRules('healthcheck', 'p', 'x')).toEqual([
       'on',
       'nopass',
       'resetkeys',
