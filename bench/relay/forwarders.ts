@@ -3,6 +3,9 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
+import { EventSigningKey } from '@switchboard/events';
+import { RelayRecordKey } from '@switchboard/relay-registry';
+
 import { listenLocal, portOf } from './endpoints';
 
 // The processes whose forwarding is measured: the real relay (compiled by swc, as deployments run
@@ -66,6 +69,9 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
       RELAY_NODE_ID: `bench-${process.pid}`,
       REDIS_URL: options.redisUrl,
       REDIS_KEY_PREFIX: options.redisKeyPrefix,
+      // Nobody publishes events in the bench: any verify key will do; the registry key is its own.
+      EVENTS_PUBLIC_KEY: EventSigningKey.generate().verifyKey.toBase64(),
+      RELAY_REGISTRY_KEY: RelayRecordKey.generate().toBase64(),
       LOG_LEVEL: 'warn',
       // hbbr compatibility mode unless asked: any uuid pairs, so no signal has to issue tickets.
       RELAY_STRICT: options.strict === true ? 'true' : 'false',

@@ -1,9 +1,10 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { type EventSigningKey } from '@switchboard/events';
 import { type Logger } from '@switchboard/observability';
 
 import { ApiKeysModule } from './api-keys/api-keys.module';
-import { API_CLOCK, API_CONFIG, API_LOGGER, API_SECRETS } from './app.tokens';
+import { API_CLOCK, API_CONFIG, API_EVENT_SIGNING_KEY, API_LOGGER, API_SECRETS } from './app.tokens';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { AuthenticationModule } from './auth/authentication.module';
@@ -28,6 +29,8 @@ export interface AppDependencies {
   config: ApiConfig;
   logger: Logger;
   secrets: ApiSecrets;
+  /** Signs the events the api publishes (secrets.ts resolveEventSigningKey). */
+  eventSigningKey: EventSigningKey;
   /** Defaults to the system clock; tests pass one they can move. */
   clock?: Clock;
 }
@@ -35,12 +38,19 @@ export interface AppDependencies {
 @Global()
 @Module({})
 class CoreModule {
-  static register({ config, logger, secrets, clock = systemClock }: AppDependencies): DynamicModule {
+  static register({
+    config,
+    logger,
+    secrets,
+    eventSigningKey,
+    clock = systemClock,
+  }: AppDependencies): DynamicModule {
     const providers = [
       { provide: API_CONFIG, useValue: config },
       { provide: API_CLOCK, useValue: clock },
       { provide: API_LOGGER, useValue: logger },
       { provide: API_SECRETS, useValue: secrets },
+      { provide: API_EVENT_SIGNING_KEY, useValue: eventSigningKey },
     ];
     return { module: CoreModule, providers, exports: providers.map((provider) => provider.provide) };
   }

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 
 import { parseAuditKeyring } from '@switchboard/audit';
+import { eventKeyField } from '@switchboard/events';
+import { relayRecordKeyField } from '@switchboard/relay-registry';
 import {
   type DeepReadonly,
   type Environment,
@@ -79,6 +81,13 @@ const storageFields = {
   JWT_SECRET: secretFields.JWT_SECRET.optional(),
   AUDIT_HMAC_KEYS: secretFields.AUDIT_HMAC_KEYS.optional(),
   DATA_ENCRYPTION_KEY: secretFields.DATA_ENCRYPTION_KEY.optional(),
+  /**
+   * Signs every event the api publishes (Ed25519 seed, base64); signal and relays verify with its
+   * public half. Unset: `${KEY_DIR}/events_ed25519`, created on first use.
+   */
+  EVENTS_SIGNING_KEY: eventKeyField.optional(),
+  /** Where the bootstrap writes the public half for signal and relays; default `${KEY_DIR}/events_ed25519.pub`. */
+  EVENTS_PUBLIC_KEY_FILE: z.string().min(1).optional(),
 };
 
 export const apiConfigSchema = z
@@ -218,6 +227,10 @@ export const apiConfigSchema = z
 
 export const bootstrapConfigSchema = z.object({
   ...storageFields,
+  /** Set (signal and relays take it from the environment too): the bootstrap creates no key file. */
+  RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
+  /** Where the bootstrap creates the key signal and the relays share; default `${KEY_DIR}/relay_registry.key`. */
+  RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
   ADMIN_USERNAME: z
     .string()
     .toLowerCase()

@@ -1,3 +1,4 @@
+import { EventKeyFileError } from '@switchboard/events';
 import { type Logger, startOpsServer } from '@switchboard/observability';
 
 import { loadApiConfig } from './config';
@@ -5,7 +6,13 @@ import { createApiApp } from './create-app';
 import { HealthService } from './health/health.service';
 import { MetricsRegistry } from './metrics/metrics.registry';
 import { createApiLogger } from './logging/api-logger';
-import { resolveApiSecrets, SecretsFile, SecretsFileError, secretsFilePath } from './secrets';
+import {
+  resolveApiSecrets,
+  resolveEventSigningKey,
+  SecretsFile,
+  SecretsFileError,
+  secretsFilePath,
+} from './secrets';
 
 // Composition root: config, logger and secrets are settled here, then Nest takes over.
 
@@ -17,10 +24,12 @@ async function main(): Promise<void> {
   const logger = createApiLogger(config.LOG_LEVEL);
 
   let resolved;
+  let eventKey;
   try {
     resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
+    eventKey = await resolveEventSigningKey(config);
   } catch (error) {
-    if (!(error instanceof SecretsFileError)) throw error;
+    if (!(error instanceof SecretsFileError || error instanceof EventKeyFileError)) throw error;
     logger.fatal({ err: error }, error.message);
     process.exit(EX_CONFIG);
   }
@@ -28,8 +37,22 @@ async function main(): Promise<void> {
     { secrets: resolved.origin, file: resolved.filePath, fileCreated: resolved.fileCreated },
     'secrets resolved',
   );
+  logger.info(
+    {
+      origin: eventKey.origin,
+      file: eventKey.filePath,
+      fileCreated: eventKey.fileCreated,
+      publicKey: eventKey.key.verifyKey.toBase64(),
+    },
+    'event signing key resolved',
+  );
 
-  const app = await createApiApp({ config, logger, secrets: resolved.secrets });
+  const app = await createApiApp({
+    config,
+    logger,
+    secrets: resolved.secrets,
+    eventSigningKey: eventKey.key,
+  });
   // Nest closes Fastify (draining requests), then Prisma and Redis, then exits 0.
   app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
   exitIfShutdownStalls(config.SHUTDOWN_TIMEOUT_MS, logger);

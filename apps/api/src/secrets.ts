@@ -9,6 +9,7 @@ import {
   parseAuditKeyring,
 } from '@switchboard/audit';
 import { ConfigError, parseConfig, z } from '@switchboard/config';
+import { EVENT_SIGNING_KEY_FILE, EventSigningKey, loadOrCreateEventSigningKey } from '@switchboard/events';
 
 import { DATA_ENCRYPTION_KEY_BYTES, SECRETS_FILE_NAME, secretFields } from './config';
 import { type DataKeyring, formatNewDataKeyring, parseDataKeyring } from './data-keyring';
@@ -154,6 +155,31 @@ export async function resolveApiSecrets(
   }
   const merged = Object.fromEntries(SECRET_NAMES.map((name) => [name, env[name] ?? stored[name]]));
   return { secrets: decodeSecrets(merged as StoredSecrets), origin, fileCreated, filePath: file.path };
+}
+
+export interface ResolvedEventSigningKey {
+  key: EventSigningKey;
+  origin: SecretOrigin;
+  /** The key file, when it was read or written. */
+  filePath?: string;
+  fileCreated: boolean;
+}
+
+/** EVENTS_SIGNING_KEY when set, else `${KEY_DIR}/events_ed25519` (created on first use, mode 0600). */
+export async function resolveEventSigningKey(settings: {
+  readonly EVENTS_SIGNING_KEY?: string | undefined;
+  readonly KEY_DIR: string;
+}): Promise<ResolvedEventSigningKey> {
+  if (settings.EVENTS_SIGNING_KEY !== undefined) {
+    return {
+      key: EventSigningKey.fromBase64(settings.EVENTS_SIGNING_KEY),
+      origin: 'env',
+      fileCreated: false,
+    };
+  }
+  const filePath = join(settings.KEY_DIR, EVENT_SIGNING_KEY_FILE);
+  const { key, created } = await loadOrCreateEventSigningKey(filePath);
+  return { key, origin: 'file', filePath, fileCreated: created };
 }
 
 function decodeSecrets(text: StoredSecrets): ApiSecrets {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Environment, parseConfig } from '@switchboard/config';
+import { EventSigningKey } from '@switchboard/events';
 import { type NewUser, type UserRecord, UserRepository, type UserRole } from '@switchboard/data-access';
 import { createLogger, type Logger } from '@switchboard/observability';
 
@@ -36,6 +37,9 @@ export async function testSecrets(): Promise<ApiSecrets> {
   return (await resolveApiSecrets(generateSecrets(), unused)).secrets;
 }
 
+/** Signs the events of every in-process test app; subscribers in tests verify with its public half. */
+export const TEST_EVENT_SIGNING_KEY = EventSigningKey.generate();
+
 export interface TestAppOptions {
   /** A clock the test moves (ManualClock) instead of sleeping. */
   readonly clock?: Clock;
@@ -53,7 +57,13 @@ export async function startTestApp(
   const logger = options.logger ?? createLogger({ name: 'api-test', level: config.LOG_LEVEL });
   // Not listening: tests use app.inject(), which also lets them add routes to Fastify before it is ready.
   return createApiApp(
-    { config, logger, secrets: await testSecrets(), ...(options.clock ? { clock: options.clock } : {}) },
+    {
+      config,
+      logger,
+      secrets: await testSecrets(),
+      eventSigningKey: TEST_EVENT_SIGNING_KEY,
+      ...(options.clock ? { clock: options.clock } : {}),
+    },
     { extraModules: options.extraModules },
   );
 }

@@ -8,7 +8,7 @@ import { createLogger } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { Redis } from 'ioredis';
 
-import { startTestApp } from './api-test-harness';
+import { startTestApp, TEST_EVENT_SIGNING_KEY } from './api-test-harness';
 
 // Shared by the device administration tests: an app on its own database and Redis prefix, a Prisma
 // client to seed and inspect rows, a Redis client to read the relays' deny set, and a subscriber
@@ -29,6 +29,7 @@ export class EventRecorder {
     this.bus = new RedisEventBus({
       redis: REDIS_URL,
       prefix: `${prefix}:events`,
+      verifyKey: TEST_EVENT_SIGNING_KEY.verifyKey,
       logger: createLogger({ name: 'test-events', level: 'silent' }),
     });
     for (const type of eventTypes) {

@@ -17,6 +17,7 @@ import {
 import { relayedSession } from './support/relayed-session';
 import { type RelayProcess, startRelay } from './support/relay-process';
 import { type SignalProcess, startSignal } from './support/signal-process';
+import { E2E_EVENT_SIGNING_KEY } from './support/control-keys';
 
 // The relay issue end to end: the real signal process and two real relay processes sharing one Redis
 // prefix (REDIS_KEY_PREFIX: events on <prefix>:events, registry, tickets and access lists under
@@ -155,6 +156,7 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
     const publisher = new RedisEventBus({
       redis: 'redis://127.0.0.1:6379',
       prefix: `${prefix}:events`,
+      signingKey: E2E_EVENT_SIGNING_KEY,
       logger: createLogger({ name: 'e2e', level: 'silent' }),
     });
     try {

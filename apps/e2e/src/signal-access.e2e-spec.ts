@@ -136,6 +136,29 @@ describe('signal access: bans on live links and admission policies (real signal 
       await expectReachable(fleet, back);
     });
 
+    it('an unban forged straight into Redis, or signed but not in Postgres, lets nothing back', async () => {
+      const device = newMachine();
+      const link = await registeredLink(fleet, device, 'tcp');
+      await api.waitForDevice(device.id);
+      await cutLatency(link, () => api.ban(device.id));
+      const rejectedBefore = await metricValue(signal.metricsPort, 'events_rejected_frames');
+
+      await api.forge('DeviceUnbanned', { deviceId: device.id, actor: 'attacker' });
+      await api.announceOnly('DeviceUnbanned', { deviceId: device.id, actor: 'replayed' });
+      // Events are handled in order: once a later one has been, both unbans had their chance.
+      await api.warmUp();
+      await waitUntil(
+        () => metricValue(signal.metricsPort, 'events_rejected_frames'),
+        (rejected) => rejected === rejectedBefore + 1,
+        5_000,
+        'the forged frame dropped',
+      );
+      await delay(300);
+
+      expect(await registration(fleet, device, 'tcp')).toEqual(refusedNotDeployed());
+      await expectUnreachable(fleet, device.id);
+    });
+
     it('DeviceRevoked cuts the device and every device in its cascade set, and only those', async () => {
       const revoked = newMachine();
       const linkedOnWs = newMachine();

@@ -20,6 +20,8 @@ import {
   type DeepReadonly,
 } from '@switchboard/config';
 import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+import { eventKeyField } from '@switchboard/events';
+import { relayRecordKeyField } from '@switchboard/relay-registry';
 
 // The relay's settings (ARCHITECTURE.md, configuration contract). Deliberately no DATABASE_URL:
 // the relay holds no database credentials and learns everything it needs through Redis.
@@ -70,6 +72,18 @@ const fields = z.object({
    */
   KEY: keyValue.default(''),
   KEY_DIR: z.string().default('./var/keys'),
+  /**
+   * The api's event verify key (base64): events not signed by the api are dropped. Unset: read from
+   * EVENTS_PUBLIC_KEY_FILE (default `${KEY_DIR}/events_ed25519.pub`, written by the api's bootstrap).
+   */
+  EVENTS_PUBLIC_KEY: eventKeyField.optional(),
+  EVENTS_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Shared with signal (base64, ≥ 32 bytes): MACs this node's registry record, which signal ignores
+   * without it. Unset: read from RELAY_REGISTRY_KEY_FILE (default `${KEY_DIR}/relay_registry.key`).
+   */
+  RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
+  RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
   TOTAL_BANDWIDTH: mbitPerSecond(1024),
   SINGLE_BANDWIDTH: mbitPerSecond(128),
   LIMIT_SPEED: mbitPerSecond(32),

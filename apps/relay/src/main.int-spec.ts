@@ -9,8 +9,9 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 
+import { EventSigningKey } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
-import { RelayTicketStore } from '@switchboard/relay-registry';
+import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
 
 import { BulkPeer } from './test/bulk-peer';
 
@@ -117,6 +118,8 @@ describe('relay process', () => {
       BIND_HOST: '127.0.0.1',
       KEY_DIR: join(root, 'keys'),
       REDIS_KEY_PREFIX: prefix,
+      EVENTS_PUBLIC_KEY: EventSigningKey.generate().verifyKey.toBase64(),
+      RELAY_REGISTRY_KEY: RelayRecordKey.generate().toBase64(),
       ...env,
     });
     running.push(service);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 
 import { AuditQueueProducer } from '@switchboard/audit-queue';
 import { loadConfig } from '@switchboard/config';
+import { EventKeyFileError, resolveEventVerifyKey } from '@switchboard/events';
 import {
   checkReadiness,
   createLogger,
@@ -9,6 +10,7 @@ import {
   exitOnShutdownSignal,
   startOpsServer,
 } from '@switchboard/observability';
+import { RelayRecordKeyError, resolveRelayRecordKey } from '@switchboard/relay-registry';
 
 import { readListFile } from './access/ip-access-lists';
 import { type RelayConfig, relayConfigSchema } from './config';
@@ -31,6 +33,8 @@ async function main(): Promise<void> {
 async function serve(config: RelayConfig): Promise<void> {
   const logger = createLogger({ name: 'relay', level: config.LOG_LEVEL });
   const licenceKey = await loadRelayLicenceKey(config.KEY, resolve(config.KEY_DIR));
+  const eventKey = await resolveEventVerifyKey(config);
+  const recordKey = await resolveRelayRecordKey(config);
   const listsDir = resolve(config.RELAY_LISTS_DIR);
   const listFiles = {
     blocklist: await readListFile(listsDir, 'blocklist'),
@@ -42,8 +46,10 @@ async function serve(config: RelayConfig): Promise<void> {
       strict: config.RELAY_STRICT,
       blocklistFile: listFiles.blocklist.size,
       blacklistFile: listFiles.blacklist.size,
+      eventVerifyKey: eventKey.source,
+      registryKey: recordKey.source,
     },
-    'relay key and lists loaded',
+    'relay keys and lists loaded',
   );
 
   const registry = createMetricsRegistry({ service: 'relay' });
@@ -61,6 +67,8 @@ async function serve(config: RelayConfig): Promise<void> {
     redisUrl: config.REDIS_URL,
     redisPrefix: config.REDIS_KEY_PREFIX,
     licenceKey,
+    eventVerifyKey: eventKey.key,
+    recordKey: recordKey.key,
     strict: config.RELAY_STRICT,
     ports: { host: config.BIND_HOST, port: config.RELAY_PORT, wsPort: config.RELAY_WS_PORT },
     listFiles,
@@ -145,7 +153,11 @@ async function serve(config: RelayConfig): Promise<void> {
 main().catch((error: unknown) => {
   // Start-up failed before the service could log on its own: say why on stderr, where operators look.
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof RelayKeyError) {
+  if (
+    error instanceof RelayKeyError ||
+    error instanceof EventKeyFileError ||
+    error instanceof RelayRecordKeyError
+  ) {
     process.stderr.write(`relay: cannot start: ${message}\n`);
     process.exit(EX_CONFIG);
   }

@@ -472,7 +472,11 @@ describe('relay node (real sockets, real Redis)', () => {
       });
       const record = async () => {
         const raw = await fixture.admin.get(`${fixture.prefix}:relay:node:relay-x`);
-        return raw === null ? undefined : (JSON.parse(raw) as Record<string, unknown>);
+        if (raw === null) return undefined;
+        // Sealed with the registry key, as signal's picker checks it.
+        const opened = fixture.recordKey.open('relay-x', raw);
+        if ('problem' in opened) throw new Error(opened.problem);
+        return JSON.parse(opened.recordJson) as Record<string, unknown>;
       };
       await waitFor(async () => (await record()) !== undefined, 'the record');
       expect(await record()).toMatchObject({

@@ -1,12 +1,13 @@
 import { type Redis } from 'ioredis';
 
 import { type AuditSink } from '@switchboard/audit-queue';
-import { RedisEventBus } from '@switchboard/events';
-import { type Logger, type Registry } from '@switchboard/observability';
+import { type EventVerifyKey, RedisEventBus } from '@switchboard/events';
+import { Gauge, type Logger, type Registry } from '@switchboard/observability';
 import {
   RelayAccessLists,
   RelayNodeAnnouncer,
   type RelayIpList,
+  type RelayRecordKey,
   RelayTicketStore,
 } from '@switchboard/relay-registry';
 import { AllowedOrigins, createRedisClient, TrustedProxies } from '@switchboard/transport';
@@ -26,6 +27,10 @@ export interface RelayNodeOptions {
   /** Events on `<prefix>:events`; registry, tickets and access lists under `<prefix>:relay`. */
   readonly redisPrefix: string;
   readonly licenceKey: string | undefined;
+  /** The api's public key: events it did not sign are dropped. */
+  readonly eventVerifyKey: EventVerifyKey;
+  /** Shared with signal: MACs this node's registry record. */
+  readonly recordKey: RelayRecordKey;
   readonly strict: boolean;
   readonly ports: RelayPorts;
   /** What blocklist.txt and blacklist.txt held at start. */
@@ -84,7 +89,17 @@ export class RelayNode {
     this.events = new RedisEventBus({
       redis: options.redisUrl,
       prefix: `${options.redisPrefix}:events`,
+      verifyKey: options.eventVerifyKey,
       logger: logger.child({ component: 'events' }),
+    });
+    const events = this.events;
+    new Gauge({
+      name: 'events_rejected_frames',
+      help: 'Event frames dropped since start because their signature did not hold (forged or another key)',
+      registers: [registry],
+      collect() {
+        this.set(events.rejectedFrames);
+      },
     });
     const accessLists = new RelayAccessLists({ redis: this.redis, prefix });
     // Both register their event handlers here, before the subscriber starts.
@@ -131,6 +146,7 @@ export class RelayNode {
     this.announcer = new RelayNodeAnnouncer({
       redis: this.redis,
       prefix,
+      recordKey: options.recordKey,
       nodeId: options.announce.nodeId,
       address: options.announce.address,
       wsAddress: webSocketAddressOf(options.announce.address),

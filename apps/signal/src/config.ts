@@ -17,7 +17,8 @@ import {
   type DeepReadonly,
 } from '@switchboard/config';
 import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
-import { REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
+import { eventKeyField, REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
+import { relayRecordKeyField } from '@switchboard/relay-registry';
 
 // The rendezvous server's settings (ARCHITECTURE.md, configuration contract). Ports follow hbbs:
 // the NAT-test port defaults to SIGNAL_PORT−1 and the WebSocket port to SIGNAL_PORT+2.
@@ -74,6 +75,19 @@ const fields = z.object({
   SIGNAL_MAX_CONNECTIONS: positiveInteger(20_000),
   /** Static relay list, used when no relay node is registered in Redis. */
   RELAY_SERVERS: list(relayServer),
+  /**
+   * The api's event verify key (base64): events not signed by the api are dropped. Unset: read from
+   * EVENTS_PUBLIC_KEY_FILE (default `${KEY_DIR}/events_ed25519.pub`, written by the api's bootstrap).
+   */
+  EVENTS_PUBLIC_KEY: eventKeyField.optional(),
+  EVENTS_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Shared with the relays (base64, ≥ 32 bytes): relay node records without its MAC are never handed
+   * to clients. Unset: read from RELAY_REGISTRY_KEY_FILE (default `${KEY_DIR}/relay_registry.key`,
+   * created by the api's bootstrap).
+   */
+  RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
+  RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_SECONDS: positiveNumber(10),
   /** Peer records held in memory at most; at the cap offline peers make room (peer-map.ts). */
   MAX_PEERS: positiveInteger(1_500_000),

@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
 
 import { parseKeyFilePair } from '@switchboard/crypto';
 import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
+import { EventSigningKey } from '@switchboard/events';
 import { encodeRendezvous, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { RelayRecordKey } from '@switchboard/relay-registry';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { WebSocket } from 'ws';
 
@@ -87,6 +89,12 @@ async function metricValue(metricsPort: number, line: RegExp): Promise<number | 
   return match === undefined ? undefined : Number(match.split(' ').at(-1));
 }
 
+// The api's event key (its public half) and the registry key, as Kubernetes hands them out.
+const CONTROL_KEYS = {
+  EVENTS_PUBLIC_KEY: EventSigningKey.generate().verifyKey.toBase64(),
+  RELAY_REGISTRY_KEY: RelayRecordKey.generate().toBase64(),
+};
+
 describe('signal process', () => {
   let root: string;
   let keyDir: string;
@@ -94,7 +102,7 @@ describe('signal process', () => {
   const running: Service[] = [];
   const start = (env: Record<string, string>, args?: string[]) => {
     const service = run(
-      { BIND_HOST: '127.0.0.1', KEY_DIR: keyDir, DATABASE_URL: database.url, ...env },
+      { BIND_HOST: '127.0.0.1', KEY_DIR: keyDir, DATABASE_URL: database.url, ...CONTROL_KEYS, ...env },
       args,
     );
     running.push(service);

@@ -4,16 +4,23 @@ import { AuditQueueProducer } from '@switchboard/audit-queue';
 import { loadConfig } from '@switchboard/config';
 import { encodePublicKeyFile, type ServerKey } from '@switchboard/crypto';
 import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
-import { RedisEventBus } from '@switchboard/events';
+import { EventKeyFileError, RedisEventBus, resolveEventVerifyKey } from '@switchboard/events';
 import {
   checkReadiness,
   createLogger,
   createMetricsRegistry,
   exitOnShutdownSignal,
+  Gauge,
   type Logger,
   startOpsServer,
 } from '@switchboard/observability';
-import { RelayAccessLists, RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
+import {
+  RelayAccessLists,
+  RelayPicker,
+  RelayRecordKeyError,
+  RelayTicketStore,
+  resolveRelayRecordKey,
+} from '@switchboard/relay-registry';
 import { AllowedOrigins, createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
@@ -54,6 +61,9 @@ async function serve(config: SignalConfig): Promise<void> {
   const logger = createLogger({ name: 'signal', level: config.LOG_LEVEL });
   const serverKey = await loadServerKey(config.KEY, new KeyStore(resolve(config.KEY_DIR), logger));
   logKey(logger, serverKey);
+  const eventKey = await resolveEventVerifyKey(config);
+  const recordKey = await resolveRelayRecordKey(config);
+  logger.info({ eventVerifyKey: eventKey.source, registryKey: recordKey.source }, 'control keys loaded');
 
   const registry = createMetricsRegistry({ service: 'signal' });
   const redis = createRedisClient(config.REDIS_URL, logger);
@@ -64,7 +74,16 @@ async function serve(config: SignalConfig): Promise<void> {
   const events = new RedisEventBus({
     redis: config.REDIS_URL,
     prefix: `${config.REDIS_KEY_PREFIX}:events`,
+    verifyKey: eventKey.key,
     logger: logger.child({ component: 'events' }),
+  });
+  new Gauge({
+    name: 'events_rejected_frames',
+    help: 'Event frames dropped since start because their signature did not hold (forged or another key)',
+    registers: [registry],
+    collect() {
+      this.set(events.rejectedFrames);
+    },
   });
   const relayPrefix = `${config.REDIS_KEY_PREFIX}:relay`;
   // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is
@@ -80,6 +99,7 @@ async function serve(config: SignalConfig): Promise<void> {
   const relays = new RelayPicker({
     redis,
     prefix: relayPrefix,
+    recordKey: recordKey.key,
     staticRelays: config.RELAY_SERVERS,
     logger,
     registry,
@@ -109,10 +129,8 @@ async function serve(config: SignalConfig): Promise<void> {
       udpNewDevices: config.UDP_NEW_DEVICES_PER_MINUTE,
     },
   });
-  // An operator renamed a device: its live record follows (the admission index moves itself).
-  events.on('DeviceIdChanged', ({ payload }) => {
-    core.renamePeer(payload.oldDeviceId, payload.newDeviceId);
-  });
+  // An operator renamed a device (as Postgres confirms): its live record follows.
+  admission.access.onRenamed((oldId, newId) => core.renamePeer(oldId, newId));
   admission.start();
   // Neither waits for Redis: the data plane serves without it, and /readyz says so.
   events
@@ -218,7 +236,11 @@ function logKey(logger: Logger, key: ServerKey): void {
 main(process.argv.slice(2)).catch((error: unknown) => {
   // Start-up failed before the service could log on its own: say why on stderr, where operators look.
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof KeyStoreError) {
+  if (
+    error instanceof KeyStoreError ||
+    error instanceof EventKeyFileError ||
+    error instanceof RelayRecordKeyError
+  ) {
     process.stderr.write(`signal: cannot start: ${message}\n`);
     process.exit(EX_CONFIG);
   }

@@ -1,6 +1,7 @@
 import { ZodError } from 'zod';
 
 import { type ResyncReason } from './event-bus';
+import { EventSigningKey } from './event-signing';
 import { InMemoryEventBus } from './in-memory-event-bus';
 import { RecordingLogger } from './test-support/recording-logger';
 
@@ -151,12 +152,49 @@ describe('InMemoryEventBus', () => {
     const { bus, logger, timeline } = recordingBus();
     await bus.start();
 
-    await bus.receiveRaw('{not json');
-    await bus.receiveRaw(JSON.stringify({ type: 'DeviceBanned', payload: ban('x') }));
+    await bus.receiveSigned('{not json');
+    await bus.receiveSigned(JSON.stringify({ type: 'DeviceBanned', payload: ban('x') }));
     await bus.publish('DeviceBanned', ban('a'));
 
     expect(timeline).toEqual(['resync:start', 'banned:1:a']);
     expect(logger.messages('error')).toEqual(['malformed event dropped', 'malformed event dropped']);
+  });
+
+  it('drops a forged frame for the next seq without counting it, so the genuine event still arrives', async () => {
+    const { bus, logger, timeline } = recordingBus();
+    await bus.start();
+    const forgedBody = JSON.stringify({
+      type: 'DeviceBanned',
+      seq: 1,
+      at: new Date().toISOString(),
+      payload: ban('x'),
+    });
+    const otherKey = EventSigningKey.generate();
+
+    await bus.receiveRaw(forgedBody);
+    await bus.receiveRaw(JSON.stringify({ body: forgedBody, sig: Buffer.alloc(64).toString('base64') }));
+    await bus.receiveRaw(otherKey.seal('in-memory', forgedBody));
+    await bus.publish('DeviceBanned', ban('a'));
+
+    expect(timeline).toEqual(['resync:start', 'banned:1:a']);
+    expect(bus.rejectedFrames).toBe(3);
+    // Logged at the 1st, 2nd and 4th rejection, not at every one.
+    expect(logger.messages('error')).toEqual([
+      'unauthenticated event dropped',
+      'unauthenticated event dropped',
+    ]);
+  });
+
+  it('drops a forged frame far ahead of the seq without a resync', async () => {
+    const { bus, timeline } = recordingBus();
+    await bus.start();
+
+    await bus.receiveRaw(
+      JSON.stringify({ type: 'DeviceBanned', seq: 1000, at: new Date().toISOString(), payload: ban('x') }),
+    );
+    await bus.publish('DeviceBanned', ban('a'));
+
+    expect(timeline).toEqual(['resync:start', 'banned:1:a']);
   });
 
   it('resyncs when an event of a known type carries an invalid payload', async () => {
@@ -164,7 +202,7 @@ describe('InMemoryEventBus', () => {
     await bus.start();
 
     const seq = bus.reserveSeq();
-    await bus.receiveRaw(
+    await bus.receiveSigned(
       JSON.stringify({ type: 'DeviceBanned', seq, at: new Date().toISOString(), payload: {} }),
     );
     await bus.publish('DeviceBanned', ban('a'));
@@ -178,7 +216,7 @@ describe('InMemoryEventBus', () => {
     await bus.start();
 
     const seq = bus.reserveSeq();
-    await bus.receiveRaw(
+    await bus.receiveSigned(
       JSON.stringify({ type: 'FutureThing', seq, at: new Date().toISOString(), payload: {} }),
     );
     await bus.publish('DeviceBanned', ban('a'));

@@ -11,9 +11,14 @@ import {
   type ResyncHandler,
 } from './event-bus';
 import { type EventPayload, type EventType } from './event-map';
+import { EventSigningKey } from './event-signing';
 import { SequencedDispatcher } from './sequenced-dispatcher';
 
+const CHANNEL = 'in-memory';
+
 export interface InMemoryEventBusOptions {
+  /** Defaults to a fresh key: frames the bus publishes are signed like the Redis bus's. */
+  signingKey?: EventSigningKey;
   logger?: EventBusLogger;
   now?: () => Date;
   resyncRetryDelayMs?: number;
@@ -30,15 +35,19 @@ export class InMemoryEventBus implements EventPublisher, EventSubscriber {
   /** Set (for handlers and whatever they start) while a handler runs: see settleUnlessInsideHandler. */
   private readonly insideHandler = new AsyncLocalStorage<true>();
   private readonly now: () => Date;
+  private readonly signingKey: EventSigningKey;
   private seq = 0;
   private toDrop = 0;
 
   constructor(options: InMemoryEventBusOptions = {}) {
     this.now = options.now ?? (() => new Date());
+    this.signingKey = options.signingKey ?? EventSigningKey.generate();
+    const verifyKey = this.signingKey.verifyKey;
     this.dispatcher = new SequencedDispatcher({
       logger: options.logger ?? pino({ name: 'events' }),
       resyncRetryDelayMs: options.resyncRetryDelayMs ?? 10,
       readBaseline: () => Promise.resolve(this.seq),
+      authenticate: (frame) => verifyKey.open(CHANNEL, frame),
       aroundHandler: (call) => this.insideHandler.run(true, call),
     });
   }
@@ -65,7 +74,7 @@ export class InMemoryEventBus implements EventPublisher, EventSubscriber {
       return envelope.seq;
     }
     // Through JSON like the Redis bus, so subscribers never see publisher-owned objects.
-    await this.receiveRaw(JSON.stringify(envelope));
+    await this.receiveSigned(JSON.stringify(envelope));
     return envelope.seq;
   }
 
@@ -107,10 +116,20 @@ export class InMemoryEventBus implements EventPublisher, EventSubscriber {
     return ++this.seq;
   }
 
-  /** Test hook: a raw message as read off the channel (malformed ones are logged and dropped). */
+  /** Test hook: a raw message as read off the channel (unsigned or malformed ones are logged and dropped). */
   async receiveRaw(message: string): Promise<void> {
     this.dispatcher.receive(message);
     await this.settleUnlessInsideHandler();
+  }
+
+  /** Test hook: a hand-made envelope, signed with the bus's key as the api would sign it. */
+  receiveSigned(envelopeJson: string): Promise<void> {
+    return this.receiveRaw(this.signingKey.seal(CHANNEL, envelopeJson));
+  }
+
+  /** Frames dropped because their signature did not hold. */
+  get rejectedFrames(): number {
+    return this.dispatcher.rejectedFrames;
   }
 
   /** Resolves once every event so far has been handled and no resync is pending. */

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 
 import { type EventEnvelope } from './envelope';
 import { type ResyncReason } from './event-bus';
+import { EventSigningKey } from './event-signing';
 import { RedisEventBus } from './redis-event-bus';
 import { RecordingLogger } from './test-support/recording-logger';
 
@@ -21,9 +22,11 @@ describe('RedisEventBus (real Redis)', () => {
   let prefix: string;
   let admin: Redis;
   let buses: RedisEventBus[];
+  let signingKey: EventSigningKey;
 
   beforeEach(() => {
     prefix = `test:events:${randomUUID()}`;
+    signingKey = EventSigningKey.generate();
     admin = new Redis(REDIS_URL);
     buses = [];
   });
@@ -35,7 +38,14 @@ describe('RedisEventBus (real Redis)', () => {
   });
 
   function newBus(logger = new RecordingLogger(), now?: () => Date): RedisEventBus {
-    const bus = new RedisEventBus({ redis: REDIS_URL, prefix, logger, now, resyncRetryDelayMs: 20 });
+    const bus = new RedisEventBus({
+      redis: REDIS_URL,
+      prefix,
+      signingKey,
+      logger,
+      now,
+      resyncRetryDelayMs: 20,
+    });
     buses.push(bus);
     return bus;
   }
@@ -179,14 +189,75 @@ describe('RedisEventBus (real Redis)', () => {
     await admin.publish(prefix, 'definitely not json');
     await admin.publish(
       prefix,
-      JSON.stringify({ type: 'DeviceBanned', payload: { deviceId: 'x', actor: 'y' } }),
+      signingKey.seal(
+        prefix,
+        JSON.stringify({ type: 'DeviceBanned', payload: { deviceId: 'x', actor: 'y' } }),
+      ),
     );
     await newBus().publish('DeviceBanned', { deviceId: 'ok', actor: 'x' });
     await waitFor(() => timeline.includes('banned:1'), 'the valid event');
 
     expect(timeline).toEqual(['resync:start', 'banned:1']);
     expect(reasons).toEqual(['start']);
-    expect(logger.messages('error')).toEqual(['malformed event dropped', 'malformed event dropped']);
+    expect(logger.messages('error')).toEqual(['unauthenticated event dropped', 'malformed event dropped']);
+  });
+
+  it('drops forged frames for the next seq without counting them: the genuine event with that seq is delivered', async () => {
+    const logger = new RecordingLogger();
+    const subscriber = new RedisEventBus({
+      redis: REDIS_URL,
+      prefix,
+      verifyKey: signingKey.verifyKey,
+      logger,
+      resyncRetryDelayMs: 20,
+    });
+    buses.push(subscriber);
+    const timeline: string[] = [];
+    subscriber.onResync((reason) => void timeline.push(`resync:${reason}`));
+    subscriber.on(
+      'DeviceUnbanned',
+      (event) => void timeline.push(`unbanned:${event.seq}:${event.payload.deviceId}`),
+    );
+    subscriber.on(
+      'DeviceBanned',
+      (event) => void timeline.push(`banned:${event.seq}:${event.payload.deviceId}`),
+    );
+    await subscriber.start();
+
+    // What a Redis writer without the api's key can do: the next seq, unsigned, self-signed, far ahead.
+    const forged = (seq: number) =>
+      JSON.stringify({
+        type: 'DeviceUnbanned',
+        seq,
+        at: new Date().toISOString(),
+        payload: { deviceId: 'victim', actor: 'x' },
+      });
+    await admin.publish(prefix, forged(1));
+    await admin.publish(prefix, EventSigningKey.generate().seal(prefix, forged(1)));
+    await admin.publish(
+      prefix,
+      JSON.stringify({ body: forged(1), sig: Buffer.alloc(64).toString('base64') }),
+    );
+    await admin.publish(prefix, EventSigningKey.generate().seal(prefix, forged(500)));
+    await newBus().publish('DeviceBanned', { deviceId: 'genuine', actor: 'x' });
+    await waitFor(() => timeline.includes('banned:1:genuine'), 'the genuine event');
+
+    expect(timeline).toEqual(['resync:start', 'banned:1:genuine']);
+    expect(subscriber.rejectedFrames).toBe(4);
+    expect(logger.messages('error')).toEqual([
+      'unauthenticated event dropped',
+      'unauthenticated event dropped',
+      'unauthenticated event dropped',
+    ]);
+  });
+
+  it('a subscriber holding only the verify key cannot publish', async () => {
+    const subscriber = new RedisEventBus({ redis: REDIS_URL, prefix, verifyKey: signingKey.verifyKey });
+    buses.push(subscriber);
+    await expect(subscriber.publish('DeviceUnbanned', { deviceId: 'victim', actor: 'x' })).rejects.toThrow(
+      'no signing key',
+    );
+    expect(await admin.get(`${prefix}:seq`)).toBeNull();
   });
 
   it('drops an event whose payload is invalid and resyncs, since its meaning is lost', async () => {
@@ -197,7 +268,10 @@ describe('RedisEventBus (real Redis)', () => {
     const at = new Date().toISOString();
     await admin.publish(
       prefix,
-      JSON.stringify({ type: 'DeviceBanned', seq, at, payload: { deviceId: 'no actor' } }),
+      signingKey.seal(
+        prefix,
+        JSON.stringify({ type: 'DeviceBanned', seq, at, payload: { deviceId: 'no actor' } }),
+      ),
     );
     await newBus().publish('DeviceBanned', { deviceId: 'ok', actor: 'x' });
     await waitFor(() => timeline.includes('banned:2'), 'the valid event');
@@ -249,6 +323,7 @@ describe('RedisEventBus (real Redis)', () => {
     const unreachable = new RedisEventBus({
       redis: { host: '127.0.0.1', port: 1, retryStrategy: () => 20, maxRetriesPerRequest: 1 },
       prefix,
+      signingKey,
       logger: new RecordingLogger(),
       resyncRetryDelayMs: 20,
     });

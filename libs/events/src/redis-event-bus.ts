@@ -10,6 +10,7 @@ import {
   type ResyncHandler,
 } from './event-bus';
 import { type EventPayload, type EventType } from './event-map';
+import { type EventSigningKey, type EventVerifyKey } from './event-signing';
 import { SequencedDispatcher } from './sequenced-dispatcher';
 
 export const DEFAULT_EVENTS_PREFIX = 'switchboard:events';
@@ -19,30 +20,38 @@ export interface RedisEventBusOptions {
   redis: string | RedisOptions;
   /** Channel name, and prefix of the sequence key (`<prefix>:seq`). Tests pass a unique one. */
   prefix?: string;
+  /** Required to publish: the api's key (EVENTS_SIGNING_KEY). Subscribing then verifies with its public half. */
+  signingKey?: EventSigningKey;
+  /** Required to subscribe unless `signingKey` is given: frames not signed by its private half are dropped. */
+  verifyKey?: EventVerifyKey;
   logger?: EventBusLogger;
   now?: () => Date;
   /** Wait before retrying a resync whose handler (or Redis read) failed. */
   resyncRetryDelayMs?: number;
 }
 
-// INCR and PUBLISH in one script: Redis runs scripts one at a time, so seq N always reaches the
-// channel before seq N+1 whichever publisher sent them. The envelope is assembled here because only
-// the script knows the seq; the payload arrives already JSON-encoded and validated.
+// The signature covers the seq, so the publisher must know it before signing: it reads the seq,
+// signs the envelope for seq+1, and this script publishes it only if the seq is still what was read
+// (else it answers the current seq and the publisher signs again). Redis runs scripts one at a time,
+// so seq N still reaches the channel before seq N+1 whichever api replica sent them.
 const PUBLISH_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current ~= tonumber(ARGV[1]) then return {0, current} end
 local seq = redis.call('INCR', KEYS[1])
-local envelope = '{"type":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq .. ',"at":' .. cjson.encode(ARGV[2]) .. ',"payload":' .. ARGV[3] .. '}'
-redis.call('PUBLISH', ARGV[4], envelope)
-return seq
+redis.call('PUBLISH', ARGV[3], ARGV[2])
+return {1, seq}
 `;
+
+/** Attempts before a publish gives up because other publishers keep taking the next seq first. */
+const MAX_PUBLISH_ATTEMPTS = 100;
 
 interface PublishingRedis extends Redis {
   publishEvent(
     seqKey: string,
-    type: string,
-    at: string,
-    payloadJson: string,
+    expectedSeq: number,
+    frame: string,
     channel: string,
-  ): Promise<number>;
+  ): Promise<[published: number, seq: number]>;
 }
 
 /**
@@ -57,6 +66,10 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
   private readonly dispatcher: SequencedDispatcher;
   private readonly logger: EventBusLogger;
   private readonly now: () => Date;
+  private readonly signingKey: EventSigningKey | undefined;
+  private readonly verifyKey: EventVerifyKey | undefined;
+  private publishing: Promise<unknown> = Promise.resolve();
+  private knownSeq: number | undefined;
   private subscriberWasReady = false;
   private stopped = false;
 
@@ -66,6 +79,8 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     this.seqKey = `${prefix}:seq`;
     this.logger = options.logger ?? pino({ name: 'events' });
     this.now = options.now ?? (() => new Date());
+    this.signingKey = options.signingKey;
+    this.verifyKey = options.verifyKey ?? options.signingKey?.verifyKey;
 
     const base = typeof options.redis === 'string' ? { url: options.redis } : { options: options.redis };
     const name = (typeof options.redis === 'string' ? undefined : options.redis.connectionName) ?? prefix;
@@ -78,6 +93,8 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
       logger: this.logger,
       resyncRetryDelayMs: options.resyncRetryDelayMs ?? 1000,
       readBaseline: () => this.readBaseline(),
+      authenticate: (frame) =>
+        this.verifyKey ? this.verifyKey.open(this.channel, frame) : { problem: 'no verify key configured' },
     });
     this.watch(this.commands, 'commands');
     this.watch(this.subscriber, 'subscriber');
@@ -98,11 +115,20 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     return this.dispatcher.ready;
   }
 
+  /** Frames dropped because their signature did not hold (forged, or signed with another key). */
+  get rejectedFrames(): number {
+    return this.dispatcher.rejectedFrames;
+  }
+
   async publish<T extends EventType>(type: T, payload: EventPayload<T>): Promise<number> {
     if (this.stopped) throw new Error('event bus stopped');
+    const signingKey = this.signingKey;
+    if (!signingKey) throw new Error('event bus has no signing key: it cannot publish');
     const valid = validatePayload(type, payload);
-    const at = this.now().toISOString();
-    return this.commands.publishEvent(this.seqKey, type, at, JSON.stringify(valid), this.channel);
+    // One at a time per instance: concurrent publishes from one process would only fight over the seq.
+    const published = this.publishing.then(() => this.publishSigned(signingKey, type, valid));
+    this.publishing = published.catch(() => undefined);
+    return published;
   }
 
   on<T extends EventType>(type: T, handler: EventHandler<T>): () => void {
@@ -115,6 +141,7 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
 
   async start(): Promise<void> {
     if (this.stopped) throw new Error('event bus stopped');
+    if (!this.verifyKey) throw new Error('event bus has no verify key: it cannot subscribe');
     this.dispatcher.start();
     await this.dispatcher.whenReady();
   }
@@ -132,9 +159,36 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     await dispatcherStopped;
   }
 
+  private async publishSigned<T extends EventType>(
+    signingKey: EventSigningKey,
+    type: T,
+    payload: EventPayload<T>,
+  ): Promise<number> {
+    const at = this.now().toISOString();
+    // A guess; when another publisher moved the seq since, the script says where it is now.
+    this.knownSeq ??= await this.readSeq();
+    for (let attempt = 1; attempt <= MAX_PUBLISH_ATTEMPTS; attempt += 1) {
+      const body = JSON.stringify({ type, seq: this.knownSeq + 1, at, payload });
+      const frame = signingKey.seal(this.channel, body);
+      const [published, seq] = await this.commands.publishEvent(
+        this.seqKey,
+        this.knownSeq,
+        frame,
+        this.channel,
+      );
+      this.knownSeq = seq;
+      if (published === 1) return seq;
+    }
+    throw new Error(`could not publish ${type}: the seq kept moving for ${MAX_PUBLISH_ATTEMPTS} attempts`);
+  }
+
   private async readBaseline(): Promise<number> {
     // Subscribed first: anything published after the GET below is then sure to reach us.
     await this.subscriber.subscribe(this.channel);
+    return this.readSeq();
+  }
+
+  private async readSeq(): Promise<number> {
     const raw = await this.commands.get(this.seqKey);
     const seq = raw === null ? 0 : Number(raw);
     if (!Number.isSafeInteger(seq) || seq < 0)

@@ -9,6 +9,12 @@ export interface SequencedDispatcherOptions {
    * written to the durable store before the reload began, so the reload covers it.
    */
   readBaseline: () => Promise<number>;
+  /**
+   * The envelope text of a frame read off the channel if its signature holds (event-signing.ts).
+   * A frame that fails is dropped before it is counted: it neither advances the seq nor triggers a
+   * gap, so a forger can neither suppress a genuine event by taking its seq nor force endless resyncs.
+   */
+  authenticate: (frame: string) => { body: string } | { problem: string };
   logger: EventBusLogger;
   resyncRetryDelayMs: number;
   /**
@@ -37,6 +43,7 @@ export class SequencedDispatcher {
   private readonly aroundHandler: <T>(call: () => T) => T;
   private queue: SequencedFrame[] = [];
   private last = 0;
+  private rejected = 0;
   private pendingResync: ResyncReason | null = null;
   private started = false;
   private stopped = false;
@@ -60,6 +67,11 @@ export class SequencedDispatcher {
     return this.readyNow;
   }
 
+  /** Frames dropped because their signature did not hold, since construction. */
+  get rejectedFrames(): number {
+    return this.rejected;
+  }
+
   on<T extends EventType>(type: T, handler: EventHandler<T>): () => void {
     const forType = this.handlers.get(type) ?? new Set<AnyEventHandler>();
     this.handlers.set(type, forType);
@@ -80,10 +92,15 @@ export class SequencedDispatcher {
     this.requestResync('start');
   }
 
-  /** Raw text from the channel. Malformed messages are logged and dropped here. */
+  /** Raw text from the channel. Unauthenticated and malformed messages are logged and dropped here. */
   receive(raw: string): void {
     if (!this.started || this.stopped) return;
-    const frame = decodeFrame(raw);
+    const opened = this.options.authenticate(raw);
+    if ('problem' in opened) {
+      this.reject(opened.problem, raw);
+      return;
+    }
+    const frame = decodeFrame(opened.body);
     if (frame.kind === 'malformed') {
       this.options.logger.error(
         { problem: frame.problem, raw: raw.slice(0, 200) },
@@ -238,6 +255,17 @@ export class SequencedDispatcher {
       if (this.stopped) this.options.logger.info({ err: error }, 'event bus read abandoned at stop');
     });
     return Promise.race([work, this.stoppedSignal]);
+  }
+
+  private reject(problem: string, raw: string): void {
+    this.rejected += 1;
+    // At 1, 2, 4, 8… so a flood of forged frames cannot flood the log too.
+    if ((this.rejected & (this.rejected - 1)) === 0) {
+      this.options.logger.error(
+        { problem, rejectedSoFar: this.rejected, raw: raw.slice(0, 200) },
+        'unauthenticated event dropped',
+      );
+    }
   }
 
   private setReady(ready: boolean): void {

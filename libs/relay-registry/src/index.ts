@@ -5,3 +5,4 @@ export * from './relay-node-announcer';
 export * from './relay-picker';
 export * from './relay-ticket-store';
 export * from './relay-access-lists';
+export * from './relay-record-key';

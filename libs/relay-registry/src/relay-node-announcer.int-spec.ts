@@ -23,6 +23,7 @@ describe('RelayNodeAnnouncer (real Redis)', () => {
     const node = new RelayNodeAnnouncer({
       redis: redis.serviceClient(),
       prefix: redis.prefix,
+      recordKey: redis.recordKey,
       nodeId: 'relay-a:21117',
       address: '203.0.113.7:21117',
       wsAddress: '203.0.113.7:21119',
@@ -38,7 +39,10 @@ describe('RelayNodeAnnouncer (real Redis)', () => {
 
   async function stored(nodeId = 'relay-a:21117') {
     const raw = await redis.admin.get(redis.key(`node:${nodeId}`));
-    return raw === null ? undefined : relayNodeRecordSchema.parse(JSON.parse(raw));
+    if (raw === null) return undefined;
+    const opened = redis.recordKey.open(nodeId, raw);
+    if ('problem' in opened) throw new Error(opened.problem);
+    return relayNodeRecordSchema.parse(JSON.parse(opened.recordJson));
   }
 
   it('publishes its record with a TTL and keeps it alive past that TTL', async () => {

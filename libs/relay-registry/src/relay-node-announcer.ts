@@ -1,6 +1,7 @@
 import { type Redis } from 'ioredis';
 
 import { RelayNodeDirectory } from './relay-node-directory';
+import { type RelayRecordKey } from './relay-record-key';
 import { type RegistryLogger, ThrottledWarning } from './registry-logger';
 import { registryKeys, type RelayNodeRecord, relayNodeRecordSchema } from './registry-layout';
 
@@ -14,6 +15,8 @@ export interface RelayNodeStats {
 export interface RelayNodeAnnouncerOptions {
   readonly redis: Redis;
   readonly prefix?: string;
+  /** RELAY_REGISTRY_KEY: records are MACed with it (relay-record-key.ts). */
+  readonly recordKey: RelayRecordKey;
   readonly nodeId: string;
   /** RELAY_PUBLIC_ADDR: what signal tells clients to dial. */
   readonly address: string;
@@ -56,7 +59,7 @@ export class RelayNodeAnnouncer {
       throw new RangeError(`ttlMs (${this.ttlMs}) must exceed refreshMs (${this.refreshMs}) > 0`);
     }
     this.now = options.now ?? Date.now;
-    this.directory = new RelayNodeDirectory(options.redis, registryKeys(options.prefix));
+    this.directory = new RelayNodeDirectory(options.redis, registryKeys(options.prefix), options.recordKey);
     this.failures = new ThrottledWarning(
       options.logger,
       'relay node announce failed; retrying',

@@ -1,6 +1,7 @@
 import { type Redis } from 'ioredis';
 
 import { connectIfLazy } from './lazy-connect';
+import { type RelayRecordKey } from './relay-record-key';
 import {
   NODE_ID_PATTERN,
   type RegistryKeys,
@@ -46,6 +47,7 @@ export class RelayNodeDirectory {
   constructor(
     redis: Redis,
     private readonly keys: RegistryKeys,
+    private readonly recordKey: RelayRecordKey,
   ) {
     this.redis = redis as PruningRedis;
     if (typeof this.redis.pruneRelayNode !== 'function') {
@@ -58,7 +60,12 @@ export class RelayNodeDirectory {
     await connectIfLazy(this.redis);
     await this.redis
       .multi()
-      .set(this.keys.node(valid.nodeId), JSON.stringify(valid), 'PX', ttlMs)
+      .set(
+        this.keys.node(valid.nodeId),
+        this.recordKey.seal(valid.nodeId, JSON.stringify(valid)),
+        'PX',
+        ttlMs,
+      )
       .sadd(this.keys.nodeIndex, valid.nodeId)
       .exec()
       .then(throwOnCommandError);
@@ -100,7 +107,7 @@ export class RelayNodeDirectory {
       } else if (typeof value !== 'string' || remaining === -2) {
         lapsed.push(nodeId);
       } else {
-        const problem = checkRecord(nodeId, value, remaining);
+        const problem = checkRecord(this.recordKey, nodeId, value, remaining);
         if (typeof problem === 'string') {
           malformed.push({ nodeId, reason: problem, raw: value.slice(0, RAW_PREVIEW_CHARS) });
         } else {
@@ -116,12 +123,20 @@ export class RelayNodeDirectory {
 }
 
 /** A listed node, or why the stored value is not one. */
-function checkRecord(nodeId: string, value: string, remaining: unknown): ListedRelayNode | string {
+function checkRecord(
+  recordKey: RelayRecordKey,
+  nodeId: string,
+  value: string,
+  remaining: unknown,
+): ListedRelayNode | string {
   // A record without a TTL would never lapse, so a dead relay would be handed out forever.
   if (typeof remaining !== 'number' || remaining <= 0) return 'record has no TTL';
+  // Checked before anything in it is believed: only signal and the relays hold the key.
+  const opened = recordKey.open(nodeId, value);
+  if ('problem' in opened) return opened.problem;
   let json: unknown;
   try {
-    json = JSON.parse(value);
+    json = JSON.parse(opened.recordJson);
   } catch {
     return 'record is not JSON';
   }

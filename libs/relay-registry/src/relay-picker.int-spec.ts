@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 
 import { RelayNodeAnnouncer, type RelayNodeStats } from './relay-node-announcer';
 import { RelayPicker, type RelayPickerOptions } from './relay-picker';
+import { RelayRecordKey } from './relay-record-key';
 import { RecordingLogger } from './test-support/recording-logger';
 import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
 import { TcpProxy } from '@switchboard/test-net';
@@ -28,6 +29,7 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
     const announcer = new RelayNodeAnnouncer({
       redis: redis.serviceClient(),
       prefix: redis.prefix,
+      recordKey: redis.recordKey,
       nodeId,
       address: `${nodeId}.relay.test:21117`,
       wsAddress: `${nodeId}.relay.test:21119`,
@@ -46,6 +48,7 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
     const instance = new RelayPicker({
       redis: options.redis ?? redis.serviceClient(),
       prefix: redis.prefix,
+      recordKey: redis.recordKey,
       refreshMs: 60_000,
       logger: new RecordingLogger(),
       ...options,
@@ -143,7 +146,7 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
 
     full.update({ sessions: 0, bytesPerSecond: 0, draining: true }); // goes out at once, not on the next tick
     await waitFor(
-      async () => (await redis.admin.get(redis.key('node:full')))?.includes('"draining":true') ?? false,
+      async () => (await redis.admin.get(redis.key('node:full')))?.includes('\\"draining\\":true') ?? false,
       'the draining record',
     );
     await relays.start();
@@ -197,10 +200,11 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
   }, 15_000);
 
   it('skips malformed records and reports each one once, never throwing', async () => {
+    // Sealed with the shared key, so what is checked here is everything after the MAC.
     const put = (id: string, value: string, ttl = true) =>
       ttl
-        ? redis.admin.set(redis.key(`node:${id}`), value, 'PX', 60_000)
-        : redis.admin.set(redis.key(`node:${id}`), value);
+        ? redis.admin.set(redis.key(`node:${id}`), redis.recordKey.seal(id, value), 'PX', 60_000)
+        : redis.admin.set(redis.key(`node:${id}`), redis.recordKey.seal(id, value));
     const valid = {
       address: 'x.test:21117',
       sessions: 0,
@@ -245,6 +249,51 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
       'wrong-type',
     ]);
     expect(await gaugeValue(registry, 'relay_registry_malformed_records')).toBe(6);
+  });
+
+  it('never hands out a record written straight into Redis without the key', async () => {
+    const rogue = (nodeId: string) =>
+      JSON.stringify({
+        nodeId,
+        address: `${nodeId}.attacker.test:21117`,
+        sessions: 0,
+        bytesPerSecond: 0,
+        capacity: 1_000_000,
+        draining: false,
+        updatedAt: 0,
+      });
+    // Less loaded than the genuine node by far, with a TTL and in the index: only the MAC is missing.
+    await redis.admin.set(redis.key('node:plain'), rogue('plain'), 'PX', 60_000);
+    await redis.admin.set(
+      redis.key('node:other-key'),
+      RelayRecordKey.generate().seal('other-key', rogue('other-key')),
+      'PX',
+      60_000,
+    );
+    // A genuine record copied under another node id: the MAC binds the id.
+    await announce('genuine', { sessions: 50, bytesPerSecond: 0 });
+    const copied = await redis.admin.get(redis.key('node:genuine'));
+    await redis.admin.set(redis.key('node:copied'), copied ?? '', 'PX', 60_000);
+    await redis.admin.sadd(redis.key('nodes'), 'plain', 'other-key', 'copied');
+    const logger = new RecordingLogger();
+    const relays = picker({ logger });
+
+    await relays.start();
+
+    expect(relays.liveNodes().map((node) => node.nodeId)).toEqual(['genuine']);
+    expect(new Set(Array.from({ length: 5 }, () => relays.pick()))).toEqual(
+      new Set(['genuine.relay.test:21117']),
+    );
+    const reasons = Object.fromEntries(
+      logger
+        .withMessage('malformed relay node record skipped')
+        .map((entry) => [entry.obj.nodeId, entry.obj.reason]),
+    );
+    expect(reasons).toEqual({
+      plain: 'record carries no MAC',
+      'other-key': 'record MAC does not match',
+      copied: 'record MAC does not match',
+    });
   });
 
   it('picks up nodes in the background without being asked', async () => {

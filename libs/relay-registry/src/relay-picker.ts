@@ -2,12 +2,15 @@ import { type Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 import { type MalformedRelayNode, RelayNodeDirectory } from './relay-node-directory';
+import { type RelayRecordKey } from './relay-record-key';
 import { type RegistryLogger, ThrottledWarning } from './registry-logger';
 import { registryKeys, type RelayNodeRecord } from './registry-layout';
 
 export interface RelayPickerOptions {
   readonly redis: Redis;
   readonly prefix?: string;
+  /** RELAY_REGISTRY_KEY: records are MACed with it (relay-record-key.ts). */
+  readonly recordKey: RelayRecordKey;
   /** RELAY_SERVERS: handed out in turn while no live node is registered (or Redis is unreachable). */
   readonly staticRelays?: readonly string[];
   readonly refreshMs?: number;
@@ -54,7 +57,7 @@ export class RelayPicker {
   private stopped = false;
 
   constructor(private readonly options: RelayPickerOptions) {
-    this.directory = new RelayNodeDirectory(options.redis, registryKeys(options.prefix));
+    this.directory = new RelayNodeDirectory(options.redis, registryKeys(options.prefix), options.recordKey);
     this.staticRelays = [...(options.staticRelays ?? [])];
     this.refreshMs = options.refreshMs ?? DEFAULT_PICKER_REFRESH_MS;
     this.clock = options.clock ?? (() => performance.now());

@@ -1,1 +1,2 @@
 export { TcpProxy } from './tcp-proxy';
+export { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from './redis-acl-users';

@@ -56,6 +56,7 @@ function composeConfig(dir: string, ...extra: string[]): Promise<CommandResult> 
 }
 
 const ComposeService = z.object({
+  entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
   command: z.union([z.string(), z.array(z.string())]).optional(),
   restart: z.string().optional(),
   environment: z.record(z.string(), z.string().nullable()).default({}),
@@ -237,7 +238,51 @@ describe('docker-compose.yml', () => {
       expect({ name, healthcheck: service.healthcheck?.test[0] }).toEqual({ name, healthcheck: 'CMD' });
     }
     expect(services.postgres!.healthcheck!.test).toContain('pg_isready');
-    expect(services.redis!.healthcheck!.test.slice(1)).toEqual(['redis-cli', 'ping']);
+    // The default user is off (deploy/redis/users.acl.template): the check PINGs as its own user.
+    expect(services.redis!.healthcheck!.test.slice(1)).toEqual([
+      'redis-cli',
+      '--user',
+      'healthcheck',
+      '--pass',
+      'unused',
+      '--no-auth-warning',
+      'ping',
+    ]);
+  });
+
+  it('runs Redis with the shipped ACL users, and gives each service its own user', () => {
+    const redis = services.redis!;
+    expect(redis.volumes).toContain(`${join(repoRoot, 'deploy/redis')}:/etc/switchboard-redis:ro`);
+    expect(redis.entrypoint).toEqual(['sh', '/etc/switchboard-redis/render-acl.sh']);
+    const userOf = (name: string) => new URL(services[name]!.environment.REDIS_URL ?? '').username;
+    expect(userOf('api')).toBe('switchboard-api');
+    expect(userOf('signal')).toBe('switchboard-signal');
+    for (const name of ['relay-1', 'relay-2']) expect(userOf(name)).toBe('switchboard-relay');
+    // Each service's password is the one redis renders into that user.
+    for (const [name, password] of [
+      ['api', 'REDIS_API_PASSWORD'],
+      ['signal', 'REDIS_SIGNAL_PASSWORD'],
+      ['relay-1', 'REDIS_RELAY_PASSWORD'],
+    ] as const) {
+      expect(new URL(services[name]!.environment.REDIS_URL ?? '').password).toBe(redis.environment[password]);
+    }
+  });
+
+  it('hands signal and the relays the event verify key and registry key, never the api key directory', () => {
+    const controlDir = '/var/lib/switchboard/control';
+    expect(services.migrate!.volumes).toContain(`control-keys:${controlDir}:rw`);
+    for (const name of ['signal', 'relay-1', 'relay-2']) {
+      const service = services[name]!;
+      expect(service.volumes).toContain(`control-keys:${controlDir}:ro`);
+      expect(service.volumes.filter((volume) => volume.startsWith('api-secrets:'))).toEqual([]);
+      expect(service.environment.EVENTS_PUBLIC_KEY_FILE).toBe(
+        services.migrate!.environment.EVENTS_PUBLIC_KEY_FILE,
+      );
+      expect(service.environment.RELAY_REGISTRY_KEY_FILE).toBe(
+        services.migrate!.environment.RELAY_REGISTRY_KEY_FILE,
+      );
+    }
+    expect(services.migrate!.environment.EVENTS_PUBLIC_KEY_FILE).toMatch(new RegExp(`^${controlDir}/`));
   });
 
   it('probes each app on the port its own environment configures', () => {
@@ -579,6 +624,26 @@ describe('deploy/k8s', () => {
     expect(secretKeys(workloadNamed(manifests, 'Job', 'switchboard-migrate'))).toEqual(
       expect.arrayContaining(apiSecrets),
     );
+  });
+
+  it('gives each workload its own Redis user and only its side of the event key', () => {
+    const secretOf = (workload: Workload, envName: string): string | undefined =>
+      workload.spec.template.spec.containers.flatMap((c) => c.env).find((e) => e.name === envName)?.valueFrom
+        ?.secretKeyRef?.key;
+    const api = workloadNamed(manifests, 'Deployment', 'api');
+    const signal = workloadNamed(manifests, 'StatefulSet', 'signal');
+    const relay = workloadNamed(manifests, 'Deployment', 'relay');
+    expect([api, signal, relay].map((w) => secretOf(w, 'REDIS_URL'))).toEqual([
+      'REDIS_URL_API',
+      'REDIS_URL_SIGNAL',
+      'REDIS_URL_RELAY',
+    ]);
+    expect(secretOf(api, 'EVENTS_SIGNING_KEY')).toBe('EVENTS_SIGNING_KEY');
+    for (const dataPlane of [signal, relay]) {
+      expect(secretOf(dataPlane, 'EVENTS_PUBLIC_KEY')).toBe('EVENTS_PUBLIC_KEY');
+      expect(secretOf(dataPlane, 'RELAY_REGISTRY_KEY')).toBe('RELAY_REGISTRY_KEY');
+      expect(secretOf(dataPlane, 'EVENTS_SIGNING_KEY')).toBeUndefined();
+    }
   });
 
   it('migrates with a Job', () => {

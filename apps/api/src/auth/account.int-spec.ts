@@ -3,7 +3,7 @@ import { RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
-import { startTestApp } from '../../test/api-test-harness';
+import { startTestApp, TEST_EVENT_SIGNING_KEY } from '../../test/api-test-harness';
 import { consoleHeaders, createUser, inject, signInBrowser, type TestUser } from '../../test/auth-helpers';
 import { ManualClock } from '../../test/manual-clock';
 import { AuditLog } from '../audit/audit-log';
@@ -279,6 +279,7 @@ describe('tokens, sessions and password change', () => {
       const events = new RedisEventBus({
         redis: 'redis://127.0.0.1:6379',
         prefix: `${prefix}:events`,
+        verifyKey: TEST_EVENT_SIGNING_KEY.verifyKey,
         logger: createLogger({ name: 'test-subscriber', level: 'silent' }),
       });
       const heard: Array<{ userId: string; actor: string }> = [];

@@ -1,4 +1,4 @@
-import { type ResolvedSecrets } from '../secrets';
+import { type ResolvedEventSigningKey, type ResolvedSecrets } from '../secrets';
 import { type AdminBootstrapResult } from './admin-bootstrap.service';
 import { type AdminResetResult } from './admin-recovery';
 
@@ -13,6 +13,22 @@ export function describeSecrets(resolved: ResolvedSecrets): string[] {
   return resolved.fileCreated
     ? [`Secrets: Created ${resolved.filePath} (mode 0600) for ${names}. Back it up.`]
     : [`Secrets: Using existing ${resolved.filePath} for ${names}.`];
+}
+
+export function describeEventKey(
+  resolved: ResolvedEventSigningKey,
+  publicKeyPath: string | undefined,
+  publicKeyWritten: boolean,
+): string[] {
+  const origin =
+    resolved.origin === 'env'
+      ? 'taken from EVENTS_SIGNING_KEY'
+      : `${resolved.fileCreated ? 'created' : 'using existing'} ${resolved.filePath} (mode 0600)`;
+  const where =
+    publicKeyPath === undefined
+      ? 'give signal and the relays EVENTS_PUBLIC_KEY'
+      : `${publicKeyWritten ? 'written to' : 'already in'} ${publicKeyPath} for signal and the relays`;
+  return [`Event signing key: ${origin}; public key ${resolved.key.verifyKey.toBase64()}`, `  ${where}.`];
 }
 
 export function describeAdmin(result: AdminBootstrapResult): string[] {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createPrismaClient, type PrismaClient, UserRepository } from '@switchboard/data-access';
+import { EventSigningKey } from '@switchboard/events';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import argon2 from 'argon2';
 import { Redis } from 'ioredis';
@@ -67,6 +68,15 @@ describe('bootstrap CLI', () => {
     ]);
     expect(result.stdout).toContain(`Created ${secretsPath}`);
 
+    // The event signing key is private to the api; its public half is written for signal and relays.
+    const eventKeyPath = join(keyDir, 'events_ed25519');
+    expect((await stat(eventKeyPath)).mode & 0o777).toBe(0o600);
+    const eventKey = EventSigningKey.fromBase64(await readFile(eventKeyPath, 'utf8'));
+    expect(await readFile(join(keyDir, 'events_ed25519.pub'), 'utf8')).toBe(
+      `${eventKey.verifyKey.toBase64()}\n`,
+    );
+    expect(result.stdout).not.toContain(eventKey.toBase64());
+
     const printed = [...result.stdout.matchAll(/^ {2}password: (\S+)$/gm)].map((match) => match[1]);
     expect(printed).toHaveLength(1);
     const password = printed[0] ?? '';
@@ -113,6 +123,20 @@ describe('bootstrap CLI', () => {
     expect(await prisma.user.findMany()).toEqual(before);
     expect(await prisma.auditEntry.count()).toBe(1);
     expect(await readFile(join(keyDir, 'api-secrets.json'), 'utf8')).toBe(firstSecrets);
+    expect(result.stdout).toContain(`already in ${join(keyDir, 'events_ed25519.pub')}`);
+  });
+
+  it('writes the public half of EVENTS_SIGNING_KEY to EVENTS_PUBLIC_KEY_FILE, never the key itself', async () => {
+    const key = EventSigningKey.generate();
+    const publicKeyFile = join(workDir, 'public', 'events.pub');
+    const result = await bootstrap({
+      EVENTS_SIGNING_KEY: key.toBase64(),
+      EVENTS_PUBLIC_KEY_FILE: publicKeyFile,
+    });
+    expect(result.code).toBe(0);
+    expect(await readFile(publicKeyFile, 'utf8')).toBe(`${key.verifyKey.toBase64()}\n`);
+    expect(result.stdout).toContain('taken from EVENTS_SIGNING_KEY');
+    expect(result.stdout).not.toContain(key.toBase64());
   });
 
   it('uses ADMIN_USERNAME and ADMIN_PASSWORD when given, and prints no password', async () => {

@@ -4,6 +4,12 @@ import {
   type PrismaClient,
   UserRepository,
 } from '@switchboard/data-access';
+import { EventKeyFileError, eventPublicKeyPath, writeEventVerifyKey } from '@switchboard/events';
+import {
+  ensureRelayRecordKeyFile,
+  RelayRecordKeyError,
+  relayRecordKeyPath,
+} from '@switchboard/relay-registry';
 import { Redis } from 'ioredis';
 
 import { clearAccountLadders } from '../auth/login-throttle';
@@ -11,6 +17,7 @@ import { PasswordHasher } from '../auth/password-hasher';
 import { type BootstrapConfig, loadBootstrapConfig } from '../config';
 import {
   resolveApiSecrets,
+  resolveEventSigningKey,
   type ResolvedSecrets,
   SecretsFile,
   SecretsFileError,
@@ -19,13 +26,17 @@ import {
 import { AdminBootstrapError, AdminBootstrapService } from './admin-bootstrap.service';
 import { AdminRecovery, AdminRecoveryError } from './admin-recovery';
 import { AuditedAdminCreator } from './audited-admin-creator';
-import { describeAdmin, describeAdminReset, describeSecrets } from './bootstrap-report';
+import { describeAdmin, describeAdminReset, describeEventKey, describeSecrets } from './bootstrap-report';
 import { PasswordGenerator } from './password-generator';
 
 // `node dist/apps/api/src/bootstrap/cli.js` (npm run bootstrap): prepares a fresh installation and
 // is safe to run again.
 // 1. makes sure the api's secrets exist (env, else ${KEY_DIR}/api-secrets.json, created once);
-// 2. makes sure there is an enabled admin (ADMIN_USERNAME, ADMIN_PASSWORD or a printed one-time one).
+// 2. makes sure the event signing key exists (EVENTS_SIGNING_KEY, else ${KEY_DIR}/events_ed25519) and
+//    writes its public half where signal and the relays read it (EVENTS_PUBLIC_KEY_FILE), and makes
+//    sure the relay registry key signal and the relays share exists (RELAY_REGISTRY_KEY_FILE) unless
+//    RELAY_REGISTRY_KEY is set;
+// 3. makes sure there is an enabled admin (ADMIN_USERNAME, ADMIN_PASSWORD or a printed one-time one).
 // `... cli.js reset-admin <username>` (npm run reset-admin -- <username>): recovery when every admin
 // is locked out; a printed one-time password, the second factor cleared, every login ended, audited.
 // The database must already be migrated (npm run migrate).
@@ -53,6 +64,7 @@ async function main(args: readonly string[]): Promise<void> {
 async function bootstrap(config: BootstrapConfig): Promise<void> {
   const resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
   print(describeSecrets(resolved));
+  await ensureControlKeys(config);
   await withDatabase(config, resolved, 'switchboard-bootstrap', async (prisma, audit) => {
     const bootstrapper = new AdminBootstrapService(
       new UserRepository(prisma),
@@ -66,6 +78,24 @@ async function bootstrap(config: BootstrapConfig): Promise<void> {
     });
     print(describeAdmin(result));
   });
+}
+
+/** The keys that make Redis a channel signal and the relays can trust (docs/architecture.md). */
+async function ensureControlKeys(config: BootstrapConfig): Promise<void> {
+  const eventKey = await resolveEventSigningKey(config);
+  // With the key in the environment (Kubernetes) the public half travels there too, unless a file is named.
+  const publicKeyPath =
+    eventKey.origin === 'file' || config.EVENTS_PUBLIC_KEY_FILE !== undefined
+      ? eventPublicKeyPath(config)
+      : undefined;
+  const publicKeyWritten =
+    publicKeyPath !== undefined && (await writeEventVerifyKey(publicKeyPath, eventKey.key.verifyKey));
+  print(describeEventKey(eventKey, publicKeyPath, publicKeyWritten));
+  if (config.RELAY_REGISTRY_KEY === undefined) {
+    const registryKeyPath = relayRecordKeyPath(config);
+    const { created } = await ensureRelayRecordKeyFile(registryKeyPath);
+    print([`Relay registry key: ${created ? 'created' : 'using existing'} ${registryKeyPath} (mode 0600).`]);
+  }
 }
 
 async function resetAdmin(config: BootstrapConfig, username: string): Promise<void> {
@@ -127,14 +157,17 @@ async function withDatabase(
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const expected =
+  const configProblem =
     error instanceof SecretsFileError ||
+    error instanceof EventKeyFileError ||
+    error instanceof RelayRecordKeyError;
+  const expected =
+    configProblem ||
     error instanceof AdminBootstrapError ||
     error instanceof AdminRecoveryError ||
     error instanceof UsageError;
   const detail =
     error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error);
   process.stderr.write(error instanceof UsageError ? `${detail}\n` : `bootstrap failed: ${detail}\n`);
-  process.exitCode =
-    error instanceof SecretsFileError ? EX_CONFIG : error instanceof UsageError ? EX_USAGE : 1;
+  process.exitCode = configProblem ? EX_CONFIG : error instanceof UsageError ? EX_USAGE : 1;
 });

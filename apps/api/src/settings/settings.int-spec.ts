@@ -6,7 +6,12 @@ import { type EventPayload, RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
-import { type SignedInUser, signInAs, startTestApp } from '../../test/api-test-harness';
+import {
+  type SignedInUser,
+  signInAs,
+  startTestApp,
+  TEST_EVENT_SIGNING_KEY,
+} from '../../test/api-test-harness';
 
 const REDIS_KEY_PREFIX = `sb-test-settings-${randomBytes(4).toString('hex')}`;
 
@@ -30,6 +35,7 @@ describe('settings API', () => {
     bus = new RedisEventBus({
       redis: 'redis://127.0.0.1:6379',
       prefix: `${REDIS_KEY_PREFIX}:events`,
+      verifyKey: TEST_EVENT_SIGNING_KEY.verifyKey,
       logger: createLogger({ name: 'settings-test', level: 'silent' }),
     });
     bus.on('ConfigChanged', ({ payload }) => {

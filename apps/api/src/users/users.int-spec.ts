@@ -6,7 +6,12 @@ import { createLogger } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { type InjectOptions } from 'fastify';
 
-import { signInAs, type SignedInUser, startTestApp } from '../../test/api-test-harness';
+import {
+  signInAs,
+  type SignedInUser,
+  startTestApp,
+  TEST_EVENT_SIGNING_KEY,
+} from '../../test/api-test-harness';
 import { AccessTokens } from '../auth/access-tokens';
 import { PasswordHasher } from '../auth/password-hasher';
 import { DatabaseConnection } from '../database/database.connection';
@@ -50,6 +55,7 @@ describe('users administration', () => {
     events = new RedisEventBus({
       redis: 'redis://127.0.0.1:6379',
       prefix: `${REDIS_KEY_PREFIX}:events`,
+      verifyKey: TEST_EVENT_SIGNING_KEY.verifyKey,
       logger: createLogger({ name: 'users-test-events', level: 'silent' }),
     });
     events.on('UserSessionsRevoked', (event) => {

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { createPrismaClient, type PrismaClient, REGISTRATION_POLICY_SETTING } from '@switchboard/data-access';
 import { type EventPayload, type EventType, RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
+import { E2E_EVENT_SIGNING_KEY } from './control-keys';
 
 // What the api will do to devices, done the way ARCHITECTURE.md says it does it ("Ban / revoke"):
 // write Postgres first, then publish the typed event on the same Redis prefix the signal process
@@ -48,6 +49,7 @@ export class ApiStandIn {
     const events = new RedisEventBus({
       redis: options.redisUrl,
       prefix: `${options.redisKeyPrefix}:events`,
+      signingKey: E2E_EVENT_SIGNING_KEY,
       logger: createLogger({ name: 'e2e-api-stand-in', level: 'silent' }),
     });
     return new ApiStandIn(
@@ -159,6 +161,20 @@ export class ApiStandIn {
       value: policy,
       actor: ACTOR,
     });
+  }
+
+  /** What anyone who can write to Redis can do: an unsigned event with the next seq, straight on the channel. */
+  async forge<T extends EventType>(type: T, payload: EventPayload<T>): Promise<void> {
+    const seq = Number((await this.redis.get(this.events.seqKey)) ?? 0) + 1;
+    await this.redis.publish(
+      this.events.channel,
+      JSON.stringify({ type, seq, at: new Date().toISOString(), payload }),
+    );
+  }
+
+  /** A correctly signed event whose change was never written to Postgres (a replay, an api bug). */
+  async announceOnly<T extends EventType>(type: T, payload: EventPayload<T>): Promise<void> {
+    await this.events.publish(type, payload);
   }
 
   /**

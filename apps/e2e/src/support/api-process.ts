@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { API_DATABASE_ROLE, withDatabaseUser } from '@switchboard/data-access';
 import { ephemeralPort } from '@switchboard/testing';
 
+import { apiControlKeyEnv } from './control-keys';
 import { stopChild } from './stop-child';
 
 // The real api process for end-to-end tests, prepared as `npm start` prepares it: the bootstrap CLI
@@ -38,7 +39,13 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
   // The ops port must be free too: its default (9114) would collide between parallel runs.
   const metricsPort = await ephemeralPort();
   const adminPassword = randomBytes(18).toString('base64url');
-  const baseEnv = { PATH: process.env['PATH'] ?? '', KEY_DIR: keyDir, LOG_LEVEL: 'info', ...env };
+  const baseEnv = {
+    PATH: process.env['PATH'] ?? '',
+    KEY_DIR: keyDir,
+    LOG_LEVEL: 'info',
+    ...apiControlKeyEnv(),
+    ...env,
+  };
 
   const bootstrap = await run(BOOTSTRAP, {
     ...baseEnv,

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 
 import { canBind, ephemeralPort } from '@switchboard/testing';
 
+import { dataPlaneControlKeyEnv } from './control-keys';
 import { stopChild } from './stop-child';
 
 // The real relay process for end-to-end tests, started as a deployment starts it (TypeScript through
@@ -46,6 +47,7 @@ export async function startRelay(nodeId: string, env: Record<string, string>): P
       RELAY_PUBLIC_ADDR: address,
       RELAY_NODE_ID: nodeId,
       LOG_LEVEL: 'info',
+      ...dataPlaneControlKeyEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

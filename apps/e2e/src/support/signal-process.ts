@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { SIGNAL_DATABASE_ROLE, withDatabaseUser } from '@switchboard/data-access';
 import { canBind, ephemeralPort } from '@switchboard/testing';
 
+import { dataPlaneControlKeyEnv } from './control-keys';
 import { stopChild } from './stop-child';
 
 // The real signal process for end-to-end tests, started as a deployment starts it (TypeScript
@@ -59,6 +60,7 @@ export async function startSignal(
       METRICS_PORT: String(metricsPort),
       KEY_DIR: keyDir,
       LOG_LEVEL: 'info',
+      ...dataPlaneControlKeyEnv(),
       ...env,
       ...(env['DATABASE_URL'] === undefined
         ? {}

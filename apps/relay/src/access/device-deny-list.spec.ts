@@ -54,6 +54,19 @@ describe('DeviceDenyList', () => {
     expect(cut.at(-1)).toEqual(['300000001']);
   });
 
+  it('a hard delete or a rename the durable set does not show frees no id', async () => {
+    // 100000001 stays in the set: the events alone (a replay, an api bug) must not let it through.
+    await events.publish('DeviceDeleted', { deviceId: '100000001', hard: true, actor: 'a' });
+    expect(list.isDenied('100000001')).toBe(true);
+    await events.publish('DeviceIdChanged', {
+      oldDeviceId: '100000001',
+      newDeviceId: 'renamed-2',
+      actor: 'a',
+    });
+    expect(list.isDenied('100000001')).toBe(true);
+    expect(list.isDenied('renamed-2')).toBe(true);
+  });
+
   it('an unban lifts the denial only when the durable set agrees, and keeps it when Redis cannot say', async () => {
     store.members.add('400000001');
     await events.publish('DeviceBanned', { deviceId: '400000001', actor: 'a' });
@@ -83,6 +96,9 @@ describe('DeviceDenyList', () => {
     const registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
     const counted = new DeviceDenyList({ store, events, logger, registry });
     await events.simulateReconnect();
+    // As the api does: the set first, then the event.
+    store.members.delete('100000001');
+    store.members.add('renamed-1');
     await events.publish('DeviceIdChanged', {
       oldDeviceId: '100000001',
       newDeviceId: 'renamed-1',

@@ -49,15 +49,19 @@ export class DeviceDenyList implements DeviceAccess {
       events.onResync((reason) => this.reload(reason)),
       events.on('DeviceBanned', ({ payload }) => this.deny([payload.deviceId])),
       events.on('DeviceRevoked', ({ payload }) => this.deny([payload.deviceId, ...payload.cascade])),
-      events.on('DeviceDeleted', ({ payload }) => {
+      events.on('DeviceDeleted', async ({ payload }) => {
         if (!payload.hard) return this.deny([payload.deviceId]);
-        // A hard-deleted id is unknown again (the api removes it from the set), but what it carries now goes.
-        this.denied.delete(payload.deviceId);
+        // What it carries now goes; whether the id is free again is the set's word (the api removed it
+        // before publishing), never the event's alone.
         this.notify([payload.deviceId]);
+        await this.recheck(payload.deviceId);
       }),
       events.on('DeviceUnbanned', ({ payload }) => this.recheck(payload.deviceId)),
-      events.on('DeviceIdChanged', ({ payload }) => {
-        if (this.denied.delete(payload.oldDeviceId)) this.denied.add(payload.newDeviceId);
+      events.on('DeviceIdChanged', async ({ payload }) => {
+        if (!this.denied.has(payload.oldDeviceId)) return;
+        // The denial follows the device at once; the old id is freed only as the set shows.
+        this.denied.add(payload.newDeviceId);
+        await this.recheck(payload.oldDeviceId);
       }),
     ];
   }

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
-import { RedisEventBus } from '@switchboard/events';
+import { EventSigningKey, RedisEventBus } from '@switchboard/events';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { RelayAccessLists, RelayTicketStore } from '@switchboard/relay-registry';
+import { RelayAccessLists, RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
 
 import { RelayNode, type RelayNodeOptions } from '../relay-node';
 
@@ -19,10 +19,15 @@ const silent = createLogger({ name: 'relay-test', level: 'silent' });
 export class RelayFixture {
   readonly prefix = `test:relay:${randomUUID()}`;
   readonly admin = new Redis(REDIS_URL);
+  /** The api's key: the nodes hold only its public half. */
+  readonly eventSigningKey = EventSigningKey.generate();
+  /** Shared by the nodes and (in signal) the picker that reads their records. */
+  readonly recordKey = RelayRecordKey.generate();
   /** The api's side: events on the same channel the nodes subscribe to. */
   readonly publisher = new RedisEventBus({
     redis: REDIS_URL,
     prefix: `${this.prefix}:events`,
+    signingKey: this.eventSigningKey,
     logger: silent,
   });
   private readonly writer = new Redis(REDIS_URL, { lazyConnect: true });
@@ -46,6 +51,8 @@ export class RelayFixture {
       redisUrl: REDIS_URL,
       redisPrefix: this.prefix,
       licenceKey: undefined,
+      eventVerifyKey: this.eventSigningKey.verifyKey,
+      recordKey: this.recordKey,
       strict: true,
       ports: { host: '127.0.0.1', port: 0, wsPort: 0 },
       listFiles: { blocklist: new Set(), blacklist: new Set() },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { createPrismaClient, DeviceRepository, type PrismaClient } from '@switchboard/data-access';
-import { type EventPayload, type EventType, RedisEventBus } from '@switchboard/events';
+import { type EventPayload, EventSigningKey, type EventType, RedisEventBus } from '@switchboard/events';
 import { createMetricsRegistry } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { RelayAccessLists } from '@switchboard/relay-registry';
@@ -28,6 +28,8 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
   let redis: Redis;
   let prefix: string;
   let publisher: RedisEventBus;
+  /** The api's key: the subscriber holds only its public half. */
+  let signingKey: EventSigningKey;
   let cleanups: Array<() => Promise<unknown>>;
 
   beforeAll(async () => {
@@ -46,7 +48,13 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
     await prisma.$executeRaw`TRUNCATE devices CASCADE`;
     await prisma.$executeRaw`TRUNCATE settings`;
     prefix = `test:admission:${randomUUID()}`;
-    publisher = new RedisEventBus({ redis: REDIS_URL, prefix, logger: createCapturedLogger().logger });
+    signingKey = EventSigningKey.generate();
+    publisher = new RedisEventBus({
+      redis: REDIS_URL,
+      prefix,
+      signingKey,
+      logger: createCapturedLogger().logger,
+    });
     cleanups = [() => publisher.stop(), () => redis.del(`${prefix}:seq`)];
   });
 
@@ -69,7 +77,13 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
   ): Promise<Harness> {
     const { logger } = createCapturedLogger();
     const client = createPrismaClient(options.databaseUrl ?? database.url);
-    const subscriber = new RedisEventBus({ redis: REDIS_URL, prefix, logger, resyncRetryDelayMs: 50 });
+    const subscriber = new RedisEventBus({
+      redis: REDIS_URL,
+      prefix,
+      verifyKey: signingKey.verifyKey,
+      logger,
+      resyncRetryDelayMs: 50,
+    });
     const admission = createDeviceAdmission({
       devices: new DeviceRepository(client),
       events: subscriber,
@@ -266,8 +280,12 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
       actor: 'a',
     });
     await publishAndSettle(harness, 'DeviceDeleted', { deviceId: 'gone01', hard: false, actor: 'a' });
+    // What the api does before it announces a hard delete, a ban and a rename: the rows first.
+    await prisma.device.delete({ where: { rustdeskId: 'hard01' } });
     await publishAndSettle(harness, 'DeviceDeleted', { deviceId: 'hard01', hard: true, actor: 'a' });
+    await prisma.device.update({ where: { rustdeskId: 'rename' }, data: { banned: true } });
     await publishAndSettle(harness, 'DeviceBanned', { deviceId: 'rename', actor: 'a' });
+    await prisma.device.update({ where: { rustdeskId: 'rename' }, data: { rustdeskId: 'newnam' } });
     await publishAndSettle(harness, 'DeviceIdChanged', {
       oldDeviceId: 'rename',
       newDeviceId: 'newnam',
@@ -291,6 +309,76 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
     // The ban follows the device to its new id.
     expect(harness.register('newnam')).toBe('banned');
     expect(harness.register('rename')).toBe('unknown-device');
+  });
+
+  describe('Redis alone never relaxes access', () => {
+    /** What anyone who can write to Redis can send: the next seq, unsigned. */
+    async function publishForged<T extends EventType>(type: T, payload: EventPayload<T>): Promise<void> {
+      const seq = Number((await redis.get(`${prefix}:seq`)) ?? 0) + 1;
+      await redis.publish(prefix, JSON.stringify({ type, seq, at: new Date().toISOString(), payload }));
+    }
+
+    it('a forged unban published straight to Redis leaves the device banned', async () => {
+      await seedDevices();
+      const harness = await startAdmission('open');
+
+      await publishForged('DeviceUnbanned', { deviceId: 'ban001', actor: 'attacker' });
+      // A genuine event after it: once it is handled, the forged one had its chance.
+      await publishAndSettle(harness, 'DeviceBanned', { deviceId: 'nope01', actor: 'admin' });
+
+      expect(harness.register('ban001')).toBe('banned');
+      expect(harness.subscriber.rejectedFrames).toBe(1);
+    });
+
+    it('a forged registration policy change leaves the stored policy in force', async () => {
+      await prisma.setting.create({ data: { key: 'registration.policy', value: 'locked' } });
+      const harness = await startAdmission('open');
+
+      await publishForged('ConfigChanged', { key: 'registration.policy', value: 'open', actor: 'attacker' });
+      await publishAndSettle(harness, 'DeviceBanned', { deviceId: 'nope01', actor: 'admin' });
+
+      expect(harness.admission.access.registrationPolicy).toBe('locked');
+      expect(harness.register('new001')).toBe('unknown-device');
+    });
+
+    // A signed event is the api's word, but the api writes Postgres first: what Postgres does not
+    // show (a replayed frame, a leaked key, an api bug) is not applied.
+    it('a signed unban, approval, hard delete or policy change that Postgres does not show is not applied', async () => {
+      await seedDevices();
+      await prisma.setting.create({ data: { key: 'registration.policy', value: 'approval' } });
+      const harness = await startAdmission('open');
+
+      await publishAndSettle(harness, 'DeviceUnbanned', { deviceId: 'ban001', actor: 'x' });
+      await publishAndSettle(harness, 'DeviceDeleted', { deviceId: 'ban001', hard: true, actor: 'x' });
+      await publishAndSettle(harness, 'DeviceApproved', { deviceId: 'wait01', actor: 'x' });
+      await publishAndSettle(harness, 'ConfigChanged', {
+        key: 'registration.policy',
+        value: 'open',
+        actor: 'x',
+      });
+
+      expect(harness.register('ban001')).toBe('banned');
+      expect(harness.register('wait01')).toBe('pending');
+      expect(harness.admission.access.registrationPolicy).toBe('approval');
+      expect(harness.register('new001', UUID_B)).toBe('pending');
+    });
+
+    it('a signed rename that Postgres does not show moves nothing', async () => {
+      await seedDevices();
+      const harness = await startAdmission('locked');
+      const renamed: Array<[string, string]> = [];
+      harness.admission.access.onRenamed((oldId, newId) => renamed.push([oldId, newId]));
+
+      await publishAndSettle(harness, 'DeviceIdChanged', {
+        oldDeviceId: 'admit1',
+        newDeviceId: 'evil01',
+        actor: 'x',
+      });
+
+      expect(harness.register('evil01', UUID_A)).toBe('unknown-device');
+      expect(harness.register('admit1', UUID_A)).toBe('allowed');
+      expect(renamed).toEqual([]);
+    });
   });
 
   it('after a gap in the events, a full reload picks up a ban whose event was lost, before ready', async () => {
@@ -386,6 +474,7 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
     const subscriber = new RedisEventBus({
       redis: { host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => 1_000 },
       prefix,
+      verifyKey: signingKey.verifyKey,
       logger,
     });
     const client = createPrismaClient(database.url);

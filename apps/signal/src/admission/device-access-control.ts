@@ -17,7 +17,6 @@ import {
 } from '../ports';
 import { AccessIndex } from './access-index';
 import {
-  ADMITTED,
   BANNED,
   decide,
   DELETED,
@@ -25,11 +24,10 @@ import {
   REVOKED,
   stateOfRow,
   uuidDigestOf,
-  withAdmission,
   withUuidDigest,
 } from './access-state';
 import { type AccessMetrics, createAccessMetrics } from './admission-metrics';
-import { parseRegistrationPolicy } from './registration-policy';
+import { isStricterPolicy, parseRegistrationPolicy } from './registration-policy';
 import { StoredIdentityReader, type StoredIdentitySource } from './stored-identity-reader';
 
 /** What the index is loaded from; DeviceRepository is one. */
@@ -52,6 +50,7 @@ export interface PendingDeviceRecorder {
 }
 
 export type DeniedListener = (ids: readonly string[], refusal: Refusal) => void;
+export type RenamedListener = (oldId: string, newId: string) => void;
 
 export interface DeviceAccessControlOptions {
   readonly devices: DeviceAccessSource;
@@ -107,6 +106,7 @@ export interface DeviceAccessControlOptions {
 export class DeviceAccessControl implements DeviceAccessPort {
   private readonly index = new AccessIndex();
   private readonly listeners: DeniedListener[] = [];
+  private readonly renamedListeners: RenamedListener[] = [];
   private readonly unsubscribes: Array<() => void>;
   private readonly metrics: AccessMetrics;
   private readonly logger: Logger;
@@ -140,23 +140,25 @@ export class DeviceAccessControl implements DeviceAccessPort {
     this.metrics.policy(this.policy);
     const { events } = options;
     // Registered at construction, so no event published after the subscriber starts can miss us.
+    // An event that tightens access is applied at once; one that relaxes it (unban, approve, hard
+    // delete, rename, a laxer policy) only as far as Postgres confirms: Redis alone never opens a door.
     this.unsubscribes = [
       events.onResync((reason) => this.reload(reason)),
       events.on('DeviceBanned', ({ payload }) => this.deny([payload.deviceId], BANNED, 'banned')),
       events.on('DeviceUnbanned', ({ payload }) => {
-        // The api takes the id out of the Redis set before it publishes this event.
+        // The api takes the id out of the Redis set before it publishes this event; the row decides.
         this.deniedInRedis.delete(payload.deviceId);
-        this.index.update(payload.deviceId, (state) => state & ~BANNED);
+        return this.confirmFromDatabase(payload.deviceId, 'unban');
       }),
       events.on('DeviceRevoked', ({ payload }) =>
         this.deny([payload.deviceId, ...payload.cascade], REVOKED, 'revoked'),
       ),
-      events.on('DeviceDeleted', ({ payload }) => {
-        // A hard-deleted row is gone: the id is unknown again, as the next reload would find it.
-        if (payload.hard) this.index.delete(payload.deviceId);
-        this.deny([payload.deviceId], payload.hard ? 0 : DELETED, 'deleted');
+      events.on('DeviceDeleted', async ({ payload }) => {
+        this.deny([payload.deviceId], DELETED, 'deleted');
+        // A hard-deleted row is gone: the id is unknown again once Postgres says so.
+        if (payload.hard) await this.confirmFromDatabase(payload.deviceId, 'hard delete');
       }),
-      events.on('DeviceApproved', ({ payload }) => this.approve(payload.deviceId)),
+      events.on('DeviceApproved', ({ payload }) => this.confirmFromDatabase(payload.deviceId, 'approval')),
       events.on('DeviceIdChanged', ({ payload }) => this.rename(payload.oldDeviceId, payload.newDeviceId)),
       events.on('ConfigChanged', ({ payload }) =>
         payload.key === 'registration.policy' ? this.changePolicy(payload.value) : undefined,
@@ -285,6 +287,11 @@ export class DeviceAccessControl implements DeviceAccessPort {
    */
   noteRegistered(id: string, uuid: Uint8Array): void {
     this.index.update(id, (state) => withUuidDigest(state, uuidDigest(uuid)));
+  }
+
+  /** An operator's rename, once Postgres confirmed it: the live peer record follows. */
+  onRenamed(listener: RenamedListener): void {
+    this.renamedListeners.push(listener);
   }
 
   /** The id moved (TCP RegisterPk id change accepted here): admission and bans move with it. */
@@ -417,41 +424,71 @@ export class DeviceAccessControl implements DeviceAccessPort {
     }
   }
 
-  private async approve(id: string): Promise<void> {
-    // The event names the id only; the row says which uuid was admitted (token policy binds to it).
-    if (await this.refreshFromDatabase(id)) return;
-    this.index.update(id, (state) => withAdmission(state, ADMITTED));
-  }
-
-  private async rename(oldId: string, newId: string): Promise<void> {
-    if (this.index.move(oldId, newId)) return;
-    await this.refreshFromDatabase(newId);
-  }
-
-  /** Copies one row into the index; false when it could not be read or does not exist. */
-  private async refreshFromDatabase(id: string): Promise<boolean> {
+  /**
+   * Sets one id from its row: how an event that relaxes access is applied. If the row cannot be
+   * read, nothing is relaxed (the next resync reloads everything); no row means the id is unknown.
+   */
+  private async confirmFromDatabase(id: string, what: string): Promise<void> {
+    let row: DeviceAccessRow | null;
     try {
-      const row = await this.options.devices.findAccess(id);
-      if (row === null) return false;
-      this.index.set(id, stateOfRow(row));
-      return true;
+      row = await this.options.devices.findAccess(id);
     } catch (error) {
-      this.logger.warn({ err: error, id }, 'cannot read the device row; applying the event alone');
-      return false;
+      this.logger.warn({ err: error, id, what }, 'cannot read the device row; the event is not applied');
+      return;
+    }
+    if (row === null) this.index.delete(id);
+    else this.index.set(id, this.stateOf(row));
+  }
+
+  /** A row's state, with the relays' deny set in Redis merged in as every snapshot merges it. */
+  private stateOf(row: DeviceAccessRow): number {
+    const state = stateOfRow(row);
+    return this.deniedInRedis.has(row.rustdeskId) ? state | BANNED : state;
+  }
+
+  /** Both rows as Postgres has them after the rename; a rename it does not show is not applied. */
+  private async rename(oldId: string, newId: string): Promise<void> {
+    let rows: [DeviceAccessRow | null, DeviceAccessRow | null];
+    try {
+      rows = await Promise.all([
+        this.options.devices.findAccess(oldId),
+        this.options.devices.findAccess(newId),
+      ]);
+    } catch (error) {
+      this.logger.warn(
+        { err: error, oldId, newId },
+        'cannot read the device rows; the rename is not applied',
+      );
+      return;
+    }
+    const [oldRow, newRow] = rows;
+    if (newRow === null) {
+      this.logger.warn({ oldId, newId }, 'rename announced but Postgres has no row for the new id; ignored');
+      return;
+    }
+    this.index.set(newId, this.stateOf(newRow));
+    if (oldRow === null) this.index.delete(oldId);
+    else this.index.set(oldId, this.stateOf(oldRow));
+    for (const listener of this.renamedListeners) {
+      try {
+        listener(oldId, newId);
+      } catch (error) {
+        this.logger.error({ err: error, oldId, newId }, 'onRenamed listener failed');
+      }
     }
   }
 
   private async changePolicy(value: unknown): Promise<void> {
-    const before = this.policy;
-    this.applyPolicy(value);
-    if (this.policy === before || this.policy === 'open') return;
-    // Devices that joined under the previous policy may be known only to Postgres (the write-behind
-    // wrote them): a stricter policy must see them. Events wait meanwhile, so none is lost.
+    const announced = parseRegistrationPolicy(value, this.options.defaultPolicy);
+    // Stricter than what is in force: safe to apply before Postgres is asked.
+    if (announced !== undefined && isStricterPolicy(announced, this.policy)) this.applyPolicy(announced);
+    // The stored setting decides (the reload applies it); devices that joined under the previous
+    // policy may be known only to Postgres too, and a stricter policy must see them.
     try {
       await this.reload('policy-changed');
     } catch (error) {
       this.logger.error(
-        { err: error },
+        { err: error, announced: value, kept: this.policy },
         'reload after a registration policy change failed; next resync retries',
       );
     }

@@ -13,3 +13,11 @@ export function parseRegistrationPolicy(
   if (value === undefined || value === null) return fallback;
   return REGISTRATION_POLICIES.find((policy) => policy === value);
 }
+
+// token and approval refuse different devices, so neither is stricter than the other.
+const STRICTNESS: Record<RegistrationPolicy, number> = { open: 0, token: 1, approval: 1, locked: 2 };
+
+/** True when `next` refuses everything `current` refuses and more: safe to apply without Postgres. */
+export function isStricterPolicy(next: RegistrationPolicy, current: RegistrationPolicy): boolean {
+  return STRICTNESS[next] > STRICTNESS[current];
+}

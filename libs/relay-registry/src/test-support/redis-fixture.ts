@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import { createLogger } from '@switchboard/observability';
 import { createRedisClient } from '@switchboard/transport';
 
+import { RelayRecordKey } from '../relay-record-key';
+
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /**
@@ -15,6 +17,8 @@ export class RedisFixture {
   readonly prefix = `test:relay-registry:${randomUUID()}`;
   /** A plain client for arranging and inspecting keys. */
   readonly admin = new Redis(REDIS_URL);
+  /** The key signal and the relays share in this test. */
+  readonly recordKey = RelayRecordKey.generate();
   private readonly clients: Redis[] = [];
 
   serviceClient(url: string = REDIS_URL): Redis {
