@@ -1,10 +1,13 @@
 import { isIP } from 'node:net';
 
 import {
+  flag,
   ipOrCidr,
+  ipv6PrefixLength,
   list,
   optionalPort,
   port,
+  positiveInteger,
   positiveNumber,
   sharedFields,
   z,
@@ -55,6 +58,17 @@ const fields = z.object({
   /** Static relay list, used when no relay node is registered in Redis. */
   RELAY_SERVERS: list(relayServer),
   SHUTDOWN_TIMEOUT_SECONDS: positiveNumber(10),
+  /** IPv6 clients count as one per this prefix in per-IP limits (libs/transport rateLimitKey). */
+  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
+  /** Relay tickets (brokered relay sessions) one requester network may be issued per minute. */
+  RELAY_TICKETS_PER_IP_PER_MINUTE: positiveInteger(60),
+  /** Relay tickets naming one target device per minute. */
+  RELAY_TICKETS_PER_ID_PER_MINUTE: positiveInteger(30),
+  /**
+   * B's RelayResponse must come from the network B registered from (IPv4 address, IPv6 prefix).
+   * Turn off only if devices reach signal's TCP port from another address than they register from.
+   */
+  RELAY_TICKET_IP_CHECK: flag(true),
 });
 
 export const signalConfigSchema = fields

@@ -46,6 +46,20 @@ export interface SignalLimits extends ConnectionLimits {
   readonly maxTrackedIps: number;
   /** Heartbeats reach DeviceWriterPort.recordSeen at most this often per peer. */
   readonly seenRecordIntervalMs: number;
+  /**
+   * Relay tickets issued per requester network (RATE_LIMIT_IPV6_PREFIX) and per target id per
+   * window: a client retries a relay three times (rustdesk src/client.rs request_relay).
+   */
+  readonly relayTicketsPerIp: number;
+  readonly relayTicketsPerPeer: number;
+  readonly relayTicketWindowMs: number;
+  /** IPv6 addresses count as one client per this prefix (libs/transport rateLimitKey). */
+  readonly ipv6PrefixLength: number;
+  /**
+   * B's RelayResponse must come from the network B registered from, or anyone who knows A's
+   * address could answer for B and be issued the ticket's second end.
+   */
+  readonly relayAnswerFromPeerNetwork: boolean;
 }
 
 export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
@@ -82,4 +96,9 @@ export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
   perIpWindowMs: 10_000,
   maxTrackedIps: 100_000,
   seenRecordIntervalMs: 60_000,
+  relayTicketsPerIp: 60,
+  relayTicketsPerPeer: 30,
+  relayTicketWindowMs: 60_000,
+  ipv6PrefixLength: 64,
+  relayAnswerFromPeerNetwork: true,
 };

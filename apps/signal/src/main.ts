@@ -82,7 +82,19 @@ async function serve(config: SignalConfig): Promise<void> {
     logger,
     registry,
   });
-  const tickets = new RelayTicketStore({ redis, prefix: relayPrefix, logger, registry });
+  // Signed with the identity key, which the relays know as the licence key: Redis writers cannot mint.
+  const tickets = new RelayTicketStore({
+    redis,
+    prefix: relayPrefix,
+    logger,
+    registry,
+    signingKey: serverKey.signingKeyPair?.secretKey,
+  });
+  if (serverKey.signingKeyPair === undefined) {
+    logger.warn(
+      'KEY is a bare licence key: no signing key, so no relay tickets; strict relays will refuse sessions',
+    );
+  }
   // Refusals and ban-closed links, queued for the api to append to the audit chain.
   const audit = new AuditQueueProducer({
     redisUrl: config.REDIS_URL,
@@ -100,6 +112,12 @@ async function serve(config: SignalConfig): Promise<void> {
     relays,
     tickets,
     audit,
+    limits: {
+      ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
+      relayTicketsPerIp: config.RELAY_TICKETS_PER_IP_PER_MINUTE,
+      relayTicketsPerPeer: config.RELAY_TICKETS_PER_ID_PER_MINUTE,
+      relayAnswerFromPeerNetwork: config.RELAY_TICKET_IP_CHECK,
+    },
   });
   // An operator renamed a device: its live record follows (the admission index moves itself).
   events.on('DeviceIdChanged', ({ payload }) => {

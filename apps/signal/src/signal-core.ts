@@ -149,6 +149,16 @@ export class SignalCore {
         windowMs: limits.idChangeWindowMs,
         maxKeys: limits.maxTrackedIps,
       }),
+      relayTicketIpLimiter: new WindowLimiter({
+        max: limits.relayTicketsPerIp,
+        windowMs: limits.relayTicketWindowMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
+      relayTicketPeerLimiter: new WindowLimiter({
+        max: limits.relayTicketsPerPeer,
+        windowMs: limits.relayTicketWindowMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
       bindLink: (peer, connection) => this.bindLink(peer, connection),
     };
     this.newConnectionLimiter = new WindowLimiter({
@@ -397,7 +407,7 @@ export class SignalCore {
         handleLocalAddr(context, message.value);
         break;
       case 'relayResponse':
-        handleRelayResponse(context, message.value);
+        handleRelayResponse(context, connection, message.value);
         break;
       case 'testNatRequest':
         handleTestNatRequest(connection);
