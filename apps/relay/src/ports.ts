@@ -17,6 +17,8 @@ export interface TicketSource {
   get(uuid: string): Promise<RelayTicketView | undefined>;
   /** Reads and deletes, so a uuid admits one pair. */
   take(uuid: string): Promise<RelayTicketView | undefined>;
+  /** Deletes without reading: the pair was admitted on this ticket, verified already. */
+  spend(uuid: string): Promise<void>;
 }
 
 /** The deny set: banned, revoked and deleted devices. */

@@ -76,6 +76,10 @@ class MapTickets implements TicketSource {
     const defaults = { relay: THIS_RELAY, requesterIp: remote.address, answererIp: remote.address };
     return Promise.resolve({ peers, ...defaults, ...this.claims.get(uuid) });
   }
+  spend(uuid: string) {
+    this.tickets.delete(uuid);
+    return Promise.resolve();
+  }
   take(uuid: string) {
     const ticket = this.get(uuid);
     this.tickets.delete(uuid);
@@ -240,6 +244,7 @@ describe('RelayCore', () => {
         return tickets.get(uuid);
       },
       take: (uuid) => tickets.take(uuid),
+      spend: (uuid) => tickets.spend(uuid),
     };
     const relay = core({ tickets: slowTickets });
     const b = join(relay, Buffer.concat([requestRelay({}), Buffer.from('signed-id')]));

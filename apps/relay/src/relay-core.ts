@@ -426,17 +426,24 @@ export class RelayCore {
       { uuid: session.uuid, partner: `${waiter.connection.remote.address}:${waiter.connection.remote.port}` },
       'paired',
     );
-    if (this.tickets && isRelayUuid(session.uuid)) void this.consumeTicket(session);
+    if (isRelayUuid(session.uuid)) void this.consumeTicket(session, waiter.admission !== undefined);
   }
 
   /**
-   * Deletes the ticket so its uuid admits no second pair, and learns the peers signal added to it
-   * after the first end was admitted (it issues once for A's request and again for B's answer).
+   * Deletes the ticket so its uuid admits no second pair. A pair admitted on a verified ticket only
+   * deletes it (a second signature check per pair is CPU for nothing); otherwise (compatibility mode)
+   * the ticket, if signal issued one, tells which devices the session carries, for ban cuts.
    */
-  private async consumeTicket(session: RelaySession): Promise<void> {
+  private async consumeTicket(session: RelaySession, admittedOnTicket: boolean): Promise<void> {
+    const tickets = this.tickets;
+    if (tickets === undefined) return;
     let peers: readonly string[];
     try {
-      peers = (await this.tickets?.take(session.uuid))?.peers ?? [];
+      if (admittedOnTicket) {
+        await tickets.spend(session.uuid);
+        return;
+      }
+      peers = (await tickets.take(session.uuid))?.peers ?? [];
     } catch (error) {
       this.logTicketFailure(error, session.uuid);
       return;

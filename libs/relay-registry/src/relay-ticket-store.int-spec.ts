@@ -93,7 +93,7 @@ describe('RelayTicketStore (real Redis)', () => {
     expect(await issued('stored')).toBe(1);
   });
 
-  it('hands a ticket out once with take()', async () => {
+  it('hands a ticket out once with take(), and spend() deletes one without reading it', async () => {
     const { tickets } = store();
     const uuid = randomUUID();
     tickets.issue(ticketFor(uuid));
@@ -102,6 +102,12 @@ describe('RelayTicketStore (real Redis)', () => {
     expect(await tickets.take(uuid)).toMatchObject({ uuid, peers: ['111111111'] });
     expect(await tickets.take(uuid)).toBeUndefined();
     expect(await tickets.get(uuid)).toBeUndefined();
+
+    const spent = randomUUID();
+    tickets.issue(ticketFor(spent));
+    await tickets.flush();
+    await tickets.spend(spent);
+    expect(await tickets.get(spent)).toBeUndefined();
   });
 
   it('lets a ticket lapse after its TTL', async () => {

@@ -192,6 +192,13 @@ export class RelayTicketStore {
     return this.read(uuid, '1');
   }
 
+  /** Relay side: deletes the ticket of a uuid that paired on a ticket already verified. */
+  async spend(uuid: string): Promise<void> {
+    if (!isRelayUuid(uuid)) return;
+    await connectIfLazy(this.redis);
+    await this.redis.del(this.keys.ticket(uuid));
+  }
+
   private async write(uuid: string, value: string): Promise<void> {
     await connectIfLazy(this.redis);
     await this.redis.set(this.keys.ticket(uuid), value, 'PX', this.ttlMs);
