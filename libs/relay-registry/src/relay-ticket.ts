@@ -89,12 +89,10 @@ const RELAY_PORT = 21117;
  */
 export function relayAddressKey(address: string): string {
   if (!isRelayAddress(address)) return '';
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
-  const [host, port] = bracketed
-    ? [`[${bracketed[1]}]`, bracketed[2]]
-    : ((): [string, string | undefined] => {
-        const colon = address.lastIndexOf(':');
-        return colon === -1 ? [address, undefined] : [address.slice(0, colon), address.slice(colon + 1)];
-      })();
-  return `${host.toLowerCase()}:${port === undefined ? RELAY_PORT : Number(port)}`;
+  // isRelayAddress admits `host`, `host:port`, `[v6]` and `[v6]:port`: the port follows the last ':' after any ']'.
+  const colon = address.lastIndexOf(':');
+  const hasPort = colon > address.lastIndexOf(']');
+  const host = hasPort ? address.slice(0, colon) : address;
+  const port = hasPort ? Number(address.slice(colon + 1)) : RELAY_PORT;
+  return `${host.toLowerCase()}:${port}`;
 }
