@@ -29,6 +29,8 @@ export interface RelayOptions {
   maxConnectionsPerIp: number;
   /** Strict mode (tickets required); the throughput and session parts run hbbr's compatibility mode. */
   strict?: boolean;
+  /** Strict mode: a directory holding the id_ed25519.pub whose secret half signs the bench's tickets. */
+  signalKeyDir?: string;
   /** Extra node flags for the relay process, e.g. `--cpu-prof` (BENCH_RELAY_NODE_ARGS). */
   nodeArgs?: readonly string[];
 }
@@ -75,6 +77,9 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
       LOG_LEVEL: 'warn',
       // hbbr compatibility mode unless asked: any uuid pairs, so no signal has to issue tickets.
       RELAY_STRICT: options.strict === true ? 'true' : 'false',
+      // No licence check (the bench's clients send none); the key directory still verifies tickets.
+      KEY: 'none',
+      KEY_DIR: options.signalKeyDir ?? resolve(ROOT, 'var/bench/no-keys'),
       // Mbit/s: far above loopback speed, so nothing here is throttled.
       TOTAL_BANDWIDTH: '1000000',
       SINGLE_BANDWIDTH: '1000000',

@@ -8,8 +8,11 @@
 // Knobs are environment variables, read only here.
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { cpus, loadavg, setPriority } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypto';
 
 import {
   buildRelay,
@@ -328,13 +331,17 @@ async function main(): Promise<void> {
       `\n(3) pairing ${options.pairs} ticketed sessions (strict mode), ${options.pairingWindow} at a time`,
     );
     const redisKeyPrefix = `bench-relay-${process.pid}-3`;
-    const pairingRelay = await startRelay({ ...relayOptions, redisKeyPrefix, strict: true });
+    const signalKey = generateIdentityKeyPair();
+    const signalKeyDir = await mkdtemp(join(tmpdir(), 'bench-relay-keys-'));
+    await writeFile(join(signalKeyDir, 'id_ed25519.pub'), encodePublicKeyFile(signalKey.publicKey));
+    const pairingRelay = await startRelay({ ...relayOptions, redisKeyPrefix, strict: true, signalKeyDir });
     try {
       const cpuBefore = cpuSeconds(pairingRelay.pid);
       const pairing = await measurePairing({
         redisUrl: options.redisUrl,
         redisKeyPrefix,
         relayPort: pairingRelay.port,
+        signingKey: signalKey.secretKey,
         pairs: options.pairs,
         window: options.pairingWindow,
       });
@@ -342,6 +349,7 @@ async function main(): Promise<void> {
       report.push(() => reportPairing(pairing, cpu, row));
     } finally {
       await pairingRelay.stop();
+      await rm(signalKeyDir, { recursive: true, force: true });
     }
   }
 

@@ -18,6 +18,8 @@ export interface PairingOptions {
   /** The relay's REDIS_KEY_PREFIX; tickets are written under `<prefix>:relay` as signal does. */
   redisKeyPrefix: string;
   relayPort: number;
+  /** Signal's 64-byte identity secret key, whose public half the relay reads from KEY_DIR. */
+  signingKey: Uint8Array;
   pairs: number;
   window: number;
 }
@@ -37,10 +39,19 @@ export async function measurePairing(options: PairingOptions): Promise<PairingRe
     redis,
     prefix: `${options.redisKeyPrefix}:relay`,
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    signingKey: options.signingKey,
   });
   const uuids = Array.from({ length: options.pairs }, () => randomUUID());
   // Signal writes the ticket when it brokers the relay, before either client dials it.
-  for (const uuid of uuids) tickets.issue({ uuid, peers: ['100000001', '100000002'], relay: '' });
+  for (const uuid of uuids) {
+    tickets.issue({
+      uuid,
+      peers: ['100000002'],
+      relay: `127.0.0.1:${options.relayPort}`,
+      requesterIp: '127.0.0.1',
+      answererIp: '127.0.0.1',
+    });
+  }
   await tickets.flush();
 
   const sockets: Socket[] = [];

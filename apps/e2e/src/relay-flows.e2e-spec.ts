@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 
 import { Redis } from 'ioredis';
 
@@ -22,7 +23,8 @@ import { E2E_EVENT_SIGNING_KEY } from './support/control-keys';
 // The relay issue end to end: the real signal process and two real relay processes sharing one Redis
 // prefix (REDIS_KEY_PREFIX: events on <prefix>:events, registry, tickets and access lists under
 // <prefix>:relay), with reference RustDesk peers on real sockets. Signal picks a relay from the
-// registry (no static RELAY_SERVERS), stores a ticket, and the strict relays admit only that uuid.
+// registry (no static RELAY_SERVERS), signs a ticket when B answers, and the strict relays admit
+// only that uuid, on the node it names, from the addresses signal saw.
 
 const OTHER_NETWORK = '127.0.0.2';
 let loopbackHosts = 0;
@@ -133,6 +135,59 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
     const message = { salt: randomUUID(), challenge: 'over ws' };
     await session.controller.link.sendPeerMessage({ $case: 'hash', value: message });
     expect(await session.controlled.link.nextPeerMessage(5_000)).toEqual({ $case: 'hash', value: message });
+  }, 60_000);
+
+  it('A asks for a relay with RequestRelay, as after a failed punch: the ticket is issued on B’s answer and the pair forms', async () => {
+    const [relay] = relays as [RelayProcess];
+    const b = await registeredB();
+    const a = peer({ localAddress: OTHER_NETWORK });
+    // secure: A holds B's signed key from the punch, so B opens with its SignedId.
+    const outcome = await a.requestRelay(b.id, { relayServer: relay.address, attempts: 1, secure: true });
+    if (outcome.kind !== 'accepted') throw new Error(`A got ${inspect(outcome)}`);
+    const push = await b.nextPush();
+    if (push.push.kind !== 'request-relay') throw new Error(`B got ${push.push.kind}`);
+    const controller = await joinRelay({
+      relay: relay.address,
+      uuid: outcome.uuid,
+      peerId: b.id,
+      licenceKey: key.trim(),
+      localAddress: OTHER_NETWORK,
+      timeoutMs: 5_000,
+    });
+    // B's SignedId is the first thing A reads: the relay paired A with B (RUSTDESK.md §6).
+    expect((await controller.nextFrame(5_000)).length).toBeGreaterThan(0);
+    controller.close();
+  }, 60_000);
+
+  it('a RequestRelay naming an online id with a uuid of the sender’s choice does not let two of its connections pair', async () => {
+    // Issue 10 item 6: B stays silent, so nothing was brokered; the requester dials the relay twice.
+    const [relay] = relays as [RelayProcess];
+    const b = await registeredB({ answerPushes: false });
+    const attacker = peer({ localAddress: OTHER_NETWORK });
+    const uuid = randomUUID();
+    const refusedBefore = await relay.metric('relay_refusals_total', { reason: 'no-ticket' });
+    const outcome = await attacker.requestRelay(b.id, {
+      relayServer: relay.address,
+      uuid,
+      attempts: 1,
+      timeoutMs: 1_000,
+    });
+    expect(outcome.kind).toBe('no-answer');
+    const ends = await Promise.all(
+      [b.id, ''].map((peerId) =>
+        joinRelay({
+          relay: relay.address,
+          uuid,
+          peerId,
+          licenceKey: key.trim(),
+          localAddress: OTHER_NETWORK,
+          timeoutMs: 5_000,
+        }),
+      ),
+    );
+    await Promise.all(ends.map((end) => end.closed));
+    for (const end of ends) await expect(end.nextFrame(100)).rejects.toBeInstanceOf(LinkClosedError);
+    expect(await relay.metric('relay_refusals_total', { reason: 'no-ticket' })).toBe(refusedBefore + 2);
   }, 60_000);
 
   it('a uuid signal never brokered is refused by the relay, silently', async () => {

@@ -23,7 +23,7 @@ describe('relayConfigSchema', () => {
     ]);
   });
 
-  it('defaults to hbbr ports and limits, strict, with no licence check', () => {
+  it('defaults to hbbr ports and limits, strict, KEY unset (signal’s public key from KEY_DIR when there)', () => {
     expect(parseConfig(relayConfigSchema, {})).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
       LOG_LEVEL: 'info',
@@ -34,12 +34,15 @@ describe('relayConfigSchema', () => {
       BIND_HOST: '0.0.0.0',
       RELAY_PUBLIC_ADDR: '127.0.0.1:21117',
       RELAY_NODE_ID: `${hostname()}:21117`,
-      KEY: '',
+      KEY: undefined,
       KEY_DIR: './var/keys',
       TOTAL_BANDWIDTH: 1024,
       SINGLE_BANDWIDTH: 128,
       LIMIT_SPEED: 32,
       RELAY_STRICT: true,
+      RELAY_TICKET_IP_CHECK: true,
+      RELAY_ALIASES: [],
+      RATE_LIMIT_IPV6_PREFIX: 64,
       DRAIN_TIMEOUT_SECONDS: 25,
       REDIS_KEY_PREFIX: 'switchboard',
       RELAY_CAPACITY: 2000,
@@ -49,7 +52,6 @@ describe('relayConfigSchema', () => {
       RELAY_IDLE_TIMEOUT_SECONDS: 30,
       RELAY_MAX_CONNECTIONS_PER_IP: 256,
       RELAY_MAX_CONNECTIONS: 10_000,
-      RATE_LIMIT_IPV6_PREFIX: 64,
       TRUSTED_PROXIES: [],
       TRUSTED_PROXIES_ALLOW_WIDE: false,
       TRUST_X_REAL_IP: false,
@@ -59,6 +61,20 @@ describe('relayConfigSchema', () => {
       DOWNGRADE_THRESHOLD: 0.66,
       DOWNGRADE_START_CHECK: 1800,
     });
+  });
+
+  it('takes the ticket settings: aliases as host[:port], the IP check as a flag', () => {
+    const config = parseConfig(relayConfigSchema, {
+      RELAY_ALIASES: 'relay.example.com, [2001:db8::5]:21117',
+      RELAY_TICKET_IP_CHECK: 'false',
+      RATE_LIMIT_IPV6_PREFIX: '56',
+    });
+    expect(config.RELAY_ALIASES).toEqual(['relay.example.com', '[2001:db8::5]:21117']);
+    expect(config.RELAY_TICKET_IP_CHECK).toBe(false);
+    expect(config.RATE_LIMIT_IPV6_PREFIX).toBe(56);
+    expect(problems({ RELAY_ALIASES: 'not a host' })).toEqual([
+      'RELAY_ALIASES.0: must be host or host:port, as clients will dial it',
+    ]);
   });
 
   it('takes trusted proxies as IPs or CIDR ranges and names any that is not one', () => {

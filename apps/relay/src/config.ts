@@ -68,9 +68,11 @@ const fields = z.object({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
   /**
-   * hbbr's `-k`: empty (the default) or `none` means no licence check; `-` uses KEY_DIR/id_ed25519.pub.
+   * hbbr's `-k`. Unset: signal's public key from KEY_DIR/id_ed25519.pub when that file exists (the
+   * licence check is then on, and tickets are verified with it), else no check. `-` requires that
+   * file; `none` turns the licence check off; any other value is hbbr's (relay-key.ts).
    */
-  KEY: keyValue.default(''),
+  KEY: keyValue.optional(),
   KEY_DIR: z.string().default('./var/keys'),
   /**
    * The api's event verify key (base64): events not signed by the api are dropped. Unset: read from
@@ -87,8 +89,21 @@ const fields = z.object({
   TOTAL_BANDWIDTH: mbitPerSecond(1024),
   SINGLE_BANDWIDTH: mbitPerSecond(128),
   LIMIT_SPEED: mbitPerSecond(32),
-  /** Accept only uuids that signal issued a ticket for, so this is never an open relay. */
+  /**
+   * Accept only uuids signal brokered: a ticket signed with signal's key (so KEY or KEY_DIR must
+   * give the relay signal's public key), naming this node, from the addresses signal saw.
+   */
   RELAY_STRICT: flag(true),
+  /**
+   * Strict mode: each end must connect from the network signal saw it on (IPv4 address, IPv6
+   * RATE_LIMIT_IPV6_PREFIX). Turn off if clients reach signal and relays by different address
+   * families or NAT egresses.
+   */
+  RELAY_TICKET_IP_CHECK: flag(true),
+  /** Other host[:port] names clients may dial for this node (their own `relay-server` option). */
+  RELAY_ALIASES: list(publicAddress),
+  /** IPv6 clients count as one per this prefix (per-IP limits, the ticket IP check). */
+  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
   /** On SIGTERM, how long live sessions may run on before they are cut. */
   DRAIN_TIMEOUT_SECONDS: positiveNumber(25),
   /** Events on `<prefix>:events`; registry, tickets and access lists under `<prefix>:relay`. */
@@ -107,8 +122,6 @@ const fields = z.object({
   RELAY_MAX_CONNECTIONS_PER_IP: positiveInteger(256),
   /** Open connections of all clients together; beyond it new ones are dropped at accept. */
   RELAY_MAX_CONNECTIONS: positiveInteger(10_000),
-  /** Per-IP limits count an IPv6 client by this prefix (libs/transport rateLimitKey). */
-  RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
   /**
    * Proxies in front of the WebSocket port (21119): the client's address there, what the blocklist,
    * blacklist and per-IP cap apply to, is the right-most X-Forwarded-For hop that is not one of them.

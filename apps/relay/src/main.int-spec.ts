@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 
 import { EventSigningKey } from '@switchboard/events';
+import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypto';
 import { createLogger } from '@switchboard/observability';
 import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
 
@@ -20,6 +21,9 @@ import { BulkPeer } from './test/bulk-peer';
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = 'apps/relay/src/main.ts';
 const RFC_PUBLIC_FILE = '11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=';
+/** Signal's identity: its public half is in KEY_DIR, as a relay deployment gets it. */
+const SIGNAL_KEY = generateIdentityKeyPair();
+const SIGNAL_PUBLIC_FILE = encodePublicKeyFile(SIGNAL_KEY.publicKey);
 
 interface Service {
   child: ChildProcess;
@@ -126,7 +130,11 @@ describe('relay process', () => {
     return service;
   };
 
-  beforeAll(async () => (root = await mkdtemp(join(tmpdir(), 'relay-main-'))));
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'relay-main-'));
+    await mkdir(join(root, 'keys'));
+    await writeFile(join(root, 'keys', 'id_ed25519.pub'), SIGNAL_PUBLIC_FILE);
+  });
   beforeEach(() => {
     prefix = `test:relay-main:${randomUUID()}`;
     admin = new Redis('redis://127.0.0.1:6379');
@@ -134,6 +142,7 @@ describe('relay process', () => {
       redis: admin,
       prefix: `${prefix}:relay`,
       logger: createLogger({ name: 'test', level: 'silent' }),
+      signingKey: SIGNAL_KEY.secretKey,
     });
   });
   afterEach(async () => {
@@ -149,17 +158,25 @@ describe('relay process', () => {
   /** A paired session through the process: B on TCP, A on WebSocket. */
   async function session(port: number): Promise<{ a: BulkPeer; b: BulkPeer }> {
     const uuid = randomUUID();
-    tickets.issue({ uuid, peers: ['111111111', '222222222'], relay: `127.0.0.1:${port}` });
+    // RELAY_PUBLIC_ADDR's default, and both ends on loopback, as signal would have seen them.
+    tickets.issue({
+      uuid,
+      peers: ['222222222'],
+      relay: '127.0.0.1:21117',
+      requesterIp: '127.0.0.1',
+      answererIp: '127.0.0.1',
+    });
     await tickets.flush();
-    const b = await BulkPeer.join({ transport: 'tcp', port, uuid });
-    const a = await BulkPeer.join({ transport: 'ws', port: port + 2, uuid, peerId: '222222222' });
+    const licenceKey = SIGNAL_PUBLIC_FILE;
+    const b = await BulkPeer.join({ transport: 'tcp', port, uuid, licenceKey });
+    const a = await BulkPeer.join({ transport: 'ws', port: port + 2, uuid, peerId: '222222222', licenceKey });
     peers.push(a, b);
     await a.sendFrame(Buffer.from('paired'));
     await b.receive(6);
     return { a, b };
   }
 
-  it('starts without key files, serves TCP and WebSocket, is ready once in sync with events, exits 0 on SIGTERM when idle', async () => {
+  it('with signal’s public key in KEY_DIR: serves TCP and WebSocket with the licence check on, is ready once in sync with events, exits 0 on SIGTERM when idle', async () => {
     const { port, metrics } = await freeRelayPorts();
     // Every interface for the clients; the ops endpoints stay on 127.0.0.1 (METRICS_HOST unset).
     const service = start({ RELAY_PORT: String(port), METRICS_PORT: String(metrics), BIND_HOST: '0.0.0.0' });
@@ -181,9 +198,10 @@ describe('relay process', () => {
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     expect(text).toMatch(/^relay_connections_accepted_total\{transport="tcp",service="relay"\} 2$/m);
     expect(text).toMatch(/^relay_pairs_total\{service="relay"\} 1$/m);
-    expect(service.stdout()).toContain('"licenceCheck":false');
-    // KEY is empty by default: the relay neither reads nor creates key files.
-    await expect(readdir(join(root, 'keys'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // KEY unset: signal's public key, when the relay has it, is the licence key (hbbr's -k) by default.
+    expect(service.stdout()).toContain('"licenceCheck":true');
+    // The relay only reads signal's public key; it never creates key files.
+    expect(await readdir(join(root, 'keys'))).toEqual(['id_ed25519.pub']);
 
     for (const peer of peers.splice(0)) peer.close();
     const started = Date.now();
@@ -295,6 +313,20 @@ describe('relay process', () => {
     expect((await service.exited).code).toBe(78);
     expect(service.stderr()).toContain('RELAY_PORT: must be a port number (got "abc")');
     expect(service.stderr()).toMatch(/LOG_LEVEL: must be one of .* \(got "loud"\)/);
+  });
+
+  it('strict mode refuses to start without signal’s public key, saying how to fix it; RELAY_STRICT=false starts unkeyed', async () => {
+    const { port, metrics } = await freeRelayPorts();
+    const env = { RELAY_PORT: String(port), METRICS_PORT: String(metrics), KEY_DIR: join(root, 'no-keys') };
+    const refused = start(env);
+    expect((await refused.exited).code).toBe(78);
+    expect(refused.stderr()).toContain("RELAY_STRICT needs signal's public key to verify relay tickets");
+
+    const lax = start({ ...env, RELAY_STRICT: 'false' });
+    await waitForHealthy(lax, metrics);
+    expect(lax.stdout()).toContain('"licenceCheck":false');
+    lax.child.kill('SIGTERM');
+    expect((await lax.exited).code).toBe(0);
   });
 
   it('KEY=- refuses to start without signal’s public key, and starts with it', async () => {

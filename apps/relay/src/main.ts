@@ -14,7 +14,7 @@ import { RelayRecordKeyError, resolveRelayRecordKey } from '@switchboard/relay-r
 
 import { readListFile } from './access/ip-access-lists';
 import { type RelayConfig, relayConfigSchema } from './config';
-import { loadRelayLicenceKey, RelayKeyError } from './relay-key';
+import { loadRelayKeys, RelayKeyError } from './relay-key';
 import { RelayNode } from './relay-node';
 
 // Composition root of the relay (hbbr). On SIGTERM it stops accepting, leaves the node registry at
@@ -32,7 +32,13 @@ async function main(): Promise<void> {
 
 async function serve(config: RelayConfig): Promise<void> {
   const logger = createLogger({ name: 'relay', level: config.LOG_LEVEL });
-  const licenceKey = await loadRelayLicenceKey(config.KEY, resolve(config.KEY_DIR));
+  const { licenceKey, signalPublicKey } = await loadRelayKeys(config.KEY, resolve(config.KEY_DIR));
+  if (config.RELAY_STRICT && signalPublicKey === undefined) {
+    throw new RelayKeyError(
+      `RELAY_STRICT needs signal's public key to verify relay tickets: put id_ed25519.pub in KEY_DIR ` +
+        `(${resolve(config.KEY_DIR)}), or set KEY to signal's public key, or set RELAY_STRICT=false.`,
+    );
+  }
   const eventKey = await resolveEventVerifyKey(config);
   const recordKey = await resolveRelayRecordKey(config);
   const listsDir = resolve(config.RELAY_LISTS_DIR);
@@ -44,6 +50,7 @@ async function serve(config: RelayConfig): Promise<void> {
     {
       licenceCheck: licenceKey !== undefined,
       strict: config.RELAY_STRICT,
+      ticketIpCheck: config.RELAY_TICKET_IP_CHECK,
       blocklistFile: listFiles.blocklist.size,
       blacklistFile: listFiles.blacklist.size,
       eventVerifyKey: eventKey.source,
@@ -69,7 +76,10 @@ async function serve(config: RelayConfig): Promise<void> {
     licenceKey,
     eventVerifyKey: eventKey.key,
     recordKey: recordKey.key,
+    signalPublicKey,
     strict: config.RELAY_STRICT,
+    ticketIpCheck: config.RELAY_TICKET_IP_CHECK,
+    ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
     ports: { host: config.BIND_HOST, port: config.RELAY_PORT, wsPort: config.RELAY_WS_PORT },
     listFiles,
     listsDir,
@@ -98,6 +108,7 @@ async function serve(config: RelayConfig): Promise<void> {
     announce: {
       nodeId: config.RELAY_NODE_ID,
       address: config.RELAY_PUBLIC_ADDR,
+      aliases: config.RELAY_ALIASES,
       capacity: config.RELAY_CAPACITY,
     },
   });

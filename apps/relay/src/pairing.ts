@@ -1,4 +1,11 @@
+import { type RelayTicketView } from './ports';
 import { type RelayConnection } from './relay-connection';
+
+/** Which of the ticket's two source networks an end came from (both when A and B share one). */
+export interface TicketSides {
+  readonly requester: boolean;
+  readonly answerer: boolean;
+}
 
 export interface WaitingPeer {
   readonly uuid: string;
@@ -7,6 +14,13 @@ export interface WaitingPeer {
   /** Devices its ticket (and RequestRelay) named. */
   readonly devices: ReadonlySet<string>;
   readonly isController: boolean;
+  /** Strict mode: the ticket it was admitted on, which the second end is checked against too. */
+  readonly admission?: { readonly ticket: RelayTicketView; readonly sides: TicketSides };
+}
+
+/** The second end must come from the side of the ticket the first end did not. */
+export function completesTicket(first: TicketSides, second: TicketSides): boolean {
+  return (first.requester && second.answerer) || (first.answerer && second.requester);
 }
 
 /**
@@ -39,6 +53,11 @@ export class WaitingRoom {
 
   has(uuid: string): boolean {
     return this.waiting.has(uuid);
+  }
+
+  /** The peer waiting on `uuid`, left in the room. */
+  peek(uuid: string): WaitingPeer | undefined {
+    return this.waiting.get(uuid)?.peer;
   }
 
   /** The peer waiting on `uuid`, removed from the room. */

@@ -6,7 +6,7 @@ import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '
 
 import { type CloseReason, RelayConnection } from './relay-connection';
 import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayCoreOptions } from './relay-core';
-import { type TicketSource } from './ports';
+import { type RelayTicketView, type TicketSource } from './ports';
 import { StreamChunkReader } from './transport/chunk-reader';
 
 // The core over in-memory stream pairs: pairing, refusals, bans and drain without sockets. The same
@@ -64,11 +64,21 @@ async function metric(
     .reduce((sum, value) => sum + value.value, 0);
 }
 
+const THIS_RELAY = 'relay1.test:21117';
+
+/** Peers by uuid; the rest of each ticket defaults to this node and both ends at `remote`. */
 class MapTickets implements TicketSource {
   readonly tickets = new Map<string, string[]>();
-  get(uuid: string) {
+  readonly claims = new Map<string, Partial<RelayTicketView>>();
+  get(uuid: string): Promise<RelayTicketView | undefined> {
     const peers = this.tickets.get(uuid);
-    return Promise.resolve(peers && { peers });
+    if (peers === undefined) return Promise.resolve(undefined);
+    const defaults = { relay: THIS_RELAY, requesterIp: remote.address, answererIp: remote.address };
+    return Promise.resolve({ peers, ...defaults, ...this.claims.get(uuid) });
+  }
+  spend(uuid: string) {
+    this.tickets.delete(uuid);
+    return Promise.resolve();
   }
   take(uuid: string) {
     const ticket = this.get(uuid);
@@ -236,6 +246,7 @@ describe('RelayCore', () => {
         return tickets.get(uuid);
       },
       take: (uuid) => tickets.take(uuid),
+      spend: (uuid) => tickets.spend(uuid),
     };
     const relay = core({ tickets: slowTickets });
     const b = join(relay, Buffer.concat([requestRelay({}), Buffer.from('signed-id')]));
@@ -282,6 +293,95 @@ describe('RelayCore', () => {
     expect(relay.liveSessions).toBe(1);
     a.client.end();
     await b.closed;
+  });
+
+  describe('strict: a ticket binds the uuid to this node and to the two addresses signal saw', () => {
+    const A_IP = '203.0.113.80';
+    const B_IP = '198.51.100.70';
+    const policy = { addresses: [THIS_RELAY], checkIp: true, ipv6PrefixLength: 64 };
+
+    beforeEach(() => {
+      tickets.tickets.set(UUID, ['222222222']);
+      tickets.claims.set(UUID, { requesterIp: A_IP, answererIp: B_IP });
+    });
+
+    it('pairs B from B’s address with A from A’s, in either order', async () => {
+      const relay = core({ ticketPolicy: policy });
+      const a = join(relay, requestRelay({ id: '222222222' }), A_IP);
+      await tick();
+      const b = join(relay, requestRelay({}), B_IP);
+      await tick();
+      expect(relay.liveSessions).toBe(1);
+      a.client.end();
+      await Promise.all([a.closed, b.closed]);
+    });
+
+    it('refuses an end from neither address, and a second end from the side that is already waiting', async () => {
+      const relay = core({ ticketPolicy: policy });
+      const stranger = join(relay, requestRelay({}), '192.0.2.99');
+      await stranger.closed;
+      const a = join(relay, requestRelay({ id: '222222222' }), A_IP);
+      await tick();
+      // The attacker of issue 10 item 6: a second connection of A's own, with A's uuid.
+      const second = join(relay, requestRelay({}), A_IP);
+      await second.closed;
+      expect(relay.waitingConnections).toBe(1);
+      expect(await metric(registry, 'relay_refusals_total', { reason: 'wrong-address' })).toBe(2);
+      const b = join(relay, requestRelay({}), B_IP);
+      await tick();
+      expect(relay.liveSessions).toBe(1);
+      a.client.end();
+      await Promise.all([a.closed, b.closed]);
+    });
+
+    it('refuses a ticket that names another relay, and accepts one naming an alias of this node', async () => {
+      tickets.claims.set(UUID, { requesterIp: A_IP, answererIp: B_IP, relay: 'relay2.test:21117' });
+      const relay = core({ ticketPolicy: { ...policy, addresses: [THIS_RELAY, 'Relay.Example.com'] } });
+      const elsewhere = join(relay, requestRelay({}), B_IP);
+      await elsewhere.closed;
+      expect(await metric(registry, 'relay_refusals_total', { reason: 'wrong-relay' })).toBe(1);
+
+      tickets.claims.set(UUID, { requesterIp: A_IP, answererIp: B_IP, relay: 'relay.example.com' });
+      const b = join(relay, requestRelay({}), B_IP);
+      await tick();
+      expect(relay.waitingConnections).toBe(1);
+      b.client.destroy();
+    });
+
+    it('matches an IPv6 end anywhere in its prefix (RATE_LIMIT_IPV6_PREFIX), not outside it', async () => {
+      tickets.claims.set(UUID, { requesterIp: '2001:db8:1:2::10', answererIp: B_IP });
+      const relay = core({ ticketPolicy: policy });
+      const a = join(relay, requestRelay({ id: '222222222' }), '2001:db8:1:2:aaaa::1');
+      await tick();
+      expect(relay.waitingConnections).toBe(1);
+      const other = join(relay, requestRelay({}), '2001:db8:1:3::1');
+      await other.closed;
+      expect(relay.waitingConnections).toBe(1);
+      a.client.destroy();
+    });
+
+    it('with the IP check off (RELAY_TICKET_IP_CHECK=false), admits both ends from anywhere', async () => {
+      const lax = core({ ticketPolicy: { ...policy, checkIp: false } });
+      const anywhere = join(lax, requestRelay({}), '192.0.2.99');
+      const alsoAnywhere = join(lax, requestRelay({ id: '222222222' }), '192.0.2.98');
+      await tick();
+      expect(lax.liveSessions).toBe(1);
+      anywhere.client.end();
+      await Promise.all([anywhere.closed, alsoAnywhere.closed]);
+    });
+
+    it('audits the refusals with the uuid and the device the ticket named', async () => {
+      const audit = new RecordingAuditSink();
+      const relay = core({ ticketPolicy: policy, audit });
+      await join(relay, requestRelay({}), '192.0.2.99').closed;
+      expect(audit.facts).toContainEqual({
+        action: 'relay.session_refused',
+        uuid: UUID,
+        reason: 'wrong-address',
+        ip: '192.0.2.99',
+        devices: ['222222222'],
+      });
+    });
   });
 
   it('in compatibility mode pairs any uuid, as hbbr', async () => {

@@ -1,13 +1,18 @@
 import { type Duplex } from 'node:stream';
 
-import { type AuditSink, NO_AUDIT } from '@switchboard/audit-queue';
+import {
+  type AuditSink,
+  NO_AUDIT,
+  RELAY_SESSION_REFUSALS,
+  type RelaySessionRefusal,
+} from '@switchboard/audit-queue';
 import { type Logger, type Registry } from '@switchboard/observability';
-import { isPeerId, isRelayUuid } from '@switchboard/relay-registry';
+import { isPeerId, isRelayUuid, relayAddressKey } from '@switchboard/relay-registry';
 import { DEFAULT_IPV6_PREFIX_LENGTH, type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
 
 import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
 import { DeviceIndex } from './device-index';
-import { type WaitingPeer, WaitingRoom } from './pairing';
+import { completesTicket, type TicketSides, type WaitingPeer, WaitingRoom } from './pairing';
 import {
   type CloseReason,
   RelayConnection,
@@ -17,7 +22,7 @@ import {
 import { createRelayMetrics, type RelayMetrics, type Refusal } from './relay-metrics';
 import { parseRelayRequest, type RelayRequest } from './relay-request';
 import { RelaySession } from './relay-session';
-import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
+import { type DeviceAccess, type IpAccess, type RelayTicketView, type TicketSource } from './ports';
 import { type ChunkReader, StreamChunkReader } from './transport/chunk-reader';
 
 export interface RelayLimits extends RelayConnectionLimits {
@@ -79,14 +84,42 @@ export interface RelayCoreOptions {
   ips?: IpAccess;
   /** Where ban cuts and refused sessions are audited (libs/audit-queue); none by default. */
   audit?: AuditSink;
+  /** Strict mode: which tickets this node honours. */
+  ticketPolicy?: TicketPolicy;
   /** Monotonic milliseconds. */
   clock?: () => number;
+}
+
+/** How a strict relay checks a signed ticket (ARCHITECTURE.md "Relay tickets and strict mode"). */
+export interface TicketPolicy {
+  /** RELAY_PUBLIC_ADDR and RELAY_ALIASES: a ticket naming any other relay is refused here. */
+  readonly addresses: readonly string[];
+  /** RELAY_TICKET_IP_CHECK: each end must come from the network signal saw it on. */
+  readonly checkIp: boolean;
+  /** RATE_LIMIT_IPV6_PREFIX: an IPv6 end matches anywhere in its prefix (privacy addresses). */
+  readonly ipv6PrefixLength: number;
+}
+
+const ANY_SIDE: TicketSides = { requester: true, answerer: true };
+
+/** Refusals that say someone tried a session signal did not broker for them, or a denied device. */
+const AUDITED_REFUSALS: ReadonlySet<string> = new Set(RELAY_SESSION_REFUSALS);
+
+function isAudited(refusal: Refusal): refusal is RelaySessionRefusal {
+  return AUDITED_REFUSALS.has(refusal);
 }
 
 const NOBODY_DENIED: DeviceAccess = { isDenied: () => false };
 const NO_IP_LISTS: IpAccess = { isBlocked: () => false, isBlacklisted: () => false };
 
 type Party = RelaySession | WaitingPeer;
+
+interface ArrivingEnd {
+  readonly connection: RelayConnection;
+  readonly buffered: Buffer;
+  readonly named: string[];
+  readonly isController: boolean;
+}
 
 /**
  * The transport-agnostic relay (hbbr): TCP and WebSocket clients arrive as byte streams. A client's
@@ -105,6 +138,8 @@ export class RelayCore {
   private readonly ips: IpAccess;
   private readonly audit: AuditSink;
   private readonly clock: () => number;
+  private readonly ticketPolicy: TicketPolicy | undefined;
+  private readonly ownAddresses: ReadonlySet<string>;
   private readonly connections = new Set<RelayConnection>();
   private readonly parties = new Map<RelayConnection, Party>();
   private readonly sessions = new Set<RelaySession>();
@@ -134,6 +169,8 @@ export class RelayCore {
     this.ips = options.ips ?? NO_IP_LISTS;
     this.audit = options.audit ?? NO_AUDIT;
     this.clock = options.clock ?? (() => performance.now());
+    this.ticketPolicy = options.ticketPolicy;
+    this.ownAddresses = new Set((options.ticketPolicy?.addresses ?? []).map(relayAddressKey));
     this.totalBucket = new TokenBucket(this.bandwidth.totalMbps, this.clock());
     this.waiting = new WaitingRoom(this.limits.unpairedTimeoutMs, (peer) => this.onUnpairedTimeout(peer));
     this.sweeper = setInterval(() => this.sweep(), this.limits.sweepIntervalMs);
@@ -297,20 +334,12 @@ export class RelayCore {
       this.refuse(connection, 'denied-device', { uuid, devices: named });
       return;
     }
-    // The partner was admitted already: the uuid is known good, pair without another lookup.
-    const partner = this.waiting.take(uuid);
-    if (partner) {
-      this.pair(partner, arriving);
-      return;
-    }
+    // The partner was admitted already: checked against its ticket, without another lookup.
+    if (this.joinPartner(uuid, arriving)) return;
     const ticket = await this.ticketFor(uuid, connection);
     if (connection.closed) return;
     // Both ends may have been looking their ticket up at the same time; the first admitted vouches.
-    const late = this.waiting.take(uuid);
-    if (late) {
-      this.pair(late, arriving);
-      return;
-    }
+    if (this.joinPartner(uuid, arriving)) return;
     if (this.strict && ticket === 'unavailable') {
       this.refuse(connection, 'ticket-unavailable', { uuid });
       return;
@@ -318,6 +347,20 @@ export class RelayCore {
     if (this.strict && ticket === 'none') {
       this.refuse(connection, 'no-ticket', { uuid });
       return;
+    }
+    let admission: WaitingPeer['admission'];
+    if (this.strict && typeof ticket === 'object') {
+      const sides = this.sidesOf(ticket, connection);
+      const refusal = !this.isOwnAddress(ticket.relay)
+        ? 'wrong-relay'
+        : !sides.requester && !sides.answerer
+          ? 'wrong-address'
+          : undefined;
+      if (refusal !== undefined) {
+        this.refuse(connection, refusal, { uuid, devices: ticket.peers });
+        return;
+      }
+      admission = { ticket, sides };
     }
     const peers = typeof ticket === 'object' ? ticket.peers : [];
     const devices = new Set([...peers, ...named]);
@@ -331,6 +374,7 @@ export class RelayCore {
       buffered: rest,
       devices,
       isController: arriving.isController,
+      admission,
     };
     connection.phase = 'waiting';
     this.waiting.wait(waiter);
@@ -340,10 +384,38 @@ export class RelayCore {
     connection.logger.debug({ uuid, devices: [...devices] }, 'waiting for the other end');
   }
 
-  private pair(
-    waiter: WaitingPeer,
-    arriving: { connection: RelayConnection; buffered: Buffer; named: string[]; isController: boolean },
-  ): void {
+  /**
+   * Pairs `arriving` with the end waiting on `uuid`, if there is one. Under a ticket the arriving end
+   * must come from the other side of it than the waiting one (A's network if B waits, and the other
+   * way round), or two connections of one party could pair. True when `arriving` was dealt with.
+   */
+  private joinPartner(uuid: string, arriving: ArrivingEnd): boolean {
+    const partner = this.waiting.peek(uuid);
+    if (partner === undefined) return false;
+    const admission = partner.admission;
+    if (admission && !completesTicket(admission.sides, this.sidesOf(admission.ticket, arriving.connection))) {
+      this.refuse(arriving.connection, 'wrong-address', { uuid, devices: admission.ticket.peers });
+      return true;
+    }
+    this.waiting.take(uuid);
+    this.pair(partner, arriving);
+    return true;
+  }
+
+  private sidesOf(ticket: RelayTicketView, connection: RelayConnection): TicketSides {
+    const policy = this.ticketPolicy;
+    if (policy === undefined || !policy.checkIp) return ANY_SIDE;
+    const network = (address: string) => rateLimitKey(address, policy.ipv6PrefixLength);
+    const from = network(connection.remote.address);
+    return { requester: from === network(ticket.requesterIp), answerer: from === network(ticket.answererIp) };
+  }
+
+  private isOwnAddress(relay: string): boolean {
+    // Without a policy (tests of the pairing itself) any node is this one.
+    return this.ticketPolicy === undefined || this.ownAddresses.has(relayAddressKey(relay));
+  }
+
+  private pair(waiter: WaitingPeer, arriving: ArrivingEnd): void {
     this.forgetWaiter(waiter);
     // hbbr has no notion of roles; if both or neither named a peer, call the later one the controller.
     const firstIsController = waiter.isController && !arriving.isController;
@@ -368,17 +440,24 @@ export class RelayCore {
       { uuid: session.uuid, partner: `${waiter.connection.remote.address}:${waiter.connection.remote.port}` },
       'paired',
     );
-    if (this.tickets && isRelayUuid(session.uuid)) void this.consumeTicket(session);
+    if (isRelayUuid(session.uuid)) void this.consumeTicket(session, waiter.admission !== undefined);
   }
 
   /**
-   * Deletes the ticket so its uuid admits no second pair, and learns the peers signal added to it
-   * after the first end was admitted (it issues once for A's request and again for B's answer).
+   * Deletes the ticket so its uuid admits no second pair. A pair admitted on a verified ticket only
+   * deletes it (a second signature check per pair is CPU for nothing); otherwise (compatibility mode)
+   * the ticket, if signal issued one, tells which devices the session carries, for ban cuts.
    */
-  private async consumeTicket(session: RelaySession): Promise<void> {
+  private async consumeTicket(session: RelaySession, admittedOnTicket: boolean): Promise<void> {
+    const tickets = this.tickets;
+    if (tickets === undefined) return;
     let peers: readonly string[];
     try {
-      peers = (await this.tickets?.take(session.uuid))?.peers ?? [];
+      if (admittedOnTicket) {
+        await tickets.spend(session.uuid);
+        return;
+      }
+      peers = (await tickets.take(session.uuid))?.peers ?? [];
     } catch (error) {
       this.logTicketFailure(error, session.uuid);
       return;
@@ -396,7 +475,7 @@ export class RelayCore {
   private async ticketFor(
     uuid: string,
     connection: RelayConnection,
-  ): Promise<{ readonly peers: readonly string[] } | 'none' | 'unavailable'> {
+  ): Promise<RelayTicketView | 'none' | 'unavailable'> {
     // A uuid that could not have been issued has no ticket; it is not looked up.
     if (!this.tickets || !isRelayUuid(uuid)) return 'none';
     const deadline = this.clock() + (this.strict ? this.limits.ticketWaitMs : 0);
@@ -429,7 +508,7 @@ export class RelayCore {
   ): void {
     if (connection.closed) return;
     this.metrics.refusals.inc({ reason: refusal });
-    if (refusal === 'no-ticket' || refusal === 'denied-device') {
+    if (isAudited(refusal)) {
       // Coalesced per (client IP, reason) by the sink: a client can try fresh uuids at will.
       this.audit.record({
         action: 'relay.session_refused',

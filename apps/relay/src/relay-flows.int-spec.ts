@@ -7,11 +7,12 @@ import { join as joinPath } from 'node:path';
 
 import nacl from 'tweetnacl';
 
-import { signIdPk, verifySignedIdPk } from '@switchboard/crypto';
+import { generateIdentityKeyPair, signIdPk, verifySignedIdPk } from '@switchboard/crypto';
 import { decodePeerMessage, encodeFrame, encodeFrameHeader, encodePeerMessage } from '@switchboard/protocol';
+import { encodeRelayTicket } from '@switchboard/relay-registry';
 
 import { BulkPeer, type BulkTransport } from './test/bulk-peer';
-import { metric, RelayFixture, waitFor } from './test/relay-fixture';
+import { metric, NODE_ADDRESS, RelayFixture, waitFor } from './test/relay-fixture';
 
 // A relay node in process, on real sockets, wired to the real Redis under a prefix of its own, with
 // what signal (tickets) and the api (events, access lists) would write there. The full E2E handshake
@@ -168,6 +169,77 @@ describe('relay node (real sockets, real Redis)', () => {
       await a.sendFrame(Buffer.from('late ticket'));
       await b.receive(11);
       expect(await metric(relay.registry, 'relay_refusals_total')).toBe(0);
+    });
+
+    it('strict: a ticket written straight to Redis (not signed by signal, or the old unsigned shape) is refused', async () => {
+      const relay = await fixture.startNode();
+      const forger = generateIdentityKeyPair();
+      const [forged, legacy] = [randomUUID(), randomUUID()];
+      const claims = {
+        uuid: forged,
+        peers: ['111111111'],
+        relay: NODE_ADDRESS,
+        requesterIp: '127.0.0.1',
+        answererIp: '127.0.0.1',
+        expiresAt: Date.now() + 60_000,
+      };
+      await fixture.admin.set(
+        `${fixture.prefix}:relay:ticket:${forged}`,
+        encodeRelayTicket(claims, forger.secretKey),
+      );
+      // What any Redis writer could mint before tickets were signed.
+      await fixture.admin.hset(
+        `${fixture.prefix}:relay:ticket:${legacy}`,
+        'relay',
+        NODE_ADDRESS,
+        'peer:111111111',
+        '1',
+      );
+
+      const ends = [
+        await join(relay, 'tcp', { uuid: forged }),
+        await join(relay, 'tcp', { uuid: forged, peerId: '111111111' }),
+        await join(relay, 'ws', { uuid: legacy }),
+        await join(relay, 'tcp', { uuid: legacy, peerId: '111111111' }),
+      ];
+      await Promise.all(ends.map((end) => end.closed));
+      expect(ends.map((end) => end.received)).toEqual([0, 0, 0, 0]);
+      expect(await metric(relay.registry, 'relay_pairs_total')).toBe(0);
+      expect(await metric(relay.registry, 'relay_refusals_total', { reason: 'no-ticket' })).toBe(4);
+      expect(
+        await metric(relay.registry, 'relay_tickets_refused_total', { reason: 'forged' }),
+      ).toBeGreaterThan(0);
+      expect(
+        await metric(relay.registry, 'relay_tickets_refused_total', { reason: 'malformed' }),
+      ).toBeGreaterThan(0);
+    });
+
+    it('strict: a ticket is honoured only on the node it names, and only from the two addresses signal saw', async () => {
+      const relay = await fixture.startNode();
+      const other = await fixture.startNode({
+        announce: { nodeId: 'node-other', address: 'relay-other.test:21117', capacity: 100, refreshMs: 100 },
+      });
+      const uuid = randomUUID();
+      // A asked from 127.0.0.2, B answered from 127.0.0.3, and both were told this node.
+      await fixture.ticket(uuid, ['111111111'], { requesterIp: '127.0.0.2', answererIp: '127.0.0.3' });
+
+      const elsewhere = await join(other, 'tcp', { uuid, localAddress: '127.0.0.3' });
+      await elsewhere.closed;
+      expect(await metric(other.registry, 'relay_refusals_total', { reason: 'wrong-relay' })).toBe(1);
+
+      const stranger = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.4' });
+      await stranger.closed;
+      const a = await join(relay, 'tcp', { uuid, peerId: '111111111', localAddress: '127.0.0.2' });
+      await waitFor(() => relay.node.core.waitingConnections === 1, 'A waiting');
+      // A second connection from A's side cannot take B's place.
+      const twin = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.2' });
+      await twin.closed;
+      expect(await metric(relay.registry, 'relay_refusals_total', { reason: 'wrong-address' })).toBe(2);
+
+      const b = await join(relay, 'ws', { uuid, localAddress: '127.0.0.3' });
+      await b.sendFrame(Buffer.from('from B'));
+      await a.receive(6);
+      expect(await metric(relay.registry, 'relay_pairs_total')).toBe(1);
     });
 
     it('compatibility mode: any uuid pairs, as with hbbr', async () => {
@@ -339,7 +411,7 @@ describe('relay node (real sockets, real Redis)', () => {
       await fixture.lists.addToIpList('blacklist', ['127.0.0.7']);
       const relay = await fixture.startNode({ bandwidth: { ...UNLIMITED, limitSpeedMbps: 8 } });
       const uuid = randomUUID();
-      await fixture.ticket(uuid);
+      await fixture.ticket(uuid, undefined, { answererIp: '127.0.0.7' });
       const b = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.7' });
       const a = await join(relay, 'tcp', { uuid });
       await waitFor(() => relay.node.core.liveSessions === 1, 'the pair');
@@ -358,7 +430,7 @@ describe('relay node (real sockets, real Redis)', () => {
       try {
         const relay = await fixture.startNode({ listsDir: directory, listsReloadMs: 50 });
         const uuid = randomUUID();
-        await fixture.ticket(uuid);
+        await fixture.ticket(uuid, undefined, { answererIp: '127.0.0.10' });
         const b = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.10' });
         const a = await join(relay, 'tcp', { uuid });
         await waitFor(() => relay.node.core.liveSessions === 1, 'the pair');
@@ -374,7 +446,7 @@ describe('relay node (real sockets, real Redis)', () => {
 
         await writeFile(joinPath(directory, 'blocklist.txt'), '127.0.0.99\n');
         const again = randomUUID();
-        await fixture.ticket(again);
+        await fixture.ticket(again, undefined, { answererIp: '127.0.0.10' });
         await waitFor(async () => {
           const probe = await join(relay, 'tcp', { uuid: again, localAddress: '127.0.0.10' });
           await new Promise((resolve) => setTimeout(resolve, 50));
@@ -392,7 +464,7 @@ describe('relay node (real sockets, real Redis)', () => {
       await fixture.lists.addToIpList('blocklist', ['127.0.0.8']);
       const relay = await fixture.startNode();
       const uuid = randomUUID();
-      await fixture.ticket(uuid);
+      await fixture.ticket(uuid, undefined, { answererIp: '127.0.0.9' });
       const blocked = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.8' });
       await blocked.closed;
       expect(await metric(relay.registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(1);
@@ -486,7 +558,7 @@ describe('relay node (real sockets, real Redis)', () => {
       });
 
       const uuid = randomUUID();
-      await fixture.ticket(uuid);
+      await fixture.ticket(uuid, undefined, { relay: 'relay-x.test:21117' });
       const b = await join(relay, 'tcp', { uuid });
       const a = await join(relay, 'tcp', { uuid });
       await waitFor(async () => (await record())?.['sessions'] === 1, 'one session announced');

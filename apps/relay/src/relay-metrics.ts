@@ -13,6 +13,10 @@ export type Refusal =
   | 'first-frame-timeout'
   | 'frame-too-large'
   | 'no-ticket'
+  /** The ticket names another relay than this node. */
+  | 'wrong-relay'
+  /** Not from the network signal saw that end on, or both ends from A's (or B's) side. */
+  | 'wrong-address'
   | 'ticket-unavailable'
   | 'denied-device';
 

@@ -10,7 +10,12 @@ import {
   type RelayRecordKey,
   RelayTicketStore,
 } from '@switchboard/relay-registry';
-import { AllowedOrigins, createRedisClient, TrustedProxies } from '@switchboard/transport';
+import {
+  AllowedOrigins,
+  createRedisClient,
+  DEFAULT_IPV6_PREFIX_LENGTH,
+  TrustedProxies,
+} from '@switchboard/transport';
 
 import { DeviceDenyList } from './access/device-deny-list';
 import { IpAccessLists } from './access/ip-access-lists';
@@ -31,7 +36,12 @@ export interface RelayNodeOptions {
   readonly eventVerifyKey: EventVerifyKey;
   /** Shared with signal: MACs this node's registry record. */
   readonly recordKey: RelayRecordKey;
+  /** Verifies signal's tickets; required in strict mode. */
+  readonly signalPublicKey: Uint8Array | undefined;
   readonly strict: boolean;
+  /** RELAY_TICKET_IP_CHECK (default on) and RATE_LIMIT_IPV6_PREFIX (default 64). */
+  readonly ticketIpCheck?: boolean;
+  readonly ipv6PrefixLength?: number;
   readonly ports: RelayPorts;
   /** What blocklist.txt and blacklist.txt held at start. */
   readonly listFiles: Readonly<Record<RelayIpList, ReadonlySet<string>>>;
@@ -56,6 +66,8 @@ export interface RelayNodeOptions {
     readonly address: string;
     readonly capacity: number;
     readonly refreshMs?: number;
+    /** RELAY_ALIASES: other names clients dial for this node, honoured in tickets. */
+    readonly aliases?: readonly string[];
   };
 }
 
@@ -115,7 +127,21 @@ export class RelayNode {
       registry,
       licenceKey: options.licenceKey,
       strict: options.strict,
-      tickets: new RelayTicketStore({ redis: this.redis, prefix, logger }),
+      tickets:
+        options.signalPublicKey === undefined
+          ? undefined
+          : new RelayTicketStore({
+              redis: this.redis,
+              prefix,
+              logger,
+              registry,
+              verifyKey: options.signalPublicKey,
+            }),
+      ticketPolicy: {
+        addresses: [options.announce.address, ...(options.announce.aliases ?? [])],
+        checkIp: options.ticketIpCheck ?? true,
+        ipv6PrefixLength: options.ipv6PrefixLength ?? DEFAULT_IPV6_PREFIX_LENGTH,
+      },
       devices: this.denyList,
       ips: this.ipLists,
       audit: options.audit,

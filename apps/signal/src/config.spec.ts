@@ -44,6 +44,19 @@ describe('signalConfigSchema', () => {
     });
   });
 
+  it('has safe defaults for relay tickets: rate limits per network and per target id, the answer IP check on', () => {
+    expect(parseConfig(signalConfigSchema, {})).toMatchObject({
+      RATE_LIMIT_IPV6_PREFIX: 64,
+      RELAY_TICKETS_PER_IP_PER_MINUTE: 60,
+      RELAY_TICKETS_PER_ID_PER_MINUTE: 30,
+      RELAY_TICKET_IP_CHECK: true,
+    });
+    expect(parseConfig(signalConfigSchema, { RELAY_TICKET_IP_CHECK: 'false' }).RELAY_TICKET_IP_CHECK).toBe(
+      false,
+    );
+    expect(problems({ RELAY_TICKETS_PER_IP_PER_MINUTE: '0' })).toHaveLength(1);
+  });
+
   it('derives the NAT-test and WebSocket ports from SIGNAL_PORT as hbbs does', () => {
     const config = parseConfig(signalConfigSchema, { SIGNAL_PORT: '30000' });
     expect([config.SIGNAL_NAT_PORT, config.SIGNAL_WS_PORT]).toEqual([29999, 30002]);

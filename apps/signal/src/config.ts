@@ -96,6 +96,15 @@ const fields = z.object({
    * sources can be forged). TCP/WS registrations and known devices are not counted.
    */
   UDP_NEW_DEVICES_PER_MINUTE: positiveInteger(600),
+  /** Relay tickets (brokered relay sessions) one requester network may be issued per minute. */
+  RELAY_TICKETS_PER_IP_PER_MINUTE: positiveInteger(60),
+  /** Relay tickets naming one target device per minute. */
+  RELAY_TICKETS_PER_ID_PER_MINUTE: positiveInteger(30),
+  /**
+   * B's RelayResponse must come from the network B registered from (IPv4 address, IPv6 prefix).
+   * Turn off only if devices reach signal's TCP port from another address than they register from.
+   */
+  RELAY_TICKET_IP_CHECK: flag(true),
 });
 
 export const signalConfigSchema = fields

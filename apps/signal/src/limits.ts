@@ -61,6 +61,18 @@ export interface SignalLimits extends ConnectionLimits {
    */
   readonly udpNewDevices: number;
   readonly udpNewDevicesWindowMs: number;
+  /**
+   * Relay tickets issued per requester network (RATE_LIMIT_IPV6_PREFIX) and per target id per
+   * window: a client retries a relay three times (rustdesk src/client.rs request_relay).
+   */
+  readonly relayTicketsPerIp: number;
+  readonly relayTicketsPerPeer: number;
+  readonly relayTicketWindowMs: number;
+  /**
+   * B's RelayResponse must come from the network B registered from, or anyone who knows A's
+   * address could answer for B and be issued the ticket's second end.
+   */
+  readonly relayAnswerFromPeerNetwork: boolean;
 }
 
 export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
@@ -105,4 +117,8 @@ export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
   // 10 a second: a whole new office in minutes; clients told TOO_FREQUENT simply retry.
   udpNewDevices: 600,
   udpNewDevicesWindowMs: 60_000,
+  relayTicketsPerIp: 60,
+  relayTicketsPerPeer: 30,
+  relayTicketWindowMs: 60_000,
+  relayAnswerFromPeerNetwork: true,
 };

@@ -104,7 +104,19 @@ async function serve(config: SignalConfig): Promise<void> {
     logger,
     registry,
   });
-  const tickets = new RelayTicketStore({ redis, prefix: relayPrefix, logger, registry });
+  // Signed with the identity key, which the relays know as the licence key: Redis writers cannot mint.
+  const tickets = new RelayTicketStore({
+    redis,
+    prefix: relayPrefix,
+    logger,
+    registry,
+    signingKey: serverKey.signingKeyPair?.secretKey,
+  });
+  if (serverKey.signingKeyPair === undefined) {
+    logger.warn(
+      'KEY is a bare licence key: no signing key, so no relay tickets; strict relays will refuse sessions',
+    );
+  }
   // Refusals and ban-closed links, queued for the api to append to the audit chain.
   const audit = new AuditQueueProducer({
     redisUrl: config.REDIS_URL,
@@ -127,6 +139,9 @@ async function serve(config: SignalConfig): Promise<void> {
       ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
       maxPeers: config.MAX_PEERS,
       udpNewDevices: config.UDP_NEW_DEVICES_PER_MINUTE,
+      relayTicketsPerIp: config.RELAY_TICKETS_PER_IP_PER_MINUTE,
+      relayTicketsPerPeer: config.RELAY_TICKETS_PER_ID_PER_MINUTE,
+      relayAnswerFromPeerNetwork: config.RELAY_TICKET_IP_CHECK,
     },
   });
   // An operator renamed a device (as Postgres confirms): its live record follows.

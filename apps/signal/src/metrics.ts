@@ -25,7 +25,11 @@ export type RelayOutcome =
   | 'refused-access'
   | 'response-forwarded'
   | 'response-unclaimed'
-  | 'ticket-issued';
+  /** B's answer came from another network than B registered from: not A's peer answering. */
+  | 'response-wrong-network'
+  | 'ticket-issued'
+  /** Over RELAY_TICKETS_PER_IP_PER_MINUTE or RELAY_TICKETS_PER_ID_PER_MINUTE: A is refused. */
+  | 'ticket-rate-limited';
 
 /** Why a request was turned down (access refusals use the port's Refusal names). */
 export type RefusalReason =

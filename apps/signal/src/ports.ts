@@ -97,9 +97,16 @@ export interface RelayTicket {
   /** RustDesk ids of the devices this session carries, as far as signal knows them. */
   readonly peers: readonly string[];
   readonly relay: string;
+  /** A's source address (its PunchHoleRequest or RequestRelay); the relay admits one end from here. */
+  readonly requesterIp: string;
+  /** B's source address (its RelayResponse); the relay admits the other end from here. */
+  readonly answererIp: string;
 }
 
-/** Short-lived relay tickets in Redis; fire-and-forget from the hot path (failures are logged). */
+/**
+ * Short-lived relay tickets in Redis, signed by signal; issued only when B answers an outstanding
+ * request of A. Fire-and-forget from the hot path (failures are logged).
+ */
 export interface RelayTicketPort {
   issue(ticket: RelayTicket): void;
 }

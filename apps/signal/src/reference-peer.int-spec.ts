@@ -97,7 +97,15 @@ describe('signal against the reference RustDesk peer', () => {
     if (outcome.kind !== 'relay') throw new Error(`expected relay, got ${outcome.kind}`);
     expect(outcome.response.relayServer).toBe(RELAY);
     expect(outcome.peerKey?.id).toBe(b.id);
-    expect(harness.tickets.issued).toEqual([{ uuid: outcome.response.uuid, peers: [b.id], relay: RELAY }]);
+    expect(harness.tickets.issued).toEqual([
+      {
+        uuid: outcome.response.uuid,
+        peers: [b.id],
+        relay: RELAY,
+        requesterIp: '127.0.0.6',
+        answererIp: '127.0.0.5',
+      },
+    ]);
   });
 
   it('answers ID_NOT_EXIST and OFFLINE, and refuses a relay to an offline peer with a reason', async () => {
@@ -122,7 +130,9 @@ describe('signal against the reference RustDesk peer', () => {
     if (outcome.kind !== 'accepted') throw new Error(`expected accepted, got ${outcome.kind}`);
     const push = await b.nextPush();
     expect(push.push.kind).toBe('request-relay');
-    expect(harness.tickets.issued).toEqual([{ uuid: outcome.uuid, peers: [b.id], relay: RELAY }]);
+    expect(harness.tickets.issued).toEqual([
+      { uuid: outcome.uuid, peers: [b.id], relay: RELAY, requesterIp: '127.0.0.10', answererIp: '127.0.0.9' },
+    ]);
   });
 
   it('keeps a TCP-registered B online on its secured link and pushes the PunchHole down it', async () => {

@@ -31,6 +31,8 @@ export interface DatagramSender {
 export interface PunchWaiter {
   readonly connection: SignalConnection;
   readonly targetId: string;
+  /** A's RequestRelay (§5.7): B's answer carries neither uuid nor relay, so they are kept here. */
+  readonly relayRequest?: { readonly uuid: string; readonly relayServer: string };
 }
 
 /** Everything a message handler may touch: the core's state and its ports, nothing global. */
@@ -53,6 +55,9 @@ export interface RendezvousContext {
   readonly idChangeLimiter: WindowLimiter;
   /** New devices over UDP, one budget for all sources (limits.udpNewDevices). */
   readonly udpNewDeviceLimiter: WindowLimiter;
+  /** Relay tickets issued per requester network and per target id. */
+  readonly relayTicketIpLimiter: WindowLimiter;
+  readonly relayTicketPeerLimiter: WindowLimiter;
   /** Makes `connection` the registration link of `peer` (§5.11a). */
   bindLink(peer: PeerRecord, connection: SignalConnection): void;
 }

@@ -276,7 +276,15 @@ describe('rendezvous over real sockets', () => {
     expect(relay.uuid).toBe('session-uuid');
     if (relay.union?.$case !== 'pk') throw new Error('A got no signed pk');
     expect(verifySignedIdPk(relay.union.value, publicKey)?.id).toBe('223456789');
-    expect(harness.tickets.issued).toEqual([{ uuid: 'session-uuid', peers: ['223456789'], relay: RELAY }]);
+    expect(harness.tickets.issued).toEqual([
+      {
+        uuid: 'session-uuid',
+        peers: ['223456789'],
+        relay: RELAY,
+        requesterIp: '127.0.0.5',
+        answererIp: '127.0.0.4',
+      },
+    ]);
 
     clock.advance(30_000);
     const late = await tcpClient(ports.tcp.port, '127.0.0.5');

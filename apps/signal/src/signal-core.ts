@@ -157,6 +157,16 @@ export class SignalCore {
         windowMs: limits.udpNewDevicesWindowMs,
         maxKeys: 1,
       }),
+      relayTicketIpLimiter: new WindowLimiter({
+        max: limits.relayTicketsPerIp,
+        windowMs: limits.relayTicketWindowMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
+      relayTicketPeerLimiter: new WindowLimiter({
+        max: limits.relayTicketsPerPeer,
+        windowMs: limits.relayTicketWindowMs,
+        maxKeys: limits.maxTrackedIps,
+      }),
       bindLink: (peer, connection) => this.bindLink(peer, connection),
     };
     this.newConnectionLimiter = new WindowLimiter({
@@ -431,7 +441,7 @@ export class SignalCore {
         handleLocalAddr(context, message.value);
         break;
       case 'relayResponse':
-        handleRelayResponse(context, message.value);
+        handleRelayResponse(context, connection, message.value);
         break;
       case 'testNatRequest':
         handleTestNatRequest(connection);

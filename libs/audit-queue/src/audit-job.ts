@@ -46,7 +46,7 @@ export const REGISTRATION_REFUSALS = [
 export type RegistrationRefusal = (typeof REGISTRATION_REFUSALS)[number];
 
 /** Why a relay turned a session down that the audit log records (apps/relay/src/relay-metrics.ts). */
-export const RELAY_SESSION_REFUSALS = ['no-ticket', 'denied-device'] as const;
+export const RELAY_SESSION_REFUSALS = ['no-ticket', 'wrong-relay', 'wrong-address', 'denied-device'] as const;
 export type RelaySessionRefusal = (typeof RELAY_SESSION_REFUSALS)[number];
 
 export const DENIALS = ['banned', 'revoked', 'deleted'] as const;

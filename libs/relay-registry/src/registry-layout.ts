@@ -11,9 +11,9 @@ import { z } from 'zod';
  *                           O(nodes), no SCAN over the keyspace. Ids whose record has lapsed are
  *                           removed by whoever lists them (a script re-checks the record first, so a
  *                           node re-announcing at that moment is not dropped).
- *   <prefix>:ticket:<uuid>  hash { relay, peer:<id> = 1 ... }, PX ttlMs (default 60 s). Written by
- *                           signal for every relay it brokers; the relay checks one key per session,
- *                           O(1). Issuing the same uuid again adds peers and restarts the TTL.
+ *   <prefix>:ticket:<uuid>  string `<signature>.<claims JSON>` (relay-ticket.ts), PX ttlMs (default 60 s).
+ *                           Written by signal when B answers A's relay request, signed with its
+ *                           identity key; the relay verifies it and deletes it when the pair forms.
  *   <prefix>:denied-devices set of RustDesk ids no relay may carry (banned, revoked, soft-deleted);
  *                           written by the api, read by every relay (relay-access-lists.ts has the contract).
  *   <prefix>:blocklist      set of IPs relays refuse at accept (hbbr's blocklist.txt, managed through Redis).

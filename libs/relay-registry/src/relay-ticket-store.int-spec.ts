@@ -2,10 +2,32 @@ import { randomUUID } from 'node:crypto';
 
 import { Registry } from 'prom-client';
 
-import { MAX_TICKET_PEERS, RelayTicketStore, type RelayTicketStoreOptions } from './relay-ticket-store';
+import { generateIdentityKeyPair } from '@switchboard/crypto';
+
+import { encodeRelayTicket, relayAddressKey } from './relay-ticket';
+import {
+  MAX_TICKET_PEERS,
+  type RelayTicketInput,
+  RelayTicketStore,
+  type RelayTicketStoreOptions,
+} from './relay-ticket-store';
 import { RecordingLogger } from './test-support/recording-logger';
-import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
+import { RedisFixture, waitFor } from './test-support/redis-fixture';
 import { TcpProxy } from '@switchboard/test-net';
+
+const SIGNAL_KEY = generateIdentityKeyPair();
+const REFUSED_READ = 'relay ticket in Redis refused: not signed by signal for this uuid, or expired';
+
+function ticketFor(uuid: string, overrides: Partial<RelayTicketInput> = {}): RelayTicketInput {
+  return {
+    uuid,
+    peers: ['111111111'],
+    relay: 'relay1.test:21117',
+    requesterIp: '203.0.113.80',
+    answererIp: '198.51.100.70',
+    ...overrides,
+  };
+}
 
 describe('RelayTicketStore (real Redis)', () => {
   let redis: RedisFixture;
@@ -29,13 +51,17 @@ describe('RelayTicketStore (real Redis)', () => {
       prefix: redis.prefix,
       logger,
       registry,
+      signingKey: SIGNAL_KEY.secretKey,
+      verifyKey: SIGNAL_KEY.publicKey,
       ...options,
     });
-    const issued = async (outcome: string) => {
-      const { values } = await registry.getSingleMetric('relay_tickets_issued_total')!.get();
-      return values.find((value) => value.labels.outcome === outcome)?.value ?? 0;
+    const counted = async (metric: string, label: string, value: string) => {
+      const { values } = await registry.getSingleMetric(metric)!.get();
+      return values.find((entry) => entry.labels[label] === value)?.value ?? 0;
     };
-    return { tickets, logger, issued };
+    const issued = (outcome: string) => counted('relay_tickets_issued_total', 'outcome', outcome);
+    const refused = (reason: string) => counted('relay_tickets_refused_total', 'reason', reason);
+    return { tickets, logger, issued, refused };
   }
 
   async function unreachableRedis() {
@@ -45,40 +71,49 @@ describe('RelayTicketStore (real Redis)', () => {
     return { proxy, client: redis.serviceClient(proxy.url) };
   }
 
-  it('stores a ticket the relay can read back with its peers, relay and expiry', async () => {
+  it('stores a signed ticket the relay reads back with its peers, relay, both source addresses and expiry', async () => {
     const { tickets, issued } = store({ ttlMs: 60_000 });
     const uuid = randomUUID();
 
     const before = Date.now();
-    tickets.issue({ uuid, peers: ['123456789', 'host_2'], relay: 'relay1.test:21117' });
+    tickets.issue(ticketFor(uuid, { peers: ['123456789', 'host_2'] }));
     await tickets.flush();
 
     const ticket = await tickets.get(uuid);
-    expect(ticket).toMatchObject({ uuid, relay: 'relay1.test:21117' });
+    expect(ticket).toMatchObject({
+      uuid,
+      relay: 'relay1.test:21117',
+      requesterIp: '203.0.113.80',
+      answererIp: '198.51.100.70',
+    });
     expect([...ticket!.peers].sort()).toEqual(['123456789', 'host_2']);
-    expect(ticket!.expiresAt.getTime()).toBeGreaterThan(before + 59_000);
+    expect(ticket!.expiresAt.getTime()).toBeGreaterThanOrEqual(before + 60_000);
     expect(ticket!.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 60_000);
     expect(await redis.admin.pttl(redis.key(`ticket:${uuid}`))).toBeGreaterThan(59_000);
-    expect(await tickets.peersOf(uuid)).toHaveLength(2);
     expect(await issued('stored')).toBe(1);
   });
 
-  it('hands a ticket out once with take()', async () => {
+  it('hands a ticket out once with take(), and spend() deletes one without reading it', async () => {
     const { tickets } = store();
     const uuid = randomUUID();
-    tickets.issue({ uuid, peers: ['111111111'], relay: 'relay1.test:21117' });
+    tickets.issue(ticketFor(uuid));
     await tickets.flush();
 
     expect(await tickets.take(uuid)).toMatchObject({ uuid, peers: ['111111111'] });
     expect(await tickets.take(uuid)).toBeUndefined();
     expect(await tickets.get(uuid)).toBeUndefined();
-    expect(await tickets.peersOf(uuid)).toEqual([]);
+
+    const spent = randomUUID();
+    tickets.issue(ticketFor(spent));
+    await tickets.flush();
+    await tickets.spend(spent);
+    expect(await tickets.get(spent)).toBeUndefined();
   });
 
   it('lets a ticket lapse after its TTL', async () => {
     const { tickets } = store({ ttlMs: 150 });
     const uuid = randomUUID();
-    tickets.issue({ uuid, peers: ['111111111'], relay: '' });
+    tickets.issue(ticketFor(uuid));
     await tickets.flush();
     expect(await tickets.get(uuid)).toBeDefined();
 
@@ -86,29 +121,55 @@ describe('RelayTicketStore (real Redis)', () => {
     expect(await redis.admin.exists(redis.key(`ticket:${uuid}`))).toBe(0);
   });
 
-  it('merges a second issue of the same uuid: peers added, first relay kept, TTL restarted', async () => {
-    const { tickets } = store({ ttlMs: 400 });
-    const uuid = randomUUID();
-    // A's RequestRelay names B; B's RelayResponse then names B (and its relay) again, and maybe A.
-    tickets.issue({ uuid, peers: ['222222222'], relay: '' });
-    await tickets.flush();
-    await sleep(250);
-    tickets.issue({ uuid, peers: ['222222222', '111111111'], relay: 'relay1.test:21117' });
-    tickets.issue({ uuid, peers: [], relay: 'relay2.test:21117' });
-    await tickets.flush();
-    await sleep(250); // 500 ms after the first issue: alive only because the merge restarted the TTL
+  it('refuses tickets written straight to Redis: unsigned, signed by another key, moved to another uuid, expired', async () => {
+    const { tickets, logger, refused } = store();
+    const claims = (uuid: string) => ({ ...ticketFor(uuid), expiresAt: Date.now() + 60_000 });
+    const forger = generateIdentityKeyPair();
+    const [plain, otherKey, moved, expired, original] = [
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+    ];
+    await redis.admin.set(redis.key(`ticket:${plain}`), `AAAA.${JSON.stringify(claims(plain))}`);
+    await redis.admin.set(
+      redis.key(`ticket:${otherKey}`),
+      encodeRelayTicket(claims(otherKey), forger.secretKey),
+    );
+    // A genuine ticket copied under a uuid the attacker chose.
+    await redis.admin.set(
+      redis.key(`ticket:${moved}`),
+      encodeRelayTicket(claims(original), SIGNAL_KEY.secretKey),
+    );
+    // A genuine ticket put back (without a TTL) long after signal issued it.
+    const stale = { ...claims(expired), expiresAt: Date.now() - 10 * 60_000 };
+    await redis.admin.set(redis.key(`ticket:${expired}`), encodeRelayTicket(stale, SIGNAL_KEY.secretKey));
 
-    const ticket = await tickets.get(uuid);
-    expect(ticket?.relay).toBe('relay1.test:21117');
-    expect([...ticket!.peers].sort()).toEqual(['111111111', '222222222']);
+    for (const uuid of [plain, otherKey, moved, expired]) {
+      await expect(tickets.get(uuid)).resolves.toBeUndefined();
+    }
+    expect(await refused('forged')).toBe(3);
+    expect(await refused('expired')).toBe(1);
+    expect(logger.withMessage(REFUSED_READ).length).toBeGreaterThanOrEqual(1);
   });
 
-  it('caps the peers of one uuid and drops ids that are not peer ids', async () => {
+  it('issues nothing without a signing key, and cannot read without signal’s public key', async () => {
+    const { tickets, issued } = store({ signingKey: undefined, verifyKey: undefined });
+    const uuid = randomUUID();
+    tickets.issue(ticketFor(uuid));
+    await tickets.flush();
+
+    expect(await issued('unsigned')).toBe(1);
+    expect(await redis.admin.exists(redis.key(`ticket:${uuid}`))).toBe(0);
+    await expect(tickets.get(uuid)).rejects.toThrow(/public key/);
+  });
+
+  it('caps the peers of a ticket and drops ids that are not peer ids', async () => {
     const { tickets } = store();
     const uuid = randomUUID();
     const many = Array.from({ length: 20 }, (_, index) => `peer${index}`);
-    tickets.issue({ uuid, peers: ['bad id', 'x'.repeat(33), ...many.slice(0, 10)], relay: 'relay1.test' });
-    tickets.issue({ uuid, peers: many.slice(10), relay: '' });
+    tickets.issue(ticketFor(uuid, { peers: ['bad id', 'x'.repeat(33), ...many] }));
     await tickets.flush();
 
     const peers = (await tickets.get(uuid))!.peers;
@@ -119,10 +180,20 @@ describe('RelayTicketStore (real Redis)', () => {
   it('keeps a relay address only if it is one', async () => {
     const { tickets } = store();
     const uuid = randomUUID();
-    tickets.issue({ uuid, peers: ['111111111'], relay: 'evil\r\nhost:99999' });
+    tickets.issue(ticketFor(uuid, { relay: 'evil\r\nhost:99999' }));
     await tickets.flush();
 
     expect((await tickets.get(uuid))?.relay).toBe('');
+  });
+
+  it('spells relay addresses one way: default port, host case, IPv6 brackets', () => {
+    expect(relayAddressKey('Relay1.Example.com')).toBe('relay1.example.com:21117');
+    expect(relayAddressKey('relay1.example.com:21117')).toBe('relay1.example.com:21117');
+    expect(relayAddressKey('203.0.113.5:4000')).toBe('203.0.113.5:4000');
+    expect(relayAddressKey('[2001:DB8::1]')).toBe('[2001:db8::1]:21117');
+    expect(relayAddressKey('[2001:db8::1]:21117')).toBe('[2001:db8::1]:21117');
+    expect(relayAddressKey('')).toBe('');
+    expect(relayAddressKey('no spaces allowed')).toBe('');
   });
 
   it('checks the uuid before any Redis call', async () => {
@@ -134,7 +205,7 @@ describe('RelayTicketStore (real Redis)', () => {
       // Would reject if it reached the unreachable Redis, as a valid uuid does below.
       await expect(tickets.get(uuid)).resolves.toBeUndefined();
       await expect(tickets.take(uuid)).resolves.toBeUndefined();
-      tickets.issue({ uuid, peers: ['111111111'], relay: '' });
+      tickets.issue(ticketFor(uuid));
     }
     await tickets.flush();
 
@@ -150,7 +221,7 @@ describe('RelayTicketStore (real Redis)', () => {
     const { tickets, logger, issued } = store({ redis: client });
     const lost = randomUUID();
 
-    expect(() => tickets.issue({ uuid: lost, peers: ['111111111'], relay: '' })).not.toThrow();
+    expect(() => tickets.issue(ticketFor(lost))).not.toThrow();
     await tickets.flush();
     expect(await issued('failed')).toBe(1);
     expect(logger.withMessage('relay ticket not stored')).toHaveLength(1);
@@ -159,7 +230,7 @@ describe('RelayTicketStore (real Redis)', () => {
     const kept = randomUUID();
     await waitFor(
       async () => {
-        tickets.issue({ uuid: kept, peers: ['111111111'], relay: '' });
+        tickets.issue(ticketFor(kept));
         await tickets.flush();
         return (await issued('stored')) > 0;
       },
@@ -173,11 +244,11 @@ describe('RelayTicketStore (real Redis)', () => {
     const proxy = await TcpProxy.start('127.0.0.1', 6379);
     proxies.push(proxy);
     const { tickets, issued } = store({ redis: redis.serviceClient(proxy.url), maxPendingWrites: 2 });
-    tickets.issue({ uuid: randomUUID(), peers: [], relay: '' });
+    tickets.issue(ticketFor(randomUUID()));
     await tickets.flush(); // connected
     proxy.stall();
 
-    for (let index = 0; index < 5; index += 1) tickets.issue({ uuid: randomUUID(), peers: [], relay: '' });
+    for (let index = 0; index < 5; index += 1) tickets.issue(ticketFor(randomUUID()));
     expect(await issued('dropped')).toBe(3);
 
     proxy.resume();
@@ -186,14 +257,18 @@ describe('RelayTicketStore (real Redis)', () => {
   });
 
   it('treats a key of the wrong shape as no ticket, logs it, and lets a new issue replace it', async () => {
-    const { tickets, logger } = store();
+    const { tickets, logger, refused } = store();
     const uuid = randomUUID();
-    await redis.admin.set(redis.key(`ticket:${uuid}`), 'garbage', 'PX', 60_000);
+    await redis.admin.hset(redis.key(`ticket:${uuid}`), 'relay', 'relay1.test:21117');
+    const garbage = randomUUID();
+    await redis.admin.set(redis.key(`ticket:${garbage}`), 'garbage', 'PX', 60_000);
 
     await expect(tickets.get(uuid)).resolves.toBeUndefined();
-    expect(logger.withMessage('malformed relay ticket ignored')).toHaveLength(1);
+    await expect(tickets.get(garbage)).resolves.toBeUndefined();
+    expect(await refused('malformed')).toBe(2);
+    expect(logger.withMessage(REFUSED_READ)).toHaveLength(1);
 
-    tickets.issue({ uuid, peers: ['111111111'], relay: 'relay1.test:21117' });
+    tickets.issue(ticketFor(uuid));
     await tickets.flush();
     expect(await tickets.get(uuid)).toMatchObject({ peers: ['111111111'], relay: 'relay1.test:21117' });
   });

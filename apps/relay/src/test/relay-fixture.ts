@@ -2,15 +2,24 @@ import { randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
+import { generateIdentityKeyPair } from '@switchboard/crypto';
 import { EventSigningKey, RedisEventBus } from '@switchboard/events';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { RelayAccessLists, RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
+import {
+  RelayAccessLists,
+  RelayRecordKey,
+  type RelayTicketInput,
+  RelayTicketStore,
+} from '@switchboard/relay-registry';
 
 import { RelayNode, type RelayNodeOptions } from '../relay-node';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
 const silent = createLogger({ name: 'relay-test', level: 'silent' });
+
+/** What every fixture node announces and what tickets name by default. */
+export const NODE_ADDRESS = '127.0.0.1:21117';
 
 /**
  * A Redis namespace of its own for one test file, and what the other services would write into it:
@@ -31,11 +40,14 @@ export class RelayFixture {
     logger: silent,
   });
   private readonly writer = new Redis(REDIS_URL, { lazyConnect: true });
+  /** Signal's identity key: it signs the tickets, the nodes verify them with its public half. */
+  readonly signalKey = generateIdentityKeyPair();
   /** Signal's side. */
   readonly tickets = new RelayTicketStore({
     redis: this.writer,
     prefix: `${this.prefix}:relay`,
     logger: silent,
+    signingKey: this.signalKey.secretKey,
   });
   readonly lists = new RelayAccessLists({ redis: this.writer, prefix: `${this.prefix}:relay` });
   private readonly nodes: RelayNode[] = [];
@@ -53,12 +65,13 @@ export class RelayFixture {
       licenceKey: undefined,
       eventVerifyKey: this.eventSigningKey.verifyKey,
       recordKey: this.recordKey,
+      signalPublicKey: this.signalKey.publicKey,
       strict: true,
       ports: { host: '127.0.0.1', port: 0, wsPort: 0 },
       listFiles: { blocklist: new Set(), blacklist: new Set() },
       announce: {
         nodeId: `node-${this.nodes.length + 1}`,
-        address: '127.0.0.1:21117',
+        address: NODE_ADDRESS,
         capacity: 100,
         refreshMs: 100,
       },
@@ -72,9 +85,23 @@ export class RelayFixture {
     return { node, registry, tcp: tcp.port, ws: ws.port };
   }
 
-  /** Issues a ticket as signal does and waits until it is stored. */
-  async ticket(uuid: string, peers: readonly string[] = ['111111111', '222222222']): Promise<void> {
-    this.tickets.issue({ uuid, peers, relay: '127.0.0.1:21117' });
+  /**
+   * Issues a ticket as signal does and waits until it is stored: by default for this node, with both
+   * ends on loopback (where the test clients connect from).
+   */
+  async ticket(
+    uuid: string,
+    peers: readonly string[] = ['111111111', '222222222'],
+    overrides: Partial<RelayTicketInput> = {},
+  ): Promise<void> {
+    this.tickets.issue({
+      uuid,
+      peers,
+      relay: NODE_ADDRESS,
+      requesterIp: '127.0.0.1',
+      answererIp: '127.0.0.1',
+      ...overrides,
+    });
     await this.tickets.flush();
   }
 

@@ -6,9 +6,10 @@ import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rend
 import { refusedTargetIsUnknown } from './refused-target';
 
 // RequestRelay from A (RUSTDESK.md §5.7; rustdesk-server src/rendezvous_server.rs handle_tcp): A
-// waits in the punch map and B is asked to join the relay with A's uuid. Where upstream stays silent
-// (target unknown or offline) A gets a refuse_reason at once instead of an 18 s timeout; the texts
-// are the client's own translation keys.
+// waits in the punch map and B is asked to join the relay with A's uuid. No ticket yet: A chose the
+// uuid, and only B's answer (relay-response.ts) makes it a brokered session. Where upstream stays
+// silent (target unknown or offline) A gets a refuse_reason at once instead of an 18 s timeout; the
+// texts are the client's own translation keys.
 
 const OFFLINE = 'Remote desktop is offline';
 const UNKNOWN = 'ID does not exist';
@@ -35,15 +36,12 @@ export function handleRequestRelay(
   }
   const key = punchKey(connection.remote.address, connection.remote.port);
   if (key === undefined) return;
-  const evicted = context.punches.put(key, { connection, targetId: id }, now);
+  const relayRequest = { uuid: request.uuid, relayServer: request.relayServer };
+  const evicted = context.punches.put(key, { connection, targetId: id, relayRequest }, now);
   if (evicted !== undefined)
     context.logger.warn({ cap: context.limits.punchMapCap }, 'punch map full, oldest request dropped');
   connection.awaitingPeer = true;
 
-  if (request.uuid !== '') {
-    context.tickets.issue({ uuid: request.uuid, peers: [id], relay: request.relayServer });
-    context.metrics.relay('ticket-issued');
-  }
   // Upstream forwards the request as it came; A's login token and licence key are not B's business.
   deliverToPeer(context, peer, {
     $case: 'requestRelay',
