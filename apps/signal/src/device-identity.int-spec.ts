@@ -9,7 +9,7 @@ import {
   type PrismaClient,
   uuidDigest,
 } from '@switchboard/data-access';
-import { RedisEventBus } from '@switchboard/events';
+import { EventSigningKey, RedisEventBus } from '@switchboard/events';
 import { createMetricsRegistry } from '@switchboard/observability';
 import {
   decodeRendezvous,
@@ -97,7 +97,13 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
     flushIntervalMs = 50,
   ): Promise<SignalProcess> {
     const client = createPrismaClient(database.url);
-    const events = new RedisEventBus({ redis: REDIS_URL, prefix: `${prefix}:events`, logger: silentLogger });
+    const events = new RedisEventBus({
+      redis: REDIS_URL,
+      prefix: `${prefix}:events`,
+      // Nothing publishes here; a subscriber needs a verify key all the same.
+      verifyKey: EventSigningKey.generate().verifyKey,
+      logger: silentLogger,
+    });
     const registry = createMetricsRegistry({ service: 'signal', defaultMetrics: false });
     const admission = createDeviceAdmission({
       devices: new DeviceRepository(client),

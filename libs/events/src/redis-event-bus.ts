@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 import { Redis, type RedisOptions } from 'ioredis';
 import pino from 'pino';
 
@@ -44,6 +46,8 @@ return {1, seq}
 
 /** Attempts before a publish gives up because other publishers keep taking the next seq first. */
 const MAX_PUBLISH_ATTEMPTS = 100;
+/** Upper bound of the random pause after a lost race, in ms (it grows by 1 ms per attempt up to this). */
+const MAX_PUBLISH_BACKOFF_MS = 10;
 
 interface PublishingRedis extends Redis {
   publishEvent(
@@ -178,6 +182,9 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
       );
       this.knownSeq = seq;
       if (published === 1) return seq;
+      // Lost the race to another publisher. Two publishers in lockstep can keep losing to each other
+      // (seen with two buses in one process under load): a random pause breaks the rhythm.
+      await delay(Math.random() * Math.min(attempt, MAX_PUBLISH_BACKOFF_MS));
     }
     throw new Error(`could not publish ${type}: the seq kept moving for ${MAX_PUBLISH_ATTEMPTS} attempts`);
   }

@@ -372,9 +372,16 @@ describe('docker-compose.yml', () => {
 
   it("gives no relay a volume that holds signal's private key, only a copy of the public one", () => {
     const volumeName = (mount: string) => mount.split(':')[0];
-    // Every volume signal writes its key pair to (id_ed25519 beside id_ed25519.pub).
-    const privateKeyVolumes = services.signal!.volumes.map(volumeName);
-    expect(privateKeyVolumes).toContain('keys');
+    // The volume signal writes its key pair to (id_ed25519 beside id_ed25519.pub): the one at its
+    // KEY_DIR. Its other mounts are read-only (the control keys: public and shared ones only).
+    const signalKeyDir = `:${services.signal!.environment.KEY_DIR}:`;
+    const privateKeyVolumes = services
+      .signal!.volumes.filter((v) => v.includes(signalKeyDir))
+      .map(volumeName);
+    expect(privateKeyVolumes).toEqual(['keys']);
+    for (const mount of services.signal!.volumes.filter((v) => !v.includes(signalKeyDir))) {
+      expect(mount).toMatch(/:ro$/);
+    }
     for (const name of ['relay-1', 'relay-2']) {
       const relayVolumes = services[name]!.volumes.map(volumeName);
       expect({ name, shared: relayVolumes.filter((v) => privateKeyVolumes.includes(v)) }).toEqual({

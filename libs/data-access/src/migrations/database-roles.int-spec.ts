@@ -87,7 +87,14 @@ describe('migration 20261203010000_database_roles', () => {
 
   describe('signal', () => {
     it('cannot read users, credentials, sessions or the audit chain', async () => {
-      for (const table of ['users', 'sessions', 'refresh_tokens', 'api_keys', 'audit_entries']) {
+      for (const table of [
+        'users',
+        'sessions',
+        'refresh_tokens',
+        'api_keys',
+        'audit_entries',
+        'audit_chain_head',
+      ]) {
         expect({ table, result: await outcome(signalUrl, `SELECT count(*) FROM ${table}`) }).toEqual({
           table,
           result: INSUFFICIENT_PRIVILEGE,
@@ -145,7 +152,7 @@ describe('migration 20261203010000_database_roles', () => {
   });
 
   describe('api', () => {
-    it('appends to and verifies the audit chain, but cannot update, delete or truncate an entry', async () => {
+    it('appends to and verifies the audit chain, but cannot update, delete or truncate an entry or the head record', async () => {
       const prisma = createPrismaClient(apiUrl);
       const audit = new AuditRepository(prisma, {
         keyring: createAuditKeyring([{ keyId: 'k1', key: Buffer.alloc(32, 0x11) }]),
@@ -161,12 +168,16 @@ describe('migration 20261203010000_database_roles', () => {
         `UPDATE audit_entries SET action = 'test.forged'`,
         `DELETE FROM audit_entries`,
         `TRUNCATE audit_entries`,
+        // The head record: deleting it would make a cut tail look like a fresh chain.
+        `DELETE FROM audit_chain_head`,
+        `TRUNCATE audit_chain_head`,
       ]) {
         expect({ sql, result: await outcome(apiUrl, sql) }).toEqual({ sql, result: INSUFFICIENT_PRIVILEGE });
       }
       expect(await query(ownerUrl, 'SELECT seq, action FROM audit_entries')).toEqual([
         { seq: '1', action: 'test.single' },
       ]);
+      expect(await query(ownerUrl, 'SELECT seq FROM audit_chain_head')).toEqual([{ seq: '1' }]);
     });
 
     it('reads and writes the rest, but cannot touch the migration history or the schema', async () => {
