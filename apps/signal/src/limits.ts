@@ -76,7 +76,7 @@ export interface SignalLimits extends ConnectionLimits {
 }
 
 export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
-  // docs/architecture.md security model; upstream sets no limit at all (docs/protocol.md §1).
+  // docs/architecture.md "Input"; upstream sets no limit at all (docs/protocol.md §1).
   maxFrameBytes: 64 * 1024,
   // hbbs reads each frame with a 30 s timeout (docs/protocol.md §5.5).
   messageTimeoutMs: 30_000,

@@ -1,14 +1,17 @@
 // The seams between the rendezvous core and what it depends on. The core (handlers) only sees these
 // interfaces; main.ts wires the real implementations (admission/, device write-behind, relay
 // registry). Every method the hot path calls is synchronous and in-memory: Postgres or Redis being
-// slow or down must never delay a registration (docs/architecture.md, "Registration"). The one exception
+// slow or down must never delay a registration (docs/architecture.md "Registration"). The one exception
 // is readStoredIdentity, asked once per stored id that is not in memory (after a restart): an id's
 // owner must be known before its key is signed.
 
 /** Registration refusals and ban-closed links go to the audit chain (libs/audit-queue); never blocks. */
 export type { AuditSink } from '@switchboard/audit-queue';
 
-/** docs/architecture.md registration policy; ConfigChanged{key:'registration.policy'} switches it live. */
+/**
+ * The registration policy (docs/architecture.md "Registration");
+ * ConfigChanged{key:'registration.policy'} switches it live.
+ */
 export type RegistrationPolicy = 'open' | 'token' | 'approval' | 'locked';
 
 /** Why a device may not register or be reached. Never answered with UUID_MISMATCH (docs/protocol.md §7). */

@@ -91,7 +91,7 @@ export function isRelayUuid(value: string): boolean {
   return RELAY_UUID_PATTERN.test(value);
 }
 
-/** docs/architecture.md peer ids `[A-Za-z0-9]{1,32}`, widened to the custom-id charset `[\w-]`. */
+/** Peer ids as docs/architecture.md "Input" gives them: default and custom ids, `[A-Za-z0-9_-]{1,32}`. */
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 export function isPeerId(value: string): boolean {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 // Request shapes of the device administration API. Limits follow the columns in schema.prisma.
 
 /**
- * A RustDesk id in a URL. Default ids are digits and docs/architecture.md says `[A-Za-z0-9]{1,32}`, but
+ * A RustDesk id in a URL. Default ids are digits and the shared id pattern is `[A-Za-z0-9]{1,32}`, but
  * custom ids (change-id) may also hold `-` and `_`: the event schema's pattern, so every stored id
  * can be looked up.
  */
