@@ -7,7 +7,7 @@ import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protoc
 // uuid) or through a plain TCP listener (socat's upstream, or the direct ceiling), where the
 // listener's accepted socket is the far end. Both the throughput run and the session workers use it.
 
-/** The first frame a RustDesk peer sends hbbr (RUSTDESK.md §6); after it the link carries raw bytes. */
+/** The first frame a RustDesk peer sends hbbr (docs/protocol.md §6); after it the link carries raw bytes. */
 export function requestRelayFrame(uuid: string, peerId = ''): Buffer {
   return encodeFrame(
     encodeRendezvous({ $case: 'requestRelay', value: RequestRelay.fromPartial({ uuid, id: peerId }) }),

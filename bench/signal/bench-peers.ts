@@ -4,7 +4,7 @@ import { encodeRendezvous } from '@switchboard/protocol';
 // load worker agree without passing lists around: peer i has RustDesk id 100000000 + i, a 36-byte
 // uuid (a Windows MachineGuid's text, the commonest machine_uid) and a 32-byte pk.
 
-/** Registrations per source address: hbbs answers TOO_FREQUENT past ~30 RegisterPk per IP a minute (RUSTDESK.md §5.3); 20 leaves room for retries. */
+/** Registrations per source address: hbbs answers TOO_FREQUENT past ~30 RegisterPk per IP a minute (docs/protocol.md §5.3); 20 leaves room for retries. */
 export const PEERS_PER_ADDRESS = 20;
 
 export function peerId(index: number): string {
@@ -21,7 +21,7 @@ export function registrationAddress(index: number): string {
   return `127.${10 + Math.floor(block / 250)}.${1 + (block % 250)}.${1 + (address % 250)}`;
 }
 
-/** RegisterPk{id, uuid, pk} of peer `index` (RUSTDESK.md §5.3), as one datagram. */
+/** RegisterPk{id, uuid, pk} of peer `index` (docs/protocol.md §5.3), as one datagram. */
 export function registerPkDatagram(index: number): Buffer {
   const bytes = deterministicBytes(index, 34);
   const hex = bytes.subarray(0, 16).toString('hex');

@@ -20,8 +20,9 @@ import {
 
 import { DATA_KEY_BYTES, DataKeyringError, parseDataKeyring } from './data-keyring';
 
-// The api's whole configuration contract (ARCHITECTURE.md). This is the only file of the app that
-// reads process.env; the bootstrap CLI uses a superset of the same fields.
+// The api's whole configuration contract (docs/architecture.md "Configuration contract"). This is
+// the only file of the app that reads process.env; the bootstrap CLI uses a superset of the same
+// fields.
 
 export const SECRETS_FILE_NAME = 'api-secrets.json';
 export const DATA_ENCRYPTION_KEY_BYTES = DATA_KEY_BYTES;

@@ -96,7 +96,7 @@ describe('bans through the api reach signal and relay (real api, signal and rela
       `api bans: reply ${(replied - started).toFixed(1)} ms, reply → links closed ${(performance.now() - replied).toFixed(1)} ms\n`,
     );
 
-    // A reconnecting client is refused as RUSTDESK.md §7 says (never UUID_MISMATCH: afterEach checks).
+    // A reconnecting client is refused as docs/protocol.md §7 says (never UUID_MISMATCH: afterEach checks).
     const again = await fleet.register(machineB, 'tcp');
     expect(again.outcome).toEqual(refusedNotDeployed());
     await again.peer.stop();

@@ -154,7 +154,7 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
       localAddress: OTHER_NETWORK,
       timeoutMs: 5_000,
     });
-    // B's SignedId is the first thing A reads: the relay paired A with B (RUSTDESK.md §6).
+    // B's SignedId is the first thing A reads: the relay paired A with B (docs/protocol.md §6).
     expect((await controller.nextFrame(5_000)).length).toBeGreaterThan(0);
     controller.close();
   }, 60_000);

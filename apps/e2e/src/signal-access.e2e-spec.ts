@@ -31,8 +31,8 @@ import { type SignalProcess, startSignal } from './support/signal-process';
 
 // Bans on live links and every admission policy, end to end: the real signal process (its own
 // database, Redis key prefix, ports and key directory), reference RustDesk clients on real sockets,
-// and the test playing the api, which writes Postgres and then publishes the event (ARCHITECTURE.md
-// "Ban / revoke"). A refused device must never be told UUID_MISMATCH (RUSTDESK.md §7): the client
+// and the test playing the api, which writes Postgres and then publishes the event (docs/architecture.md
+// "Ban / revoke"). A refused device must never be told UUID_MISMATCH (docs/protocol.md §7): the client
 // would throw its id away; every test checks that no client run saw one.
 
 // Real processes on a busy 2-core machine: the e2e project's testTimeout is not applied per project.
@@ -595,7 +595,7 @@ async function expectUnreachable(fleet: Fleet, targetId: string): Promise<void> 
   expect(relayed).toMatchObject({ kind: 'refused', reason: OFFLINE_REASON });
 }
 
-/** An id nothing is known about, whatever the policy: ID_NOT_EXIST (RUSTDESK.md §5.6), not OFFLINE. */
+/** An id nothing is known about, whatever the policy: ID_NOT_EXIST (docs/protocol.md §5.6), not OFFLINE. */
 async function expectNonexistent(fleet: Fleet, targetId: string): Promise<void> {
   expect(await punchFailure(fleet, targetId)).toBe(PunchHoleResponse_Failure.ID_NOT_EXIST);
   const relayed = await fleet.controller().requestRelay(targetId, { attempts: 1 });

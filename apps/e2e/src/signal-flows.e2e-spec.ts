@@ -24,7 +24,7 @@ import {
 import { type SignalProcess, startSignal } from './support/signal-process';
 
 // Every flow of the signal issue, driven end to end: the real signal process (node + swc, its own
-// ports, key directory, database) and reference RustDesk peers on real sockets (RUSTDESK.md §8).
+// ports, key directory, database) and reference RustDesk peers on real sockets (docs/protocol.md §8).
 // B registers from 127.0.0.1; an A on 127.0.0.2 is "another network" to the server, one on
 // 127.0.0.1 shares B's public IP. The relay is a pairing stand-in (libs/testing PairingRelay) named
 // in RELAY_SERVERS, so the tests see exactly what each peer sends it.

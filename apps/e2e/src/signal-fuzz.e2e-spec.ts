@@ -33,7 +33,7 @@ const ROUND: RoundVolume = {
   wsHeaderConnections: 150,
 };
 
-/** The first-message timeout of the server (hbbs: 30 s per frame, RUSTDESK.md §5.5). */
+/** The first-message timeout of the server (hbbs: 30 s per frame, docs/protocol.md §5.5). */
 const FIRST_MESSAGE_TIMEOUT_MS = 30_000;
 
 /**

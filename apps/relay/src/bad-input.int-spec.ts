@@ -11,7 +11,7 @@ import { BulkPeer } from './test/bulk-peer';
 import { metric, RelayFixture, waitFor } from './test/relay-fixture';
 
 // Thousands of hostile connections against one relay node: each is closed, none crashes anything,
-// and the heap returns to where it was once they are gone (ARCHITECTURE.md, issue "Bad input").
+// and the heap returns to where it was once they are gone (docs/architecture.md "Input").
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;

@@ -1,4 +1,4 @@
-// hbbr's bandwidth limits (RUSTDESK.md §6; rustdesk-server src/relay_server.rs `relay`): one
+// hbbr's bandwidth limits (docs/protocol.md §6; rustdesk-server src/relay_server.rs `relay`): one
 // limiter shared by every session (TOTAL_BANDWIDTH), one per session for both directions together
 // (SINGLE_BANDWIDTH), and LIMIT_SPEED instead of the per-session one for blacklisted IPs and for
 // sessions downgraded for sustained heavy use. Rates are Mbit/s of 1024² bits, as hbbr reads them.

@@ -23,7 +23,7 @@ import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
 
-// The relay's settings (ARCHITECTURE.md, configuration contract). Deliberately no DATABASE_URL:
+// The relay's settings (docs/architecture.md "Configuration contract"). Deliberately no DATABASE_URL:
 // the relay holds no database credentials and learns everything it needs through Redis.
 
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');

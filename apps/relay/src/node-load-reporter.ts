@@ -48,7 +48,7 @@ export class NodeLoadReporter {
   }
 }
 
-/** Where a WebSocket client of `address` connects: the same host, port + 2 (RUSTDESK.md §0). */
+/** Where a WebSocket client of `address` connects: the same host, port + 2 (docs/protocol.md §0). */
 export function webSocketAddressOf(address: string, defaultPort = 21117): string {
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
   if (!match) return address;

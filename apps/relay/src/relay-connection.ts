@@ -41,7 +41,7 @@ export interface RelayConnectionLimits {
 export interface RelayConnectionHooks {
   /**
    * The first frame, and the bytes that followed it in the same reads: B sends its SignedId right
-   * after RequestRelay, and those bytes must reach A untouched once paired (RUSTDESK.md §6).
+   * after RequestRelay, and those bytes must reach A untouched once paired (docs/protocol.md §6).
    */
   firstFrame(connection: RelayConnection, frame: Buffer, rest: Buffer): void;
   closed(connection: RelayConnection, reason: CloseReason): void;

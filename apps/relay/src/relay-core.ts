@@ -46,7 +46,7 @@ export interface RelayLimits extends RelayConnectionLimits {
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  // hbbr's timings (RUSTDESK.md §6; rustdesk-server src/relay_server.rs).
+  // hbbr's timings (docs/protocol.md §6; rustdesk-server src/relay_server.rs).
   firstFrameTimeoutMs: 30_000,
   maxFirstFrameBytes: 16 * 1024,
   closeGraceMs: 5_000,
@@ -90,7 +90,7 @@ export interface RelayCoreOptions {
   clock?: () => number;
 }
 
-/** How a strict relay checks a signed ticket (ARCHITECTURE.md "Relay tickets and strict mode"). */
+/** How a strict relay checks a signed ticket (docs/architecture.md "Relay tickets and strict mode"). */
 export interface TicketPolicy {
   /** RELAY_PUBLIC_ADDR and RELAY_ALIASES: a ticket naming any other relay is refused here. */
   readonly addresses: readonly string[];

@@ -27,7 +27,7 @@ export interface RelayKeys {
 }
 
 /**
- * The relay's view of signal's key (hbbr `-k`, RUSTDESK.md §4). Unset KEY: signal's public key from
+ * The relay's view of signal's key (hbbr `-k`, docs/protocol.md §4). Unset KEY: signal's public key from
  * KEY_DIR when it is there, as both the licence key and the ticket key, else neither (hbbr's empty
  * default). `-`/`_` require that file: hbbr would generate a pair, but the relay never signs, so it
  * refuses to start rather than invent another key. A base64 secret key or public key gives both;

@@ -145,7 +145,7 @@ export class RelayServer {
   }
 
   private webSocketServer(): HttpServer {
-    // Any path: behind a proxy clients use /ws/relay, direct ones the bare port (RUSTDESK.md §0).
+    // Any path: behind a proxy clients use /ws/relay, direct ones the bare port (docs/protocol.md §0).
     const http = createHttpServer((_request, response) => {
       response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain' });
       response.end('WebSocket only\n');
@@ -170,7 +170,7 @@ export class RelayServer {
         }
         request.socket.once('close', release);
       }
-      // hbbr drops empty chunks both ways and re-frames one TCP frame per WS message (RUSTDESK.md §1).
+      // hbbr drops empty chunks both ways and re-frames one TCP frame per WS message (docs/protocol.md §1).
       const duplex = new WebSocketDuplex(socket, { dropEmptyFrames: true, maxFrameBytes: maxPayload });
       this.core.handle(duplex, 'ws', remote);
     });

@@ -20,7 +20,7 @@ import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
 import { eventKeyField, REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
 
-// The rendezvous server's settings (ARCHITECTURE.md, configuration contract). Ports follow hbbs:
+// The rendezvous server's settings (docs/architecture.md "Configuration contract"). Ports follow hbbs:
 // the NAT-test port defaults to SIGNAL_PORT−1 and the WebSocket port to SIGNAL_PORT+2.
 
 // One list for signal and the api's settings validation (libs/events settings.ts).

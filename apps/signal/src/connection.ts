@@ -13,7 +13,7 @@ import { type PeerEndpoint } from '@switchboard/transport';
 
 import { type PeerRecord } from './peer-map';
 
-/** Which listener accepted the connection; handlers differ per port (RUSTDESK.md §0). */
+/** Which listener accepted the connection; handlers differ per port (docs/protocol.md §0). */
 export type Listener = 'tcp' | 'nat-test' | 'ws';
 
 export type CloseReason =
@@ -54,7 +54,7 @@ const HEARTBEAT = encodeFrame(Buffer.alloc(0));
 
 /**
  * One TCP or WebSocket client, reduced to messages in and out. With a secure channel (TCP 21116 and a
- * signing key, RUSTDESK.md §4) it offers the signed box key first and seals/opens every non-empty
+ * signing key, docs/protocol.md §4) it offers the signed box key first and seals/opens every non-empty
  * frame after the client's KeyExchange. Nothing thrown by the stream, the decoder or a handler
  * escapes: each ends this connection only, logged with its address.
  */
@@ -120,7 +120,7 @@ export class SignalConnection {
     this.write(encodeFrame(this.channel ? this.channel.seal(plain) : plain));
   }
 
-  /** The empty frame: a keep-alive both ends echo or ignore (RUSTDESK.md §1, §5.11a). */
+  /** The empty frame: a keep-alive both ends echo or ignore (docs/protocol.md §1, §5.11a). */
   sendHeartbeat(): void {
     if (!this.closed) this.write(HEARTBEAT);
   }
@@ -165,7 +165,7 @@ export class SignalConnection {
       return;
     }
     // One frame at a time, in order, each fully handled before the next: KeyExchange decides the
-    // channel, and the secretbox counters of RUSTDESK.md §4 advance per frame.
+    // channel, and the secretbox counters of docs/protocol.md §4 advance per frame.
     for (const frame of frames) {
       if (this.closed) return;
       // An empty frame keeps only a registration link alive: clients send one just to echo our ping

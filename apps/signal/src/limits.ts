@@ -6,7 +6,7 @@ import { type ConnectionLimits } from './connection';
 export interface SignalLimits extends ConnectionLimits {
   /** A peer is online this long after its last registration (hbbs REG_TIMEOUT). */
   readonly onlineWindowMs: number;
-  /** tcp_punch map: requesters waiting for B (RUSTDESK.md §5.5, hardened as BetterDesk does). */
+  /** tcp_punch map: requesters waiting for B (docs/protocol.md §5.5, hardened as BetterDesk does). */
   readonly punchMapCap: number;
   readonly punchMapTtlMs: number;
   /** How often expired punch entries are dropped and registration links pinged. */
@@ -17,7 +17,7 @@ export interface SignalLimits extends ConnectionLimits {
   readonly linkPingIntervalMs: number;
   /** A registration link silent this long is closed: 1.5 × keep_alive, the client's own patience. */
   readonly linkIdleTimeoutMs: number;
-  /** hbbs IP_BLOCKER: RegisterPk per IP, and distinct ids per IP (RUSTDESK.md §5.3). */
+  /** hbbs IP_BLOCKER: RegisterPk per IP, and distinct ids per IP (docs/protocol.md §5.3). */
   readonly registerPkPerIp: number;
   readonly registerPkIdleResetMs: number;
   readonly registerPkIdsPerIp: number;
@@ -32,7 +32,7 @@ export interface SignalLimits extends ConnectionLimits {
   readonly onlineQueryMaxPeers: number;
   readonly onlineQueryIdsPerIp: number;
   readonly onlineQueryWindowMs: number;
-  /** TCP RegisterPk id changes per IP per window (RUSTDESK.md §5.9). */
+  /** TCP RegisterPk id changes per IP per window (docs/protocol.md §5.9). */
   readonly idChangesPerIp: number;
   readonly idChangeWindowMs: number;
   /**
@@ -76,9 +76,9 @@ export interface SignalLimits extends ConnectionLimits {
 }
 
 export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
-  // ARCHITECTURE.md security model; upstream sets no limit at all (RUSTDESK.md §1).
+  // docs/architecture.md "Input"; upstream sets no limit at all (docs/protocol.md §1).
   maxFrameBytes: 64 * 1024,
-  // hbbs reads each frame with a 30 s timeout (RUSTDESK.md §5.5).
+  // hbbs reads each frame with a 30 s timeout (docs/protocol.md §5.5).
   messageTimeoutMs: 30_000,
   onlineWindowMs: 30_000,
   // BetterDesk's hardening of the tcp_punch map: 10,000 entries, 2 minutes.

@@ -71,7 +71,7 @@ export interface MetricSources {
 }
 
 /**
- * The core's Prometheus series (ARCHITECTURE.md operations). The UDP hot path only bumps two plain
+ * The core's Prometheus series (docs/architecture.md "Ops endpoints"). The UDP hot path only bumps two plain
  * numbers; they reach their counters when Prometheus scrapes, so a heartbeat costs no label lookup.
  */
 export class SignalMetrics {

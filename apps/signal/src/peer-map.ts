@@ -1,6 +1,6 @@
 import { type RendezvousPayload } from '@switchboard/protocol';
 
-/** A live TCP/WS registration link (RUSTDESK.md §5.11a) as the peer map sees it. */
+/** A live TCP/WS registration link (docs/protocol.md §5.11a) as the peer map sees it. */
 export interface PeerLink {
   readonly closed: boolean;
   readonly remote: { readonly address: string; readonly port: number };
@@ -8,7 +8,7 @@ export interface PeerLink {
   destroy(reason: 'denied' | 'superseded'): void;
 }
 
-/** What a known device brings from Postgres at start: a record that starts expired (RUSTDESK.md §5.1). */
+/** What a known device brings from Postgres at start: a record that starts expired (docs/protocol.md §5.1). */
 export interface KnownPeer {
   readonly id: string;
   readonly uuid: Uint8Array;
@@ -56,7 +56,7 @@ export function bytesKey(bytes: Uint8Array): string {
 }
 
 /**
- * The authoritative online state (ARCHITECTURE.md "Registration"): id → PeerRecord. A peer is online
+ * The authoritative online state (docs/architecture.md "Registration"): id → PeerRecord. A peer is online
  * while its registration link lives or for `onlineWindowMs` (hbbs REG_TIMEOUT, 30 s) after its last
  * registration. Denied peers are removed. Unlike hbbs the map has a cap (`maxPeers`): RegisterPk over
  * UDP can come from forged addresses, so at the cap offline peers make room (their rows are in

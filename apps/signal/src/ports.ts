@@ -1,17 +1,20 @@
 // The seams between the rendezvous core and what it depends on. The core (handlers) only sees these
 // interfaces; main.ts wires the real implementations (admission/, device write-behind, relay
 // registry). Every method the hot path calls is synchronous and in-memory: Postgres or Redis being
-// slow or down must never delay a registration (ARCHITECTURE.md, "Registration"). The one exception
+// slow or down must never delay a registration (docs/architecture.md "Registration"). The one exception
 // is readStoredIdentity, asked once per stored id that is not in memory (after a restart): an id's
 // owner must be known before its key is signed.
 
 /** Registration refusals and ban-closed links go to the audit chain (libs/audit-queue); never blocks. */
 export type { AuditSink } from '@switchboard/audit-queue';
 
-/** ARCHITECTURE.md registration policy; ConfigChanged{key:'registration.policy'} switches it live. */
+/**
+ * The registration policy (docs/architecture.md "Registration");
+ * ConfigChanged{key:'registration.policy'} switches it live.
+ */
 export type RegistrationPolicy = 'open' | 'token' | 'approval' | 'locked';
 
-/** Why a device may not register or be reached. Never answered with UUID_MISMATCH (RUSTDESK.md §7). */
+/** Why a device may not register or be reached. Never answered with UUID_MISMATCH (docs/protocol.md §7). */
 export type Refusal =
   | 'banned'
   | 'revoked'
@@ -33,7 +36,7 @@ export interface DeviceAccessPort {
   checkReachable(id: string): AccessDecision;
   /**
    * Is anything known about this id in Postgres (a row, or a ban), whether or not it is in the live
-   * peer map? A known id is OFFLINE rather than ID_NOT_EXIST (RUSTDESK.md §5.6) and not free for an
+   * peer map? A known id is OFFLINE rather than ID_NOT_EXIST (docs/protocol.md §5.6) and not free for an
    * id change (§5.9). No side effects.
    */
   isKnownDevice(id: string): boolean;
@@ -82,11 +85,11 @@ export interface DeviceWriterPort {
   recordRegistration(registration: DeviceRegistration): void;
   /** A device was seen (heartbeat); implementations coalesce these. */
   recordSeen(id: string, ip: string, at: Date): void;
-  /** TCP RegisterPk id change accepted (RUSTDESK.md §5.9). */
+  /** TCP RegisterPk id change accepted (docs/protocol.md §5.9). */
   recordIdChange(oldId: string, newId: string, at: Date): void;
 }
 
-/** Relay choice (ARCHITECTURE.md "Relay choice"): least loaded live node, static list as fallback. */
+/** Relay choice (docs/architecture.md "Relay choice"): least loaded live node, static list as fallback. */
 export interface RelayPickerPort {
   /** host:port to hand to clients, or '' when none is known (clients then use rendezvous host:21117). */
   pick(): string;

@@ -1,5 +1,5 @@
 /**
- * hbbs's tcp_punch map (RUSTDESK.md §5.5): the connection of each A waiting for B's answer, keyed by
+ * hbbs's tcp_punch map (docs/protocol.md §5.5): the connection of each A waiting for B's answer, keyed by
  * A's address as B will echo it back. Upstream has neither a cap nor a TTL; like BetterDesk we add
  * both, so a flood of requests that never get an answer cannot grow it without bound.
  */

@@ -146,7 +146,7 @@ export class SignalServer {
   }
 
   private webSocketServer(): HttpServer {
-    // Any path is accepted: behind a proxy clients use /ws/id, direct ones the bare port (RUSTDESK.md §0).
+    // Any path is accepted: behind a proxy clients use /ws/id, direct ones the bare port (docs/protocol.md §0).
     const http = createHttpServer((_request, response) => {
       response.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain' });
       response.end('WebSocket only\n');

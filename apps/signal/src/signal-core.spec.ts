@@ -88,7 +88,7 @@ describe('SignalCore connections', () => {
 
   it('closes after a message this listener does not serve', async () => {
     const client = harness.connect('tcp', remote);
-    // RendezvousMessage{register_peer{id:"123456789"}} (RUSTDESK.md §2) is UDP-only.
+    // RendezvousMessage{register_peer{id:"123456789"}} (docs/protocol.md §2) is UDP-only.
     client.sendRaw(encodeFrame(Buffer.from('320b0a09313233343536373839', 'hex')));
     await client.closed;
     expect(await harness.metric('signal_messages_total', { transport: 'tcp', type: 'registerPeer' })).toBe(1);

@@ -51,7 +51,7 @@ export type { DatagramSender } from './rendezvous-context';
 export interface SignalCoreOptions {
   logger: Logger;
   registry: Registry;
-  /** Licence check and signing key (hbbs `-k`, RUSTDESK.md §4). */
+  /** Licence check and signing key (hbbs `-k`, docs/protocol.md §4). */
   serverKey: ServerKey;
   access: DeviceAccessPort;
   writer: DeviceWriterPort;
@@ -282,7 +282,7 @@ export class SignalCore {
    * One UDP datagram. RegisterPeer, the heartbeat of every UDP client, takes a path that allocates
    * nothing but the id; everything else goes through the generic decoder. Over UDP only
    * RegisterPeer and RegisterPk are answered, each with a reply no larger than the request
-   * (anti-reflection, RUSTDESK.md §5.4). TestNatRequest is not answered either: its reply would be
+   * (anti-reflection, docs/protocol.md §5.4). TestNatRequest is not answered either: its reply would be
    * larger than the request, and the port it reports only serves UDP punching, which this server
    * does not broker (udp_port is not forwarded, as upstream).
    */
@@ -370,7 +370,7 @@ export class SignalCore {
       connection.close('rate-limited');
       return;
     }
-    // A zero-length frame is a heartbeat (RUSTDESK.md §1): it has already restarted the timeout.
+    // A zero-length frame is a heartbeat (docs/protocol.md §1): it has already restarted the timeout.
     if (frame.length === 0) return;
     const decoded = decodeRendezvous(frame);
     if (!decoded.ok) {
@@ -393,7 +393,7 @@ export class SignalCore {
     else this.dispatchRendezvous(connection, message);
   }
 
-  /** 21115 handles its first message only, then closes (RUSTDESK.md §5.8). */
+  /** 21115 handles its first message only, then closes (docs/protocol.md §5.8). */
   private dispatchNatTest(connection: SignalConnection, message: RendezvousPayload): void {
     switch (message.$case) {
       case 'testNatRequest':
@@ -411,7 +411,7 @@ export class SignalCore {
   }
 
   /**
-   * TCP 21116 and WS (RUSTDESK.md §5.5): a punch or relay request keeps the connection open for the
+   * TCP 21116 and WS (docs/protocol.md §5.5): a punch or relay request keeps the connection open for the
    * answer, a RegisterPk without old_id makes it a registration link (§5.11a), anything else is
    * handled and the connection closed.
    */

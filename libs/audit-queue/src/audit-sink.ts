@@ -16,7 +16,7 @@ export type DataPlaneAuditFact =
       readonly reason: Denial;
       readonly ip: string;
     }
-  /** A device renamed itself (TCP RegisterPk with old_id, RUSTDESK.md §5.9), from `ip`. */
+  /** A device renamed itself (TCP RegisterPk with old_id, docs/protocol.md §5.9), from `ip`. */
   | {
       readonly action: 'device.id_changed';
       readonly deviceId: string;

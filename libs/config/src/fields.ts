@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
-// Reusable field schemas for the configuration contract in ARCHITECTURE.md. Environment values are
-// strings, so every field parses a string; defaults let the whole system start on one machine.
+// Reusable field schemas for the configuration contract (docs/architecture.md
+// "Configuration contract"). Environment values are strings, so every field parses a string;
+// defaults let the whole system start on one machine.
 
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/switchboard';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -115,7 +116,7 @@ export const redisKeyPrefix = z
   .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
   .default('switchboard');
 
-/** Fields every service shares (ARCHITECTURE.md, configuration contract). */
+/** Fields every service shares (docs/architecture.md "Configuration contract"). */
 export const sharedFields = {
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,

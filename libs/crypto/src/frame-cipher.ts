@@ -2,7 +2,7 @@ import nacl from 'tweetnacl';
 
 import { asBuffer } from './bytes';
 
-// The per-frame encryption of a secured TCP link (RUSTDESK.md §4 step 4; hbb_common src/tcp.rs
+// The per-frame encryption of a secured TCP link (docs/protocol.md §4 step 4; hbb_common src/tcp.rs
 // Encrypt): secretbox under a 24-byte nonce whose first 8 bytes are a u64 LE frame counter.
 
 export const SYMMETRIC_KEY_BYTES = nacl.secretbox.keyLength;

@@ -10,7 +10,7 @@ import {
   parseSecretKeyFile,
 } from './identity-key';
 
-// RFC 8032 §7.1 test 1, as hbbs would store it (RUSTDESK.md §4).
+// RFC 8032 §7.1 test 1, as hbbs would store it (docs/protocol.md §4).
 const RFC_SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
 const RFC_SECRET_FILE =
   'nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2DXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg==';

@@ -2,7 +2,7 @@ import nacl from 'tweetnacl';
 
 import { decodeBase64, encodeBase64 } from './base64';
 
-// The server's Ed25519 identity in hbbs's key-file format (RUSTDESK.md §4; rustdesk-server
+// The server's Ed25519 identity in hbbs's key-file format (docs/protocol.md §4; rustdesk-server
 // src/common.rs gen_sk): `id_ed25519` is the base64 of the 64-byte libsodium secret key (seed ‖ pk),
 // `id_ed25519.pub` the base64 of the 32-byte pk, neither with a newline.
 

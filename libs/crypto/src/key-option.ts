@@ -8,7 +8,7 @@ import {
 } from './identity-key';
 
 /**
- * What the `KEY` setting means, following hbbs/hbbr's `-k` (RUSTDESK.md §4; rustdesk-server
+ * What the `KEY` setting means, following hbbs/hbbr's `-k` (docs/protocol.md §4; rustdesk-server
  * src/rendezvous_server.rs get_server_sk).
  */
 export type KeyOption =

@@ -6,7 +6,7 @@ import { FrameCipher, frameNonce } from './frame-cipher';
 import { type RandomBytes } from './identity-key';
 import { answerServerKeyExchange, generateBoxKeyPair, SecureChannel } from './secure-channel';
 
-// Vectors from RUSTDESK.md §4 (tweetnacl 1.0.3), RFC 8032 §7.1 test 1 as the server identity.
+// Vectors from docs/protocol.md §4 (tweetnacl 1.0.3), RFC 8032 §7.1 test 1 as the server identity.
 const hex = (text: string) => Buffer.from(text, 'hex');
 const RFC_KEY_PAIR = nacl.sign.keyPair.fromSeed(
   hex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'),
@@ -37,7 +37,7 @@ function handshake() {
   return { server, client: client.cipher, keys: client.keys };
 }
 
-describe('secure TCP key exchange (RUSTDESK.md §4 vectors)', () => {
+describe('secure TCP key exchange (docs/protocol.md §4 vectors)', () => {
   it('signs the server box key ce8d3ad1…7d59 into a 96-byte key starting a0f354085ce790c8', () => {
     const server = new SecureChannel(RFC_KEY_PAIR, scriptedRandom(0x02));
     const signed = server.signedBoxPublicKey;

@@ -7,7 +7,7 @@ import { signCombined } from './ed25519-sign';
 import { FrameCipher, SYMMETRIC_KEY_BYTES, type OpenResult } from './frame-cipher';
 import { PUBLIC_KEY_BYTES, type IdentityKeyPair, type RandomBytes } from './identity-key';
 
-// Secure TCP on hbbs's 21116 (RUSTDESK.md §4; the client side is rustdesk src/common.rs
+// Secure TCP on hbbs's 21116 (docs/protocol.md §4; the client side is rustdesk src/common.rs
 // secure_tcp and create_symmetric_key_msg, the server side follows rustdesk-server PRs #689/#699/#706).
 // The server offers an ephemeral box key signed with its Ed25519 identity; the client answers with
 // its own box key and a symmetric key boxed to the server's under a zero nonce; every later non-empty

@@ -9,7 +9,7 @@ const RFC_KEY_PAIR = nacl.sign.keyPair.fromSeed(
 );
 const ID_PK = Buffer.from('0a09313233343536373839' + '1220' + '01'.repeat(32), 'hex');
 
-describe('signed IdPk (RUSTDESK.md §4)', () => {
+describe('signed IdPk (docs/protocol.md §4)', () => {
   it('signs IdPk{id:"123456789", pk:32×0x01} into 109 bytes starting 9c0b65e88f6f5893', () => {
     const signed = signIdPk('123456789', new Uint8Array(32).fill(1), RFC_KEY_PAIR);
     expect(signed.length).toBe(109);

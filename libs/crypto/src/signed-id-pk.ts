@@ -6,7 +6,7 @@ import { asBuffer } from './bytes';
 import { signCombined } from './ed25519-sign';
 import { PUBLIC_KEY_BYTES, type IdentityKeyPair } from './identity-key';
 
-// The signed peer key (RUSTDESK.md §4; rustdesk-server src/rendezvous_server.rs get_pk, client
+// The signed peer key (docs/protocol.md §4; rustdesk-server src/rendezvous_server.rs get_pk, client
 // src/common.rs decode_id_pk): nacl.sign over an encoded IdPk, in NaCl's combined form (64-byte
 // signature, then the message). hbbs puts it in PunchHoleResponse.pk and RelayResponse.pk; peers
 // use the same shape in Message.signed_id, signing their box key with their own Ed25519 key.

@@ -27,7 +27,7 @@ export const eventSchemas = {
   ConfigChanged: z.object({ key: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/), value: z.json(), actor }),
   /** So other api replicas drop their cached sessions for this user. */
   UserSessionsRevoked: z.object({ userId: z.string().min(1), actor }),
-  /** hbbr's two list files: `blocklist` refuses an IP, `blacklist` limits its speed (RUSTDESK.md §6). */
+  /** hbbr's two list files: `blocklist` refuses an IP, `blacklist` limits its speed (docs/protocol.md §6). */
   RelayBlocklistChanged: z.object({
     list: z.enum(['blocklist', 'blacklist']),
     action: z.enum(['add', 'remove']),

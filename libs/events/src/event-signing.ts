@@ -11,7 +11,7 @@ import { z } from 'zod';
 
 // Events are signed with Ed25519 by the api, the only publisher; signal and relays hold the public
 // key only, so a subscriber (or anyone else who can write to Redis) cannot forge an event it would
-// accept (ARCHITECTURE.md "Redis: events, tickets and relay records"). Keys travel as the base64 of
+// accept (docs/architecture.md "Redis: events, tickets and relay records"). Keys travel as the base64 of
 // their 32 raw bytes: the seed for the signing key, the public point for the verify key.
 
 export const EVENT_KEY_BYTES = 32;

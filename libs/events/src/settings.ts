@@ -4,10 +4,10 @@ import { z } from 'zod';
 // a known key against its schema here, and signal parses the same names, so the two can never
 // disagree on what a valid value is.
 
-/** `[a-zA-Z0-9._-]{1,64}` (ARCHITECTURE.md data model; settings.key is VARCHAR(64)). */
+/** `[a-zA-Z0-9._-]{1,64}` (docs/architecture.md "Data model"; settings.key is VARCHAR(64)). */
 export const SETTING_KEY_PATTERN = /^[a-zA-Z0-9._-]{1,64}$/;
 
-/** Who may register with signal (ARCHITECTURE.md "Registration"); REGISTRATION_POLICY is the default. */
+/** Who may register with signal (docs/architecture.md "Registration"); REGISTRATION_POLICY is the default. */
 export const REGISTRATION_POLICIES = ['open', 'token', 'approval', 'locked'] as const;
 export type RegistrationPolicy = (typeof REGISTRATION_POLICIES)[number];
 

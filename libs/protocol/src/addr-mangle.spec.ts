@@ -1,6 +1,6 @@
 import { decodeAddrMangle, encodeAddrMangle, normalizeSocketAddress, wallClockMicros } from './addr-mangle';
 
-describe('AddrMangle (RUSTDESK.md §3)', () => {
+describe('AddrMangle (docs/protocol.md §3)', () => {
   it.each([
     ['192.168.16.32', 21116, 0x12345678n, 'f4a8f0ac682470fe8964'],
     ['1.2.3.4', 80, 0n, '50000000000002040608'],

@@ -1,6 +1,6 @@
 import { embeddedIpv4, formatIp, parseIp, type IpFamily } from './ip-address';
 
-// The socket_addr encoding (RUSTDESK.md §3; hbb_common src/lib.rs AddrMangle and try_into_v4).
+// The socket_addr encoding (docs/protocol.md §3; hbb_common src/lib.rs AddrMangle and try_into_v4).
 // The server mangles addresses, peers echo them back as opaque bytes, and clients decode them to
 // find the address to dial, so this must match upstream bit for bit.
 

@@ -1,6 +1,6 @@
 import { decodeFrame, encodeFrame, encodeFrameHeader, FrameDecoder, FrameTooLargeError } from './bytes-codec';
 
-describe('BytesCodec header (RUSTDESK.md §1 vectors)', () => {
+describe('BytesCodec header (docs/protocol.md §1 vectors)', () => {
   it.each([
     [0, '00'],
     [1, '04'],

@@ -1,4 +1,4 @@
-// RustDesk's TCP framing, BytesCodec (RUSTDESK.md §1; hbb_common src/bytes_codec.rs): a 1–4 byte
+// RustDesk's TCP framing, BytesCodec (docs/protocol.md §1; hbb_common src/bytes_codec.rs): a 1–4 byte
 // little-endian header whose low 2 bits are (header length − 1) and whose remaining bits are the
 // payload length.
 

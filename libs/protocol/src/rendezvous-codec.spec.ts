@@ -11,7 +11,7 @@ import { decodePeerMessage, decodeRendezvous, encodePeerMessage, encodeRendezvou
 
 const hex = (text: string) => Buffer.from(text.replace(/\s/g, ''), 'hex');
 
-describe('RendezvousMessage (RUSTDESK.md §2)', () => {
+describe('RendezvousMessage (docs/protocol.md §2)', () => {
   it('encodes the spec example RegisterPeer{id:"123456789"}', () => {
     const bytes = encodeRendezvous({ $case: 'registerPeer', value: { id: '123456789', serial: 0 } });
     expect(bytes).toEqual(hex('32 0b 0a 09 31 32 33 34 35 36 37 38 39'));
@@ -121,7 +121,7 @@ describe('RendezvousMessage (RUSTDESK.md §2)', () => {
   });
 });
 
-describe('Message and IdPk (message.proto slice, RUSTDESK.md §2 and §4)', () => {
+describe('Message and IdPk (message.proto slice, docs/protocol.md §2 and §4)', () => {
   it('encodes IdPk{id:"123456789", pk:32×0x01} in 45 bytes', () => {
     const bytes = Buffer.from(IdPk.encode({ id: '123456789', pk: Buffer.alloc(32, 1) }).finish());
     expect(bytes.length).toBe(45);

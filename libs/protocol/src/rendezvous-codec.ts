@@ -4,7 +4,7 @@ import { Message } from './generated/message';
 import { RendezvousMessage } from './generated/rendezvous';
 
 // Every frame on hbbs's TCP/WS links and every UDP datagram is one bare RendezvousMessage
-// (RUSTDESK.md §1–§2); peers talk to each other in Message (hbb_common protos/message.proto).
+// (docs/protocol.md §1–§2); peers talk to each other in Message (hbb_common protos/message.proto).
 
 /** The one variant a RendezvousMessage carries: `{ $case: 'registerPeer', value: RegisterPeer }` etc. */
 export type RendezvousPayload = NonNullable<RendezvousMessage['union']>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /*
- * Redis layout of the relay registry (ARCHITECTURE.md "Relay choice"). `<prefix>` defaults to
+ * Redis layout of the relay registry (docs/architecture.md "Relay choice"). `<prefix>` defaults to
  * `switchboard:relay`; tests pass a unique one.
  *
  *   <prefix>:node:<nodeId>  string, a RelayNodeRecord as JSON, PX ttlMs (default 6 s, refreshed every 2 s).
@@ -25,7 +25,7 @@ import { z } from 'zod';
 
 export const DEFAULT_REGISTRY_PREFIX = 'switchboard:relay';
 
-/** hbbr's two IP lists (RUSTDESK.md §6): `blocklist` refuses, `blacklist` slows down. */
+/** hbbr's two IP lists (docs/protocol.md §6): `blocklist` refuses, `blacklist` slows down. */
 export type RelayIpList = 'blocklist' | 'blacklist';
 
 export interface RegistryKeys {
@@ -91,7 +91,7 @@ export function isRelayUuid(value: string): boolean {
   return RELAY_UUID_PATTERN.test(value);
 }
 
-/** ARCHITECTURE.md peer ids `[A-Za-z0-9]{1,32}`, widened to the custom-id charset `[\w-]`. */
+/** Peer ids as docs/architecture.md "Input" gives them: default and custom ids, `[A-Za-z0-9_-]{1,32}`. */
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 export function isPeerId(value: string): boolean {

@@ -5,7 +5,7 @@ import { isPeerId, type RegistryKeys, registryKeys, type RelayIpList } from './r
 
 /*
  * The durable half of what relays must refuse, in Redis because relays hold no database credentials
- * (ARCHITECTURE.md "Ban / revoke": pub/sub is fire-and-forget, so the deny set also lives in a Redis
+ * (docs/architecture.md "Ban / revoke": pub/sub is fire-and-forget, so the deny set also lives in a Redis
  * set that every subscriber reloads on each resync). Keys are in registry-layout.ts.
  *
  * Contract for the writer (the api), so a relay that reloads these sets after any gap or reconnect

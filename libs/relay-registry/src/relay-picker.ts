@@ -34,7 +34,7 @@ interface CachedNode {
 export type PickSource = 'registry' | 'static' | 'none';
 
 /**
- * Signal's relay choice (ARCHITECTURE.md "Relay choice"), a RelayPickerPort of apps/signal/src/ports.ts.
+ * Signal's relay choice (docs/architecture.md "Relay choice"), a RelayPickerPort of apps/signal/src/ports.ts.
  * `pick()` is synchronous over a cache that a background loop refreshes from Redis, so a slow or dead
  * Redis never delays a punch hole. When Redis stays unreachable the cached nodes lapse on their own
  * TTL, as they would in Redis, and the static list takes over.

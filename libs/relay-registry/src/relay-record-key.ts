@@ -8,7 +8,7 @@ import { z } from 'zod';
 // record written into Redis by anyone else (a Redis writer, another service's credentials) is not
 // handed to clients. It cannot tell one relay from another: a relay that holds the key could
 // announce any address, which is no more than a compromised relay can do with its own sessions
-// (ARCHITECTURE.md "Redis: events, tickets and relay records").
+// (docs/architecture.md "Redis: events, tickets and relay records").
 
 export const RELAY_REGISTRY_KEY_FILE = 'relay_registry.key';
 const MIN_KEY_BYTES = 32;

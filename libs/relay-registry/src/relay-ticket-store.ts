@@ -77,7 +77,7 @@ interface TicketRedis extends Redis {
 type IssueOutcome = 'stored' | 'failed' | 'invalid' | 'dropped' | 'unsigned';
 
 /**
- * Short-lived relay tickets (ARCHITECTURE.md "Relay tickets and strict mode"): signal issues one when
+ * Short-lived relay tickets (docs/architecture.md "Relay tickets and strict mode"): signal issues one when
  * B answers A's relay request, signed, fire-and-forget from the hot path; in strict mode the relay
  * admits a uuid only with a ticket whose signature, node and source addresses check out. A
  * RelayTicketPort of apps/signal/src/ports.ts and a TicketSource of apps/relay/src/ports.ts.

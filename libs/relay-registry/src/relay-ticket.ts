@@ -9,7 +9,7 @@ import { isPeerId, isRelayAddress, isRelayUuid } from './registry-layout';
 /** Domain separation: this key also signs peer keys and the secure-TCP box key, never this prefix. */
 const SIGNING_CONTEXT = 'switchboard relay ticket v1\n';
 
-/** What signal vouches for when B answers A's request (ARCHITECTURE.md "Relay tickets and strict mode"). */
+/** What signal vouches for when B answers A's request (docs/architecture.md "Relay tickets and strict mode"). */
 export interface RelayTicketClaims {
   readonly uuid: string;
   /** The device A asked for. */

@@ -332,7 +332,7 @@ describe('docker-compose.yml', () => {
       const port = Number(relay.environment.RELAY_PORT);
       expect(relay.environment.RELAY_PUBLIC_ADDR).toMatch(new RegExp(`:${port}$`));
       expect(relay.ports.map((p) => p.published).sort()).toEqual([port, port + 2]);
-      // The relay holds no database credentials (ARCHITECTURE.md).
+      // The relay holds no database credentials (docs/architecture.md "Services").
       expect(Object.keys(relay.environment).filter((key) => key.startsWith('DATABASE'))).toEqual([]);
     }
     for (const key of ['RELAY_PUBLIC_ADDR', 'RELAY_NODE_ID', 'METRICS_PORT']) {

@@ -54,7 +54,7 @@ export class TrustedProxies {
    * The client behind a WebSocket upgrade when the socket peer is a trusted proxy: the right-most
    * X-Forwarded-For hop that is not a trusted proxy, as the api (proxy-addr) takes it, since every hop
    * left of it was written by someone we do not trust; X-Real-IP first only when configured. Port 0
-   * then, as upstream does (RUSTDESK.md §0).
+   * then, as upstream does (docs/protocol.md §0).
    */
   clientEndpoint(
     socket: { remoteAddress?: string; remotePort?: number },

@@ -4,7 +4,7 @@ import { type Logger } from '@switchboard/observability';
 
 /**
  * A lazily connected Redis client. The data plane must start and keep serving while Redis is down
- * (ARCHITECTURE.md), so nothing here blocks start-up; readiness reports the outage instead.
+ * (docs/architecture.md "Services"), so nothing here blocks start-up; readiness reports the outage instead.
  */
 export interface RedisClientOptions {
   /**

@@ -13,7 +13,7 @@ export interface WebSocketDuplexOptions {
 
 /**
  * Presents a WebSocket as the same byte stream a TCP socket carries, so one core serves both.
- * RustDesk puts one bare message in each binary WS message (RUSTDESK.md §1): reading adds the
+ * RustDesk puts one bare message in each binary WS message (docs/protocol.md §1): reading adds the
  * BytesCodec header, writing strips it and sends one WS message per frame. Text messages are ignored.
  */
 export class WebSocketDuplex extends Duplex {

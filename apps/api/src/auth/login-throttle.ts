@@ -10,7 +10,7 @@ import { type Clock } from '../time/clock';
 import { sha256 } from './opaque-token';
 
 /*
- * The login backoff ladders (ARCHITECTURE.md "Login"), in Redis so every api replica sees the same
+ * The login backoff ladders (docs/architecture.md "Login"), in Redis so every api replica sees the same
  * counters. A source network is rateLimitKey(ip): an IPv4 address, or an IPv6 /64 (configurable).
  *   ip       per source network, every name it tries: a hard lock (a password spray)
  *   pair     per (account, source network): a hard lock (one place guessing one account)

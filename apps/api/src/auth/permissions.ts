@@ -1,7 +1,7 @@
 import { type UserRole } from '@switchboard/data-access';
 
 /*
- * THE permission table (ARCHITECTURE.md "Security model"): every operator-API route declares one
+ * THE permission table (docs/architecture.md "Security model"): every operator-API route declares one
  * permission (or is public / self-service, see route-access.ts) and the one guard checks it here.
  * Nothing else in the code decides who may do what.
  *

@@ -19,8 +19,8 @@ import { ROUTE_ACCESS, type RouteAccess } from './route-access';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './session-cookies';
 
 /*
- * The route × role walk (ARCHITECTURE.md: "one permission table in code, enforced by one guard; a test
- * walks the whole table"). It finds every route the Nest app serves, so routes added later are
+ * The route × role walk (docs/architecture.md "Security model": one permission table in code,
+ * enforced by one guard, and a test walks the whole table). It finds every route the Nest app serves, so routes added later are
  * covered without touching this file, and checks each against a matrix written out here from the
  * issue's own words, independently of permissions.ts.
  */

@@ -2,7 +2,7 @@ import '@fastify/cookie';
 
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
-// The browser console's two cookies (ARCHITECTURE.md "Browser"):
+// The browser console's two cookies (docs/architecture.md "Browser"):
 //   __Host-sb_session  the opaque session token: HttpOnly, so no script can read it
 //   __Host-sb_csrf     the CSRF token bound to it: readable by the console's script, which echoes it
 //                      in X-CSRF-Token on every state change (double submit)

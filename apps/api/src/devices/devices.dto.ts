@@ -4,7 +4,7 @@ import { z } from 'zod';
 // Request shapes of the device administration API. Limits follow the columns in schema.prisma.
 
 /**
- * A RustDesk id in a URL. Default ids are digits and ARCHITECTURE.md says `[A-Za-z0-9]{1,32}`, but
+ * A RustDesk id in a URL. Default ids are digits and the shared id pattern is `[A-Za-z0-9]{1,32}`, but
  * custom ids (change-id) may also hold `-` and `_`: the event schema's pattern, so every stored id
  * can be looked up.
  */
@@ -12,7 +12,7 @@ export const deviceIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a RustDesk id (1-32 of A-Z a-z 0-9 _ -)');
 
-/** The rename target RustDesk itself accepts (RUSTDESK.md §5.9). */
+/** The rename target RustDesk itself accepts (docs/protocol.md §5.9). */
 export const newDeviceIdSchema = z
   .string()
   .regex(/^[a-zA-Z][\w-]{5,15}$/, 'must start with a letter and be 6-16 of A-Z a-z 0-9 _ -');

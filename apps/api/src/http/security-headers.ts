@@ -5,7 +5,7 @@ import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type ApiConfig } from '../config';
 
 /*
- * The headers every response carries (ARCHITECTURE.md "Security model": strict CSP, the usual
+ * The headers every response carries (docs/architecture.md "Security model": strict CSP, the usual
  * security headers), errors and 404s included. helmet sets them in an onRequest hook, so they are on
  * the reply before routing, body parsing, guards or handlers can fail.
  */

@@ -121,7 +121,7 @@ export class DeployService {
     });
   }
 
-  /** Registration refusals are security-relevant (ARCHITECTURE.md "Audit"); the refused change itself rolled back. */
+  /** Registration refusals are security-relevant (docs/architecture.md "Audit"); the refused change itself rolled back. */
   /** One more guess from this IP; the one that reaches the limit says so in the audit log. */
   private async countInvalidToken(deviceId: string, origin: RequestOrigin): Promise<void> {
     const { failures, limitReached } = await this.throttle.countFailure(origin.ip);

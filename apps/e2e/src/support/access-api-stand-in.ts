@@ -7,7 +7,7 @@ import { type EventPayload, type EventType, RedisEventBus } from '@switchboard/e
 import { createLogger } from '@switchboard/observability';
 import { E2E_EVENT_SIGNING_KEY } from './control-keys';
 
-// What the api will do to devices, done the way ARCHITECTURE.md says it does it ("Ban / revoke"):
+// What the api will do to devices, done as docs/architecture.md "Ban / revoke" says:
 // write Postgres first, then publish the typed event on the same Redis prefix the signal process
 // listens on. Every change can also be made with no event, as when the event is lost (pub/sub is
 // fire-and-forget), so a test can show that signal's resync finds it in Postgres on its own.

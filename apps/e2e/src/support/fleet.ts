@@ -107,7 +107,7 @@ export function answered(result: RegisterPkResponse_Result): RegistrationOutcome
   return { answered: true, result, keepAliveSeconds: expect.any(Number) as number };
 }
 
-/** The refusal signal gives a denied device's RegisterPk (RUSTDESK.md §7: NOT_DEPLOYED, never UUID_MISMATCH). */
+/** The refusal signal gives a denied device's RegisterPk (docs/protocol.md §7: NOT_DEPLOYED, never UUID_MISMATCH). */
 export function refusedNotDeployed(): RegistrationOutcome {
   return answered(RegisterPkResponse_Result.NOT_DEPLOYED);
 }

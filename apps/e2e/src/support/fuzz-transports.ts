@@ -16,7 +16,7 @@ import {
 
 import { type RendezvousFuzzer } from './rendezvous-fuzz';
 
-// Drives fuzz input into a running signal over each of its transports (RUSTDESK.md §0): UDP, TCP
+// Drives fuzz input into a running signal over each of its transports (docs/protocol.md §0): UDP, TCP
 // 21116 plain and inside a secured session (§4), the NAT-test port and WebSocket. Each driver counts
 // what it put on the wire; what the server did with it is read from the server's own metrics.
 // Errors a hostile client provokes (resets, refused writes) are counted as outcomes, not thrown.
@@ -337,7 +337,7 @@ export function fuzzTcp(target: FuzzEndpoint, fuzzer: RendezvousFuzzer, options:
   return fuzzStreams({ host: target.host, port: target.port }, fuzzer, options, true);
 }
 
-/** The NAT-test port serves one TestNatRequest or OnlineRequest per connection (RUSTDESK.md §5.8). */
+/** The NAT-test port serves one TestNatRequest or OnlineRequest per connection (docs/protocol.md §5.8). */
 export function fuzzNatTest(target: FuzzEndpoint, fuzzer: RendezvousFuzzer, options: StreamFuzzOptions) {
   const focus: readonly RendezvousCase[] = [
     'testNatRequest',
@@ -411,7 +411,7 @@ class FrameReader {
 }
 
 /**
- * TCP 21116 inside a secured session (RUSTDESK.md §4): check the server's signed box key against the
+ * TCP 21116 inside a secured session (docs/protocol.md §4): check the server's signed box key against the
  * Key, answer with our box key and sealed session key, then send secretbox'd fuzz frames. Some
  * sessions send a broken KeyExchange instead, or a frame that cannot decrypt.
  */
@@ -471,7 +471,7 @@ function sealed(fuzzer: RendezvousFuzzer, cipher: FrameCipher, frame: ScriptFram
 
 const WS_MAX_PAYLOAD = 64 * 1024;
 
-/** One bare message per binary WS message (RUSTDESK.md §1), text messages, empty and oversized ones. */
+/** One bare message per binary WS message (docs/protocol.md §1), text messages, empty and oversized ones. */
 export async function fuzzWebSocket(
   target: FuzzEndpoint,
   fuzzer: RendezvousFuzzer,

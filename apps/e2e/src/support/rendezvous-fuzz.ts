@@ -30,7 +30,7 @@ import {
   TestNatResponse,
 } from '@switchboard/protocol';
 
-// Inputs for fuzzing hbbs-compatible servers: valid RendezvousMessages of every type (RUSTDESK.md
+// Inputs for fuzzing hbbs-compatible servers: valid RendezvousMessages of every type (docs/protocol.md
 // §2) with random field values, byte-level mutations of them (bits, truncation, extension, varints,
 // field numbers, lengths), random bytes, and BytesCodec frames with honest and lying headers (§1).
 // Everything comes from one seeded generator, so a failing run is replayed from its seed.
@@ -117,7 +117,7 @@ export function createPeerPool(random: FuzzRandom, size: number): FuzzPeer[] {
   }));
 }
 
-/** Every variant of RendezvousMessage.union (RUSTDESK.md §2), so every one is sent. */
+/** Every variant of RendezvousMessage.union (docs/protocol.md §2), so every one is sent. */
 export const RENDEZVOUS_CASES: readonly RendezvousCase[] = [
   'registerPeer',
   'registerPeerResponse',
@@ -170,7 +170,7 @@ export class RendezvousFuzzer {
 
   /**
    * 5–25 well-formed messages a server keeps a TCP/WS connection open for: a pool peer's RegisterPk
-   * first (on OK the connection becomes its registration link, RUSTDESK.md §5.11a, where one-shot
+   * first (on OK the connection becomes its registration link, docs/protocol.md §5.11a, where one-shot
    * requests no longer close it), then messages of every type. Gets fuzz past the first frame.
    */
   survivablePrefix(): Buffer[] {
@@ -435,7 +435,7 @@ export class RendezvousFuzzer {
     return r.text(40);
   }
 
-  /** A correctly mangled loopback address (RUSTDESK.md §3) or random bytes. */
+  /** A correctly mangled loopback address (docs/protocol.md §3) or random bytes. */
   private socketAddr(): Buffer {
     const r = this.random;
     if (r.chance(0.5)) {

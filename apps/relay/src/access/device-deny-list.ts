@@ -19,7 +19,7 @@ export interface DeviceDenyListOptions {
 }
 
 /**
- * The relay's in-memory copy of the deny set (ARCHITECTURE.md "Ban / revoke"), so a check never
+ * The relay's in-memory copy of the deny set (docs/architecture.md "Ban / revoke"), so a check never
  * waits on Redis. It is reloaded in full from the Redis set on every resync of the event stream
  * (start, gap, reconnect); in between, ban, revoke and delete events add to it at once and tell the
  * listeners, which close every live session carrying those devices.

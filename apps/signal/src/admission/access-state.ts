@@ -70,7 +70,7 @@ export function refused(refusal: Refusal): AccessDecision {
 }
 
 /**
- * The admission rules (ARCHITECTURE.md, issue "Admission and bans"), for a device in `state` under
+ * The admission rules (docs/architecture.md "Registration"), for a device in `state` under
  * `policy`. Banned, revoked and deleted are refused under every policy. Then:
  * - open: everyone else, except a device an admin rejected;
  * - token: only admitted devices (the api admits one when a valid registration token is presented

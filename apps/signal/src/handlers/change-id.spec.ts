@@ -5,7 +5,7 @@ import { CoreHarness, ManualClock, peerIdentity } from '../test/core-harness';
 const { OK, ID_EXISTS, INVALID_ID_FORMAT, TOO_FREQUENT, UUID_MISMATCH, NOT_DEPLOYED } =
   RegisterPkResponse_Result;
 
-describe('TCP RegisterPk id change (RUSTDESK.md §5.9)', () => {
+describe('TCP RegisterPk id change (docs/protocol.md §5.9)', () => {
   let clock: ManualClock;
   let harness: CoreHarness;
   const ip = '198.51.100.90';

@@ -4,7 +4,7 @@ import { type SignalConnection } from '../connection';
 import { bytesKey, type PeerRecord } from '../peer-map';
 import { type RendezvousContext } from '../rendezvous-context';
 
-// The TCP RegisterPk that renames a device: `{old_id, id, uuid}` without pk (RUSTDESK.md §5.9; the
+// The TCP RegisterPk that renames a device: `{old_id, id, uuid}` without pk (docs/protocol.md §5.9; the
 // client side is rustdesk src/ui_interface.rs check_id, which reads OK, ID_EXISTS, TOO_FREQUENT,
 // NOT_SUPPORT, SERVER_ERROR and INVALID_ID_FORMAT, anything else as an unknown error). Upstream OSS
 // answers NOT_SUPPORT to all of them.

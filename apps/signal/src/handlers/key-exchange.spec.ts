@@ -6,7 +6,7 @@ import { CoreHarness } from '../test/core-harness';
 
 const remote = { address: '192.0.2.50', port: 6000 };
 
-describe('secure TCP on 21116 (RUSTDESK.md §4)', () => {
+describe('secure TCP on 21116 (docs/protocol.md §4)', () => {
   let harness: CoreHarness;
   beforeEach(() => {
     harness = new CoreHarness();

@@ -3,7 +3,7 @@ import { type KeyExchange } from '@switchboard/protocol';
 import { type SignalConnection } from '../connection';
 import { type RendezvousContext } from '../rendezvous-context';
 
-// The client's half of secure TCP (RUSTDESK.md §4 step 2): its box key and the symmetric key sealed
+// The client's half of secure TCP (docs/protocol.md §4 step 2): its box key and the symmetric key sealed
 // to ours. No reply; every later non-empty frame is secretbox'd. A bad one closes the connection.
 
 export function handleKeyExchange(

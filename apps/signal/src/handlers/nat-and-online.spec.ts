@@ -2,7 +2,7 @@ import { RegisterPkResponse_Result } from '@switchboard/protocol';
 
 import { CoreHarness, ManualClock, peerIdentity } from '../test/core-harness';
 
-describe('TestNatRequest and OnlineRequest (RUSTDESK.md §5.8)', () => {
+describe('TestNatRequest and OnlineRequest (docs/protocol.md §5.8)', () => {
   let clock: ManualClock;
   let harness: CoreHarness;
   beforeEach(() => {

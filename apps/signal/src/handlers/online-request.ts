@@ -3,7 +3,7 @@ import { type OnlineRequest } from '@switchboard/protocol';
 import { type SignalConnection } from '../connection';
 import { type RendezvousContext } from '../rendezvous-context';
 
-// OnlineRequest on 21115 (and on WS, where upstream never answers; RUSTDESK.md §5.8; rustdesk-server
+// OnlineRequest on 21115 (and on WS, where upstream never answers; docs/protocol.md §5.8; rustdesk-server
 // handle_online_request). The client indexes the bitmap without a bounds check, so it always gets
 // the full length; only the first `onlineQueryMaxPeers` ids are looked up, the rest read offline.
 // Each IP has a budget of ids per window so the service cannot be used to enumerate who is online.

@@ -11,7 +11,7 @@ import { type PunchOutcome } from '../metrics';
 import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rendezvous-context';
 import { refusedTargetIsUnknown } from './refused-target';
 
-// PunchHoleRequest from A on TCP 21116 or WS (RUSTDESK.md §5.6; rustdesk-server
+// PunchHoleRequest from A on TCP 21116 or WS (docs/protocol.md §5.6; rustdesk-server
 // src/rendezvous_server.rs handle_punch_hole_request). A's connection waits in the punch map for B's
 // answer; B is asked to punch (or, on the same public IP, for its LAN address).
 
@@ -26,7 +26,7 @@ export function handlePunchHoleRequest(
     return;
   }
   const id = request.id;
-  // Banned, deleted or pending targets look offline (RUSTDESK.md §7); an unknown id is just that.
+  // Banned, deleted or pending targets look offline (docs/protocol.md §7); an unknown id is just that.
   const reach = context.access.checkReachable(id);
   if (!reach.allowed) {
     context.metrics.refusal(reach.refusal);
@@ -82,6 +82,6 @@ function fail(
   outcome: PunchOutcome,
 ): void {
   context.metrics.punch(outcome);
-  // No socket_addr: the client reads the response as this failure (RUSTDESK.md §2 pitfall).
+  // No socket_addr: the client reads the response as this failure (docs/protocol.md §2 pitfall).
   connection.sendMessage({ $case: 'punchHoleResponse', value: PunchHoleResponse.create({ failure }) });
 }

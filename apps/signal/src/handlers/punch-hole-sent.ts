@@ -4,7 +4,7 @@ import { type SignalConnection } from '../connection';
 import { mangle, type RendezvousContext, signedPeerKey } from '../rendezvous-context';
 import { claimWaiter } from './claim-waiter';
 
-// B punched towards A and says so on a fresh TCP connection (RUSTDESK.md §5.6 step 6; rustdesk-server
+// B punched towards A and says so on a fresh TCP connection (docs/protocol.md §5.6 step 6; rustdesk-server
 // src/rendezvous_server.rs handle_hole_sent): A learns B's public address, as this connection shows
 // it, and B's server-signed key.
 

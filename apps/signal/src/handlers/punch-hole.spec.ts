@@ -33,7 +33,7 @@ function punchRequest(
 const B = { id: '123456789', ip: '198.51.100.50', port: 21200 };
 const A = { address: '203.0.113.60', port: 51000 };
 
-describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (RUSTDESK.md §5.6)', () => {
+describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/protocol.md §5.6)', () => {
   let clock: ManualClock;
   let harness: CoreHarness;
   beforeEach(() => {

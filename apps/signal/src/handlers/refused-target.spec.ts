@@ -3,7 +3,7 @@ import { NatType, type PunchHoleRequest, PunchHoleResponse_Failure } from '@swit
 import { CoreHarness } from '../test/core-harness';
 
 // Under token and approval, checkReachable refuses an id nothing is known about (not-deployed /
-// pending); what A hears must still tell "no such id" from "known but not reachable" (RUSTDESK.md §5.6).
+// pending); what A hears must still tell "no such id" from "known but not reachable" (docs/protocol.md §5.6).
 
 const A = { address: '203.0.113.90', port: 53000 };
 

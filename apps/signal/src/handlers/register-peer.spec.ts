@@ -29,7 +29,7 @@ describe('readRegisterPeerId (the UDP fast path)', () => {
   });
 });
 
-describe('UDP RegisterPeer (RUSTDESK.md §5.2)', () => {
+describe('UDP RegisterPeer (docs/protocol.md §5.2)', () => {
   let clock: ManualClock;
   let harness: CoreHarness;
   beforeEach(() => {

@@ -2,7 +2,7 @@ import { encodeRendezvous } from '@switchboard/protocol';
 
 import { type RendezvousContext } from '../rendezvous-context';
 
-// UDP RegisterPeer, the heartbeat every registered client sends each 15 s (RUSTDESK.md §5.2;
+// UDP RegisterPeer, the heartbeat every registered client sends each 15 s (docs/protocol.md §5.2;
 // rustdesk-server src/rendezvous_server.rs update_addr). It is the hot path: at 1M peers about
 // 67,000 a second. So it reads the datagram without the generic decoder, answers with one of two
 // pre-encoded replies, and allocates nothing beyond the id string.
@@ -84,7 +84,7 @@ const FAST_READER = new FastReader();
 /**
  * hbbs update_addr: a known peer whose IP did not change (loopback excepted) is refreshed and told
  * all is well; a new id, a peer without a key or one whose IP changed is asked for RegisterPk.
- * A device the access policy refuses gets no answer at all (RUSTDESK.md §7).
+ * A device the access policy refuses gets no answer at all (docs/protocol.md §7).
  */
 export function handleRegisterPeer(
   context: RendezvousContext,

@@ -8,7 +8,7 @@ function registerPk(id: string, seed: number, overrides: Partial<RegisterPk> = {
   return { id, ...peerIdentity(seed), oldId: '', noRegisterDevice: false, ...overrides };
 }
 
-describe('UDP RegisterPk (RUSTDESK.md §5.3)', () => {
+describe('UDP RegisterPk (docs/protocol.md §5.3)', () => {
   let clock: ManualClock;
   let harness: CoreHarness;
   const ip = '198.51.100.20';
@@ -191,7 +191,7 @@ describe('UDP RegisterPk (RUSTDESK.md §5.3)', () => {
   });
 });
 
-describe('TCP/WS registration with keep-alive (RUSTDESK.md §5.11a)', () => {
+describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () => {
   let harness: CoreHarness;
   afterEach(() => harness.close());
 

@@ -4,11 +4,11 @@ import { bytesKey, type PeerRecord } from '../peer-map';
 import { type StoredIdentity } from '../ports';
 import { type RendezvousContext } from '../rendezvous-context';
 
-// RegisterPk: a peer announcing its uuid and public key (RUSTDESK.md §5.3; rustdesk-server
+// RegisterPk: a peer announcing its uuid and public key (docs/protocol.md §5.3; rustdesk-server
 // src/rendezvous_server.rs handle_udp). Over UDP it confirms the key; on a long-lived TCP/WS link it
 // also registers the peer there (§5.11a, see register-link.ts).
 
-/** Stored ids: digits by default, custom ids after a change (ARCHITECTURE.md "Input"). */
+/** Stored ids: digits by default, custom ids after a change (docs/architecture.md "Input"). */
 const STORABLE_ID = /^[A-Za-z0-9_-]{6,32}$/;
 
 export interface RegisterPkSource {

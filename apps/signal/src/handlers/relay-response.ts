@@ -5,7 +5,7 @@ import { type SignalConnection } from '../connection';
 import { type PunchWaiter, type RendezvousContext, signedPeerKey } from '../rendezvous-context';
 import { claimWaiter } from './claim-waiter';
 
-// B's RelayResponse (RUSTDESK.md §5.6 step 5a and §5.7; rustdesk-server src/rendezvous_server.rs
+// B's RelayResponse (docs/protocol.md §5.6 step 5a and §5.7; rustdesk-server src/rendezvous_server.rs
 // handle_tcp; rustdesk src/rendezvous_mediator.rs create_relay): forwarded to A with socket_addr
 // cleared and B's id replaced by its server-signed key. This is the one place a relay session is
 // brokered, so the ticket is issued here, binding the uuid to A's and B's source addresses and to the

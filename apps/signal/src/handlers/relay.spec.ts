@@ -36,7 +36,7 @@ function relayResponse(overrides: Partial<RelayResponse>): RelayResponse {
   };
 }
 
-describe('RequestRelay and RelayResponse (RUSTDESK.md §5.6–5.7)', () => {
+describe('RequestRelay and RelayResponse (docs/protocol.md §5.6–5.7)', () => {
   let clock: ManualClock;
   let harness: CoreHarness;
   beforeEach(() => {

@@ -5,7 +5,7 @@ import { type RelayOutcome } from '../metrics';
 import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rendezvous-context';
 import { refusedTargetIsUnknown } from './refused-target';
 
-// RequestRelay from A (RUSTDESK.md §5.7; rustdesk-server src/rendezvous_server.rs handle_tcp): A
+// RequestRelay from A (docs/protocol.md §5.7; rustdesk-server src/rendezvous_server.rs handle_tcp): A
 // waits in the punch map and B is asked to join the relay with A's uuid. No ticket yet: A chose the
 // uuid, and only B's answer (relay-response.ts) makes it a brokered session. Where upstream stays
 // silent (target unknown or offline) A gets a refuse_reason at once instead of an 18 s timeout; the

@@ -169,7 +169,7 @@ export class DeviceRepository {
     return written;
   }
 
-  /** Renames a device (RUSTDESK.md §5.9); never takes an id another row holds. */
+  /** Renames a device (docs/protocol.md §5.9); never takes an id another row holds. */
   async changeId(oldId: string, newId: string): Promise<ChangeIdOutcome> {
     try {
       if ((await this.prisma.$executeRaw(changeIdSql(oldId, newId))) === 1) return 'changed';

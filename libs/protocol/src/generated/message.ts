@@ -10,7 +10,7 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 /**
  * The slice of the peer-to-peer protocol (hbb_common protos/message.proto, commit c2d8a6d) that a
  * test harness needs to prove the relay is a blind pipe: identity (SignedId over IdPk), the session
- * key (PublicKey), and a login exchange. Field numbers follow RUSTDESK.md §2 and upstream; the many
+ * key (PublicKey), and a login exchange. Field numbers follow docs/protocol.md §2 and upstream; the many
  * other Message variants are left out and are skipped as unknown fields when decoding.
  */
 

@@ -8,7 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
- * The rendezvous (hbbs) and relay (hbbr) messages, written from the tables in RUSTDESK.md §2, which
+ * The rendezvous (hbbs) and relay (hbbr) messages, written from the tables in docs/protocol.md §2, which
  * describe hbb_common protos/rendezvous.proto (commit c2d8a6d). Field numbers and types are the wire
  * contract with real RustDesk clients: never renumber. Messages the server only passes through
  * (ControlPermissions, ControlledContext, PeerDiscovery, HTTP proxy) are here so they survive a

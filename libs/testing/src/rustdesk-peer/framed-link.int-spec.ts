@@ -11,7 +11,7 @@ import { FramedLink } from './framed-link';
 
 // The link under every other piece of the peer, over real loopback sockets.
 
-const REGISTER_PEER = Buffer.from('320b0a09313233343536373839', 'hex'); // RUSTDESK.md §2 example
+const REGISTER_PEER = Buffer.from('320b0a09313233343536373839', 'hex'); // docs/protocol.md §2 example
 
 async function tcpServer(): Promise<{ server: Server; port: number; accepted: Promise<Socket> }> {
   const server = createServer();

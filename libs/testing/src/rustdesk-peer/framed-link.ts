@@ -20,7 +20,7 @@ import { LinkClosedError, PeerProtocolError, PeerTimeoutError } from './errors';
 
 // What hbb_common calls a Stream (src/tcp.rs FramedStream, src/websocket.rs): one message per
 // BytesCodec frame on TCP, one per binary WebSocket message on WS, and once a key is set every
-// non-empty frame is secretbox'd in both directions (RUSTDESK.md §1, §4).
+// non-empty frame is secretbox'd in both directions (docs/protocol.md §1, §4).
 
 export type LinkTransport = 'tcp' | 'ws';
 
@@ -148,7 +148,7 @@ export class FramedLink {
       () => socket.terminate(),
     );
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      // Text messages carry nothing in RustDesk's protocol (RUSTDESK.md §1).
+      // Text messages carry nothing in RustDesk's protocol (docs/protocol.md §1).
       if (isBinary) link.frames.push(toBuffer(data));
     });
     socket.on('error', (error) => link.finish(error));

@@ -9,7 +9,7 @@ import { handshakeAsControlled, handshakeAsController } from './identity-handsha
 import { PairingRelay } from './pairing-relay';
 import { joinRelay } from './relay-client';
 
-// RUSTDESK.md §8.4 end to end between two peers over real sockets, through the pairing relay:
+// docs/protocol.md §8.4 end to end between two peers over real sockets, through the pairing relay:
 // B proves its identity with a SignedId, A checks it against the pk the server vouched for, and
 // from then on the relay only ever sees ciphertext.
 

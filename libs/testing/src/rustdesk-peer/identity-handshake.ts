@@ -5,7 +5,7 @@ import { FrameCipher, signIdPk, verifySignedIdPk, type IdentityKeyPair } from '@
 import { PeerProtocolError } from './errors';
 import { type FramedLink } from './framed-link';
 
-// The peer-to-peer handshake that starts every session, direct or relayed (RUSTDESK.md §8.4).
+// The peer-to-peer handshake that starts every session, direct or relayed (docs/protocol.md §8.4).
 // Controlled side (rustdesk src/server.rs identity_handshake): send Message{signed_id:
 // sign(IdPk{own id, fresh box pk}, own Ed25519 sk)} and key the link with the session key the
 // controller seals to that box key. Controlling side (src/client.rs secure_connection): check the

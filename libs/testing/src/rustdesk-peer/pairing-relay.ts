@@ -6,7 +6,7 @@ import { decodeFrame, decodeRendezvous, type RequestRelay } from '@switchboard/p
 import { AsyncQueue } from './async-queue';
 import { formatHostPort } from './host-port';
 
-// A minimal stand-in for hbbr (RUSTDESK.md §6) for tests of other services: it reads each
+// A minimal stand-in for hbbr (docs/protocol.md §6) for tests of other services: it reads each
 // connection's RequestRelay, pairs the two connections that name the same uuid, forwards whatever
 // followed the first frame, and then copies bytes blindly both ways. It records every RequestRelay
 // and every relayed byte so a test can prove what a peer sent and that the payload was ciphertext.

@@ -3,7 +3,7 @@ import { ConnType, RequestRelay } from '@switchboard/protocol';
 import { FramedLink } from './framed-link';
 import { isWebSocketUrl, parseHostPort, RELAY_PORT, relayWebSocketUrl } from './host-port';
 
-// Joining hbbr (RUSTDESK.md §6): connect, send RequestRelay, and from then on the link carries the
+// Joining hbbr (docs/protocol.md §6): connect, send RequestRelay, and from then on the link carries the
 // other peer's frames. The controlling side names the peer it wants (src/client.rs create_relay);
 // the controlled side sends only uuid and licence key (src/server.rs create_relay_connection_).
 

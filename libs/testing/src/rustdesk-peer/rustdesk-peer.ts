@@ -47,7 +47,7 @@ import {
 import { joinRelay } from './relay-client';
 import { secureTcp, type SecureTcpResult } from './secure-tcp';
 
-// A reference RustDesk client for tests, written from RUSTDESK.md §8 and checked against the
+// A reference RustDesk client for tests, written from docs/protocol.md §8 and checked against the
 // client's source (rustdesk src/rendezvous_mediator.rs, src/client.rs, src/common.rs,
 // src/server.rs; hbb_common src/tcp.rs, src/udp.rs, src/socket_client.rs). It plays both roles:
 // the controlled device B, which registers and answers what hbbs pushes to it, and the controller
@@ -84,7 +84,7 @@ export interface RustDeskPeerOptions {
   server: { host: string; port: number };
   /**
    * How this peer registers: 'udp' (the default, RegisterPeer heartbeats), or one long-lived
-   * 'tcp' / 'ws' link (RUSTDESK.md §5.11a). With 'ws' every connection to hbbs is a WebSocket and,
+   * 'tcp' / 'ws' link (docs/protocol.md §5.11a). With 'ws' every connection to hbbs is a WebSocket and,
    * like the client, the peer always answers through a relay.
    */
   transport?: PeerTransport;
@@ -489,7 +489,7 @@ export class RustDeskPeer {
     return { natType: this.natType, ports: [first.port, second.port] };
   }
 
-  /** The client's ID change (TCP RegisterPk with old_id, RUSTDESK.md §5.9); on OK the peer takes the id. */
+  /** The client's ID change (TCP RegisterPk with old_id, docs/protocol.md §5.9); on OK the peer takes the id. */
   async changeId(newId: string, options: Timeouts = {}): Promise<RegisterPkResponse_Result> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const link = await this.connectRendezvous();

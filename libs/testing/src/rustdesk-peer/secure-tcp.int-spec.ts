@@ -9,7 +9,7 @@ import { PeerTimeoutError } from './errors';
 import { FramedLink } from './framed-link';
 import { secureTcp, SecureTcpError } from './secure-tcp';
 
-// The client side of secure TCP against a tiny hbbs written here from RUSTDESK.md §4 and its
+// The client side of secure TCP against a tiny hbbs written here from docs/protocol.md §4 and its
 // vectors (tweetnacl directly, not our server-side SecureChannel), over a real loopback socket.
 
 const RFC_SECRET_KEY = Buffer.from(
