@@ -111,14 +111,14 @@ export default tseslint.config(
   },
   {
     // Nx's banned-import check skips Node built-ins, so the pure libraries ban those here.
-    files: ['libs/protocol/**/*.ts', 'libs/crypto/**/*.ts', 'libs/audit/**/*.ts'],
+    files: ['libs/protocol/**/*.ts', 'libs/crypto/**/*.ts', 'libs/audit/**/*.ts', 'libs/domain/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: IO_MODULES, message: 'protocol, crypto and audit are pure: no I/O (STYLE.md).' },
+            { group: IO_MODULES, message: 'protocol, crypto, audit and domain are pure: no I/O (STYLE.md).' },
           ],
         },
       ],
@@ -137,6 +137,7 @@ export default tseslint.config(
       'libs/protocol/**',
       'libs/crypto/**',
       'libs/audit/**',
+      'libs/domain/**',
     ],
     rules: {
       'no-restricted-imports': [

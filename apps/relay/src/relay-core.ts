@@ -6,9 +6,15 @@ import {
   RELAY_SESSION_REFUSALS,
   type RelaySessionRefusal,
 } from '@switchboard/audit-queue';
+import { isDeviceId, isRelayUuid } from '@switchboard/domain';
 import { type Logger, type Registry } from '@switchboard/observability';
-import { isPeerId, isRelayUuid, relayAddressKey } from '@switchboard/relay-registry';
-import { DEFAULT_IPV6_PREFIX_LENGTH, type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
+import { relayAddressKey } from '@switchboard/relay-registry';
+import {
+  DEFAULT_IPV6_PREFIX_LENGTH,
+  OpenConnections,
+  type PeerEndpoint,
+  rateLimitKey,
+} from '@switchboard/transport';
 
 import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
 import { DeviceIndex } from './device-index';
@@ -146,8 +152,7 @@ export class RelayCore {
   private readonly carriers = new DeviceIndex<Party>();
   private readonly waiting: WaitingRoom;
   /** Sockets past the accept gate, per rate-limit key and all together. */
-  private readonly perIp = new Map<string, number>();
-  private socketsHeld = 0;
+  private readonly open = new OpenConnections();
   private readonly totalBucket: TokenBucket;
   private readonly sweeper: NodeJS.Timeout;
   /** Ticket reads in flight by uuid: both ends of a pair often arrive during the same lookup. */
@@ -207,9 +212,9 @@ export class RelayCore {
       ? 'draining'
       : this.ips.isBlocked(address)
         ? 'blocklist'
-        : this.socketsHeld >= this.limits.maxConnections
+        : this.open.total >= this.limits.maxConnections
           ? 'connection-cap'
-          : (this.perIp.get(key) ?? 0) >= this.limits.maxConnectionsPerIp
+          : this.open.countFor(key) >= this.limits.maxConnectionsPerIp
             ? 'per-ip-limit'
             : undefined;
     if (refusal !== undefined) {
@@ -217,17 +222,7 @@ export class RelayCore {
       this.logger.debug({ address, refusal }, 'connection dropped at accept');
       return undefined;
     }
-    this.perIp.set(key, (this.perIp.get(key) ?? 0) + 1);
-    this.socketsHeld++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.socketsHeld--;
-      const left = (this.perIp.get(key) ?? 1) - 1;
-      if (left === 0) this.perIp.delete(key);
-      else this.perIp.set(key, left);
-    };
+    return this.open.take(key).release;
   }
 
   /** `reader`: how to read `stream`, by default through its 'data' events. */
@@ -328,7 +323,7 @@ export class RelayCore {
 
   private async admit(connection: RelayConnection, request: RelayRequest, rest: Buffer): Promise<void> {
     const { uuid } = request;
-    const named = isPeerId(request.peerId) ? [request.peerId] : [];
+    const named = isDeviceId(request.peerId) ? [request.peerId] : [];
     const arriving = { connection, buffered: rest, named, isController: request.peerId !== '' };
     if (named.some((id) => this.devices.isDenied(id))) {
       this.refuse(connection, 'denied-device', { uuid, devices: named });

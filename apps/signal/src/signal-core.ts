@@ -10,7 +10,12 @@ import {
   RegisterPkResponse_Result,
   type RendezvousPayload,
 } from '@switchboard/protocol';
-import { type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
+import {
+  type ConnectionSlot,
+  OpenConnections,
+  type PeerEndpoint,
+  rateLimitKey,
+} from '@switchboard/transport';
 
 import { type Clock, systemClock } from './clock';
 import { type CloseReason, type Listener, SignalConnection } from './connection';
@@ -65,23 +70,6 @@ export interface SignalCoreOptions {
   random?: RandomBytes;
 }
 
-/** One connection's place under the global and its IP's connection caps (SignalCore.admit); released once. */
-export class ConnectionSlot {
-  private held = true;
-
-  constructor(
-    /** The client's per-IP limit key: its address, or its network for IPv6 (rateLimitKey). */
-    readonly key: string,
-    private readonly onRelease: () => void,
-  ) {}
-
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    this.onRelease();
-  }
-}
-
 /**
  * The transport-agnostic rendezvous core (hbbs): TCP 21116, the NAT-test port 21115 and WebSocket all
  * arrive as byte streams, UDP as datagrams. It decodes, routes each message to its handler
@@ -102,8 +90,7 @@ export class SignalCore {
   private datagramSender: DatagramSender | undefined;
   private shuttingDown = false;
   /** Open TCP/WS connections per client IP (rate-limit key), and of everyone together. */
-  private readonly openPerIp = new Map<string, number>();
-  private slotsHeld = 0;
+  private readonly open = new OpenConnections();
   private readonly newConnectionLimiter: WindowLimiter;
   private readonly frameLimiter: WindowLimiter;
 
@@ -221,23 +208,20 @@ export class SignalCore {
    */
   admit(ip: string): ConnectionSlot | undefined {
     const key = rateLimitKey(ip, this.limits.ipv6PrefixLength);
-    const open = this.openPerIp.get(key) ?? 0;
     if (!this.shuttingDown) {
-      if (this.slotsHeld >= this.limits.maxConnections) {
+      if (this.open.total >= this.limits.maxConnections) {
         this.metrics.refusal('connection-cap');
         return undefined;
       }
       if (
-        open >= this.limits.maxConnectionsPerIp ||
+        this.open.countFor(key) >= this.limits.maxConnectionsPerIp ||
         !this.newConnectionLimiter.allow(key, 1, this.clock.now())
       ) {
         this.metrics.refusal('connection-limit');
         return undefined;
       }
     }
-    this.openPerIp.set(key, open + 1);
-    this.slotsHeld++;
-    return new ConnectionSlot(key, () => this.releaseSlot(key));
+    return this.open.take(key);
   }
 
   /**
@@ -549,13 +533,6 @@ export class SignalCore {
       }
     }
     if (ids.length > 0) this.logger.info({ ids: ids.length, refusal, linksClosed: links }, 'devices denied');
-  }
-
-  private releaseSlot(key: string): void {
-    this.slotsHeld--;
-    const open = (this.openPerIp.get(key) ?? 1) - 1;
-    if (open > 0) this.openPerIp.set(key, open);
-    else this.openPerIp.delete(key);
   }
 
   private forget(connection: SignalConnection, reason: CloseReason): void {

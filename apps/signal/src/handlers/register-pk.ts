@@ -1,3 +1,4 @@
+import { DEVICE_ID_PATTERN } from '@switchboard/domain';
 import { type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
 
 import { bytesKey, type PeerRecord } from '../peer-map';
@@ -7,9 +8,6 @@ import { type RendezvousContext } from '../rendezvous-context';
 // RegisterPk: a peer announcing its uuid and public key (RUSTDESK.md §5.3; rustdesk-server
 // src/rendezvous_server.rs handle_udp). Over UDP it confirms the key; on a long-lived TCP/WS link it
 // also registers the peer there (§5.11a, see register-link.ts).
-
-/** Stored ids: digits by default, custom ids after a change (ARCHITECTURE.md "Input"). */
-const STORABLE_ID = /^[A-Za-z0-9_-]{6,32}$/;
 
 export interface RegisterPkSource {
   /** The IP the request came from (hbbs compares it with info.ip). */
@@ -48,7 +46,8 @@ export function handleRegisterPk(
   }
   // Upstream's rule: the client then picks a new id, which is what a too-short id needs.
   if (id.length < 6) return answer(context, RegisterPkResponse_Result.UUID_MISMATCH, 'uuid-mismatch');
-  if (!STORABLE_ID.test(id)) {
+  // Stored ids: digits by default, custom ids after a change (ARCHITECTURE.md "Input").
+  if (!DEVICE_ID_PATTERN.test(id)) {
     context.metrics.refusal('invalid-id');
     return IGNORED;
   }
