@@ -1,6 +1,6 @@
 import { encodeRendezvous } from '@switchboard/protocol';
 
-import { type RendezvousContext } from '../rendezvous-context';
+import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
 
 // UDP RegisterPeer, the heartbeat every registered client sends each 15 s (RUSTDESK.md §5.2;
 // rustdesk-server src/rendezvous_server.rs update_addr). It is the hot path: at 1M peers about
@@ -120,6 +120,18 @@ export function handleRegisterPeer(
     context.writer.recordSeen(id, address, new Date(now));
   }
   return 'ok';
+}
+
+/** Answers the RegisterPeer `datagram` of `id`; a refused device gets nothing. */
+export function answerRegisterPeer(
+  context: RendezvousContext,
+  datagram: Buffer,
+  id: string,
+  address: string,
+  port: number,
+): void {
+  const reply = handleRegisterPeer(context, id, address, port);
+  if (reply !== 'drop') replyDatagram(context, datagram, REGISTER_PEER_RESPONSE[reply], address, port);
 }
 
 function isLoopback(address: string): boolean {

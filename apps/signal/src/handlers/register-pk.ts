@@ -1,9 +1,9 @@
 import { DEVICE_ID_PATTERN } from '@switchboard/domain';
-import { type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { encodeRendezvous, type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
 
 import { bytesKey, type PeerRecord } from '../peer-map';
 import { type StoredIdentity } from '../ports';
-import { type RendezvousContext } from '../rendezvous-context';
+import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
 
 // RegisterPk: a peer announcing its uuid and public key (RUSTDESK.md §5.3; rustdesk-server
 // src/rendezvous_server.rs handle_udp). Over UDP it confirms the key; on a long-lived TCP/WS link it
@@ -182,6 +182,38 @@ function refuseByPolicy(
   context.metrics.refusal(access.refusal);
   context.audit.record({ action: 'device.registration_refused', deviceId: id, reason: access.refusal, ip });
   return { kind: 'answered', result: RegisterPkResponse_Result.NOT_DEPLOYED };
+}
+
+/** RegisterPk over UDP: checked as anywhere else, answered to the datagram's source. */
+export function registerPkOverUdp(
+  context: RendezvousContext,
+  message: RegisterPk,
+  datagram: Buffer,
+  address: string,
+  port: number,
+): void {
+  const outcome = handleRegisterPk(context, message, { ip: address, port, returnRoutable: false });
+  if (outcome instanceof Promise) {
+    void outcome.then((settled) => answerOverUdp(context, datagram, settled, address, port));
+  } else {
+    answerOverUdp(context, datagram, outcome, address, port);
+  }
+}
+
+function answerOverUdp(
+  context: RendezvousContext,
+  datagram: Buffer,
+  outcome: RegisterPkOutcome,
+  address: string,
+  port: number,
+): void {
+  if (outcome.kind !== 'answered') return;
+  // No keep_alive over UDP, as upstream.
+  const reply = encodeRendezvous({
+    $case: 'registerPkResponse',
+    value: { result: outcome.result, keepAlive: 0 },
+  });
+  replyDatagram(context, datagram, reply, address, port);
 }
 
 /** A device never seen: over UDP, only within the global rate (its source address may be forged). */
