@@ -57,8 +57,8 @@ function moduleBoundaries({ inTests }) {
         onlyDependOnLibsWithTags: ['type:pure', 'type:util', ...testing],
         bannedExternalImports: DATABASE_MODULES,
       },
-      // Test-only socket tools with no dependencies of their own, so any test may use them, the
-      // relay's included (libs/testing would bring data-access along).
+      // Test-only tools (sockets, waitFor, metric readers) with no dependencies of their own, so any
+      // test may use them, the relay's included (libs/testing would bring data-access along).
       { sourceTag: 'type:test-net', onlyDependOnLibsWithTags: [], bannedExternalImports: DATABASE_MODULES },
       // Not even in tests: libs/testing builds on data-access, and the cycle would break Nx's graph.
       { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util'] },

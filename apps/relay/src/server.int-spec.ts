@@ -3,6 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
+import { metric } from '@switchboard/test-net';
 import { AllowedOrigins, TrustedProxies } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
@@ -38,13 +39,6 @@ function receivedUntilClose(socket: Socket): Promise<Buffer> {
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.on('error', () => undefined);
   return once(socket, 'close').then(() => Buffer.concat(chunks));
-}
-
-async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
-    .reduce((sum, value) => sum + value.value, 0);
 }
 
 describe('RelayServer over real sockets', () => {

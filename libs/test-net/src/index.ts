@@ -1,2 +1,4 @@
 export { TcpProxy } from './tcp-proxy';
 export { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from './redis-acl-users';
+export { metric } from './metric';
+export { waitFor } from './wait-for';
