@@ -1,6 +1,7 @@
 import { encodeRendezvous } from '@switchboard/protocol';
 
 import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
+import { auditRegistrationRefused } from './registration-refused';
 
 // UDP RegisterPeer, the heartbeat every registered client sends each 15 s (RUSTDESK.md §5.2;
 // rustdesk-server src/rendezvous_server.rs update_addr). It is the hot path: at 1M peers about
@@ -96,13 +97,7 @@ export function handleRegisterPeer(
   const access = context.access.checkRegistration(id);
   if (!access.allowed) {
     context.metrics.refusal(access.refusal);
-    // Coalesced per (id, reason) by the audit sink: a refused client retries every few seconds.
-    context.audit.record({
-      action: 'device.registration_refused',
-      deviceId: id,
-      reason: access.refusal,
-      ip: address,
-    });
+    auditRegistrationRefused(context, id, access.refusal, address);
     return 'drop';
   }
   const peer = context.peers.get(id);

@@ -4,6 +4,7 @@ import { encodeRendezvous, type RegisterPk, RegisterPkResponse_Result } from '@s
 import { bytesKey, type PeerRecord } from '../peer-map';
 import { type StoredIdentity } from '../ports';
 import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
+import { auditRegistrationRefused } from './registration-refused';
 
 // RegisterPk: a peer announcing its uuid and public key (RUSTDESK.md §5.3; rustdesk-server
 // src/rendezvous_server.rs handle_udp). Over UDP it confirms the key; on a long-lived TCP/WS link it
@@ -130,12 +131,7 @@ function register(
     if (keyChanged && !context.access.allowsKeyChange(id)) {
       // Could be the device itself after a reinstall: NOT_DEPLOYED, so it keeps its id and an admin decides.
       context.logger.warn({ id, ip: source.ip }, 'RegisterPk with a new key for an admitted device refused');
-      context.audit.record({
-        action: 'device.registration_refused',
-        deviceId: id,
-        reason: 'key-changed',
-        ip: source.ip,
-      });
+      auditRegistrationRefused(context, id, 'key-changed', source.ip);
       return answer(context, RegisterPkResponse_Result.NOT_DEPLOYED, 'key-changed');
     }
   }
@@ -180,7 +176,7 @@ function refuseByPolicy(
   const access = context.access.checkRegistration(id, uuid);
   if (access.allowed) return undefined;
   context.metrics.refusal(access.refusal);
-  context.audit.record({ action: 'device.registration_refused', deviceId: id, reason: access.refusal, ip });
+  auditRegistrationRefused(context, id, access.refusal, ip);
   return { kind: 'answered', result: RegisterPkResponse_Result.NOT_DEPLOYED };
 }
 
