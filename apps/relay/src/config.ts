@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import {
   flag,
   ipOrCidr,
+  isHostWithOptionalPort,
   ipv6PrefixLength,
   list,
   logLevel,
@@ -19,7 +20,7 @@ import {
   z,
   type DeepReadonly,
 } from '@switchboard/config';
-import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+import { isUsableKeyOption } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
 
@@ -28,24 +29,13 @@ import { relayRecordKeyField } from '@switchboard/relay-registry';
 
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');
 
-const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
-const publicAddress = z.string().refine((value) => {
-  const match = HOST_PORT.exec(value);
-  if (!match) return false;
-  const [, ipv6, , portText] = match;
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) return false;
-  return portText === undefined || (Number(portText) >= 1 && Number(portText) <= 65535);
-}, 'must be host or host:port, as clients will dial it');
+const publicAddress = z
+  .string()
+  .refine(isHostWithOptionalPort, 'must be host or host:port, as clients will dial it');
 
-const keyValue = z.string().refine((value) => {
-  try {
-    resolveKeyOption(value);
-    return true;
-  } catch (error) {
-    if (error instanceof KeyFileError) return false;
-    throw error;
-  }
-}, 'looks like a 64-byte secret key but its public half does not match its seed');
+const keyValue = z
+  .string()
+  .refine(isUsableKeyOption, 'looks like a 64-byte secret key but its public half does not match its seed');
 
 /** Mbit/s in hbbr's sense (1024² bits per second). */
 const mbitPerSecond = positiveNumber;
