@@ -22,7 +22,7 @@ import {
 } from '@switchboard/config';
 import { isUsableKeyOption } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
-import { relayRecordKeyField } from '@switchboard/relay-registry';
+import { NODE_ID_PATTERN, relayRecordKeyField } from '@switchboard/relay-registry';
 
 // The relay's settings (ARCHITECTURE.md, configuration contract). Deliberately no DATABASE_URL:
 // the relay holds no database credentials and learns everything it needs through Redis.
@@ -55,7 +55,7 @@ const fields = z.object({
   /** This node's name in the Redis node registry; defaults to hostname:RELAY_PORT. */
   RELAY_NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
+    .regex(NODE_ID_PATTERN, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
   /**
    * hbbr's `-k`. Unset: signal's public key from KEY_DIR/id_ed25519.pub when that file exists (the
