@@ -2,3 +2,4 @@ export { TcpProxy } from './tcp-proxy';
 export { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from './redis-acl-users';
 export { metric } from './metric';
 export { waitFor } from './wait-for';
+export { streamPair } from './stream-pair';
