@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -13,6 +13,7 @@ import { EventSigningKey } from '@switchboard/events';
 import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypto';
 import { createLogger } from '@switchboard/observability';
 import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
+import { ephemeralPort } from '@switchboard/test-net';
 
 import { BulkPeer } from './test/bulk-peer';
 
@@ -44,14 +45,6 @@ function run(env: Record<string, string>): Service {
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null }));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 /** A RELAY_PORT whose WebSocket neighbour (port+2) is free too, and a metrics port. */

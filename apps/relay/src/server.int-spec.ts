@@ -3,7 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
-import { metric } from '@switchboard/test-net';
+import { metric, waitFor as until } from '@switchboard/test-net';
 import { AllowedOrigins, TrustedProxies } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
@@ -23,14 +23,6 @@ async function tcpClient(port: number, localAddress?: string): Promise<Socket> {
   const socket = createConnection({ host: '127.0.0.1', port, localAddress });
   await once(socket, 'connect');
   return socket;
-}
-
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Resolves with every byte the socket received once it has closed. */

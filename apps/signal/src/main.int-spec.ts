@@ -11,10 +11,11 @@ import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
 import { EventSigningKey } from '@switchboard/events';
 import { encodeRendezvous, RegisterPkResponse_Result } from '@switchboard/protocol';
 import { RelayRecordKey } from '@switchboard/relay-registry';
+import { ephemeralPort } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { WebSocket } from 'ws';
 
-import { ephemeralPort, freeSignalPorts } from './test/free-ports';
+import { freeSignalPorts } from './test/free-ports';
 
 // The real signal process, started the way a deployment starts it (TypeScript through swc), on free
 // ports, with a key directory of its own.

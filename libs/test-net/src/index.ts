@@ -3,3 +3,4 @@ export { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from '.
 export { metric } from './metric';
 export { waitFor } from './wait-for';
 export { streamPair } from './stream-pair';
+export { canBind, ephemeralPort } from './free-port';
