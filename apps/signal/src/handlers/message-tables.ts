@@ -1,4 +1,9 @@
-import { type RendezvousCase, type RendezvousOf, type RendezvousPayload } from '@switchboard/protocol';
+import {
+  type RegisterPk,
+  type RendezvousCase,
+  type RendezvousOf,
+  type RendezvousPayload,
+} from '@switchboard/protocol';
 
 import { type Listener, type SignalConnection } from '../connection';
 import { type RendezvousContext } from '../rendezvous-context';
@@ -27,14 +32,45 @@ export type DatagramHandler<C extends RendezvousCase> = (
   port: number,
 ) => void;
 
-export type StreamHandler<C extends RendezvousCase> = (
-  context: RendezvousContext,
-  connection: SignalConnection,
-  message: RendezvousOf<C>['value'],
-) => StreamOutcome;
+/** A TCP/WS handler, telling the core what the connection does next. */
+type Outcome<M> = (context: RendezvousContext, connection: SignalConnection, message: M) => StreamOutcome;
+
+export type StreamHandler<C extends RendezvousCase> = Outcome<RendezvousOf<C>['value']>;
 
 type DatagramTable = { readonly [C in RendezvousCase]?: DatagramHandler<C> };
 type StreamTable = { readonly [C in RendezvousCase]?: StreamHandler<C> };
+
+/** A handler file's function: it answers, or not, and leaves the connection to the table. */
+type Handle<M> = (context: RendezvousContext, connection: SignalConnection, message: M) => void;
+
+/** A request whose answer comes later (from the other peer): the connection waits for it. */
+function keepingOpen<M>(handle: Handle<M>): Outcome<M> {
+  return (context, connection, message) => {
+    handle(context, connection, message);
+    return 'keep-open';
+  };
+}
+
+/** A request answered at once: the connection closes after it, unless it is a registration link. */
+function oneShot<M>(handle: Handle<M>): Outcome<M> {
+  return (context, connection, message) => {
+    handle(context, connection, message);
+    return 'handled';
+  };
+}
+
+/** A RegisterPk with old_id renames the device; the answer goes back at once. */
+function answerChangeId(
+  context: RendezvousContext,
+  connection: SignalConnection,
+  message: RegisterPk,
+): StreamOutcome {
+  connection.sendMessage({
+    $case: 'registerPkResponse',
+    value: { result: handleChangeId(context, connection, message), keepAlive: 0 },
+  });
+  return 'handled';
+}
 
 /**
  * UDP 21116. RegisterPeer mostly never gets here: signal-core reads it without the generic decoder.
@@ -52,38 +88,16 @@ const UDP_MESSAGES: DatagramTable = {
  * handled and the connection closed. Plain and secure TCP alike: the channel sits below the messages.
  */
 const TCP_MESSAGES: StreamTable = {
-  punchHoleRequest: (context, connection, message) => {
-    handlePunchHoleRequest(context, connection, message);
-    return 'keep-open';
-  },
-  requestRelay: (context, connection, message) => {
-    handleRequestRelay(context, connection, message);
-    return 'keep-open';
-  },
-  registerPk: (context, connection, message) => {
-    if (message.oldId === '') return registerOverLink(context, connection, message);
-    connection.sendMessage({
-      $case: 'registerPkResponse',
-      value: { result: handleChangeId(context, connection, message), keepAlive: 0 },
-    });
-    return 'handled';
-  },
-  punchHoleSent: (context, connection, message) => {
-    handlePunchHoleSent(context, connection, message);
-    return 'handled';
-  },
-  localAddr: (context, _connection, message) => {
-    handleLocalAddr(context, message);
-    return 'handled';
-  },
-  relayResponse: (context, connection, message) => {
-    handleRelayResponse(context, connection, message);
-    return 'handled';
-  },
-  testNatRequest: (_context, connection) => {
-    handleTestNatRequest(connection);
-    return 'handled';
-  },
+  punchHoleRequest: keepingOpen(handlePunchHoleRequest),
+  requestRelay: keepingOpen(handleRequestRelay),
+  registerPk: (context, connection, message) =>
+    message.oldId === ''
+      ? registerOverLink(context, connection, message)
+      : answerChangeId(context, connection, message),
+  punchHoleSent: oneShot(handlePunchHoleSent),
+  localAddr: oneShot((context, _connection, message) => handleLocalAddr(context, message)),
+  relayResponse: oneShot(handleRelayResponse),
+  testNatRequest: oneShot((_context, connection) => handleTestNatRequest(connection)),
 };
 
 const answerOnlineRequest: StreamHandler<'onlineRequest'> = (context, connection, message) =>
