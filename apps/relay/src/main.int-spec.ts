@@ -13,7 +13,7 @@ import { EventSigningKey } from '@switchboard/events';
 import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypto';
 import { createLogger } from '@switchboard/observability';
 import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
-import { ephemeralPort } from '@switchboard/test-net';
+import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
 
 import { BulkPeer } from './test/bulk-peer';
 
@@ -59,22 +59,6 @@ async function freeRelayPorts(): Promise<{ port: number; metrics: number }> {
     const metrics = await ephemeralPort();
     if (free && metrics !== port && metrics !== port + 2) return { port, metrics };
   }
-}
-
-async function waitForHealthy(service: Service, metricsPort: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void service.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`exited before healthy:\n${service.stderr()}\n${service.stdout()}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status === 200) return;
-    } catch {
-      // Not listening yet: poll again.
-    }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`not healthy after ${timeoutMs} ms:\n${service.stderr()}`);
 }
 
 function tcpConnect(port: number, host = '127.0.0.1'): Promise<Socket> {

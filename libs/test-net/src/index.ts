@@ -4,3 +4,4 @@ export { metric } from './metric';
 export { waitFor } from './wait-for';
 export { streamPair } from './stream-pair';
 export { canBind, ephemeralPort } from './free-port';
+export { type StartedService, waitForHealthy } from './wait-for-healthy';
