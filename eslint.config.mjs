@@ -57,8 +57,8 @@ function moduleBoundaries({ inTests }) {
         onlyDependOnLibsWithTags: ['type:pure', 'type:util', ...testing],
         bannedExternalImports: DATABASE_MODULES,
       },
-      // Test-only socket tools with no dependencies of their own, so any test may use them, the
-      // relay's included (libs/testing would bring data-access along).
+      // Test-only tools (sockets, waitFor, metric readers) with no dependencies of their own, so any
+      // test may use them, the relay's included (libs/testing would bring data-access along).
       { sourceTag: 'type:test-net', onlyDependOnLibsWithTags: [], bannedExternalImports: DATABASE_MODULES },
       // Not even in tests: libs/testing builds on data-access, and the cycle would break Nx's graph.
       { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:pure', 'type:util'] },
@@ -111,14 +111,14 @@ export default tseslint.config(
   },
   {
     // Nx's banned-import check skips Node built-ins, so the pure libraries ban those here.
-    files: ['libs/protocol/**/*.ts', 'libs/crypto/**/*.ts', 'libs/audit/**/*.ts'],
+    files: ['libs/protocol/**/*.ts', 'libs/crypto/**/*.ts', 'libs/audit/**/*.ts', 'libs/domain/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: IO_MODULES, message: 'protocol, crypto and audit are pure: no I/O (STYLE.md).' },
+            { group: IO_MODULES, message: 'protocol, crypto, audit and domain are pure: no I/O (STYLE.md).' },
           ],
         },
       ],
@@ -137,6 +137,7 @@ export default tseslint.config(
       'libs/protocol/**',
       'libs/crypto/**',
       'libs/audit/**',
+      'libs/domain/**',
     ],
     rules: {
       'no-restricted-imports': [

@@ -12,6 +12,8 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
+import { DEVICE_ID_PATTERN } from '@switchboard/domain';
+
 import { CurrentPrincipal, Public, RequirePermission, SelfService } from '../src/auth/route-access';
 import { type Principal } from '../src/auth/principal';
 
@@ -27,7 +29,7 @@ class CreateItemDto extends createZodDto(
   }),
 ) {}
 
-class ItemIdDto extends createZodDto(z.object({ id: z.string().regex(/^[A-Za-z0-9]{1,32}$/) })) {}
+class ItemIdDto extends createZodDto(z.object({ id: z.string().regex(DEVICE_ID_PATTERN) })) {}
 
 @ApiTags('probe')
 @Controller('api/v1/probe')

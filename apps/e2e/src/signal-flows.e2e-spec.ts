@@ -11,6 +11,7 @@ import {
   PunchHoleResponse_Failure,
   RegisterPkResponse_Result,
 } from '@switchboard/protocol';
+import { waitFor } from '@switchboard/test-net';
 import {
   createTestDatabase,
   FramedLink,
@@ -413,12 +414,4 @@ function kind<T extends { kind: string }, K extends T['kind']>(
     throw new Error(`expected ${expected}, got ${inspect(value, { depth: 4 })}`);
   }
   return value as Extract<T, { kind: K }>;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -5,10 +5,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
+import { metric, waitFor } from '@switchboard/test-net';
 import { WebSocket } from 'ws';
 
 import { BulkPeer } from './test/bulk-peer';
-import { metric, RelayFixture, waitFor } from './test/relay-fixture';
+import { RelayFixture } from './test/relay-fixture';
 
 // Thousands of hostile connections against one relay node: each is closed, none crashes anything,
 // and the heap returns to where it was once they are gone (docs/architecture.md "Input").

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import {
   flag,
   ipOrCidr,
+  isHostWithOptionalPort,
   ipv6PrefixLength,
   list,
   logLevel,
@@ -19,33 +20,22 @@ import {
   z,
   type DeepReadonly,
 } from '@switchboard/config';
-import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+import { isUsableKeyOption } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
-import { relayRecordKeyField } from '@switchboard/relay-registry';
+import { NODE_ID_PATTERN, relayRecordKeyField } from '@switchboard/relay-registry';
 
 // The relay's settings (docs/architecture.md "Configuration contract"). Deliberately no DATABASE_URL:
 // the relay holds no database credentials and learns everything it needs through Redis.
 
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IP address');
 
-const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
-const publicAddress = z.string().refine((value) => {
-  const match = HOST_PORT.exec(value);
-  if (!match) return false;
-  const [, ipv6, , portText] = match;
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) return false;
-  return portText === undefined || (Number(portText) >= 1 && Number(portText) <= 65535);
-}, 'must be host or host:port, as clients will dial it');
+const publicAddress = z
+  .string()
+  .refine(isHostWithOptionalPort, 'must be host or host:port, as clients will dial it');
 
-const keyValue = z.string().refine((value) => {
-  try {
-    resolveKeyOption(value);
-    return true;
-  } catch (error) {
-    if (error instanceof KeyFileError) return false;
-    throw error;
-  }
-}, 'looks like a 64-byte secret key but its public half does not match its seed');
+const keyValue = z
+  .string()
+  .refine(isUsableKeyOption, 'looks like a 64-byte secret key but its public half does not match its seed');
 
 /** Mbit/s in hbbr's sense (1024² bits per second). */
 const mbitPerSecond = positiveNumber;
@@ -65,7 +55,7 @@ const fields = z.object({
   /** This node's name in the Redis node registry; defaults to hostname:RELAY_PORT. */
   RELAY_NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
+    .regex(NODE_ID_PATTERN, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
   /**
    * hbbr's `-k`. Unset: signal's public key from KEY_DIR/id_ed25519.pub when that file exists (the

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -13,6 +13,7 @@ import { EventSigningKey } from '@switchboard/events';
 import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypto';
 import { createLogger } from '@switchboard/observability';
 import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
+import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
 
 import { BulkPeer } from './test/bulk-peer';
 
@@ -46,14 +47,6 @@ function run(env: Record<string, string>): Service {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
 /** A RELAY_PORT whose WebSocket neighbour (port+2) is free too, and a metrics port. */
 async function freeRelayPorts(): Promise<{ port: number; metrics: number }> {
   for (;;) {
@@ -66,22 +59,6 @@ async function freeRelayPorts(): Promise<{ port: number; metrics: number }> {
     const metrics = await ephemeralPort();
     if (free && metrics !== port && metrics !== port + 2) return { port, metrics };
   }
-}
-
-async function waitForHealthy(service: Service, metricsPort: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void service.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`exited before healthy:\n${service.stderr()}\n${service.stdout()}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status === 200) return;
-    } catch {
-      // Not listening yet: poll again.
-    }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`not healthy after ${timeoutMs} ms:\n${service.stderr()}`);
 }
 
 function tcpConnect(port: number, host = '127.0.0.1'): Promise<Socket> {

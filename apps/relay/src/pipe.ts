@@ -2,7 +2,8 @@ import { type Duplex } from 'node:stream';
 
 import { type ByteBudget } from './bandwidth';
 import { type ChunkReader } from './transport/chunk-reader';
-import { type ChunkWriter, chunkWriterFor } from './transport/chunk-writer';
+import { chunkWriterFor } from './transport/choose-chunk-writer';
+import { type ChunkWriter } from './transport/chunk-writer';
 
 /**
  * One direction of a paired session: every chunk read from `source` is written to `sink` as is (no

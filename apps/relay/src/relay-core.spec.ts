@@ -3,6 +3,7 @@ import { Duplex } from 'node:stream';
 import { RecordingAuditSink } from '@switchboard/audit-queue';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeFrameHeader, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
+import { metric, streamPair } from '@switchboard/test-net';
 
 import { type CloseReason, RelayConnection } from './relay-connection';
 import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayCoreOptions } from './relay-core';
@@ -15,27 +16,6 @@ import { StreamChunkReader } from './transport/chunk-reader';
 const logger = createLogger({ name: 'relay-core-test', level: 'silent' });
 const remote = { address: '192.0.2.20', port: 50000 };
 const UUID = '67e55044-10b1-426f-9247-bb680e5fe0c8';
-
-function streamPair(): { server: Duplex; client: Duplex } {
-  const ends: Duplex[] = [];
-  const make = (other: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        other().push(chunk);
-        callback();
-      },
-      final(callback) {
-        other().push(null);
-        callback();
-      },
-    });
-  ends.push(
-    make(() => ends[1] as Duplex),
-    make(() => ends[0] as Duplex),
-  );
-  return { server: ends[0] as Duplex, client: ends[1] as Duplex };
-}
 
 const closeOf = (stream: Duplex) => new Promise<void>((resolve) => stream.once('close', () => resolve()));
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -51,17 +31,6 @@ function collect(stream: Duplex): () => Buffer {
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   return () => Buffer.concat(chunks);
-}
-
-async function metric(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
-    .reduce((sum, value) => sum + value.value, 0);
 }
 
 const THIS_RELAY = 'relay1.test:21117';

@@ -7,12 +7,13 @@ import {
   type RelaySessionRefusal,
 } from '@switchboard/audit-queue';
 import { type Logger, type Registry } from '@switchboard/observability';
-import { isPeerId, isRelayUuid, relayAddressKey } from '@switchboard/relay-registry';
-import { DEFAULT_IPV6_PREFIX_LENGTH, type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
+import { DEFAULT_IPV6_PREFIX_LENGTH, type PeerEndpoint } from '@switchboard/transport';
 
-import { type BandwidthLimits, SessionBudget, shouldDowngrade, TokenBucket } from './bandwidth';
+import { type AdmissionLimits, type AdmissionVerdict, RelayAdmission, type TicketPolicy } from './admission';
+import { type BandwidthLimits, SessionBudget, TokenBucket } from './bandwidth';
 import { DeviceIndex } from './device-index';
-import { completesTicket, type TicketSides, type WaitingPeer, WaitingRoom } from './pairing';
+import { type WaitingPeer, WaitingRoom } from './pairing';
+import { type DeviceAccess, type IpAccess, type TicketSource } from './ports';
 import {
   type CloseReason,
   RelayConnection,
@@ -22,27 +23,12 @@ import {
 import { createRelayMetrics, type RelayMetrics, type Refusal } from './relay-metrics';
 import { parseRelayRequest, type RelayRequest } from './relay-request';
 import { RelaySession } from './relay-session';
-import { type DeviceAccess, type IpAccess, type RelayTicketView, type TicketSource } from './ports';
+import { applySpeedLimit, RelaySweep, type SweepLimits } from './sweep';
 import { type ChunkReader, StreamChunkReader } from './transport/chunk-reader';
 
-export interface RelayLimits extends RelayConnectionLimits {
+export interface RelayLimits extends RelayConnectionLimits, AdmissionLimits, SweepLimits {
   /** hbbr drops a connection whose partner has not come after 30 s. */
   readonly unpairedTimeoutMs: number;
-  /** hbbr closes a pair when neither side has sent for 30 s. */
-  readonly idleTimeoutMs: number;
-  /** How often sessions are checked for idleness, the blocklist, the blacklist and the downgrade rule. */
-  readonly sweepIntervalMs: number;
-  /** Open connections per client IP; an IPv6 client counts by its network (rateLimitKey). */
-  readonly maxConnectionsPerIp: number;
-  readonly ipv6PrefixLength: number;
-  /** Open connections of all clients together, so no crowd of addresses can exhaust the process. */
-  readonly maxConnections: number;
-  /**
-   * Strict mode: how long a uuid without a ticket is looked up again before it is refused. Clients
-   * send RelayResponse to signal and dial the relay at once (rustdesk src/server.rs), so the first
-   * end can arrive before signal's ticket write has reached Redis.
-   */
-  readonly ticketWaitMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -90,18 +76,6 @@ export interface RelayCoreOptions {
   clock?: () => number;
 }
 
-/** How a strict relay checks a signed ticket (docs/architecture.md "Relay tickets and strict mode"). */
-export interface TicketPolicy {
-  /** RELAY_PUBLIC_ADDR and RELAY_ALIASES: a ticket naming any other relay is refused here. */
-  readonly addresses: readonly string[];
-  /** RELAY_TICKET_IP_CHECK: each end must come from the network signal saw it on. */
-  readonly checkIp: boolean;
-  /** RATE_LIMIT_IPV6_PREFIX: an IPv6 end matches anywhere in its prefix (privacy addresses). */
-  readonly ipv6PrefixLength: number;
-}
-
-const ANY_SIDE: TicketSides = { requester: true, answerer: true };
-
 /** Refusals that say someone tried a session signal did not broker for them, or a denied device. */
 const AUDITED_REFUSALS: ReadonlySet<string> = new Set(RELAY_SESSION_REFUSALS);
 
@@ -123,58 +97,71 @@ interface ArrivingEnd {
 
 /**
  * The transport-agnostic relay (hbbr): TCP and WebSocket clients arrive as byte streams. A client's
- * RequestRelay is checked (licence key, uuid, ticket, deny set), then it waits for the other end of
- * its uuid and the two are piped together. The relay never sends a byte of its own: refusals are a
- * silent close, and the first bytes each end sees are the other end's.
+ * RequestRelay is checked (licence key here, uuid, ticket and deny set in admission.ts), then it
+ * waits for the other end of its uuid and the two are piped together. The relay never sends a byte
+ * of its own: refusals are a silent close, and the first bytes each end sees are the other end's.
+ * The periodic timeouts are sweep.ts's.
  */
 export class RelayCore {
   readonly limits: RelayLimits;
   readonly bandwidth: BandwidthLimits;
   private readonly logger: Logger;
   private readonly metrics: RelayMetrics;
-  private readonly strict: boolean;
-  private readonly tickets: TicketSource | undefined;
   private readonly devices: DeviceAccess;
   private readonly ips: IpAccess;
   private readonly audit: AuditSink;
   private readonly clock: () => number;
-  private readonly ticketPolicy: TicketPolicy | undefined;
-  private readonly ownAddresses: ReadonlySet<string>;
+  private readonly admission: RelayAdmission;
   private readonly connections = new Set<RelayConnection>();
   private readonly parties = new Map<RelayConnection, Party>();
   private readonly sessions = new Set<RelaySession>();
   private readonly carriers = new DeviceIndex<Party>();
   private readonly waiting: WaitingRoom;
-  /** Sockets past the accept gate, per rate-limit key and all together. */
-  private readonly perIp = new Map<string, number>();
-  private socketsHeld = 0;
   private readonly totalBucket: TokenBucket;
-  private readonly sweeper: NodeJS.Timeout;
-  /** Ticket reads in flight by uuid: both ends of a pair often arrive during the same lookup. */
-  private readonly ticketLookups = new Map<string, ReturnType<TicketSource['get']>>();
+  private readonly sweeper: RelaySweep;
   private bytesOfEndedSessions = 0;
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
-  private ticketFailureLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: RelayCoreOptions) {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
     this.bandwidth = { ...DEFAULT_BANDWIDTH_LIMITS, ...options.bandwidth };
     this.logger = options.logger.child({ component: 'relay-core' });
     this.metrics = createRelayMetrics(options.registry);
-    this.strict = options.strict ?? true;
-    this.tickets = options.tickets;
-    if (this.strict && !this.tickets) throw new Error('strict mode needs a ticket source');
     this.devices = options.devices ?? NOBODY_DENIED;
     this.ips = options.ips ?? NO_IP_LISTS;
     this.audit = options.audit ?? NO_AUDIT;
     this.clock = options.clock ?? (() => performance.now());
-    this.ticketPolicy = options.ticketPolicy;
-    this.ownAddresses = new Set((options.ticketPolicy?.addresses ?? []).map(relayAddressKey));
-    this.totalBucket = new TokenBucket(this.bandwidth.totalMbps, this.clock());
     this.waiting = new WaitingRoom(this.limits.unpairedTimeoutMs, (peer) => this.onUnpairedTimeout(peer));
-    this.sweeper = setInterval(() => this.sweep(), this.limits.sweepIntervalMs);
-    this.sweeper.unref();
+    this.admission = new RelayAdmission({
+      limits: this.limits,
+      strict: options.strict ?? true,
+      tickets: options.tickets,
+      devices: this.devices,
+      ips: this.ips,
+      ticketPolicy: options.ticketPolicy,
+      waiting: this.waiting,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    });
+    this.totalBucket = new TokenBucket(this.bandwidth.totalMbps, this.clock());
+    this.sweeper = new RelaySweep(
+      {
+        connections: this.connections,
+        sessions: this.sessions,
+        dropBlocked: (connection) => this.dropBlocked(connection),
+        endSession: (session, reason) => this.endSession(session, reason),
+        reportBytes: (sessions) => this.reportBytes(sessions),
+      },
+      {
+        limits: this.limits,
+        bandwidth: this.bandwidth,
+        ips: this.ips,
+        metrics: this.metrics,
+        clock: this.clock,
+      },
+    );
   }
 
   get liveConnections(): number {
@@ -196,38 +183,9 @@ export class RelayCore {
     return this.bytesOfEndedSessions + live;
   }
 
-  /**
-   * The accept-time gate, before any byte is read (hbbr drops blocklisted IPs at accept): draining,
-   * the blocklist, the global cap and the per-IP cap. Returns the release to call when that socket
-   * closes, or undefined when the socket must be dropped.
-   */
+  /** The accept-time gate (admission.ts): the release to call when the socket closes, or undefined to drop it. */
   admitSocket(address: string): (() => void) | undefined {
-    const key = rateLimitKey(address, this.limits.ipv6PrefixLength);
-    const refusal = !this.accepting
-      ? 'draining'
-      : this.ips.isBlocked(address)
-        ? 'blocklist'
-        : this.socketsHeld >= this.limits.maxConnections
-          ? 'connection-cap'
-          : (this.perIp.get(key) ?? 0) >= this.limits.maxConnectionsPerIp
-            ? 'per-ip-limit'
-            : undefined;
-    if (refusal !== undefined) {
-      this.metrics.refusals.inc({ reason: refusal });
-      this.logger.debug({ address, refusal }, 'connection dropped at accept');
-      return undefined;
-    }
-    this.perIp.set(key, (this.perIp.get(key) ?? 0) + 1);
-    this.socketsHeld++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.socketsHeld--;
-      const left = (this.perIp.get(key) ?? 1) - 1;
-      if (left === 0) this.perIp.delete(key);
-      else this.perIp.set(key, left);
-    };
+    return this.admission.admitSocket(address, !this.accepting);
   }
 
   /** `reader`: how to read `stream`, by default through its 'data' events. */
@@ -282,9 +240,7 @@ export class RelayCore {
 
   /** Applies a blocklist change now rather than at the next sweep. */
   enforceBlocklist(): void {
-    for (const connection of [...this.connections]) {
-      if (!connection.closed && this.ips.isBlocked(connection.remote.address)) this.dropBlocked(connection);
-    }
+    this.sweeper.dropBlocklisted();
   }
 
   /**
@@ -309,7 +265,7 @@ export class RelayCore {
     const cut = this.sessions.size;
     for (const session of [...this.sessions]) this.endSession(session, 'shutdown');
     for (const connection of [...this.connections]) connection.destroy('shutdown');
-    clearInterval(this.sweeper);
+    this.sweeper.stop();
     if (cut > 0) this.logger.warn({ cut }, 'drain deadline reached, cut the remaining sessions');
     return cut;
   }
@@ -327,92 +283,49 @@ export class RelayCore {
   }
 
   private async admit(connection: RelayConnection, request: RelayRequest, rest: Buffer): Promise<void> {
-    const { uuid } = request;
-    const named = isPeerId(request.peerId) ? [request.peerId] : [];
+    const named = this.admission.namedDevices(request);
     const arriving = { connection, buffered: rest, named, isController: request.peerId !== '' };
-    if (named.some((id) => this.devices.isDenied(id))) {
-      this.refuse(connection, 'denied-device', { uuid, devices: named });
-      return;
-    }
-    // The partner was admitted already: checked against its ticket, without another lookup.
-    if (this.joinPartner(uuid, arriving)) return;
-    const ticket = await this.ticketFor(uuid, connection);
+    if (this.carryOut(this.admission.screen(request, connection, named), request.uuid, arriving)) return;
+    const ticket = await this.admission.ticketFor(request.uuid, connection);
     if (connection.closed) return;
-    // Both ends may have been looking their ticket up at the same time; the first admitted vouches.
-    if (this.joinPartner(uuid, arriving)) return;
-    if (this.strict && ticket === 'unavailable') {
-      this.refuse(connection, 'ticket-unavailable', { uuid });
-      return;
-    }
-    if (this.strict && ticket === 'none') {
-      this.refuse(connection, 'no-ticket', { uuid });
-      return;
-    }
-    let admission: WaitingPeer['admission'];
-    if (this.strict && typeof ticket === 'object') {
-      const sides = this.sidesOf(ticket, connection);
-      const refusal = !this.isOwnAddress(ticket.relay)
-        ? 'wrong-relay'
-        : !sides.requester && !sides.answerer
-          ? 'wrong-address'
-          : undefined;
-      if (refusal !== undefined) {
-        this.refuse(connection, refusal, { uuid, devices: ticket.peers });
-        return;
-      }
-      admission = { ticket, sides };
-    }
-    const peers = typeof ticket === 'object' ? ticket.peers : [];
-    const devices = new Set([...peers, ...named]);
-    if ([...devices].some((id) => this.devices.isDenied(id))) {
-      this.refuse(connection, 'denied-device', { uuid, devices: [...devices] });
-      return;
-    }
-    const waiter: WaitingPeer = {
-      uuid,
-      connection,
-      buffered: rest,
-      devices,
-      isController: arriving.isController,
-      admission,
-    };
-    connection.phase = 'waiting';
-    this.waiting.wait(waiter);
-    this.parties.set(connection, waiter);
-    this.carriers.add(devices, waiter);
-    this.metrics.waiting.set(this.waiting.size);
-    connection.logger.debug({ uuid, devices: [...devices] }, 'waiting for the other end');
+    this.carryOut(this.admission.judge(request, connection, named, ticket), request.uuid, arriving);
   }
 
   /**
-   * Pairs `arriving` with the end waiting on `uuid`, if there is one. Under a ticket the arriving end
-   * must come from the other side of it than the waiting one (A's network if B waits, and the other
-   * way round), or two connections of one party could pair. True when `arriving` was dealt with.
+   * Does what admission decided, in the same turn as it decided (the waiting room cannot change in
+   * between). False when the ticket must be looked up first.
    */
-  private joinPartner(uuid: string, arriving: ArrivingEnd): boolean {
-    const partner = this.waiting.peek(uuid);
-    if (partner === undefined) return false;
-    const admission = partner.admission;
-    if (admission && !completesTicket(admission.sides, this.sidesOf(admission.ticket, arriving.connection))) {
-      this.refuse(arriving.connection, 'wrong-address', { uuid, devices: admission.ticket.peers });
-      return true;
+  private carryOut(verdict: AdmissionVerdict, uuid: string, arriving: ArrivingEnd): boolean {
+    const { connection } = arriving;
+    switch (verdict.kind) {
+      case 'look-up-ticket':
+        return false;
+      case 'refuse':
+        this.refuse(connection, verdict.refusal, verdict.context);
+        return true;
+      case 'pair':
+        this.waiting.take(uuid);
+        this.pair(verdict.partner, arriving);
+        return true;
+      case 'wait': {
+        const { devices, admission } = verdict;
+        const waiter: WaitingPeer = {
+          uuid,
+          connection,
+          buffered: arriving.buffered,
+          devices,
+          isController: arriving.isController,
+          admission,
+        };
+        connection.phase = 'waiting';
+        this.waiting.wait(waiter);
+        this.parties.set(connection, waiter);
+        this.carriers.add(devices, waiter);
+        this.metrics.waiting.set(this.waiting.size);
+        connection.logger.debug({ uuid, devices: [...devices] }, 'waiting for the other end');
+        return true;
+      }
     }
-    this.waiting.take(uuid);
-    this.pair(partner, arriving);
-    return true;
-  }
-
-  private sidesOf(ticket: RelayTicketView, connection: RelayConnection): TicketSides {
-    const policy = this.ticketPolicy;
-    if (policy === undefined || !policy.checkIp) return ANY_SIDE;
-    const network = (address: string) => rateLimitKey(address, policy.ipv6PrefixLength);
-    const from = network(connection.remote.address);
-    return { requester: from === network(ticket.requesterIp), answerer: from === network(ticket.answererIp) };
-  }
-
-  private isOwnAddress(relay: string): boolean {
-    // Without a policy (tests of the pairing itself) any node is this one.
-    return this.ticketPolicy === undefined || this.ownAddresses.has(relayAddressKey(relay));
   }
 
   private pair(waiter: WaitingPeer, arriving: ArrivingEnd): void {
@@ -434,35 +347,19 @@ export class RelayCore {
     this.carriers.add(session.devices, session);
     this.metrics.pairs.inc();
     this.metrics.sessions.set(this.sessions.size);
-    this.applySpeedLimit(session);
+    applySpeedLimit(session, this.ips);
     session.start();
     arriving.connection.logger.info(
       { uuid: session.uuid, partner: `${waiter.connection.remote.address}:${waiter.connection.remote.port}` },
       'paired',
     );
-    if (isRelayUuid(session.uuid)) void this.consumeTicket(session, waiter.admission !== undefined);
+    void this.addTicketDevices(session, waiter.admission !== undefined);
   }
 
-  /**
-   * Deletes the ticket so its uuid admits no second pair. A pair admitted on a verified ticket only
-   * deletes it (a second signature check per pair is CPU for nothing); otherwise (compatibility mode)
-   * the ticket, if signal issued one, tells which devices the session carries, for ban cuts.
-   */
-  private async consumeTicket(session: RelaySession, admittedOnTicket: boolean): Promise<void> {
-    const tickets = this.tickets;
-    if (tickets === undefined) return;
-    let peers: readonly string[];
-    try {
-      if (admittedOnTicket) {
-        await tickets.spend(session.uuid);
-        return;
-      }
-      peers = (await tickets.take(session.uuid))?.peers ?? [];
-    } catch (error) {
-      this.logTicketFailure(error, session.uuid);
-      return;
-    }
-    if (!this.sessions.has(session)) return;
+  /** Spends the session's ticket; in compatibility mode the devices it names join the session, for ban cuts. */
+  private async addTicketDevices(session: RelaySession, admittedOnTicket: boolean): Promise<void> {
+    const peers = await this.admission.consumeTicket(session.uuid, admittedOnTicket);
+    if (peers === undefined || !this.sessions.has(session)) return;
     const added = peers.filter((id) => !session.devices.has(id));
     for (const id of added) session.devices.add(id);
     this.carriers.add(added, session);
@@ -470,35 +367,6 @@ export class RelayCore {
       this.endSession(session, 'denied');
       this.auditBanCut(session);
     }
-  }
-
-  private async ticketFor(
-    uuid: string,
-    connection: RelayConnection,
-  ): Promise<RelayTicketView | 'none' | 'unavailable'> {
-    // A uuid that could not have been issued has no ticket; it is not looked up.
-    if (!this.tickets || !isRelayUuid(uuid)) return 'none';
-    const deadline = this.clock() + (this.strict ? this.limits.ticketWaitMs : 0);
-    for (let pauseMs = 50; ; pauseMs *= 2) {
-      try {
-        const ticket = await this.lookUpTicket(this.tickets, uuid);
-        if (ticket) return ticket;
-      } catch (error) {
-        this.logTicketFailure(error, uuid);
-        return 'unavailable';
-      }
-      if (connection.closed || this.waiting.has(uuid) || this.clock() + pauseMs > deadline) return 'none';
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    }
-  }
-
-  /** One Redis read per uuid at a time, shared by every connection waiting on it. */
-  private lookUpTicket(tickets: TicketSource, uuid: string): ReturnType<TicketSource['get']> {
-    const pending = this.ticketLookups.get(uuid);
-    if (pending) return pending;
-    const lookup = tickets.get(uuid).finally(() => this.ticketLookups.delete(uuid));
-    this.ticketLookups.set(uuid, lookup);
-    return lookup;
   }
 
   private refuse(
@@ -577,43 +445,6 @@ export class RelayCore {
     session.close(reason, from);
   }
 
-  private sweep(): void {
-    const now = this.clock();
-    for (const connection of [...this.connections]) {
-      if (!connection.closed && this.ips.isBlocked(connection.remote.address)) this.dropBlocked(connection);
-    }
-    for (const session of [...this.sessions]) {
-      const bytes = session.bytes;
-      if (bytes !== session.lastSeenBytes) {
-        session.lastSeenBytes = bytes;
-        session.lastActiveAt = now;
-      } else if (now - session.lastActiveAt >= this.limits.idleTimeoutMs) {
-        session.connections[0].logger.info({ uuid: session.uuid }, 'session idle, closing');
-        this.endSession(session, 'idle');
-        continue;
-      }
-      if (!session.downgraded && shouldDowngrade(this.bandwidth, now - session.startedAt, bytes)) {
-        session.downgraded = true;
-        this.metrics.downgraded.inc();
-        session.connections[0].logger.info({ uuid: session.uuid }, 'session downgraded to LIMIT_SPEED');
-      }
-      this.applySpeedLimit(session);
-    }
-    this.reportBytes(this.sessions);
-  }
-
-  /**
-   * LIMIT_SPEED instead of the per-session limit for a downgraded session or a blacklisted end: at
-   * pairing, so a blacklisted IP is slow from its first byte, and again at every sweep, as lists change.
-   */
-  private applySpeedLimit(session: RelaySession): void {
-    const [first, second] = session.connections;
-    session.budget.slow =
-      session.downgraded ||
-      this.ips.isBlacklisted(first.remote.address) ||
-      this.ips.isBlacklisted(second.remote.address);
-  }
-
   /**
    * Adds what these sessions relayed since their last report to the byte counters, summed first: a
    * labelled prom-client increment costs about a microsecond, and one per session per second made
@@ -633,13 +464,5 @@ export class RelayCore {
     }
     if (fromController > 0) this.metrics.bytes.inc({ direction: 'from-controller' }, fromController);
     if (fromControlled > 0) this.metrics.bytes.inc({ direction: 'from-controlled' }, fromControlled);
-  }
-
-  private logTicketFailure(error: unknown, uuid: string): void {
-    const now = this.clock();
-    // One line per 10 s: with Redis down every connection would fail the same way.
-    if (now - this.ticketFailureLoggedAt < 10_000) return;
-    this.ticketFailureLoggedAt = now;
-    this.logger.warn({ err: error, uuid, strict: this.strict }, 'relay ticket lookup failed');
   }
 }

@@ -10,9 +10,10 @@ import nacl from 'tweetnacl';
 import { generateIdentityKeyPair, signIdPk, verifySignedIdPk } from '@switchboard/crypto';
 import { decodePeerMessage, encodeFrame, encodeFrameHeader, encodePeerMessage } from '@switchboard/protocol';
 import { encodeRelayTicket } from '@switchboard/relay-registry';
+import { metric, waitFor } from '@switchboard/test-net';
 
 import { BulkPeer, type BulkTransport } from './test/bulk-peer';
-import { metric, NODE_ADDRESS, RelayFixture, waitFor } from './test/relay-fixture';
+import { NODE_ADDRESS, RelayFixture } from './test/relay-fixture';
 
 // A relay node in process, on real sockets, wired to the real Redis under a prefix of its own, with
 // what signal (tickets) and the api (events, access lists) would write there. The full E2E handshake

@@ -3,6 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
+import { metric, waitFor as until } from '@switchboard/test-net';
 import { AllowedOrigins, TrustedProxies } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
@@ -24,27 +25,12 @@ async function tcpClient(port: number, localAddress?: string): Promise<Socket> {
   return socket;
 }
 
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Resolves with every byte the socket received once it has closed. */
 function receivedUntilClose(socket: Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.on('error', () => undefined);
   return once(socket, 'close').then(() => Buffer.concat(chunks));
-}
-
-async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
-    .reduce((sum, value) => sum + value.value, 0);
 }
 
 describe('RelayServer over real sockets', () => {

@@ -9,6 +9,8 @@ import {
 import { type Logger } from '@switchboard/observability';
 import {
   type AllowedOrigins,
+  closeServer,
+  listen,
   normalizeAddress,
   TrustedProxies,
   WebSocketDuplex,
@@ -181,19 +183,4 @@ export class RelayServer {
     });
     return http;
   }
-}
-
-function listen(server: TcpServer, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
-function closeServer(server: TcpServer | undefined): Promise<void> {
-  if (!server?.listening) return Promise.resolve();
-  return new Promise((resolve) => server.close(() => resolve()));
 }

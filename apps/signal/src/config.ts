@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import {
   flag,
   ipOrCidr,
+  isHostWithOptionalPort,
   ipv6PrefixLength,
   list,
   metricsHost,
@@ -16,7 +17,7 @@ import {
   z,
   type DeepReadonly,
 } from '@switchboard/config';
-import { KeyFileError, resolveKeyOption } from '@switchboard/crypto';
+import { isUsableKeyOption } from '@switchboard/crypto';
 import { eventKeyField, REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
 
@@ -32,10 +33,7 @@ const relayServer = z.string().refine(isHostWithOptionalPort, 'must be host or h
 
 const keyValue = z
   .string()
-  .refine(
-    (value) => !keyValueProblem(value),
-    'looks like a 64-byte secret key but its public half does not match its seed',
-  );
+  .refine(isUsableKeyOption, 'looks like a 64-byte secret key but its public half does not match its seed');
 
 const fields = z.object({
   ...sharedFields,
@@ -149,23 +147,3 @@ export const signalConfigSchema = fields
   });
 
 export type SignalConfig = DeepReadonly<z.output<typeof signalConfigSchema>>;
-
-function keyValueProblem(value: string): boolean {
-  try {
-    resolveKeyOption(value);
-    return false;
-  } catch (error) {
-    if (error instanceof KeyFileError) return true;
-    throw error;
-  }
-}
-
-const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
-
-function isHostWithOptionalPort(value: string): boolean {
-  const match = HOST_PORT.exec(value);
-  if (!match) return false;
-  const [, ipv6, , portText] = match;
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) return false;
-  return portText === undefined || (Number(portText) >= 1 && Number(portText) <= 65535);
-}

@@ -11,10 +11,11 @@ import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
 import { EventSigningKey } from '@switchboard/events';
 import { encodeRendezvous, RegisterPkResponse_Result } from '@switchboard/protocol';
 import { RelayRecordKey } from '@switchboard/relay-registry';
+import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { WebSocket } from 'ws';
 
-import { ephemeralPort, freeSignalPorts } from './test/free-ports';
+import { freeSignalPorts } from './test/free-ports';
 
 // The real signal process, started the way a deployment starts it (TypeScript through swc), on free
 // ports, with a key directory of its own.
@@ -47,22 +48,6 @@ function run(env: Record<string, string>, args: string[] = []): Service {
     signal: signal as NodeJS.Signals | null,
   }));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function waitForHealthy(service: Service, metricsPort: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void service.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`exited before healthy:\n${service.stderr()}\n${service.stdout()}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status === 200) return;
-    } catch {
-      // Not listening yet: poll again.
-    }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`not healthy after ${timeoutMs} ms:\n${service.stderr()}`);
 }
 
 async function stop(service: Service): Promise<{ code: number | null; elapsedMs: number }> {

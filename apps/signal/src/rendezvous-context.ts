@@ -91,6 +91,27 @@ export function signedPeerKey(context: RendezvousContext, id: string, version: s
   return signIdPk(id, peer.pkBytes, signing);
 }
 
+/**
+ * Answers a UDP request from `address`, unless the reply is larger than the request: a forged
+ * source address must not make this server a reflection amplifier.
+ */
+export function replyDatagram(
+  context: RendezvousContext,
+  request: Buffer,
+  reply: Uint8Array,
+  address: string,
+  port: number,
+): void {
+  if (reply.length > request.length) {
+    context.logger.debug(
+      { request: request.length, reply: reply.length },
+      'UDP reply larger than request, not sent',
+    );
+    return;
+  }
+  context.udp.send(reply, address, port);
+}
+
 /** Pushes a message to B: down its registration link if it has one, else to its last UDP address. */
 export function deliverToPeer(
   context: RendezvousContext,

@@ -4,6 +4,7 @@ import { type AddressInfo, createConnection, createServer, type Socket } from 'n
 
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { encodeFrame, encodeFrameHeader, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { metric, waitFor as until } from '@switchboard/test-net';
 import { AllowedOrigins, TrustedProxies, WebSocketDuplex } from '@switchboard/transport';
 import { WebSocket } from 'ws';
 
@@ -15,25 +16,6 @@ import { peerIdentity } from './test/core-harness';
 import { FramedClient } from './test/rendezvous-client';
 
 const logger = createLogger({ name: 'signal-server-test', level: 'silent' });
-
-async function metric(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
-    .reduce((sum, value) => sum + value.value, 0);
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function tcpClient(port: number): Promise<Socket> {
   const socket = createConnection({ host: '127.0.0.1', port });

@@ -11,6 +11,9 @@ import {
 import { type Logger } from '@switchboard/observability';
 import {
   type AllowedOrigins,
+  closeServer,
+  type ConnectionSlot,
+  listen,
   normalizeAddress,
   type TrustedProxies,
   WebSocketDuplex,
@@ -18,7 +21,7 @@ import {
 import { WebSocketServer } from 'ws';
 
 import { type Listener } from './connection';
-import { type ConnectionSlot, type SignalCore } from './signal-core';
+import { type SignalCore } from './signal-core';
 
 export interface SignalPorts {
   host: string;
@@ -193,16 +196,6 @@ export class SignalServer {
   }
 }
 
-function listen(server: TcpServer | HttpServer, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
 function bindUdp(socket: UdpSocket, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
@@ -211,11 +204,6 @@ function bindUdp(socket: UdpSocket, host: string, port: number): Promise<Address
       resolve(socket.address());
     });
   });
-}
-
-function closeServer(server: TcpServer | HttpServer | undefined): Promise<void> {
-  if (!server?.listening) return Promise.resolve();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 function closeUdp(socket: UdpSocket | undefined): Promise<void> {

@@ -1,7 +1,8 @@
 import { encodeFrame, encodeFrameHeader } from '@switchboard/protocol';
+import { streamPair } from '@switchboard/test-net';
 
 import { DEFAULT_SIGNAL_LIMITS } from './signal-core';
-import { CoreHarness, ManualClock, peerIdentity, streamPair } from './test/core-harness';
+import { CoreHarness, ManualClock, peerIdentity } from './test/core-harness';
 
 const remote = { address: '192.0.2.10', port: 40000 };
 

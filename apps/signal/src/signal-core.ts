@@ -3,28 +3,20 @@ import { type Duplex } from 'node:stream';
 import { NO_AUDIT } from '@switchboard/audit-queue';
 import { type RandomBytes, SecureChannel, type ServerKey } from '@switchboard/crypto';
 import { type Logger, type Registry } from '@switchboard/observability';
+import { decodeRendezvous } from '@switchboard/protocol';
 import {
-  decodeRendezvous,
-  encodeRendezvous,
-  type RegisterPk,
-  RegisterPkResponse_Result,
-  type RendezvousPayload,
-} from '@switchboard/protocol';
-import { type PeerEndpoint, rateLimitKey } from '@switchboard/transport';
+  type ConnectionSlot,
+  OpenConnections,
+  type PeerEndpoint,
+  rateLimitKey,
+} from '@switchboard/transport';
 
 import { type Clock, systemClock } from './clock';
 import { type CloseReason, type Listener, SignalConnection } from './connection';
-import { handleChangeId } from './handlers/change-id';
 import { handleKeyExchange } from './handlers/key-exchange';
-import { handleLocalAddr } from './handlers/local-addr';
-import { handleOnlineRequest } from './handlers/online-request';
-import { handlePunchHoleRequest } from './handlers/punch-hole-request';
-import { handlePunchHoleSent } from './handlers/punch-hole-sent';
-import { handleRegisterPeer, readRegisterPeerId, REGISTER_PEER_RESPONSE } from './handlers/register-peer';
-import { handleRegisterPk, type RegisterPkOutcome } from './handlers/register-pk';
-import { handleRelayResponse } from './handlers/relay-response';
-import { handleRequestRelay } from './handlers/request-relay';
-import { handleTestNatRequest } from './handlers/test-nat-request';
+import { dispatchDatagram, dispatchStream } from './handlers/message-tables';
+import { answerRegisterPeer, readRegisterPeerId } from './handlers/register-peer';
+import { finishOneShot } from './handlers/stream-outcome';
 import { DEFAULT_SIGNAL_LIMITS, type SignalLimits } from './limits';
 import { SignalMetrics } from './metrics';
 import { type KnownPeer, PeerMap, type PeerRecord } from './peer-map';
@@ -65,28 +57,11 @@ export interface SignalCoreOptions {
   random?: RandomBytes;
 }
 
-/** One connection's place under the global and its IP's connection caps (SignalCore.admit); released once. */
-export class ConnectionSlot {
-  private held = true;
-
-  constructor(
-    /** The client's per-IP limit key: its address, or its network for IPv6 (rateLimitKey). */
-    readonly key: string,
-    private readonly onRelease: () => void,
-  ) {}
-
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    this.onRelease();
-  }
-}
-
 /**
  * The transport-agnostic rendezvous core (hbbs): TCP 21116, the NAT-test port 21115 and WebSocket all
- * arrive as byte streams, UDP as datagrams. It decodes, routes each message to its handler
- * (handlers/, one per message type) and owns the state they share: the peer map, the punch map,
- * the registration links and the rate limiters.
+ * arrive as byte streams, UDP as datagrams. It decodes, looks each message up in its port's table
+ * (handlers/message-tables.ts; one handler file per message type) and owns the state they share: the
+ * peer map, the punch map, the registration links and the rate limiters.
  */
 export class SignalCore {
   readonly limits: SignalLimits;
@@ -102,8 +77,7 @@ export class SignalCore {
   private datagramSender: DatagramSender | undefined;
   private shuttingDown = false;
   /** Open TCP/WS connections per client IP (rate-limit key), and of everyone together. */
-  private readonly openPerIp = new Map<string, number>();
-  private slotsHeld = 0;
+  private readonly open = new OpenConnections();
   private readonly newConnectionLimiter: WindowLimiter;
   private readonly frameLimiter: WindowLimiter;
 
@@ -221,23 +195,20 @@ export class SignalCore {
    */
   admit(ip: string): ConnectionSlot | undefined {
     const key = rateLimitKey(ip, this.limits.ipv6PrefixLength);
-    const open = this.openPerIp.get(key) ?? 0;
     if (!this.shuttingDown) {
-      if (this.slotsHeld >= this.limits.maxConnections) {
+      if (this.open.total >= this.limits.maxConnections) {
         this.metrics.refusal('connection-cap');
         return undefined;
       }
       if (
-        open >= this.limits.maxConnectionsPerIp ||
+        this.open.countFor(key) >= this.limits.maxConnectionsPerIp ||
         !this.newConnectionLimiter.allow(key, 1, this.clock.now())
       ) {
         this.metrics.refusal('connection-limit');
         return undefined;
       }
     }
-    this.openPerIp.set(key, open + 1);
-    this.slotsHeld++;
-    return new ConnectionSlot(key, () => this.releaseSlot(key));
+    return this.open.take(key);
   }
 
   /**
@@ -291,7 +262,7 @@ export class SignalCore {
     const id = readRegisterPeerId(datagram);
     if (id !== undefined) {
       this.metrics.sinceScrape.udpRegisterPeers++;
-      this.answerRegisterPeer(datagram, id, address, port);
+      answerRegisterPeer(this.context, datagram, id, address, port);
       return;
     }
     const decoded = decodeRendezvous(datagram);
@@ -301,21 +272,7 @@ export class SignalCore {
     }
     const message = decoded.payload;
     this.metrics.message('udp', message.$case);
-    if (message.$case === 'registerPeer') {
-      this.answerRegisterPeer(datagram, message.value.id, address, port);
-    } else if (message.$case === 'registerPk') {
-      const outcome = handleRegisterPk(this.context, message.value, {
-        ip: address,
-        port,
-        returnRoutable: false,
-      });
-      if (outcome instanceof Promise) {
-        void outcome.then((settled) => this.answerRegisterPk(datagram, settled, address, port));
-      } else {
-        this.answerRegisterPk(datagram, outcome, address, port);
-      }
-    }
-    // PunchHoleRequest, PunchHoleSent, LocalAddr and the rest are ignored over UDP, as upstream.
+    dispatchDatagram(this.context, message, datagram, address, port);
   }
 
   /** Refuses new connections and drops every open one (signal's clients reconnect on their own). */
@@ -323,37 +280,6 @@ export class SignalCore {
     this.shuttingDown = true;
     clearInterval(this.sweepTimer);
     for (const connection of [...this.connections]) connection.destroy('shutdown');
-  }
-
-  private answerRegisterPeer(datagram: Buffer, id: string, address: string, port: number): void {
-    const reply = handleRegisterPeer(this.context, id, address, port);
-    if (reply !== 'drop') this.replyDatagram(datagram, REGISTER_PEER_RESPONSE[reply], address, port);
-  }
-
-  private answerRegisterPk(
-    datagram: Buffer,
-    outcome: RegisterPkOutcome,
-    address: string,
-    port: number,
-  ): void {
-    if (outcome.kind !== 'answered') return;
-    // No keep_alive over UDP, as upstream.
-    const reply = encodeRendezvous({
-      $case: 'registerPkResponse',
-      value: { result: outcome.result, keepAlive: 0 },
-    });
-    this.replyDatagram(datagram, reply, address, port);
-  }
-
-  private replyDatagram(request: Buffer, reply: Uint8Array, address: string, port: number): void {
-    if (reply.length > request.length) {
-      this.logger.debug(
-        { request: request.length, reply: reply.length },
-        'UDP reply larger than request, not sent',
-      );
-      return;
-    }
-    this.sendDatagram(reply, address, port);
   }
 
   private sendDatagram(payload: Uint8Array, address: string, port: number): void {
@@ -389,122 +315,8 @@ export class SignalCore {
       }
       channel.continueInPlaintext();
     }
-    if (connection.listener === 'nat-test') this.dispatchNatTest(connection, message);
-    else this.dispatchRendezvous(connection, message);
-  }
-
-  /** 21115 handles its first message only, then closes (docs/protocol.md §5.8). */
-  private dispatchNatTest(connection: SignalConnection, message: RendezvousPayload): void {
-    switch (message.$case) {
-      case 'testNatRequest':
-        handleTestNatRequest(connection);
-        connection.close('handled');
-        return;
-      case 'onlineRequest':
-        connection.close(
-          handleOnlineRequest(this.context, connection, message.value) ? 'handled' : 'rate-limited',
-        );
-        return;
-      default:
-        connection.close('unexpected-message');
-    }
-  }
-
-  /**
-   * TCP 21116 and WS (docs/protocol.md §5.5): a punch or relay request keeps the connection open for the
-   * answer, a RegisterPk without old_id makes it a registration link (§5.11a), anything else is
-   * handled and the connection closed.
-   */
-  private dispatchRendezvous(connection: SignalConnection, message: RendezvousPayload): void {
-    const context = this.context;
-    switch (message.$case) {
-      case 'punchHoleRequest':
-        handlePunchHoleRequest(context, connection, message.value);
-        return;
-      case 'requestRelay':
-        handleRequestRelay(context, connection, message.value);
-        return;
-      case 'registerPk':
-        if (message.value.oldId === '') {
-          this.registerOverLink(connection, message.value);
-          return;
-        }
-        connection.sendMessage({
-          $case: 'registerPkResponse',
-          value: { result: handleChangeId(context, connection, message.value), keepAlive: 0 },
-        });
-        break;
-      case 'punchHoleSent':
-        handlePunchHoleSent(context, connection, message.value);
-        break;
-      case 'localAddr':
-        handleLocalAddr(context, message.value);
-        break;
-      case 'relayResponse':
-        handleRelayResponse(context, connection, message.value);
-        break;
-      case 'testNatRequest':
-        handleTestNatRequest(connection);
-        break;
-      case 'onlineRequest':
-        // WS clients send it here, having no 21115; on TCP 21116 clients never do.
-        if (connection.listener !== 'ws') {
-          this.finishOneShot(connection, 'unexpected-message');
-          return;
-        }
-        if (!handleOnlineRequest(context, connection, message.value)) {
-          this.finishOneShot(connection, 'rate-limited');
-          return;
-        }
-        break;
-      default:
-        this.finishOneShot(connection, 'unexpected-message');
-        return;
-    }
-    this.finishOneShot(connection, 'handled');
-  }
-
-  /** One-shot requests close their connection, except on a registration link, which stays up. */
-  private finishOneShot(connection: SignalConnection, reason: CloseReason): void {
-    if (connection.registeredPeer === undefined) connection.close(reason);
-  }
-
-  /**
-   * RegisterPk on a long-lived TCP/WS link (§5.11a; the client side is rustdesk
-   * src/rendezvous_mediator.rs start_tcp): the same checks as over UDP, an answer with keep_alive,
-   * and on OK the link becomes the peer's: it stays online while the link lives and PunchHole,
-   * FetchLocalAddr and RequestRelay go down it.
-   */
-  private registerOverLink(connection: SignalConnection, message: RegisterPk): void {
-    const outcome = handleRegisterPk(this.context, message, {
-      ip: connection.remote.address,
-      port: connection.remote.port,
-      returnRoutable: true,
-    });
-    if (outcome instanceof Promise) {
-      void outcome.then((settled) => this.answerOverLink(connection, settled));
-    } else {
-      this.answerOverLink(connection, outcome);
-    }
-  }
-
-  private answerOverLink(connection: SignalConnection, outcome: RegisterPkOutcome): void {
-    // The stored identity was read meanwhile: the client may have gone.
-    if (connection.closed) return;
-    if (outcome.kind === 'ignored') {
-      this.finishOneShot(connection, 'handled');
-      return;
-    }
-    connection.sendMessage({
-      $case: 'registerPkResponse',
-      value: { result: outcome.result, keepAlive: this.limits.keepAliveSeconds },
-    });
-    if (outcome.result === RegisterPkResponse_Result.OK && outcome.peer !== undefined) {
-      this.bindLink(outcome.peer, connection);
-    } else {
-      // Not registered (yet): the client retries on this link every 15–30 s, so give it the link's patience.
-      connection.setMessageTimeout(this.limits.linkIdleTimeoutMs);
-    }
+    const outcome = dispatchStream(this.context, connection, message);
+    if (outcome !== 'keep-open') finishOneShot(connection, outcome);
   }
 
   private bindLink(peer: PeerRecord, connection: SignalConnection): void {
@@ -549,13 +361,6 @@ export class SignalCore {
       }
     }
     if (ids.length > 0) this.logger.info({ ids: ids.length, refusal, linksClosed: links }, 'devices denied');
-  }
-
-  private releaseSlot(key: string): void {
-    this.slotsHeld--;
-    const open = (this.openPerIp.get(key) ?? 1) - 1;
-    if (open > 0) this.openPerIp.set(key, open);
-    else this.openPerIp.delete(key);
   }
 
   private forget(connection: SignalConnection, reason: CloseReason): void {

@@ -1,3 +1,5 @@
+import { DEVICE_ID_PATTERN, RELAY_UUID_PATTERN } from '@switchboard/domain';
+
 import {
   AUDIT_JOB_VERSION,
   type AuditJob,
@@ -25,8 +27,6 @@ export const DEFAULT_MAX_COALESCED_KEYS = 10_000;
 const MAX_DEVICES = 32;
 // The job schema's shapes (audit-job.ts). Ids and uuids come off the wire: one that does not fit
 // folds into the overflow window rather than becoming a key (or being refused by the consumer).
-const DEVICE_ID = /^[A-Za-z0-9_-]{1,32}$/;
-const RELAY_UUID = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Coalesced = Extract<
   DataPlaneAuditFact,
@@ -110,14 +110,14 @@ export class AuditCoalescer {
         });
         return true;
       case 'device.registration_refused':
-        return DEVICE_ID.test(fact.deviceId)
+        return DEVICE_ID_PATTERN.test(fact.deviceId)
           ? this.fold(`r|${fact.deviceId}|${fact.reason}`, fact, fact.deviceId, now)
           : this.fold(overflowKey(fact), fact, null, now);
       case 'relay.session_refused':
         return this.fold(
           `s|${fact.ip}|${fact.reason}`,
           fact,
-          RELAY_UUID.test(fact.uuid) ? fact.uuid : null,
+          RELAY_UUID_PATTERN.test(fact.uuid) ? fact.uuid : null,
           now,
         );
     }
@@ -153,7 +153,7 @@ export class AuditCoalescer {
       window = this.windows.get(key);
     }
     const devices =
-      fact.action === 'relay.session_refused' ? fact.devices.filter((id) => DEVICE_ID.test(id)) : [];
+      fact.action === 'relay.session_refused' ? fact.devices.filter((id) => DEVICE_ID_PATTERN.test(id)) : [];
     if (window !== undefined) {
       if (window.pending === 0) window.firstAt = now;
       window.pending++;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { DEVICE_ID_PATTERN, RELAY_UUID_PATTERN } from '@switchboard/domain';
+
 /*
  * The contract between the data plane (signal, relay: producers) and the api (the one consumer that
  * appends to the audit chain). Anyone who can write to Redis can add a job, so the consumer trusts
@@ -19,9 +21,8 @@ export function auditQueuePrefix(redisKeyPrefix: string): string {
 /** Version of the job shape; a consumer drops (never retries) a version it does not know. */
 export const AUDIT_JOB_VERSION = 1 as const;
 
-const deviceId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'not a RustDesk id');
-// RustDesk sends Uuid::new_v4() strings; the relay accepts up to 64 of [A-Za-z0-9_-] (relay-registry).
-const relayUuid = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a relay session uuid');
+const deviceId = z.string().regex(DEVICE_ID_PATTERN, 'not a RustDesk id');
+const relayUuid = z.string().regex(RELAY_UUID_PATTERN, 'not a relay session uuid');
 const ip = z.string().min(1).max(45);
 const instant = z.iso.datetime({ offset: true });
 const count = z.number().int().min(1).max(1_000_000_000);

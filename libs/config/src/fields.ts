@@ -179,6 +179,17 @@ export function wideProxyRangeProblem(
   );
 }
 
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
+
+/** `host` or `host:port` as a client would dial it (an IPv6 host in brackets), as in RELAY_SERVERS and RELAY_PUBLIC_ADDR. */
+export function isHostWithOptionalPort(value: string): boolean {
+  const match = HOST_PORT.exec(value);
+  if (!match) return false;
+  const [, ipv6, , portText] = match;
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) return false;
+  return portText === undefined || (Number(portText) >= 1 && Number(portText) <= 65535);
+}
+
 /** A web origin as a browser sends it (`https://console.example.com`, `http://host:8080`), as in WS_ALLOWED_ORIGINS. */
 export const webOrigin = z.string().refine((value) => {
   try {

@@ -2,6 +2,7 @@ import { decodeBase64 } from './base64';
 import {
   encodePublicKeyFile,
   encodeSecretKeyFile,
+  KeyFileError,
   parseSecretKeyFile,
   SECRET_KEY_BYTES,
   type IdentityKeyPair,
@@ -42,6 +43,17 @@ export function resolveKeyOption(value: string): KeyOption {
     return { kind: 'secret-key', keyPair, licenceKey: encodePublicKeyFile(keyPair.publicKey) };
   }
   return { kind: 'licence-only', licenceKey: value };
+}
+
+/** False for a KEY that resolveKeyOption refuses: the check both services' configurations run. */
+export function isUsableKeyOption(value: string): boolean {
+  try {
+    resolveKeyOption(value);
+    return true;
+  } catch (error) {
+    if (error instanceof KeyFileError) return false;
+    throw error;
+  }
 }
 
 /** Whether the key files must be loaded (or created) for this option on the rendezvous server. */

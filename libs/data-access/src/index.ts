@@ -100,7 +100,6 @@ export {
   DeviceIdTakenError,
   DeviceRepository,
   escapeLike,
-  REGISTRATION_POLICY_SETTING,
   RegistrationTokenRepository,
   uuidDigest,
 } from './devices';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
-// A RustDesk id: default ids are digits, custom ids (change-id) match ^[a-zA-Z][\w-]{5,15}$,
-// so the union of both shapes is accepted (schema.prisma Device.rustdeskId).
-const deviceId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'not a RustDesk id');
+import { DEVICE_ID_PATTERN } from '@switchboard/domain';
+
+const deviceId = z.string().regex(DEVICE_ID_PATTERN, 'not a RustDesk id');
 // Who did it: a user id, an API key prefix or a system actor such as "system:expiry".
 const actor = z.string().min(1).max(128);
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
+import { waitFor } from '@switchboard/test-net';
+
 import { type EventEnvelope } from './envelope';
 import { type ResyncReason } from './event-bus';
 import { EventSigningKey } from './event-signing';
@@ -9,14 +11,6 @@ import { RedisEventBus } from './redis-event-bus';
 import { RecordingLogger } from './test-support/recording-logger';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 4000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('RedisEventBus (real Redis)', () => {
   let prefix: string;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { REGISTRATION_POLICY_KEY } from '@switchboard/domain';
+
 // The settings the data plane acts on when ConfigChanged announces them. The api validates a PUT of
 // a known key against its schema here, and signal parses the same names, so the two can never
 // disagree on what a valid value is.
@@ -10,8 +12,6 @@ export const SETTING_KEY_PATTERN = /^[a-zA-Z0-9._-]{1,64}$/;
 /** Who may register with signal (docs/architecture.md "Registration"); REGISTRATION_POLICY is the default. */
 export const REGISTRATION_POLICIES = ['open', 'token', 'approval', 'locked'] as const;
 export type RegistrationPolicy = (typeof REGISTRATION_POLICIES)[number];
-
-export const REGISTRATION_POLICY_KEY = 'registration.policy';
 
 /** Known keys and the values they accept; any other (well-formed) key holds any JSON. */
 export const knownSettingSchemas: Readonly<Record<string, z.ZodType>> = {

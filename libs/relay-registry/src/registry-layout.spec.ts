@@ -1,10 +1,6 @@
-import {
-  isPeerId,
-  isRelayAddress,
-  isRelayUuid,
-  registryKeys,
-  relayNodeRecordSchema,
-} from './registry-layout';
+import { isDeviceId as isPeerId, isRelayUuid } from '@switchboard/domain';
+
+import { isRelayAddress, registryKeys, relayNodeRecordSchema } from './registry-layout';
 
 describe('registry layout', () => {
   it('accepts the uuids RustDesk clients send and nothing that could escape the key', () => {

@@ -80,20 +80,3 @@ export const relayNodeRecordSchema = z.object({
 });
 
 export type RelayNodeRecord = z.infer<typeof relayNodeRecordSchema>;
-
-/**
- * RustDesk clients send `Uuid::new_v4().to_string()` (src/client.rs, src/rendezvous_mediator.rs in
- * rustdesk/rustdesk): 36 characters. Anything else is capped and restricted before it becomes a key.
- */
-export const RELAY_UUID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function isRelayUuid(value: string): boolean {
-  return RELAY_UUID_PATTERN.test(value);
-}
-
-/** Peer ids as docs/architecture.md "Input" gives them: default and custom ids, `[A-Za-z0-9_-]{1,32}`. */
-export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
-
-export function isPeerId(value: string): boolean {
-  return PEER_ID_PATTERN.test(value);
-}

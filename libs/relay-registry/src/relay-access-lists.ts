@@ -1,7 +1,9 @@
 import { type Redis } from 'ioredis';
 
+import { isDeviceId } from '@switchboard/domain';
+
 import { connectIfLazy } from './lazy-connect';
-import { isPeerId, type RegistryKeys, registryKeys, type RelayIpList } from './registry-layout';
+import { type RegistryKeys, registryKeys, type RelayIpList } from './registry-layout';
 
 /*
  * The durable half of what relays must refuse, in Redis because relays hold no database credentials
@@ -42,24 +44,24 @@ export class RelayAccessLists {
 
   /** Every denied device id, read with SSCAN so a large set never blocks Redis. */
   async deniedDevices(): Promise<Set<string>> {
-    return this.scan(this.keys.deniedDevices, isPeerId);
+    return this.scan(this.keys.deniedDevices, isDeviceId);
   }
 
   async isDeviceDenied(deviceId: string): Promise<boolean> {
-    if (!isPeerId(deviceId)) return false;
+    if (!isDeviceId(deviceId)) return false;
     await connectIfLazy(this.redis);
     return (await this.redis.sismember(this.keys.deniedDevices, deviceId)) === 1;
   }
 
   async denyDevices(deviceIds: readonly string[]): Promise<void> {
-    const valid = deviceIds.filter(isPeerId);
+    const valid = deviceIds.filter(isDeviceId);
     if (valid.length === 0) return;
     await connectIfLazy(this.redis);
     await this.redis.sadd(this.keys.deniedDevices, ...valid);
   }
 
   async allowDevices(deviceIds: readonly string[]): Promise<void> {
-    const valid = deviceIds.filter(isPeerId);
+    const valid = deviceIds.filter(isDeviceId);
     if (valid.length === 0) return;
     await connectIfLazy(this.redis);
     await this.redis.srem(this.keys.deniedDevices, ...valid);

@@ -1,8 +1,8 @@
 import { RelayNodeAnnouncer, type RelayNodeAnnouncerOptions } from './relay-node-announcer';
 import { relayNodeRecordSchema } from './registry-layout';
 import { RecordingLogger } from './test-support/recording-logger';
-import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
-import { TcpProxy } from '@switchboard/test-net';
+import { RedisFixture, sleep } from './test-support/redis-fixture';
+import { TcpProxy, waitFor } from '@switchboard/test-net';
 
 describe('RelayNodeAnnouncer (real Redis)', () => {
   let redis: RedisFixture;

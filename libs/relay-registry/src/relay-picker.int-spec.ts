@@ -4,8 +4,8 @@ import { RelayNodeAnnouncer, type RelayNodeStats } from './relay-node-announcer'
 import { RelayPicker, type RelayPickerOptions } from './relay-picker';
 import { RelayRecordKey } from './relay-record-key';
 import { RecordingLogger } from './test-support/recording-logger';
-import { RedisFixture, sleep, waitFor } from './test-support/redis-fixture';
-import { TcpProxy } from '@switchboard/test-net';
+import { RedisFixture, sleep } from './test-support/redis-fixture';
+import { TcpProxy, waitFor } from '@switchboard/test-net';
 
 describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
   let redis: RedisFixture;

@@ -12,8 +12,8 @@ import {
   type RelayTicketStoreOptions,
 } from './relay-ticket-store';
 import { RecordingLogger } from './test-support/recording-logger';
-import { RedisFixture, waitFor } from './test-support/redis-fixture';
-import { TcpProxy } from '@switchboard/test-net';
+import { RedisFixture } from './test-support/redis-fixture';
+import { TcpProxy, waitFor } from '@switchboard/test-net';
 
 const SIGNAL_KEY = generateIdentityKeyPair();
 const REFUSED_READ = 'relay ticket in Redis refused: not signed by signal for this uuid, or expired';

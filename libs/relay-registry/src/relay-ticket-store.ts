@@ -1,9 +1,11 @@
 import { type Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 
+import { isDeviceId, isRelayUuid } from '@switchboard/domain';
+
 import { connectIfLazy } from './lazy-connect';
 import { type RegistryLogger, ThrottledWarning } from './registry-logger';
-import { isPeerId, isRelayAddress, isRelayUuid, type RegistryKeys, registryKeys } from './registry-layout';
+import { isRelayAddress, type RegistryKeys, registryKeys } from './registry-layout';
 import { decodeRelayTicket, encodeRelayTicket, type TicketDecodeFailure } from './relay-ticket';
 
 /** What signal knows when B answers A's request (RelayTicket of apps/signal/src/ports.ts). */
@@ -154,7 +156,7 @@ export class RelayTicketStore {
     const value = encodeRelayTicket(
       {
         uuid: ticket.uuid,
-        peers: [...new Set(ticket.peers.filter(isPeerId))].slice(0, MAX_TICKET_PEERS),
+        peers: [...new Set(ticket.peers.filter(isDeviceId))].slice(0, MAX_TICKET_PEERS),
         // The relay address can come from a client's message; keep only a sane one.
         relay: isRelayAddress(ticket.relay) ? ticket.relay : '',
         requesterIp: ticket.requesterIp,

@@ -1,6 +1,7 @@
 import { signDetached, verifyDetached } from '@switchboard/crypto';
+import { isDeviceId, isRelayUuid } from '@switchboard/domain';
 
-import { isPeerId, isRelayAddress, isRelayUuid } from './registry-layout';
+import { isRelayAddress } from './registry-layout';
 
 // The wire form of a relay ticket in Redis, signed by signal's Ed25519 identity key (the key whose
 // public half every relay already holds as its licence key). A MAC would have to be shared with the
@@ -69,7 +70,7 @@ function parseClaims(body: string): RelayTicketClaims | undefined {
     typeof uuid !== 'string' ||
     !isRelayUuid(uuid) ||
     !Array.isArray(peers) ||
-    !peers.every((peer) => typeof peer === 'string' && isPeerId(peer)) ||
+    !peers.every((peer) => typeof peer === 'string' && isDeviceId(peer)) ||
     typeof relay !== 'string' ||
     typeof requesterIp !== 'string' ||
     typeof answererIp !== 'string' ||

@@ -1,4 +1,5 @@
 export { createTestDatabase, testDatabaseAdminUrl } from './test-database';
 export type { TestDatabase } from './test-database';
 export * from './rustdesk-peer';
-export { canBind, ephemeralPort } from './net/free-port';
+// Kept here too for the api and e2e tests that import them with the rest of libs/testing.
+export { canBind, ephemeralPort } from '@switchboard/test-net';

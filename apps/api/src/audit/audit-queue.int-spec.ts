@@ -9,7 +9,7 @@ import {
 } from '@switchboard/audit-queue';
 import { createPrismaClient, type PrismaClient } from '@switchboard/data-access';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { TcpProxy } from '@switchboard/test-net';
+import { metric, TcpProxy } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -32,13 +32,6 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, m
     if (done(value) || Date.now() - started > ms) return value;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function metric(registry: Registry, name: string, labels: Record<string, string> = {}) {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
-    .reduce((sum, value) => sum + value.value, 0);
 }
 
 describe('audit queue: data plane → api worker → chain', () => {

@@ -1,6 +1,7 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
+import { waitFor } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
 import { startTestApp, TEST_EVENT_SIGNING_KEY } from '../../test/api-test-harness';
@@ -335,11 +336,3 @@ describe('tokens, sessions and password change', () => {
     });
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,6 +1,8 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
+import { CUSTOM_ID_PATTERN, DEVICE_ID_PATTERN } from '@switchboard/domain';
+
 // Request shapes of the device administration API. Limits follow the columns in schema.prisma.
 
 /**
@@ -10,12 +12,12 @@ import { z } from 'zod';
  */
 export const deviceIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a RustDesk id (1-32 of A-Z a-z 0-9 _ -)');
+  .regex(DEVICE_ID_PATTERN, 'must be a RustDesk id (1-32 of A-Z a-z 0-9 _ -)');
 
 /** The rename target RustDesk itself accepts (docs/protocol.md §5.9). */
 export const newDeviceIdSchema = z
   .string()
-  .regex(/^[a-zA-Z][\w-]{5,15}$/, 'must start with a letter and be 6-16 of A-Z a-z 0-9 _ -');
+  .regex(CUSTOM_ID_PATTERN, 'must start with a letter and be 6-16 of A-Z a-z 0-9 _ -');
 
 const queryFlag = z
   .enum(['true', 'false'], { error: 'must be true or false' })

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
-import { createPrismaClient, type PrismaClient, REGISTRATION_POLICY_SETTING } from '@switchboard/data-access';
+import { createPrismaClient, type PrismaClient } from '@switchboard/data-access';
+import { REGISTRATION_POLICY_KEY } from '@switchboard/domain';
 import { type EventPayload, type EventType, RedisEventBus } from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
 import { E2E_EVENT_SIGNING_KEY } from './control-keys';
@@ -152,12 +153,12 @@ export class ApiStandIn {
   /** PUT of the `registration.policy` setting: the row first, then ConfigChanged. */
   async setRegistrationPolicy(policy: Policy, change: Change = {}): Promise<void> {
     await this.prisma.setting.upsert({
-      where: { key: REGISTRATION_POLICY_SETTING },
-      create: { key: REGISTRATION_POLICY_SETTING, value: policy, updatedBy: ACTOR },
+      where: { key: REGISTRATION_POLICY_KEY },
+      create: { key: REGISTRATION_POLICY_KEY, value: policy, updatedBy: ACTOR },
       update: { value: policy, updatedBy: ACTOR },
     });
     await this.publish(change, 'ConfigChanged', {
-      key: REGISTRATION_POLICY_SETTING,
+      key: REGISTRATION_POLICY_KEY,
       value: policy,
       actor: ACTOR,
     });

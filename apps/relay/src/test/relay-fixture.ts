@@ -114,26 +114,3 @@ export class RelayFixture {
     await this.admin.quit();
   }
 }
-
-export async function metric(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return values
-    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
-    .reduce((sum, value) => sum + value.value, 0);
-}
-
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

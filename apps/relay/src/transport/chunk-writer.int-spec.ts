@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 
-import { type ChunkWriter, chunkWriterFor, SocketChunkWriter, StreamChunkWriter } from './chunk-writer';
+import { chunkWriterFor } from './choose-chunk-writer';
+import { type ChunkWriter, SocketChunkWriter, StreamChunkWriter } from './chunk-writer';
 import { HandleChunkWriter } from './handle-chunk-writer';
 
 // The write side of the relay's pipes over real sockets: a writer must be done with a chunk's memory

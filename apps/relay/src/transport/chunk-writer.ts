@@ -1,7 +1,5 @@
-import { Socket } from 'node:net';
+import { type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
-
-import { HandleChunkWriter } from './handle-chunk-writer';
 
 /** Called once a writer that said "wait" can take the next chunk. */
 export type ReadyHandler = () => void;
@@ -17,16 +15,6 @@ export interface ChunkWriter {
   /** True: the chunk's memory is free and the next may follow at once; false: wait for ready. */
   write(chunk: Buffer): boolean;
   setReadyHandler(handler: ReadyHandler | undefined): void;
-}
-
-/**
- * The writer for `sink`. `borrowedChunks`: the chunks are views of a read buffer that is reused.
- * A TCP socket is written through its handle where this Node allows (handle-chunk-writer.ts), else
- * through the socket as a stream without copying; anything else (WebSocket) through its stream buffer.
- */
-export function chunkWriterFor(sink: Duplex, borrowedChunks: boolean): ChunkWriter {
-  if (sink instanceof Socket) return HandleChunkWriter.forSocket(sink) ?? new SocketChunkWriter(sink);
-  return new StreamChunkWriter(sink, borrowedChunks);
 }
 
 /**

@@ -4,10 +4,10 @@ import { type AddressInfo, createConnection, createServer, type Server, type Soc
 
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { encodeFrame, encodeRendezvous, RequestRelay } from '@switchboard/protocol';
+import { waitFor } from '@switchboard/test-net';
 
 import { RelayCore } from '../relay-core';
 import { RelayServer } from '../server';
-import { waitFor } from '../test/relay-fixture';
 import { TcpChunkReader } from './tcp-chunk-reader';
 
 // The TCP read path over real sockets: one reused read buffer per connection, and TCP-to-TCP

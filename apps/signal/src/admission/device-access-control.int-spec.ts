@@ -5,12 +5,13 @@ import { type EventPayload, EventSigningKey, type EventType, RedisEventBus } fro
 import { createMetricsRegistry } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { RelayAccessLists } from '@switchboard/relay-registry';
+import { waitFor } from '@switchboard/test-net';
 import { Redis } from 'ioredis';
 
 import { type AccessDecision, type Refusal, type RegistrationPolicy } from '../ports';
 import { type DeniedDeviceSource } from './device-access-control';
 import { createDeviceAdmission, type DeviceAdmission } from './device-admission';
-import { createCapturedLogger, waitFor } from './test-support/captured-logger';
+import { createCapturedLogger } from './test-support/captured-logger';
 import { PostgresProxy } from './test-support/postgres-proxy';
 
 jest.setTimeout(60_000);

@@ -4,6 +4,7 @@ import {
   type DeviceAccessSnapshotSummary,
   uuidDigest,
 } from '@switchboard/data-access';
+import { REGISTRATION_POLICY_KEY } from '@switchboard/domain';
 import { type EventSubscriber, type ResyncReason } from '@switchboard/events';
 import { type Logger, type Registry } from '@switchboard/observability';
 
@@ -161,7 +162,7 @@ export class DeviceAccessControl implements DeviceAccessPort {
       events.on('DeviceApproved', ({ payload }) => this.confirmFromDatabase(payload.deviceId, 'approval')),
       events.on('DeviceIdChanged', ({ payload }) => this.rename(payload.oldDeviceId, payload.newDeviceId)),
       events.on('ConfigChanged', ({ payload }) =>
-        payload.key === 'registration.policy' ? this.changePolicy(payload.value) : undefined,
+        payload.key === REGISTRATION_POLICY_KEY ? this.changePolicy(payload.value) : undefined,
       ),
     ];
   }

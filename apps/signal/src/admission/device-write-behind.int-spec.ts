@@ -1,9 +1,10 @@
 import { createPrismaClient, DeviceRepository, type PrismaClient } from '@switchboard/data-access';
 import { createMetricsRegistry } from '@switchboard/observability';
+import { waitFor } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
 import { DeviceWriteBehind, type DeviceWriteBehindOptions } from './device-write-behind';
-import { createCapturedLogger, waitFor } from './test-support/captured-logger';
+import { createCapturedLogger } from './test-support/captured-logger';
 import { PostgresProxy } from './test-support/postgres-proxy';
 
 jest.setTimeout(60_000);

@@ -3,6 +3,7 @@ import {
   type DeviceRegistrationWrite,
   type DeviceSeenWrite,
 } from '@switchboard/data-access';
+import { DEVICE_ID_PATTERN } from '@switchboard/domain';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@switchboard/observability';
 
 import { type DeviceRegistration, type DeviceWriterPort } from '../ports';
@@ -40,7 +41,6 @@ export interface DeviceWriteBehindOptions {
 
 // The devices table's limits (schema.prisma): a record that cannot be stored is refused when
 // recorded, so it can never fail, and so hold up, a whole batch.
-const STORABLE_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_IP_LENGTH = 45;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -181,7 +181,7 @@ export class DeviceWriteBehind implements DeviceWriterPort, PendingDeviceRecorde
       this.metrics.dropped.inc({ reason: 'after-stop' });
       return false;
     }
-    if (STORABLE_ID.test(id) && ip.length <= MAX_IP_LENGTH) return true;
+    if (DEVICE_ID_PATTERN.test(id) && ip.length <= MAX_IP_LENGTH) return true;
     this.metrics.dropped.inc({ reason: 'invalid' });
     this.logger.warn({ id: id.slice(0, 64), ip: ip.slice(0, 64) }, 'device write refused: not storable');
     return false;

@@ -1,3 +1,4 @@
+import { CUSTOM_ID_PATTERN } from '@switchboard/domain';
 import { type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
 
 import { type SignalConnection } from '../connection';
@@ -9,9 +10,6 @@ import { type RendezvousContext } from '../rendezvous-context';
 // NOT_SUPPORT, SERVER_ERROR and INVALID_ID_FORMAT, anything else as an unknown error). Upstream OSS
 // answers NOT_SUPPORT to all of them.
 
-/** hbb_common is_valid_custom_id. */
-const CUSTOM_ID = /^[a-zA-Z][\w-]{5,15}$/;
-
 export function handleChangeId(
   context: RendezvousContext,
   connection: SignalConnection,
@@ -19,7 +17,8 @@ export function handleChangeId(
 ): RegisterPkResponse_Result {
   const { oldId, id: newId, uuid } = message;
   const ip = connection.remote.address;
-  if (!CUSTOM_ID.test(newId)) {
+  // hbb_common is_valid_custom_id.
+  if (!CUSTOM_ID_PATTERN.test(newId)) {
     context.metrics.refusal('invalid-id');
     return RegisterPkResponse_Result.INVALID_ID_FORMAT;
   }

@@ -1,6 +1,7 @@
 import { encodeRendezvous } from '@switchboard/protocol';
 
-import { type RendezvousContext } from '../rendezvous-context';
+import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
+import { auditRegistrationRefused } from './registration-refused';
 
 // UDP RegisterPeer, the heartbeat every registered client sends each 15 s (docs/protocol.md §5.2;
 // rustdesk-server src/rendezvous_server.rs update_addr). It is the hot path: at 1M peers about
@@ -96,13 +97,7 @@ export function handleRegisterPeer(
   const access = context.access.checkRegistration(id);
   if (!access.allowed) {
     context.metrics.refusal(access.refusal);
-    // Coalesced per (id, reason) by the audit sink: a refused client retries every few seconds.
-    context.audit.record({
-      action: 'device.registration_refused',
-      deviceId: id,
-      reason: access.refusal,
-      ip: address,
-    });
+    auditRegistrationRefused(context, id, access.refusal, address);
     return 'drop';
   }
   const peer = context.peers.get(id);
@@ -120,6 +115,18 @@ export function handleRegisterPeer(
     context.writer.recordSeen(id, address, new Date(now));
   }
   return 'ok';
+}
+
+/** Answers the RegisterPeer `datagram` of `id`; a refused device gets nothing. */
+export function answerRegisterPeer(
+  context: RendezvousContext,
+  datagram: Buffer,
+  id: string,
+  address: string,
+  port: number,
+): void {
+  const reply = handleRegisterPeer(context, id, address, port);
+  if (reply !== 'drop') replyDatagram(context, datagram, REGISTER_PEER_RESPONSE[reply], address, port);
 }
 
 function isLoopback(address: string): boolean {

@@ -1,15 +1,14 @@
-import { type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { DEVICE_ID_PATTERN } from '@switchboard/domain';
+import { encodeRendezvous, type RegisterPk, RegisterPkResponse_Result } from '@switchboard/protocol';
 
 import { bytesKey, type PeerRecord } from '../peer-map';
 import { type StoredIdentity } from '../ports';
-import { type RendezvousContext } from '../rendezvous-context';
+import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
+import { auditRegistrationRefused } from './registration-refused';
 
 // RegisterPk: a peer announcing its uuid and public key (docs/protocol.md §5.3; rustdesk-server
 // src/rendezvous_server.rs handle_udp). Over UDP it confirms the key; on a long-lived TCP/WS link it
 // also registers the peer there (§5.11a, see register-link.ts).
-
-/** Stored ids: digits by default, custom ids after a change (docs/architecture.md "Input"). */
-const STORABLE_ID = /^[A-Za-z0-9_-]{6,32}$/;
 
 export interface RegisterPkSource {
   /** The IP the request came from (hbbs compares it with info.ip). */
@@ -48,7 +47,8 @@ export function handleRegisterPk(
   }
   // Upstream's rule: the client then picks a new id, which is what a too-short id needs.
   if (id.length < 6) return answer(context, RegisterPkResponse_Result.UUID_MISMATCH, 'uuid-mismatch');
-  if (!STORABLE_ID.test(id)) {
+  // Stored ids: digits by default, custom ids after a change (docs/architecture.md "Input").
+  if (!DEVICE_ID_PATTERN.test(id)) {
     context.metrics.refusal('invalid-id');
     return IGNORED;
   }
@@ -131,12 +131,7 @@ function register(
     if (keyChanged && !context.access.allowsKeyChange(id)) {
       // Could be the device itself after a reinstall: NOT_DEPLOYED, so it keeps its id and an admin decides.
       context.logger.warn({ id, ip: source.ip }, 'RegisterPk with a new key for an admitted device refused');
-      context.audit.record({
-        action: 'device.registration_refused',
-        deviceId: id,
-        reason: 'key-changed',
-        ip: source.ip,
-      });
+      auditRegistrationRefused(context, id, 'key-changed', source.ip);
       return answer(context, RegisterPkResponse_Result.NOT_DEPLOYED, 'key-changed');
     }
   }
@@ -181,8 +176,40 @@ function refuseByPolicy(
   const access = context.access.checkRegistration(id, uuid);
   if (access.allowed) return undefined;
   context.metrics.refusal(access.refusal);
-  context.audit.record({ action: 'device.registration_refused', deviceId: id, reason: access.refusal, ip });
+  auditRegistrationRefused(context, id, access.refusal, ip);
   return { kind: 'answered', result: RegisterPkResponse_Result.NOT_DEPLOYED };
+}
+
+/** RegisterPk over UDP: checked as anywhere else, answered to the datagram's source. */
+export function registerPkOverUdp(
+  context: RendezvousContext,
+  message: RegisterPk,
+  datagram: Buffer,
+  address: string,
+  port: number,
+): void {
+  const outcome = handleRegisterPk(context, message, { ip: address, port, returnRoutable: false });
+  if (outcome instanceof Promise) {
+    void outcome.then((settled) => answerOverUdp(context, datagram, settled, address, port));
+  } else {
+    answerOverUdp(context, datagram, outcome, address, port);
+  }
+}
+
+function answerOverUdp(
+  context: RendezvousContext,
+  datagram: Buffer,
+  outcome: RegisterPkOutcome,
+  address: string,
+  port: number,
+): void {
+  if (outcome.kind !== 'answered') return;
+  // No keep_alive over UDP, as upstream.
+  const reply = encodeRendezvous({
+    $case: 'registerPkResponse',
+    value: { result: outcome.result, keepAlive: 0 },
+  });
+  replyDatagram(context, datagram, reply, address, port);
 }
 
 /** A device never seen: over UDP, only within the global rate (its source address may be forged). */

@@ -1,9 +1,8 @@
-import { Duplex } from 'node:stream';
-
 import { RecordingAuditSink } from '@switchboard/audit-queue';
 import { generateIdentityKeyPair, type IdentityKeyPair, type ServerKey } from '@switchboard/crypto';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
 import { decodeRendezvous, encodeRendezvous, type RendezvousPayload } from '@switchboard/protocol';
+import { streamPair } from '@switchboard/test-net';
 
 import { type Clock } from '../clock';
 import { type Listener } from '../connection';
@@ -129,34 +128,6 @@ export interface SentDatagram {
   readonly port: number;
   readonly bytes: Buffer;
   readonly message: RendezvousPayload | undefined;
-}
-
-/** Two in-memory ends of one connection: what the client writes the server reads, and back. */
-export function streamPair(): { server: Duplex; client: Duplex } {
-  const ends: Duplex[] = [];
-  const make = (other: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        other().push(chunk);
-        callback();
-      },
-      final(callback) {
-        other().push(null);
-        callback();
-      },
-      destroy(error, callback) {
-        // Like a socket: the other end sees the close.
-        const peer = other();
-        if (!peer.destroyed) peer.push(null);
-        callback(error);
-      },
-    });
-  ends.push(
-    make(() => ends[1] as Duplex),
-    make(() => ends[0] as Duplex),
-  );
-  return { server: ends[0] as Duplex, client: ends[1] as Duplex };
 }
 
 export const RELAY = 'relay.example.net:21117';

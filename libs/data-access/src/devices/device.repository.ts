@@ -1,5 +1,7 @@
 import { type Pool } from 'pg';
 
+import { REGISTRATION_POLICY_KEY } from '@switchboard/domain';
+
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { poolOf } from '../prisma-client';
 import {
@@ -17,7 +19,6 @@ import {
   findIdentitiesSql,
   type IdentityRow,
   readSettingSql,
-  REGISTRATION_POLICY_SETTING,
   type RegistrationRow,
   type SeenRow,
   type SettingRow,
@@ -105,7 +106,7 @@ export class DeviceRepository {
     const fetchPage = fetchSnapshotPageSql(pageSize);
     return this.prisma.$transaction(
       async (tx) => {
-        const [setting] = await tx.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_SETTING));
+        const [setting] = await tx.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_KEY));
         await tx.$executeRawUnsafe(declareSnapshotCursorSql());
         let devices = 0;
         for (;;) {
@@ -139,7 +140,7 @@ export class DeviceRepository {
 
   /** The stored `registration.policy` setting as JSON; undefined when unset. */
   async readRegistrationPolicy(): Promise<unknown> {
-    const [row] = await this.prisma.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_SETTING));
+    const [row] = await this.prisma.$queryRaw<SettingRow[]>(readSettingSql(REGISTRATION_POLICY_KEY));
     return row?.value;
   }
 

@@ -3,9 +3,6 @@
 import { Prisma } from '../generated/prisma/client';
 import { UUID_DIGEST_SQL } from './uuid-digest';
 
-/** The settings key holding the live registration policy (docs/architecture.md "Registration"). */
-export const REGISTRATION_POLICY_SETTING = 'registration.policy';
-
 /** Recorded as `admitted_by` on rows signal creates as admitted (open policy). */
 export const SIGNAL_ADMISSION_ACTOR = 'system:signal';
 

@@ -9,7 +9,6 @@ export type {
   DeviceSeenWrite,
   StoredDeviceIdentity,
 } from './device.repository';
-export { REGISTRATION_POLICY_SETTING } from './device.sql';
 export { uuidDigest } from './uuid-digest';
 export {
   DeviceAdminRepository,

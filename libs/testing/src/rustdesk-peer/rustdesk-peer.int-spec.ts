@@ -19,6 +19,7 @@ import {
   type RendezvousPayload,
   wallClockMicros,
 } from '@switchboard/protocol';
+import { waitFor } from '@switchboard/test-net';
 
 import { AsyncQueue } from './async-queue';
 import { PeerProtocolError } from './errors';
@@ -529,11 +530,3 @@ describe('RustDeskPeer against a scripted hbbs', () => {
     });
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -22,15 +22,3 @@ export function createCapturedLogger(): { logger: Logger; lines: LogLine[]; warn
     warnings: () => lines.filter((line) => line.level >= WARN).map((line) => line.msg),
   };
 }
-
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
