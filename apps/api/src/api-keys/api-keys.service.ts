@@ -17,7 +17,7 @@ import {
 import { API_CLOCK, API_CONFIG, API_RANDOM } from '../app.tokens';
 import { roleHas } from '../auth/permissions';
 import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
-import { ChangeRunner } from '../changes/change-runner';
+import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
 import { type Repositories } from '../database/repositories';
 import { type Page } from '../http/page-query.dto';
@@ -53,7 +53,7 @@ const DAY_MS = 86_400_000;
 export class ApiKeysService {
   constructor(
     @Inject(ApiKeyRepository) private readonly keys: Repositories['apiKeys'],
-    private readonly changes: ChangeRunner,
+    @Inject(ChangeRunner) private readonly changes: Changes,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_CLOCK) private readonly clock: Clock,
     @Inject(API_RANDOM) private readonly random: RandomSource,

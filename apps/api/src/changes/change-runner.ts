@@ -26,6 +26,11 @@ export interface Change<T> {
   readonly beforeEvents?: () => Promise<void>;
 }
 
+/** What services depend on: ChangeRunner, or in a unit test a fake over in-memory repositories. */
+export interface Changes {
+  run<T>(work: (repositories: Repositories) => Promise<Change<T>>): Promise<T>;
+}
+
 const PUBLISH_ATTEMPTS = 3;
 const PUBLISH_RETRY_MS = 50;
 
@@ -39,7 +44,7 @@ const PUBLISH_RETRY_MS = 50;
  * and Redis after any gap or reconnect).
  */
 @Injectable()
-export class ChangeRunner {
+export class ChangeRunner implements Changes {
   private readonly log: Logger;
 
   constructor(

@@ -22,6 +22,9 @@ const REPAIR_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
  * is no swap of a freshly built set that a concurrent SADD could miss). A failed write (Redis or
  * Postgres away) schedules a full rebuild, retried until it succeeds.
  */
+/** What a change needs of the deny set: re-sync some ids after its commit. */
+export type DenySetSync = Pick<DeviceDenySet, 'sync'>;
+
 @Injectable()
 export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly lists: RelayAccessLists;

@@ -15,11 +15,11 @@ import { type JsonObject } from '@switchboard/audit';
 
 import { API_CLOCK, API_CONFIG } from '../app.tokens';
 import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
-import { type Change, ChangeRunner } from '../changes/change-runner';
+import { type Change, ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
 import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
-import { DeviceDenySet } from './device-deny-set';
+import { DeviceDenySet, type DenySetSync } from './device-deny-set';
 import { type DeviceDetailsView, deviceDetailsView, type DeviceView, deviceView } from './device-view';
 import { deviceIdSchema, type ListDevicesQuery, type UpdateDeviceBody } from './devices.dto';
 
@@ -48,8 +48,8 @@ export interface Actor {
 export class DevicesService {
   constructor(
     @Inject(DeviceAdminRepository) private readonly devices: Repositories['devices'],
-    private readonly changes: ChangeRunner,
-    private readonly denySet: DeviceDenySet,
+    @Inject(ChangeRunner) private readonly changes: Changes,
+    @Inject(DeviceDenySet) private readonly denySet: DenySetSync,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
@@ -298,7 +298,7 @@ function deletion(
   actor: Actor,
   device: LockedDevice,
   hard: boolean,
-  denySet: DeviceDenySet,
+  denySet: DenySetSync,
 ): Change<undefined> {
   const deviceId = device.rustdeskId;
   return {

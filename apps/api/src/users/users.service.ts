@@ -12,7 +12,7 @@ import { API_CLOCK } from '../app.tokens';
 import { PasswordHasher } from '../auth/password-hasher';
 import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
 import { PasswordGenerator } from '../bootstrap/password-generator';
-import { type PendingEvent, ChangeRunner } from '../changes/change-runner';
+import { ChangeRunner, type Changes, type PendingEvent } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
 import { type Page } from '../http/page-query.dto';
 import { type Clock } from '../time/clock';
@@ -49,7 +49,7 @@ const PROFILE_FIELDS: readonly ProfileField[] = ['displayName', 'email', 'note']
 export class UsersService {
   constructor(
     @Inject(UserAdminRepository) private readonly users: Repositories['userAdmin'],
-    private readonly changes: ChangeRunner,
+    @Inject(ChangeRunner) private readonly changes: Changes,
     private readonly hasher: PasswordHasher,
     private readonly passwords: PasswordGenerator,
     @Inject(API_CLOCK) private readonly clock: Clock,
