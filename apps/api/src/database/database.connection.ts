@@ -30,7 +30,9 @@ export class DatabaseConnection implements OnApplicationShutdown {
   readonly client: PrismaClient;
   /** Bound to the pool: one instance of each for the whole api (database.module.ts provides them). */
   readonly repositories: Repositories;
+  /** One per api: its group-commit queue batches the appends made outside a change (AuditLog.record). */
   readonly audit: AuditRepository;
+  /** Runs its own short transactions under advisory locks (DeviceDenySet). */
   readonly denyStates: DeviceDenyStateRepository;
 
   constructor(
@@ -47,6 +49,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
   /**
    * Runs `work` in one interactive transaction, with repositories bound to it and an audit appender
    * that writes in it too. `timeoutMs` bounds both the wait for a connection and the whole run.
+   * ChangeRunner's: services go through ChangeRunner.run, which adds the audit entries and events.
    */
   async transaction<T>(
     timeoutMs: number,
