@@ -10,10 +10,10 @@ import {
 
 import { API_CLOCK, API_CONFIG, API_RANDOM, API_SECRETS } from '../app.tokens';
 import { type ApiConfig } from '../config';
+import { type Repositories } from '../database/repositories';
 import { type RandomSource } from '../random/random-source';
 import { type ApiSecrets } from '../secrets';
 import { type Clock } from '../time/clock';
-import { type Repositories } from '../database/repositories';
 import { newOpaqueToken, secretsEqual, sha256 } from './opaque-token';
 import { type RequestOrigin } from './principal';
 import { type SessionCookieValues } from './session-cookies';

@@ -3,8 +3,8 @@ import { type AuditAppendInput, type UserRecord, UserRepository } from '@switchb
 
 import { API_CLOCK } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
-import { type Clock } from '../time/clock';
 import { type Repositories } from '../database/repositories';
+import { type Clock } from '../time/clock';
 import { AccessTokens } from './access-tokens';
 import { authAuditEntry } from './auth-audit';
 import { BrowserSessions, type OpenedSession } from './browser-sessions';

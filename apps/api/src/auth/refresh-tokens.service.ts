@@ -4,9 +4,9 @@ import { RefreshTokenRepository, type UserRecord, UserRepository } from '@switch
 import { API_CLOCK, API_CONFIG, API_RANDOM } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
+import { type Repositories } from '../database/repositories';
 import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
-import { type Repositories } from '../database/repositories';
 import { AccessTokens } from './access-tokens';
 import { authAuditEntry } from './auth-audit';
 import { newOpaqueToken, sha256 } from './opaque-token';
