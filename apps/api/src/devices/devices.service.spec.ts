@@ -1,4 +1,4 @@
-import { ConflictException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
 import { parseConfig } from '@switchboard/config';
 
 import {
@@ -240,5 +240,33 @@ describe('DevicesService rules', () => {
     await expect(service.delete('123456789', operator)).rejects.toThrow(
       new ConflictException('Device is already deleted'),
     );
+  });
+
+  describe('links and renames', () => {
+    it('refuses to link a device to itself, or twice', async () => {
+      devices.add('111111111');
+      devices.add('222222222');
+
+      await expect(service.link('111111111', '111111111', operator)).rejects.toThrow(BadRequestException);
+      await service.link('111111111', '222222222', operator);
+      await expect(service.link('222222222', '111111111', operator)).rejects.toThrow(
+        new ConflictException('Devices are already linked'),
+      );
+      expect(changes.actions()).toEqual(['device.link']);
+    });
+
+    it('refuses a new id another device holds, and moves the deny-set entry on success', async () => {
+      devices.add('111111111');
+      devices.add('222222222');
+
+      await expect(service.changeId('111111111', '222222222', operator)).rejects.toThrow(
+        new ConflictException('The new id is held by another device'),
+      );
+      expectNothingRecorded();
+
+      await service.changeId('111111111', '333333333', operator);
+      expect(devices.find('333333333')).toBeDefined();
+      expect(denySet.synced).toEqual([['111111111', '333333333']]);
+    });
   });
 });
