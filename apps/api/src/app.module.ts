@@ -4,7 +4,14 @@ import { type EventSigningKey } from '@switchboard/events';
 import { type Logger } from '@switchboard/observability';
 
 import { ApiKeysModule } from './api-keys/api-keys.module';
-import { API_CLOCK, API_CONFIG, API_EVENT_SIGNING_KEY, API_LOGGER, API_SECRETS } from './app.tokens';
+import {
+  API_CLOCK,
+  API_CONFIG,
+  API_EVENT_SIGNING_KEY,
+  API_LOGGER,
+  API_RANDOM,
+  API_SECRETS,
+} from './app.tokens';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { AuthenticationModule } from './auth/authentication.module';
@@ -18,6 +25,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
+import { cryptoRandom, type RandomSource } from './random/random-source';
 import { RedisModule } from './redis/redis.module';
 import { type ApiSecrets } from './secrets';
 import { SettingsModule } from './settings/settings.module';
@@ -33,6 +41,8 @@ export interface AppDependencies {
   eventSigningKey: EventSigningKey;
   /** Defaults to the system clock; tests pass one they can move. */
   clock?: Clock;
+  /** Defaults to node:crypto; tests may pass a predictable one. */
+  random?: RandomSource;
 }
 
 @Global()
@@ -44,10 +54,12 @@ class CoreModule {
     secrets,
     eventSigningKey,
     clock = systemClock,
+    random = cryptoRandom,
   }: AppDependencies): DynamicModule {
     const providers = [
       { provide: API_CONFIG, useValue: config },
       { provide: API_CLOCK, useValue: clock },
+      { provide: API_RANDOM, useValue: random },
       { provide: API_LOGGER, useValue: logger },
       { provide: API_SECRETS, useValue: secrets },
       { provide: API_EVENT_SIGNING_KEY, useValue: eventSigningKey },

@@ -4,3 +4,4 @@ export const API_LOGGER = Symbol('ApiLogger');
 export const API_SECRETS = Symbol('ApiSecrets');
 export const API_CLOCK = Symbol('ApiClock');
 export const API_EVENT_SIGNING_KEY = Symbol('ApiEventSigningKey');
+export const API_RANDOM = Symbol('ApiRandom');

@@ -7,10 +7,11 @@ import { LogController } from 'fastify';
 import { type AppDependencies, AppModule } from './app.module';
 import { setUpApiDocs } from './docs/api-docs.module';
 import { frameworkErrorHandler } from './errors/framework-error-handler';
-import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id';
+import { REQUEST_ID_HEADER, requestIdGenerator } from './http/request-id';
 import { registerSecurityHeaders } from './http/security-headers';
 import { trackServedRoutes } from './http/served-routes';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter';
+import { cryptoRandom } from './random/random-source';
 
 // Probes arrive every few seconds; logging each would drown the real traffic. (Scrapes go to the ops
 // port, main.ts.)
@@ -34,7 +35,7 @@ export async function createApiApp(
     bodyLimit: config.API_BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     loggerInstance: logger.child({ component: 'http' }),
-    genReqId: requestIdOf,
+    genReqId: requestIdGenerator(dependencies.random ?? cryptoRandom),
     frameworkErrors: frameworkErrorHandler(config),
     logController: new LogController({
       requestIdLogLabel: 'requestId',

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -13,6 +12,7 @@ import { EVENT_SIGNING_KEY_FILE, EventSigningKey, loadOrCreateEventSigningKey } 
 
 import { DATA_ENCRYPTION_KEY_BYTES, SECRETS_FILE_NAME, secretFields } from './config';
 import { type DataKeyring, formatNewDataKeyring, parseDataKeyring } from './data-keyring';
+import { cryptoRandom } from './random/random-source';
 
 /**
  * Where the api's secrets come from, in one place. Each secret is taken from the environment when set
@@ -59,7 +59,9 @@ export function secretsFilePath(keyDir: string): string {
 }
 
 /** Fresh random values for every secret, in the text form the env and the file use. */
-export function generateSecrets(random: (size: number) => Buffer = randomBytes): StoredSecrets {
+export function generateSecrets(
+  random: (size: number) => Buffer = (size) => cryptoRandom.bytes(size),
+): StoredSecrets {
   return {
     JWT_SECRET: random(48).toString('base64url'),
     AUDIT_HMAC_KEYS: formatAuditKeyring(createAuditKeyring([{ keyId: 'k1', key: random(32) }])),
@@ -110,7 +112,7 @@ export class SecretsFile {
    * Returns false (and writes nothing) when the file already exists.
    */
   async createIfAbsent(secrets: StoredSecrets): Promise<boolean> {
-    const tempPath = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const tempPath = `${this.path}.${process.pid}.${cryptoRandom.bytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
       // O_EXCL with 0600: the secrets are never readable by anyone else, not even for a moment.

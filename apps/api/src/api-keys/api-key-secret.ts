@@ -1,4 +1,6 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
+
+import { cryptoRandom, type RandomSource } from '../random/random-source';
 
 /*
  * The key a client presents: `sbk_<prefix>_<secret>`. The prefix (12 of [a-z0-9], ~62 bits) is public
@@ -19,11 +21,11 @@ export interface IssuedApiKey {
   readonly hash: Buffer;
 }
 
-export function issueApiKey(): IssuedApiKey {
+export function issueApiKey(random: RandomSource = cryptoRandom): IssuedApiKey {
   let prefix = '';
-  // randomInt draws without modulo bias.
-  for (let index = 0; index < API_KEY_PREFIX_LENGTH; index++) prefix += PREFIX_ALPHABET[randomInt(36)];
-  const key = `sbk_${prefix}_${randomBytes(SECRET_BYTES).toString('base64url')}`;
+  // random.int draws without modulo bias.
+  for (let index = 0; index < API_KEY_PREFIX_LENGTH; index++) prefix += PREFIX_ALPHABET[random.int(36)];
+  const key = `sbk_${prefix}_${random.bytes(SECRET_BYTES).toString('base64url')}`;
   return { key, prefix, hash: hashApiKey(key) };
 }
 

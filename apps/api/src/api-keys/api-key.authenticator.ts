@@ -4,11 +4,12 @@ import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { type ApiKeyCredential, ApiKeyRepository } from '@switchboard/data-access';
 import { type FastifyRequest } from 'fastify';
 
-import { API_CONFIG } from '../app.tokens';
+import { API_CLOCK, API_CONFIG } from '../app.tokens';
 import { type Authenticator } from '../auth/authenticator';
 import { type Principal } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
+import { type Clock } from '../time/clock';
 import { apiKeyPrefixOf, hashApiKey } from './api-key-secret';
 import { cappedRole } from './role-ceiling';
 
@@ -30,6 +31,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     private readonly keys: ApiKeyRepository,
     private readonly changes: ChangeRunner,
     @Inject(API_CONFIG) config: ApiConfig,
+    @Inject(API_CLOCK) private readonly clock: Clock,
   ) {
     this.useIntervalMs = config.API_KEY_USE_RECORD_INTERVAL_SECONDS * 1000;
   }
@@ -47,7 +49,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     const genuine = timingSafeEqual(hashApiKey(key), credential?.keyHash ?? DUMMY_DIGEST);
     if (!genuine || credential === null) throw new UnauthorizedException('Invalid API key');
 
-    const now = new Date();
+    const now = this.clock.now();
     const { key: record, owner } = credential;
     if (record.revokedAt !== null) throw new UnauthorizedException('API key revoked');
     if (record.expiresAt !== null && record.expiresAt <= now) {
@@ -79,8 +81,8 @@ export class ApiKeyAuthenticator implements Authenticator {
   private async recordUse({ key, owner }: ApiKeyCredential, ip: string | null, now: Date): Promise<void> {
     const notSince = new Date(now.getTime() - this.useIntervalMs);
     if (key.lastUsedAt !== null && key.lastUsedAt > notSince) return;
-    await this.changes.run(async (tx) => {
-      const recorded = await new ApiKeyRepository(tx).recordUse(key.id, ip, now, notSince);
+    await this.changes.run(async (repositories) => {
+      const recorded = await repositories.apiKeys.recordUse(key.id, ip, now, notSince);
       const entry = {
         actorType: 'api_key',
         actorId: key.prefix,

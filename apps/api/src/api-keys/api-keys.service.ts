@@ -14,12 +14,15 @@ import {
   type UserRole,
 } from '@switchboard/data-access';
 
-import { API_CONFIG } from '../app.tokens';
+import { API_CLOCK, API_CONFIG, API_RANDOM } from '../app.tokens';
 import { roleHas } from '../auth/permissions';
 import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
-import { ChangeRunner } from '../changes/change-runner';
+import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
+import { type Repositories } from '../database/repositories';
 import { type Page } from '../http/page-query.dto';
+import { type RandomSource } from '../random/random-source';
+import { type Clock } from '../time/clock';
 import { type ApiKeyView, type CreatedApiKey, toApiKeyView } from './api-key.dto';
 import { issueApiKey } from './api-key-secret';
 import { roleWithin } from './role-ceiling';
@@ -49,9 +52,11 @@ const DAY_MS = 86_400_000;
 @Injectable()
 export class ApiKeysService {
   constructor(
-    private readonly keys: ApiKeyRepository,
-    private readonly changes: ChangeRunner,
+    @Inject(ApiKeyRepository) private readonly keys: Repositories['apiKeys'],
+    @Inject(ChangeRunner) private readonly changes: Changes,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource,
   ) {}
 
   async create(
@@ -59,11 +64,15 @@ export class ApiKeysService {
     principal: Principal,
     origin: RequestOrigin,
   ): Promise<CreatedApiKey> {
+    // The route already refuses keys (SelfService person); the rule is the service's all the same.
+    if (principal.credential === 'api_key') {
+      throw new ForbiddenException('An API key cannot create API keys; sign in as the user');
+    }
     const role = request.role ?? principal.role;
     if (!roleWithin(role, principal.role)) {
       throw new ForbiddenException(`A ${principal.role} cannot create a key with the ${role} role`);
     }
-    const now = new Date();
+    const now = this.clock.now();
     const expiresAt =
       request.expiresAt === undefined
         ? new Date(now.getTime() + this.config.API_KEY_DEFAULT_TTL_DAYS * DAY_MS)
@@ -74,10 +83,9 @@ export class ApiKeysService {
     const cap = this.config.API_KEY_MAX_PER_USER;
 
     for (let attempt = 1; ; attempt++) {
-      const issued = issueApiKey();
+      const issued = issueApiKey(this.random);
       try {
-        const key = await this.changes.run(async (tx) => {
-          const repository = new ApiKeyRepository(tx);
+        const key = await this.changes.run(async ({ apiKeys: repository }) => {
           if ((await repository.countLiveForUpdate(principal.userId, now)) >= cap) {
             throw new ConflictException(`At most ${cap} live API keys per user: revoke one first`);
           }
@@ -110,7 +118,7 @@ export class ApiKeysService {
       offset: (request.page - 1) * request.pageSize,
       limit: request.pageSize,
     });
-    const now = new Date();
+    const now = this.clock.now();
     return {
       items: items.map((key) => toApiKeyView(key, now)),
       total,
@@ -128,8 +136,8 @@ export class ApiKeysService {
     const mayRevoke =
       key !== null && (key.ownerId === principal.userId || roleHas(principal.role, 'api_key.manage_all'));
     if (key === null || !mayRevoke) throw new NotFoundException('No such API key');
-    await this.changes.run(async (tx) => {
-      const revoked = await new ApiKeyRepository(tx).revoke(id, new Date());
+    await this.changes.run(async ({ apiKeys }) => {
+      const revoked = await apiKeys.revoke(id, this.clock.now());
       return {
         result: undefined,
         audit: revoked ? [auditEntry(principal, origin, 'api_key.revoked', key)] : [],

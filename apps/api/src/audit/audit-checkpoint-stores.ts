@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import { type AuditCheckpoint } from '@switchboard/audit';
 import { z } from '@switchboard/config';
 import { type Redis } from 'ioredis';
+
+import { cryptoRandom, type RandomSource } from '../random/random-source';
 
 /** Where a checkpoint of the audit head is kept outside Postgres. */
 export interface CheckpointStore {
@@ -62,7 +63,10 @@ export function parseCheckpoint(text: string): AuditCheckpoint | 'unreadable' {
 export class FileCheckpointStore implements CheckpointStore {
   readonly source = 'file';
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly random: RandomSource = cryptoRandom,
+  ) {}
 
   async read(): Promise<AuditCheckpoint | 'unreadable' | null> {
     try {
@@ -76,7 +80,7 @@ export class FileCheckpointStore implements CheckpointStore {
   /** Temp file then rename: a crash never leaves half a checkpoint, which would read as tampering. */
   async write(checkpoint: AuditCheckpoint): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = `${this.path}.${this.random.bytes(4).toString('hex')}.tmp`;
     await writeFile(temp, `${formatCheckpoint(checkpoint)}\n`, { mode: 0o600, flush: true });
     await rename(temp, this.path);
   }

@@ -13,8 +13,9 @@ import {
 } from '@switchboard/audit';
 import { type Logger } from '@switchboard/observability';
 
-import { API_CLOCK, API_CONFIG, API_LOGGER, API_SECRETS } from '../app.tokens';
+import { API_CLOCK, API_CONFIG, API_LOGGER, API_RANDOM, API_SECRETS } from '../app.tokens';
 import { type ApiConfig } from '../config';
+import { type RandomSource } from '../random/random-source';
 import { RedisConnection } from '../redis/redis.connection';
 import { type ApiSecrets } from '../secrets';
 import { type Clock } from '../time/clock';
@@ -50,12 +51,13 @@ export class AuditCheckpoints implements OnApplicationBootstrap, BeforeApplicati
     @Inject(API_SECRETS) private readonly secrets: ApiSecrets,
     @Inject(API_CLOCK) private readonly clock: Clock,
     @Inject(API_LOGGER) logger: Logger,
+    @Inject(API_RANDOM) random: RandomSource,
   ) {
     this.log = logger.child({ component: 'audit-checkpoints' });
     const file = config.AUDIT_CHECKPOINT_FILE;
     this.stores = [
       new RedisCheckpointStore(redis.client, checkpointRedisKey(config.REDIS_KEY_PREFIX)),
-      ...(file === undefined ? [] : [new FileCheckpointStore(file)]),
+      ...(file === undefined ? [] : [new FileCheckpointStore(file, random)]),
     ];
   }
 

@@ -1,9 +1,5 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { type AuditAppendInput, AuditRepository, type TransactionClient } from '@switchboard/data-access';
-
-import { API_SECRETS } from '../app.tokens';
-import { DatabaseConnection } from '../database/database.connection';
-import { type ApiSecrets } from '../secrets';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { type AuditAppendInput, AuditRepository } from '@switchboard/data-access';
 
 /**
  * The api's handle on the audit chain. Changes append inside their own transaction
@@ -12,18 +8,10 @@ import { type ApiSecrets } from '../secrets';
  */
 @Injectable()
 export class AuditLog implements OnApplicationShutdown {
-  readonly repository: AuditRepository;
-
-  constructor(database: DatabaseConnection, @Inject(API_SECRETS) secrets: ApiSecrets) {
-    this.repository = new AuditRepository(database.client, { keyring: secrets.auditKeyring });
-  }
+  constructor(readonly repository: AuditRepository) {}
 
   async record(entry: AuditAppendInput): Promise<bigint> {
     return this.repository.append(entry);
-  }
-
-  async recordInTransaction(tx: TransactionClient, entries: readonly AuditAppendInput[]): Promise<void> {
-    await this.repository.appendInTransaction(tx, [...entries]);
   }
 
   async onApplicationShutdown(): Promise<void> {

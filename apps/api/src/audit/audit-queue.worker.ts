@@ -11,9 +11,10 @@ import { Counter, type Logger } from '@switchboard/observability';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import { API_CONFIG, API_LOGGER } from '../app.tokens';
+import { API_CLOCK, API_CONFIG, API_LOGGER } from '../app.tokens';
 import { type ApiConfig } from '../config';
 import { MetricsRegistry } from '../metrics/metrics.registry';
+import { type Clock } from '../time/clock';
 import { AuditLog } from './audit-log';
 
 const MAX_BACKOFF_MS = 60_000;
@@ -47,6 +48,7 @@ export class AuditQueueWorker implements OnApplicationBootstrap, BeforeApplicati
     @Inject(API_LOGGER) logger: Logger,
     private readonly audit: AuditLog,
     metrics: MetricsRegistry,
+    @Inject(API_CLOCK) private readonly clock: Clock,
   ) {
     this.log = logger.child({ component: 'audit-queue' });
     this.jobs = new Counter({
@@ -117,7 +119,11 @@ export class AuditQueueWorker implements OnApplicationBootstrap, BeforeApplicati
     // A retry (or a job reclaimed from a worker that died) may follow an append that did commit.
     if (
       job.attemptsStarted > 1 &&
-      (await this.audit.repository.containsQueueJob(entry.action, jobId, duplicateSearchFrom(job)))
+      (await this.audit.repository.containsQueueJob(
+        entry.action,
+        jobId,
+        duplicateSearchFrom(job, this.clock.now().getTime()),
+      ))
     ) {
       this.count('duplicate');
       return 'duplicate';
@@ -165,7 +171,7 @@ export function toAppendInput(job: AuditJob, jobId: string): AuditAppendInput {
  * the producer's clock, so with an hour's slack) and not before retries could have started (attempts
  * end within a day).
  */
-export function duplicateSearchFrom(job: Pick<Job, 'timestamp'>, now = Date.now()): Date {
+export function duplicateSearchFrom(job: Pick<Job, 'timestamp'>, now: number): Date {
   const earliest = now - DUPLICATE_SEARCH_MAX_MS;
   const added = Number.isFinite(job.timestamp) ? job.timestamp - CLOCK_SLACK_MS : earliest;
   return new Date(Math.min(now, Math.max(earliest, added)));

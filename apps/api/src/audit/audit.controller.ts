@@ -34,14 +34,10 @@ export class AuditController {
     @CurrentPrincipal() principal: Principal,
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<StreamableFile> {
-    const stream = await this.audit.exportCsv(filter, principal, origin);
-    const stamp = new Date()
-      .toISOString()
-      .replaceAll(':', '-')
-      .replace(/\.\d+Z$/, 'Z');
+    const { stream, fileName } = await this.audit.exportCsv(filter, principal, origin);
     return new StreamableFile(stream, {
       type: 'text/csv; charset=utf-8',
-      disposition: `attachment; filename="audit-${stamp}.csv"`,
+      disposition: `attachment; filename="${fileName}"`,
     });
   }
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { type AuditEntry } from '@switchboard/audit';
 import {
   type AuditListQuery as RepositoryQuery,
@@ -8,7 +8,9 @@ import {
   type UserRole,
 } from '@switchboard/data-access';
 
+import { API_CLOCK } from '../app.tokens';
 import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
+import { type Clock } from '../time/clock';
 import { auditCsv } from './audit-csv';
 import {
   type AuditEntryView,
@@ -35,6 +37,7 @@ export class AuditService {
   constructor(
     private readonly audit: AuditLog,
     private readonly checkpoints: AuditCheckpoints,
+    @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
   /** One page, each entry's details cut to what the reader's role may read (audit-redaction.ts). */
@@ -56,7 +59,12 @@ export class AuditService {
   }
 
   /** Records the export, then returns the CSV as a stream that reads one page per chunk. */
-  async exportCsv(filter: AuditFilter, principal: Principal, origin: RequestOrigin): Promise<Readable> {
+  /** The rows as a CSV stream, and the file name to offer (stamped with the time of the export). */
+  async exportCsv(
+    filter: AuditFilter,
+    principal: Principal,
+    origin: RequestOrigin,
+  ): Promise<{ stream: Readable; fileName: string }> {
     await this.audit.record({
       ...auditActorOf(principal),
       action: 'audit.exported',
@@ -68,7 +76,12 @@ export class AuditService {
       const page = await this.audit.repository.list({ ...repositoryFilter, cursor, limit: EXPORT_PAGE_SIZE });
       return { ...page, entries: page.entries.map((entry) => asReadBy(entry, principal.role)) };
     });
-    return Readable.from(rows, { objectMode: false });
+    const stamp = this.clock
+      .now()
+      .toISOString()
+      .replaceAll(':', '-')
+      .replace(/\.\d+Z$/, 'Z');
+    return { stream: Readable.from(rows, { objectMode: false }), fileName: `audit-${stamp}.csv` };
   }
 
   /**

@@ -1,11 +1,12 @@
-import { createSecretKey, randomUUID } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { type JwtModuleOptions, JwtService } from '@nestjs/jwt';
 import { type UserRecord } from '@switchboard/data-access';
 
-import { API_CLOCK, API_CONFIG } from '../app.tokens';
+import { API_CLOCK, API_CONFIG, API_RANDOM } from '../app.tokens';
 import { type ApiConfig } from '../config';
+import { cryptoRandom, type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 
 /** What a token is for: `access` opens the API; `mfa` (a login half-way through 2FA) only the TOTP step. */
@@ -57,6 +58,7 @@ export class AccessTokens {
     private readonly jwt: JwtService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource = cryptoRandom,
   ) {}
 
   get accessTtlSeconds(): number {
@@ -70,7 +72,7 @@ export class AccessTokens {
 
   /** The 5-minute partial token of a login that still owes its TOTP code; good for one login. */
   issueMfaToken(user: Pick<UserRecord, 'id'>): Promise<string> {
-    return this.sign(user.id, 'mfa', MFA_TOKEN_TTL_SECONDS, { jti: randomUUID() });
+    return this.sign(user.id, 'mfa', MFA_TOKEN_TTL_SECONDS, { jti: this.random.uuid() });
   }
 
   /** The claims of a genuine, unexpired token of that purpose; 401 for anything else. */

@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { SessionRepository, UserCredentialRepository, UserRepository } from '@switchboard/data-access';
+import { SessionRepository, UserRepository } from '@switchboard/data-access';
 
 import { API_CLOCK } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
@@ -85,8 +85,8 @@ export class AccountService {
   /** Another user's session id is answered exactly like an unknown one: 404. */
   async revokeSession(principal: Principal, sessionId: string, origin: RequestOrigin): Promise<void> {
     const now = this.clock.now();
-    const revoked = await this.changes.run(async (tx) => {
-      const done = await new SessionRepository(tx).revoke(sessionId, now, principal.userId);
+    const revoked = await this.changes.run(async (repositories) => {
+      const done = await repositories.sessions.revoke(sessionId, now, principal.userId);
       return {
         result: done,
         audit: done
@@ -124,16 +124,16 @@ export class AccountService {
         }
         const passwordHash = await this.hasher.hash(passwords.newPassword);
         const now = this.clock.now();
-        return this.changes.run(async (tx) => {
-          await new UserCredentialRepository(tx).changePassword(user.id, passwordHash, now);
-          const revoked = await new UserRepository(tx).revokeLogins(
+        return this.changes.run(async (repositories) => {
+          await repositories.credentials.changePassword(user.id, passwordHash, now);
+          const revoked = await repositories.users.revokeLogins(
             user.id,
             principal.sessionId === undefined ? {} : { sessionId: principal.sessionId },
             now,
           );
           const tokens =
             principal.credential === 'access_token'
-              ? await this.refreshTokens.issue(tx, user, origin)
+              ? await this.refreshTokens.issue(repositories, user, origin)
               : undefined;
           return {
             result: tokens === undefined ? {} : { tokens: withoutFamily(tokens) },

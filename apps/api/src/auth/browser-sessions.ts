@@ -4,13 +4,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   type SessionRecord,
   SessionRepository,
-  type TransactionClient,
   type UserRecord,
   UserRepository,
 } from '@switchboard/data-access';
 
-import { API_CLOCK, API_CONFIG, API_SECRETS } from '../app.tokens';
+import { API_CLOCK, API_CONFIG, API_RANDOM, API_SECRETS } from '../app.tokens';
 import { type ApiConfig } from '../config';
+import { type Repositories } from '../database/repositories';
+import { type RandomSource } from '../random/random-source';
 import { type ApiSecrets } from '../secrets';
 import { type Clock } from '../time/clock';
 import { newOpaqueToken, secretsEqual, sha256 } from './opaque-token';
@@ -43,6 +44,7 @@ export class BrowserSessions {
     private readonly users: UserRepository,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource,
     @Inject(API_SECRETS) secrets: ApiSecrets,
   ) {
     this.csrfKey = createHmac('sha256', secrets.jwtSecret).update('switchboard csrf key').digest();
@@ -50,17 +52,17 @@ export class BrowserSessions {
 
   /** A new session (a new token at every login: no fixation), written inside the login's transaction. */
   async open(
-    tx: TransactionClient,
+    repositories: Repositories,
     user: Pick<UserRecord, 'id'>,
     rememberMe: boolean,
     origin: RequestOrigin,
   ): Promise<OpenedSession> {
     const now = this.clock.now();
-    const token = newOpaqueToken();
+    const token = newOpaqueToken(this.random);
     const lifetimeSeconds = rememberMe
       ? this.config.SESSION_REMEMBER_ME_TTL_SECONDS
       : this.config.SESSION_TTL_SECONDS;
-    const session = await new SessionRepository(tx).create({
+    const session = await repositories.sessions.create({
       userId: user.id,
       tokenHash: sha256(token),
       rememberMe,

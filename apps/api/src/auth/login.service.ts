@@ -1,16 +1,9 @@
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import {
-  type AuditAppendInput,
-  RecoveryCodeRepository,
-  SessionRepository,
-  type TransactionClient,
-  UserCredentialRepository,
-  type UserRecord,
-  UserRepository,
-} from '@switchboard/data-access';
+import { type AuditAppendInput, type UserRecord, UserRepository } from '@switchboard/data-access';
 
 import { API_CLOCK } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
+import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
 import { AccessTokens } from './access-tokens';
 import { authAuditEntry } from './auth-audit';
@@ -185,16 +178,16 @@ export class LoginService {
     secondStep?: { tokenId: string; recoveryCode?: string },
   ): Promise<LoginOutcome | null> {
     const now = this.clock.now();
-    const outcome = await this.changes.run(async (tx) => {
+    const outcome = await this.changes.run(async (repositories) => {
       const audit: AuditAppendInput[] = [];
       if (secondStep?.recoveryCode !== undefined) {
-        const used = await new RecoveryCodeRepository(tx).consume(
+        const used = await repositories.recoveryCodes.consume(
           user.id,
           this.recoveryDigests.lookup(secondStep.recoveryCode),
           now,
         );
         if (!used) return { result: null, audit: [] };
-        const left = await new RecoveryCodeRepository(tx).countUnused(user.id);
+        const left = await repositories.recoveryCodes.countUnused(user.id);
         audit.push(
           authAuditEntry('auth.recovery_code_used', {
             userId: user.id,
@@ -206,8 +199,8 @@ export class LoginService {
       if (secondStep !== undefined && !(await this.spentMfaTokens.spend(secondStep.tokenId))) {
         throw new UnauthorizedException(BAD_MFA_TOKEN);
       }
-      const landed = await this.land(tx, user, rememberMe, context);
-      await new UserCredentialRepository(tx).recordLogin(user.id, now);
+      const landed = await this.land(repositories, user, rememberMe, context);
+      await repositories.credentials.recordLogin(user.id, now);
       audit.push(
         authAuditEntry('auth.login', {
           userId: user.id,
@@ -222,22 +215,20 @@ export class LoginService {
   }
 
   private async land(
-    tx: TransactionClient,
+    repositories: Repositories,
     user: UserRecord,
     rememberMe: boolean,
     context: LoginContext,
   ): Promise<{ outcome: LoginOutcome; auditDetails: Record<string, string | boolean> }> {
     if (context.channel === 'api') {
-      const { familyId, ...tokens } = await this.refreshTokens.issue(tx, user, context.origin);
+      const { familyId, ...tokens } = await this.refreshTokens.issue(repositories, user, context.origin);
       return { outcome: { kind: 'tokens', tokens }, auditDetails: { refreshFamilyId: familyId } };
     }
     if (context.presentedSessionToken !== undefined) {
-      const presented = await new SessionRepository(tx).findByTokenHash(
-        sha256(context.presentedSessionToken),
-      );
-      if (presented !== null) await new SessionRepository(tx).revoke(presented.id, this.clock.now());
+      const presented = await repositories.sessions.findByTokenHash(sha256(context.presentedSessionToken));
+      if (presented !== null) await repositories.sessions.revoke(presented.id, this.clock.now());
     }
-    const session = await this.sessions.open(tx, user, rememberMe, context.origin);
+    const session = await this.sessions.open(repositories, user, rememberMe, context.origin);
     return {
       outcome: { kind: 'session', session, user },
       auditDetails: { sessionId: session.session.id, rememberMe },

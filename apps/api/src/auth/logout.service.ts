@@ -1,5 +1,4 @@
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import { SessionRepository } from '@switchboard/data-access';
 import { type FastifyRequest } from 'fastify';
 
 import { API_CLOCK } from '../app.tokens';
@@ -42,8 +41,8 @@ export class LogoutService {
     const session = await this.sessions.findLive(token);
     if (session === null) return;
     const now = this.clock.now();
-    await this.changes.run(async (tx) => {
-      const ended = await new SessionRepository(tx).revoke(session.id, now);
+    await this.changes.run(async (repositories) => {
+      const ended = await repositories.sessions.revoke(session.id, now);
       return {
         result: undefined,
         audit: ended

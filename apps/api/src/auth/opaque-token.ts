@@ -1,4 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import { type RandomSource } from '../random/random-source';
 
 // Opaque secrets (session cookies, refresh tokens, recovery codes) are random, shown once, and kept
 // only as their SHA-256: a database leak yields nothing that can be presented back.
@@ -6,8 +8,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 const TOKEN_BYTES = 32;
 
 /** 32 random bytes, base64url (43 characters). */
-export function newOpaqueToken(): string {
-  return randomBytes(TOKEN_BYTES).toString('base64url');
+export function newOpaqueToken(random: RandomSource): string {
+  return random.bytes(TOKEN_BYTES).toString('base64url');
 }
 
 export function sha256(value: string | Buffer): Buffer {

@@ -1,9 +1,10 @@
-import { createHmac, hkdfSync, randomInt } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
 import { type RecoveryCodeLookup, type StoredRecoveryCode } from '@switchboard/data-access';
 
 import { API_SECRETS } from '../app.tokens';
+import { type RandomSource } from '../random/random-source';
 import { type ApiSecrets } from '../secrets';
 import { sha256 } from './opaque-token';
 
@@ -15,9 +16,9 @@ const CODE_LENGTH = 10;
 const KEY_INFO = 'switchboard recovery codes';
 
 /** Fresh codes as shown to the user once, `xxxxx-xxxxx`. */
-export function newRecoveryCodes(): string[] {
+export function newRecoveryCodes(random: RandomSource): string[] {
   return Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-    const chars = Array.from({ length: CODE_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+    const chars = Array.from({ length: CODE_LENGTH }, () => ALPHABET[random.int(ALPHABET.length)]).join('');
     return `${chars.slice(0, 5)}-${chars.slice(5)}`;
   });
 }

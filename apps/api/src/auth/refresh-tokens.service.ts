@@ -1,14 +1,11 @@
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import {
-  RefreshTokenRepository,
-  type TransactionClient,
-  type UserRecord,
-  UserRepository,
-} from '@switchboard/data-access';
+import { RefreshTokenRepository, type UserRecord, UserRepository } from '@switchboard/data-access';
 
-import { API_CLOCK, API_CONFIG } from '../app.tokens';
+import { API_CLOCK, API_CONFIG, API_RANDOM } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
+import { type Repositories } from '../database/repositories';
+import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 import { AccessTokens } from './access-tokens';
 import { authAuditEntry } from './auth-audit';
@@ -41,18 +38,19 @@ export class RefreshTokenService {
     private readonly changes: ChangeRunner,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource,
   ) {}
 
   /** A new pair; `familyId` continues a family (rotation), its absence starts one (a login). */
   async issue(
-    tx: TransactionClient,
+    repositories: Repositories,
     user: Pick<UserRecord, 'id'>,
     origin: RequestOrigin,
     familyId?: string,
   ): Promise<TokenPair & { familyId: string }> {
     const now = this.clock.now();
-    const refreshToken = newOpaqueToken();
-    const row = await new RefreshTokenRepository(tx).create({
+    const refreshToken = newOpaqueToken(this.random);
+    const row = await repositories.refreshTokens.create({
       userId: user.id,
       ...(familyId === undefined ? {} : { familyId }),
       tokenHash: sha256(refreshToken),
@@ -81,12 +79,12 @@ export class RefreshTokenService {
       throw new UnauthorizedException(INVALID_REFRESH);
     }
 
-    const pair = await this.changes.run(async (tx) => {
+    const pair = await this.changes.run(async (repositories) => {
       // Losing this race to a concurrent refresh with the same token is reuse too (checked below).
-      if (!(await new RefreshTokenRepository(tx).markRotated(token.id, now))) {
+      if (!(await repositories.refreshTokens.markRotated(token.id, now))) {
         return { result: null, audit: [] };
       }
-      const next = await this.issue(tx, user, origin, token.familyId);
+      const next = await this.issue(repositories, user, origin, token.familyId);
       return {
         result: next,
         audit: [
@@ -108,8 +106,8 @@ export class RefreshTokenService {
     const token = await this.refreshTokens.findByTokenHash(sha256(presented));
     if (token === null || token.revokedAt !== null) throw new UnauthorizedException(INVALID_REFRESH);
     const now = this.clock.now();
-    await this.changes.run(async (tx) => {
-      const revoked = await new RefreshTokenRepository(tx).revokeFamily(token.familyId, now);
+    await this.changes.run(async (repositories) => {
+      const revoked = await repositories.refreshTokens.revokeFamily(token.familyId, now);
       return {
         result: undefined,
         audit: [
@@ -125,8 +123,8 @@ export class RefreshTokenService {
 
   private async reuseDetected(userId: string, familyId: string, origin: RequestOrigin): Promise<never> {
     const now = this.clock.now();
-    await this.changes.run(async (tx) => {
-      const revoked = await new RefreshTokenRepository(tx).revokeFamily(familyId, now);
+    await this.changes.run(async (repositories) => {
+      const revoked = await repositories.refreshTokens.revokeFamily(familyId, now);
       return {
         result: undefined,
         audit: [

@@ -11,6 +11,7 @@ import { type InjectOptions } from 'fastify';
 import { startTestApp } from '../../test/api-test-harness';
 import { issueApiKey } from '../api-keys/api-key-secret';
 import { DatabaseConnection } from '../database/database.connection';
+import { repositoriesOn } from '../database/repositories';
 import { AccessTokens } from './access-tokens';
 import { AUTHENTICATORS, type Authenticator } from './authenticator';
 import { BrowserSessions } from './browser-sessions';
@@ -242,7 +243,7 @@ describe('route × role walk', () => {
     const session = await app
       .get(DatabaseConnection)
       .client.$transaction((tx) =>
-        app.get(BrowserSessions).open(tx, user, false, { ip: null, userAgent: null }),
+        app.get(BrowserSessions).open(repositoriesOn(tx), user, false, { ip: null, userAgent: null }),
       );
     return {
       accessToken: await app.get(AccessTokens).issueAccessToken(user, randomUUID()),

@@ -1,9 +1,10 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
 
-import { API_SECRETS } from '../app.tokens';
+import { API_RANDOM, API_SECRETS } from '../app.tokens';
 import { type DataKeyring } from '../data-keyring';
+import { cryptoRandom, type RandomSource } from '../random/random-source';
 import { type ApiSecrets } from '../secrets';
 
 const ALGORITHM = 'aes-256-gcm';
@@ -34,14 +35,17 @@ export class SealedValueError extends Error {
 export class SecretBox {
   private readonly keyring: DataKeyring;
 
-  constructor(@Inject(API_SECRETS) secrets: ApiSecrets) {
+  constructor(
+    @Inject(API_SECRETS) secrets: ApiSecrets,
+    @Inject(API_RANDOM) private readonly random: RandomSource = cryptoRandom,
+  ) {
     this.keyring = secrets.dataKeyring;
   }
 
   seal(plaintext: string, owner: string): Buffer {
     const keyId = this.keyring.currentKeyId;
     const key = this.keyOf(keyId);
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.random.bytes(IV_BYTES);
     const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(associatedData(owner, keyId));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { generateSecret, generateURI, verify } from 'otplib';
+import { generateURI, ScureBase32Plugin, verify } from 'otplib';
 
-import { API_CLOCK } from '../app.tokens';
+import { API_CLOCK, API_RANDOM } from '../app.tokens';
+import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 
 /** RFC 6238 defaults that every authenticator app understands. */
@@ -10,15 +11,21 @@ export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_WINDOW_STEPS = 1;
 export const TOTP_ISSUER = 'Switchboard';
 const TOTP_CODE = /^\d{6}$/;
+const SECRET_BYTES = 20;
+const BASE32 = new ScureBase32Plugin();
 
 /** TOTP (otplib) on the api's clock: secrets, otpauth URIs and code checks. */
 @Injectable()
 export class TotpCodes {
-  constructor(@Inject(API_CLOCK) private readonly clock: Clock) {}
+  constructor(
+    @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource,
+  ) {}
 
   /** 20 random bytes in base32, as authenticator apps expect. */
   newSecret(): string {
-    return generateSecret();
+    // As otplib's generateSecret, but drawn from the api's RandomSource.
+    return BASE32.encode(this.random.bytes(SECRET_BYTES), { padding: false });
   }
 
   /** `otpauth://totp/Switchboard:<user>?secret=…&issuer=Switchboard`, ready for a QR code. */

@@ -1,8 +1,9 @@
 import { BadRequestException, ConflictException, Inject, Injectable } from '@nestjs/common';
-import { RecoveryCodeRepository, UserCredentialRepository } from '@switchboard/data-access';
+import { UserCredentialRepository } from '@switchboard/data-access';
 
-import { API_CLOCK } from '../app.tokens';
+import { API_CLOCK, API_RANDOM } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
+import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 import { authAuditEntry } from './auth-audit';
 import { type Principal, type RequestOrigin } from './principal';
@@ -38,6 +39,7 @@ export class TotpService {
     private readonly credentials: UserCredentialRepository,
     private readonly changes: ChangeRunner,
     @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource,
   ) {}
 
   async enroll(principal: Principal, password: string, origin: RequestOrigin): Promise<TotpEnrolment> {
@@ -45,11 +47,8 @@ export class TotpService {
     if (user.totpEnabled) throw new ConflictException('Two-factor authentication is already enabled');
     const secret = this.codes.newSecret();
     await this.reauth.withProof(user, { password }, { action: 'totp_enroll', origin }, () =>
-      this.changes.run(async (tx) => {
-        await new UserCredentialRepository(tx).storePendingTotpSecret(
-          user.id,
-          this.box.seal(secret, user.id),
-        );
+      this.changes.run(async (repositories) => {
+        await repositories.credentials.storePendingTotpSecret(user.id, this.box.seal(secret, user.id));
         return {
           result: undefined,
           audit: [authAuditEntry('auth.totp_enrollment_started', { userId: user.id, origin })],
@@ -69,16 +68,16 @@ export class TotpService {
     const step = await this.codes.matchStep(this.box.open(state.sealedSecret, user.id), code, state.lastStep);
     if (step === null) throw new BadRequestException('code: does not match the enrolled secret');
 
-    const recoveryCodes = newRecoveryCodes();
+    const recoveryCodes = newRecoveryCodes(this.random);
     const now = this.clock.now();
-    await this.changes.run(async (tx) => {
-      const credentials = new UserCredentialRepository(tx);
+    await this.changes.run(async (repositories) => {
+      const credentials = repositories.credentials;
       // The confirming code is used: it cannot open the first login too.
       if (!(await credentials.claimTotpStep(user.id, step))) {
         throw new BadRequestException('code: already used');
       }
       await credentials.enableTotp(user.id);
-      await new RecoveryCodeRepository(tx).replace(
+      await repositories.recoveryCodes.replace(
         user.id,
         recoveryCodes.map((code) => this.recoveryDigests.stored(code)),
         now,
@@ -100,9 +99,9 @@ export class TotpService {
       { ...proof, allowRecoveryCode: true },
       { action: 'totp_disable', origin },
       () =>
-        this.changes.run(async (tx) => {
-          await new UserCredentialRepository(tx).disableTotp(user.id);
-          await new RecoveryCodeRepository(tx).deleteAll(user.id);
+        this.changes.run(async (repositories) => {
+          await repositories.credentials.disableTotp(user.id);
+          await repositories.recoveryCodes.deleteAll(user.id);
           return {
             result: undefined,
             audit: [authAuditEntry('auth.totp_disabled', { userId: user.id, origin })],
@@ -118,11 +117,11 @@ export class TotpService {
   ): Promise<RecoveryCodes> {
     const user = await this.reauth.personOf(principal);
     if (!user.totpEnabled) throw new ConflictException('Two-factor authentication is not enabled');
-    const recoveryCodes = newRecoveryCodes();
+    const recoveryCodes = newRecoveryCodes(this.random);
     const now = this.clock.now();
     await this.reauth.withProof(user, { code }, { action: 'recovery_codes_regenerate', origin }, () =>
-      this.changes.run(async (tx) => {
-        await new RecoveryCodeRepository(tx).replace(
+      this.changes.run(async (repositories) => {
+        await repositories.recoveryCodes.replace(
           user.id,
           recoveryCodes.map((code) => this.recoveryDigests.stored(code)),
           now,

@@ -8,6 +8,7 @@ import {
 } from '@switchboard/data-access';
 
 import { type PasswordHasher } from '../auth/password-hasher';
+import { type Clock, systemClock } from '../time/clock';
 import { type PasswordGenerator } from './password-generator';
 
 export const ADMIN_RESET_ACTION = 'user.admin_reset';
@@ -42,6 +43,7 @@ export class AdminRecovery {
     private readonly audit: AuditRepository,
     private readonly hasher: PasswordHasher,
     private readonly passwords: PasswordGenerator,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async resetAdmin(username: string): Promise<AdminResetResult> {
@@ -59,7 +61,7 @@ export class AdminRecovery {
           `User "${user.username}" is not an admin; reset-admin only recovers admins.`,
         );
       }
-      const now = new Date();
+      const now = this.clock.now();
       await admins.setPassword(user.id, passwordHash, true, now);
       if (user.disabled) await admins.setDisabled(user.id, false);
       await new UserCredentialRepository(tx).disableTotp(user.id);

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type AuditAppendInput, type TransactionClient } from '@switchboard/data-access';
+import { type AuditAppendInput } from '@switchboard/data-access';
 import { type EventPayload, type EventType } from '@switchboard/events';
 import { type Logger } from '@switchboard/observability';
 
 import { API_CONFIG, API_LOGGER } from '../app.tokens';
-import { AuditLog } from '../audit/audit-log';
 import { type ApiConfig } from '../config';
 import { DatabaseConnection } from '../database/database.connection';
+import { type Repositories } from '../database/repositories';
 import { ControlEvents } from '../events/events.module';
 
 /** An event announcing a committed change. */
@@ -26,6 +26,11 @@ export interface Change<T> {
   readonly beforeEvents?: () => Promise<void>;
 }
 
+/** What services depend on: ChangeRunner, or in a unit test a fake over in-memory repositories. */
+export interface Changes {
+  run<T>(work: (repositories: Repositories) => Promise<Change<T>>): Promise<T>;
+}
+
 const PUBLISH_ATTEMPTS = 3;
 const PUBLISH_RETRY_MS = 50;
 
@@ -39,12 +44,11 @@ const PUBLISH_RETRY_MS = 50;
  * and Redis after any gap or reconnect).
  */
 @Injectable()
-export class ChangeRunner {
+export class ChangeRunner implements Changes {
   private readonly log: Logger;
 
   constructor(
     private readonly database: DatabaseConnection,
-    private readonly audit: AuditLog,
     private readonly events: ControlEvents,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_LOGGER) logger: Logger,
@@ -52,18 +56,16 @@ export class ChangeRunner {
     this.log = logger.child({ component: 'changes' });
   }
 
-  async run<T>(work: (tx: TransactionClient) => Promise<Change<T>>): Promise<T> {
+  /** `work` gets the repositories bound to this change's transaction: use them, and only them, for its writes. */
+  async run<T>(work: (repositories: Repositories) => Promise<Change<T>>): Promise<T> {
     // Prisma's defaults (2 s to get a connection, 5 s to finish) fail changes with a 500 as soon as a
     // burst of them queues for the pool; a change should rather wait its turn, within bounds.
     const bound = this.config.CHANGE_TRANSACTION_TIMEOUT_MS;
-    const change = await this.database.client.$transaction(
-      async (tx) => {
-        const outcome = await work(tx);
-        await this.audit.recordInTransaction(tx, outcome.audit);
-        return outcome;
-      },
-      { maxWait: bound, timeout: bound },
-    );
+    const change = await this.database.transaction(bound, async (repositories, audit) => {
+      const outcome = await work(repositories);
+      await audit.append(outcome.audit);
+      return outcome;
+    });
     await change.beforeEvents?.();
     for (const event of change.events ?? []) await this.publish(event);
     return change.result;

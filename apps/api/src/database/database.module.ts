@@ -1,38 +1,41 @@
-import { Global, Module } from '@nestjs/common';
-import {
-  ApiKeyRepository,
-  RecoveryCodeRepository,
-  RefreshTokenRepository,
-  SessionRepository,
-  UserAdminRepository,
-  UserCredentialRepository,
-  UserRepository,
-} from '@switchboard/data-access';
+import { Global, Module, type Provider } from '@nestjs/common';
+import { AuditRepository, DeviceDenyStateRepository } from '@switchboard/data-access';
 
 import { DatabaseConnection } from './database.connection';
+import { REPOSITORY_CLASSES } from './repositories';
 
-/** Repositories that need nothing but the Prisma client, one instance each for the whole api. */
-const REPOSITORIES = [
-  UserRepository,
-  UserAdminRepository,
-  ApiKeyRepository,
-  SessionRepository,
-  RefreshTokenRepository,
-  RecoveryCodeRepository,
-  UserCredentialRepository,
+/**
+ * Each repository, bound to the pool, injected by its class. A change that must be one transaction
+ * gets the same set bound to that transaction from ChangeRunner.run instead.
+ */
+const REPOSITORY_PROVIDERS: Provider[] = [
+  ...Object.entries(REPOSITORY_CLASSES).map(([name, repository]) => ({
+    provide: repository,
+    inject: [DatabaseConnection],
+    useFactory: (database: DatabaseConnection) =>
+      database.repositories[name as keyof typeof REPOSITORY_CLASSES],
+  })),
+  {
+    provide: AuditRepository,
+    inject: [DatabaseConnection],
+    useFactory: (db: DatabaseConnection) => db.audit,
+  },
+  {
+    provide: DeviceDenyStateRepository,
+    inject: [DatabaseConnection],
+    useFactory: (db: DatabaseConnection) => db.denyStates,
+  },
 ];
 
 /** The Prisma client and the repositories built on it, for every feature module. */
 @Global()
 @Module({
-  providers: [
+  providers: [DatabaseConnection, ...REPOSITORY_PROVIDERS],
+  exports: [
     DatabaseConnection,
-    ...REPOSITORIES.map((repository) => ({
-      provide: repository,
-      inject: [DatabaseConnection],
-      useFactory: (database: DatabaseConnection) => new repository(database.client),
-    })),
+    ...Object.values(REPOSITORY_CLASSES),
+    AuditRepository,
+    DeviceDenyStateRepository,
   ],
-  exports: [DatabaseConnection, ...REPOSITORIES],
 })
 export class DatabaseModule {}

@@ -5,7 +5,6 @@ import { RelayAccessLists } from '@switchboard/relay-registry';
 
 import { API_CONFIG, API_LOGGER } from '../app.tokens';
 import { type ApiConfig } from '../config';
-import { DatabaseConnection } from '../database/database.connection';
 import { RedisConnection } from '../redis/redis.connection';
 
 const SYNC_BATCH = 1_000;
@@ -23,10 +22,12 @@ const REPAIR_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
  * is no swap of a freshly built set that a concurrent SADD could miss). A failed write (Redis or
  * Postgres away) schedules a full rebuild, retried until it succeeds.
  */
+/** What a change needs of the deny set: re-sync some ids after its commit. */
+export type DenySetSync = Pick<DeviceDenySet, 'sync'>;
+
 @Injectable()
 export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly lists: RelayAccessLists;
-  private readonly states: DeviceDenyStateRepository;
   private readonly log: Logger;
   private repairTimer: NodeJS.Timeout | undefined;
   private repairAttempt = 0;
@@ -35,12 +36,11 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     redis: RedisConnection,
-    database: DatabaseConnection,
+    private readonly states: DeviceDenyStateRepository,
     @Inject(API_CONFIG) config: ApiConfig,
     @Inject(API_LOGGER) logger: Logger,
   ) {
     this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
-    this.states = new DeviceDenyStateRepository(database.client);
     this.log = logger.child({ component: 'deny-set' });
     this.startWaitMs = config.DENY_SET_START_WAIT_MS;
   }

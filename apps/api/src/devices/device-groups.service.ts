@@ -1,9 +1,9 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DeviceAdminRepository, DeviceGroupNameTakenError } from '@switchboard/data-access';
 
 import { auditActorOf } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
-import { DatabaseConnection } from '../database/database.connection';
+import { type Repositories } from '../database/repositories';
 import { type DeviceGroupView, deviceGroupView } from './device-view';
 import { type CreateDeviceGroupBody } from './devices.dto';
 import { type Actor } from './devices.service';
@@ -11,14 +11,10 @@ import { type Actor } from './devices.service';
 /** Device groups are created explicitly (a typo in PATCH must not create a new group). */
 @Injectable()
 export class DeviceGroupsService {
-  private readonly devices: DeviceAdminRepository;
-
   constructor(
+    @Inject(DeviceAdminRepository) private readonly devices: Repositories['devices'],
     private readonly changes: ChangeRunner,
-    database: DatabaseConnection,
-  ) {
-    this.devices = new DeviceAdminRepository(database.client);
-  }
+  ) {}
 
   async list(): Promise<DeviceGroupView[]> {
     return (await this.devices.listGroups()).map(deviceGroupView);
@@ -26,8 +22,8 @@ export class DeviceGroupsService {
 
   async create(body: CreateDeviceGroupBody, actor: Actor): Promise<DeviceGroupView> {
     try {
-      return await this.changes.run(async (tx) => {
-        const group = await new DeviceAdminRepository(tx).createGroup(body.name, body.note ?? null);
+      return await this.changes.run(async ({ devices }) => {
+        const group = await devices.createGroup(body.name, body.note ?? null);
         return {
           result: deviceGroupView(group),
           audit: [
@@ -49,8 +45,8 @@ export class DeviceGroupsService {
   }
 
   async delete(id: string, actor: Actor): Promise<void> {
-    await this.changes.run(async (tx) => {
-      const group = await new DeviceAdminRepository(tx).deleteGroup(id);
+    await this.changes.run(async ({ devices }) => {
+      const group = await devices.deleteGroup(id);
       if (group === null) throw new NotFoundException('Device group not found');
       return {
         result: undefined,

@@ -13,12 +13,13 @@ import {
 } from '@switchboard/data-access';
 import { type JsonObject } from '@switchboard/audit';
 
-import { API_CONFIG } from '../app.tokens';
+import { API_CLOCK, API_CONFIG } from '../app.tokens';
 import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
-import { type Change, ChangeRunner } from '../changes/change-runner';
+import { type Change, ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
-import { DatabaseConnection } from '../database/database.connection';
-import { DeviceDenySet } from './device-deny-set';
+import { type Repositories } from '../database/repositories';
+import { type Clock } from '../time/clock';
+import { DeviceDenySet, type DenySetSync } from './device-deny-set';
 import { type DeviceDetailsView, deviceDetailsView, type DeviceView, deviceView } from './device-view';
 import { deviceIdSchema, type ListDevicesQuery, type UpdateDeviceBody } from './devices.dto';
 
@@ -45,16 +46,13 @@ export interface Actor {
  */
 @Injectable()
 export class DevicesService {
-  private readonly devices: DeviceAdminRepository;
-
   constructor(
-    private readonly changes: ChangeRunner,
-    private readonly denySet: DeviceDenySet,
-    database: DatabaseConnection,
+    @Inject(DeviceAdminRepository) private readonly devices: Repositories['devices'],
+    @Inject(ChangeRunner) private readonly changes: Changes,
+    @Inject(DeviceDenySet) private readonly denySet: DenySetSync,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {
-    this.devices = new DeviceAdminRepository(database.client);
-  }
+    @Inject(API_CLOCK) private readonly clock: Clock,
+  ) {}
 
   async list(query: ListDevicesQuery): Promise<DevicePageView> {
     const onlineSince = this.onlineSince();
@@ -76,8 +74,7 @@ export class DevicesService {
   }
 
   async update(rustdeskId: string, body: UpdateDeviceBody, actor: Actor): Promise<DeviceDetailsView> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const device = await lockExisting(repo, rustdeskId);
       const changes: Record<string, JsonObject[string]> = {};
       let groupId: string | null | undefined;
@@ -104,13 +101,12 @@ export class DevicesService {
   }
 
   async approve(rustdeskId: string, actor: Actor): Promise<DeviceDetailsView> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const device = await lockExisting(repo, rustdeskId);
       if (device.deleted) throw new ConflictException('Device is deleted');
       if (device.admission !== 'pending')
         throw new ConflictException(`Device is not pending (${device.admission})`);
-      await repo.approve(device.rowId, eventActorOf(actor.principal), new Date());
+      await repo.approve(device.rowId, eventActorOf(actor.principal), this.clock.now());
       return {
         result: undefined,
         audit: [entry(actor, 'device.approve', rustdeskId, { from: device.admission })],
@@ -124,12 +120,11 @@ export class DevicesService {
 
   /** Bans an id; an id never seen gets a row (pending, banned) so it is refused when it first shows up. */
   async ban(rustdeskId: string, reason: string, actor: Actor): Promise<DeviceDetailsView> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const { device, created } = await repo.lockOrCreate(rustdeskId);
       if (device.banned) throw new ConflictException('Device is already banned');
       const by = eventActorOf(actor.principal);
-      await repo.ban([device.rowId], { reason, actor: by, at: new Date() });
+      await repo.ban([device.rowId], { reason, actor: by, at: this.clock.now() });
       return {
         result: undefined,
         audit: [entry(actor, 'device.ban', rustdeskId, { reason, created })],
@@ -142,8 +137,7 @@ export class DevicesService {
 
   /** Lifts the ban only: a revoked or deleted device stays denied (and in the relays' set). */
   async unban(rustdeskId: string, actor: Actor): Promise<DeviceDetailsView> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const device = await lockExisting(repo, rustdeskId);
       if (!device.banned) throw new ConflictException('Device is not banned');
       await repo.unban(device.rowId);
@@ -165,11 +159,10 @@ export class DevicesService {
 
   /** Soft delete: the row stays, so the id cannot register again. */
   async delete(rustdeskId: string, actor: Actor): Promise<void> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const device = await lockExisting(repo, rustdeskId);
       if (device.deleted) throw new ConflictException('Device is already deleted');
-      await repo.softDelete(device.rowId, new Date());
+      await repo.softDelete(device.rowId, this.clock.now());
       return deletion(actor, device, false, this.denySet);
     });
   }
@@ -180,8 +173,7 @@ export class DevicesService {
    * can be lifted first (audited); a revoked id stays known for good.
    */
   async purge(rustdeskId: string, actor: Actor): Promise<void> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const device = await lockExisting(repo, rustdeskId);
       if (device.revoked) throw new ConflictException('A revoked device cannot be purged');
       if (device.banned) throw new ConflictException('A banned device cannot be purged: unban it first');
@@ -200,8 +192,7 @@ export class DevicesService {
     options: { cascade: boolean; reason?: string | undefined },
     actor: Actor,
   ): Promise<DeviceDetailsView> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const linked = options.cascade ? await repo.linkedComponent(rustdeskId, MAX_REVOKE_CASCADE + 1) : [];
       if (linked.length > MAX_REVOKE_CASCADE) {
         throw new ConflictException(`More than ${MAX_REVOKE_CASCADE} linked devices; unlink some first`);
@@ -216,7 +207,7 @@ export class DevicesService {
       const by = eventActorOf(actor.principal);
       await repo.revoke(
         locked.map((device) => device.rowId),
-        { reason, actor: by, at: new Date() },
+        { reason, actor: by, at: this.clock.now() },
       );
       const ids = [rustdeskId, ...cascade];
       return {
@@ -233,8 +224,7 @@ export class DevicesService {
   }
 
   async link(rustdeskId: string, otherId: string, actor: Actor): Promise<DeviceDetailsView> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const [device, other] = await lockPair(repo, rustdeskId, otherId);
       if (!(await repo.link(device.rowId, other.rowId)))
         throw new ConflictException('Devices are already linked');
@@ -244,8 +234,7 @@ export class DevicesService {
   }
 
   async unlink(rustdeskId: string, otherId: string, actor: Actor): Promise<void> {
-    await this.changes.run(async (tx) => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }) => {
       const [device, other] = await lockPair(repo, rustdeskId, otherId);
       if (!(await repo.unlink(device.rowId, other.rowId)))
         throw new NotFoundException('Devices are not linked');
@@ -256,8 +245,7 @@ export class DevicesService {
   /** Renames a device: signal moves the live peer, and its deny-set membership moves with it. */
   async changeId(rustdeskId: string, newId: string, actor: Actor): Promise<DeviceDetailsView> {
     if (newId === rustdeskId) throw new BadRequestException(['newId: is the current id']);
-    await this.changes.run(async (tx): Promise<Change<undefined>> => {
-      const repo = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices: repo }): Promise<Change<undefined>> => {
       const device = await lockExisting(repo, rustdeskId);
       try {
         await repo.changeId(device.rowId, newId);
@@ -282,18 +270,18 @@ export class DevicesService {
   }
 
   private onlineSince(): Date {
-    return new Date(Date.now() - this.config.DEVICE_ONLINE_WINDOW_SECONDS * 1000);
+    return new Date(this.clock.now().getTime() - this.config.DEVICE_ONLINE_WINDOW_SECONDS * 1000);
   }
 }
 
-async function lockExisting(repo: DeviceAdminRepository, rustdeskId: string): Promise<LockedDevice> {
+async function lockExisting(repo: Repositories['devices'], rustdeskId: string): Promise<LockedDevice> {
   const device = await repo.lock(rustdeskId);
   if (device === null) throw new NotFoundException('Device not found');
   return device;
 }
 
 async function lockPair(
-  repo: DeviceAdminRepository,
+  repo: Repositories['devices'],
   rustdeskId: string,
   otherId: string,
 ): Promise<[LockedDevice, LockedDevice]> {
@@ -310,7 +298,7 @@ function deletion(
   actor: Actor,
   device: LockedDevice,
   hard: boolean,
-  denySet: DeviceDenySet,
+  denySet: DenySetSync,
 ): Change<undefined> {
   const deviceId = device.rustdeskId;
   return {

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { type IncomingMessage } from 'node:http';
+
+import { type RandomSource } from '../random/random-source';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -8,7 +9,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Fastify `genReqId`: the caller's x-request-id when acceptable, else a fresh UUID. */
-export function requestIdOf(request: IncomingMessage): string {
-  const given = request.headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : randomUUID();
+export function requestIdGenerator(random: RandomSource): (request: IncomingMessage) => string {
+  return (request) => {
+    const given = request.headers[REQUEST_ID_HEADER];
+    return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : random.uuid();
+  };
 }

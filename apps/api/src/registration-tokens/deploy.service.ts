@@ -1,16 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   type AuditAppendInput,
-  DeviceAdminRepository,
   RegistrationTokenRepository,
   type RegistrationTokenSecret,
 } from '@switchboard/data-access';
 import { type JsonObject } from '@switchboard/audit';
 
+import { API_CLOCK } from '../app.tokens';
 import { AuditLog } from '../audit/audit-log';
 import { type RequestOrigin } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
-import { DatabaseConnection } from '../database/database.connection';
+import { type Repositories } from '../database/repositories';
+import { type Clock } from '../time/clock';
 import { DeployRefusal } from './deploy-refusal';
 import { DeployThrottle } from './deploy-throttle';
 import { DUMMY_TOKEN_HASH, registrationTokenPrefix, tokenMatches } from './registration-token-secret';
@@ -33,16 +34,13 @@ const STATUS_REFUSALS = {
  */
 @Injectable()
 export class DeployService {
-  private readonly tokens: RegistrationTokenRepository;
-
   constructor(
+    @Inject(RegistrationTokenRepository) private readonly tokens: Repositories['registrationTokens'],
     private readonly changes: ChangeRunner,
     private readonly auditLog: AuditLog,
     private readonly throttle: DeployThrottle,
-    database: DatabaseConnection,
-  ) {
-    this.tokens = new RegistrationTokenRepository(database.client);
-  }
+    @Inject(API_CLOCK) private readonly clock: Clock,
+  ) {}
 
   async deploy(
     authorization: string | undefined,
@@ -78,11 +76,10 @@ export class DeployService {
     body: DeployDeviceBody,
     origin: RequestOrigin,
   ): Promise<void> {
-    const status = tokenStatus(token, new Date());
+    const status = tokenStatus(token, this.clock.now());
     if (status !== 'active') throw new DeployRefusal(403, STATUS_REFUSALS[status]);
     const actor = `registration_token:${token.prefix}`;
-    await this.changes.run(async (tx) => {
-      const devices = new DeviceAdminRepository(tx);
+    await this.changes.run(async ({ devices, registrationTokens }) => {
       const { device, created } = await devices.lockOrCreate(body.id);
       if (device.banned || device.revoked || device.deleted) {
         const state = device.revoked ? 'revoked' : device.banned ? 'banned' : 'deleted';
@@ -93,8 +90,8 @@ export class DeployService {
       }
       // Running the same deploy again (an install script re-run) is not another use of the token.
       const redeploy = device.admission === 'admitted' && device.registrationTokenId === token.id;
-      const now = new Date();
-      if (!redeploy && (await new RegistrationTokenRepository(tx).consumeUse(token.id, now)) === null) {
+      const now = this.clock.now();
+      if (!redeploy && (await registrationTokens.consumeUse(token.id, now)) === null) {
         // Lost a race for the last use, or revoked/expired since the check above.
         throw new DeployRefusal(403, 'Registration token has no uses left or is no longer valid');
       }

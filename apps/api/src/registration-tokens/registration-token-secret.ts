@@ -1,4 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import { cryptoRandom, type RandomSource } from '../random/random-source';
 
 /*
  * Registration tokens: `sbr_<prefix>_<secret>`, hex both. The prefix (public, unique) finds the row;
@@ -16,9 +18,9 @@ export interface GeneratedToken {
   readonly hash: Buffer;
 }
 
-export function generateRegistrationToken(): GeneratedToken {
-  const prefix = randomBytes(PREFIX_BYTES).toString('hex');
-  const token = `sbr_${prefix}_${randomBytes(SECRET_BYTES).toString('hex')}`;
+export function generateRegistrationToken(random: RandomSource = cryptoRandom): GeneratedToken {
+  const prefix = random.bytes(PREFIX_BYTES).toString('hex');
+  const token = `sbr_${prefix}_${random.bytes(SECRET_BYTES).toString('hex')}`;
   return { token, prefix, hash: hashToken(token) };
 }
 

@@ -13,11 +13,10 @@ export class CreateRegistrationTokenBody extends createZodDto(
       .min(1, 'is required')
       .max(128, 'must be at most 128 characters')
       .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control characters'),
-    /** ISO 8601 with an offset; must lie in the future. Absent: never expires. */
+    /** ISO 8601 with an offset, in the future (the service checks, by its clock). Absent: never expires. */
     expiresAt: z.iso
       .datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset' })
       .transform((value) => new Date(value))
-      .refine((date) => date.getTime() > Date.now(), 'must be in the future')
       .nullable()
       .optional(),
     /** Absent or null: unlimited. */

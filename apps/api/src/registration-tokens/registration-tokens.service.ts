@@ -1,11 +1,20 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { type AuditAppendInput, RegistrationTokenRepository } from '@switchboard/data-access';
 import { type JsonObject } from '@switchboard/audit';
 
+import { API_CLOCK, API_RANDOM } from '../app.tokens';
 import { auditActorOf } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
-import { DatabaseConnection } from '../database/database.connection';
+import { type Repositories } from '../database/repositories';
 import { type Actor } from '../devices/devices.service';
+import { type RandomSource } from '../random/random-source';
+import { type Clock } from '../time/clock';
 import { generateRegistrationToken } from './registration-token-secret';
 import { registrationTokenView, type RegistrationTokenView } from './registration-token-view';
 import { type CreateRegistrationTokenBody } from './registration-tokens.dto';
@@ -17,19 +26,21 @@ export interface CreatedRegistrationToken extends RegistrationTokenView {
 
 @Injectable()
 export class RegistrationTokensService {
-  private readonly tokens: RegistrationTokenRepository;
-
   constructor(
+    @Inject(RegistrationTokenRepository) private readonly tokens: Repositories['registrationTokens'],
     private readonly changes: ChangeRunner,
-    database: DatabaseConnection,
-  ) {
-    this.tokens = new RegistrationTokenRepository(database.client);
-  }
+    @Inject(API_CLOCK) private readonly clock: Clock,
+    @Inject(API_RANDOM) private readonly random: RandomSource,
+  ) {}
 
   async create(body: CreateRegistrationTokenBody, actor: Actor): Promise<CreatedRegistrationToken> {
-    const generated = generateRegistrationToken();
-    return this.changes.run(async (tx) => {
-      const record = await new RegistrationTokenRepository(tx).create({
+    const now = this.clock.now();
+    if (body.expiresAt !== undefined && body.expiresAt !== null && body.expiresAt <= now) {
+      throw new BadRequestException(['expiresAt: must be in the future']);
+    }
+    const generated = generateRegistrationToken(this.random);
+    return this.changes.run(async ({ registrationTokens }) => {
+      const record = await registrationTokens.create({
         name: body.name,
         prefix: generated.prefix,
         tokenHash: generated.hash,
@@ -38,7 +49,7 @@ export class RegistrationTokensService {
         createdById: actor.principal.userId,
       });
       return {
-        result: { ...registrationTokenView(record, new Date()), token: generated.token },
+        result: { ...registrationTokenView(record, now), token: generated.token },
         audit: [
           entry(actor, 'registration_token.create', record.id, {
             name: record.name,
@@ -52,17 +63,16 @@ export class RegistrationTokensService {
   }
 
   async list(): Promise<RegistrationTokenView[]> {
-    const now = new Date();
+    const now = this.clock.now();
     return (await this.tokens.list()).map((token) => registrationTokenView(token, now));
   }
 
   /** Revocation is final: devices it admitted stay admitted (revoke those devices to undo them). */
   async revoke(id: string, actor: Actor): Promise<void> {
-    await this.changes.run(async (tx) => {
-      const tokens = new RegistrationTokenRepository(tx);
+    await this.changes.run(async ({ registrationTokens: tokens }) => {
       const token = await tokens.findById(id);
       if (token === null) throw new NotFoundException('Registration token not found');
-      if (!(await tokens.revoke(id, new Date())))
+      if (!(await tokens.revoke(id, this.clock.now())))
         throw new ConflictException('Registration token is already revoked');
       return {
         result: undefined,

@@ -7,7 +7,7 @@ import { API_CONFIG } from '../app.tokens';
 import { type ApiConfig } from '../config';
 import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
-import { DatabaseConnection } from '../database/database.connection';
+import { type Repositories } from '../database/repositories';
 import { isSecretSettingKey, SECRET_VALUE_NOT_RECORDED } from './secret-settings';
 import { type SettingView } from './settings.dto';
 
@@ -21,17 +21,17 @@ import { type SettingView } from './settings.dto';
 @Injectable()
 export class SettingsService {
   constructor(
-    private readonly database: DatabaseConnection,
+    @Inject(SettingRepository) private readonly settings: Repositories['settings'],
     private readonly changes: ChangeRunner,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   async list(): Promise<SettingView[]> {
-    return (await new SettingRepository(this.database.client).list()).map(toView);
+    return (await this.settings.list()).map(toView);
   }
 
   async get(key: string): Promise<SettingView> {
-    const setting = await new SettingRepository(this.database.client).find(key);
+    const setting = await this.settings.find(key);
     if (setting === null) throw notFound(key);
     return toView(setting);
   }
@@ -44,8 +44,7 @@ export class SettingsService {
   ): Promise<SettingView> {
     this.check(key, value);
     const actor = eventActorOf(principal);
-    return this.changes.run(async (tx) => {
-      const settings = new SettingRepository(tx);
+    return this.changes.run(async ({ settings }) => {
       const before = await settings.lockAndFind(key);
       if (before !== null && canonicalJson(before.value) === canonicalJson(value)) {
         return { result: toView(before), audit: [] };
@@ -61,8 +60,7 @@ export class SettingsService {
 
   /** The data plane falls back to its configured default (signal: REGISTRATION_POLICY). */
   async delete(key: string, principal: Principal, origin: RequestOrigin): Promise<void> {
-    await this.changes.run(async (tx) => {
-      const settings = new SettingRepository(tx);
+    await this.changes.run(async ({ settings }) => {
       const before = await settings.lockAndFind(key);
       if (before === null) throw notFound(key);
       await settings.remove(key);

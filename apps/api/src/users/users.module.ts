@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 
+import { API_RANDOM } from '../app.tokens';
 import { PasswordGenerator } from '../bootstrap/password-generator';
+import { type RandomSource } from '../random/random-source';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
@@ -8,6 +10,13 @@ import { UsersService } from './users.service';
 @Module({
   controllers: [UsersController],
   // The same one-time password shape as the first admin's (24 URL-safe characters, 144 bits).
-  providers: [UsersService, { provide: PasswordGenerator, useValue: new PasswordGenerator() }],
+  providers: [
+    UsersService,
+    {
+      provide: PasswordGenerator,
+      inject: [API_RANDOM],
+      useFactory: (random: RandomSource) => new PasswordGenerator((size) => random.bytes(size)),
+    },
+  ],
 })
 export class UsersModule {}

@@ -1,23 +1,21 @@
-import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
-  ApiKeyRepository,
   type AuditAppendInput,
   type ManagedUser,
-  RecoveryCodeRepository,
-  type TransactionClient,
-  UserCredentialRepository,
   UserAdminRepository,
   type UserProfileChange,
-  UserRepository,
   type UserRole,
   UsernameTakenError,
 } from '@switchboard/data-access';
 
+import { API_CLOCK } from '../app.tokens';
 import { PasswordHasher } from '../auth/password-hasher';
 import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
 import { PasswordGenerator } from '../bootstrap/password-generator';
-import { type PendingEvent, ChangeRunner } from '../changes/change-runner';
+import { ChangeRunner, type Changes, type PendingEvent } from '../changes/change-runner';
+import { type Repositories } from '../database/repositories';
 import { type Page } from '../http/page-query.dto';
+import { type Clock } from '../time/clock';
 import { toUserView, type UserView, type UserWithPassword } from './user.dto';
 
 export interface UserListRequest {
@@ -50,10 +48,11 @@ const PROFILE_FIELDS: readonly ProfileField[] = ['displayName', 'email', 'note']
 @Injectable()
 export class UsersService {
   constructor(
-    private readonly users: UserAdminRepository,
-    private readonly changes: ChangeRunner,
+    @Inject(UserAdminRepository) private readonly users: Repositories['userAdmin'],
+    @Inject(ChangeRunner) private readonly changes: Changes,
     private readonly hasher: PasswordHasher,
     private readonly passwords: PasswordGenerator,
+    @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
   async list(request: UserListRequest): Promise<Page<UserView>> {
@@ -84,8 +83,8 @@ export class UsersService {
     // argon2 takes a while: hash before the transaction, which then holds nothing while it waits.
     const passwordHash = await this.hasher.hash(password);
     try {
-      const user = await this.changes.run(async (tx) => {
-        const created = await new UserAdminRepository(tx).create({
+      const user = await this.changes.run(async ({ userAdmin }) => {
+        const created = await userAdmin.create({
           username: request.username,
           passwordHash,
           role: request.role,
@@ -114,8 +113,8 @@ export class UsersService {
     principal: Principal,
     origin: RequestOrigin,
   ): Promise<UserView> {
-    const user = await this.changes.run(async (tx) => {
-      const repository = new UserAdminRepository(tx);
+    const user = await this.changes.run(async (repositories) => {
+      const repository = repositories.userAdmin;
       const admins = change.role === undefined ? [] : await repository.lockAdminRemoval();
       const current = await this.lockTarget(repository, id);
       const audit: AuditAppendInput[] = [];
@@ -149,14 +148,14 @@ export class UsersService {
 
   /** Disables the account and ends its logins; its API keys stop working while it stays disabled. */
   async disable(id: string, principal: Principal, origin: RequestOrigin): Promise<UserView> {
-    const user = await this.changes.run(async (tx) => {
-      const repository = new UserAdminRepository(tx);
+    const user = await this.changes.run(async (repositories) => {
+      const repository = repositories.userAdmin;
       const admins = await repository.lockAdminRemoval();
       const current = await this.lockTarget(repository, id);
       if (current.disabled) return { result: current, audit: [] };
       refuseIfLastAdmin(current, admins, 'disabled');
       const disabled = await repository.setDisabled(id, true);
-      const revoked = await new UserRepository(tx).revokeLogins(id);
+      const revoked = await repositories.users.revokeLogins(id, {}, this.clock.now());
       return {
         result: disabled,
         audit: [entry(principal, origin, 'user.disabled', disabled, { revoked })],
@@ -167,8 +166,8 @@ export class UsersService {
   }
 
   async enable(id: string, principal: Principal, origin: RequestOrigin): Promise<UserView> {
-    const user = await this.changes.run(async (tx) => {
-      const repository = new UserAdminRepository(tx);
+    const user = await this.changes.run(async (repositories) => {
+      const repository = repositories.userAdmin;
       const current = await this.lockTarget(repository, id);
       if (!current.disabled) return { result: current, audit: [] };
       const enabled = await repository.setDisabled(id, false);
@@ -191,11 +190,11 @@ export class UsersService {
     const generated = request.password === undefined;
     const password = request.password ?? this.passwords.generate();
     const passwordHash = await this.hasher.hash(password);
-    const user = await this.changes.run(async (tx) => {
-      const repository = new UserAdminRepository(tx);
+    const user = await this.changes.run(async (repositories) => {
+      const repository = repositories.userAdmin;
       await this.lockTarget(repository, id);
-      const reset = await repository.setPassword(id, passwordHash, true, new Date());
-      const revoked = await new UserRepository(tx).revokeLogins(id);
+      const reset = await repository.setPassword(id, passwordHash, true, this.clock.now());
+      const revoked = await repositories.users.revokeLogins(id, {}, this.clock.now());
       return {
         result: reset,
         audit: [
@@ -220,13 +219,13 @@ export class UsersService {
     if (id === principal.userId) {
       throw new ForbiddenException('Turn off your own second factor with POST /api/v1/auth/totp/disable');
     }
-    const user = await this.changes.run(async (tx) => {
-      const repository = new UserAdminRepository(tx);
+    const user = await this.changes.run(async (repositories) => {
+      const repository = repositories.userAdmin;
       const current = await this.lockTarget(repository, id);
       if (!current.totpEnabled) throw new ConflictException('Two-factor authentication is not enabled');
-      await new UserCredentialRepository(tx).disableTotp(id);
-      await new RecoveryCodeRepository(tx).deleteAll(id);
-      const revoked = await new UserRepository(tx).revokeLogins(id);
+      await repositories.credentials.disableTotp(id);
+      await repositories.recoveryCodes.deleteAll(id);
+      const revoked = await repositories.users.revokeLogins(id, {}, this.clock.now());
       const cleared = (await repository.findById(id)) ?? current;
       return {
         result: cleared,
@@ -239,12 +238,12 @@ export class UsersService {
 
   /** Deletes the account; its sessions go with the row and its API keys are revoked first. */
   async delete(id: string, principal: Principal, origin: RequestOrigin): Promise<void> {
-    await this.changes.run(async (tx: TransactionClient) => {
-      const repository = new UserAdminRepository(tx);
+    await this.changes.run(async (repositories) => {
+      const repository = repositories.userAdmin;
       const admins = await repository.lockAdminRemoval();
       const current = await this.lockTarget(repository, id);
       refuseIfLastAdmin(current, admins, 'deleted');
-      const apiKeysRevoked = await new ApiKeyRepository(tx).revokeAllOf(id, new Date());
+      const apiKeysRevoked = await repositories.apiKeys.revokeAllOf(id, this.clock.now());
       await repository.delete(id);
       return {
         result: undefined,
@@ -254,7 +253,7 @@ export class UsersService {
     });
   }
 
-  private async lockTarget(repository: UserAdminRepository, id: string): Promise<ManagedUser> {
+  private async lockTarget(repository: Repositories['userAdmin'], id: string): Promise<ManagedUser> {
     const user = await repository.findByIdForUpdate(id);
     if (user === null) throw new NotFoundException('No such user');
     return user;
