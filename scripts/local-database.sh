@@ -21,7 +21,9 @@ use_local_database() {
   if [ -f "$DATABASE_URL_FILE" ]; then
     local -A kept=()
     local name value
-    while IFS='=' read -r name value; do kept["$name"]="$value"; done <"$DATABASE_URL_FILE"
+    while IFS='=' read -r name value; do
+      if [ -n "$name" ]; then kept["$name"]="$value"; fi
+    done <"$DATABASE_URL_FILE"
     if [ -n "${kept[DATABASE_URL]:-}" ] && database_accepts "${kept[DATABASE_URL]}"; then
       chmod 600 "$DATABASE_URL_FILE"
       say "Using the database settings kept in $DATABASE_URL_FILE"

@@ -17,8 +17,9 @@ RELAY_METRICS_PORT="${RELAY_METRICS_PORT:-9117}"
 # What clients on other machines dial: this host's primary address unless configured.
 public_host() {
   local address
-  address="$(ip -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p')"
-  [ -n "$address" ] || address="$(hostname -I 2>/dev/null | awk '{ print $1 }')"
+  address="$(ip -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p' || true)"
+  # hostname -I lists IPv6 ones too, which would need brackets in host:port: the first IPv4 one.
+  [ -n "$address" ] || address="$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' || true)"
   echo "${address:-127.0.0.1}"
 }
 PUBLIC_HOST="$(public_host)"
@@ -88,9 +89,9 @@ for service in api signal relay; do
   pids+=("$!")
 done
 
-# The ops endpoints listen on METRICS_HOST; a wildcard is reached through loopback.
-ops_host="${METRICS_HOST:-127.0.0.1}"
-case "$ops_host" in 0.0.0.0 | ::) ops_host=127.0.0.1 ;; *:*) ops_host="[$ops_host]" ;; esac
+# Where this script reaches a service listening on $1: a wildcard through loopback.
+local_address() { case "$1" in 0.0.0.0 | ::) echo 127.0.0.1 ;; *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+ops_host="$(local_address "${METRICS_HOST:-127.0.0.1}")"
 readyz_urls=()
 for port in "$API_METRICS_PORT" "$SIGNAL_METRICS_PORT" "$RELAY_METRICS_PORT"; do
   readyz_urls+=("http://$ops_host:$port/readyz")
@@ -120,7 +121,7 @@ if all_running; then
   api_url="${api_url%/}"
   console_line="" docs_line=""
   # A console is named only when the api serves one.
-  if [ "$(http_status "http://127.0.0.1:${API_PORT:-21114}/")" = 200 ]; then
+  if [ "$(http_status "http://$(local_address "${API_HOST:-0.0.0.0}"):${API_PORT:-21114}/")" = 200 ]; then
     console_line="  console           $api_url/"$'\n'
   fi
   case "${API_DOCS_ENABLED:-false}" in

@@ -104,6 +104,9 @@ describeWithCluster(
         await expect(run.stop()).resolves.toBe(0);
         running.delete(run.child);
         expect(run.output()).toMatch(/\[api\] .*shutting down/);
+        // Not on a terminal, so the services log JSON lines (LOG_FORMAT auto).
+        expect(run.output()).toMatch(/^\[api\] \{"level":30,/m);
+        expect(run.output()).toMatch(/^\[relay\] \{"level":30,/m);
       },
       2 * START_TIMEOUT_MS,
     );
