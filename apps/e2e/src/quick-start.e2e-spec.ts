@@ -1,21 +1,22 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 
 import { Redis } from 'ioredis';
 
 import { canBind, ephemeralPort } from '@switchboard/testing';
 
 import {
+  commandOnPath,
   createScratchCluster,
   type ScratchCluster,
   scratchClusterUnavailable,
 } from './support/scratch-postgres-cluster';
-import { stopChild } from './support/stop-child';
 
 // Issue 11: `npm start` (the real scripts/start.sh) on a PostgreSQL set up as Debian/Ubuntu ship it,
 // which refuses `postgres` without a password. The quick start must create its own role and database,
@@ -39,7 +40,7 @@ describeWithCluster(
     let cluster: ScratchCluster | undefined;
     let varDir: string;
     let ports: Ports;
-    const running = new Set<ChildProcess>();
+    const running = new Set<QuickStartRun>();
 
     beforeAll(async () => {
       varDir = await mkdtemp(join(tmpdir(), 'e2e-quick-start-'));
@@ -48,7 +49,7 @@ describeWithCluster(
     }, 180_000);
 
     afterAll(async () => {
-      for (const child of running) killGroup(child);
+      for (const run of running) run.kill();
       await cluster?.drop();
       await rm(varDir, { recursive: true, force: true });
       await forgetRedisKeys(redisPrefix);
@@ -62,7 +63,8 @@ describeWithCluster(
     it(
       'creates a role and database of its own, keeps their URLs in a 0600 file, and serves',
       async () => {
-        const run = startQuickStart(environment(ports, varDir, redisPrefix), running);
+        const run = startQuickStart(environment(ports, varDir, redisPrefix));
+        running.add(run);
         const banner = await run.banner();
 
         expect(run.output()).toContain('Creating role switchboard and database switchboard');
@@ -99,7 +101,7 @@ describeWithCluster(
         expect(banner.includes('console ')).toBe(root.status === 200);
 
         await expect(run.stop()).resolves.toBe(0);
-        running.delete(run.child);
+        running.delete(run);
         expect(run.output()).toMatch(/\[api\] .*shutting down/);
         // Not on a terminal, so the services log JSON lines (LOG_FORMAT auto).
         expect(run.output()).toMatch(/^\[api\] \{"level":30,/m);
@@ -113,10 +115,8 @@ describeWithCluster(
       async () => {
         const file = join(varDir, 'database-url');
         const kept = await readFile(file, 'utf8');
-        const run = startQuickStart(
-          { ...environment(ports, varDir, redisPrefix), API_DOCS_ENABLED: 'true' },
-          running,
-        );
+        const run = startQuickStart({ ...environment(ports, varDir, redisPrefix), API_DOCS_ENABLED: 'true' });
+        running.add(run);
         const banner = await run.banner();
 
         expect(run.output()).toContain(`Using the database settings kept in ${file}`);
@@ -128,7 +128,25 @@ describeWithCluster(
         expect(banner).toContain(`API docs          http://127.0.0.1:${ports.api}/api/docs`);
 
         await expect(run.stop()).resolves.toBe(0);
-        running.delete(run.child);
+        running.delete(run);
+      },
+      2 * START_TIMEOUT_MS,
+    );
+
+    // `script` gives start.sh a terminal, as a person running `npm start` has.
+    (commandOnPath('script') ? it : it.skip)(
+      'on a terminal, has the services log readable lines instead of JSON',
+      async () => {
+        const run = startQuickStart(environment(ports, varDir, redisPrefix), { onTerminal: true });
+        running.add(run);
+        await run.banner();
+
+        expect(run.output()).toMatch(/^\[api\] \[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO \(api\): /m);
+        expect(run.output()).toMatch(/^\[relay\] \[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO \(relay\): /m);
+        expect(run.output()).not.toMatch(/^\[(?:api|signal|relay)\] \{"level"/m);
+
+        await expect(run.stop()).resolves.toBe(0);
+        running.delete(run);
       },
       2 * START_TIMEOUT_MS,
     );
@@ -197,49 +215,75 @@ function environment(ports: Ports, varDir: string, redisPrefix: string): Record<
 }
 
 interface QuickStartRun {
-  readonly child: ChildProcess;
+  /** Everything it printed, terminal control codes removed. */
   output(): string;
   /** The ready banner, once printed; rejects if the script exits or takes too long first. */
   banner(): Promise<string>;
-  /** SIGTERM, as Ctrl-C or a service manager would; resolves with the script's exit code. */
+  /** SIGTERM to start.sh, as a service manager would; resolves with its exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL to start.sh and everything it started, for a test that failed half-way. */
+  kill(): void;
 }
 
-function startQuickStart(env: Record<string, string>, running: Set<ChildProcess>): QuickStartRun {
-  // Its own process group, so a failed test can take the services down with it.
-  const child = spawn('bash', ['scripts/start.sh'], {
-    cwd: ROOT,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
+function startQuickStart(env: Record<string, string>, options: { onTerminal?: boolean } = {}): QuickStartRun {
+  const [command, args] = options.onTerminal
+    ? ['script', ['-qfec', 'exec bash scripts/start.sh', '/dev/null']]
+    : ['bash', ['scripts/start.sh']];
+  // Its own process group (under `script`, start.sh leads a session of its own), so a failed test can
+  // take the services down with it.
+  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const clean = () => stripVTControlCharacters(output).replaceAll('\r', '');
+  // start.sh itself: the child, or under `script` the child's child.
+  const startScript = () => (options.onTerminal ? childOf(child.pid) : child.pid);
+  const kill = () => {
+    for (const pid of new Set([child.pid, startScript()])) killGroup(pid);
+  };
   return {
-    child,
-    output: () => output,
+    output: clean,
     banner: async () => {
       const deadline = Date.now() + START_TIMEOUT_MS;
       while (Date.now() < deadline) {
-        const start = output.indexOf('Switchboard is ready:');
-        const end = output.indexOf(BANNER_END, start);
-        if (start >= 0 && end >= 0) return output.slice(start, end + BANNER_END.length);
-        if (child.exitCode !== null) throw new Error(`start.sh exited with ${child.exitCode}:\n${output}`);
+        const text = clean();
+        const start = text.indexOf('Switchboard is ready:');
+        const end = text.indexOf(BANNER_END, start);
+        if (start >= 0 && end >= 0) return text.slice(start, end + BANNER_END.length);
+        if (child.exitCode !== null) throw new Error(`start.sh exited with ${child.exitCode}:\n${text}`);
         await new Promise((done) => setTimeout(done, 250));
       }
-      throw new Error(`no ready banner after ${START_TIMEOUT_MS} ms:\n${output}`);
+      throw new Error(`no ready banner after ${START_TIMEOUT_MS} ms:\n${clean()}`);
     },
-    stop: () => stopChild(child, exited, STOP_TIMEOUT_MS),
+    stop: async () => {
+      const pid = startScript();
+      if (pid !== undefined) process.kill(pid, 'SIGTERM');
+      const timer = setTimeout(kill, STOP_TIMEOUT_MS);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    kill,
   };
 }
 
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
+function childOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
   try {
-    process.kill(-child.pid, 'SIGKILL');
+    const [first] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
   } catch {
     // Already gone.
   }

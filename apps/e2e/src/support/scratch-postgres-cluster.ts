@@ -21,7 +21,8 @@ export interface ScratchCluster {
 /** Why no scratch cluster can be made here, or undefined when one can. */
 export function scratchClusterUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'creating a PostgreSQL cluster needs root';
-  if (!onPath('pg_createcluster')) return 'pg_createcluster (Debian postgresql-common) is not installed';
+  if (!commandOnPath('pg_createcluster'))
+    return 'pg_createcluster (Debian postgresql-common) is not installed';
   if (installedMajorVersion() === undefined) return `no PostgreSQL server under ${POSTGRES_LIB}`;
   return undefined;
 }
@@ -57,6 +58,7 @@ function installedMajorVersion(): string | undefined {
     .pop();
 }
 
-function onPath(command: string): boolean {
+/** Whether `command` is an executable on PATH. */
+export function commandOnPath(command: string): boolean {
   return (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(`${dir}/${command}`));
 }
