@@ -26,12 +26,12 @@ PUBLIC_HOST="$(public_host)"
 export RELAY_PUBLIC_ADDR="${RELAY_PUBLIC_ADDR:-$PUBLIC_HOST:${RELAY_PORT:-21117}}"
 SIGNAL_HOST="${SIGNAL_HOST:-$PUBLIC_HOST}"
 
-# On a terminal the services' logs are readable (and coloured) lines, not JSON: their own stdout is
-# the pipe to sed, so they cannot tell.
-service_env=()
+# On a terminal the services' logs are readable (and coloured, see below) lines, not JSON: their own
+# stdout is the pipe to sed, so they cannot tell.
+on_terminal=false
 if [ -t 1 ]; then
+  on_terminal=true
   export LOG_FORMAT="${LOG_FORMAT:-pretty}"
-  [ -n "${NO_COLOR:-}" ] || service_env+=(FORCE_COLOR=1)
 fi
 
 require_node
@@ -81,11 +81,12 @@ metrics_port_of() {
   esac
 }
 
+if [ "$on_terminal" = true ] && [ -z "${NO_COLOR:-}" ]; then export FORCE_COLOR=1; fi
 # sed ignores Ctrl-C (sent to the whole foreground group) so the services' last lines still show.
+# The URLs go in the environment, not on a command line (`env URL=...`) where ps would show them.
 for service in api signal relay; do
-  env "${service_env[@]}" DATABASE_URL="$(database_url_of "$service")" \
-    METRICS_PORT="$(metrics_port_of "$service")" node "dist/apps/$service/src/main.js" \
-    > >(trap '' INT TERM && exec sed -u "s/^/[$service] /") 2>&1 &
+  DATABASE_URL="$(database_url_of "$service")" METRICS_PORT="$(metrics_port_of "$service")" \
+    node "dist/apps/$service/src/main.js" > >(trap '' INT TERM && exec sed -u "s/^/[$service] /") 2>&1 &
   pids+=("$!")
 done
 
