@@ -18,20 +18,11 @@ DATABASE_URL_NAMES=(DATABASE_URL API_DATABASE_URL SIGNAL_DATABASE_URL)
 # Exports DATABASE_URL, API_DATABASE_URL and SIGNAL_DATABASE_URL for a local server; values the caller
 # exported already win.
 use_local_database() {
+  if use_kept_database; then
+    say "Using the database settings kept in $DATABASE_URL_FILE"
+    return 0
+  fi
   if [ -f "$DATABASE_URL_FILE" ]; then
-    local -A kept=()
-    local name value
-    while IFS='=' read -r name value; do
-      if [ -n "$name" ]; then kept["$name"]="$value"; fi
-    done <"$DATABASE_URL_FILE"
-    if [ -n "${kept[DATABASE_URL]:-}" ] && database_accepts "${kept[DATABASE_URL]}"; then
-      chmod 600 "$DATABASE_URL_FILE"
-      say "Using the database settings kept in $DATABASE_URL_FILE"
-      for name in "${DATABASE_URL_NAMES[@]}"; do
-        [ -n "${!name:-}" ] || export "$name=${kept[$name]:-}"
-      done
-      return 0
-    fi
     say "The database settings in $DATABASE_URL_FILE are refused; setting the database up again"
   fi
 
@@ -43,6 +34,26 @@ use_local_database() {
     return 0
   fi
   create_local_database "$server"
+  if ! use_kept_database; then
+    echo "PostgreSQL at $server refuses the role $LOCAL_OWNER_ROLE just created with its password;" \
+      "does its pg_hba.conf allow password (scram-sha-256) logins from $PG_HOST?" >&2
+    exit 1
+  fi
+}
+
+# Exports the URLs kept in the file, if there is one and PostgreSQL accepts its owner URL.
+use_kept_database() {
+  [ -f "$DATABASE_URL_FILE" ] || return 1
+  local -A kept=()
+  local name value
+  while IFS='=' read -r name value; do
+    if [ -n "$name" ]; then kept["$name"]="$value"; fi
+  done <"$DATABASE_URL_FILE"
+  [ -n "${kept[DATABASE_URL]:-}" ] && database_accepts "${kept[DATABASE_URL]}" || return 1
+  chmod 600 "$DATABASE_URL_FILE"
+  for name in "${DATABASE_URL_NAMES[@]}"; do
+    [ -n "${!name:-}" ] || export "$name=${kept[$name]:-}"
+  done
 }
 
 # The role, its database and the kept file, on a server that wants passwords.
@@ -79,7 +90,6 @@ create_local_database() {
   chmod 600 "$file_in_progress"
   mv "$file_in_progress" "$DATABASE_URL_FILE"
   say "Kept the database settings, passwords included, in $DATABASE_URL_FILE (mode 0600)"
-  use_local_database
 }
 
 owner_role_sql() {

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
@@ -126,6 +126,33 @@ describeWithCluster(
         expect(await readFile(file, 'utf8')).toBe(kept);
         expect((await stat(file)).mode & 0o777).toBe(0o600);
         expect(banner).toContain(`API docs          http://127.0.0.1:${ports.api}/api/docs`);
+
+        await expect(run.stop()).resolves.toBe(0);
+        running.delete(run);
+      },
+      2 * START_TIMEOUT_MS,
+    );
+
+    it(
+      'sets the database up again when the kept password is refused',
+      async () => {
+        const file = join(varDir, 'database-url');
+        const stale = (await readFile(file, 'utf8')).replace(
+          /^(DATABASE_URL=[^:]+:\/\/[^:]+:)[^@]+@/m,
+          '$1stale@',
+        );
+        await writeFile(file, stale, { mode: 0o600 });
+        const run = startQuickStart(environment(ports, varDir, redisPrefix));
+        running.add(run);
+        await run.banner();
+
+        expect(run.output()).toContain(`The database settings in ${file} are refused`);
+        expect(run.output()).toContain('Creating role switchboard and database switchboard');
+        await expectAllReady(ports);
+        const urls = parseKeptUrls(await readFile(file, 'utf8'));
+        expect(urls['DATABASE_URL']?.password).not.toBe('stale');
+        await expect(canLogIn(urls['DATABASE_URL']!)).resolves.toBe(true);
+        expect((await stat(file)).mode & 0o777).toBe(0o600);
 
         await expect(run.stop()).resolves.toBe(0);
         running.delete(run);
