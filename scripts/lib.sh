@@ -21,14 +21,29 @@ require_node() {
 }
 
 install_dependencies() {
-  # Only when the lockfile changed since the last install. `npm install` rather than `npm ci`: the
-  # lockfile cannot list other platforms' optional binaries (swc, buf, nx) when the registry in
+  # Only when node_modules does not hold what the lockfile pins. `npm install` rather than `npm ci`:
+  # the lockfile cannot list other platforms' optional binaries (swc, buf, nx) when the registry in
   # reach serves only this platform's, and `npm ci` refuses such a lockfile; `npm install` still
   # installs exactly the locked versions.
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  if ! dependencies_installed; then
     say "Installing npm dependencies"
     npm install --no-audit --no-fund --loglevel=error
   fi
+}
+
+# Whether node_modules matches package-lock.json: every locked package is installed at its locked
+# version (npm records what it installed in node_modules/.package-lock.json), apart from optional ones
+# (other platforms' binaries). Compared by content, since a checkout leaves the lockfile newer.
+dependencies_installed() {
+  [ -f node_modules/.package-lock.json ] || return 1
+  [ node_modules/.package-lock.json -nt package-lock.json ] && return 0
+  node -e '
+    const locked = require("./package-lock.json").packages;
+    const installed = require("./node_modules/.package-lock.json").packages;
+    const stale = Object.entries(locked).filter(([path, entry]) =>
+      path !== "" && (installed[path] ? installed[path].version !== entry.version : !entry.optional));
+    process.exit(stale.length === 0 ? 0 : 1);
+  '
 }
 
 generate_prisma_client() {
@@ -45,8 +60,14 @@ build() {
   npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/*.mjs' --quiet
 }
 
-pg_up() { node -e "const s=require('net').connect(5432,'127.0.0.1');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))"; }
-redis_up() { node -e "const s=require('net').connect(6379,'127.0.0.1');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))"; }
+# The local PostgreSQL `npm start` uses when no DATABASE_URL is given: PGHOST (a TCP address) and
+# PGPORT, as libpq names them.
+PG_HOST="${PGHOST:-127.0.0.1}"
+PG_PORT="${PGPORT:-5432}"
+
+port_open() { node -e "const s=require('net').connect(+process.argv[2],process.argv[1]);s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1))" "$1" "$2"; }
+pg_up() { port_open "$PG_HOST" "$PG_PORT"; }
+redis_up() { port_open 127.0.0.1 6379; }
 
 # Local Postgres and Redis (Debian packages) when no external ones are configured.
 ensure_local_services() {
@@ -54,8 +75,13 @@ ensure_local_services() {
     if ! ls /etc/postgresql >/dev/null 2>&1; then
       say "Installing PostgreSQL"; as_root apt-get update -qq && as_root apt-get install -y -qq postgresql
     fi
-    say "Starting PostgreSQL"
-    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+    # The cluster that listens on PGPORT, else the newest version's `main`.
+    local cluster
+    cluster="$(pg_lsclusters -h 2>/dev/null | awk -v port="$PG_PORT" '$3 == port { print $1, $2; exit }')"
+    [ -n "$cluster" ] || cluster="$(ls /etc/postgresql | sort -V | tail -1) main"
+    say "Starting PostgreSQL ($cluster)"
+    # shellcheck disable=SC2086 # "version name", two arguments
+    as_root pg_ctlcluster --skip-systemctl-redirect $cluster start || true
   fi
   if [ -z "${REDIS_URL:-}" ] && ! redis_up; then
     if ! command -v redis-server >/dev/null 2>&1; then
@@ -68,6 +94,6 @@ ensure_local_services() {
     { [ -n "${DATABASE_URL:-}" ] || pg_up; } && { [ -n "${REDIS_URL:-}" ] || redis_up; } && return 0
     sleep 0.2
   done
-  echo "PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not reachable" >&2
+  echo "PostgreSQL ($PG_HOST:$PG_PORT) or Redis (127.0.0.1:6379) is not reachable" >&2
   exit 1
 }

@@ -21,7 +21,7 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function main(): Promise<void> {
   const config = loadApiConfig(); // exits 78 listing every problem
-  const logger = createApiLogger(config.LOG_LEVEL);
+  const logger = createApiLogger(config.LOG_LEVEL, { format: config.LOG_FORMAT });
 
   let resolved;
   let eventKey;

@@ -27,6 +27,7 @@ describe('relayConfigSchema', () => {
     expect(parseConfig(relayConfigSchema, {})).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
       LOG_LEVEL: 'info',
+      LOG_FORMAT: 'auto',
       RELAY_PORT: 21117,
       RELAY_WS_PORT: 21119,
       METRICS_PORT: 9117,

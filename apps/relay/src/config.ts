@@ -7,6 +7,7 @@ import {
   isHostWithOptionalPort,
   ipv6PrefixLength,
   list,
+  logFormat,
   logLevel,
   metricsHost,
   optionalPort,
@@ -43,6 +44,7 @@ const mbitPerSecond = positiveNumber;
 const fields = z.object({
   REDIS_URL: redisUrl,
   LOG_LEVEL: logLevel,
+  LOG_FORMAT: logFormat,
   RELAY_PORT: port(21117),
   RELAY_WS_PORT: optionalPort(),
   METRICS_PORT: port(9117),

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 }
 
 async function serve(config: RelayConfig): Promise<void> {
-  const logger = createLogger({ name: 'relay', level: config.LOG_LEVEL });
+  const logger = createLogger({ name: 'relay', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   const { licenceKey, signalPublicKey } = await loadRelayKeys(config.KEY, resolve(config.KEY_DIR));
   if (config.RELAY_STRICT && signalPublicKey === undefined) {
     throw new RelayKeyError(

@@ -50,7 +50,12 @@ async function main(argv: readonly string[]): Promise<void> {
 
 async function printKey(config: SignalConfig): Promise<void> {
   // Logs go to stderr so a start script can capture the key from stdout alone.
-  const logger = createLogger({ name: 'signal', level: config.LOG_LEVEL, destination: process.stderr });
+  const logger = createLogger({
+    name: 'signal',
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+    destination: process.stderr,
+  });
   const key = await loadServerKey(config.KEY, new KeyStore(resolve(config.KEY_DIR), logger));
   const printable = key.signingKeyPair ? encodePublicKeyFile(key.signingKeyPair.publicKey) : key.licenceKey;
   if (printable === undefined) throw new Error('KEY yields neither a key pair nor a licence key');
@@ -58,7 +63,7 @@ async function printKey(config: SignalConfig): Promise<void> {
 }
 
 async function serve(config: SignalConfig): Promise<void> {
-  const logger = createLogger({ name: 'signal', level: config.LOG_LEVEL });
+  const logger = createLogger({ name: 'signal', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   const serverKey = await loadServerKey(config.KEY, new KeyStore(resolve(config.KEY_DIR), logger));
   logKey(logger, serverKey);
   const eventKey = await resolveEventVerifyKey(config);

@@ -53,6 +53,14 @@ export const logLevel = z
   })
   .default('info');
 
+/**
+ * How logs are written (libs/observability createLogger): `json` lines for collectors, `pretty` lines
+ * for a person, or `auto`: pretty exactly when stdout is a terminal.
+ */
+export const logFormat = z
+  .enum(['auto', 'json', 'pretty'], { error: 'must be one of auto, json, pretty' })
+  .default('auto');
+
 const TRUE_WORDS = ['1', 'true', 'yes', 'on', 'y'];
 const FALSE_WORDS = ['0', 'false', 'no', 'off', 'n'];
 
@@ -122,6 +130,7 @@ export const sharedFields = {
   REDIS_URL: redisUrl,
   REDIS_KEY_PREFIX: redisKeyPrefix,
   LOG_LEVEL: logLevel,
+  LOG_FORMAT: logFormat,
 };
 
 /**

@@ -19,6 +19,7 @@ describe('parseConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_KEY_PREFIX: 'switchboard',
       LOG_LEVEL: 'info',
+      LOG_FORMAT: 'auto',
       API_PORT: 21114,
       TRUST_PROXY: false,
       ALLOWED: [],
@@ -58,13 +59,14 @@ describe('parseConfig', () => {
         ALLOWED: 'ok,NOT',
         API_SECRET: 'short',
         REDIS_KEY_PREFIX: 'has space',
+        LOG_FORMAT: 'colourful',
       });
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const problems = (caught as ConfigError).problems;
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(9);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^DATABASE_URL: must be a URL starting with postgres:\/\/ or postgresql:\/\//),
@@ -75,6 +77,7 @@ describe('parseConfig', () => {
         expect.stringMatching(/^ALLOWED\.1: must be lower-case letters$/),
         expect.stringMatching(/^API_SECRET: must be at least 8 characters \(got \(hidden\)\)$/),
         expect.stringMatching(/^REDIS_KEY_PREFIX: must be .* \(got "has space"\)$/),
+        expect.stringMatching(/^LOG_FORMAT: must be one of auto, json, pretty \(got "colourful"\)$/),
       ]),
     );
   });

@@ -661,6 +661,13 @@ describe('deploy/k8s', () => {
     expect(script).toMatch(/migrations\/cli\.js && node dist\/apps\/api\/src\/bootstrap\/cli\.js/);
   });
 
+  it('keeps the finished Job and its log (the first admin password) for at least a day', () => {
+    const job = workloadNamed(manifests, 'Job', 'switchboard-migrate');
+    const ttl = job.spec['ttlSecondsAfterFinished'];
+    expect(typeof ttl).toBe('number');
+    expect(ttl).toBeGreaterThanOrEqual(24 * 60 * 60);
+  });
+
   describe('rendered with `kubectl kustomize`', () => {
     let rendered: Manifest[];
 

@@ -1,3 +1,5 @@
+import { type LogFormat } from '@switchboard/observability';
+
 import { createApiLogger } from './api-logger';
 
 // Issue 10 item 24: whatever shape a request is logged in, no credential it carries reaches the log.
@@ -16,9 +18,13 @@ describe('the api logger', () => {
     setCookie: 'sb_session=issued-session-secret',
   };
 
-  function capture(): { lines: () => string; logger: ReturnType<typeof createApiLogger> } {
+  function capture(format: LogFormat = 'json'): {
+    lines: () => string;
+    logger: ReturnType<typeof createApiLogger>;
+  } {
     let output = '';
-    const logger = createApiLogger('trace', { write: (chunk: string) => void (output += chunk) });
+    const destination = { write: (chunk: string) => void (output += chunk) };
+    const logger = createApiLogger('trace', { destination, format });
     return { lines: () => output, logger };
   }
 
@@ -58,16 +64,21 @@ describe('the api logger', () => {
       (logger) => logger.info({ res: { statusCode: 200, headers: { 'set-cookie': SECRETS.setCookie } } }),
     ],
   ])('censors every credential of a request logged %s', (_label, log) => {
-    const { lines, logger } = capture();
-    log(logger);
-    const output = lines();
+    for (const format of ['json', 'pretty'] as const) {
+      const { lines, logger } = capture(format);
+      log(logger);
+      expectNoCredential(lines());
+    }
+  });
+
+  function expectNoCredential(output: string): void {
     for (const [name, secret] of Object.entries(SECRETS)) {
       for (const part of secret.split(/[; =]/).filter((piece) => piece.length > 5)) {
         expect({ name, leaked: output.includes(part) }).toEqual({ name, leaked: false });
       }
     }
     expect(output).toContain('[redacted]');
-  });
+  }
 
   it('keeps what is not a credential (method, url, user agent, username, an error code)', () => {
     const { lines, logger } = capture();

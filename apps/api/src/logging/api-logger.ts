@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '@switchboard/observability';
+import { createLogger, type LogFormat, type Logger } from '@switchboard/observability';
 import { type DestinationStream, type LevelWithSilent } from 'pino';
 
 // Field names that carry a credential somewhere in the api: request headers, login and 2FA bodies,
@@ -36,12 +36,13 @@ export const API_REDACT_PATHS: readonly string[] = [
   ]),
 ];
 
-/** The api's logger: structured JSON, with every credential it handles censored wherever it is logged. */
-export function createApiLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
-  return createLogger({
-    name: 'api',
-    level,
-    redact: API_REDACT_PATHS,
-    ...(destination === undefined ? {} : { destination }),
-  });
+/**
+ * The api's logger (JSON, or pretty lines per `format`), with every credential it handles censored
+ * wherever it is logged.
+ */
+export function createApiLogger(
+  level: LevelWithSilent,
+  options: { destination?: DestinationStream; format?: LogFormat } = {},
+): Logger {
+  return createLogger({ name: 'api', level, redact: API_REDACT_PATHS, ...options });
 }

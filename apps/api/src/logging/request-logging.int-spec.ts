@@ -14,7 +14,9 @@ describe('request logging', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const logger = createApiLogger('trace', { write: (chunk: string) => void (output += chunk) });
+    const logger = createApiLogger('trace', {
+      destination: { write: (chunk: string) => void (output += chunk) },
+    });
     app = await startTestApp({ DATABASE_URL: database.url }, { logger });
   });
 
