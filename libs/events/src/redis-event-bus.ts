@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { Redis, type RedisOptions } from 'ioredis';
@@ -36,26 +37,42 @@ export interface RedisEventBusOptions {
 // signs the envelope for seq+1, and this script publishes it only if the seq is still what was read
 // (else it answers the current seq and the publisher signs again). Redis runs scripts one at a time,
 // so seq N still reaches the channel before seq N+1 whichever api replica sent them.
+// A publisher that loses the race claims the next turn (KEYS[2], with a short expiry in case it dies):
+// while the claim stands only its owner may publish. Without it, a publisher that publishes
+// back to back can win every round, since its next attempt is already on its way while the loser
+// learns the new seq (seen with two buses in one process: one lost 100 times running).
 const PUBLISH_SCRIPT = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current ~= tonumber(ARGV[1]) then return {0, current} end
+local claim = redis.call('GET', KEYS[2])
+if claim and claim ~= ARGV[4] then return {2, current} end
+if current ~= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+  return {0, current}
+end
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[3], ARGV[2])
+if claim then redis.call('DEL', KEYS[2]) end
 return {1, seq}
 `;
 
-/** Attempts before a publish gives up because other publishers keep taking the next seq first. */
-const MAX_PUBLISH_ATTEMPTS = 100;
-/** Upper bound of the random pause after a lost race, in ms (it grows by 1 ms per attempt up to this). */
-const MAX_PUBLISH_BACKOFF_MS = 10;
+/** Whoever publishes when: published, the seq had moved (turn claimed), another publisher's turn. */
+const PUBLISHED = 1;
+const ANOTHER_TURN = 2;
+/** How long a publisher that lost a round holds the next turn for itself. */
+const TURN_CLAIM_MS = 500;
+/** A publish gives up after this long (Redis answering, but the turn never coming). */
+const PUBLISH_TIMEOUT_MS = 10_000;
 
 interface PublishingRedis extends Redis {
   publishEvent(
     seqKey: string,
+    turnKey: string,
     expectedSeq: number,
     frame: string,
     channel: string,
-  ): Promise<[published: number, seq: number]>;
+    publisherId: string,
+    turnClaimMs: number,
+  ): Promise<[outcome: number, seq: number]>;
 }
 
 /**
@@ -65,6 +82,9 @@ interface PublishingRedis extends Redis {
 export class RedisEventBus implements EventPublisher, EventSubscriber {
   readonly channel: string;
   readonly seqKey: string;
+  /** Who holds the next publish turn (PUBLISH_SCRIPT), and this instance's name in it. */
+  private readonly turnKey: string;
+  private readonly publisherId = randomUUID();
   private readonly commands: PublishingRedis;
   private readonly subscriber: Redis;
   private readonly dispatcher: SequencedDispatcher;
@@ -81,6 +101,7 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     const prefix = options.prefix ?? DEFAULT_EVENTS_PREFIX;
     this.channel = prefix;
     this.seqKey = `${prefix}:seq`;
+    this.turnKey = `${prefix}:publish-turn`;
     this.logger = options.logger ?? pino({ name: 'events' });
     this.now = options.now ?? (() => new Date());
     this.signingKey = options.signingKey;
@@ -89,7 +110,7 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     const base = typeof options.redis === 'string' ? { url: options.redis } : { options: options.redis };
     const name = (typeof options.redis === 'string' ? undefined : options.redis.connectionName) ?? prefix;
     this.commands = openConnection(base, { connectionName: `${name}:commands` }) as PublishingRedis;
-    this.commands.defineCommand('publishEvent', { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
+    this.commands.defineCommand('publishEvent', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
     // We subscribe again ourselves inside every resync, so ioredis must not do it behind our back.
     this.subscriber = openConnection(base, { connectionName: `${name}:subscriber`, autoResubscribe: false });
 
@@ -171,22 +192,27 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     const at = this.now().toISOString();
     // A guess; when another publisher moved the seq since, the script says where it is now.
     this.knownSeq ??= await this.readSeq();
-    for (let attempt = 1; attempt <= MAX_PUBLISH_ATTEMPTS; attempt += 1) {
+    const deadline = performance.now() + PUBLISH_TIMEOUT_MS;
+    for (let attempt = 1; ; attempt += 1) {
       const body = JSON.stringify({ type, seq: this.knownSeq + 1, at, payload });
       const frame = signingKey.seal(this.channel, body);
-      const [published, seq] = await this.commands.publishEvent(
+      const [outcome, seq] = await this.commands.publishEvent(
         this.seqKey,
+        this.turnKey,
         this.knownSeq,
         frame,
         this.channel,
+        this.publisherId,
+        TURN_CLAIM_MS,
       );
       this.knownSeq = seq;
-      if (published === 1) return seq;
-      // Lost the race to another publisher. Two publishers in lockstep can keep losing to each other
-      // (seen with two buses in one process under load): a random pause breaks the rhythm.
-      await delay(Math.random() * Math.min(attempt, MAX_PUBLISH_BACKOFF_MS));
+      if (outcome === PUBLISHED) return seq;
+      if (performance.now() > deadline) {
+        throw new Error(`could not publish ${type}: no turn to publish in ${attempt} attempts`);
+      }
+      // Our turn comes once the claimant has published: let it.
+      if (outcome === ANOTHER_TURN) await delay(1);
     }
-    throw new Error(`could not publish ${type}: the seq kept moving for ${MAX_PUBLISH_ATTEMPTS} attempts`);
   }
 
   private async readBaseline(): Promise<number> {
