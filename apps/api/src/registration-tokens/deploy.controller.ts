@@ -8,8 +8,9 @@ import { DeployService } from './deploy.service';
 import { DeployDeviceBody } from './registration-tokens.dto';
 
 /**
- * The RustDesk client's deploy call (protocol/CLIENT-API.md). Public as far as the guard goes: the
- * registration token in `Authorization` is the credential, checked by DeployService.
+ * The RustDesk client's deploy call, `rustdesk --deploy --token T` (client source: rustdesk
+ * src/ui_interface.rs and src/core_main.rs). Public as far as the guard goes: the registration token
+ * in `Authorization` is the credential, checked by DeployService.
  */
 @ApiTags('rustdesk-client')
 @Controller('api/devices')
