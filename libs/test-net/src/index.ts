@@ -1,7 +1,7 @@
 export { TcpProxy } from './tcp-proxy';
 export { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from './redis-acl-users';
 export { metric } from './metric';
-export { waitFor } from './wait-for';
+export { readUntil, waitFor } from './wait-for';
 export { streamPair } from './stream-pair';
 export { canBind, ephemeralPort } from './free-port';
 export { type StartedService, waitForHealthy } from './wait-for-healthy';

@@ -26,3 +26,20 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
+
+/**
+ * Reads until `done` holds of the value or the timeout passes, and returns the last value read: the
+ * test's own assertion on it then shows what was there instead of a bare timeout.
+ */
+export async function readUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}

@@ -9,7 +9,7 @@ import {
 } from '@switchboard/audit-queue';
 import { createPrismaClient, type PrismaClient } from '@switchboard/data-access';
 import { createLogger, createMetricsRegistry, type Registry } from '@switchboard/observability';
-import { metric, TcpProxy } from '@switchboard/test-net';
+import { metric, readUntil, TcpProxy } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -24,15 +24,6 @@ import { MetricsRegistry } from '../metrics/metrics.registry';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const REDIS_KEY_PREFIX = `sb-test-auditq-${randomBytes(4).toString('hex')}`;
 const logger = createLogger({ name: 'audit-queue-test', level: 'silent' });
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() - started > ms) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('audit queue: data plane → api worker → chain', () => {
   let database: TestDatabase;
@@ -98,7 +89,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       reason: 'banned',
       ip: '198.51.100.7',
     });
-    const [entry] = await waitFor(
+    const [entry] = await readUntil(
       () => entries('device.link_closed'),
       (rows) => rows.length > 0,
     );
@@ -136,7 +127,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       details: { reason: 'banned' },
     };
     await queue.add('device.link_closed', job, { jobId: 'skewed-clock-1' });
-    const [entry] = await waitFor(
+    const [entry] = await readUntil(
       () => prisma.auditEntry.findMany({ where: { targetId: '303030303' } }),
       (rows) => rows.length > 0,
     );
@@ -151,7 +142,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       uuid: '67e55044-10b1-426f-9247-bb680e5fe0c8',
       devices: ['111111111', '222222222'],
     });
-    const [entry] = await waitFor(
+    const [entry] = await readUntil(
       () => entries('relay.session_closed_by_ban'),
       (rows) => rows.length > 0,
     );
@@ -184,7 +175,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       backoff: { type: 'fixed', delay: 10 },
     });
     await queue.add('junk', 'not even an object', { jobId: 'junk-1', attempts: 5 });
-    const states = await waitFor(
+    const states = await readUntil(
       async () => [await queue.getJobState('forged-1'), await queue.getJobState('junk-1')],
       (both) => both.every((state) => state === 'failed'),
     );
@@ -208,7 +199,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       details: { reason: 'deleted' },
     };
     await queue.add('device.link_closed', job, { jobId: 'retried-1' });
-    await waitFor(
+    await readUntil(
       () => queue.getJobState('retried-1'),
       (state) => state === 'completed',
     );
@@ -257,7 +248,7 @@ describe('audit queue: data plane → api worker → chain', () => {
     expect(await metric(registry, 'audit_queue_buffered')).toBe(1);
     expect(await prisma.auditEntry.count({ where: { targetId: '888888888' } })).toBe(0);
     await proxy.restore();
-    const rows = await waitFor(
+    const rows = await readUntil(
       () => prisma.auditEntry.findMany({ where: { targetId: '888888888' } }),
       (found) => found.length > 0,
       15_000,
@@ -296,12 +287,12 @@ describe('audit queue: data plane → api worker → chain', () => {
       reason: 'pending',
       ip: '192.0.2.66',
     });
-    await waitFor(
+    await readUntil(
       () => entries('device.registration_refused'),
       (rows) => rows.length >= 2,
     );
     signal.flushWindows();
-    const rows = await waitFor(
+    const rows = await readUntil(
       () => entries('device.registration_refused'),
       (found) => found.length >= 3,
     );
