@@ -56,6 +56,8 @@ describe('client API transport', () => {
   it('reads a POST without Content-Type as JSON on client paths only', async () => {
     const client = await app.inject({ method: 'POST', url: '/api/test/echo', payload: '{"a":1}' });
     expect(client.json()).toEqual({ received: { a: 1 } });
+    const bare = await app.inject({ method: 'POST', url: '/api/test/echo' });
+    expect(bare.json()).toEqual({ received: {} });
     const operator = await app.inject({ method: 'POST', url: '/api/v1/test/echo', payload: '{"a":1}' });
     expect(operator.statusCode).toBe(415);
     const typed = await app.inject({
@@ -76,6 +78,7 @@ describe('client API transport', () => {
       413,
     ],
     ['an unknown client path', { url: '/api/foo', headers: JSON_TYPE, payload: '{}' }, 404],
+    ['a URL the router refuses', { url: '/api/foo/%E0%A4%A', headers: JSON_TYPE, payload: '{}' }, 400],
   ] as const)('answers %s with {error} only', async (_name, request, status) => {
     const response = await app.inject({ method: 'POST', ...request });
     expect(response.statusCode).toBe(status);

@@ -47,4 +47,13 @@ export function registerClientJsonBodyParser(instance: FastifyInstance): void {
     }
     return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(contentType ?? ''));
   });
+  // With neither Content-Type nor a body no parser runs at all; the client still means `{}`.
+  instance.addHook('preValidation', (request, _reply, done) => {
+    if (request.body === undefined && BODY_METHODS.has(request.method) && isClientApiPath(request.url)) {
+      request.body = {};
+    }
+    done();
+  });
 }
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
