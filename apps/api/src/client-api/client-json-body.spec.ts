@@ -29,6 +29,13 @@ describe('quoteUnsafeIntegers', () => {
     });
   });
 
+  it('stays linear on a body-limit-sized unterminated string (bodies come from anyone)', () => {
+    const hostile = `"${'\\"'.repeat(512 * 1024)}`;
+    const started = Date.now();
+    expect(quoteUnsafeIntegers(hostile)).toBe(hostile);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('does not make invalid JSON valid', () => {
     expect(() => parse('{"a": 012345678901234567890}')).toThrow(SyntaxError);
     expect(() => parse('{"a": 18446744073709551615')).toThrow(SyntaxError);

@@ -9,19 +9,49 @@ import { isClientApiPath } from './client-api-paths';
  * as their exact decimal string instead of a rounded number. The operator API keeps Fastify's rules.
  */
 
-// A string literal (skipped whole, so digits inside strings are never touched), or an integer of 16+
-// digits standing alone: not after a digit, '.', exponent or sign (a fraction or exponent part), and
-// not followed by one. A leading zero never matches, so `0123…` stays invalid JSON.
-const STRING_OR_LONG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?[1-9]\d{15,}(?![\d.eE])/g;
+const UNSAFE_INTEGER_CANDIDATE = /^-?[1-9]\d{15,}$/;
+const NUMBER_CHARS = /[\d.eE+-]/;
 
 /**
- * Quotes the integer literals a JSON number cannot hold exactly, so `JSON.parse` keeps their digits.
- * Integers that are still safe stay numbers.
+ * Quotes the integer literals a JSON number cannot hold exactly, so `JSON.parse` keeps their digits;
+ * integers that are still safe stay numbers. One linear pass (a regex skipping string literals goes
+ * quadratic on an unterminated one, and these bodies come from anyone): string literals are skipped
+ * whole, so digits inside strings or keys are never touched; a number token is quoted only if it is a
+ * plain integer (no fraction or exponent) without a leading zero, so invalid JSON stays invalid.
  */
 export function quoteUnsafeIntegers(json: string): string {
-  return json.replace(STRING_OR_LONG_INTEGER, (token) =>
-    token.startsWith('"') || Number.isSafeInteger(Number(token)) ? token : `"${token}"`,
-  );
+  let out = '';
+  let copiedUpTo = 0;
+  let i = 0;
+  while (i < json.length) {
+    const char = json[i] as string;
+    if (char === '"') {
+      i = afterString(json, i);
+    } else if (char === '-' || (char >= '0' && char <= '9')) {
+      const start = i;
+      do i += 1;
+      while (i < json.length && NUMBER_CHARS.test(json[i] as string));
+      const token = json.slice(start, i);
+      if (UNSAFE_INTEGER_CANDIDATE.test(token) && !Number.isSafeInteger(Number(token))) {
+        out += `${json.slice(copiedUpTo, start)}"${token}"`;
+        copiedUpTo = i;
+      }
+    } else {
+      i += 1;
+    }
+  }
+  return out + json.slice(copiedUpTo);
+}
+
+/** The index just past the string literal opening at `open` (or the end, if it never closes). */
+function afterString(json: string, open: number): number {
+  let i = open + 1;
+  while (i < json.length) {
+    const char = json[i];
+    if (char === '"') return i + 1;
+    i += char === '\\' ? 2 : 1;
+  }
+  return i;
 }
 
 type ParseDone = (error: Error | null, body?: unknown) => void;
