@@ -23,6 +23,7 @@ import { ApiDocsModule } from './docs/api-docs.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { HomeModule } from './home/home.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
 import { cryptoRandom, type RandomSource } from './random/random-source';
@@ -87,6 +88,7 @@ export class AppModule {
         AuthModule,
         MetricsModule,
         HealthModule,
+        HomeModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
         AuthenticationModule,
         ApiKeysModule,

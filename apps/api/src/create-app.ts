@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { LogController } from 'fastify';
 
 import { type AppDependencies, AppModule } from './app.module';
+import { registerClientJsonBodyParser } from './client-api/client-json-body';
 import { setUpApiDocs } from './docs/api-docs.module';
 import { frameworkErrorHandler } from './errors/framework-error-handler';
 import { REQUEST_ID_HEADER, requestIdGenerator } from './http/request-id';
@@ -55,13 +56,14 @@ export async function createApiApp(
       logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),
       // Fail by throwing, so main.ts decides how to exit and tests see the error.
       abortOnError: false,
-      // Only JSON bodies (Fastify's own parser, which refuses __proto__); Nest would add a form parser.
+      // Only JSON bodies (see registerClientJsonBodyParser); Nest would add a form parser.
       bodyParser: false,
     },
   );
   // No text/plain either: a form or a no-preflight fetch from another site cannot send JSON, and
   // every other type is answered 415.
   adapter.getInstance().removeContentTypeParser('text/plain');
+  registerClientJsonBodyParser(adapter.getInstance());
   // Unsigned cookies: the session token is itself the unguessable secret (see auth/session-cookies.ts).
   await app.register(fastifyCookie);
   await registerSecurityHeaders(app, config);

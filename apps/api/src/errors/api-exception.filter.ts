@@ -3,16 +3,27 @@ import { type Logger } from '@switchboard/observability';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
+import { ClientApiErrorFilter } from '../client-api/client-api-error.filter';
+import { isClientApiPath } from '../client-api/client-api-paths';
 import { retryAfterSeconds, toErrorResponse } from './error-response';
 
-/** Every error, from a route or from Fastify itself, leaves as JSON `{ statusCode, error, message, requestId }`. */
+/**
+ * Every error, from a route or from Fastify itself, leaves as JSON `{ statusCode, error, message,
+ * requestId }`; on the RustDesk client's paths (unknown ones and body-parsing failures included) as the
+ * `{error}` the client reads.
+ */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(@Inject(API_LOGGER) private readonly logger: Logger) {}
+  private readonly clientApi: ClientApiErrorFilter;
+
+  constructor(@Inject(API_LOGGER) private readonly logger: Logger) {
+    this.clientApi = new ClientApiErrorFilter(logger);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
+    if (isClientApiPath(request.url)) return this.clientApi.catch(exception, host);
     const reply = http.getResponse<FastifyReply>();
     const body = toErrorResponse(exception, request.id);
 

@@ -1,5 +1,6 @@
 import { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { isClientApiPath } from '../client-api/client-api-paths';
 import { type ApiConfig } from '../config';
 import { REQUEST_ID_HEADER } from '../http/request-id';
 import { applyExtraSecurityHeaders, BARE_RESPONSE_HEADERS } from '../http/security-headers';
@@ -17,6 +18,12 @@ export function frameworkErrorHandler(
     const body = toErrorResponse(error, request.id);
     void reply.headers(BARE_RESPONSE_HEADERS).header(REQUEST_ID_HEADER, request.id);
     applyExtraSecurityHeaders(request, reply, config);
-    void reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
+    // The RustDesk client reads `{error}` (CLIENT-API.md §1), as the client-path filter writes it.
+    const sent = isClientApiPath(request.url) ? { error: clientMessage(body.message) } : body;
+    void reply.status(body.statusCode).type('application/json; charset=utf-8').send(sent);
   };
+}
+
+function clientMessage(message: string | string[]): string {
+  return Array.isArray(message) ? message.join('; ') : message;
 }

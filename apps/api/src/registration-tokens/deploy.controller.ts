@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, Public } from '../auth/route-access';
-import { ClientApiErrorFilter } from './client-api-error.filter';
+import { DeployErrorFilter } from './deploy-error.filter';
 import { DeployService } from './deploy.service';
 import { DeployDeviceBody } from './registration-tokens.dto';
 
@@ -14,7 +14,7 @@ import { DeployDeviceBody } from './registration-tokens.dto';
  */
 @ApiTags('rustdesk-client')
 @Controller('api/devices')
-@UseFilters(ClientApiErrorFilter)
+@UseFilters(DeployErrorFilter)
 export class DeployController {
   constructor(private readonly deployments: DeployService) {}
 

@@ -1,14 +1,14 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, Inject } from '@nestjs/common';
 import { type Logger } from '@switchboard/observability';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
 import { retryAfterSeconds, toErrorResponse } from '../errors/error-response';
-import { DeployRefusal } from './deploy-refusal';
 
 /**
- * Errors of the RustDesk client API as the client reads them: JSON `{error}` (plus the `result`
- * code the deploy call understands), a non-200 status. A validation failure is INVALID_INPUT.
+ * Errors of the RustDesk client API as the client reads them: JSON `{error}` with a non-200 status,
+ * never the operator API's `{statusCode, …}` (CLIENT-API.md §1 "Error conventions"). The global
+ * filter hands every client path here, so unknown paths and body-parsing failures answer alike.
  */
 @Catch()
 export class ClientApiErrorFilter implements ExceptionFilter {
@@ -26,12 +26,7 @@ export class ClientApiErrorFilter implements ExceptionFilter {
         'client API request failed',
       );
     }
-    const result =
-      exception instanceof DeployRefusal
-        ? exception.result
-        : statusCode === 400 && exception instanceof HttpException
-          ? 'INVALID_INPUT'
-          : undefined;
+    const result = this.resultCode(exception, statusCode);
     const error = Array.isArray(message) ? message.join('; ') : message;
     if (reply.sent) return;
     const retryAfter = retryAfterSeconds(exception);
@@ -40,5 +35,10 @@ export class ClientApiErrorFilter implements ExceptionFilter {
       .status(statusCode)
       .type('application/json; charset=utf-8')
       .send(result === undefined ? { error } : { result, error });
+  }
+
+  /** A code an endpoint sends beside `error` (deploy's `result`); none by default. */
+  protected resultCode(_exception: unknown, _statusCode: number): string | undefined {
+    return undefined;
   }
 }
