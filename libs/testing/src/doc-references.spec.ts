@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 const root = resolve(__dirname, '../../..');
 const SCANNED = ['apps', 'libs', 'scripts', 'deploy', 'bench', 'docs', 'README.md'];
 const THIS_FILE = 'libs/testing/src/doc-references.spec.ts'; // its samples are broken on purpose
-const OLD_REFERENCE = /(?<![\w.-])(?:RUSTDESK|ARCHITECTURE)\.md/g;
+const OLD_REFERENCE = /(?<![\w.-])(?:RUSTDESK|ARCHITECTURE|CLIENT-API)\.md/g;
 // A citation may run onto the next comment line: `docs/protocol.md\n// §2`.
 const REFERENCE =
   /(?<![\w/.-])docs\/([\w.-]+\.md)(?:,?(?:\s*(?:\/\/|\*|#)?\s*)(?:§(\d+(?:\.\d+)*)|"([^"\n]+)"))?/g;

@@ -7,7 +7,7 @@ import { retryAfterSeconds, toErrorResponse } from '../errors/error-response';
 
 /**
  * Errors of the RustDesk client API as the client reads them: JSON `{error}` with a non-200 status,
- * never the operator API's `{statusCode, …}` (CLIENT-API.md §1 "Error conventions"). The global
+ * never the operator API's `{statusCode, …}` (docs/client-api.md "Error conventions"). The global
  * filter hands every client path here, so unknown paths and body-parsing failures answer alike.
  */
 @Catch()

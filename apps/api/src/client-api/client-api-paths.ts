@@ -5,7 +5,7 @@ const OPERATOR_API_PREFIX = '/api/v1';
 /**
  * Whether a request URL belongs to the RustDesk client API: everything under `/api/` except the
  * operator API (`/api/v1`) and its docs. Those paths follow the client's transport rules
- * (CLIENT-API.md §1): `{error}` bodies, empty or untyped JSON bodies accepted, lossless integers.
+ * (docs/client-api.md §1): `{error}` bodies, empty or untyped JSON bodies accepted, lossless integers.
  */
 export function isClientApiPath(url: string): boolean {
   const path = url.split('?', 1)[0] ?? '';

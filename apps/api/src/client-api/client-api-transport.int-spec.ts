@@ -6,7 +6,7 @@ import { CONTENT_SECURITY_POLICY } from '../http/security-headers';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-// The RustDesk client's transport rules (CLIENT-API.md §1, traps 3 and 4) on a real app, beside the
+// The RustDesk client's transport rules (docs/client-api.md §1, and §0 traps 3 and 4) on a real app, beside the
 // operator API's unchanged ones.
 describe('client API transport', () => {
   let database: TestDatabase;

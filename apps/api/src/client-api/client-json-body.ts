@@ -3,7 +3,7 @@ import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { isClientApiPath } from './client-api-paths';
 
 /*
- * JSON bodies as the RustDesk client sends them (CLIENT-API.md traps 3 and 4). On client paths only:
+ * JSON bodies as the RustDesk client sends them (docs/client-api.md "Body parsing"). On client paths only:
  * an empty body is `{}` (the address book POSTs `Content-Type: application/json` with no body), a
  * POST without Content-Type is read as JSON, and integers beyond 2^53 (the u64 `session_id`) arrive
  * as their exact decimal string instead of a rounded number. The operator API keeps Fastify's rules.

@@ -1,5 +1,5 @@
 /*
- * The client's paging (CLIENT-API.md §1 "Paging pattern", trap 8): `current` = 1, 2, … and
+ * The client's paging (docs/client-api.md "Paging pattern"): `current` = 1, 2, … and
  * `pageSize` (the client sends 100); it reads `data` only when the response carries `total`.
  */
 

@@ -18,7 +18,7 @@ export function frameworkErrorHandler(
     const body = toErrorResponse(error, request.id);
     void reply.headers(BARE_RESPONSE_HEADERS).header(REQUEST_ID_HEADER, request.id);
     applyExtraSecurityHeaders(request, reply, config);
-    // The RustDesk client reads `{error}` (CLIENT-API.md §1), as the client-path filter writes it.
+    // The RustDesk client reads `{error}` (docs/client-api.md "Error conventions"), as the client-path filter writes it.
     const sent = isClientApiPath(request.url) ? { error: clientMessage(body.message) } : body;
     void reply.status(body.statusCode).type('application/json; charset=utf-8').send(sent);
   };
