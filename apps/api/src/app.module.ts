@@ -23,6 +23,7 @@ import { ApiDocsModule } from './docs/api-docs.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { ClientAccountModule } from './client-account/client-account.module';
 import { HomeModule } from './home/home.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
@@ -89,6 +90,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         HomeModule,
+        ClientAccountModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
         AuthenticationModule,
         ApiKeysModule,
