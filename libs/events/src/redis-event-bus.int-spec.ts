@@ -122,6 +122,18 @@ describe('RedisEventBus (real Redis)', () => {
     console.info(`1000 events from 2 concurrent publishers delivered in ${elapsedMs.toFixed(0)} ms`);
   }, 20_000);
 
+  it("waits out another publisher's turn, and publishes once a claim left by a dead publisher expires", async () => {
+    const publisher = newBus();
+    await publisher.publish('DeviceBanned', { deviceId: 'first', actor: 'x' });
+    // A publisher that lost a round, then died before taking its turn.
+    await admin.set(`${prefix}:publish-turn`, 'a-dead-publisher', 'PX', 400);
+    const startedAt = performance.now();
+    expect(await publisher.publish('DeviceBanned', { deviceId: 'second', actor: 'x' })).toBe(2);
+    // Not before the claim lapsed (less a little for Redis's expiry clock).
+    expect(performance.now() - startedAt).toBeGreaterThan(300);
+    expect(await admin.exists(`${prefix}:publish-turn`)).toBe(0);
+  });
+
   it('resyncs exactly once with "gap" when a seq is skipped, then keeps delivering', async () => {
     const { bus, logger, reasons, timeline } = recordingSubscriber();
     await bus.start();
