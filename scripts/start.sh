@@ -120,10 +120,11 @@ done
 if all_running; then
   api_url="${PUBLIC_URL:-http://127.0.0.1:${API_PORT:-21114}}"
   api_url="${api_url%/}"
-  console_line="" docs_line=""
-  # A console is named only when the api serves one.
+  page_line="" docs_line=""
+  # Named only when the api serves a page there; until the console ships (issue 13) it is a page
+  # saying where the APIs are, so the banner must not promise a console.
   if [ "$(http_status "http://$(local_address "${API_HOST:-0.0.0.0}"):${API_PORT:-21114}/")" = 200 ]; then
-    console_line="  console           $api_url/"$'\n'
+    page_line="  web page          $api_url/"$'\n'
   fi
   case "${API_DOCS_ENABLED:-false}" in
     1 | [Tt]rue | TRUE | [Yy]es | YES | [Oo]n | ON | [Yy]) docs_line="  API docs          $api_url/api/docs"$'\n' ;;
@@ -133,7 +134,7 @@ if all_running; then
   cat <<MSG
 
 Switchboard is ready:
-${console_line}  API               $api_url/api/v1
+${page_line}  API               $api_url/api/v1
 ${docs_line}  admin user        ${ADMIN_USERNAME:-admin} (a new admin's one-time password is printed above, once)
   ID server         $SIGNAL_HOST:$signal_port (TCP+UDP), NAT test ${SIGNAL_NAT_PORT:-$((signal_port - 1))}, WebSocket ${SIGNAL_WS_PORT:-$((signal_port + 2))}
   relay server      $RELAY_PUBLIC_ADDR, WebSocket ${RELAY_WS_PORT:-$((relay_port + 2))}
