@@ -58,15 +58,15 @@ describe('schema drift: prisma/migrations vs prisma/schema.prisma', () => {
       trigram: shape.indexes.filter((index) => index.opclasses.includes('gin_trgm_ops')).length,
       composite: shape.indexes.filter((index) => index.kind === 'primary' && index.columns.length > 1).length,
     });
-    expect(count(expected)).toEqual({
-      tables: 19,
-      columns: expect.any(Number),
-      enums: 3,
-      foreignKeys: 15,
-      gin: 3,
-      trigram: 2,
-      composite: 3,
-    });
+    // Floors, not exact counts: each migration adds objects, and a vacuous read would find none.
+    const found = count(expected);
+    expect(found.tables).toBeGreaterThanOrEqual(21);
+    expect(found.columns).toBeGreaterThanOrEqual(195);
+    expect(found.enums).toBeGreaterThanOrEqual(3);
+    expect(found.foreignKeys).toBeGreaterThanOrEqual(17);
+    expect(found.gin).toBeGreaterThanOrEqual(3);
+    expect(found.trigram).toBeGreaterThanOrEqual(2);
+    expect(found.composite).toBeGreaterThanOrEqual(4);
     const users = expected.tables.find((table) => table.name === 'users');
     expect(users?.columns.find((column) => column.name === 'username')).toEqual({
       name: 'username',
