@@ -5,3 +5,4 @@ export { signDetached, verifyDetached } from './ed25519-sign';
 export * from './frame-cipher';
 export * from './secure-channel';
 export * from './signed-id-pk';
+export * from './conn-audit-ref';

@@ -25,6 +25,14 @@ function signedBytes(channel: string, body: string): Buffer {
   return Buffer.from(`switchboard-event:v1\n${channel}\n${body}`, 'utf8');
 }
 
+/**
+ * A statement the api vouches for outside the event bus (a client access token): its own prefix, so
+ * no statement can pass for an event frame or the other way round.
+ */
+function statementBytes(context: string, body: string): Buffer {
+  return Buffer.from(`switchboard-statement:v1\n${context}\n${body}`, 'utf8');
+}
+
 /** The key a subscriber checks frames with. */
 export class EventVerifyKey {
   private constructor(
@@ -60,6 +68,12 @@ export class EventVerifyKey {
     if (signature.length !== 64) return { problem: 'signature is not 64 bytes' };
     const valid = verify(null, signedBytes(channel, parsed.data.body), this.key, signature);
     return valid ? { body: parsed.data.body } : { problem: 'bad signature' };
+  }
+
+  /** Whether `signature` is the api's signature of `body` as a statement of kind `context`. Never throws. */
+  verifyStatement(context: string, body: string, signature: Uint8Array): boolean {
+    if (signature.length !== 64) return false;
+    return verify(null, statementBytes(context, body), this.key, signature);
   }
 }
 
@@ -102,6 +116,11 @@ export class EventSigningKey {
   seal(channel: string, body: string): string {
     const sig = sign(null, signedBytes(channel, body), this.key).toString('base64');
     return JSON.stringify({ body, sig });
+  }
+
+  /** The detached signature of a statement of kind `context` (see verifyStatement). */
+  signStatement(context: string, body: string): Buffer {
+    return sign(null, statementBytes(context, body), this.key);
   }
 }
 

@@ -6,3 +6,4 @@ export * from './event-key-files';
 export * from './redis-event-bus';
 export * from './in-memory-event-bus';
 export * from './settings';
+export * from './client-access-token';
