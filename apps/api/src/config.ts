@@ -150,6 +150,11 @@ export const apiConfigSchema = z
     SESSION_TTL_SECONDS: positiveInteger(12 * 3_600),
     /** Absolute life of a "remember me" session (and its cookie's Max-Age). */
     SESSION_REMEMBER_ME_TTL_SECONDS: positiveInteger(7 * 86_400),
+    /**
+     * Absolute life of a RustDesk client's login. The client has no refresh: when the token dies it
+     * shows the login form again. No idle timeout (a client may go unused for weeks).
+     */
+    CLIENT_SESSION_TTL_SECONDS: positiveInteger(90 * 86_400),
     /** last_seen_at is written at most this often per session, to keep requests read-only. */
     SESSION_TOUCH_INTERVAL_SECONDS: positiveInteger(60),
     /**

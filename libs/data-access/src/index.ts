@@ -60,7 +60,7 @@ export type {
   NewApiKey,
 } from './api-keys';
 
-// Authentication: browser sessions, refresh tokens, TOTP state and recovery codes.
+// Authentication: sessions (browser and RustDesk client), refresh tokens, TOTP state and recovery codes.
 export {
   RecoveryCodeRepository,
   RefreshTokenRepository,
@@ -72,6 +72,8 @@ export type {
   NewSession,
   RecoveryCodeLookup,
   RefreshTokenRecord,
+  SessionClient,
+  SessionKind,
   SessionRecord,
   StoredRecoveryCode,
   TotpState,

@@ -8,6 +8,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 
+import { type ClientAuthenticatedRequest } from '../client-auth/client-access';
+import { ClientSessions } from '../client-auth/client-sessions';
 import { AUTHENTICATORS, type Authenticator, SAFE_METHODS } from './authenticator';
 import { roleHas, roleMayUse } from './permissions';
 import { type AuthenticatedRequest, ROUTE_ACCESS, type RouteAccess } from './route-access';
@@ -30,6 +32,7 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(AUTHENTICATORS) private readonly authenticators: readonly Authenticator[],
+    private readonly clientSessions: ClientSessions,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -42,6 +45,12 @@ export class AccessGuard implements CanActivate {
       throw new UndeclaredRouteAccessError(`${context.getClass().name}.${context.getHandler().name}`);
     }
     if (access.kind === 'public') return true;
+    if (access.kind === 'client') {
+      // A RustDesk client's login: its own token kind and rules (apps/api/src/client-auth).
+      const request = context.switchToHttp().getRequest<ClientAuthenticatedRequest>();
+      request.clientCaller = await this.clientSessions.authenticate(request);
+      return true;
+    }
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const authenticator = this.authenticators.find((candidate) => candidate.presentIn(request));

@@ -2,11 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nest
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply } from 'fastify';
 
-import { AccountService, type Me, type SessionView } from './account.service';
+import { AccountService, type Me } from './account.service';
 import { PasswordChangeDto, SessionIdDto } from './auth.dto';
 import { type Principal, type RequestOrigin } from './principal';
 import { type TokenPair } from './refresh-tokens.service';
 import { CurrentOrigin, CurrentPrincipal, SelfService } from './route-access';
+import { type SessionView } from './session-view';
 
 /** The signed-in user's own account: reachable even while a password change is pending. */
 @ApiTags('auth')
@@ -23,14 +24,14 @@ export class AccountController {
 
   @SelfService()
   @Get('sessions')
-  @ApiOperation({ summary: 'My console sessions' })
+  @ApiOperation({ summary: 'My sessions: console and RustDesk client logins' })
   async sessions(@CurrentPrincipal() principal: Principal): Promise<{ sessions: SessionView[] }> {
     return { sessions: await this.account.listSessions(principal) };
   }
 
   @SelfService()
   @Delete('sessions/:id')
-  @ApiOperation({ summary: 'End one of my console sessions' })
+  @ApiOperation({ summary: 'End one of my sessions (a RustDesk client then logs out at its next call)' })
   @HttpCode(204)
   async revokeSession(
     @Param() params: SessionIdDto,

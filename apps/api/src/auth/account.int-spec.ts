@@ -162,6 +162,8 @@ describe('tokens, sessions and password change', () => {
       expect(sessions.filter((session) => session.current)).toHaveLength(1);
       expect(sessions[0]).toEqual({
         id: expect.any(String),
+        kind: 'browser',
+        client: null,
         current: expect.any(Boolean),
         rememberMe: false,
         ip: '10.0.0.1',

@@ -6,6 +6,7 @@ import { ChangeRunner } from '../changes/change-runner';
 import { type Clock } from '../time/clock';
 import { authAuditEntry } from './auth-audit';
 import { BrowserSessions } from './browser-sessions';
+import { type SessionView, sessionViewOf } from './session-view';
 import { PasswordHasher } from './password-hasher';
 import { eventActorOf, type Principal, type RequestOrigin } from './principal';
 import { Reauthentication } from './reauthentication';
@@ -24,21 +25,10 @@ export interface Me {
   readonly credential: string;
 }
 
-export interface SessionView {
-  readonly id: string;
-  readonly current: boolean;
-  readonly rememberMe: boolean;
-  readonly ip: string | null;
-  readonly userAgent: string | null;
-  readonly createdAt: string;
-  readonly lastSeenAt: string;
-  readonly expiresAt: string;
-}
-
 /** What a password change answers: a bearer caller's old tokens died with it, so it gets new ones. */
 export type PasswordChanged = { readonly tokens?: TokenPair };
 
-/** The signed-in user's own account: profile, browser sessions, password. */
+/** The signed-in user's own account: profile, sessions (console and RustDesk client), password. */
 @Injectable()
 export class AccountService {
   constructor(
@@ -70,16 +60,7 @@ export class AccountService {
 
   async listSessions(principal: Principal): Promise<SessionView[]> {
     const sessions = await this.browserSessions.listActive(principal.userId);
-    return sessions.map((session) => ({
-      id: session.id,
-      current: session.id === principal.sessionId,
-      rememberMe: session.rememberMe,
-      ip: session.ip,
-      userAgent: session.userAgent,
-      createdAt: session.createdAt.toISOString(),
-      lastSeenAt: session.lastSeenAt.toISOString(),
-      expiresAt: session.expiresAt.toISOString(),
-    }));
+    return sessions.map((session) => sessionViewOf(session, principal.sessionId));
   }
 
   /** Another user's session id is answered exactly like an unknown one: 404. */

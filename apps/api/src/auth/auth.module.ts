@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 
 import { ApiKeyAuthenticator } from '../api-keys/api-key.authenticator';
 import { API_SECRETS } from '../app.tokens';
+import { ClientSessions } from '../client-auth/client-sessions';
 import { type ApiSecrets } from '../secrets';
 import { AccessGuard } from './access.guard';
 import { AccessTokens, jwtOptionsFor } from './access-tokens';
@@ -31,6 +32,7 @@ import { SessionAuthenticator } from './session.authenticator';
     PasswordHasher,
     ApiKeyAuthenticator,
     BrowserSessions,
+    ClientSessions,
     OriginPolicy,
     BearerTokenAuthenticator,
     SessionAuthenticator,
@@ -43,6 +45,13 @@ import { SessionAuthenticator } from './session.authenticator';
     },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AccessTokens, PasswordHasher, BrowserSessions, OriginPolicy, SessionAuthenticator],
+  exports: [
+    AccessTokens,
+    PasswordHasher,
+    BrowserSessions,
+    ClientSessions,
+    OriginPolicy,
+    SessionAuthenticator,
+  ],
 })
 export class AuthModule {}

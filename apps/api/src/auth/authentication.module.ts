@@ -41,5 +41,7 @@ import { TotpService } from './totp.service';
     TotpCodes,
     TotpService,
   ],
+  // The RustDesk client's login (apps/api/src/client-account) lands through the same service.
+  exports: [LoginService],
 })
 export class AuthenticationModule {}

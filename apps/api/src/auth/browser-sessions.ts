@@ -117,6 +117,7 @@ export class BrowserSessions {
   private isLive(session: SessionRecord): boolean {
     const now = this.clock.now();
     return (
+      session.kind === 'browser' &&
       session.revokedAt === null &&
       session.expiresAt.getTime() > now.getTime() &&
       session.lastSeenAt.getTime() > this.idleCutoff(now).getTime()

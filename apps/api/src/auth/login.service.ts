@@ -1,8 +1,14 @@
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import { type AuditAppendInput, type UserRecord, UserRepository } from '@switchboard/data-access';
+import {
+  type AuditAppendInput,
+  type SessionClient,
+  type UserRecord,
+  UserRepository,
+} from '@switchboard/data-access';
 
 import { API_CLOCK } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
+import { ClientSessions } from '../client-auth/client-sessions';
 import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
 import { AccessTokens } from './access-tokens';
@@ -47,18 +53,24 @@ export interface MfaLogin {
   readonly rememberMe?: boolean;
 }
 
-/** Where a login lands: `panel` opens a browser session, `api` issues a token pair. */
+/**
+ * Where a login lands: `panel` opens a browser session, `api` issues a token pair, and `api` with
+ * `client` set opens a RustDesk client's login (POST /api/login, apps/api/src/client-account).
+ */
 export interface LoginContext {
   readonly channel: Channel;
+  /** The RustDesk client logging in, as it described itself. */
+  readonly client?: SessionClient;
   readonly origin: RequestOrigin;
   /** panel: the session cookie the browser already had, revoked by this login (no fixation). */
   readonly presentedSessionToken?: string;
 }
 
 export type LoginOutcome =
-  | { readonly kind: 'mfa_required'; readonly mfaToken: string }
+  | { readonly kind: 'mfa_required'; readonly mfaToken: string; readonly user: UserRecord }
   | { readonly kind: 'session'; readonly session: OpenedSession; readonly user: UserRecord }
-  | { readonly kind: 'tokens'; readonly tokens: TokenPair };
+  | { readonly kind: 'tokens'; readonly tokens: TokenPair }
+  | { readonly kind: 'client'; readonly accessToken: string; readonly user: UserRecord };
 
 type SecondFactorMethod = 'totp' | 'recovery_code';
 
@@ -77,6 +89,7 @@ export class LoginService {
     private readonly failures: LoginFailures,
     private readonly accessTokens: AccessTokens,
     private readonly sessions: BrowserSessions,
+    private readonly clientSessions: ClientSessions,
     private readonly refreshTokens: RefreshTokenService,
     private readonly secondFactor: SecondFactor,
     private readonly spentMfaTokens: SpentMfaTokens,
@@ -107,7 +120,7 @@ export class LoginService {
       }
       this.assertChannel(user, context.channel);
       if (user.totpEnabled) {
-        return { kind: 'mfa_required', mfaToken: await this.accessTokens.issueMfaToken(user) };
+        return { kind: 'mfa_required', mfaToken: await this.accessTokens.issueMfaToken(user), user };
       }
       return orRefuse(await this.complete(attempt, user, 'password', input.rememberMe ?? false, context));
     } finally {
@@ -220,6 +233,19 @@ export class LoginService {
     rememberMe: boolean,
     context: LoginContext,
   ): Promise<{ outcome: LoginOutcome; auditDetails: Record<string, string | boolean> }> {
+    if (context.client !== undefined) {
+      // The client cannot change a password someone else chose; the console must be used first.
+      if (user.passwordMustChange) {
+        throw new ForbiddenException(
+          'Password change required: sign in to the web console and choose a new password first',
+        );
+      }
+      const opened = await this.clientSessions.open(repositories, user, context.client, context.origin);
+      return {
+        outcome: { kind: 'client', accessToken: opened.accessToken, user },
+        auditDetails: { sessionId: opened.session.id, clientId: context.client.id ?? '' },
+      };
+    }
     if (context.channel === 'api') {
       const { familyId, ...tokens } = await this.refreshTokens.issue(repositories, user, context.origin);
       return { outcome: { kind: 'tokens', tokens }, auditDetails: { refreshFamilyId: familyId } };

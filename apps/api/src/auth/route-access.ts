@@ -12,6 +12,7 @@ import { type Principal, type RequestOrigin } from './principal';
  *   @SelfService({ person: true })  the same, but only the person: an API key acting for them is
  *                                   refused, since a leaked key must not change its owner's credentials
  *   @RequirePermission('x.y')   a permission from the table in permissions.ts
+ *   @ClientUser()               a RustDesk client's bearer login (apps/api/src/client-auth)
  */
 
 export const ROUTE_ACCESS = 'switchboard:route-access';
@@ -19,7 +20,8 @@ export const ROUTE_ACCESS = 'switchboard:route-access';
 export type RouteAccess =
   | { readonly kind: 'public' }
   | { readonly kind: 'self'; readonly person?: true }
-  | { readonly kind: 'permission'; readonly permission: Permission };
+  | { readonly kind: 'permission'; readonly permission: Permission }
+  | { readonly kind: 'client' };
 
 export const Public = (): MethodDecorator & ClassDecorator =>
   SetMetadata(ROUTE_ACCESS, { kind: 'public' } satisfies RouteAccess);

@@ -195,6 +195,8 @@ function concretePath(path: string): string {
 type Outcome = 'unauthorized' | 'forbidden' | 'allowed';
 
 function expectedOutcome(access: RouteAccess, role: UserRole, kind: CredentialKind): Outcome {
+  // RustDesk client routes take only a client login's token: no operator credential opens them.
+  if (access.kind === 'client') return 'unauthorized';
   const grant = EXPECTED_GRANTS[role];
   if (!grant.channels.includes(kind.channel)) return 'forbidden';
   // Credential changes (password, 2FA) are the person's own: an API key acting for them is refused.

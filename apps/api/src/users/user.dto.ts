@@ -22,6 +22,8 @@ const role = z.enum(USER_ROLES);
 export const userIdSchema = z.strictObject({ id: z.uuid() });
 export class UserIdDto extends createZodDto(userIdSchema) {}
 
+export class UserSessionParams extends createZodDto(z.strictObject({ id: z.uuid(), sessionId: z.uuid() })) {}
+
 export const listUsersSchema = z.strictObject({
   ...pageQueryFields,
   /** Substring of the username, display name or email, case-insensitive; `%` and `_` are literal. */

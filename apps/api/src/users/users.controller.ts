@@ -10,16 +10,22 @@ import {
   ResetPasswordDto,
   UpdateUserDto,
   UserIdDto,
+  UserSessionParams,
   type UserView,
   type UserWithPassword,
 } from './user.dto';
+import { type SessionView } from '../auth/session-view';
+import { UserSessionsService } from './user-sessions.service';
 import { UsersService } from './users.service';
 
 /** Users administration: `user.view` reads, `user.manage` changes (admins only, see permissions.ts). */
 @ApiTags('users')
 @Controller('api/v1/users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly userSessions: UserSessionsService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List users (search, role, disabled; paginated)' })
@@ -58,6 +64,30 @@ export class UsersController {
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<UserView> {
     return this.users.update(params.id, body, principal, origin);
+  }
+
+  @Get(':id/sessions')
+  @ApiOperation({ summary: "A user's live sessions: console and RustDesk client logins" })
+  @RequirePermission('user.view')
+  async sessions(
+    @Param() params: UserIdDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ sessions: SessionView[] }> {
+    return { sessions: await this.userSessions.list(params.id, principal) };
+  }
+
+  @Delete(':id/sessions/:sessionId')
+  @ApiOperation({
+    summary: "End one of a user's sessions (a RustDesk client then signs out at its next call)",
+  })
+  @HttpCode(204)
+  @RequirePermission('user.manage')
+  revokeSession(
+    @Param() params: UserSessionParams,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<void> {
+    return this.userSessions.revoke(params.id, params.sessionId, principal, origin);
   }
 
   @Post(':id/disable')

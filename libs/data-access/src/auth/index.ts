@@ -3,6 +3,6 @@ export type { RecoveryCodeLookup, StoredRecoveryCode } from './recovery-code.rep
 export { RefreshTokenRepository } from './refresh-token.repository';
 export type { NewRefreshToken, RefreshTokenRecord } from './refresh-token.repository';
 export { SessionRepository } from './session.repository';
-export type { NewSession, SessionRecord } from './session.repository';
+export type { NewSession, SessionClient, SessionKind, SessionRecord } from './session.repository';
 export { UserCredentialRepository } from './user-credential.repository';
 export type { TotpState } from './user-credential.repository';

@@ -1,10 +1,25 @@
 import { type Prisma, type PrismaClient, type Session } from '../generated/prisma/client';
 import { toBytes } from './bytes';
 
-/** A browser session row; the token itself is never stored, only its SHA-256. */
+/** `browser`: a console cookie; `client`: a RustDesk client's login (POST /api/login). */
+export type SessionKind = 'browser' | 'client';
+
+/** The RustDesk client a client login was made from, as it described itself. */
+export interface SessionClient {
+  id: string | null;
+  uuid: string | null;
+  os: string | null;
+  type: string | null;
+  name: string | null;
+}
+
+/** A session row; the token itself is never stored, only its SHA-256. */
 export interface SessionRecord {
   id: string;
   userId: string;
+  kind: SessionKind;
+  /** Client logins only. */
+  client: SessionClient | null;
   rememberMe: boolean;
   ip: string | null;
   userAgent: string | null;
@@ -16,6 +31,10 @@ export interface SessionRecord {
 }
 
 export interface NewSession {
+  /** Chosen by the caller when the token must name its own row (client tokens); else the database's. */
+  id?: string;
+  kind?: SessionKind;
+  client?: SessionClient;
   userId: string;
   tokenHash: Buffer;
   rememberMe: boolean;
@@ -25,13 +44,20 @@ export interface NewSession {
   expiresAt: Date;
 }
 
-/** Browser sessions (sessions table). Accepts the client or a transaction, like every repository. */
+/** Sessions (browser and RustDesk client logins). Accepts the client or a transaction, like every repository. */
 export class SessionRepository {
   constructor(private readonly db: PrismaClient | Prisma.TransactionClient) {}
 
   async create(session: NewSession): Promise<SessionRecord> {
     const row = await this.db.session.create({
       data: {
+        ...(session.id === undefined ? {} : { id: session.id }),
+        kind: session.kind ?? 'browser',
+        clientId: session.client?.id ?? null,
+        clientUuid: session.client?.uuid ?? null,
+        clientOs: session.client?.os ?? null,
+        clientType: session.client?.type ?? null,
+        clientName: session.client?.name ?? null,
         userId: session.userId,
         tokenHash: toBytes(session.tokenHash),
         rememberMe: session.rememberMe,
@@ -71,10 +97,18 @@ export class SessionRepository {
     return result.count === 1;
   }
 
-  /** The user's sessions still usable at `now`: not revoked, not expired, seen since `idleSince`. */
+  /**
+   * The user's sessions still usable at `now`: not revoked, not expired, and (browser sessions, the
+   * only kind with an idle timeout) seen since `idleSince`.
+   */
   async listActive(userId: string, now: Date, idleSince: Date): Promise<SessionRecord[]> {
     const rows = await this.db.session.findMany({
-      where: { userId, revokedAt: null, expiresAt: { gt: now }, lastSeenAt: { gt: idleSince } },
+      where: {
+        userId,
+        revokedAt: null,
+        expiresAt: { gt: now },
+        OR: [{ kind: 'client' }, { lastSeenAt: { gt: idleSince } }],
+      },
       orderBy: { lastSeenAt: 'desc' },
     });
     return rows.map(toRecord);
@@ -82,9 +116,21 @@ export class SessionRepository {
 }
 
 function toRecord(row: Session): SessionRecord {
+  const kind: SessionKind = row.kind === 'client' ? 'client' : 'browser';
   return {
     id: row.id,
     userId: row.userId,
+    kind,
+    client:
+      kind === 'client'
+        ? {
+            id: row.clientId,
+            uuid: row.clientUuid,
+            os: row.clientOs,
+            type: row.clientType,
+            name: row.clientName,
+          }
+        : null,
     rememberMe: row.rememberMe,
     ip: row.ip,
     userAgent: row.userAgent,
