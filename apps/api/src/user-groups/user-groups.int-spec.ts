@@ -138,7 +138,9 @@ describe('user groups, access rules and device-group membership (operator API)',
       expect(added.statusCode).toBe(200);
       expect(added.json()).toMatchObject({ members: 2 });
       const [entry] = await auditEntries(kit.prisma, 'user_group.members_add', team.id);
-      expect((entry?.details as { users: string[] }).users.sort()).toEqual(['alice-ug', 'bob-ug']);
+      expect((entry?.details as { userIds: string[] }).userIds.sort()).toEqual(
+        [alice.user.id, bob.user.id].sort(),
+      );
 
       // Adding someone already there changes nothing.
       expect(

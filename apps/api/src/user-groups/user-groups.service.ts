@@ -114,18 +114,15 @@ export class UserGroupsService {
         (wanted) => !found.some((user) => user.id === wanted || user.username === wanted.toLowerCase()),
       );
       if (missing.length > 0) throw new BadRequestException([`users: no such user: ${missing.join(', ')}`]);
-      const added = new Set(
-        await userGroups.addMembers(
-          id,
-          found.map((user) => user.id),
-        ),
+      const added = await userGroups.addMembers(
+        id,
+        found.map((user) => user.id),
       );
-      const usernames = found.filter((user) => added.has(user.id)).map((user) => user.username);
       return {
         result: undefined,
-        // Adding someone already there changes nothing, and so is not audited.
-        audit:
-          usernames.length === 0 ? [] : [entry(actor, 'user_group.members_add', id, { users: usernames })],
+        // Adding someone already there changes nothing, and so is not audited. Ids, not usernames:
+        // audit readers without `user.view` must not learn login names (audit-redaction.ts).
+        audit: added.length === 0 ? [] : [entry(actor, 'user_group.members_add', id, { userIds: added })],
       };
     });
     return this.get(id);
