@@ -75,7 +75,7 @@ async function bareRoute(): Promise<{ url: string; close: () => Promise<void> }>
     })),
   };
   const server = Fastify();
-  server.get('/api/peers', async () => page);
+  server.get('/api/peers', (_request, reply) => reply.send(page));
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   return { url: `${address}/api/peers`, close: () => server.close() };
 }
