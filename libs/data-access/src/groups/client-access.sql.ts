@@ -83,30 +83,37 @@ export function countClientUsersSql(scope: ClientAccessScope): Prisma.Sql {
 
 // ─── devices ──────────────────────────────────────────────────────────────────
 
-function peersFromSql(scope: ClientAccessScope): Prisma.Sql {
+/** The usable devices the scope may see, as a WHERE over `devices d` (no joins: it must stay cheap per row). */
+function peersWhereSql(scope: ClientAccessScope): Prisma.Sql {
   // Only devices that could be reached: admitted, not banned, not deleted (revoked implies deleted),
   // and not owned by a disabled user (disabling a user shuts their devices off, as in Pro).
   const visible = scope.isAdmin
     ? Prisma.empty
     : Prisma.sql`AND (d.owner_id IN (${visibleUserIdsSql(scope)})
         OR d.group_id IN (${visibleDeviceGroupIdsSql(scope)}))`;
-  return Prisma.sql`FROM devices d
-    LEFT JOIN users o ON o.id = d.owner_id
-    LEFT JOIN device_groups g ON g.id = d.group_id
-    WHERE d.deleted_at IS NULL AND d.admission = 'admitted' AND NOT d.banned
-      AND (o.id IS NULL OR NOT o.disabled) ${visible}`;
+  return Prisma.sql`WHERE d.deleted_at IS NULL AND d.admission = 'admitted' AND NOT d.banned
+    AND (d.owner_id IS NULL OR d.owner_id NOT IN (SELECT id FROM users WHERE disabled)) ${visible}`;
 }
 
-/** By RustDesk id: unique, so pages never overlap or skip. */
+/**
+ * By RustDesk id: unique, so pages never overlap or skip. The page is cut from `devices` alone and
+ * only its rows are joined to their owner and group, so a deep page does not join every row before it.
+ */
 export function listClientPeersSql(scope: ClientAccessScope, offset: number, limit: number): Prisma.Sql {
-  return Prisma.sql`SELECT d.rustdesk_id, d.hostname, d.os, d.os_username, d.note,
+  return Prisma.sql`SELECT p.rustdesk_id, p.hostname, p.os, p.os_username, p.note,
       o.id::text AS owner_id, o.username AS owner_username, g.name AS group_name
-    ${peersFromSql(scope)}
-    ORDER BY d.rustdesk_id LIMIT ${limit} OFFSET ${offset}`;
+    FROM (
+      SELECT d.rustdesk_id, d.hostname, d.os, d.os_username, d.note, d.owner_id, d.group_id
+      FROM devices d ${peersWhereSql(scope)}
+      ORDER BY d.rustdesk_id LIMIT ${limit} OFFSET ${offset}
+    ) p
+    LEFT JOIN users o ON o.id = p.owner_id
+    LEFT JOIN device_groups g ON g.id = p.group_id
+    ORDER BY p.rustdesk_id`;
 }
 
 export function countClientPeersSql(scope: ClientAccessScope): Prisma.Sql {
-  return Prisma.sql`SELECT count(*) AS total ${peersFromSql(scope)}`;
+  return Prisma.sql`SELECT count(*) AS total FROM devices d ${peersWhereSql(scope)}`;
 }
 
 // ─── device groups ────────────────────────────────────────────────────────────
