@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type ClientAccessScope as Scope, ClientAccessRepository } from '@switchboard/data-access';
 
-import { type ClientCaller } from '../client-auth';
+import { type ClientCaller } from '../client-auth/client-caller';
 import { type ClientPage, type ClientPagedResponse, clientPagedResponse } from '../client-api/paging';
 import { type Repositories } from '../database/repositories';
 import {

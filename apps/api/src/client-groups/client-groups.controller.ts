@@ -1,7 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
-import { type ClientCaller, ClientUser, CurrentClientCaller } from '../client-auth';
+import { ClientUser, CurrentClientCaller } from '../client-auth/client-access';
+import { type ClientCaller } from '../client-auth/client-caller';
 import { type ClientPagedResponse, parseClientPage } from '../client-api/paging';
 import { ClientAccessScope } from './client-access-scope';
 import {

@@ -193,7 +193,7 @@ describe('client group tab: who sees what', () => {
     expect(await peerIds('loner')).toEqual([]);
   });
 
-  it('answers the shapes group_model.dart parses, with user_name matching a listed user', async () => {
+  it('answers the shapes group_model.dart parses, every peer filed under a listed user or device group', async () => {
     const peers = await get<Paged<PeerItem>>('rita', tab('peers'));
     expect(peers.contentType).toMatch(/^application\/json/);
     const ritaPc = peers.body.data.find((peer) => peer.id === 'rita0001');
@@ -212,11 +212,20 @@ describe('client group tab: who sees what', () => {
       user_name: null,
       device_group_name: 'Lab',
     });
-    const listed = new Set(await userNames('rita'));
+    // Every peer can be found in the tab: under a listed user (user_name is that user's name) or
+    // under a listed device group. lab00002 is bea's, whom rita cannot see: it shows under Lab only.
+    const listedUsers = new Set(await userNames('rita'));
+    const listedGroups = new Set(await groupNames('rita'));
     for (const peer of peers.body.data) {
-      if (peer.user_name !== null) expect(listed.has(peer.user_name)).toBe(true);
+      const underUser = peer.user_name !== null && listedUsers.has(peer.user_name);
+      const underGroup = peer.device_group_name !== null && listedGroups.has(peer.device_group_name);
+      expect({ id: peer.id, found: underUser || underGroup }).toEqual({ id: peer.id, found: true });
       expect(typeof peer.status).toBe('number');
     }
+    expect(peers.body.data.find((peer) => peer.id === 'lab00002')).toMatchObject({
+      user_name: 'bea',
+      device_group_name: 'Lab',
+    });
 
     // Private fields: a non-admin sees their own email and note, not a colleague's.
     await kit.prisma.user.update({
