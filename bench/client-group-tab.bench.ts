@@ -60,6 +60,19 @@ async function pageTimes(
   return { samples, total };
 }
 
+/** Times `count` GETs of one URL. */
+async function repeated(url: string, headers: Record<string, string>, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const response = await fetch(url, { headers });
+    await response.arrayBuffer();
+    samples.push(performance.now() - started);
+    if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
+  }
+  return samples;
+}
+
 /** The floor: Fastify answering a pre-built page of the same shape, over the same loopback. */
 async function bareRoute(): Promise<{ url: string; close: () => Promise<void> }> {
   const page = {
@@ -182,11 +195,14 @@ async function main(): Promise<void> {
     const peers = await pageTimes(`${api.baseUrl}/api/peers`, headers);
     if (peers.total !== DEVICES) throw new Error(`expected total ${DEVICES}, got ${peers.total}`);
     const floor = summary((await pageTimes(bare.url, {})).samples);
+    // The same auth and framework with a one-row answer: what a page costs beyond the query.
+    const authed = summary(await repeated(`${api.baseUrl}/api/device-group/accessible`, headers, 300));
     const page = summary(peers.samples);
     process.stdout.write(
       [
         `GET /api/peers (non-admin), per page  p50 ${ms(page.p50)}  p99 ${ms(page.p99)}  max ${ms(page.max)}   aim p99 < ${AIM_P99_MS} ms`,
         `reference: bare Fastify JSON route    p50 ${ms(floor.p50)}  p99 ${ms(floor.p99)}  max ${ms(floor.max)}`,
+        `reference: device-group/accessible    p50 ${ms(authed.p50)}  p99 ${ms(authed.p99)}  max ${ms(authed.max)}   (same auth, one group)`,
         `pages timed: ${peers.samples.length}; load after: ${loadavg()
           .map((l) => l.toFixed(2))
           .join(' ')}`,
