@@ -24,6 +24,7 @@ import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { ClientAccountModule } from './client-account/client-account.module';
+import { ClientGroupsModule } from './client-groups/client-groups.module';
 import { HomeModule } from './home/home.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
@@ -32,6 +33,7 @@ import { RedisModule } from './redis/redis.module';
 import { type ApiSecrets } from './secrets';
 import { SettingsModule } from './settings/settings.module';
 import { type Clock, systemClock } from './time/clock';
+import { UserGroupsModule } from './user-groups/user-groups.module';
 import { UsersModule } from './users/users.module';
 
 /** What the composition root resolved before Nest starts: validated config, the logger, the secrets. */
@@ -97,6 +99,8 @@ export class AppModule {
         UsersModule,
         SettingsModule,
         DevicesModule,
+        UserGroupsModule,
+        ClientGroupsModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

@@ -58,6 +58,9 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     devices: given.devices ?? unfaked('devices'),
     registrationTokens: given.registrationTokens ?? unfaked('registrationTokens'),
     settings: given.settings ?? unfaked('settings'),
+    userGroups: given.userGroups ?? unfaked('userGroups'),
+    deviceGroups: given.deviceGroups ?? unfaked('deviceGroups'),
+    clientAccess: given.clientAccess ?? unfaked('clientAccess'),
   };
 }
 

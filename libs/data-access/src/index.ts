@@ -131,3 +131,23 @@ export type {
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
 export { SettingRepository } from './settings';
 export type { SettingRecord } from './settings';
+
+// Groups: user groups, their members and access rules, device-group edits, and what a RustDesk
+// client may see in its group tab (SQL-level scope and paging).
+export {
+  ClientAccessRepository,
+  DeviceGroupRepository,
+  UserGroupNameTakenError,
+  UserGroupRepository,
+} from './groups';
+export type {
+  ClientAccessScope,
+  ClientVisiblePage,
+  ClientVisiblePeer,
+  ClientVisibleUser,
+  Paged,
+  UserGroupDetails,
+  UserGroupListQuery,
+  UserGroupMemberRecord,
+  UserGroupRecord,
+} from './groups';

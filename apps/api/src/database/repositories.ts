@@ -12,6 +12,7 @@ import {
   UserCredentialRepository,
   UserRepository,
 } from '@switchboard/data-access';
+import { ClientAccessRepository, DeviceGroupRepository, UserGroupRepository } from '@switchboard/data-access';
 
 /**
  * A repository as services depend on it: its public methods only, so a unit test can hand a service
@@ -35,6 +36,9 @@ export interface Repositories {
   readonly devices: RepositoryInterface<DeviceAdminRepository>;
   readonly registrationTokens: RepositoryInterface<RegistrationTokenRepository>;
   readonly settings: RepositoryInterface<SettingRepository>;
+  readonly userGroups: RepositoryInterface<UserGroupRepository>;
+  readonly deviceGroups: RepositoryInterface<DeviceGroupRepository>;
+  readonly clientAccess: RepositoryInterface<ClientAccessRepository>;
 }
 
 /** The one place that builds the bundle. Construction is cheap: a repository only holds the handle. */
@@ -50,6 +54,9 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     devices: new DeviceAdminRepository(db),
     registrationTokens: new RegistrationTokenRepository(db),
     settings: new SettingRepository(db),
+    userGroups: new UserGroupRepository(db),
+    deviceGroups: new DeviceGroupRepository(db),
+    clientAccess: new ClientAccessRepository(db),
   };
 }
 
@@ -65,4 +72,7 @@ export const REPOSITORY_CLASSES = {
   devices: DeviceAdminRepository,
   registrationTokens: RegistrationTokenRepository,
   settings: SettingRepository,
+  userGroups: UserGroupRepository,
+  deviceGroups: DeviceGroupRepository,
+  clientAccess: ClientAccessRepository,
 } as const satisfies { readonly [K in keyof Repositories]: abstract new (...args: never[]) => unknown };

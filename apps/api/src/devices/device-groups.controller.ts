@@ -1,11 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
 import { DeviceGroupsService } from './device-groups.service';
 import { type DeviceGroupView } from './device-view';
-import { CreateDeviceGroupBody, DeviceGroupIdParams } from './devices.dto';
+import {
+  AddDevicesToGroupBody,
+  CreateDeviceGroupBody,
+  DeviceGroupDeviceParams,
+  DeviceGroupIdParams,
+  UpdateDeviceGroupBody,
+} from './devices.dto';
 
 @ApiTags('device-groups')
 @Controller('api/v1/device-groups')
@@ -40,5 +46,42 @@ export class DeviceGroupsController {
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<void> {
     return this.groups.delete(params.id, { principal, origin });
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Rename a device group or change its note' })
+  @RequirePermission('device.manage')
+  update(
+    @Param() params: DeviceGroupIdParams,
+    @Body() body: UpdateDeviceGroupBody,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<DeviceGroupView> {
+    return this.groups.update(params.id, body, { principal, origin });
+  }
+
+  @Post(':id/devices')
+  @ApiOperation({ summary: 'Put devices (RustDesk ids) in a device group, moving them from any other' })
+  @HttpCode(200)
+  @RequirePermission('device.manage')
+  addDevices(
+    @Param() params: DeviceGroupIdParams,
+    @Body() body: AddDevicesToGroupBody,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<DeviceGroupView> {
+    return this.groups.addDevices(params.id, body.devices, { principal, origin });
+  }
+
+  @Delete(':id/devices/:deviceId')
+  @ApiOperation({ summary: 'Take a device out of a device group' })
+  @HttpCode(204)
+  @RequirePermission('device.manage')
+  removeDevice(
+    @Param() params: DeviceGroupDeviceParams,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<void> {
+    return this.groups.removeDevice(params.id, params.deviceId, { principal, origin });
   }
 }

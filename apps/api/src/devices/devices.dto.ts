@@ -97,16 +97,48 @@ export class DeleteDeviceQuery extends createZodDto(
 
 export class ChangeDeviceIdBody extends createZodDto(z.strictObject({ newId: newDeviceIdSchema })) {}
 
+const deviceGroupName = z
+  .string()
+  .trim()
+  .min(1, 'is required')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control characters');
+
 export class CreateDeviceGroupBody extends createZodDto(
   z.strictObject({
-    name: z
-      .string()
-      .trim()
-      .min(1, 'is required')
-      .max(128, 'must be at most 128 characters')
-      .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control characters'),
+    name: deviceGroupName,
     note: z.string().max(4_000).nullable().optional(),
   }),
+) {}
+
+export class UpdateDeviceGroupBody extends createZodDto(
+  z
+    .strictObject({
+      name: deviceGroupName.optional(),
+      note: z.string().max(4_000).nullable().optional(),
+    })
+    .refine(
+      (body) => body.name !== undefined || body.note !== undefined,
+      'nothing to change: give name or note',
+    ),
+) {}
+
+/** Most devices one request may move; the audit entry lists each. */
+export const MAX_DEVICES_PER_GROUP_CHANGE = 1_000;
+
+export class AddDevicesToGroupBody extends createZodDto(
+  z.strictObject({
+    /** RustDesk ids; devices in another group move to this one. */
+    devices: z
+      .array(deviceIdSchema)
+      .min(1, 'must name at least one device')
+      .max(MAX_DEVICES_PER_GROUP_CHANGE, `must name at most ${MAX_DEVICES_PER_GROUP_CHANGE} devices`)
+      .transform((ids) => [...new Set(ids)]),
+  }),
+) {}
+
+export class DeviceGroupDeviceParams extends createZodDto(
+  z.object({ id: z.uuid('must be a uuid'), deviceId: deviceIdSchema }),
 ) {}
 
 export class DeviceGroupIdParams extends createZodDto(z.object({ id: z.uuid('must be a uuid') })) {}
