@@ -58,6 +58,8 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     devices: given.devices ?? unfaked('devices'),
     registrationTokens: given.registrationTokens ?? unfaked('registrationTokens'),
     settings: given.settings ?? unfaked('settings'),
+    deviceSync: given.deviceSync ?? unfaked('deviceSync'),
+    strategies: given.strategies ?? unfaked('strategies'),
   };
 }
 

@@ -131,3 +131,19 @@ export type {
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
 export { SettingRepository } from './settings';
 export type { SettingRecord } from './settings';
+
+// Device sync and strategies (client API §6): heartbeats, sysinfo, operator disconnects, strategies.
+export { DeviceSyncRepository, StrategyNameTakenError, StrategyRepository } from './device-sync';
+export type {
+  DeviceAssignee,
+  DeviceSyncIdentity,
+  DisconnectRequest,
+  HeartbeatWrite,
+  StrategyAssignmentRecord,
+  StrategyOptions,
+  StrategyRecord,
+  StrategySnapshot,
+  StrategyTarget,
+  StrategyTargetKind,
+  SysinfoWrite,
+} from './device-sync';

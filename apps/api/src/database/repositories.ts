@@ -1,12 +1,14 @@
 import {
   ApiKeyRepository,
   DeviceAdminRepository,
+  DeviceSyncRepository,
   type PrismaClient,
   RecoveryCodeRepository,
   RefreshTokenRepository,
   RegistrationTokenRepository,
   SessionRepository,
   SettingRepository,
+  StrategyRepository,
   type TransactionClient,
   UserAdminRepository,
   UserCredentialRepository,
@@ -35,6 +37,8 @@ export interface Repositories {
   readonly devices: RepositoryInterface<DeviceAdminRepository>;
   readonly registrationTokens: RepositoryInterface<RegistrationTokenRepository>;
   readonly settings: RepositoryInterface<SettingRepository>;
+  readonly deviceSync: RepositoryInterface<DeviceSyncRepository>;
+  readonly strategies: RepositoryInterface<StrategyRepository>;
 }
 
 /** The one place that builds the bundle. Construction is cheap: a repository only holds the handle. */
@@ -50,6 +54,8 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     devices: new DeviceAdminRepository(db),
     registrationTokens: new RegistrationTokenRepository(db),
     settings: new SettingRepository(db),
+    deviceSync: new DeviceSyncRepository(db),
+    strategies: new StrategyRepository(db),
   };
 }
 
@@ -65,4 +71,6 @@ export const REPOSITORY_CLASSES = {
   devices: DeviceAdminRepository,
   registrationTokens: RegistrationTokenRepository,
   settings: SettingRepository,
+  deviceSync: DeviceSyncRepository,
+  strategies: StrategyRepository,
 } as const satisfies { readonly [K in keyof Repositories]: abstract new (...args: never[]) => unknown };
