@@ -1,8 +1,13 @@
 import { uuidMatches } from './device-uuid';
 
 describe('uuidMatches', () => {
-  const stored = Buffer.from('4c4c4544-0042-3510-8051-b4c04f4d4e32', 'utf8');
+  // 35 bytes, so the standard encoding ends in padding (Linux's /etc/machine-id is 32 hex digits).
+  const stored = Buffer.from('4c4c4544-0042-3510-8051-b4c04f4d4e3', 'utf8');
   const presented = stored.toString('base64');
+
+  it('is exercised with a padded encoding', () => {
+    expect(presented).toMatch(/=$/);
+  });
 
   it('accepts the base64 of the registered bytes', () => {
     expect(uuidMatches(stored, presented)).toBe(true);
