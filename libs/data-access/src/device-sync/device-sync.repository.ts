@@ -7,6 +7,7 @@ import {
   devicesWithPendingDisconnectsSql,
   flushHeartbeatsSql,
   lockAssigneeSql,
+  storeSysinfoSql,
   type HeartbeatWrite,
   type PendingDisconnectRow,
   syncIdentitySql,
@@ -76,12 +77,7 @@ export class DeviceSyncRepository {
   }
 
   async storeSysinfo(rowId: string, sysinfo: SysinfoWrite, hash: string, at: Date): Promise<void> {
-    await this.db.device.update({ where: { id: rowId }, data: { ...sysinfo } });
-    await this.db.deviceSyncState.upsert({
-      where: { deviceId: rowId },
-      create: { deviceId: rowId, sysinfoHash: hash, sysinfoAt: at },
-      update: { sysinfoHash: hash, sysinfoAt: at },
-    });
+    await this.db.$executeRaw(storeSysinfoSql(rowId, sysinfo, hash, at));
   }
 
   /** Sets the names the device shows (`rustdesk --assign --device_username/--device_name`). */

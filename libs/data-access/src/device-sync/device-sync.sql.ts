@@ -21,6 +21,24 @@ export function syncIdentitySql(rustdeskId: string): Prisma.Sql {
     WHERE d.rustdesk_id = ${rustdeskId}`;
 }
 
+/** The report and its fingerprint in one statement (one round trip, one commit in a storm). */
+export function storeSysinfoSql(
+  rowId: string,
+  sysinfo: { cpu: string | null; memory: string | null; os: string | null; hostname: string | null; osUsername: string | null; version: string | null },
+  hash: string,
+  at: Date,
+): Prisma.Sql {
+  return Prisma.sql`WITH stored AS (
+      UPDATE devices SET cpu = ${sysinfo.cpu}, memory = ${sysinfo.memory}, os = ${sysinfo.os},
+        hostname = ${sysinfo.hostname}, os_username = ${sysinfo.osUsername}, version = ${sysinfo.version},
+        updated_at = ${at}
+      WHERE id = ${rowId}::uuid RETURNING id
+    )
+    INSERT INTO device_sync_states (device_id, sysinfo_hash, sysinfo_at)
+    SELECT id, ${hash}, ${at} FROM stored
+    ON CONFLICT (device_id) DO UPDATE SET sysinfo_hash = EXCLUDED.sysinfo_hash, sysinfo_at = EXCLUDED.sysinfo_at`;
+}
+
 export interface HeartbeatWrite {
   readonly deviceRowId: string;
   readonly at: Date;
