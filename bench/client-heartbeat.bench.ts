@@ -38,7 +38,14 @@ const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
 function post(port: number, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -77,7 +84,11 @@ async function closedLoop(seconds: number, send: (n: number) => Promise<number>)
 }
 
 /** A fixed rate whatever the answers' speed, as a fleet restarting at once would send. */
-async function openLoop(rate: number, seconds: number, send: (n: number) => Promise<number>): Promise<PhaseResult> {
+async function openLoop(
+  rate: number,
+  seconds: number,
+  send: (n: number) => Promise<number>,
+): Promise<PhaseResult> {
   const latenciesMs: number[] = [];
   let errors = 0;
   const total = rate * seconds;
@@ -130,7 +141,7 @@ async function main(): Promise<void> {
     app = await startTestApp({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const apiPort = (app.getHttpServer().address() as AddressInfo).port;
-    echo.post('/echo', async (req) => req.body);
+    echo.post('/echo', (req, reply) => reply.send(req.body));
     await echo.listen({ port: 0, host: '127.0.0.1' });
     const echoPort = (echo.server.address() as AddressInfo).port;
 
@@ -165,7 +176,10 @@ async function main(): Promise<void> {
     await closedLoop(1, (n) => post(apiPort, '/api/heartbeat', heartbeat(n)));
     await closedLoop(1, (n) => post(echoPort, '/echo', heartbeat(n)));
 
-    const echoRate = describe('echo', await closedLoop(SECONDS, (n) => post(echoPort, '/echo', heartbeat(n))));
+    const echoRate = describe(
+      'echo',
+      await closedLoop(SECONDS, (n) => post(echoPort, '/echo', heartbeat(n))),
+    );
     const heartbeatResult = await closedLoop(SECONDS, (n) => post(apiPort, '/api/heartbeat', heartbeat(n)));
     const heartbeatRate = describe('heartbeat', heartbeatResult);
     const storm = await openLoop(STORM_RATE, STORM_SECONDS, (n) => post(apiPort, '/api/sysinfo', sysinfo(n)));
@@ -177,7 +191,9 @@ async function main(): Promise<void> {
     console.log(`ratio heartbeat/echo ${ratio.toFixed(2)} (goal >= 0.5)`);
     console.log(`heartbeat p99 ${heartbeatP99.toFixed(2)} ms (goal < 20 ms)`);
     console.log(`sysinfo storm p99 ${stormP99.toFixed(2)} ms, errors ${storm.errors} (goal < 50 ms, none)`);
-    const [written] = await prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM device_sync_states WHERE last_heartbeat_at IS NOT NULL`;
+    const [written] = await prisma.$queryRaw<
+      { n: bigint }[]
+    >`SELECT count(*) AS n FROM device_sync_states WHERE last_heartbeat_at IS NOT NULL`;
     console.log(`devices with a stored heartbeat: ${Number(written?.n ?? 0)} of ${DEVICES}`);
   } finally {
     agent.destroy();

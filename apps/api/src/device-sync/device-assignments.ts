@@ -77,7 +77,8 @@ export class DeviceAssignments {
     mode: AssignmentMode,
   ): Promise<AssignmentOutcome[]> {
     const outcomes: AssignmentOutcome[] = [];
-    if (request.userName !== undefined) outcomes.push(await this.owner(repositories, device, request.userName, mode));
+    if (request.userName !== undefined)
+      outcomes.push(await this.owner(repositories, device, request.userName, mode));
     if (request.strategyName !== undefined)
       outcomes.push(await this.strategy(repositories, device, request.strategyName, mode));
     if (request.deviceGroupName !== undefined)
@@ -174,13 +175,13 @@ export class DeviceAssignments {
    * the address-book service is another part of issue 12; the lead connects it here. Until then it
    * changes nothing and says so, which the CLI reports and a preset logs.
    */
-  async addressBook(
+  addressBook(
     _repositories: Repositories,
     _device: DeviceAssignee,
     addressBook: AddressBookAssignment,
     _mode: AssignmentMode,
   ): Promise<AssignmentOutcome> {
-    return { target: 'addressBook', status: 'unsupported', value: addressBook.name };
+    return Promise.resolve({ target: 'addressBook', status: 'unsupported', value: addressBook.name });
   }
 }
 
@@ -190,7 +191,8 @@ export function assignmentDetails(outcomes: readonly AssignmentOutcome[]): JsonO
   const notApplied: Record<string, string> = {};
   for (const outcome of outcomes) {
     if (outcome.status === 'assigned') assigned[outcome.target] = outcome.value;
-    else if (outcome.status !== 'unchanged') notApplied[outcome.target] = `${outcome.status}: ${outcome.value}`;
+    else if (outcome.status !== 'unchanged')
+      notApplied[outcome.target] = `${outcome.status}: ${outcome.value}`;
   }
   return { assigned, notApplied };
 }

@@ -5,7 +5,12 @@ import { auditActorOf } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
 import { type Actor } from '../devices/devices.service';
 import { EffectiveStrategies } from '../strategies/effective-strategies';
-import { type AssignmentOutcome, assignmentDetails, type AssignmentRequest, DeviceAssignments } from './device-assignments';
+import {
+  type AssignmentOutcome,
+  assignmentDetails,
+  type AssignmentRequest,
+  DeviceAssignments,
+} from './device-assignments';
 import { type DeviceCliBody } from './device-sync.dto';
 import { refusalOf } from './device-sync.service';
 import { SyncIdentities } from './sync-identities';
@@ -48,17 +53,24 @@ export class DeviceCliService {
     await this.changes.run(async (repositories) => {
       const identity = await repositories.deviceSync.findIdentity(body.id);
       const refusal = refusalOf(identity, body.uuid);
-      if (refusal === 'ID_NOT_FOUND') throw new DeviceCliRefusal(404, `Device ${body.id} is not known to this server`);
+      if (refusal === 'ID_NOT_FOUND')
+        throw new DeviceCliRefusal(404, `Device ${body.id} is not known to this server`);
       if (refusal === 'UUID_MISMATCH')
         throw new DeviceCliRefusal(403, `Device ${body.id} is registered by another machine`);
       if (refusal !== null) throw new DeviceCliRefusal(403, `Device ${body.id} is banned or deleted`);
       const device = await repositories.deviceSync.lockAssignee(body.id);
       if (device === null) throw new DeviceCliRefusal(404, `Device ${body.id} is not known to this server`);
       const outcomes = await this.assignments.apply(repositories, device, request, 'override');
-      const problems = outcomes.filter((outcome) => outcome.status === 'unknown' || outcome.status === 'unsupported');
+      const problems = outcomes.filter(
+        (outcome) => outcome.status === 'unknown' || outcome.status === 'unsupported',
+      );
       // Throwing rolls back whatever the other targets wrote.
       if (problems.length > 0) throw new DeviceCliRefusal(400, problems.map(problemText).join('; '));
-      const details: JsonObject = { source: 'cli', ...assignmentDetails(outcomes), userAgent: actor.origin.userAgent };
+      const details: JsonObject = {
+        source: 'cli',
+        ...assignmentDetails(outcomes),
+        userAgent: actor.origin.userAgent,
+      };
       return {
         result: undefined,
         audit: [

@@ -25,7 +25,12 @@ describe('client device sync with Postgres down', () => {
     ['/api/heartbeat', { id: '123456789', uuid: 'dXVpZA==', ver: 1004090, modified_at: 0 }],
     ['/api/sysinfo', { id: '123456789', uuid: 'dXVpZA==', hostname: 'h', version: '1.4.9' }],
   ])('%s answers 503 {error} with Retry-After', async (url, body) => {
-    const response = await app.inject({ method: 'POST', url, headers: JSON_HEADERS, payload: JSON.stringify(body) });
+    const response = await app.inject({
+      method: 'POST',
+      url,
+      headers: JSON_HEADERS,
+      payload: JSON.stringify(body),
+    });
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBeDefined();
     expect(response.json()).toEqual({ error: expect.any(String) });

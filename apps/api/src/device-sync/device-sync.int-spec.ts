@@ -16,7 +16,10 @@ interface TestDevice {
   rowId: string;
 }
 
-async function seedDevice(prisma: PrismaClient, overrides: Record<string, unknown> = {}): Promise<TestDevice> {
+async function seedDevice(
+  prisma: PrismaClient,
+  overrides: Record<string, unknown> = {},
+): Promise<TestDevice> {
   sequence += 1;
   const id = `5${String(process.pid).slice(-3)}${String(sequence).padStart(5, '0')}`;
   // What RegisterPk carries: the raw machine uid bytes; the JSON body carries their base64.
@@ -59,7 +62,12 @@ describe('client device sync', () => {
   let admin: SignedInUser;
 
   const post = (url: string, payload: unknown, headers: Record<string, string> = JSON_HEADERS) =>
-    app.inject({ method: 'POST', url, headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+    app.inject({
+      method: 'POST',
+      url,
+      headers,
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
   const heartbeat = async (device: TestDevice, modifiedAt: number | string = 0, conns?: number[]) => {
     const response = await post('/api/heartbeat', heartbeatBody(device, modifiedAt, conns));
     expect(response.statusCode).toBe(200);
@@ -116,7 +124,10 @@ describe('client device sync', () => {
     });
 
     it('answers ID_NOT_FOUND for an unknown id', async () => {
-      const response = await post('/api/sysinfo', sysinfoBody({ id: '999999999', uuid: 'dXVpZA==', rowId: '' }));
+      const response = await post(
+        '/api/sysinfo',
+        sysinfoBody({ id: '999999999', uuid: 'dXVpZA==', rowId: '' }),
+      );
       expect(response.body).toBe('ID_NOT_FOUND');
       expect(response.statusCode).toBe(404);
     });
@@ -185,7 +196,10 @@ describe('client device sync', () => {
 
     it('ignores unknown preset names and stores the rest', async () => {
       const device = await seedDevice(kit.prisma);
-      const response = await post('/api/sysinfo', sysinfoBody(device, { 'preset-user-name': 'nobody-by-that-name' }));
+      const response = await post(
+        '/api/sysinfo',
+        sysinfoBody(device, { 'preset-user-name': 'nobody-by-that-name' }),
+      );
       expect(response.body).toBe('SYSINFO_UPDATED');
       const row = await kit.prisma.device.findUniqueOrThrow({ where: { rustdeskId: device.id } });
       expect(row.ownerId).toBeNull();
@@ -229,14 +243,19 @@ describe('client device sync', () => {
       expect(state.conns).toEqual([7, -3]);
       expect(state.clientVersion).toBe(1004090n);
       expect(state.lastHeartbeatAt).not.toBeNull();
-      expect((await kit.prisma.device.findUniqueOrThrow({ where: { id: device.rowId } })).lastSeenAt).not.toBeNull();
+      expect(
+        (await kit.prisma.device.findUniqueOrThrow({ where: { id: device.rowId } })).lastSeenAt,
+      ).not.toBeNull();
 
       await post('/api/sysinfo', sysinfoBody(device));
       expect(await heartbeat(device)).toEqual({ modified_at: 0 });
     });
 
     it('answers ID_NOT_FOUND and refuses a uuid mismatch without recording it', async () => {
-      const unknown = await post('/api/heartbeat', heartbeatBody({ id: '888888888', uuid: 'dXVpZA==', rowId: '' }));
+      const unknown = await post(
+        '/api/heartbeat',
+        heartbeatBody({ id: '888888888', uuid: 'dXVpZA==', rowId: '' }),
+      );
       expect(unknown.statusCode).toBe(404);
       expect(unknown.json()).toEqual({ error: 'ID_NOT_FOUND' });
 
@@ -265,8 +284,13 @@ describe('client device sync', () => {
     it('pushes a strategy once, then not again with the same modified_at, and again after an edit', async () => {
       const device = await seedDevice(kit.prisma);
       await post('/api/sysinfo', sysinfoBody(device));
-      const strategyId = await createStrategy('pushed-once', { 'enable-clipboard': 'N', 'approve-mode': 'click' });
-      expect((await operator('POST', `/api/v1/strategies/${strategyId}/assign`, { device: device.id })).statusCode).toBe(204);
+      const strategyId = await createStrategy('pushed-once', {
+        'enable-clipboard': 'N',
+        'approve-mode': 'click',
+      });
+      expect(
+        (await operator('POST', `/api/v1/strategies/${strategyId}/assign`, { device: device.id })).statusCode,
+      ).toBe(204);
 
       const first = await heartbeat(device, 0);
       expect(first.strategy).toEqual({
@@ -278,7 +302,9 @@ describe('client device sync', () => {
       expect(second).toEqual({ modified_at: first.modified_at });
 
       await new Promise((resolve) => setTimeout(resolve, 5));
-      const edit = await operator('PATCH', `/api/v1/strategies/${strategyId}`, { options: { 'enable-clipboard': 'Y' } });
+      const edit = await operator('PATCH', `/api/v1/strategies/${strategyId}`, {
+        options: { 'enable-clipboard': 'Y' },
+      });
       expect(edit.statusCode).toBe(200);
       const third = await heartbeat(device, first.modified_at);
       expect(third.modified_at).not.toBe(first.modified_at);
@@ -303,7 +329,9 @@ describe('client device sync', () => {
       const deviceLevel = await heartbeat(device);
       expect(deviceLevel.strategy?.config_options).toEqual({ 'enable-tunnel': 'N' });
 
-      const unassign = await operator('POST', `/api/v1/strategies/${byDevice}/unassign`, { device: device.id });
+      const unassign = await operator('POST', `/api/v1/strategies/${byDevice}/unassign`, {
+        device: device.id,
+      });
       expect(unassign.statusCode).toBe(204);
       const back = await heartbeat(device, deviceLevel.modified_at);
       expect(back.strategy?.config_options).toEqual({ 'enable-audio': 'Y' });
@@ -336,7 +364,9 @@ describe('client device sync', () => {
         await flush();
         expect(app.get(HeartbeatWriteBehind).buffered).toBeGreaterThan(0);
       } finally {
-        await kit.prisma.$executeRawUnsafe('ALTER TABLE device_sync_states_away RENAME TO device_sync_states');
+        await kit.prisma.$executeRawUnsafe(
+          'ALTER TABLE device_sync_states_away RENAME TO device_sync_states',
+        );
       }
       await flush();
       const state = await kit.prisma.deviceSyncState.findUniqueOrThrow({ where: { deviceId: device.rowId } });
@@ -346,17 +376,29 @@ describe('client device sync', () => {
 
   describe('strategies (operator API)', () => {
     it('refuses keys the client does not accept and non-string values', async () => {
-      const unknownKey = await operator('POST', '/api/v1/strategies', { name: 'bad', options: { 'no-such-option': 'Y' } });
+      const unknownKey = await operator('POST', '/api/v1/strategies', {
+        name: 'bad',
+        options: { 'no-such-option': 'Y' },
+      });
       expect(unknownKey.statusCode).toBe(400);
       expect(JSON.stringify(unknownKey.json())).toContain('no-such-option');
-      const number = await operator('POST', '/api/v1/strategies', { name: 'bad', options: { 'enable-audio': 1 } });
+      const number = await operator('POST', '/api/v1/strategies', {
+        name: 'bad',
+        options: { 'enable-audio': 1 },
+      });
       expect(number.statusCode).toBe(400);
       const duplicate = await operator('POST', '/api/v1/strategies', { name: 'dup', options: {} });
       expect(duplicate.statusCode).toBe(201);
-      expect((await operator('POST', '/api/v1/strategies', { name: 'dup', options: {} })).statusCode).toBe(409);
-      const unknownTarget = await operator('POST', `/api/v1/strategies/${duplicate.json<{ id: string }>().id}/assign`, {
-        user: 'no-such-user',
-      });
+      expect((await operator('POST', '/api/v1/strategies', { name: 'dup', options: {} })).statusCode).toBe(
+        409,
+      );
+      const unknownTarget = await operator(
+        'POST',
+        `/api/v1/strategies/${duplicate.json<{ id: string }>().id}/assign`,
+        {
+          user: 'no-such-user',
+        },
+      );
       expect(unknownTarget.statusCode).toBe(400);
     });
 
@@ -431,7 +473,10 @@ describe('client device sync', () => {
       expect(none.headers['content-type']).toMatch(/^text\/plain/);
       expect((await cli(body, 'sbk_000000000000_wrong')).statusCode).toBe(401);
       // An access token is not an API key.
-      const token = await post('/api/devices/cli', body, { ...JSON_HEADERS, authorization: admin.authorization });
+      const token = await post('/api/devices/cli', body, {
+        ...JSON_HEADERS,
+        authorization: admin.authorization,
+      });
       expect(token.statusCode).toBe(401);
       const viewerKey = await operator('POST', '/api/v1/api-keys', { name: 'read-only', role: 'viewer' });
       const refused = await cli(body, viewerKey.json<{ key: string }>().key);

@@ -174,6 +174,9 @@ function presetsOf(body: SysinfoBody): AssignmentRequest {
 /** The fingerprint of a report; the address-book password stays out of it (it is stored, unsalted). */
 function sysinfoHash(sysinfo: SysinfoWrite, presets: AssignmentRequest): string {
   const { addressBook, ...rest } = presets;
-  const book = addressBook === undefined ? null : { ...addressBook, password: addressBook.password !== undefined };
-  return createHash('sha256').update(JSON.stringify([sysinfo, rest, book])).digest('hex');
+  const book =
+    addressBook === undefined ? null : { ...addressBook, password: addressBook.password !== undefined };
+  return createHash('sha256')
+    .update(JSON.stringify([sysinfo, rest, book]))
+    .digest('hex');
 }

@@ -3,7 +3,12 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { CreateStrategyBody, StrategyIdParams, StrategyTargetBody, UpdateStrategyBody } from './strategies.dto';
+import {
+  CreateStrategyBody,
+  StrategyIdParams,
+  StrategyTargetBody,
+  UpdateStrategyBody,
+} from './strategies.dto';
 import { StrategiesService, type StrategyView } from './strategies.service';
 
 /** Strategies: client option sets pushed to devices by heartbeat (operator API, docs/client-api.md §6). */
@@ -31,7 +36,9 @@ export class StrategiesController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: "Rename a strategy or replace its note or options (pushed on the devices' next heartbeat)" })
+  @ApiOperation({
+    summary: "Rename a strategy or replace its note or options (pushed on the devices' next heartbeat)",
+  })
   @RequirePermission('strategy.manage')
   update(
     @Param() params: StrategyIdParams,

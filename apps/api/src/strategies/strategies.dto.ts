@@ -40,7 +40,8 @@ export const strategyTargetSchema = z
     deviceGroup: z.string().min(1).max(128).optional(),
   })
   .refine(
-    (target) => [target.device, target.user, target.deviceGroup].filter((value) => value !== undefined).length === 1,
+    (target) =>
+      [target.device, target.user, target.deviceGroup].filter((value) => value !== undefined).length === 1,
     'name exactly one of device, user, deviceGroup',
   );
 

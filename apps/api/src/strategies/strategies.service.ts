@@ -1,4 +1,10 @@
-import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import {
   type AuditAppendInput,
   StrategyNameTakenError,
@@ -56,7 +62,9 @@ export class StrategiesService {
       );
       return {
         result: strategy,
-        audit: [entry(actor, 'strategy.create', strategy.id, { name: strategy.name, options: strategy.options })],
+        audit: [
+          entry(actor, 'strategy.create', strategy.id, { name: strategy.name, options: strategy.options }),
+        ],
       };
     });
     return strategyView(created);
@@ -91,7 +99,10 @@ export class StrategiesService {
       if (strategy === null) throw new NotFoundException('Strategy not found');
       const assignments = await strategies.countAssignments(id);
       await strategies.delete(id);
-      return { result: undefined, audit: [entry(actor, 'strategy.delete', id, { name: strategy.name, assignments })] };
+      return {
+        result: undefined,
+        audit: [entry(actor, 'strategy.delete', id, { name: strategy.name, assignments })],
+      };
     });
     this.effective.invalidate();
   }
@@ -121,7 +132,8 @@ export class StrategiesService {
     await this.changes.run(async (repositories) => {
       const target = await findTarget(repositories, body);
       const current = await repositories.strategies.assignmentOf(target.target);
-      if (current?.strategyId !== id) throw new NotFoundException('The strategy is not assigned to that target');
+      if (current?.strategyId !== id)
+        throw new NotFoundException('The strategy is not assigned to that target');
       await repositories.strategies.unassign(target.target);
       return { result: undefined, audit: [entry(actor, 'strategy.unassign', id, { target: target.label })] };
     });
@@ -153,7 +165,8 @@ async function nameTaken<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof StrategyNameTakenError) throw new ConflictException('A strategy with that name exists');
+    if (error instanceof StrategyNameTakenError)
+      throw new ConflictException('A strategy with that name exists');
     throw error;
   }
 }

@@ -73,7 +73,13 @@ export class DeviceSyncRepository {
   async lockAssignee(rustdeskId: string): Promise<DeviceAssignee | null> {
     const [row] = await this.db.$queryRaw<AssigneeRow[]>(lockAssigneeSql(rustdeskId));
     if (row === undefined) return null;
-    return { rowId: row.id, rustdeskId: row.rustdesk_id, ownerId: row.owner_id, groupId: row.group_id, note: row.note };
+    return {
+      rowId: row.id,
+      rustdeskId: row.rustdesk_id,
+      ownerId: row.owner_id,
+      groupId: row.group_id,
+      note: row.note,
+    };
   }
 
   async storeSysinfo(rowId: string, sysinfo: SysinfoWrite, hash: string, at: Date): Promise<void> {

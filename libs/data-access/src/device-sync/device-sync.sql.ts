@@ -24,7 +24,14 @@ export function syncIdentitySql(rustdeskId: string): Prisma.Sql {
 /** The report and its fingerprint in one statement (one round trip, one commit in a storm). */
 export function storeSysinfoSql(
   rowId: string,
-  sysinfo: { cpu: string | null; memory: string | null; os: string | null; hostname: string | null; osUsername: string | null; version: string | null },
+  sysinfo: {
+    cpu: string | null;
+    memory: string | null;
+    os: string | null;
+    hostname: string | null;
+    osUsername: string | null;
+    version: string | null;
+  },
   hash: string,
   at: Date,
 ): Prisma.Sql {
@@ -55,7 +62,9 @@ export function flushHeartbeatsSql(writes: readonly HeartbeatWrite[]): Prisma.Sq
   const ids = writes.map((write) => write.deviceRowId);
   const ats = writes.map((write) => write.at);
   const conns = JSON.stringify(writes.map((write) => write.conns));
-  const versions = writes.map((write) => (write.clientVersion === null ? null : write.clientVersion.toString()));
+  const versions = writes.map((write) =>
+    write.clientVersion === null ? null : write.clientVersion.toString(),
+  );
   return Prisma.sql`WITH batch AS (
       SELECT b.device_id, b.at, b.version,
         ARRAY(SELECT jsonb_array_elements_text(c.conns)::int) AS conns

@@ -67,7 +67,13 @@ export class StrategyRepository {
   async create(input: { name: string; note: string | null; options: StrategyOptions; at: Date }) {
     try {
       const row = await this.db.strategy.create({
-        data: { name: input.name, note: input.note, options: input.options, createdAt: input.at, updatedAt: input.at },
+        data: {
+          name: input.name,
+          note: input.note,
+          options: input.options,
+          createdAt: input.at,
+          updatedAt: input.at,
+        },
       });
       return toRecord(row);
     } catch (error) {
@@ -152,9 +158,17 @@ function toRecord(row: {
 }): StrategyRecord {
   const options: Record<string, string> = {};
   if (row.options !== null && typeof row.options === 'object' && !Array.isArray(row.options)) {
-    for (const [key, value] of Object.entries(row.options)) if (typeof value === 'string') options[key] = value;
+    for (const [key, value] of Object.entries(row.options))
+      if (typeof value === 'string') options[key] = value;
   }
-  return { id: row.id, name: row.name, note: row.note, options, createdAt: row.createdAt, updatedAt: row.updatedAt };
+  return {
+    id: row.id,
+    name: row.name,
+    note: row.note,
+    options,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }
 
 function uniqueTarget(target: StrategyTarget): Prisma.StrategyAssignmentWhereUniqueInput {
