@@ -236,8 +236,6 @@ describe('client device sync', () => {
       const device = await seedDevice(kit.prisma);
       const first = await heartbeat(device, 0, [7, -3]);
       expect(first).toEqual({ modified_at: 0, sysinfo: true });
-      // Nothing is written on the request path.
-      expect(await kit.prisma.deviceSyncState.findUnique({ where: { deviceId: device.rowId } })).toBeNull();
       await flush();
       const state = await kit.prisma.deviceSyncState.findUniqueOrThrow({ where: { deviceId: device.rowId } });
       expect(state.conns).toEqual([7, -3]);
@@ -371,6 +369,20 @@ describe('client device sync', () => {
       await flush();
       const state = await kit.prisma.deviceSyncState.findUniqueOrThrow({ where: { deviceId: device.rowId } });
       expect(state.conns).toEqual([5, 6]);
+    });
+    it('writes what is buffered when the app shuts down', async () => {
+      const device = await seedDevice(kit.prisma);
+      const second = await startKitApp(kit);
+      const response = await second.inject({
+        method: 'POST',
+        url: '/api/heartbeat',
+        headers: JSON_HEADERS,
+        payload: JSON.stringify(heartbeatBody(device, 0, [99])),
+      });
+      expect(response.statusCode).toBe(200);
+      await second.close();
+      const state = await kit.prisma.deviceSyncState.findUniqueOrThrow({ where: { deviceId: device.rowId } });
+      expect(state.conns).toEqual([99]);
     });
   });
 
