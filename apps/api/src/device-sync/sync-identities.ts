@@ -5,8 +5,13 @@ import { API_CLOCK } from '../app.tokens';
 import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
 
-/** How long a device's identity is served from memory; a device heartbeats every 15 s (3 s in session). */
-export const IDENTITY_TTL_MS = 15_000;
+/**
+ * How long a device's identity is served from memory. Longer than the client's 15 s heartbeat
+ * interval, or nearly every heartbeat would miss; short enough that a ban or a new owner made on
+ * another replica reaches heartbeats within a minute (signal and the relays enforce bans at once;
+ * the heartbeat only decides what strategy to push).
+ */
+export const IDENTITY_TTL_MS = 60_000;
 /** Devices held at most; the oldest entry goes first beyond it. */
 export const IDENTITY_CACHE_LIMIT = 200_000;
 
@@ -18,7 +23,7 @@ export const IDENTITY_CACHE_LIMIT = 200_000;
  */
 @Injectable()
 export class SyncIdentities {
-  private readonly entries = new Map<string, { identity: DeviceSyncIdentity; loadedAt: number }>();
+  private readonly entries = new Map<string, { identity: DeviceSyncIdentity; expiresAt: number }>();
 
   constructor(
     @Inject(DeviceSyncRepository) private readonly devices: Repositories['deviceSync'],
@@ -28,7 +33,7 @@ export class SyncIdentities {
   async find(rustdeskId: string): Promise<DeviceSyncIdentity | null> {
     const now = this.clock.now().getTime();
     const cached = this.entries.get(rustdeskId);
-    if (cached !== undefined && now - cached.loadedAt < IDENTITY_TTL_MS) return cached.identity;
+    if (cached !== undefined && now < cached.expiresAt) return cached.identity;
     const identity = await this.devices.findIdentity(rustdeskId);
     this.entries.delete(rustdeskId);
     if (identity === null) return null;
@@ -36,7 +41,9 @@ export class SyncIdentities {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
-    this.entries.set(rustdeskId, { identity, loadedAt: now });
+    // Spread over the last quarter of the TTL, so a fleet that started together does not expire together.
+    const expiresAt = now + IDENTITY_TTL_MS * (0.75 + Math.random() * 0.25);
+    this.entries.set(rustdeskId, { identity, expiresAt });
     return identity;
   }
 
