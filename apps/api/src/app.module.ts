@@ -18,6 +18,7 @@ import { AuthenticationModule } from './auth/authentication.module';
 import { ChangesModule } from './changes/changes.module';
 import { type ApiConfig } from './config';
 import { DatabaseModule } from './database/database.module';
+import { DeviceSyncModule } from './device-sync/device-sync.module';
 import { DevicesModule } from './devices/devices.module';
 import { ApiDocsModule } from './docs/api-docs.module';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
@@ -32,6 +33,7 @@ import { cryptoRandom, type RandomSource } from './random/random-source';
 import { RedisModule } from './redis/redis.module';
 import { type ApiSecrets } from './secrets';
 import { SettingsModule } from './settings/settings.module';
+import { StrategiesModule } from './strategies/strategies.module';
 import { type Clock, systemClock } from './time/clock';
 import { UserGroupsModule } from './user-groups/user-groups.module';
 import { UsersModule } from './users/users.module';
@@ -101,6 +103,8 @@ export class AppModule {
         DevicesModule,
         UserGroupsModule,
         ClientGroupsModule,
+        DeviceSyncModule,
+        StrategiesModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

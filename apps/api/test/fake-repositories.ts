@@ -61,6 +61,8 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     userGroups: given.userGroups ?? unfaked('userGroups'),
     deviceGroups: given.deviceGroups ?? unfaked('deviceGroups'),
     clientAccess: given.clientAccess ?? unfaked('clientAccess'),
+    deviceSync: given.deviceSync ?? unfaked('deviceSync'),
+    strategies: given.strategies ?? unfaked('strategies'),
   };
 }
 

@@ -151,3 +151,19 @@ export type {
   UserGroupMemberRecord,
   UserGroupRecord,
 } from './groups';
+
+// Device sync and strategies (client API §6): heartbeats, sysinfo, operator disconnects, strategies.
+export { DeviceSyncRepository, StrategyNameTakenError, StrategyRepository } from './device-sync';
+export type {
+  DeviceAssignee,
+  DeviceSyncIdentity,
+  DisconnectRequest,
+  HeartbeatWrite,
+  StrategyAssignmentRecord,
+  StrategyOptions,
+  StrategyRecord,
+  StrategySnapshot,
+  StrategyTarget,
+  StrategyTargetKind,
+  SysinfoWrite,
+} from './device-sync';

@@ -47,6 +47,7 @@ import { SessionAuthenticator } from './session.authenticator';
   ],
   exports: [
     AccessTokens,
+    ApiKeyAuthenticator,
     PasswordHasher,
     BrowserSessions,
     ClientSessions,

@@ -19,6 +19,10 @@ export const PERMISSIONS = [
   'device.ban',
   /** Edit note/tags/group, approve pending devices, delete, revoke. */
   'device.manage',
+  /** End a live session on a device (client API heartbeat `disconnect`). */
+  'device.disconnect',
+  /** Create, edit, assign and delete strategies (client option sets pushed by heartbeat). */
+  'strategy.manage',
   /** Purge (hard-delete) a device: its id is forgotten and may register afresh. Admin only. */
   'device.purge',
   /** Create, list and revoke registration tokens (part of the device API). */
@@ -51,13 +55,15 @@ const DEVICE_FULL: Permission[] = [
   'device.ban',
   'device.manage',
   'registration_token.manage',
+  'device.disconnect',
+  'strategy.manage',
 ];
 
 export const ROLE_GRANTS: Readonly<Record<UserRole, RoleGrant>> = {
   admin: { channels: ['panel', 'api'], permissions: [...PERMISSIONS] },
   operator: {
     channels: ['panel', 'api'],
-    permissions: ['device.view', 'device.connect', 'device.ban', 'audit.view'],
+    permissions: ['device.view', 'device.connect', 'device.ban', 'device.disconnect', 'audit.view'],
   },
   viewer: { channels: ['panel', 'api'], permissions: [...DEVICE_READ, 'audit.view'] },
   pro: { channels: ['api'], permissions: DEVICE_FULL },

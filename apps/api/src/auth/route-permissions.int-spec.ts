@@ -49,6 +49,8 @@ const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Perm
       'device.connect',
       'device.ban',
       'device.manage',
+      'device.disconnect',
+      'strategy.manage',
       'device.purge',
       'registration_token.manage',
       'user.view',
@@ -62,7 +64,7 @@ const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Perm
   },
   operator: {
     channels: ['panel', 'api'],
-    permissions: ['device.view', 'device.connect', 'device.ban', 'audit.view'],
+    permissions: ['device.view', 'device.connect', 'device.ban', 'device.disconnect', 'audit.view'],
   },
   viewer: { channels: ['panel', 'api'], permissions: ['device.view', 'audit.view'] },
   pro: {
@@ -73,6 +75,8 @@ const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Perm
       'device.ban',
       'device.manage',
       'registration_token.manage',
+      'device.disconnect',
+      'strategy.manage',
     ],
   },
 };

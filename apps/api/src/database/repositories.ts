@@ -1,12 +1,14 @@
 import {
   ApiKeyRepository,
   DeviceAdminRepository,
+  DeviceSyncRepository,
   type PrismaClient,
   RecoveryCodeRepository,
   RefreshTokenRepository,
   RegistrationTokenRepository,
   SessionRepository,
   SettingRepository,
+  StrategyRepository,
   type TransactionClient,
   UserAdminRepository,
   UserCredentialRepository,
@@ -39,6 +41,8 @@ export interface Repositories {
   readonly userGroups: RepositoryInterface<UserGroupRepository>;
   readonly deviceGroups: RepositoryInterface<DeviceGroupRepository>;
   readonly clientAccess: RepositoryInterface<ClientAccessRepository>;
+  readonly deviceSync: RepositoryInterface<DeviceSyncRepository>;
+  readonly strategies: RepositoryInterface<StrategyRepository>;
 }
 
 /** The one place that builds the bundle. Construction is cheap: a repository only holds the handle. */
@@ -57,6 +61,8 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     userGroups: new UserGroupRepository(db),
     deviceGroups: new DeviceGroupRepository(db),
     clientAccess: new ClientAccessRepository(db),
+    deviceSync: new DeviceSyncRepository(db),
+    strategies: new StrategyRepository(db),
   };
 }
 
@@ -75,4 +81,6 @@ export const REPOSITORY_CLASSES = {
   userGroups: UserGroupRepository,
   deviceGroups: DeviceGroupRepository,
   clientAccess: ClientAccessRepository,
+  deviceSync: DeviceSyncRepository,
+  strategies: StrategyRepository,
 } as const satisfies { readonly [K in keyof Repositories]: abstract new (...args: never[]) => unknown };
