@@ -35,6 +35,33 @@ const keyValue = z
   .string()
   .refine(isUsableKeyOption, 'looks like a 64-byte secret key but its public half does not match its seed');
 
+/**
+ * The api's base URL for tunnelled client requests: http(s), no credentials (they would be logged and
+ * sent on every request), no path, query or fragment (the client's path is appended as it came).
+ */
+const apiUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        url.username === '' &&
+        url.password === '' &&
+        url.pathname === '/' &&
+        url.search === '' &&
+        url.hash === ''
+      );
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL with no path, credentials, query or fragment')
+  .default('http://127.0.0.1:21114');
+
+/** The client gives a tunnelled request 18 s + 18 s in all (hbb_common CONNECT_TIMEOUT + READ_TIMEOUT). */
+const MAX_API_PROXY_TIMEOUT_MS = 15_000;
+const MAX_API_PROXY_RESPONSE_BYTES = 16 * 1024 * 1024;
+
 const fields = z.object({
   ...sharedFields,
   SIGNAL_PORT: port(21116),
@@ -103,6 +130,18 @@ const fields = z.object({
    * Turn off only if devices reach signal's TCP port from another address than they register from.
    */
   RELAY_TICKET_IP_CHECK: flag(true),
+  /**
+   * Forward the client's tunnelled API calls (HttpProxyRequest on secure TCP, docs/client-api.md §10)
+   * to API_URL. The api must list signal's address in TRUST_PROXY to learn the client's address.
+   */
+  API_PROXY_ENABLED: flag(true),
+  API_URL: apiUrl,
+  /** One tunnelled request, connect to last byte; at most 15 s, inside the client's own patience. */
+  API_PROXY_TIMEOUT_MS: positiveInteger(10_000),
+  /** Largest api answer passed back; a bigger one is answered 502. At most 16 MiB. */
+  API_PROXY_MAX_RESPONSE_BYTES: positiveInteger(1024 * 1024),
+  /** Tunnelled requests in flight at once, all clients together; beyond it the answer is 503. */
+  API_PROXY_MAX_IN_FLIGHT: positiveInteger(64),
 });
 
 export const signalConfigSchema = fields
@@ -124,6 +163,20 @@ export const signalConfigSchema = fields
           message: `defaults to ${rule} = ${value}, which is not a port; set ${name}`,
         });
       }
+    }
+    if (config.API_PROXY_TIMEOUT_MS > MAX_API_PROXY_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['API_PROXY_TIMEOUT_MS'],
+        message: `must be at most ${MAX_API_PROXY_TIMEOUT_MS}: the client stops waiting soon after`,
+      });
+    }
+    if (config.API_PROXY_MAX_RESPONSE_BYTES > MAX_API_PROXY_RESPONSE_BYTES) {
+      context.addIssue({
+        code: 'custom',
+        path: ['API_PROXY_MAX_RESPONSE_BYTES'],
+        message: `must be at most ${MAX_API_PROXY_RESPONSE_BYTES}`,
+      });
     }
     const wideProxies = wideProxyRangeProblem(
       config.TRUSTED_PROXIES,

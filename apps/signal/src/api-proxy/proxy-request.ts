@@ -60,6 +60,17 @@ export interface ProxyRequestLimits {
   readonly maxHeaderBytes: number;
 }
 
+/**
+ * A request must fit one frame (limits.maxFrameBytes, 64 KiB): a bigger one closes the connection
+ * before signal reads it. The client's bodies are a few KiB at most (sysinfo, audit records).
+ */
+export const DEFAULT_PROXY_REQUEST_LIMITS: ProxyRequestLimits = {
+  maxBodyBytes: 60 * 1024,
+  maxPathLength: 2048,
+  maxHeaders: 64,
+  maxHeaderBytes: 16 * 1024,
+};
+
 export interface ForwardPlan {
   readonly method: string;
   /** Normalised path and query, under `/api/` and not the operator API. */
