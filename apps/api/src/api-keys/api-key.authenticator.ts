@@ -42,7 +42,14 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   async authenticate(request: FastifyRequest): Promise<Principal> {
     const presented = request.headers[API_KEY_HEADER];
-    const key = typeof presented === 'string' ? presented : '';
+    return this.authenticateKey(typeof presented === 'string' ? presented : '', request.ip ?? null);
+  }
+
+  /**
+   * The principal of an API key however it was presented (X-API-Key here, `Authorization: Bearer` on
+   * the RustDesk client's routes: auth/api-key-bearer.ts); throws UnauthorizedException otherwise.
+   */
+  async authenticateKey(key: string, ip: string | null): Promise<Principal> {
     const prefix = apiKeyPrefixOf(key);
     const credential = prefix === null ? null : await this.keys.findCredential(prefix);
     // Both digests are 32 bytes, so timingSafeEqual never throws and the comparison leaks nothing.
@@ -60,7 +67,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     const role = cappedRole(record.role, owner.role);
     if (role === null) throw new UnauthorizedException("The API key's role is outside its owner's role");
 
-    await this.recordUse(credential, request.ip ?? null, now);
+    await this.recordUse(credential, ip, now);
     return {
       userId: owner.id,
       username: owner.username,
