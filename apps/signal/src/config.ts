@@ -137,9 +137,15 @@ const fields = z.object({
   API_PROXY_ENABLED: flag(true),
   API_URL: apiUrl,
   /** One tunnelled request, connect to last byte; at most 15 s, inside the client's own patience. */
-  API_PROXY_TIMEOUT_MS: positiveInteger(10_000),
+  API_PROXY_TIMEOUT_MS: positiveInteger(10_000).refine(
+    (value) => value <= MAX_API_PROXY_TIMEOUT_MS,
+    `must be at most ${MAX_API_PROXY_TIMEOUT_MS}: the client stops waiting soon after`,
+  ),
   /** Largest api answer passed back; a bigger one is answered 502. At most 16 MiB. */
-  API_PROXY_MAX_RESPONSE_BYTES: positiveInteger(1024 * 1024),
+  API_PROXY_MAX_RESPONSE_BYTES: positiveInteger(1024 * 1024).refine(
+    (value) => value <= MAX_API_PROXY_RESPONSE_BYTES,
+    `must be at most ${MAX_API_PROXY_RESPONSE_BYTES}`,
+  ),
   /** Tunnelled requests in flight at once, all clients together; beyond it the answer is 503. */
   API_PROXY_MAX_IN_FLIGHT: positiveInteger(64),
 });
@@ -163,20 +169,6 @@ export const signalConfigSchema = fields
           message: `defaults to ${rule} = ${value}, which is not a port; set ${name}`,
         });
       }
-    }
-    if (config.API_PROXY_TIMEOUT_MS > MAX_API_PROXY_TIMEOUT_MS) {
-      context.addIssue({
-        code: 'custom',
-        path: ['API_PROXY_TIMEOUT_MS'],
-        message: `must be at most ${MAX_API_PROXY_TIMEOUT_MS}: the client stops waiting soon after`,
-      });
-    }
-    if (config.API_PROXY_MAX_RESPONSE_BYTES > MAX_API_PROXY_RESPONSE_BYTES) {
-      context.addIssue({
-        code: 'custom',
-        path: ['API_PROXY_MAX_RESPONSE_BYTES'],
-        message: `must be at most ${MAX_API_PROXY_RESPONSE_BYTES}`,
-      });
     }
     const wideProxies = wideProxyRangeProblem(
       config.TRUSTED_PROXIES,
