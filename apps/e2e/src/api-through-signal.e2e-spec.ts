@@ -56,14 +56,18 @@ describe('the client API through signal (real api and signal processes)', () => 
       timeoutMs: 5_000,
     });
     try {
-      const secured = await secureTcp(link, { serverKey: parsePublicKeyFile(signal.publicKeyFile), timeoutMs: 5_000 });
+      const secured = await secureTcp(link, {
+        serverKey: parsePublicKeyFile(signal.publicKeyFile),
+        timeoutMs: 5_000,
+      });
       expect(secured).toBe('secured');
       await link.sendRendezvous({
         $case: 'httpProxyRequest',
         value: { method: 'GET', path: '/', headers: [], body: Buffer.alloc(0), ...request },
       });
       const answer = await link.nextNonKeyExchange(15_000, 'HttpProxyResponse');
-      if (answer.$case !== 'httpProxyResponse') throw new Error(`expected httpProxyResponse, got ${answer.$case}`);
+      if (answer.$case !== 'httpProxyResponse')
+        throw new Error(`expected httpProxyResponse, got ${answer.$case}`);
       return answer.value;
     } finally {
       link.close();
@@ -75,7 +79,10 @@ describe('the client API through signal (real api and signal processes)', () => 
     expect(options).toMatchObject({ status: 200, error: '' });
     expect(JSON.parse(options.body.toString())).toEqual([]);
 
-    const operator = await tunnel({ path: '/api/v1/devices', headers: [{ name: 'Authorization', value: authorization }] });
+    const operator = await tunnel({
+      path: '/api/v1/devices',
+      headers: [{ name: 'Authorization', value: authorization }],
+    });
     expect(operator).toMatchObject({ status: 403, error: 'path not served through signal' });
 
     const created = await fetch(`${api.baseUrl}/api/v1/api-keys`, {
@@ -94,7 +101,11 @@ describe('the client API through signal (real api and signal processes)', () => 
         { name: 'X-Forwarded-For', value: '203.0.113.9' },
       ],
       body: Buffer.from(
-        JSON.stringify({ id: '765432109', uuid: Buffer.from('uuid').toString('base64'), pk: Buffer.alloc(32, 1).toString('base64') }),
+        JSON.stringify({
+          id: '765432109',
+          uuid: Buffer.from('uuid').toString('base64'),
+          pk: Buffer.alloc(32, 1).toString('base64'),
+        }),
       ),
     });
     expect(deployed).toMatchObject({ status: 200, error: '' });

@@ -75,7 +75,12 @@ describe('signalConfigSchema', () => {
     });
     expect(bad).toHaveLength(3);
     expect(bad.join('\n')).not.toContain('secret');
-    for (const url of ['ftp://api.example', '127.0.0.1:21114', 'http://api.example/?x=1', 'http://api.example/#f']) {
+    for (const url of [
+      'ftp://api.example',
+      '127.0.0.1:21114',
+      'http://api.example/?x=1',
+      'http://api.example/#f',
+    ]) {
       expect(problems({ API_URL: url })).toHaveLength(1);
     }
   });

@@ -42,12 +42,17 @@ export class ApiKeyBearer {
     if (principal.passwordMustChange) {
       throw new ForbiddenException("The API key's owner must change their password first");
     }
-    if (!roleHas(principal.role, permission)) throw new ForbiddenException(`Missing permission ${permission}`);
+    if (!roleHas(principal.role, permission))
+      throw new ForbiddenException(`Missing permission ${permission}`);
     return principal;
   }
 
   /** As authorize, but no API key at all is a 401 too: for routes that take nothing else. */
-  async require(authorization: string | undefined, ip: string | null, permission: Permission): Promise<Principal> {
+  async require(
+    authorization: string | undefined,
+    ip: string | null,
+    permission: Permission,
+  ): Promise<Principal> {
     const principal = await this.authorize(authorization, ip, permission);
     if (principal === undefined) {
       throw new UnauthorizedException('An API key is required (Authorization: Bearer <API key>)');

@@ -1,7 +1,12 @@
 import { ApiKeyRepository, SettingRepository, type UserRole, UserRepository } from '@switchboard/data-access';
 import { REGISTRATION_POLICY_KEY } from '@switchboard/domain';
 
-import { auditEntries, type DeviceTestKit, JSON_HEADERS, openDeviceTestKit } from '../../test/device-test-kit';
+import {
+  auditEntries,
+  type DeviceTestKit,
+  JSON_HEADERS,
+  openDeviceTestKit,
+} from '../../test/device-test-kit';
 import { issueApiKey } from '../api-keys/api-key-secret';
 
 const UUID_A = Buffer.from('machine-uuid-a').toString('base64');
@@ -82,7 +87,10 @@ describe('POST /api/devices/deploy with an API key', () => {
     expect((await deploy(`Bearer ${key}`, { id: '222333444', uuid: UUID_A, pk: PK })).statusCode).toBe(200);
     const taken = await deploy(`Bearer ${key}`, { id: '222333444', uuid: UUID_B, pk: PK });
     expect(taken.statusCode).toBe(409);
-    expect(taken.json()).toEqual({ result: 'ID_TAKEN', error: 'Id 222333444 is already used by another machine' });
+    expect(taken.json()).toEqual({
+      result: 'ID_TAKEN',
+      error: 'Id 222333444 is already used by another machine',
+    });
     expect(await auditEntries(kit.prisma, 'device.deploy_refused', '222333444')).toHaveLength(1);
   });
 

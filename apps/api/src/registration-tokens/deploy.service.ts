@@ -100,7 +100,11 @@ export class DeployService {
     return token !== null && matches ? token : null;
   }
 
-  private async admit(credential: DeployCredential, body: DeployDeviceBody, origin: RequestOrigin): Promise<void> {
+  private async admit(
+    credential: DeployCredential,
+    body: DeployDeviceBody,
+    origin: RequestOrigin,
+  ): Promise<void> {
     const token = credential.kind === 'token' ? credential.token : null;
     if (token !== null) {
       const status = tokenStatus(token, this.clock.now());

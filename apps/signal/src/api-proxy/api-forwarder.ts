@@ -130,16 +130,11 @@ async function readCapped(response: Response, limit: number): Promise<Buffer | u
   if (response.body === null) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
+  // Leaving the loop early cancels the stream: the rest of an oversize body is never read.
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > limit) return undefined;
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }

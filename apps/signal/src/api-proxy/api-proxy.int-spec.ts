@@ -199,7 +199,8 @@ describe('HttpProxyRequest through signal', () => {
     expect(await link.expect('httpProxyResponse')).toMatchObject({ status: 504 });
 
     const [a, b, c] = [await client('127.0.0.4'), await client('127.0.0.5'), await client('127.0.0.6')];
-    for (const each of [a, b]) each.send({ $case: 'httpProxyRequest', value: proxyRequest({ path: '/api/slow' }) });
+    for (const each of [a, b])
+      each.send({ $case: 'httpProxyRequest', value: proxyRequest({ path: '/api/slow' }) });
     await new Promise((resolve) => setTimeout(resolve, 50));
     c.send({ $case: 'httpProxyRequest', value: proxyRequest() });
     expect(await c.expect('httpProxyResponse')).toMatchObject({ status: 503, error: 'api tunnel busy' });
@@ -227,7 +228,10 @@ describe('HttpProxyRequest through signal', () => {
     async function controlledSide(): Promise<FramedClient> {
       const link = await client('127.0.0.8');
       const { uuid, pk } = peerIdentity(9);
-      link.send({ $case: 'registerPk', value: { id: '123456789', uuid, pk, oldId: '', noRegisterDevice: false } });
+      link.send({
+        $case: 'registerPk',
+        value: { id: '123456789', uuid, pk, oldId: '', noRegisterDevice: false },
+      });
       await link.expect('registerPkResponse');
       return link;
     }
@@ -242,7 +246,12 @@ describe('HttpProxyRequest through signal', () => {
       (await client('127.0.0.9')).send({ $case: 'punchHoleRequest', value: punch(token) });
       const hole = await target.expect('punchHole');
       const claims = decodeConnAuditRef(hole.controlledContext?.connAuditRef ?? '', publicKey);
-      expect(claims).toMatchObject({ sessionId: 's-1', userId: 'u-1', username: 'alice', targetId: '123456789' });
+      expect(claims).toMatchObject({
+        sessionId: 's-1',
+        userId: 'u-1',
+        username: 'alice',
+        targetId: '123456789',
+      });
       expect(await harness.metric('signal_caller_tokens_total', { outcome: 'issued' })).toBe(1);
     });
 

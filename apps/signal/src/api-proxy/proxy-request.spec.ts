@@ -7,10 +7,12 @@ function request(overrides: Partial<HttpProxyRequest> = {}): HttpProxyRequest {
 }
 
 describe('clientApiPath', () => {
-  it.each(['/api/heartbeat', '/api/audit/conn', '/api/ab/peers?current=1&pageSize=100', '/api/login-options'])(
-    'forwards the client path %s unchanged',
-    (path) => expect(clientApiPath(path, 2048)).toBe(path),
-  );
+  it.each([
+    '/api/heartbeat',
+    '/api/audit/conn',
+    '/api/ab/peers?current=1&pageSize=100',
+    '/api/login-options',
+  ])('forwards the client path %s unchanged', (path) => expect(clientApiPath(path, 2048)).toBe(path));
 
   it.each([
     ['the operator API', '/api/v1/devices'],
@@ -78,7 +80,11 @@ describe('planForward', () => {
     ['operator path', request({ path: '/api/v1/users' }), 403],
     ['header name with a colon', request({ headers: [{ name: 'X:Y', value: '1' }] }), 400],
     ['header value with CRLF', request({ headers: [{ name: 'X-A', value: 'a\r\nX-B: b' }] }), 400],
-    ['too many headers', request({ headers: Array.from({ length: 65 }, () => ({ name: 'X-A', value: '1' })) }), 400],
+    [
+      'too many headers',
+      request({ headers: Array.from({ length: 65 }, () => ({ name: 'X-A', value: '1' })) }),
+      400,
+    ],
     ['oversize body', request({ body: Buffer.alloc(60 * 1024 + 1) }), 413],
   ])('refuses %s', (_what, input, status) => {
     expect(planForward(input, DEFAULT_PROXY_REQUEST_LIMITS)).toMatchObject({ status });

@@ -118,7 +118,9 @@ export function clientApiPath(raw: string, maxLength: number): string | undefine
   }
   if (parsed.host !== 'api.invalid' || `${parsed.pathname}${parsed.search}` !== raw) return undefined;
   const segments = parsed.pathname.split('/');
-  if (segments.some((segment, index) => index > 0 && (segment === '' || segment === '.' || segment === '..'))) {
+  if (
+    segments.some((segment, index) => index > 0 && (segment === '' || segment === '.' || segment === '..'))
+  ) {
     return undefined;
   }
   const area = segments[2]?.toLowerCase();

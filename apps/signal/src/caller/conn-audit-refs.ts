@@ -13,7 +13,11 @@ export type CallerTokenOutcome = 'issued' | 'absent' | 'malformed' | 'forged' | 
 
 export interface ConnAuditRefPort {
   /** The reference for `targetId`, '' when none is issued; never throws. */
-  issue(token: string, targetId: string, now: number): { readonly ref: string; readonly outcome: CallerTokenOutcome };
+  issue(
+    token: string,
+    targetId: string,
+    now: number,
+  ): { readonly ref: string; readonly outcome: CallerTokenOutcome };
 }
 
 /** Without the events key or a signing key signal cannot vouch for anyone. */
