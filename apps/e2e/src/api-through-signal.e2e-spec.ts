@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
-import { parsePublicKeyFile } from '@switchboard/crypto';
-import { type HttpProxyRequest, type HttpProxyResponse } from '@switchboard/protocol';
+import { decodeConnAuditRef, parsePublicKeyFile } from '@switchboard/crypto';
+import { type HttpProxyRequest, type HttpProxyResponse, NatType } from '@switchboard/protocol';
 import { createTestDatabase, FramedLink, secureTcp, type TestDatabase } from '@switchboard/testing';
 
-import { type ApiProcess, startApi } from './support/api-process';
+import { type ApiProcess, E2E_ADMIN_USERNAME, startApi } from './support/api-process';
 import { type SignalProcess, startSignal } from './support/signal-process';
 
 // The client API tunnelled through signal (HttpProxyRequest on secure TCP, docs/client-api.md §10), with
@@ -47,20 +47,25 @@ describe('the client API through signal (real api and signal processes)', () => 
     for (const result of stopped) expect(result?.code).toBe(0);
   }, 60_000);
 
-  /** What the client's tcp_proxy_request does: connect, secure, one request, one answer. */
-  async function tunnel(request: Partial<HttpProxyRequest>): Promise<HttpProxyResponse> {
+  async function securedLink(localAddress: string): Promise<FramedLink> {
     const link = await FramedLink.connectTcp({
       host: signal.host,
       port: signal.port,
-      localAddress: CLIENT_ADDRESS,
+      localAddress,
       timeoutMs: 5_000,
     });
+    const secured = await secureTcp(link, {
+      serverKey: parsePublicKeyFile(signal.publicKeyFile),
+      timeoutMs: 5_000,
+    });
+    expect(secured).toBe('secured');
+    return link;
+  }
+
+  /** What the client's tcp_proxy_request does: connect, secure, one request, one answer. */
+  async function tunnel(request: Partial<HttpProxyRequest>): Promise<HttpProxyResponse> {
+    const link = await securedLink(CLIENT_ADDRESS);
     try {
-      const secured = await secureTcp(link, {
-        serverKey: parsePublicKeyFile(signal.publicKeyFile),
-        timeoutMs: 5_000,
-      });
-      expect(secured).toBe('secured');
       await link.sendRendezvous({
         $case: 'httpProxyRequest',
         value: { method: 'GET', path: '/', headers: [], body: Buffer.alloc(0), ...request },
@@ -116,5 +121,84 @@ describe('the client API through signal (real api and signal processes)', () => 
     });
     const { entries } = (await audit.json()) as { entries: { ip: string | null }[] };
     expect(entries.map((entry) => entry.ip)).toEqual([CLIENT_ADDRESS]);
+  });
+
+  it('a client logged in through the tunnel punches with its token; the device gets a reference naming it', async () => {
+    const login = await tunnel({
+      method: 'POST',
+      path: '/api/login',
+      body: Buffer.from(
+        JSON.stringify({
+          username: E2E_ADMIN_USERNAME,
+          password: api.adminPassword,
+          id: '111222333',
+          uuid: Buffer.from('controller').toString('base64'),
+          autoLogin: true,
+          type: 'account',
+          deviceInfo: { os: 'linux', type: 'client', name: 'e2e' },
+        }),
+      ),
+    });
+    expect(login).toMatchObject({ status: 200, error: '' });
+    const { access_token: token } = JSON.parse(login.body.toString()) as { access_token: string };
+
+    // The controlled device registers over a secured link (policy token: deploy it first).
+    const created = await fetch(`${api.baseUrl}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'deploy-b' }),
+    });
+    const { key } = (await created.json()) as { key: string };
+    const uuid = Buffer.from('controlled');
+    const pk = Buffer.alloc(32, 2);
+    const deployed = await tunnel({
+      method: 'POST',
+      path: '/api/devices/deploy',
+      headers: [{ name: 'Authorization', value: `Bearer ${key}` }],
+      body: Buffer.from(
+        JSON.stringify({ id: '444333222', uuid: uuid.toString('base64'), pk: pk.toString('base64') }),
+      ),
+    });
+    expect(JSON.parse(deployed.body.toString())).toEqual({ result: 'OK' });
+    const b = await securedLink('127.0.0.4');
+    const licenceKey = signal.publicKeyFile.trim();
+    let registered = false;
+    for (let attempt = 0; attempt < 20 && !registered; attempt++) {
+      await b.sendRendezvous({
+        $case: 'registerPk',
+        value: { id: '444333222', uuid, pk, oldId: '', noRegisterDevice: false },
+      });
+      const answer = await b.nextNonKeyExchange(5_000, 'RegisterPkResponse');
+      registered = answer.$case === 'registerPkResponse' && answer.value.result === 0;
+      if (!registered) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(registered).toBe(true);
+
+    const a = await securedLink('127.0.0.5');
+    await a.sendRendezvous({
+      $case: 'punchHoleRequest',
+      value: {
+        id: '444333222',
+        natType: NatType.ASYMMETRIC,
+        licenceKey,
+        connType: 0,
+        token,
+        version: '1.4.9',
+        udpPort: 0,
+        forceRelay: false,
+        upnpPort: 0,
+        socketAddrV6: Buffer.alloc(0),
+        switchCode: '',
+      },
+    });
+    const hole = await b.nextNonKeyExchange(5_000, 'PunchHole');
+    if (hole.$case !== 'punchHole') throw new Error(`expected punchHole, got ${hole.$case}`);
+    const claims = decodeConnAuditRef(
+      hole.value.controlledContext?.connAuditRef ?? '',
+      parsePublicKeyFile(signal.publicKeyFile),
+    );
+    expect(claims).toMatchObject({ username: E2E_ADMIN_USERNAME, targetId: '444333222' });
+    a.close();
+    b.close();
   });
 });
