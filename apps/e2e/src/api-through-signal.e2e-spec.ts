@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 import { decodeConnAuditRef, parsePublicKeyFile } from '@switchboard/crypto';
-import { type HttpProxyRequest, type HttpProxyResponse, NatType } from '@switchboard/protocol';
+import {
+  type HttpProxyRequest,
+  type HttpProxyResponse,
+  NatType,
+  RegisterPkResponse_Result,
+} from '@switchboard/protocol';
 import { createTestDatabase, FramedLink, secureTcp, type TestDatabase } from '@switchboard/testing';
 
 import { type ApiProcess, E2E_ADMIN_USERNAME, startApi } from './support/api-process';
@@ -169,7 +174,8 @@ describe('the client API through signal (real api and signal processes)', () => 
         value: { id: '444333222', uuid, pk, oldId: '', noRegisterDevice: false },
       });
       const answer = await b.nextNonKeyExchange(5_000, 'RegisterPkResponse');
-      registered = answer.$case === 'registerPkResponse' && answer.value.result === 0;
+      registered =
+        answer.$case === 'registerPkResponse' && answer.value.result === RegisterPkResponse_Result.OK;
       if (!registered) await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect(registered).toBe(true);
