@@ -66,12 +66,22 @@ describe('planForward', () => {
     });
   });
 
-  it('keeps the caller’s Content-Type and sends no body on GET', () => {
-    const plan = planForward(
-      request({ method: 'get', headers: [{ name: 'Content-Type', value: 'text/plain' }] }),
+  it('keeps the caller’s Content-Type, and on GET sends no body and adds no type', () => {
+    const typed = planForward(
+      request({ method: 'put', headers: [{ name: 'Content-Type', value: 'text/plain' }] }),
       DEFAULT_PROXY_REQUEST_LIMITS,
     );
-    expect(plan).toMatchObject({ method: 'GET', headers: [['content-type', 'text/plain']], body: undefined });
+    expect(typed).toMatchObject({ method: 'PUT', headers: [['content-type', 'text/plain']] });
+    const get = planForward(
+      request({ method: 'get', headers: [{ name: 'Authorization', value: 'Bearer t' }] }),
+      DEFAULT_PROXY_REQUEST_LIMITS,
+    );
+    expect(get).toEqual({
+      method: 'GET',
+      path: '/api/heartbeat',
+      headers: [['authorization', 'Bearer t']],
+      body: undefined,
+    });
   });
 
   it.each([

@@ -95,9 +95,9 @@ export function planForward(
   const path = clientApiPath(request.path, limits.maxPathLength);
   if (path === undefined) return { kind: 'bad-path', status: 403 };
   if (request.body.length > limits.maxBodyBytes) return { kind: 'body-too-large', status: 413 };
-  const headers = forwardedHeaders(request.headers, limits);
-  if (headers === undefined) return { kind: 'bad-header', status: 400 };
   const hasBody = method !== 'GET' && method !== 'HEAD';
+  const headers = forwardedHeaders(request.headers, limits, hasBody);
+  if (headers === undefined) return { kind: 'bad-header', status: 400 };
   return { method, path, headers, body: hasBody ? request.body : undefined };
 }
 
@@ -131,6 +131,7 @@ export function clientApiPath(raw: string, maxLength: number): string | undefine
 function forwardedHeaders(
   entries: readonly HeaderEntry[],
   limits: ProxyRequestLimits,
+  hasBody: boolean,
 ): (readonly [string, string])[] | undefined {
   if (entries.length > limits.maxHeaders) return undefined;
   let bytes = 0;
@@ -144,8 +145,8 @@ function forwardedHeaders(
     if (lower === 'content-type') hasContentType = true;
     out.push([lower, value]);
   }
-  // The client's Rust side defaults to JSON (src/common.rs parse_simple_header); keep that promise
-  // for callers that sent no headers at all.
-  if (!hasContentType) out.push(['content-type', 'application/json']);
+  // A body without a type is JSON: the client's Rust POSTs default to it (src/common.rs
+  // parse_simple_header) and the api reads client bodies so (docs/client-api.md §1.3).
+  if (hasBody && !hasContentType) out.push(['content-type', 'application/json']);
   return out;
 }
