@@ -57,6 +57,34 @@ describe('signalConfigSchema', () => {
     expect(problems({ RELAY_TICKETS_PER_IP_PER_MINUTE: '0' })).toHaveLength(1);
   });
 
+  it('forwards tunnelled client API calls to the api on 21114 by default, within the client’s patience', () => {
+    expect(parseConfig(signalConfigSchema, {})).toMatchObject({
+      API_PROXY_ENABLED: true,
+      API_URL: 'http://127.0.0.1:21114',
+      API_PROXY_TIMEOUT_MS: 10_000,
+      API_PROXY_MAX_RESPONSE_BYTES: 1024 * 1024,
+      API_PROXY_MAX_IN_FLIGHT: 64,
+    });
+    expect(parseConfig(signalConfigSchema, { API_URL: 'https://api.example:8443' }).API_URL).toBe(
+      'https://api.example:8443',
+    );
+    const bad = problems({
+      API_URL: 'http://user:secret@api.example/api',
+      API_PROXY_TIMEOUT_MS: '20000',
+      API_PROXY_MAX_RESPONSE_BYTES: String(32 * 1024 * 1024),
+    });
+    expect(bad).toHaveLength(3);
+    expect(bad.join('\n')).not.toContain('secret');
+    for (const url of [
+      'ftp://api.example',
+      '127.0.0.1:21114',
+      'http://api.example/?x=1',
+      'http://api.example/#f',
+    ]) {
+      expect(problems({ API_URL: url })).toHaveLength(1);
+    }
+  });
+
   it('derives the NAT-test and WebSocket ports from SIGNAL_PORT as hbbs does', () => {
     const config = parseConfig(signalConfigSchema, { SIGNAL_PORT: '30000' });
     expect([config.SIGNAL_NAT_PORT, config.SIGNAL_WS_PORT]).toEqual([29999, 30002]);

@@ -35,6 +35,36 @@ const keyValue = z
   .string()
   .refine(isUsableKeyOption, 'looks like a 64-byte secret key but its public half does not match its seed');
 
+/**
+ * The api's base URL for tunnelled client requests: http(s), no credentials (they would be logged and
+ * sent on every request), no path, query or fragment (the client's path is appended as it came).
+ */
+const apiUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        url.username === '' &&
+        url.password === '' &&
+        url.pathname === '/' &&
+        url.search === '' &&
+        url.hash === ''
+      );
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL with no path, credentials, query or fragment')
+  .default('http://127.0.0.1:21114');
+
+/**
+ * The client gives a tunnelled request 18 s + 18 s in all (hbb_common CONNECT_TIMEOUT + READ_TIMEOUT),
+ * a direct call 12 s (src/common.rs); the api taking longer than the latter is a fault anyway.
+ */
+const MAX_API_PROXY_TIMEOUT_MS = 12_000;
+const MAX_API_PROXY_RESPONSE_BYTES = 16 * 1024 * 1024;
+
 const fields = z.object({
   ...sharedFields,
   SIGNAL_PORT: port(21116),
@@ -103,6 +133,24 @@ const fields = z.object({
    * Turn off only if devices reach signal's TCP port from another address than they register from.
    */
   RELAY_TICKET_IP_CHECK: flag(true),
+  /**
+   * Forward the client's tunnelled API calls (HttpProxyRequest on secure TCP, docs/client-api.md §10)
+   * to API_URL. The api must list signal's address in TRUST_PROXY to learn the client's address.
+   */
+  API_PROXY_ENABLED: flag(true),
+  API_URL: apiUrl,
+  /** One tunnelled request, connect to last byte; at most 12 s, the client's own timeout for a direct call. */
+  API_PROXY_TIMEOUT_MS: positiveInteger(10_000).refine(
+    (value) => value <= MAX_API_PROXY_TIMEOUT_MS,
+    `must be at most ${MAX_API_PROXY_TIMEOUT_MS}: the client stops waiting soon after`,
+  ),
+  /** Largest api answer passed back; a bigger one is answered 502. At most 16 MiB. */
+  API_PROXY_MAX_RESPONSE_BYTES: positiveInteger(1024 * 1024).refine(
+    (value) => value <= MAX_API_PROXY_RESPONSE_BYTES,
+    `must be at most ${MAX_API_PROXY_RESPONSE_BYTES}`,
+  ),
+  /** Tunnelled requests in flight at once, all clients together; beyond it the answer is 503. */
+  API_PROXY_MAX_IN_FLIGHT: positiveInteger(64),
 });
 
 export const signalConfigSchema = fields

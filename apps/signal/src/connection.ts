@@ -64,6 +64,8 @@ export class SignalConnection {
   registeredPeer: PeerRecord | undefined;
   /** Whether this connection put itself in the punch map (a PunchHoleRequest or RequestRelay). */
   awaitingPeer = false;
+  /** Tunnelled API requests (HttpProxyRequest) on this connection still waiting for the api. */
+  proxyRequests = 0;
   /** Clock time of the last frame written, for keep-alive pings. */
   lastSentAt: number;
   private readonly decoder: FrameDecoder;

@@ -73,6 +73,8 @@ export interface SignalLimits extends ConnectionLimits {
    * address could answer for B and be issued the ticket's second end.
    */
   readonly relayAnswerFromPeerNetwork: boolean;
+  /** Tunnelled API requests (HttpProxyRequest) one connection may have in flight; more are answered 503. */
+  readonly apiProxyPerConnection: number;
 }
 
 export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
@@ -121,4 +123,6 @@ export const DEFAULT_SIGNAL_LIMITS: SignalLimits = {
   relayTicketsPerPeer: 30,
   relayTicketWindowMs: 60_000,
   relayAnswerFromPeerNetwork: true,
+  // The client sends one request per connection (rustdesk src/common.rs tcp_proxy_request).
+  apiProxyPerConnection: 4,
 };

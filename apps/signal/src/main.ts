@@ -24,6 +24,9 @@ import {
 import { AllowedOrigins, createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
+import { ApiForwarder } from './api-proxy/api-forwarder';
+import { DEFAULT_PROXY_REQUEST_LIMITS } from './api-proxy/proxy-request';
+import { ConnAuditRefIssuer } from './caller/conn-audit-refs';
 import { type SignalConfig, signalConfigSchema } from './config';
 import { KeyStore, KeyStoreError, loadServerKey } from './key-store';
 import { SignalServer } from './server';
@@ -130,10 +133,22 @@ async function serve(config: SignalConfig): Promise<void> {
     logger,
     registry,
   });
+  const signingSecret = serverKey.signingKeyPair?.secretKey;
   const core = new SignalCore({
     logger,
     registry,
     serverKey,
+    apiProxy: config.API_PROXY_ENABLED
+      ? new ApiForwarder({
+          apiUrl: config.API_URL,
+          timeoutMs: config.API_PROXY_TIMEOUT_MS,
+          maxResponseBytes: config.API_PROXY_MAX_RESPONSE_BYTES,
+          maxInFlight: config.API_PROXY_MAX_IN_FLIGHT,
+          ...DEFAULT_PROXY_REQUEST_LIMITS,
+        })
+      : undefined,
+    // The event subscriber's key: only the api can mint a token signal vouches for.
+    auditRefs: signingSecret === undefined ? undefined : new ConnAuditRefIssuer(eventKey.key, signingSecret),
     access: admission.access,
     writer: admission.writer,
     relays,

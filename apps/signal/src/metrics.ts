@@ -1,6 +1,8 @@
 import { Counter, Gauge, type Registry } from '@switchboard/observability';
 import { type RendezvousCase } from '@switchboard/protocol';
 
+import { type ProxyOutcome } from './api-proxy/api-forwarder';
+import { type CallerTokenOutcome } from './caller/conn-audit-refs';
 import { type CloseReason, type Listener } from './connection';
 
 export type Transport = 'udp' | Listener;
@@ -86,6 +88,8 @@ export class SignalMetrics {
   private readonly refusals: Counter<'reason'>;
   private readonly frameErrors: Counter<'transport' | 'kind'>;
   private readonly secureFailures: Counter<'kind'>;
+  private readonly apiProxyRequests: Counter<'outcome'>;
+  private readonly callerTokens: Counter<'outcome'>;
 
   constructor(registry: Registry, sources: MetricSources) {
     const registers = [registry];
@@ -157,6 +161,18 @@ export class SignalMetrics {
       labelNames: ['kind'] as const,
       registers,
     });
+    this.apiProxyRequests = new Counter({
+      name: 'signal_api_proxy_requests_total',
+      help: 'Client API requests tunnelled through signal (HttpProxyRequest), by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    this.callerTokens = new Counter({
+      name: 'signal_caller_tokens_total',
+      help: 'Access tokens in punch and relay requests, by outcome (a reference issued, or why not)',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -199,6 +215,14 @@ export class SignalMetrics {
 
   secureChannelFailure(kind: string): void {
     this.secureFailures.labels(kind).inc();
+  }
+
+  apiProxy(outcome: ProxyOutcome): void {
+    this.apiProxyRequests.labels(outcome).inc();
+  }
+
+  callerToken(outcome: CallerTokenOutcome): void {
+    this.callerTokens.labels(outcome).inc();
   }
 
   connectionClosed(listener: Listener, reason: CloseReason): void {

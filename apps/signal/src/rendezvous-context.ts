@@ -3,10 +3,13 @@ import { type Logger } from '@switchboard/observability';
 import {
   encodeAddrMangle,
   encodeRendezvous,
+  type HttpProxyRequest,
   normalizeSocketAddress,
   type RendezvousPayload,
 } from '@switchboard/protocol';
 
+import { type ProxyResult } from './api-proxy/api-forwarder';
+import { type ConnAuditRefPort } from './caller/conn-audit-refs';
 import { type Clock } from './clock';
 import { type SignalConnection } from './connection';
 import { type SignalLimits } from './limits';
@@ -25,6 +28,26 @@ import { type RegisterPkIpLimiter, type WindowLimiter } from './rate-limit';
 /** Sends one datagram from the rendezvous UDP socket. */
 export interface DatagramSender {
   send(payload: Uint8Array, address: string, port: number): void;
+}
+
+/** Forwards one tunnelled request to the api (api-proxy/api-forwarder.ts); never rejects. */
+export interface ApiProxyPort {
+  forward(request: HttpProxyRequest, clientIp: string): Promise<ProxyResult>;
+}
+
+/**
+ * The controlled side's context for a request from `connection` to `targetId` (PunchHole,
+ * FetchLocalAddr, RequestRelay: rustdesk src/rendezvous_mediator.rs reads it from all three), or
+ * undefined when the caller's token gave no reference.
+ */
+export function controlledContextFor(
+  context: RendezvousContext,
+  token: string,
+  targetId: string,
+): { connAuditRef: string } | undefined {
+  const { ref, outcome } = context.auditRefs.issue(token, targetId, context.clock.now());
+  context.metrics.callerToken(outcome);
+  return ref === '' ? undefined : { connAuditRef: ref };
 }
 
 /** A requester (A) waiting in the punch map, and the id it asked for. */
@@ -58,6 +81,10 @@ export interface RendezvousContext {
   /** Relay tickets issued per requester network and per target id. */
   readonly relayTicketIpLimiter: WindowLimiter;
   readonly relayTicketPeerLimiter: WindowLimiter;
+  /** Where tunnelled client API requests go (HttpProxyRequest); undefined answers them 503. */
+  readonly apiProxy: ApiProxyPort | undefined;
+  /** Turns a caller's access token into the controlled side's conn_audit_ref. */
+  readonly auditRefs: ConnAuditRefPort;
   /** Makes `connection` the registration link of `peer` (§5.11a). */
   bindLink(peer: PeerRecord, connection: SignalConnection): void;
 }

@@ -11,6 +11,7 @@ import {
   rateLimitKey,
 } from '@switchboard/transport';
 
+import { type ConnAuditRefPort, NO_CONN_AUDIT_REFS } from './caller/conn-audit-refs';
 import { type Clock, systemClock } from './clock';
 import { type CloseReason, type Listener, SignalConnection } from './connection';
 import { handleKeyExchange } from './handlers/key-exchange';
@@ -31,6 +32,7 @@ import {
 import { PunchMap } from './punch-map';
 import { RegisterPkIpLimiter, WindowLimiter } from './rate-limit';
 import {
+  type ApiProxyPort,
   type DatagramSender,
   punchKey,
   type PunchWaiter,
@@ -55,6 +57,10 @@ export interface SignalCoreOptions {
   clock?: Clock;
   /** Randomness for each secure channel's ephemeral box key; tests pass a fixed one. */
   random?: RandomBytes;
+  /** Forwards tunnelled client API requests to the api; none answers them 503. */
+  apiProxy?: ApiProxyPort;
+  /** Issues the controlled side's conn_audit_ref from a caller's token; none issues no reference. */
+  auditRefs?: ConnAuditRefPort;
 }
 
 /**
@@ -141,6 +147,8 @@ export class SignalCore {
         windowMs: limits.relayTicketWindowMs,
         maxKeys: limits.maxTrackedIps,
       }),
+      apiProxy: options.apiProxy,
+      auditRefs: options.auditRefs ?? NO_CONN_AUDIT_REFS,
       bindLink: (peer, connection) => this.bindLink(peer, connection),
     };
     this.newConnectionLimiter = new WindowLimiter({

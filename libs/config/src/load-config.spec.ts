@@ -82,6 +82,14 @@ describe('parseConfig', () => {
     );
   });
 
+  it('never echoes the password inside a URL, whatever the variable is called', () => {
+    const schema = z.object({ API_URL: z.string().refine(() => false, 'is refused') });
+    expect(() => parseConfig(schema, { API_URL: 'http://user:s3cret@api.example/x' })).toThrow(
+      'API_URL: is refused (got "http://user:(hidden)@api.example/x")',
+    );
+    expect(() => parseConfig(schema, { API_URL: 'http://user:s3cret@api.example/x' })).not.toThrow(/s3cret/);
+  });
+
   it('supports conditional requirements through refinements', () => {
     const conditional = z
       .object({ POLICY: z.enum(['open', 'token']).default('open'), TOKEN_URL: z.string().optional() })

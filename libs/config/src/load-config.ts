@@ -55,8 +55,21 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, string>): 
   const name = issue.path.map(String).join('.') || '(config)';
   const raw = issue.path.length === 1 ? input[String(issue.path[0])] : undefined;
   if (raw === undefined) return `${name}: ${issue.message}`;
-  const shown = SECRET_NAME.test(name) ? '(hidden)' : JSON.stringify(raw);
+  const shown = SECRET_NAME.test(name) ? '(hidden)' : JSON.stringify(withoutUrlPassword(raw));
   return `${name}: ${issue.message} (got ${shown})`;
+}
+
+/** A URL's password is a secret whatever the variable is called (DATABASE_URL, API_URL…). */
+function withoutUrlPassword(raw: string): string {
+  if (!raw.includes('@')) return raw;
+  try {
+    const url = new URL(raw);
+    if (url.password === '') return raw;
+    url.password = '(hidden)';
+    return url.toString();
+  } catch {
+    return raw;
+  }
 }
 
 export type DeepReadonly<T> = T extends (infer Item)[]

@@ -45,7 +45,10 @@ export class ApiKeyAuthenticator implements Authenticator {
     return this.authenticateKey(typeof presented === 'string' ? presented : '', request.ip ?? null);
   }
 
-  /** The same checks for a key presented some other way (the RustDesk CLI's `Authorization: Bearer`). */
+  /**
+   * The principal of an API key however it was presented (X-API-Key here, `Authorization: Bearer` on
+   * the RustDesk client's routes: auth/api-key-bearer.ts); throws UnauthorizedException otherwise.
+   */
   async authenticateKey(key: string, ip: string | null): Promise<Principal> {
     const prefix = apiKeyPrefixOf(key);
     const credential = prefix === null ? null : await this.keys.findCredential(prefix);

@@ -8,6 +8,7 @@ import { ClientSessions } from '../client-auth/client-sessions';
 import { type ApiSecrets } from '../secrets';
 import { AccessGuard } from './access.guard';
 import { AccessTokens, jwtOptionsFor } from './access-tokens';
+import { ApiKeyBearer } from './api-key-bearer';
 import { AUTHENTICATORS, type Authenticator } from './authenticator';
 import { BearerTokenAuthenticator } from './bearer-token.authenticator';
 import { BrowserSessions } from './browser-sessions';
@@ -31,6 +32,7 @@ import { SessionAuthenticator } from './session.authenticator';
     AccessTokens,
     PasswordHasher,
     ApiKeyAuthenticator,
+    ApiKeyBearer,
     BrowserSessions,
     ClientSessions,
     OriginPolicy,
@@ -47,7 +49,7 @@ import { SessionAuthenticator } from './session.authenticator';
   ],
   exports: [
     AccessTokens,
-    ApiKeyAuthenticator,
+    ApiKeyBearer,
     PasswordHasher,
     BrowserSessions,
     ClientSessions,

@@ -1,25 +1,17 @@
-import {
-  type CanActivate,
-  type ExecutionContext,
-  ForbiddenException,
-  Injectable,
-  SetMetadata,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 
-import { ApiKeyAuthenticator } from '../api-keys/api-key.authenticator';
-import { type Permission, roleHas, roleMayUse } from '../auth/permissions';
+import { ApiKeyBearer } from '../auth/api-key-bearer';
+import { type Permission } from '../auth/permissions';
 import { type AuthenticatedRequest } from '../auth/route-access';
 
 const BEARER_API_KEY_PERMISSION = 'switchboard:bearer-api-key-permission';
 
 /**
- * For the RustDesk client's own calls that carry one of our API keys as `Authorization: Bearer <key>`
- * (`rustdesk --assign --token <key>`, src/core_main.rs) rather than in X-API-Key, where the global
- * guard's bearer authenticator would read it as an access token. Use with @Public(), so the global
- * guard lets the request through to this one, which applies the same key checks (ApiKeyAuthenticator)
- * and the permission table.
+ * For a route that takes nothing but one of our API keys as `Authorization: Bearer <key>`
+ * (`rustdesk --assign --token <key>`, src/core_main.rs). Use with @Public(), so the global guard lets
+ * the request through to this one; the key checks themselves are ApiKeyBearer's
+ * (auth/api-key-bearer.ts), shared with deploy.
  */
 export const RequireBearerApiKey = (permission: Permission): MethodDecorator & ClassDecorator =>
   SetMetadata(BEARER_API_KEY_PERMISSION, permission);
@@ -28,7 +20,7 @@ export const RequireBearerApiKey = (permission: Permission): MethodDecorator & C
 export class BearerApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly apiKeys: ApiKeyAuthenticator,
+    private readonly bearer: ApiKeyBearer,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,15 +30,11 @@ export class BearerApiKeyGuard implements CanActivate {
     ]);
     if (permission === undefined) throw new Error('BearerApiKeyGuard used without @RequireBearerApiKey');
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer (\S+)$/i.exec(header.trim()) : null;
-    if (match?.[1] === undefined) throw new UnauthorizedException('An API key is required (--token)');
-    const principal = await this.apiKeys.authenticateKey(match[1], request.ip ?? null);
-    if (!roleMayUse(principal.role, principal.channel))
-      throw new ForbiddenException(`The ${principal.role} role cannot use the API`);
-    if (!roleHas(principal.role, permission))
-      throw new ForbiddenException(`The API key lacks the ${permission} permission`);
-    request.principal = principal;
+    request.principal = await this.bearer.require(
+      request.headers.authorization,
+      request.ip ?? null,
+      permission,
+    );
     return true;
   }
 }

@@ -8,6 +8,7 @@ import {
 import { type Listener, type SignalConnection } from '../connection';
 import { type RendezvousContext } from '../rendezvous-context';
 import { handleChangeId } from './change-id';
+import { handleHttpProxyRequest } from './http-proxy-request';
 import { handleLocalAddr } from './local-addr';
 import { handleOnlineRequest } from './online-request';
 import { handlePunchHoleRequest } from './punch-hole-request';
@@ -98,6 +99,7 @@ const TCP_MESSAGES: StreamTable = {
   localAddr: oneShot((context, _connection, message) => handleLocalAddr(context, message)),
   relayResponse: oneShot(handleRelayResponse),
   testNatRequest: oneShot((_context, connection) => handleTestNatRequest(connection)),
+  httpProxyRequest: handleHttpProxyRequest,
 };
 
 const answerOnlineRequest: StreamHandler<'onlineRequest'> = (context, connection, message) =>

@@ -8,7 +8,13 @@ import {
 
 import { type SignalConnection } from '../connection';
 import { type PunchOutcome } from '../metrics';
-import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rendezvous-context';
+import {
+  controlledContextFor,
+  deliverToPeer,
+  mangle,
+  punchKey,
+  type RendezvousContext,
+} from '../rendezvous-context';
 import { refusedTargetIsUnknown } from './refused-target';
 
 // PunchHoleRequest from A on TCP 21116 or WS (docs/protocol.md §5.6; rustdesk-server
@@ -54,6 +60,7 @@ export function handlePunchHoleRequest(
   connection.awaitingPeer = true;
 
   const relayServer = context.relays.pick();
+  const controlledContext = controlledContextFor(context, request.token, id);
   const socketAddr = mangle(context, connection.remote.address, connection.remote.port);
   const peerAddress = peer.link !== undefined && !peer.link.closed ? peer.link.remote.address : peer.address;
   // Routers drop hairpin connections, so two peers behind one public IP need their LAN addresses.
@@ -61,7 +68,7 @@ export function handlePunchHoleRequest(
   if (connection.listener !== 'ws' && peerAddress === connection.remote.address) {
     deliverToPeer(context, peer, {
       $case: 'fetchLocalAddr',
-      value: FetchLocalAddr.create({ socketAddr, relayServer }),
+      value: FetchLocalAddr.create({ socketAddr, relayServer, controlledContext }),
     });
     context.metrics.punch('fetch-local-addr-sent-to-peer');
     return;
@@ -70,7 +77,7 @@ export function handlePunchHoleRequest(
   // relay already says SYMMETRIC.
   deliverToPeer(context, peer, {
     $case: 'punchHole',
-    value: PunchHole.create({ socketAddr, relayServer, natType: request.natType }),
+    value: PunchHole.create({ socketAddr, relayServer, natType: request.natType, controlledContext }),
   });
   context.metrics.punch('punch-hole-sent-to-peer');
 }

@@ -2,7 +2,13 @@ import { type RequestRelay, RelayResponse } from '@switchboard/protocol';
 
 import { type SignalConnection } from '../connection';
 import { type RelayOutcome } from '../metrics';
-import { deliverToPeer, mangle, punchKey, type RendezvousContext } from '../rendezvous-context';
+import {
+  controlledContextFor,
+  deliverToPeer,
+  mangle,
+  punchKey,
+  type RendezvousContext,
+} from '../rendezvous-context';
 import { refusedTargetIsUnknown } from './refused-target';
 
 // RequestRelay from A (docs/protocol.md §5.7; rustdesk-server src/rendezvous_server.rs handle_tcp): A
@@ -42,7 +48,9 @@ export function handleRequestRelay(
     context.logger.warn({ cap: context.limits.punchMapCap }, 'punch map full, oldest request dropped');
   connection.awaitingPeer = true;
 
-  // Upstream forwards the request as it came; A's login token and licence key are not B's business.
+  // Upstream forwards the request as it came; A's login token and licence key are not B's business,
+  // but who A is, vouched for by signal, is (controlledContextFor).
+  const controlledContext = controlledContextFor(context, request.token, id);
   deliverToPeer(context, peer, {
     $case: 'requestRelay',
     value: {
@@ -50,6 +58,7 @@ export function handleRequestRelay(
       socketAddr: mangle(context, connection.remote.address, connection.remote.port),
       token: '',
       licenceKey: '',
+      controlledContext,
     },
   });
   context.metrics.relay('request-sent-to-peer');

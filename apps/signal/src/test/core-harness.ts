@@ -4,6 +4,7 @@ import { createLogger, createMetricsRegistry, type Registry } from '@switchboard
 import { decodeRendezvous, encodeRendezvous, type RendezvousPayload } from '@switchboard/protocol';
 import { streamPair } from '@switchboard/test-net';
 
+import { type ConnAuditRefPort } from '../caller/conn-audit-refs';
 import { type Clock } from '../clock';
 import { type Listener } from '../connection';
 import { StaticRelayPicker } from '../defaults';
@@ -18,6 +19,7 @@ import {
   type StoredIdentity,
   type StoredUuidMatch,
 } from '../ports';
+import { type ApiProxyPort } from '../rendezvous-context';
 import { type SignalLimits, SignalCore } from '../signal-core';
 import { FramedClient } from './rendezvous-client';
 
@@ -143,6 +145,8 @@ export interface HarnessOptions {
   key?: 'signing' | 'none' | ServerKey;
   limits?: Partial<SignalLimits>;
   clock?: Clock;
+  apiProxy?: ApiProxyPort;
+  auditRefs?: ConnAuditRefPort;
 }
 
 export class CoreHarness {
@@ -174,6 +178,8 @@ export class CoreHarness {
       audit: this.audit,
       limits: options.limits,
       clock: options.clock,
+      apiProxy: options.apiProxy,
+      auditRefs: options.auditRefs,
     });
     this.core.attachDatagramSender({
       send: (payload, address, port) => {

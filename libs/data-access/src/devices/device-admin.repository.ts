@@ -100,7 +100,8 @@ export interface BanStamp {
 export interface DeployAdmission {
   readonly uuid: Uint8Array;
   readonly pk: Uint8Array;
-  readonly registrationTokenId: string;
+  /** The token spent; null when an API key deployed it (no token involved). */
+  readonly registrationTokenId: string | null;
   readonly admittedBy: string;
   readonly at: Date;
 }
