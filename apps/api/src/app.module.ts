@@ -24,6 +24,7 @@ import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { ClientAccountModule } from './client-account/client-account.module';
+import { ClientAuditModule } from './client-audit/client-audit.module';
 import { HomeModule } from './home/home.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
@@ -97,6 +98,7 @@ export class AppModule {
         UsersModule,
         SettingsModule,
         DevicesModule,
+        ClientAuditModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

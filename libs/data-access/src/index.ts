@@ -131,3 +131,17 @@ export type {
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
 export { SettingRepository } from './settings';
 export type { SettingRecord } from './settings';
+
+// Audit reported by RustDesk clients (/api/audit/*): connection rows, file and alarm records.
+export { ClientAuditRepository } from './client-audit';
+export type {
+  AlarmAuditRecord,
+  AlarmRecordRow,
+  ClientAuditFilter,
+  ClientAuditPage,
+  ConnectionAuditRecord,
+  ConnectionRecordRow,
+  FileAuditRecord,
+  FileRecordRow,
+  ReportingDevice,
+} from './client-audit';

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ClientAuditRepository } from '@switchboard/data-access';
+
+import { DatabaseConnection } from '../database/database.connection';
+import { ClientAuditController } from './client-audit.controller';
+import { ClientAuditService } from './client-audit.service';
+import { ConnAuditRefVerifier } from './conn-audit-ref-verifier';
+
+/** Audit reported by RustDesk clients: the /api/audit/* ingest and the operator listings. */
+@Module({
+  controllers: [ClientAuditController],
+  providers: [
+    {
+      provide: ClientAuditRepository,
+      inject: [DatabaseConnection],
+      // Bound to the pool, never to a transaction: its batch writes run their own.
+      useFactory: (database: DatabaseConnection) => new ClientAuditRepository(database.client),
+    },
+    ClientAuditService,
+    ConnAuditRefVerifier,
+  ],
+})
+export class ClientAuditModule {}
