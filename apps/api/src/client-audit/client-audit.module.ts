@@ -3,12 +3,14 @@ import { ClientAuditRepository } from '@switchboard/data-access';
 
 import { DatabaseConnection } from '../database/database.connection';
 import { ClientAuditController } from './client-audit.controller';
+import { ClientAuditOpsController } from './client-audit-ops.controller';
+import { ClientAuditOpsService } from './client-audit-ops.service';
 import { ClientAuditService } from './client-audit.service';
 import { ConnAuditRefVerifier } from './conn-audit-ref-verifier';
 
 /** Audit reported by RustDesk clients: the /api/audit/* ingest and the operator listings. */
 @Module({
-  controllers: [ClientAuditController],
+  controllers: [ClientAuditController, ClientAuditOpsController],
   providers: [
     {
       provide: ClientAuditRepository,
@@ -17,6 +19,7 @@ import { ConnAuditRefVerifier } from './conn-audit-ref-verifier';
       useFactory: (database: DatabaseConnection) => new ClientAuditRepository(database.client),
     },
     ClientAuditService,
+    ClientAuditOpsService,
     ConnAuditRefVerifier,
   ],
 })
