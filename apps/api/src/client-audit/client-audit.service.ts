@@ -24,6 +24,12 @@ import { ConnAuditRefVerifier, type ControllingUser } from './conn-audit-ref-ver
 
 /** Records one group commit writes at most: a few hundred keep each transaction short. */
 const MAX_BATCH = 500;
+/**
+ * How long a device's id → (row, uuid) is reused: a busy device posts several records a second, and
+ * a lookup per record would double the ingest's queries. A deleted device may report this long more.
+ */
+const DEVICE_CACHE_MS = 10_000;
+const DEVICE_CACHE_MAX = 50_000;
 
 /** The caller of the note routes, as the client login decorator gives it. */
 export interface NoteCaller {
@@ -42,6 +48,7 @@ export class ClientAuditService implements OnApplicationShutdown {
   private readonly files: GroupCommitQueue<FileRecordRow, undefined>;
   private readonly alarms: GroupCommitQueue<AlarmRecordRow, undefined>;
   private readonly log: Logger;
+  private readonly knownDevices = new Map<string, { device: ReportingDevice; until: number }>();
 
   constructor(
     private readonly repository: ClientAuditRepository,
@@ -189,11 +196,23 @@ export class ClientAuditService implements OnApplicationShutdown {
    * which signal stores in devices.uuid. A refusal is a 4xx, which the client does not retry.
    */
   private async reportingDevice(rustdeskId: string, uuid: string): Promise<ReportingDevice> {
-    const device = await this.repository.findReportingDevice(rustdeskId);
+    const device = await this.cachedDevice(rustdeskId);
     if (device === null || device.deleted) throw new NotFoundException('Unknown device');
     if (device.uuid === null || Buffer.from(device.uuid).toString('base64') !== uuid) {
       throw new ForbiddenException('The uuid does not match the device');
     }
+    return device;
+  }
+
+  private async cachedDevice(rustdeskId: string): Promise<ReportingDevice | null> {
+    const now = this.clock.now().getTime();
+    const cached = this.knownDevices.get(rustdeskId);
+    if (cached !== undefined && cached.until > now) return cached.device;
+    const device = await this.repository.findReportingDevice(rustdeskId);
+    // Only devices that may report are kept: an unknown id is looked up each time it comes back.
+    if (device === null || device.deleted || device.uuid === null) return device;
+    if (this.knownDevices.size >= DEVICE_CACHE_MAX) this.knownDevices.clear();
+    this.knownDevices.set(rustdeskId, { device, until: now + DEVICE_CACHE_MS });
     return device;
   }
 
