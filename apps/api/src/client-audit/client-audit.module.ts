@@ -3,6 +3,7 @@ import { ClientAuditRepository } from '@switchboard/data-access';
 
 import { DatabaseConnection } from '../database/database.connection';
 import { ClientAuditController } from './client-audit.controller';
+import { ClientAuditNoteController } from './client-audit-note.controller';
 import { ClientAuditOpsController } from './client-audit-ops.controller';
 import { ClientAuditOpsService } from './client-audit-ops.service';
 import { ClientAuditService } from './client-audit.service';
@@ -10,7 +11,7 @@ import { ConnAuditRefVerifier } from './conn-audit-ref-verifier';
 
 /** Audit reported by RustDesk clients: the /api/audit/* ingest and the operator listings. */
 @Module({
-  controllers: [ClientAuditController, ClientAuditOpsController],
+  controllers: [ClientAuditController, ClientAuditNoteController, ClientAuditOpsController],
   providers: [
     {
       provide: ClientAuditRepository,
