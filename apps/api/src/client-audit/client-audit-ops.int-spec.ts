@@ -9,6 +9,11 @@ import { encodeConnAuditRef, encodePublicKeyFile, generateIdentityKeyPair } from
 import { consoleHeaders, createUser, signInBrowser } from '../../test/auth-helpers';
 import { JSON_HEADERS, openKitParts, startKitApp } from '../../test/device-test-kit';
 
+interface Page {
+  items: { sessionId: string }[];
+  nextCursor: string | null;
+}
+
 // The operator's view of client-reported audit: listings with filters and paging, and CSV, behind
 // audit.view; u64 session ids come back exactly as the client sent them.
 describe('client audit, operator API', () => {
@@ -101,7 +106,7 @@ describe('client audit, operator API', () => {
   it('lists connections newest first with exact session ids, filtered by device, user and type', async () => {
     const all = await get('/api/v1/client-audit/connections');
     expect(all.statusCode).toBe(200);
-    expect(all.json().items.map((item: { sessionId: string }) => item.sessionId)).toEqual([
+    expect(all.json<Page>().items.map((item) => item.sessionId)).toEqual([
       '3',
       '9007199254740993',
       '18446744073709551615',
@@ -125,13 +130,13 @@ describe('client audit, operator API', () => {
   });
 
   it('pages with nextCursor', async () => {
-    const first = (await get('/api/v1/client-audit/connections?limit=2')).json();
+    const first = (await get('/api/v1/client-audit/connections?limit=2')).json<Page>();
     expect(first.items).toHaveLength(2);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = (await get(`/api/v1/client-audit/connections?limit=2&cursor=${first.nextCursor}`)).json();
-    expect(second.items.map((item: { sessionId: string }) => item.sessionId)).toEqual([
-      '18446744073709551615',
-    ]);
+    const second = (
+      await get(`/api/v1/client-audit/connections?limit=2&cursor=${first.nextCursor ?? ''}`)
+    ).json<Page>();
+    expect(second.items.map((item) => item.sessionId)).toEqual(['18446744073709551615']);
     expect(second.nextCursor).toBeNull();
   });
 

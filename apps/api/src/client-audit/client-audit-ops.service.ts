@@ -148,7 +148,9 @@ const text =
     const value = record[key];
     if (value === null || value === undefined) return null;
     if (value instanceof Date) return value.toISOString();
-    return typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return JSON.stringify(value);
   };
 
 const CSV_COLUMNS: Record<ClientAuditKind, [string, Cell][]> = {
