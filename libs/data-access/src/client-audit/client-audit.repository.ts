@@ -276,16 +276,25 @@ export class ClientAuditRepository {
 
   private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection that breaks while checked out emits 'error' on the client, which would crash the
+    // process unheard; the failing query reports the outage instead.
+    const ignore = (): void => undefined;
+    client.on('error', ignore);
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
       throw error;
     } finally {
-      client.release();
+      client.off('error', ignore);
+      // A client whose rollback failed is discarded rather than handed to the next caller.
+      client.release(broken);
     }
   }
 }
