@@ -30,6 +30,12 @@ const MAX_BATCH = 500;
  */
 const DEVICE_CACHE_MS = 10_000;
 const DEVICE_CACHE_MAX = 50_000;
+/**
+ * Connection records go to one of this many group-commit queues, by connection: batches of different
+ * queues commit side by side, and never touch the same row, so they cannot wait on or deadlock with
+ * each other; the records (and retries) of one connection stay in one queue, in order.
+ */
+const CONNECTION_QUEUES = 4;
 
 /** The caller of the note routes, as the client login decorator gives it. */
 export interface NoteCaller {
@@ -44,7 +50,7 @@ export interface NoteCaller {
  */
 @Injectable()
 export class ClientAuditService implements OnApplicationShutdown {
-  private readonly connections: GroupCommitQueue<ConnectionRecordRow, undefined>;
+  private readonly connections: GroupCommitQueue<ConnectionRecordRow, undefined>[];
   private readonly files: GroupCommitQueue<FileRecordRow, undefined>;
   private readonly alarms: GroupCommitQueue<AlarmRecordRow, undefined>;
   private readonly log: Logger;
@@ -58,10 +64,14 @@ export class ClientAuditService implements OnApplicationShutdown {
     @Inject(API_LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ component: 'client-audit' });
-    this.connections = new GroupCommitQueue(async (rows) => {
-      await this.repository.applyConnectionRecords(rows);
-      return rows.map(() => undefined);
-    }, MAX_BATCH);
+    this.connections = Array.from(
+      { length: CONNECTION_QUEUES },
+      () =>
+        new GroupCommitQueue<ConnectionRecordRow, undefined>(async (rows) => {
+          await this.repository.applyConnectionRecords(rows);
+          return rows.map(() => undefined);
+        }, MAX_BATCH),
+    );
     this.files = new GroupCommitQueue(async (rows) => {
       await this.repository.insertFileRecords(rows);
       return rows.map(() => undefined);
@@ -91,7 +101,7 @@ export class ClientAuditService implements OnApplicationShutdown {
         : this.references.verify(body.conn_audit_ref, device.rustdeskId);
     const now = this.clock.now();
     const authorised = body.peer !== undefined;
-    await this.connections.enqueue({
+    await this.connectionQueue(device.id, body.session_id, body.conn_id).enqueue({
       deviceId: device.id,
       rustdeskId: device.rustdeskId,
       connId: body.conn_id,
@@ -175,7 +185,7 @@ export class ClientAuditService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.connections.drain(), this.files.drain(), this.alarms.drain()]);
+    await Promise.all([...this.connections, this.files, this.alarms].map((queue) => queue.drain()));
   }
 
   /**
@@ -202,6 +212,12 @@ export class ClientAuditService implements OnApplicationShutdown {
       throw new ForbiddenException('The uuid does not match the device');
     }
     return device;
+  }
+
+  private connectionQueue(deviceId: string, sessionId: string, connId: number) {
+    const queue = this.connections[queueOf(deviceId, sessionId, connId)];
+    if (queue === undefined) throw new Error('connection queue index out of range');
+    return queue;
   }
 
   private async cachedDevice(rustdeskId: string): Promise<ReportingDevice | null> {
@@ -236,6 +252,14 @@ export class ClientAuditService implements OnApplicationShutdown {
     await this.repository.markAlarmChained(id, seq);
     this.log.debug({ alarmId: id, seq: seq.toString() }, 'client alarm chained');
   }
+}
+
+function queueOf(deviceId: string, sessionId: string, connId: number): number {
+  let hash = connId;
+  for (const text of [deviceId, sessionId]) {
+    for (let index = 0; index < text.length; index++) hash = (hash * 31 + text.charCodeAt(index)) | 0;
+  }
+  return Math.abs(hash) % CONNECTION_QUEUES;
 }
 
 function mayAnnotate(caller: NoteCaller, ownerId: string | null): boolean {
