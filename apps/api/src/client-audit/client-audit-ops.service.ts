@@ -75,9 +75,7 @@ export class ClientAuditOpsService {
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
-  async connections(
-    query: ClientAuditQuery | ConnectionQuery,
-  ): Promise<ClientAuditPageView<ConnectionAuditView>> {
+  async connections(query: ClientAuditQuery): Promise<ClientAuditPageView<ConnectionAuditView>> {
     const page = await this.repository.listConnections(filterOf(query), query.cursor, query.limit);
     return { items: page.items.map(connectionView), nextCursor: page.nextCursor };
   }
@@ -123,11 +121,6 @@ export class ClientAuditOpsService {
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
   }
-}
-
-interface ConnectionQuery {
-  readonly cursor?: string | undefined;
-  readonly limit: number;
 }
 
 function filterOf(query: Partial<ClientAuditQuery>): ClientAuditFilter {
