@@ -26,6 +26,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { ClientAccountModule } from './client-account/client-account.module';
 import { ClientGroupsModule } from './client-groups/client-groups.module';
+import { ClientAuditModule } from './client-audit/client-audit.module';
 import { HomeModule } from './home/home.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
@@ -105,6 +106,7 @@ export class AppModule {
         ClientGroupsModule,
         DeviceSyncModule,
         StrategiesModule,
+        ClientAuditModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

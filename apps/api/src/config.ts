@@ -219,6 +219,12 @@ export const apiConfigSchema = z
      * (the rebuild goes on in the background): a hung database must not keep the api from starting.
      */
     DENY_SET_START_WAIT_MS: positiveInteger(5_000),
+    /**
+     * Signal's public identity key, to verify the conn_audit_ref a controlled device posts back with
+     * its audit records (docs/client-api.md §7); default `${KEY_DIR}/id_ed25519.pub`, the file signal
+     * writes. Missing: records are stored without their controlling user.
+     */
+    SIGNAL_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   })
   .superRefine((config, context) => {
     const wideProxies = wideProxyRangeProblem(

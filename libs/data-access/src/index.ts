@@ -167,3 +167,17 @@ export type {
   StrategyTargetKind,
   SysinfoWrite,
 } from './device-sync';
+
+// Audit reported by RustDesk clients (/api/audit/*): connection rows, file and alarm records.
+export { ClientAuditRepository } from './client-audit';
+export type {
+  AlarmAuditRecord,
+  AlarmRecordRow,
+  ClientAuditFilter,
+  ClientAuditPage,
+  ConnectionAuditRecord,
+  ConnectionRecordRow,
+  FileAuditRecord,
+  FileRecordRow,
+  ReportingDevice,
+} from './client-audit';
