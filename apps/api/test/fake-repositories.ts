@@ -58,6 +58,7 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     devices: given.devices ?? unfaked('devices'),
     registrationTokens: given.registrationTokens ?? unfaked('registrationTokens'),
     settings: given.settings ?? unfaked('settings'),
+    addressBooks: given.addressBooks ?? unfaked('addressBooks'),
   };
 }
 

@@ -131,3 +131,19 @@ export type {
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
 export { SettingRepository } from './settings';
 export type { SettingRecord } from './settings';
+
+// Address books of the RustDesk client API: personal and shared books, rules, peers, tags.
+export {
+  AddressBookPeerExistsError,
+  AddressBookRepository,
+  AddressBookTagExistsError,
+} from './address-books';
+export type {
+  AccessibleSharedBook,
+  AddressBookKind,
+  AddressBookPeerFields,
+  AddressBookPeerRecord,
+  AddressBookRecord,
+  AddressBookRuleRecord,
+  AddressBookTagRecord,
+} from './address-books';

@@ -1,4 +1,5 @@
 import {
+  AddressBookRepository,
   ApiKeyRepository,
   DeviceAdminRepository,
   type PrismaClient,
@@ -35,6 +36,7 @@ export interface Repositories {
   readonly devices: RepositoryInterface<DeviceAdminRepository>;
   readonly registrationTokens: RepositoryInterface<RegistrationTokenRepository>;
   readonly settings: RepositoryInterface<SettingRepository>;
+  readonly addressBooks: RepositoryInterface<AddressBookRepository>;
 }
 
 /** The one place that builds the bundle. Construction is cheap: a repository only holds the handle. */
@@ -50,6 +52,7 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     devices: new DeviceAdminRepository(db),
     registrationTokens: new RegistrationTokenRepository(db),
     settings: new SettingRepository(db),
+    addressBooks: new AddressBookRepository(db),
   };
 }
 
@@ -65,4 +68,5 @@ export const REPOSITORY_CLASSES = {
   devices: DeviceAdminRepository,
   registrationTokens: RegistrationTokenRepository,
   settings: SettingRepository,
+  addressBooks: AddressBookRepository,
 } as const satisfies { readonly [K in keyof Repositories]: abstract new (...args: never[]) => unknown };
