@@ -1,5 +1,6 @@
 // TEMPORARY stand-in for apps/api/src/client-auth until the lead's "Client API: login" lands.
-import { createParamDecorator } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext, UnauthorizedException } from '@nestjs/common';
+import { type FastifyRequest } from 'fastify';
 import { type UserRole } from '@switchboard/data-access';
 
 import { Public } from '../auth/route-access';
@@ -15,6 +16,10 @@ export interface ClientCaller {
 
 export const ClientUser = Public;
 
-export const CurrentClientCaller = createParamDecorator((): ClientCaller => {
-  throw new Error('client auth is not there yet');
-});
+export const CurrentClientCaller = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): ClientCaller => {
+    const header = context.switchToHttp().getRequest<FastifyRequest>().headers['x-stub-caller'];
+    if (typeof header !== 'string') throw new UnauthorizedException('Invalid token');
+    return JSON.parse(header) as ClientCaller;
+  },
+);
