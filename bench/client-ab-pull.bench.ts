@@ -87,7 +87,7 @@ async function main(): Promise<void> {
         headers,
       })
     ).json<unknown>();
-    bare.post('/page', async () => samplePage);
+    bare.post('/page', () => Promise.resolve(samplePage));
     await bare.ready();
 
     const pullReal = async (current: number) => {
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
 }
 
 /** The client's headers on the list calls: bearer, JSON content type, no body. */
-async function clientHeaders(
+function clientHeaders(
   _app: NestFastifyApplication,
   user: Awaited<ReturnType<typeof signInAs>>,
 ): Promise<Record<string, string>> {
@@ -146,11 +146,11 @@ async function clientHeaders(
     sessionId: 'bench',
     clientId: null,
   };
-  return {
+  return Promise.resolve({
     'x-stub-caller': JSON.stringify(caller),
     'content-type': 'application/json',
     'content-length': '0',
-  };
+  });
 }
 
 main().catch((error: unknown) => {

@@ -104,7 +104,7 @@ export class ClientAddressBooksController {
     @CurrentClientCaller() caller: ClientCaller,
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<void> {
-    return this.books.deletePeers(params.guid, ids as unknown as string[], { caller, origin });
+    return this.books.deletePeers(params.guid, ids, { caller, origin });
   }
 
   @Post('tag/add/:guid')
@@ -152,7 +152,7 @@ export class ClientAddressBooksController {
     @CurrentClientCaller() caller: ClientCaller,
     @CurrentOrigin() origin: RequestOrigin,
   ): Promise<void> {
-    return this.books.deleteTags(params.guid, names as unknown as string[], { caller, origin });
+    return this.books.deleteTags(params.guid, names, { caller, origin });
   }
 
   // ─── legacy: one JSON blob, a view of the personal book (docs/client-api.md §3.4) ───

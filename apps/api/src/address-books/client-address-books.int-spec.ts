@@ -33,7 +33,8 @@ describe('client address books (/api/ab)', () => {
     await database?.drop();
   });
 
-  async function clientAuthorization(user: SignedInUser): Promise<Record<string, string>> {
+  // Stand-in for clientLogin (apps/api/test/client-login.ts) until client login lands.
+  function clientAuthorization(user: SignedInUser): Promise<Record<string, string>> {
     const caller = {
       userId: user.user.id,
       username: user.user.username,
@@ -42,7 +43,7 @@ describe('client address books (/api/ab)', () => {
       sessionId: 'stub',
       clientId: '123456789',
     };
-    return { 'x-stub-caller': JSON.stringify(caller) };
+    return Promise.resolve({ 'x-stub-caller': JSON.stringify(caller) });
   }
 
   /** A list call: POST, JSON content type, Content-Length 0, no body. */
