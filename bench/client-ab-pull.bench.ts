@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Client } from 'pg';
 
 import { signInAs, startTestApp } from '../apps/api/test/api-test-harness';
+import { clientLogin } from '../apps/api/test/client-login';
 import { AddressBookSecrets } from '../apps/api/src/address-books/address-book-secrets';
 
 const PAGE_SIZE = 100;
@@ -134,23 +135,12 @@ async function main(): Promise<void> {
 }
 
 /** The client's headers on the list calls: bearer, JSON content type, no body. */
-function clientHeaders(
-  _app: NestFastifyApplication,
+async function clientHeaders(
+  app: NestFastifyApplication,
   user: Awaited<ReturnType<typeof signInAs>>,
 ): Promise<Record<string, string>> {
-  const caller = {
-    userId: user.user.id,
-    username: user.user.username,
-    role: user.user.role,
-    isAdmin: false,
-    sessionId: 'bench',
-    clientId: null,
-  };
-  return Promise.resolve({
-    'x-stub-caller': JSON.stringify(caller),
-    'content-type': 'application/json',
-    'content-length': '0',
-  });
+  const token = await clientLogin(app, { username: user.user.username, password: user.password });
+  return { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': '0' };
 }
 
 main().catch((error: unknown) => {

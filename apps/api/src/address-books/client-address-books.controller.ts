@@ -4,7 +4,8 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin } from '../auth/route-access';
 import { parseClientPage } from '../client-api/paging';
-import { ClientUser, type ClientCaller, CurrentClientCaller } from './client-auth.stub';
+import { ClientUser, CurrentClientCaller } from '../client-auth/client-access';
+import { type ClientCaller } from '../client-auth/client-caller';
 import {
   GuidParams,
   LegacyBlobBody,

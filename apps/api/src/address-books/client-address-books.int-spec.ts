@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { Client } from 'pg';
 
 import { signInAs, type SignedInUser, startTestApp } from '../../test/api-test-harness';
+import { clientLogin } from '../../test/client-login';
 
 // The client's address-book calls on a real app, database and Redis, shaped as
 // flutter/lib/models/ab_model.dart sends them: bearer, `Content-Type: application/json`, and for the
@@ -33,17 +34,9 @@ describe('client address books (/api/ab)', () => {
     await database?.drop();
   });
 
-  // Stand-in for clientLogin (apps/api/test/client-login.ts) until client login lands.
-  function clientAuthorization(user: SignedInUser): Promise<Record<string, string>> {
-    const caller = {
-      userId: user.user.id,
-      username: user.user.username,
-      role: user.user.role,
-      isAdmin: user.user.role === 'admin',
-      sessionId: 'stub',
-      clientId: '123456789',
-    };
-    return Promise.resolve({ 'x-stub-caller': JSON.stringify(caller) });
+  async function clientAuthorization(user: SignedInUser): Promise<Record<string, string>> {
+    const token = await clientLogin(app, { username: user.user.username, password: user.password });
+    return { authorization: `Bearer ${token}` };
   }
 
   /** A list call: POST, JSON content type, Content-Length 0, no body. */

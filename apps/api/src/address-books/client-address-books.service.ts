@@ -17,7 +17,7 @@ import { type Repositories } from '../database/repositories';
 import { type AddressBookReader, openBook } from './address-book-access';
 import { AddressBookSecrets } from './address-book-secrets';
 import { type ClientPeerView, clientPeerView, type ClientProfileView } from './address-book-view';
-import { type ClientCaller } from './client-auth.stub';
+import { type ClientCaller } from '../client-auth/client-caller';
 import { type PeerBody } from './client-address-book.dto';
 
 /** The name a personal book is stored under; the client shows its own ("My address book"). */

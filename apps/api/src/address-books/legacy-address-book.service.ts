@@ -13,7 +13,7 @@ import {
   emptyPeer,
   PERSONAL_BOOK_NAME,
 } from './client-address-books.service';
-import { type ClientCaller } from './client-auth.stub';
+import { type ClientCaller } from '../client-auth/client-caller';
 
 /** The legacy blob's inner JSON, as the client serialises it (ab_model.dart `_serialize`). */
 interface LegacyBlobView {
