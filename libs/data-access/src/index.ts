@@ -142,8 +142,10 @@ export type {
   AccessibleSharedBook,
   AddressBookKind,
   AddressBookPeerFields,
+  AddressBookPeerPage,
   AddressBookPeerRecord,
   AddressBookRecord,
   AddressBookRuleRecord,
   AddressBookTagRecord,
+  AddressBookWithRule,
 } from './address-books';

@@ -26,17 +26,17 @@ export const READ_ONLY = 'You have read-only access to this address book';
 /**
  * The caller's rule on a book, or null when they may not see it at all. A personal book is its
  * owner's alone; a shared book gives its owner and admins full control, anyone else the best of
- * their own rule and their groups' rules.
+ * their own rule and their groups' rules (`heldRule`, read with the book).
  */
-export async function ruleOf(
-  repository: Repositories['addressBooks'],
+export function ruleOf(
   book: AddressBookRecord,
   reader: AddressBookReader,
-): Promise<number | null> {
+  heldRule: number | null,
+): number | null {
   if (book.ownerId === reader.userId) return RULE_FULL_CONTROL;
   if (book.kind === 'personal') return null;
   if (reader.isAdmin) return RULE_FULL_CONTROL;
-  return repository.bestRule(book.id, reader.userId);
+  return heldRule;
 }
 
 /** The book `guid` as the reader may use it; 404 when absent or not theirs, 403 for a write on read-only. */
@@ -46,9 +46,9 @@ export async function openBook(
   reader: AddressBookReader,
   access: 'read' | 'write',
 ): Promise<OpenedBook> {
-  const book = await repository.find(guid);
-  const rule = book === null ? null : await ruleOf(repository, book, reader);
-  if (book === null || rule === null || rule < RULE_READ) throw new NotFoundException(BOOK_NOT_FOUND);
+  const found = await repository.findWithRule(guid, reader.userId);
+  const rule = found === null ? null : ruleOf(found.book, reader, found.heldRule);
+  if (found === null || rule === null || rule < RULE_READ) throw new NotFoundException(BOOK_NOT_FOUND);
   if (access === 'write' && rule < RULE_READ_WRITE) throw new ForbiddenException(READ_ONLY);
-  return { book, rule };
+  return { book: found.book, rule };
 }

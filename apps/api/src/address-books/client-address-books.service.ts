@@ -95,10 +95,7 @@ export class ClientAddressBooksService {
     page: ClientPage,
   ): Promise<ClientPagedResponse<ClientPeerView>> {
     const { book } = await openBook(this.books, guid, reader(caller), 'read');
-    const [total, peers] = await Promise.all([
-      this.books.countPeers(book.id),
-      this.books.listPeers(book.id, page.offset, page.pageSize),
-    ]);
+    const { total, peers } = await this.books.peerPage(book.id, page.offset, page.pageSize);
     return clientPagedResponse(
       total,
       peers.map((peer) => clientPeerView(book, peer, this.secrets)),

@@ -1,13 +1,15 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { toBytes } from '../auth/bytes';
 import {
-  bestRuleSql,
+  type BookWithRuleRow,
+  bookWithRuleSql,
   countSharedBooksForUserSql,
   lockBookSql,
   lockSharedNamesSql,
+  type PeerPageRow,
+  peerPageSql,
   removeTagsFromPeersSql,
   renameTagInPeersSql,
-  type RuleRow,
   type SharedBookRow,
   sharedBooksForUserSql,
 } from './address-book.sql';
@@ -23,6 +25,18 @@ export interface AddressBookRecord {
   note: string | null;
   passwordSealed: Buffer | null;
   updatedAt: Date;
+}
+
+/** A book as one user opens it: `heldRule` is their best user or group rule on a shared book they do not own. */
+export interface AddressBookWithRule {
+  book: AddressBookRecord;
+  heldRule: number | null;
+}
+
+/** A page of a book's peers, and how many the book holds. */
+export interface AddressBookPeerPage {
+  total: number;
+  peers: AddressBookPeerRecord[];
 }
 
 /** A shared book as one user may open it, with their best rule (1 read, 2 read/write, 3 full). */
@@ -177,9 +191,11 @@ export class AddressBookRepository {
     await this.db.$executeRaw(lockSharedNamesSql());
   }
 
-  async bestRule(addressBookId: string, userId: string): Promise<number | null> {
-    const [row] = await this.db.$queryRaw<RuleRow[]>(bestRuleSql(addressBookId, userId));
-    return row?.rule ?? null;
+  /** The book and the rule `userId` holds on it (see AddressBookWithRule), in one query. */
+  async findWithRule(id: string, userId: string): Promise<AddressBookWithRule | null> {
+    if (!UUID.test(id) || !UUID.test(userId)) return null;
+    const [row] = await this.db.$queryRaw<BookWithRuleRow[]>(bookWithRuleSql(id, userId));
+    return row === undefined ? null : { book: bookOfRow(row), heldRule: row.held_rule };
   }
 
   async listSharedFor(
@@ -323,6 +339,15 @@ export class AddressBookRepository {
 
   async countPeers(addressBookId: string): Promise<number> {
     return this.db.addressBookPeer.count({ where: { addressBookId } });
+  }
+
+  /** One page by peer id, with the book's peer count, in one query (see peerPageSql). */
+  async peerPage(addressBookId: string, offset: number, limit: number): Promise<AddressBookPeerPage> {
+    const rows = await this.db.$queryRaw<PeerPageRow[]>(peerPageSql(addressBookId, offset, limit));
+    return {
+      total: Number(rows[0]?.total ?? 0n),
+      peers: rows.flatMap((row) => (row.rustdesk_id === null ? [] : [peerOfRow(row, row.rustdesk_id)])),
+    };
   }
 
   /** One page by peer id (unique in the book, so pages never overlap). */
@@ -488,6 +513,39 @@ function toBook(row: BookRow): AddressBookRecord {
     note: row.note,
     passwordSealed: row.passwordSealed === null ? null : Buffer.from(row.passwordSealed),
     updatedAt: row.updatedAt,
+  };
+}
+
+function bookOfRow(row: BookWithRuleRow): AddressBookRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    ownerUsername: row.owner_username,
+    kind: row.kind,
+    name: row.name,
+    note: row.note,
+    passwordSealed: row.password_sealed === null ? null : Buffer.from(row.password_sealed),
+    updatedAt: row.updated_at,
+  };
+}
+
+function peerOfRow(row: PeerPageRow, rustdeskId: string): AddressBookPeerRecord {
+  return {
+    rustdeskId,
+    alias: row.alias,
+    hashSealed: row.hash_sealed === null ? null : Buffer.from(row.hash_sealed),
+    passwordSealed: row.password_sealed === null ? null : Buffer.from(row.password_sealed),
+    username: row.username,
+    hostname: row.hostname,
+    platform: row.platform,
+    tags: row.tags ?? [],
+    note: row.note,
+    forceAlwaysRelay: row.force_always_relay ?? false,
+    rdpPort: row.rdp_port,
+    rdpUsername: row.rdp_username,
+    loginName: row.login_name,
+    deviceGroupName: row.device_group_name,
+    sameServer: row.same_server,
   };
 }
 

@@ -1,21 +1,18 @@
 // The raw SQL of address books, kept beside AddressBookRepository: rule resolution over users and
-// user groups, the shared-book listing, and the tag cascades into every peer's tags.
+// user groups, the shared-book listing, the client's peer pages, and the tag cascades into every
+// peer's tags.
 import { Prisma } from '../generated/prisma/client';
 
-export interface RuleRow {
-  rule: number | null;
-}
-
-/** The best rule a user holds on a book: their own, or any of their groups'. NULL when none. */
-export function bestRuleSql(addressBookId: string, userId: string): Prisma.Sql {
-  return Prisma.sql`SELECT MAX(rule)::int AS rule FROM (
+/** The caller's best rule on a shared book they do not own: their own, or any of their groups'. */
+function heldRuleSql(addressBookId: Prisma.Sql, userId: string): Prisma.Sql {
+  return Prisma.sql`(SELECT MAX(rule) FROM (
       SELECT rule FROM address_book_rules
-       WHERE address_book_id = ${addressBookId}::uuid AND user_id = ${userId}::uuid
+       WHERE address_book_id = ${addressBookId} AND user_id = ${userId}::uuid
       UNION ALL
       SELECT r.rule FROM address_book_group_rules r
         JOIN user_group_members m ON m.user_group_id = r.user_group_id
-       WHERE r.address_book_id = ${addressBookId}::uuid AND m.user_id = ${userId}::uuid
-    ) AS rules`;
+       WHERE r.address_book_id = ${addressBookId} AND m.user_id = ${userId}::uuid
+    ) AS rules)`;
 }
 
 export interface SharedBookRow {
@@ -42,13 +39,7 @@ export function sharedBooksForUserSql(
   return Prisma.sql`SELECT * FROM (
       SELECT b.id::text AS id, b.name, b.note, u.username AS owner, b.password_sealed,
              CASE WHEN ${everything} OR b.owner_id = ${userId}::uuid THEN 3
-                  ELSE (SELECT MAX(rule) FROM (
-                          SELECT rule FROM address_book_rules
-                           WHERE address_book_id = b.id AND user_id = ${userId}::uuid
-                          UNION ALL
-                          SELECT r.rule FROM address_book_group_rules r
-                            JOIN user_group_members m ON m.user_group_id = r.user_group_id
-                           WHERE r.address_book_id = b.id AND m.user_id = ${userId}::uuid) AS rules)
+                  ELSE ${heldRuleSql(Prisma.sql`b.id`, userId)}
              END::int AS rule
         FROM address_books b JOIN users u ON u.id = b.owner_id
        WHERE b.kind = 'shared'
@@ -66,6 +57,79 @@ export function countSharedBooksForUserSql(userId: string, everything: boolean):
       OR EXISTS (SELECT 1 FROM address_book_group_rules r
                    JOIN user_group_members m ON m.user_group_id = r.user_group_id
                   WHERE r.address_book_id = b.id AND m.user_id = ${userId}::uuid))`;
+}
+
+export interface BookWithRuleRow {
+  id: string;
+  owner_id: string;
+  owner_username: string;
+  kind: 'personal' | 'shared';
+  name: string;
+  note: string | null;
+  password_sealed: Uint8Array | null;
+  updated_at: Date;
+  held_rule: number | null;
+}
+
+/**
+ * A book with its owner's name and, for a shared book the user does not own, the best rule they hold
+ * (NULL when none): every read and write opens its book this way, in one round trip.
+ */
+export function bookWithRuleSql(addressBookId: string, userId: string): Prisma.Sql {
+  return Prisma.sql`SELECT b.id::text AS id, b.owner_id::text AS owner_id, u.username AS owner_username,
+           b.kind::text AS kind, b.name, b.note, b.password_sealed, b.updated_at,
+           CASE WHEN b.kind = 'shared' AND b.owner_id <> ${userId}::uuid
+                THEN ${heldRuleSql(Prisma.sql`b.id`, userId)} END::int AS held_rule
+      FROM address_books b JOIN users u ON u.id = b.owner_id
+     WHERE b.id = ${addressBookId}::uuid`;
+}
+
+export interface PeerPageRow {
+  total: bigint;
+  /** The peer columns are NULL on the one row that answers a page past the end. */
+  rustdesk_id: string | null;
+  alias: string | null;
+  hash_sealed: Uint8Array | null;
+  password_sealed: Uint8Array | null;
+  username: string | null;
+  hostname: string | null;
+  platform: string | null;
+  tags: string[] | null;
+  note: string | null;
+  force_always_relay: boolean | null;
+  rdp_port: string | null;
+  rdp_username: string | null;
+  login_name: string | null;
+  device_group_name: string | null;
+  same_server: boolean | null;
+}
+
+/**
+ * One page of a book's peers by peer id, and the book's peer count, in one statement (one snapshot).
+ * The OFFSET walks peer ids only, which the (address_book_id, rustdesk_id) unique index holds in
+ * order (index-only once vacuumed); whole rows are read for the page alone. When the planner thinks
+ * the book small (just imported, not yet analyzed) it sorts the book instead of walking the index,
+ * and sorting ids rather than whole rows is what keeps that case cheap. The LIMIT 1 keeps each row a
+ * probe of that index: as a plain join it is planned as a hash join over the whole book. A page past
+ * the end is one row with the total and NULL peer columns.
+ */
+export function peerPageSql(addressBookId: string, offset: number, limit: number): Prisma.Sql {
+  return Prisma.sql`SELECT t.total, p.rustdesk_id, p.alias, p.hash_sealed, p.password_sealed, p.username,
+           p.hostname, p.platform, p.tags, p.note, p.force_always_relay, p.rdp_port, p.rdp_username,
+           p.login_name, p.device_group_name, p.same_server
+      FROM (SELECT COUNT(*) AS total FROM address_book_peers
+             WHERE address_book_id = ${addressBookId}::uuid) AS t
+      LEFT JOIN (
+        SELECT rustdesk_id FROM address_book_peers
+         WHERE address_book_id = ${addressBookId}::uuid
+         ORDER BY rustdesk_id OFFSET ${offset} LIMIT ${limit}
+      ) AS page ON true
+      LEFT JOIN LATERAL (
+        SELECT * FROM address_book_peers
+         WHERE address_book_id = ${addressBookId}::uuid AND rustdesk_id = page.rustdesk_id
+         LIMIT 1
+      ) AS p ON true
+     ORDER BY page.rustdesk_id`;
 }
 
 /** Renames a tag inside every peer's tags, without doubling it where the new name is already there. */

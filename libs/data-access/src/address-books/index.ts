@@ -7,8 +7,10 @@ export type {
   AccessibleSharedBook,
   AddressBookKind,
   AddressBookPeerFields,
+  AddressBookPeerPage,
   AddressBookPeerRecord,
   AddressBookRecord,
   AddressBookRuleRecord,
   AddressBookTagRecord,
+  AddressBookWithRule,
 } from './address-book.repository';
