@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { type EventSigningKey } from '@switchboard/events';
 import { type Logger } from '@switchboard/observability';
 
+import { AddressBooksModule } from './address-books/address-books.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import {
   API_CLOCK,
@@ -107,6 +108,7 @@ export class AppModule {
         DeviceSyncModule,
         StrategiesModule,
         ClientAuditModule,
+        AddressBooksModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

@@ -63,6 +63,7 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     clientAccess: given.clientAccess ?? unfaked('clientAccess'),
     deviceSync: given.deviceSync ?? unfaked('deviceSync'),
     strategies: given.strategies ?? unfaked('strategies'),
+    addressBooks: given.addressBooks ?? unfaked('addressBooks'),
   };
 }
 

@@ -181,3 +181,21 @@ export type {
   FileRecordRow,
   ReportingDevice,
 } from './client-audit';
+
+// Address books of the RustDesk client API: personal and shared books, rules, peers, tags.
+export {
+  AddressBookPeerExistsError,
+  AddressBookRepository,
+  AddressBookTagExistsError,
+} from './address-books';
+export type {
+  AccessibleSharedBook,
+  AddressBookKind,
+  AddressBookPeerFields,
+  AddressBookPeerPage,
+  AddressBookPeerRecord,
+  AddressBookRecord,
+  AddressBookRuleRecord,
+  AddressBookTagRecord,
+  AddressBookWithRule,
+} from './address-books';

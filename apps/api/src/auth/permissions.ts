@@ -36,6 +36,10 @@ export const PERMISSIONS = [
   'audit.verify',
   /** API keys of other users (one's own keys are self-service). */
   'api_key.manage_all',
+  /** List shared address books and their rules. */
+  'address_book.view',
+  /** Create, rename and delete shared address books; set their rules and default password. Admin only. */
+  'address_book.manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

@@ -60,6 +60,8 @@ const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Perm
       'audit.view',
       'audit.verify',
       'api_key.manage_all',
+      'address_book.view',
+      'address_book.manage',
     ],
   },
   operator: {

@@ -1,4 +1,5 @@
 import {
+  AddressBookRepository,
   ApiKeyRepository,
   DeviceAdminRepository,
   DeviceSyncRepository,
@@ -43,6 +44,7 @@ export interface Repositories {
   readonly clientAccess: RepositoryInterface<ClientAccessRepository>;
   readonly deviceSync: RepositoryInterface<DeviceSyncRepository>;
   readonly strategies: RepositoryInterface<StrategyRepository>;
+  readonly addressBooks: RepositoryInterface<AddressBookRepository>;
 }
 
 /** The one place that builds the bundle. Construction is cheap: a repository only holds the handle. */
@@ -63,6 +65,7 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     clientAccess: new ClientAccessRepository(db),
     deviceSync: new DeviceSyncRepository(db),
     strategies: new StrategyRepository(db),
+    addressBooks: new AddressBookRepository(db),
   };
 }
 
@@ -83,4 +86,5 @@ export const REPOSITORY_CLASSES = {
   clientAccess: ClientAccessRepository,
   deviceSync: DeviceSyncRepository,
   strategies: StrategyRepository,
+  addressBooks: AddressBookRepository,
 } as const satisfies { readonly [K in keyof Repositories]: abstract new (...args: never[]) => unknown };
