@@ -292,6 +292,21 @@ describe('client login', () => {
     const forged = await post('/api/currentUser', {}, 'sbc1.e30.AAAA');
     expect(forged.statusCode).toBe(401);
     expect(forged.json()).toEqual({ error: 'Invalid token' });
+    // Claims that name no real user id (the api reads them unsigned as a hint only).
+    for (const user of ['not-a-uuid', "x'; select 1; --", '00000000-0000-0000-0000-000000000000']) {
+      const claims = Buffer.from(JSON.stringify({ s: user, u: user, n: 'admin', e: 9e15, r: 'x' })).toString(
+        'base64url',
+      );
+      const made = await post('/api/currentUser', {}, `sbc1.${claims}.AAAA`);
+      expect(made.statusCode).toBe(401);
+      expect(made.json()).toEqual({ error: 'Invalid token' });
+    }
+    // A real user's id in made-up claims opens nothing either.
+    const real = await createUser(app, 'admin');
+    const claims = Buffer.from(
+      JSON.stringify({ s: real.user.id, u: real.user.id, n: real.username, e: 9e15, r: 'x' }),
+    ).toString('base64url');
+    expect((await post('/api/currentUser', {}, `sbc1.${claims}.AAAA`)).statusCode).toBe(401);
   });
 
   it('refuses a disabled user’s token at once', async () => {

@@ -23,6 +23,8 @@ import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 import { type ClientCaller } from './client-caller';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The one answer for every unusable token: the Sciter client logs out on exactly this text. */
 export const INVALID_CLIENT_TOKEN = 'Invalid token';
 
@@ -95,7 +97,9 @@ export class ClientSessions {
   async resolve(accessToken: string): Promise<LiveClientSession | null> {
     // The user the token names is read alongside the session, saving a round trip on every client
     // call; only the session row, found by the token's hash, says whose token it is.
-    const claimedUserId = readClientAccessTokenClaims(accessToken)?.userId;
+    // Unsigned text: only a well-formed uuid is worth a query (anything else would be a database error).
+    const claimed = readClientAccessTokenClaims(accessToken)?.userId;
+    const claimedUserId = claimed !== undefined && UUID.test(claimed) ? claimed : undefined;
     const [session, claimedUser] = await Promise.all([
       this.sessions.findByTokenHash(sha256(accessToken)),
       claimedUserId === undefined ? null : this.users.findById(claimedUserId),
