@@ -3,6 +3,7 @@ import { type DeviceAssignee } from '@switchboard/data-access';
 import { type JsonObject } from '@switchboard/audit';
 import { type Logger } from '@switchboard/observability';
 
+import { AddressBookPresetsService } from '../address-books/address-book-presets.service';
 import { API_CLOCK, API_LOGGER } from '../app.tokens';
 import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
@@ -64,6 +65,7 @@ export class DeviceAssignments {
   private readonly log: Logger;
 
   constructor(
+    private readonly addressBookPresets: AddressBookPresetsService,
     @Inject(API_CLOCK) private readonly clock: Clock,
     @Inject(API_LOGGER) logger: Logger,
   ) {
@@ -171,17 +173,29 @@ export class DeviceAssignments {
   }
 
   /**
-   * Adding the device to an address book (`preset-address-book-*`, `--address_book_*`). NOT WIRED:
-   * the address-book service is another part of issue 12; the lead connects it here. Until then it
-   * changes nothing and says so, which the CLI reports and a preset logs.
+   * Adding the device to a shared address book by name (`preset-address-book-*`,
+   * `--address_book_*`): the address-book module's preset rules (fill what is empty, never undo a
+   * user's edit), in this transaction.
    */
-  addressBook(
-    _repositories: Repositories,
-    _device: DeviceAssignee,
+  async addressBook(
+    repositories: Repositories,
+    device: DeviceAssignee,
     addressBook: AddressBookAssignment,
     _mode: AssignmentMode,
   ): Promise<AssignmentOutcome> {
-    return Promise.resolve({ target: 'addressBook', status: 'unsupported', value: addressBook.name });
+    const applied = await this.addressBookPresets.applyWithin(repositories, {
+      rustdeskId: device.rustdeskId,
+      bookName: addressBook.name,
+      tag: addressBook.tag,
+      alias: addressBook.alias,
+      password: addressBook.password,
+      note: addressBook.note,
+    });
+    return {
+      target: 'addressBook',
+      status: applied.outcome === 'book_not_found' ? 'unknown' : 'assigned',
+      value: addressBook.name,
+    };
   }
 }
 

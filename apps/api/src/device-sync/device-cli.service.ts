@@ -30,7 +30,7 @@ const NOT_APPLIED_TEXT: Record<string, string> = {
   userName: 'no user named',
   strategyName: 'no strategy named',
   deviceGroupName: 'no device group named',
-  addressBook: 'address book assignment is not available on this server yet:',
+  addressBook: 'no shared address book named',
 };
 
 /**

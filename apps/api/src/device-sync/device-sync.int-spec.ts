@@ -158,6 +158,9 @@ describe('client device sync', () => {
       const owner = await signInAs(app, 'viewer');
       await kit.prisma.deviceGroup.create({ data: { name: 'Kiosks' } });
       await createStrategy('kiosk-preset', { 'enable-keyboard': 'N' });
+      const book = await kit.prisma.addressBook.create({
+        data: { ownerId: owner.user.id, kind: 'shared', name: 'Front desk', updatedAt: new Date() },
+      });
       const device = await seedDevice(kit.prisma);
       const response = await post(
         '/api/sysinfo',
@@ -166,7 +169,9 @@ describe('client device sync', () => {
           'preset-strategy-name': 'kiosk-preset',
           'preset-device-group-name': 'Kiosks',
           'preset-note': 'lobby',
-          'preset-address-book-name': 'Not wired yet',
+          'preset-address-book-name': 'Front desk',
+          'preset-address-book-tag': 'reception',
+          'preset-address-book-alias': 'Lobby PC',
         }),
       );
       expect(response.body).toBe('SYSINFO_UPDATED');
@@ -182,9 +187,21 @@ describe('client device sync', () => {
       expect(entry?.actorType).toBe('device');
       expect(entry?.details).toMatchObject({
         source: 'sysinfo-preset',
-        assigned: { userName: owner.user.username, strategyName: 'kiosk-preset', deviceGroupName: 'Kiosks' },
-        notApplied: { addressBook: 'unsupported: Not wired yet' },
+        assigned: {
+          userName: owner.user.username,
+          strategyName: 'kiosk-preset',
+          deviceGroupName: 'Kiosks',
+          addressBook: 'Front desk',
+        },
       });
+      // The address-book preset put the device into the shared book, with its tag and alias.
+      const peer = await kit.prisma.addressBookPeer.findFirstOrThrow({
+        where: { addressBookId: book.id, rustdeskId: device.id },
+      });
+      expect(peer).toMatchObject({ alias: 'Lobby PC', tags: ['reception'] });
+      expect(
+        await kit.prisma.addressBookTag.count({ where: { addressBookId: book.id, name: 'reception' } }),
+      ).toBe(1);
 
       // The operator moves it; a restart re-sends the same presets, which must not move it back.
       await kit.prisma.device.update({ where: { id: device.rowId }, data: { note: 'moved by operator' } });
@@ -468,7 +485,25 @@ describe('client device sync', () => {
       expect((await kit.prisma.device.findUniqueOrThrow({ where: { id: device.rowId } })).note).toBeNull();
 
       const book = await cli({ id: device.id, uuid: device.uuid, address_book_name: 'Team' });
-      expect(book.body).toMatch(/address book assignment is not available/);
+      expect(book.statusCode).toBe(400);
+      expect(book.body).toBe('no shared address book named Team');
+      const owner = await signInAs(app, 'viewer');
+      const team = await kit.prisma.addressBook.create({
+        data: { ownerId: owner.user.id, kind: 'shared', name: 'Team', updatedAt: new Date() },
+      });
+      const added = await cli({
+        id: device.id,
+        uuid: device.uuid,
+        address_book_name: 'Team',
+        address_book_note: 'rack 4',
+      });
+      expect(added.statusCode).toBe(200);
+      expect(added.body).toBe('');
+      expect(
+        await kit.prisma.addressBookPeer.findFirst({
+          where: { addressBookId: team.id, rustdeskId: device.id },
+        }),
+      ).toMatchObject({ note: 'rack 4' });
 
       const mismatch = await cli({ id: device.id, uuid: 'b3RoZXI=', note: 'x' });
       expect(mismatch.statusCode).toBe(403);

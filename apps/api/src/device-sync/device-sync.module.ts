@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 
+import { AddressBooksModule } from '../address-books/address-books.module';
 import { StrategiesModule } from '../strategies/strategies.module';
 import { BearerApiKeyGuard } from './bearer-api-key.guard';
 import { DeviceAssignments } from './device-assignments';
@@ -18,7 +19,7 @@ import { SyncIdentities } from './sync-identities';
  * DeviceAssignments is exported for whoever else assigns devices (the address-book wiring).
  */
 @Module({
-  imports: [StrategiesModule],
+  imports: [StrategiesModule, AddressBooksModule],
   controllers: [DeviceSyncController, DeviceCliController, DeviceDisconnectController],
   providers: [
     BearerApiKeyGuard,
