@@ -1,7 +1,7 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
-import { Client } from 'pg';
 
+import { type RawSql, rawSql } from '../../test/raw-sql';
 import { signInAs, type SignedInUser, startTestApp } from '../../test/api-test-harness';
 import { clientLogin } from '../../test/client-login';
 
@@ -11,7 +11,7 @@ import { clientLogin } from '../../test/client-login';
 describe('client address books (/api/ab)', () => {
   let database: TestDatabase;
   let app: NestFastifyApplication;
-  let sql: Client;
+  let sql: RawSql;
   let admin: SignedInUser;
   let alice: SignedInUser;
   let bob: SignedInUser;
@@ -20,8 +20,7 @@ describe('client address books (/api/ab)', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     app = await startTestApp({ DATABASE_URL: database.url });
-    sql = new Client({ connectionString: database.url });
-    await sql.connect();
+    sql = rawSql(database.url);
     admin = await signInAs(app, 'admin');
     alice = await signInAs(app, 'viewer');
     bob = await signInAs(app, 'viewer');

@@ -1,7 +1,7 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
-import { Client } from 'pg';
 
+import { type RawSql, rawSql } from '../../test/raw-sql';
 import { signInAs, type SignedInUser, startTestApp } from '../../test/api-test-harness';
 import { AddressBookPresetsService } from './address-book-presets.service';
 
@@ -10,15 +10,14 @@ import { AddressBookPresetsService } from './address-book-presets.service';
 describe('shared address books (operator API) and device presets', () => {
   let database: TestDatabase;
   let app: NestFastifyApplication;
-  let sql: Client;
+  let sql: RawSql;
   let admin: SignedInUser;
   let operator: SignedInUser;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     app = await startTestApp({ DATABASE_URL: database.url });
-    sql = new Client({ connectionString: database.url });
-    await sql.connect();
+    sql = rawSql(database.url);
     admin = await signInAs(app, 'admin');
     operator = await signInAs(app, 'operator');
   });
