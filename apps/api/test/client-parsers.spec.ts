@@ -36,12 +36,18 @@ describe('client parsers', () => {
       kind: 'signed-in',
       user: { name: 'a', isAdmin: false, status: 'normal' },
     });
-    expect(parseLoginAnswer(ok({ type: 'email_check', tfa_type: 'tfa_check', secret: 's', user }))).toMatchObject({
+    expect(
+      parseLoginAnswer(ok({ type: 'email_check', tfa_type: 'tfa_check', secret: 's', user })),
+    ).toMatchObject({
       kind: 'second-factor',
       method: 'totp',
     });
     expect(parseLoginAnswer(ok({ type: 'email_check', secret: 's' }))).toMatchObject({ method: 'email' });
-    expect(parseLoginAnswer(ok({ error: 'nope' }, 401))).toEqual({ kind: 'refused', statusCode: 401, error: 'nope' });
+    expect(parseLoginAnswer(ok({ error: 'nope' }, 401))).toEqual({
+      kind: 'refused',
+      statusCode: 401,
+      error: 'nope',
+    });
     for (const bad of [
       ok({ type: 'tfa_check', secret: 's' }),
       ok({ type: 'email_check', tfa_type: 'sms' }),
@@ -93,7 +99,13 @@ describe('client parsers', () => {
 
   it('AB tags: int colours up to 0xFFFFFFFF, never null; the list must be an array', () => {
     expect(parseAbTags(ok([{ name: 't', color: 4294967295 }]))).toEqual([{ name: 't', color: 4294967295 }]);
-    for (const bad of [[{ name: 't', color: null }], [{ name: 't' }], [{ name: 't', color: '1' }], [{ name: 't', color: 2 ** 32 }], {}]) {
+    for (const bad of [
+      [{ name: 't', color: null }],
+      [{ name: 't' }],
+      [{ name: 't', color: '1' }],
+      [{ name: 't', color: 2 ** 32 }],
+      {},
+    ]) {
       expect(() => parseAbTags(ok(bad))).toThrow(ClientRejection);
     }
   });
@@ -102,7 +114,9 @@ describe('client parsers', () => {
     expect(parseAbPersonal(ok({}, 404))).toEqual({ legacy: true });
     expect(parseAbPersonal(ok({ guid: 'g' }))).toEqual({ legacy: false, guid: 'g' });
     expect(() => parseAbPersonal(ok('null'))).toThrow(ClientRejection);
-    expect(() => parseAbPersonal(ok({ error: 'Bad Request', statusCode: 400 }, 400))).toThrow(ClientRejection);
+    expect(() => parseAbPersonal(ok({ error: 'Bad Request', statusCode: 400 }, 400))).toThrow(
+      ClientRejection,
+    );
     expect(parseAbProfile({ guid: 'g', name: 'n', rule: 2, info: { password: 'p' } }).rule).toBe(2);
     expect(() => parseAbProfile({ guid: 'g', rule: '2' })).toThrow(ClientRejection);
     expect(() => parseAbWrite(ok(''))).not.toThrow();
@@ -118,9 +132,9 @@ describe('client parsers', () => {
     const all = Array.from({ length: 150 }, (_, i) => ({ name: `n${i}` }));
     const asked: number[] = [];
     const result = await fetchAllPages(
-      async (current) => {
+      (current) => {
         asked.push(current);
-        return ok({ total: 150, data: all.slice((current - 1) * 100, current * 100) });
+        return Promise.resolve(ok({ total: 150, data: all.slice((current - 1) * 100, current * 100) }));
       },
       (x) => x as { name: string },
       (x) => x.name,
@@ -135,9 +149,9 @@ describe('client parsers', () => {
     const blob = { tags: ['t'], peers: [{ id: '1', tags: ['t'] }], tag_colors: JSON.stringify({ t: 1 }) };
     expect(parseLegacyAbGet(ok({ data: JSON.stringify(blob) }))?.tagColors).toEqual({ t: 1 });
     expect(() => parseLegacyAbGet(ok({ data: blob }))).toThrow(ClientRejection);
-    expect(() => parseLegacyAbGet(ok({ data: JSON.stringify({ ...blob, tag_colors: '{"t":"red"}' }) }))).toThrow(
-      ClientRejection,
-    );
+    expect(() =>
+      parseLegacyAbGet(ok({ data: JSON.stringify({ ...blob, tag_colors: '{"t":"red"}' }) })),
+    ).toThrow(ClientRejection);
     expect(
       parsePeerPayload({ id: '1', info: { os: 'ubuntu / Linux 22.04', device_name: 'h', username: 'u' } }),
     ).toMatchObject({ platform: 'Linux', hostname: 'h' });
@@ -148,7 +162,9 @@ describe('client parsers', () => {
 
   it('heartbeat, sysinfo, audit, conn/active, deploy', () => {
     expect(
-      parseHeartbeatReply('{"modified_at":5,"strategy":{"config_options":{"a":"N"},"extra":{}},"disconnect":[1]}'),
+      parseHeartbeatReply(
+        '{"modified_at":5,"strategy":{"config_options":{"a":"N"},"extra":{}},"disconnect":[1]}',
+      ),
     ).toMatchObject({ modifiedAt: 5, disconnect: [1], strategy: { configOptions: { a: 'N' } } });
     expect(parseHeartbeatReply('{"sysinfo":false}').sysinfoRequested).toBe(true);
     for (const bad of [

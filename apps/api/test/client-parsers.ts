@@ -24,6 +24,11 @@ function reject(message: string): never {
   throw new ClientRejection(message);
 }
 
+/** How the client shows a value it throws (Dart's toString, near enough). */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 function isMap(value: unknown): value is JsonMap {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -228,7 +233,7 @@ export function parseCurrentUser(
   }
   const json = decodeMap(answer.body, 'currentUser');
   if (json['error'] !== undefined && json['error'] !== null) {
-    reject(`currentUser: ${String(json['error'])}`);
+    reject(`currentUser: ${shown(json['error'])}`);
   }
   return { kind: 'user', user: parseUserPayload(json) };
 }
@@ -246,7 +251,7 @@ export interface Page<T> {
 /** One page: a JSON object, `{error}` thrown, 200 required, `data` read only beside `total`. */
 export function parsePage<T>(answer: HttpAnswer, item: (json: unknown) => T, what: string): Page<T> {
   const json = decodeMap(answer.body, what);
-  if ('error' in json) reject(`${what}: ${String(json['error'])}`);
+  if ('error' in json) reject(`${what}: ${shown(json['error'])}`);
   if (answer.statusCode !== 200) reject(`${what}: HTTP ${answer.statusCode}`);
   if (!('total' in json)) return { total: undefined, items: [] };
   if (!isDartInt(json['total'])) reject(`${what}.total: ${JSON.stringify(json['total'])} is not an int`);
@@ -295,7 +300,7 @@ export async function fetchAllPages<T>(
 export function parseAbPersonal(answer: HttpAnswer): { legacy: true } | { legacy: false; guid: string } {
   if (answer.statusCode === 404) return { legacy: true };
   const json = decodeMap(answer.body, 'ab/personal');
-  if ('error' in json) reject(`ab/personal: ${String(json['error'])}`);
+  if ('error' in json) reject(`ab/personal: ${shown(json['error'])}`);
   if (answer.statusCode !== 200) reject(`ab/personal: HTTP ${answer.statusCode}`);
   const guid = dartNullableString(json, 'guid', 'ab/personal');
   if (guid === null) reject('ab/personal: no guid');
@@ -306,7 +311,7 @@ export function parseAbPersonal(answer: HttpAnswer): { legacy: true } | { legacy
 export function parseAbSettings(answer: HttpAnswer): { maxPeerOneAb: number } | null {
   if (answer.statusCode === 404) return null;
   const json = decodeMap(answer.body, 'ab/settings');
-  if ('error' in json) reject(`ab/settings: ${String(json['error'])}`);
+  if ('error' in json) reject(`ab/settings: ${shown(json['error'])}`);
   if (answer.statusCode !== 200) reject(`ab/settings: HTTP ${answer.statusCode}`);
   const max = json['max_peer_one_ab'] ?? 0;
   if (!isDartInt(max)) reject(`ab/settings.max_peer_one_ab: ${JSON.stringify(max)} is not an int`);
@@ -455,7 +460,7 @@ export function parseLegacyAbGet(answer: HttpAnswer): LegacyAb | null {
   if (answer.body.toLowerCase() === 'null') return { tags: [], peers: [], tagColors: {} };
   if (answer.body === '') return null;
   const json = decodeMap(answer.body, 'GET /api/ab');
-  if ('error' in json) reject(`GET /api/ab: ${String(json['error'])}`);
+  if ('error' in json) reject(`GET /api/ab: ${shown(json['error'])}`);
   if (!('data' in json)) return null;
   if (typeof json['data'] !== 'string') reject('GET /api/ab: data is not a String');
   return parseLegacyBlob(json['data']);
@@ -489,14 +494,14 @@ function parseLegacyBlob(text: string): LegacyAb {
 export function parseLegacyAbPost(answer: HttpAnswer): void {
   if (answer.statusCode === 200 && (answer.body === '' || answer.body.toLowerCase() === 'null')) return;
   const json = decodeMap(answer.body, 'POST /api/ab');
-  if ('error' in json) reject(`POST /api/ab: ${String(json['error'])}`);
+  if ('error' in json) reject(`POST /api/ab: ${shown(json['error'])}`);
   if (answer.statusCode !== 200) reject(`POST /api/ab: HTTP ${answer.statusCode}`);
 }
 
 /** src/ui/ab.tis `getAb` (Sciter): `{data: "<JSON>", updated_at?}` or `{error}`. */
 export function parseSciterAbGet(answer: HttpAnswer): LegacyAb {
   const json = decodeMap(answer.body, 'POST /api/ab/get');
-  if (json['error'] !== undefined) reject(`POST /api/ab/get: ${String(json['error'])}`);
+  if (json['error'] !== undefined) reject(`POST /api/ab/get: ${shown(json['error'])}`);
   if (typeof json['data'] !== 'string') reject('POST /api/ab/get: data is not a string');
   return parseLegacyBlob(json['data']);
 }
@@ -533,7 +538,7 @@ export function parsePeerPayload(json: unknown): GroupPeer {
   const os = info['os'];
   let platform = '';
   if (os !== undefined && os !== null) {
-    const text = String(os);
+    const text = typeof os === 'string' ? os : JSON.stringify(os);
     const first = (text.split(' / ')[0] ?? '').toLowerCase();
     const known: Record<string, string> = {
       windows: 'Windows',
@@ -612,8 +617,8 @@ export function parseHeartbeatReply(text: string): HeartbeatReply {
   }
   return {
     sysinfoRequested: 'sysinfo' in json,
-    disconnect: disconnect as number[] | undefined,
-    modifiedAt: modifiedAt as number | undefined,
+    disconnect,
+    modifiedAt,
     strategy,
   };
 }
@@ -634,7 +639,9 @@ export function auditPostOutcome(answer: HttpAnswer): 'stored' | 'retried' | 'dr
  * model.dart `_queryAuditGuid`: on 200 `jsonDecode(body) as String?` (another type throws and is
  * retried); `""` or null asks again; any other status gives up at once.
  */
-export function parseConnActive(answer: HttpAnswer): { kind: 'guid'; guid: string } | { kind: 'ask-again' | 'give-up' } {
+export function parseConnActive(
+  answer: HttpAnswer,
+): { kind: 'guid'; guid: string } | { kind: 'ask-again' | 'give-up' } {
   if (answer.statusCode !== 200) return { kind: 'give-up' };
   let value: unknown;
   try {
