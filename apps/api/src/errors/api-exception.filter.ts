@@ -5,6 +5,7 @@ import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { API_LOGGER } from '../app.tokens';
 import { ClientApiErrorFilter } from '../client-api/client-api-error.filter';
 import { isClientApiPath } from '../client-api/client-api-paths';
+import { isPlainTextClientPath, sendPlainTextError } from '../client-api/plain-text-errors';
 import { retryAfterSeconds, toErrorResponse } from './error-response';
 
 /**
@@ -23,6 +24,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
+    if (isPlainTextClientPath(request.url)) {
+      return sendPlainTextError(exception, request, http.getResponse<FastifyReply>());
+    }
     if (isClientApiPath(request.url)) return this.clientApi.catch(exception, host);
     const reply = http.getResponse<FastifyReply>();
     const body = toErrorResponse(exception, request.id);
