@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 
 import { parseAuditKeyring } from '@switchboard/audit';
+import { parsePublicKeyFile } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
 import {
@@ -221,9 +222,16 @@ export const apiConfigSchema = z
     DENY_SET_START_WAIT_MS: positiveInteger(5_000),
     /**
      * Signal's public identity key, to verify the conn_audit_ref a controlled device posts back with
-     * its audit records (docs/client-api.md §7); default `${KEY_DIR}/id_ed25519.pub`, the file signal
-     * writes. Missing: records are stored without their controlling user.
+     * its audit records (docs/client-api.md §7): SIGNAL_PUBLIC_KEY (the base64 key clients are given,
+     * e.g. from a Kubernetes Secret), else the file SIGNAL_PUBLIC_KEY_FILE (default
+     * `${KEY_DIR}/id_ed25519.pub`, the file signal writes). Missing: records are stored without their
+     * controlling user, and the file is looked for again every minute.
      */
+    SIGNAL_PUBLIC_KEY: z
+      .string()
+      .trim()
+      .refine(isPublicKeyText, 'must be a 32-byte Ed25519 public key in base64 (the key clients are given)')
+      .optional(),
     SIGNAL_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   })
   .superRefine((config, context) => {
@@ -257,6 +265,15 @@ export const bootstrapConfigSchema = z.object({
 
 export type ApiConfig = DeepReadonly<z.output<typeof apiConfigSchema>>;
 export type BootstrapConfig = DeepReadonly<z.output<typeof bootstrapConfigSchema>>;
+
+function isPublicKeyText(text: string): boolean {
+  try {
+    parsePublicKeyFile(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Exits 78 listing every problem when the environment is invalid. */
 export function loadApiConfig(env: Environment = process.env): ApiConfig {

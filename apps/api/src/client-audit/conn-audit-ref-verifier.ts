@@ -11,6 +11,9 @@ import { type ApiConfig } from '../config';
 import { MetricsRegistry } from '../metrics/metrics.registry';
 import { type Clock } from '../time/clock';
 
+/** How often a missing key file is looked for again. */
+const KEY_LOOK_AGAIN_MS = 60_000;
+
 /** How old a reference may be: it is issued when the connection is set up, and posted right after. */
 export const CONN_AUDIT_REF_MAX_AGE_MS = 10 * 60 * 1000;
 /** Signal's clock may run ahead of ours by this much. */
@@ -30,17 +33,24 @@ export type ConnAuditRefOutcome = 'accepted' | 'malformed' | 'forged' | 'foreign
  */
 @Injectable()
 export class ConnAuditRefVerifier {
-  private readonly signalPublicKey: Uint8Array | null;
+  private signalPublicKey: Uint8Array | null;
+  private readonly keyFile: string;
+  /** When the missing key file may be looked for again (signal may start after the api). */
+  private nextKeyLookAt = 0;
   private readonly outcomes: Counter<'outcome'>;
 
   constructor(
     @Inject(API_CONFIG) config: ApiConfig,
-    @Inject(API_LOGGER) logger: Logger,
+    @Inject(API_LOGGER) private readonly logger: Logger,
     @Inject(API_CLOCK) private readonly clock: Clock,
     metrics: MetricsRegistry,
   ) {
-    const file = config.SIGNAL_PUBLIC_KEY_FILE ?? join(config.KEY_DIR, 'id_ed25519.pub');
-    this.signalPublicKey = readSignalKey(file, logger);
+    this.keyFile = config.SIGNAL_PUBLIC_KEY_FILE ?? join(config.KEY_DIR, 'id_ed25519.pub');
+    this.signalPublicKey =
+      config.SIGNAL_PUBLIC_KEY === undefined
+        ? readSignalKey(this.keyFile, logger, 'warn')
+        : parsePublicKeyFile(config.SIGNAL_PUBLIC_KEY);
+    this.nextKeyLookAt = clock.now().getTime() + KEY_LOOK_AGAIN_MS;
     this.outcomes = new Counter({
       name: 'api_client_audit_conn_audit_ref_total',
       help: 'conn_audit_ref values in client audit records, by outcome (accepted, malformed, forged, foreign, stale, no_key)',
@@ -57,6 +67,7 @@ export class ConnAuditRefVerifier {
   }
 
   private judge(reference: string, reportingDeviceId: string): ControllingUser | ConnAuditRefOutcome {
+    if (this.signalPublicKey === null) this.lookForKeyAgain();
     if (this.signalPublicKey === null) return 'no_key';
     const claims = decodeConnAuditRef(reference, this.signalPublicKey);
     if (typeof claims === 'string') return claims;
@@ -66,14 +77,25 @@ export class ConnAuditRefVerifier {
     if (age > CONN_AUDIT_REF_MAX_AGE_MS || age < -CONN_AUDIT_REF_MAX_SKEW_MS) return 'stale';
     return { userId: claims.userId, username: claims.username };
   }
+
+  /** At most once a minute: a quick start or compose may bring signal's key up after the api. */
+  private lookForKeyAgain(): void {
+    const now = this.clock.now().getTime();
+    if (now < this.nextKeyLookAt) return;
+    this.nextKeyLookAt = now + KEY_LOOK_AGAIN_MS;
+    this.signalPublicKey = readSignalKey(this.keyFile, this.logger, 'debug');
+    if (this.signalPublicKey !== null) {
+      this.logger.info({ component: 'client-audit', file: this.keyFile }, 'signal public key loaded');
+    }
+  }
 }
 
-function readSignalKey(file: string, logger: Logger): Uint8Array | null {
+function readSignalKey(file: string, logger: Logger, level: 'warn' | 'debug'): Uint8Array | null {
   try {
     return parsePublicKeyFile(readFileSync(file, 'utf8'));
   } catch (error) {
     // Audit must work without signal's key: records are then stored without their controlling user.
-    logger.warn(
+    logger[level](
       { component: 'client-audit', file, err: error },
       'signal public key unreadable: client audit records will not name the controlling user',
     );
