@@ -25,6 +25,8 @@ public_host() {
 PUBLIC_HOST="$(public_host)"
 export RELAY_PUBLIC_ADDR="${RELAY_PUBLIC_ADDR:-$PUBLIC_HOST:${RELAY_PORT:-21117}}"
 SIGNAL_HOST="${SIGNAL_HOST:-$PUBLIC_HOST}"
+# Signal forwards the client API calls a client tunnels through it (HttpProxyRequest) to this api.
+export API_URL="${API_URL:-http://127.0.0.1:${API_PORT:-21114}}"
 
 # On a terminal the services' logs are readable (and coloured, see below) lines, not JSON: their own
 # stdout is the pipe to sed, so they cannot tell.
