@@ -17,28 +17,43 @@ export class ClientApiErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
-    // The shared mapping decides what may be shown (never internals of a 500).
-    const { statusCode, message } = toErrorResponse(exception, request.id);
-    if (statusCode >= 500) {
-      this.logger.error(
-        { err: exception, requestId: request.id, url: request.url },
-        'client API request failed',
-      );
-    }
-    const result = this.resultCode(exception, statusCode);
-    const error = Array.isArray(message) ? message.join('; ') : message;
-    if (reply.sent) return;
-    const retryAfter = retryAfterSeconds(exception);
-    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
-    void reply
-      .status(statusCode)
-      .type('application/json; charset=utf-8')
-      .send(result === undefined ? { error } : { result, error });
+    const { statusCode } = toErrorResponse(exception, request.id);
+    sendClientApiError(
+      exception,
+      request,
+      http.getResponse<FastifyReply>(),
+      this.logger,
+      this.resultCode(exception, statusCode),
+    );
   }
 
   /** A code an endpoint sends beside `error` (deploy's `result`); none by default. */
   protected resultCode(_exception: unknown, _statusCode: number): string | undefined {
     return undefined;
   }
+}
+
+/**
+ * The client's `{error}` answer for an exception (the filter's, and routes served outside Nest's
+ * pipeline: device-sync/heartbeat-route.ts). Never shows the internals of a 500.
+ */
+export function sendClientApiError(
+  exception: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Logger,
+  result?: string,
+): void {
+  const { statusCode, message } = toErrorResponse(exception, request.id);
+  if (statusCode >= 500) {
+    logger.error({ err: exception, requestId: request.id, url: request.url }, 'client API request failed');
+  }
+  const error = Array.isArray(message) ? message.join('; ') : message;
+  if (reply.sent) return;
+  const retryAfter = retryAfterSeconds(exception);
+  if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
+  void reply
+    .status(statusCode)
+    .type('application/json; charset=utf-8')
+    .send(result === undefined ? { error } : { result, error });
 }

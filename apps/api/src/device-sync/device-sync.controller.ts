@@ -3,8 +3,8 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply } from 'fastify';
 
 import { Public } from '../auth/route-access';
-import { HeartbeatBody, SysinfoBody, SysinfoVersionBody } from './device-sync.dto';
-import { type HeartbeatReply, type SysinfoAnswer, DeviceSyncService } from './device-sync.service';
+import { SysinfoBody, SysinfoVersionBody } from './device-sync.dto';
+import { type SysinfoAnswer, DeviceSyncService } from './device-sync.service';
 
 const SYSINFO_STATUS: Record<SysinfoAnswer, number> = {
   SYSINFO_UPDATED: 200,
@@ -15,7 +15,7 @@ const SYSINFO_STATUS: Record<SysinfoAnswer, number> = {
 
 /**
  * What a controlled device posts without authorization (src/hbbs_http/sync.rs): sysinfo, answered in
- * plain text, and the heartbeat, answered with a JSON object (docs/client-api.md §6).
+ * plain text (docs/client-api.md §6). The heartbeat is served beside it by heartbeat-route.ts.
  */
 @Public()
 @ApiTags('rustdesk-client')
@@ -40,12 +40,5 @@ export class DeviceSyncController {
   ): Promise<string> {
     void reply.type('text/plain; charset=utf-8');
     return this.sync.sysinfoVersion(body.id, body.uuid);
-  }
-
-  @Post('heartbeat')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'RustDesk client: heartbeat; answers strategy, disconnects and sysinfo requests' })
-  heartbeat(@Body() body: HeartbeatBody): Promise<HeartbeatReply> {
-    return this.sync.heartbeat(body);
   }
 }

@@ -10,6 +10,7 @@ import { DeviceDisconnectController } from './device-disconnect.controller';
 import { DeviceDisconnectService } from './device-disconnect.service';
 import { DeviceSyncController } from './device-sync.controller';
 import { DeviceSyncService } from './device-sync.service';
+import { HeartbeatRoute } from './heartbeat-route';
 import { HeartbeatWriteBehind } from './heartbeat-write-behind';
 import { PendingDisconnects } from './pending-disconnects';
 import { SyncIdentities } from './sync-identities';
@@ -27,6 +28,7 @@ import { SyncIdentities } from './sync-identities';
     DeviceCliService,
     DeviceDisconnectService,
     DeviceSyncService,
+    HeartbeatRoute,
     HeartbeatWriteBehind,
     PendingDisconnects,
     SyncIdentities,

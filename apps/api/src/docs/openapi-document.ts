@@ -4,6 +4,7 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 
 import { type RouteAccess } from '../auth/route-access';
 import { SESSION_COOKIE } from '../auth/session-cookies';
+import { HEARTBEAT_OPERATION, HEARTBEAT_PATH } from '../device-sync/heartbeat-route';
 import { handlerAccessOf } from './route-access-catalog';
 
 /** Security scheme names in the document (components.securitySchemes). */
@@ -24,6 +25,7 @@ do this.`;
 function accessLabel(access: RouteAccess | undefined): string {
   if (access === undefined) return 'undeclared';
   if (access.kind === 'permission') return `permission:${access.permission}`;
+  if (access.kind === 'client') return 'client-login';
   return access.kind === 'self' ? 'self-service' : 'public';
 }
 
@@ -82,13 +84,27 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   for (const operation of operationsOf(document)) {
     const access = handlers.get(operation.operationId ?? '')?.access;
     operation[ACCESS_EXTENSION] = accessLabel(access);
-    // Public routes say so explicitly (an empty list), everything else accepts any of the three.
-    operation.security = access?.kind === 'public' ? [] : ANY_CREDENTIAL;
+    // Public routes say so explicitly (an empty list); a RustDesk client's routes take its login's
+    // bearer token; everything else accepts any of the three.
+    operation.security =
+      access?.kind === 'public'
+        ? []
+        : access?.kind === 'client'
+          ? [{ [SECURITY_SCHEMES.bearer]: [] }]
+          : ANY_CREDENTIAL;
     if (access?.kind === 'permission') {
       const note = `Requires the \`${access.permission}\` permission.`;
       operation.description =
         operation.description === undefined ? note : `${operation.description}\n\n${note}`;
     }
   }
+  // Routes served outside Nest's pipeline for speed (device-sync/heartbeat-route.ts).
+  document.paths[HEARTBEAT_PATH] = {
+    post: {
+      ...HEARTBEAT_OPERATION,
+      security: [],
+      [ACCESS_EXTENSION]: accessLabel({ kind: 'public' }),
+    } as Operation,
+  };
   return document;
 }
