@@ -7,15 +7,10 @@ import {
   type AuditAppendInput,
 } from '@switchboard/data-access';
 
-import { auditActorOf, type Principal, type RequestOrigin } from '../auth/principal';
+import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
 import { AddressBookSecrets } from './address-book-secrets';
-
-export interface OperatorActor {
-  readonly principal: Principal;
-  readonly origin: RequestOrigin;
-}
 
 export interface SharedBookView {
   id: string;
@@ -56,7 +51,7 @@ export class SharedAddressBooksService {
 
   async create(
     body: { name: string; note?: string | null | undefined },
-    actor: OperatorActor,
+    actor: Actor,
   ): Promise<SharedBookDetailsView> {
     const id = await this.changes.run(async ({ addressBooks }) => {
       await addressBooks.lockSharedNames();
@@ -72,7 +67,7 @@ export class SharedAddressBooksService {
   async update(
     id: string,
     body: { name?: string | undefined; note?: string | null | undefined },
-    actor: OperatorActor,
+    actor: Actor,
   ): Promise<SharedBookDetailsView> {
     await this.changes.run(async ({ addressBooks }) => {
       if (body.name !== undefined) await addressBooks.lockSharedNames();
@@ -91,7 +86,7 @@ export class SharedAddressBooksService {
     return this.get(id);
   }
 
-  async delete(id: string, actor: OperatorActor): Promise<void> {
+  async delete(id: string, actor: Actor): Promise<void> {
     await this.changes.run(async ({ addressBooks }) => {
       const book = await lockShared(addressBooks, id);
       const peers = await addressBooks.countPeers(id);
@@ -107,7 +102,7 @@ export class SharedAddressBooksService {
     id: string,
     username: string,
     rule: number,
-    actor: OperatorActor,
+    actor: Actor,
   ): Promise<SharedBookDetailsView> {
     await this.changes.run(async ({ addressBooks }) => {
       await lockShared(addressBooks, id);
@@ -122,7 +117,7 @@ export class SharedAddressBooksService {
     return this.get(id);
   }
 
-  async removeUserRule(id: string, username: string, actor: OperatorActor): Promise<void> {
+  async removeUserRule(id: string, username: string, actor: Actor): Promise<void> {
     await this.changes.run(async ({ addressBooks }) => {
       await lockShared(addressBooks, id);
       const user = await addressBooks.findUserByName(username);
@@ -140,7 +135,7 @@ export class SharedAddressBooksService {
     id: string,
     groupName: string,
     rule: number,
-    actor: OperatorActor,
+    actor: Actor,
   ): Promise<SharedBookDetailsView> {
     await this.changes.run(async ({ addressBooks }) => {
       await lockShared(addressBooks, id);
@@ -157,7 +152,7 @@ export class SharedAddressBooksService {
     return this.get(id);
   }
 
-  async removeGroupRule(id: string, groupName: string, actor: OperatorActor): Promise<void> {
+  async removeGroupRule(id: string, groupName: string, actor: Actor): Promise<void> {
     await this.changes.run(async ({ addressBooks }) => {
       await lockShared(addressBooks, id);
       const group = await addressBooks.findGroupByName(groupName);
@@ -172,11 +167,7 @@ export class SharedAddressBooksService {
   }
 
   /** The book-level password the client uses for peers without their own; sealed, never audited. */
-  async setPassword(
-    id: string,
-    password: string | null,
-    actor: OperatorActor,
-  ): Promise<SharedBookDetailsView> {
+  async setPassword(id: string, password: string | null, actor: Actor): Promise<SharedBookDetailsView> {
     await this.changes.run(async ({ addressBooks }) => {
       await lockShared(addressBooks, id);
       const sealed = this.secrets.sealBookPassword(id, password ?? '');
@@ -208,13 +199,6 @@ function bookView(book: AddressBookRecord): SharedBookView {
   };
 }
 
-function entry(actor: OperatorActor, action: string, bookId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action,
-    targetType: 'address_book',
-    targetId: bookId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+function entry(actor: Actor, action: string, bookId: string, details: JsonObject): AuditAppendInput {
+  return actorAuditEntry(actor, action, { type: 'address_book', id: bookId }, details);
 }

@@ -1,4 +1,5 @@
-import { type UserRole } from '@switchboard/data-access';
+import { type JsonObject } from '@switchboard/audit';
+import { type AuditAppendInput, type UserRole } from '@switchboard/data-access';
 
 import { type Channel } from './permissions';
 
@@ -43,4 +44,27 @@ export function eventActorOf(principal: Principal): string {
   return principal.credential === 'api_key'
     ? `api_key:${principal.apiKeyPrefix ?? ''}`
     : `user:${principal.userId}`;
+}
+
+/** Who is acting, and from where: every operator change's audit entry names both. */
+export interface Actor {
+  readonly principal: Principal;
+  readonly origin: RequestOrigin;
+}
+
+/** An operator's change as a chain entry: who, from where (IP and user agent), on what. */
+export function actorAuditEntry(
+  actor: Actor,
+  action: string,
+  target: { readonly type: string; readonly id: string },
+  details: JsonObject = {},
+): AuditAppendInput {
+  return {
+    ...auditActorOf(actor.principal),
+    action,
+    targetType: target.type,
+    targetId: target.id,
+    ip: actor.origin.ip,
+    details: { ...details, userAgent: actor.origin.userAgent },
+  };
 }

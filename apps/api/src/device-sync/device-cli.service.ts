@@ -3,7 +3,7 @@ import { type JsonObject } from '@switchboard/audit';
 
 import { auditActorOf } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
-import { type Actor } from '../devices/devices.service';
+import { type Actor } from '../auth/principal';
 import { EffectiveStrategies } from '../strategies/effective-strategies';
 import {
   type AssignmentOutcome,

@@ -3,7 +3,7 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { API_CLOCK } from '../app.tokens';
 import { auditActorOf, eventActorOf } from '../auth/principal';
 import { ChangeRunner, type Changes } from '../changes/change-runner';
-import { type Actor } from '../devices/devices.service';
+import { type Actor } from '../auth/principal';
 import { type Clock } from '../time/clock';
 import { DISCONNECT_EXPIRY_MS, PendingDisconnects } from './pending-disconnects';
 

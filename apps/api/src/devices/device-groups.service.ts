@@ -12,12 +12,11 @@ import {
 } from '@switchboard/data-access';
 import { type JsonObject } from '@switchboard/audit';
 
-import { auditActorOf } from '../auth/principal';
+import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
 import { type DeviceGroupView, deviceGroupView } from './device-view';
 import { type CreateDeviceGroupBody, type UpdateDeviceGroupBody } from './devices.dto';
-import { type Actor } from './devices.service';
 
 /** Device groups are created explicitly (a typo in PATCH must not create a new group). */
 @Injectable()
@@ -37,16 +36,7 @@ export class DeviceGroupsService {
         const group = await devices.createGroup(body.name, body.note ?? null);
         return {
           result: deviceGroupView(group),
-          audit: [
-            {
-              ...auditActorOf(actor.principal),
-              action: 'device_group.create',
-              targetType: 'device_group',
-              targetId: group.id,
-              ip: actor.origin.ip,
-              details: { name: group.name, userAgent: actor.origin.userAgent },
-            },
-          ],
+          audit: [groupEntry(actor, 'device_group.create', group.id, { name: group.name })],
         };
       });
     } catch (error) {
@@ -61,16 +51,7 @@ export class DeviceGroupsService {
       if (group === null) throw new NotFoundException('Device group not found');
       return {
         result: undefined,
-        audit: [
-          {
-            ...auditActorOf(actor.principal),
-            action: 'device_group.delete',
-            targetType: 'device_group',
-            targetId: group.id,
-            ip: actor.origin.ip,
-            details: { name: group.name, userAgent: actor.origin.userAgent },
-          },
-        ],
+        audit: [groupEntry(actor, 'device_group.delete', group.id, { name: group.name })],
       };
     });
   }
@@ -144,24 +125,10 @@ export class DeviceGroupsService {
 }
 
 function groupEntry(actor: Actor, action: string, groupId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action,
-    targetType: 'device_group',
-    targetId: groupId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+  return actorAuditEntry(actor, action, { type: 'device_group', id: groupId }, details);
 }
 
 /** The same entry as a PATCH of the device's group (devices.service.ts), so a device's history reads alike. */
 function deviceEntry(actor: Actor, rustdeskId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action: 'device.update',
-    targetType: 'device',
-    targetId: rustdeskId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+  return actorAuditEntry(actor, 'device.update', { type: 'device', id: rustdeskId }, details);
 }

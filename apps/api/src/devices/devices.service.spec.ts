@@ -9,7 +9,8 @@ import {
 } from '../../test/fake-repositories';
 import { ManualClock } from '../../test/manual-clock';
 import { apiConfigSchema } from '../config';
-import { type Actor, DevicesService, MAX_REVOKE_CASCADE } from './devices.service';
+import { type Actor } from '../auth/principal';
+import { DevicesService, MAX_REVOKE_CASCADE } from './devices.service';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 

@@ -14,7 +14,7 @@ import {
 import { type JsonObject } from '@switchboard/audit';
 
 import { API_CLOCK, API_CONFIG } from '../app.tokens';
-import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '../auth/principal';
+import { type Actor, actorAuditEntry, eventActorOf } from '../auth/principal';
 import { type Change, ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
 import { type Repositories } from '../database/repositories';
@@ -31,12 +31,6 @@ export interface DevicePageView {
   total: number;
   /** Pass as `cursor` for the next page; null on the last one. */
   nextCursor: string | null;
-}
-
-/** Who is acting, and from where: every change's audit entry names both. */
-export interface Actor {
-  readonly principal: Principal;
-  readonly origin: RequestOrigin;
 }
 
 /**
@@ -316,14 +310,7 @@ function deletion(
 }
 
 function entry(actor: Actor, action: string, rustdeskId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action,
-    targetType: 'device',
-    targetId: rustdeskId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+  return actorAuditEntry(actor, action, { type: 'device', id: rustdeskId }, details);
 }
 
 // The cursor is the last id of a page, opaque to clients so the order key can change later.

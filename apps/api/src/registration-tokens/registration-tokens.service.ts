@@ -9,10 +9,9 @@ import { type AuditAppendInput, RegistrationTokenRepository } from '@switchboard
 import { type JsonObject } from '@switchboard/audit';
 
 import { API_CLOCK, API_RANDOM } from '../app.tokens';
-import { auditActorOf } from '../auth/principal';
+import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
-import { type Actor } from '../devices/devices.service';
 import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 import { generateRegistrationToken } from './registration-token-secret';
@@ -83,12 +82,5 @@ export class RegistrationTokensService {
 }
 
 function entry(actor: Actor, action: string, tokenId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action,
-    targetType: 'registration_token',
-    targetId: tokenId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+  return actorAuditEntry(actor, action, { type: 'registration_token', id: tokenId }, details);
 }

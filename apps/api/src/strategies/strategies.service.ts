@@ -15,10 +15,9 @@ import {
 import { type JsonObject } from '@switchboard/audit';
 
 import { API_CLOCK } from '../app.tokens';
-import { auditActorOf } from '../auth/principal';
+import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
-import { type Actor } from '../devices/devices.service';
 import { type Clock } from '../time/clock';
 import { EffectiveStrategies } from './effective-strategies';
 import { type CreateStrategyBody, type StrategyTargetBody, type UpdateStrategyBody } from './strategies.dto';
@@ -183,12 +182,5 @@ function strategyView(strategy: StrategyRecord): StrategyView {
 }
 
 function entry(actor: Actor, action: string, strategyId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action,
-    targetType: 'strategy',
-    targetId: strategyId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+  return actorAuditEntry(actor, action, { type: 'strategy', id: strategyId }, details);
 }

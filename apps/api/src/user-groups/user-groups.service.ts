@@ -12,10 +12,9 @@ import {
 } from '@switchboard/data-access';
 import { type JsonObject } from '@switchboard/audit';
 
-import { auditActorOf } from '../auth/principal';
+import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
-import { type Actor } from '../devices/devices.service';
 import { type Page } from '../http/page-query.dto';
 import {
   type UserGroupDetailsView,
@@ -201,12 +200,5 @@ export class UserGroupsService {
 }
 
 function entry(actor: Actor, action: string, groupId: string, details: JsonObject): AuditAppendInput {
-  return {
-    ...auditActorOf(actor.principal),
-    action,
-    targetType: 'user_group',
-    targetId: groupId,
-    ip: actor.origin.ip,
-    details: { ...details, userAgent: actor.origin.userAgent },
-  };
+  return actorAuditEntry(actor, action, { type: 'user_group', id: groupId }, details);
 }
