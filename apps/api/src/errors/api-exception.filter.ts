@@ -6,6 +6,7 @@ import { API_LOGGER } from '../app.tokens';
 import { ClientApiErrorFilter } from '../client-api/client-api-error.filter';
 import { isClientApiPath } from '../client-api/client-api-paths';
 import { isPlainTextClientPath, sendPlainTextError } from '../client-api/plain-text-errors';
+import { DeployErrorFilter, isDeployPath } from '../registration-tokens/deploy-error.filter';
 import { retryAfterSeconds, toErrorResponse } from './error-response';
 
 /**
@@ -16,9 +17,11 @@ import { retryAfterSeconds, toErrorResponse } from './error-response';
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly clientApi: ClientApiErrorFilter;
+  private readonly deploy: DeployErrorFilter;
 
   constructor(@Inject(API_LOGGER) private readonly logger: Logger) {
     this.clientApi = new ClientApiErrorFilter(logger);
+    this.deploy = new DeployErrorFilter(logger);
   }
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -27,6 +30,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (isPlainTextClientPath(request.url)) {
       return sendPlainTextError(exception, request, http.getResponse<FastifyReply>());
     }
+    if (isDeployPath(request.url)) return this.deploy.catch(exception, host);
     if (isClientApiPath(request.url)) return this.clientApi.catch(exception, host);
     const reply = http.getResponse<FastifyReply>();
     const body = toErrorResponse(exception, request.id);

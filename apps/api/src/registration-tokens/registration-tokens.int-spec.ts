@@ -302,9 +302,10 @@ describe('registration tokens and POST /api/devices/deploy', () => {
         expect(response.statusCode).toBe(400);
         expect(response.json()).toEqual({ result: 'INVALID_INPUT', error: expect.any(String) });
       }
+      // A body that never parses is invalid input too: the CLI exits 5, not with an unknown answer.
       const malformed = await deploy(token, undefined, '{"id": "1234');
       expect(malformed.statusCode).toBe(400);
-      expect(typeof malformed.json().error).toBe('string');
+      expect(malformed.json()).toEqual({ result: 'INVALID_INPUT', error: expect.any(String) });
       expect(await kit.prisma.device.count()).toBe(0);
     });
 
