@@ -36,6 +36,7 @@ import { RedisModule } from './redis/redis.module';
 import { type ApiSecrets } from './secrets';
 import { SettingsModule } from './settings/settings.module';
 import { StrategiesModule } from './strategies/strategies.module';
+import { SwitchGrantsModule } from './switch-grants/switch-grants.module';
 import { type Clock, systemClock } from './time/clock';
 import { UserGroupsModule } from './user-groups/user-groups.module';
 import { UsersModule } from './users/users.module';
@@ -108,6 +109,7 @@ export class AppModule {
         DeviceSyncModule,
         StrategiesModule,
         ClientAuditModule,
+        SwitchGrantsModule,
         AddressBooksModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
