@@ -57,7 +57,9 @@ generate_prisma_client() {
 build() {
   say "Building (swc → dist/)"
   rm -rf dist
-  npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/*.mjs' --quiet
+  npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/*.mjs,apps/web/**' --quiet
+  say "Building the web console (vite → dist/apps/web)"
+  npx --no-install vite build apps/web --logLevel warn
 }
 
 # The local PostgreSQL `npm start` uses when no DATABASE_URL is given: PGHOST (a TCP address) and

@@ -15,6 +15,7 @@ ensure_local_services
 
 say "Type check"
 npx --no-install tsc -p tsconfig.json --noEmit
+npx --no-install tsc -p apps/web/tsconfig.json --noEmit
 say "Lint (type-aware ESLint with Nx module boundaries)"
 # The boundary rule reads Nx's cached project graph and silently skips itself when there is none
 # (a fresh clone), so build the graph first.

@@ -28,7 +28,7 @@ import { HealthModule } from './health/health.module';
 import { ClientAccountModule } from './client-account/client-account.module';
 import { ClientGroupsModule } from './client-groups/client-groups.module';
 import { ClientAuditModule } from './client-audit/client-audit.module';
-import { HomeModule } from './home/home.module';
+import { ConsoleModule } from './console/console.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
 import { cryptoRandom, type RandomSource } from './random/random-source';
@@ -96,7 +96,7 @@ export class AppModule {
         AuthModule,
         MetricsModule,
         HealthModule,
-        HomeModule,
+        ConsoleModule,
         ClientAccountModule,
         // Feature modules (users, devices, settings, ...) go below, one line each.
         AuthenticationModule,

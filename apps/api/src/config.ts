@@ -127,6 +127,11 @@ export const apiConfigSchema = z
      * and map every route (and who may call it) for anyone who can reach the operator port.
      */
     API_DOCS_ENABLED: flag(false),
+    /**
+     * The web console's built files (index.html and assets/, from `vite build` of apps/web). Unset:
+     * dist/apps/web beside the running build. Without an index.html there, `/` explains how to build it.
+     */
+    CONSOLE_DIR: z.string().min(1).optional(),
     /** After SIGTERM, how long open requests may take before the process gives up and exits 1. */
     SHUTDOWN_TIMEOUT_MS: positiveInteger(10_000),
     /** Lifetime of a bearer access token (JWT); refresh tokens renew it. */

@@ -6,6 +6,7 @@ import { LogController } from 'fastify';
 
 import { type AppDependencies, AppModule } from './app.module';
 import { registerClientJsonBodyParser } from './client-api/client-json-body';
+import { setUpConsoleAssets } from './console/console.module';
 import { setUpApiDocs } from './docs/api-docs.module';
 import { frameworkErrorHandler } from './errors/framework-error-handler';
 import { REQUEST_ID_HEADER, requestIdGenerator } from './http/request-id';
@@ -68,6 +69,7 @@ export async function createApiApp(
   await app.register(fastifyCookie);
   await registerSecurityHeaders(app, config);
   setUpApiDocs(app, config);
+  setUpConsoleAssets(app, config);
   await app.init();
   return app;
 }

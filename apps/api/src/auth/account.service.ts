@@ -8,6 +8,7 @@ import { authAuditEntry } from './auth-audit';
 import { BrowserSessions } from './browser-sessions';
 import { type SessionView, sessionViewOf } from './session-view';
 import { PasswordHasher } from './password-hasher';
+import { type Permission, ROLE_GRANTS } from './permissions';
 import { eventActorOf, type Principal, type RequestOrigin } from './principal';
 import { Reauthentication } from './reauthentication';
 import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
@@ -23,6 +24,8 @@ export interface Me {
   /** How this request authenticated. */
   readonly channel: string;
   readonly credential: string;
+  /** What this credential may do (auth/permissions.ts): the console shows only these controls. */
+  readonly permissions: readonly Permission[];
 }
 
 /** What a password change answers: a bearer caller's old tokens died with it, so it gets new ones. */
@@ -55,6 +58,7 @@ export class AccountService {
       passwordMustChange: user.passwordMustChange,
       channel: principal.channel,
       credential: principal.credential,
+      permissions: ROLE_GRANTS[principal.role].permissions,
     };
   }
 

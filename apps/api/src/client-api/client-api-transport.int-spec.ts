@@ -2,7 +2,6 @@ import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
 import { startTestApp } from '../../test/api-test-harness';
-import { CONTENT_SECURITY_POLICY } from '../http/security-headers';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -104,20 +103,5 @@ describe('client API transport', () => {
       payload: '{"n":18446744073709551615}',
     });
     expect(big.json()).toEqual({ received: { n: 18446744073709552000 } });
-  });
-
-  it('serves a static page at GET /, under the unchanged CSP', async () => {
-    const response = await app.inject({ method: 'GET', url: '/' });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(response.headers['content-security-policy']).toBe(
-      Object.entries(CONTENT_SECURITY_POLICY)
-        .map(([name, values]) => `${name} ${values.join(' ')}`)
-        .join(';'),
-    );
-    expect(response.body).toContain('Switchboard API server');
-    expect(response.body).toContain('/api/v1');
-    expect(response.body).toContain('href="/api/docs"');
-    expect(response.body).not.toMatch(/<script|<style|style=/i);
   });
 });

@@ -1,0 +1,45 @@
+/** The api's error body (docs/architecture.md "Errors"): every failure has this shape. */
+export interface ApiErrorBody {
+  readonly statusCode: number;
+  readonly error: string;
+  readonly message: string | string[];
+  readonly requestId?: string;
+}
+
+/** A failed call, with what the person needs to report it: the message and the request id. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody | undefined,
+    /** Seconds, from Retry-After (the login ladder, rate limits). */
+    readonly retryAfterSeconds: number | undefined,
+    readonly requestId: string | undefined,
+  ) {
+    super(messageOf(status, body));
+    this.name = 'ApiError';
+  }
+}
+
+function messageOf(status: number, body: ApiErrorBody | undefined): string {
+  if (body === undefined) return status === 0 ? 'The server could not be reached' : `HTTP ${status}`;
+  return Array.isArray(body.message) ? body.message.join('; ') : body.message;
+}
+
+export function isApiError(error: unknown, status?: number): error is ApiError {
+  return error instanceof ApiError && (status === undefined || error.status === status);
+}
+
+function isErrorBody(value: unknown): value is ApiErrorBody {
+  return typeof value === 'object' && value !== null && 'statusCode' in value && 'message' in value;
+}
+
+export function apiErrorOf(response: Response, body: unknown): ApiError {
+  const retryAfter = Number(response.headers.get('retry-after'));
+  const parsed = isErrorBody(body) ? body : undefined;
+  return new ApiError(
+    response.status,
+    parsed,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    parsed?.requestId ?? response.headers.get('x-request-id') ?? undefined,
+  );
+}

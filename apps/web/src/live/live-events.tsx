@@ -1,0 +1,124 @@
+import { useQueryClient } from '@tanstack/react-query';
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
+
+import { useMe } from '../auth/session';
+
+/**
+ * The api's live stream (GET /api/v1/live, a WebSocket on the session cookie; see
+ * apps/api/src/live-events): each frame makes the queries it touches refetch, so every page shows
+ * the change without knowing about the stream. Reconnects with backoff; a `resync` refetches all.
+ */
+
+export interface LiveMessage {
+  readonly type: string;
+  readonly at: string;
+  readonly data: Record<string, unknown>;
+}
+export type LiveState = 'connecting' | 'live' | 'offline';
+type Listener = (message: LiveMessage) => void;
+
+interface LiveContext {
+  readonly state: LiveState;
+  readonly subscribe: (listener: Listener) => () => void;
+}
+
+const Context = createContext<LiveContext>({ state: 'offline', subscribe: () => () => undefined });
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** Which cached queries a message makes stale (their first key segment). */
+function staleQueriesOf(type: string): readonly string[] {
+  if (type.startsWith('device.') || type.startsWith('devices.')) return ['devices', 'device', 'dashboard'];
+  if (type.startsWith('audit.')) return ['audit', 'dashboard'];
+  if (type.startsWith('relay.')) return ['relays', 'dashboard'];
+  return [];
+}
+
+export function LiveEventsProvider({ children }: { children: ReactNode }) {
+  const { me } = useMe();
+  const client = useQueryClient();
+  const [state, setState] = useState<LiveState>('offline');
+  const listeners = useRef(new Set<Listener>());
+  const signedIn = me !== null && me !== undefined && !me.passwordMustChange;
+
+  useEffect(() => {
+    if (!signedIn) return;
+    let socket: WebSocket | undefined;
+    let retry: number | undefined;
+    let attempts = 0;
+    let stopped = false;
+
+    const connect = () => {
+      setState('connecting');
+      const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+      socket = new WebSocket(`${scheme}//${window.location.host}/api/v1/live`);
+      socket.onopen = () => {
+        attempts = 0;
+        setState('live');
+      };
+      socket.onmessage = (event: MessageEvent<unknown>) => {
+        if (typeof event.data !== 'string') return;
+        let message: LiveMessage;
+        try {
+          message = JSON.parse(event.data) as LiveMessage;
+        } catch {
+          return;
+        }
+        if (message.type === 'resync') {
+          void client.invalidateQueries();
+        } else {
+          for (const key of staleQueriesOf(message.type)) void client.invalidateQueries({ queryKey: [key] });
+        }
+        for (const listener of listeners.current) listener(message);
+      };
+      socket.onclose = () => {
+        setState('offline');
+        if (stopped) return;
+        // Signed out or the session ended elsewhere: asking who we are sends us to the sign-in page.
+        void client.invalidateQueries({ queryKey: ['me'] });
+        const delay = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** attempts) * (0.5 + Math.random() / 2);
+        attempts += 1;
+        retry = window.setTimeout(connect, delay);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      window.clearTimeout(retry);
+      socket?.close();
+      setState('offline');
+    };
+  }, [signedIn, client]);
+
+  const subscribe = useCallback((listener: Listener) => {
+    listeners.current.add(listener);
+    return () => {
+      listeners.current.delete(listener);
+    };
+  }, []);
+  const value = useMemo(() => ({ state, subscribe }), [state, subscribe]);
+  return <Context.Provider value={value}>{children}</Context.Provider>;
+}
+
+export function useLiveState(): LiveState {
+  return useContext(Context).state;
+}
+
+/** Calls `listener` for every live message while the component is mounted. */
+export function useLiveMessages(listener: Listener): void {
+  const { subscribe } = useContext(Context);
+  const latest = useRef(listener);
+  useEffect(() => {
+    latest.current = listener;
+  });
+  useEffect(() => subscribe((message) => latest.current(message)), [subscribe]);
+}
