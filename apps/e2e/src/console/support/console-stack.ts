@@ -34,13 +34,21 @@ export interface ConsoleStack {
   stop(): Promise<void>;
 }
 
-export async function startConsoleStack(env: Record<string, string> = {}): Promise<ConsoleStack> {
+export interface ConsoleStackOptions {
+  /** Signal's REGISTRATION_POLICY (default open); `approval` leaves new devices pending for an admin. */
+  readonly registrationPolicy?: 'open' | 'token' | 'approval' | 'locked';
+}
+
+export async function startConsoleStack(
+  env: Record<string, string> = {},
+  options: ConsoleStackOptions = {},
+): Promise<ConsoleStack> {
   const prefix = `e2e-console-${randomUUID()}`;
   const database: TestDatabase = await createTestDatabase();
   const signal = await startSignal({
     DATABASE_URL: database.url,
     REDIS_KEY_PREFIX: prefix,
-    REGISTRATION_POLICY: 'open',
+    REGISTRATION_POLICY: options.registrationPolicy ?? 'open',
   });
   const api = await startApi({ DATABASE_URL: database.url, REDIS_KEY_PREFIX: prefix, ...env });
   const consoleUrl = api.baseUrl.replace('127.0.0.1', 'localhost');

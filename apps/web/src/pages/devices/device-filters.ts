@@ -1,0 +1,89 @@
+import { type Admission, OS_FAMILIES, type OsFamily } from './devices-types';
+
+// The device list's filters live in the address bar, so a reload or a shared link shows the same list.
+// Unknown or malformed values are dropped rather than sent: the api would refuse them with a 400.
+
+export const SORT_KEYS = ['rustdeskId', 'hostname', 'os', 'lastSeenAt', 'createdAt'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+export type Flag = 'true' | 'false';
+export type DeviceView = 'all' | 'pending' | 'deleted';
+
+export interface DeviceFilters {
+  readonly view: DeviceView;
+  readonly q: string;
+  readonly online?: Flag;
+  readonly banned?: Flag;
+  readonly admission?: Admission;
+  readonly os?: OsFamily | 'unknown';
+  readonly group: string;
+  readonly tag: string;
+  readonly sort: SortKey;
+  readonly order: 'asc' | 'desc';
+}
+
+const ADMISSIONS: readonly Admission[] = ['admitted', 'pending', 'rejected'];
+const OS_VALUES: readonly (OsFamily | 'unknown')[] = [...OS_FAMILIES, 'unknown'];
+
+function oneOf<T extends string>(values: readonly T[], value: string | null): T | undefined {
+  return values.find((candidate) => candidate === value);
+}
+
+export function filtersOf(params: URLSearchParams): DeviceFilters {
+  const view = oneOf<DeviceView>(['pending', 'deleted'], params.get('view')) ?? 'all';
+  return {
+    view,
+    q: (params.get('q') ?? '').slice(0, 64),
+    online: oneOf<Flag>(['true', 'false'], params.get('online')),
+    banned: oneOf<Flag>(['true', 'false'], params.get('banned')),
+    admission: view === 'pending' ? undefined : oneOf(ADMISSIONS, params.get('admission')),
+    os: oneOf(OS_VALUES, params.get('os')),
+    group: (params.get('group') ?? '').slice(0, 128),
+    tag: (params.get('tag') ?? '').trim().slice(0, 64),
+    sort: oneOf(SORT_KEYS, params.get('sort')) ?? 'rustdeskId',
+    order: params.get('order') === 'desc' ? 'desc' : 'asc',
+  };
+}
+
+/** Sets one filter in the address bar, removing it when empty or the default. */
+export function withFilter(params: URLSearchParams, key: string, value: string | undefined): URLSearchParams {
+  const next = new URLSearchParams(params);
+  const isDefault =
+    value === undefined ||
+    value === '' ||
+    (key === 'sort' && value === 'rustdeskId') ||
+    (key === 'order' && value === 'asc') ||
+    (key === 'view' && value === 'all');
+  if (isDefault) next.delete(key);
+  else next.set(key, value);
+  return next;
+}
+
+/** The list call's query string for these filters. */
+export function listQueryOf(filters: DeviceFilters): Record<string, string> {
+  const query: Record<string, string> = { sort: filters.sort, order: filters.order };
+  const q = filters.q.trim();
+  if (q !== '') query['q'] = q;
+  if (filters.online !== undefined) query['online'] = filters.online;
+  if (filters.banned !== undefined) query['banned'] = filters.banned;
+  if (filters.view === 'pending') {
+    query['admission'] = 'pending';
+    query['pending'] = 'true';
+  } else if (filters.admission !== undefined) query['admission'] = filters.admission;
+  if (filters.view === 'deleted') query['deleted'] = 'true';
+  if (filters.os !== undefined) query['os'] = filters.os;
+  if (filters.group !== '') query['group'] = filters.group;
+  if (filters.tag !== '') query['tag'] = filters.tag;
+  return query;
+}
+
+export function hasNarrowingFilter(filters: DeviceFilters): boolean {
+  return (
+    filters.q.trim() !== '' ||
+    filters.online !== undefined ||
+    filters.banned !== undefined ||
+    filters.admission !== undefined ||
+    filters.os !== undefined ||
+    filters.group !== '' ||
+    filters.tag !== ''
+  );
+}
