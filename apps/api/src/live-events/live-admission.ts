@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { UserRepository } from '@switchboard/data-access';
 
 import { BrowserSessions } from '../auth/browser-sessions';
-import { roleHas, roleMayUse } from '../auth/permissions';
+import { type Permission, roleHas, roleMayUse } from '../auth/permissions';
 import { SESSION_COOKIE } from '../auth/session-cookies';
 import { LIVE_MESSAGE_PERMISSIONS, LIVE_MESSAGE_TYPES, type LiveMessageType } from './live-message';
 import { LiveOriginPolicy } from './live-origin-policy';
@@ -58,12 +58,7 @@ export class LiveAdmissionService {
     if (user.passwordMustChange) {
       return { admitted: false, status: 403, reason: 'Password change required' };
     }
-    const receives = new Set(
-      LIVE_MESSAGE_TYPES.filter((type) => {
-        const permission = LIVE_MESSAGE_PERMISSIONS[type];
-        return permission === null || roleHas(user.role, permission);
-      }),
-    );
+    const receives = receivesWith((permission) => roleHas(user.role, permission));
     return {
       admitted: true,
       viewer: {
@@ -90,6 +85,16 @@ export class LiveAdmissionService {
     if (user.role !== viewer.role || user.passwordMustChange) return 'access-changed';
     return 'live';
   }
+}
+
+/** The frame types a holder of these permissions may receive (LIVE_MESSAGE_PERMISSIONS). */
+export function receivesWith(has: (permission: Permission) => boolean): ReadonlySet<LiveMessageType> {
+  return new Set(
+    LIVE_MESSAGE_TYPES.filter((type) => {
+      const permission = LIVE_MESSAGE_PERMISSIONS[type];
+      return permission === null || has(permission);
+    }),
+  );
 }
 
 /** The `__Host-sb_session` value from a raw Cookie header (the upgrade never passes through Fastify). */

@@ -1,9 +1,4 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type Logger } from '@switchboard/observability';
 import { type WebSocket } from 'ws';
 
@@ -160,7 +155,8 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
     const closed = [...this.connections].map(
       (connection) => new Promise<void>((resolve) => connection.socket.once('close', () => resolve())),
     );
-    for (const connection of this.connections) connection.end('shutdown', LIVE_CLOSE.goingAway, 'server shutting down');
+    for (const connection of this.connections)
+      connection.end('shutdown', LIVE_CLOSE.goingAway, 'server shutting down');
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(closed),

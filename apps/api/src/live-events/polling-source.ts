@@ -79,7 +79,8 @@ export abstract class PollingSource implements LiveSource {
       this.failing = false;
     } catch (error) {
       this.options.metrics.pollFailures.inc({ source: this.name });
-      if (!this.failing) this.log.warn({ err: error, source: this.name }, 'live source poll failed; retrying');
+      if (!this.failing)
+        this.log.warn({ err: error, source: this.name }, 'live source poll failed; retrying');
       this.failing = true;
       this.baselined = false;
     }

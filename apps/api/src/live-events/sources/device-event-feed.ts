@@ -59,7 +59,11 @@ export class DeviceEventFeed implements LiveSource, OnApplicationShutdown {
     });
     const { hub } = this;
     bus.on('DeviceBanned', ({ payload }) =>
-      hub.send('device.banned', { id: payload.deviceId, reason: payload.reason ?? null, actor: payload.actor }),
+      hub.send('device.banned', {
+        id: payload.deviceId,
+        reason: payload.reason ?? null,
+        actor: payload.actor,
+      }),
     );
     bus.on('DeviceUnbanned', ({ payload }) =>
       hub.send('device.unbanned', { id: payload.deviceId, actor: payload.actor }),
