@@ -79,6 +79,11 @@ export class LiveConnection {
     return true;
   }
 
+  /** The socket is gone (either side closed it): nothing more to send. */
+  closed(): void {
+    this.state = 'closing';
+  }
+
   /** Closes with `code` and stops sending; the next heartbeat tick terminates it if the close hangs. */
   end(reason: LiveDropReason, code: number, text: string): void {
     if (this.state === 'closing') return;

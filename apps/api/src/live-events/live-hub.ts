@@ -52,10 +52,12 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly pendingByUser = new Map<string, number>();
   private pending = 0;
   private readonly sources: LiveSource[] = [];
-  private sourcesStarted: Promise<void> | undefined;
+  /** Whether the sources should run; starts and stops are chained on `lifecycle`, never concurrent. */
+  private sourcesWanted = false;
+  private lifecycle: Promise<void> = Promise.resolve();
   private lingerTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private checkingSessions = false;
+  private ticking = false;
   private shuttingDown = false;
 
   constructor(
@@ -183,6 +185,7 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
   }
 
   private detach(connection: LiveConnection): void {
+    connection.closed();
     if (!this.connections.delete(connection)) return;
     const mine = this.byUser.get(connection.viewer.userId);
     mine?.delete(connection);
@@ -203,13 +206,19 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
 
   private async tick(): Promise<void> {
     const alive = [...this.connections].filter((connection) => connection.heartbeat());
-    await this.checkSessions(alive);
+    // A slow database must not stack session checks up tick after tick.
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.checkSessions(alive);
+    } finally {
+      this.ticking = false;
+    }
   }
 
   /** Ends connections whose session is over, or whose access changed; one lookup per session. */
   private async checkSessions(connections: readonly LiveConnection[]): Promise<void> {
-    if (this.checkingSessions || connections.length === 0) return;
-    this.checkingSessions = true;
+    if (connections.length === 0) return;
     try {
       const bySession = new Map<string, LiveConnection[]>();
       for (const connection of connections) {
@@ -229,8 +238,6 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
     } catch (error) {
       // Postgres unavailable: keep the connections (they carry nothing but notifications) and retry next tick.
       this.log.warn({ err: error }, 'live session check failed; retrying at the next heartbeat');
-    } finally {
-      this.checkingSessions = false;
     }
   }
 
@@ -240,10 +247,13 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
     if (demand > 0) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
-      this.sourcesStarted ??= this.startSources();
+      if (!this.sourcesWanted) {
+        this.sourcesWanted = true;
+        this.chain(() => Promise.all(this.sources.map((source) => source.start())));
+      }
       return;
     }
-    if (this.sourcesStarted === undefined || this.lingerTimer !== undefined) return;
+    if (!this.sourcesWanted || this.lingerTimer !== undefined) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
       void this.stopSources();
@@ -251,22 +261,25 @@ export class LiveHub implements OnModuleDestroy, BeforeApplicationShutdown {
     this.lingerTimer.unref();
   }
 
-  private async startSources(): Promise<void> {
-    await Promise.all(this.sources.map((source) => source.start()));
+  private stopSources(): Promise<void> {
+    if (this.sourcesWanted) {
+      this.sourcesWanted = false;
+      this.chain(() => Promise.all(this.sources.map((source) => source.stop())));
+    }
+    return this.lifecycle;
   }
 
-  private async stopSources(): Promise<void> {
-    const started = this.sourcesStarted;
-    if (started === undefined) return;
-    this.sourcesStarted = undefined;
-    await started;
-    await Promise.all(this.sources.map((source) => source.stop()));
+  private chain(step: () => Promise<unknown>): void {
+    this.lifecycle = this.lifecycle
+      .then(step)
+      .then(() => undefined)
+      .catch((error: unknown) => this.log.error({ err: error }, 'live source start or stop failed'));
   }
 
   private async sourcesReady(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.sourcesStarted ?? Promise.resolve(),
+      this.lifecycle,
       new Promise((resolve) => (timer = setTimeout(resolve, SOURCES_READY_WAIT_MS))),
     ]);
     clearTimeout(timer);
