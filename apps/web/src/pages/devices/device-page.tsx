@@ -79,7 +79,7 @@ function DeviceDetailsView({ device }: { device: DeviceDetails }) {
             <button
               key={action.label}
               type="button"
-              className={action.danger === true ? 'button-danger' : undefined}
+              className={action.danger === true ? 'button-danger-outline' : undefined}
               onClick={() => setDialog(action.kind)}
             >
               {action.label}
@@ -98,7 +98,7 @@ function DeviceDetailsView({ device }: { device: DeviceDetails }) {
         />
       )}
 
-      <div className="grid">
+      <div className="grid device-grid">
         <section className="panel" aria-labelledby="system-heading">
           <h2 id="system-heading">System</h2>
           <dl className="facts">
@@ -320,8 +320,13 @@ function ConnectionRow({
           <span className="open-connection">
             <span className="badge badge-ok">open</span>
             {canDisconnect && (
-              <button type="button" className="button-small" onClick={() => onDisconnect(connection.connId)}>
-                End session {connection.connId}
+              <button
+                type="button"
+                className="button-small"
+                aria-label={`End session ${connection.connId}`}
+                onClick={() => onDisconnect(connection.connId)}
+              >
+                End session
               </button>
             )}
           </span>

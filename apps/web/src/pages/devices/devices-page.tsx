@@ -202,7 +202,7 @@ export function DevicesPage() {
           </select>
         </label>
         <TagFilter key={filters.tag} tag={filters.tag} onChange={(tag) => setFilter('tag', tag)} />
-        <label>
+        <label className="sort-field">
           Sort by
           <select
             value={`${filters.sort}:${filters.order}`}
