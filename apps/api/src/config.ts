@@ -233,6 +233,20 @@ export const apiConfigSchema = z
       .refine(isPublicKeyText, 'must be a 32-byte Ed25519 public key in base64 (the key clients are given)')
       .optional(),
     SIGNAL_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * The key signal and the relays MAC relay node records with, so the dashboard lists only records they
+     * wrote: RELAY_REGISTRY_KEY, else the file the bootstrap creates (RELAY_REGISTRY_KEY_FILE, default
+     * `${KEY_DIR}/relay_registry.key`). Missing: the dashboard says relays are unknown.
+     */
+    RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
+    RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * How often the online-device count is sampled for the dashboard's 24-hour chart (one sample per
+     * interval across all api replicas, kept 25 h in Redis).
+     */
+    DASHBOARD_SAMPLE_INTERVAL_SECONDS: positiveInteger(300).pipe(
+      z.number().min(10, 'must be at least 10').max(3600, 'must be at most 3600'),
+    ),
   })
   .superRefine((config, context) => {
     const wideProxies = wideProxyRangeProblem(
