@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { Redis } from 'ioredis';
 
 import { type SignedInUser, signInAs, startTestApp } from '../../test/api-test-harness';
+import { type DashboardView, type ServerInfoView } from './dashboard.dto';
 
 const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
 const silent = createLogger({ name: 'dashboard-test', level: 'silent' });
@@ -87,12 +88,12 @@ describe('dashboard, relays and server-info (real Postgres and Redis)', () => {
     await waitFor(async () => (await onlineSampleKeys()).length === 1);
     const response = await get('/api/v1/dashboard', admin);
     expect(response.statusCode).toBe(200);
-    const body = response.json();
+    const body = response.json<DashboardView>();
     expect(body.devices).toEqual({ total: 5, online: 3, pending: 1, banned: 1, onlineWindowSeconds: 90 });
-    expect(body.online24h.intervalSeconds).toBe(300);
-    expect(body.online24h.points).toHaveLength(288);
-    expect(body.online24h.points.at(-1)).toEqual({ at: expect.any(String), online: 3 });
-    expect(body.online24h.points[0].online).toBeNull();
+    expect(body.online24h?.intervalSeconds).toBe(300);
+    expect(body.online24h?.points).toHaveLength(288);
+    expect(body.online24h?.points.at(-1)).toEqual({ at: expect.any(String), online: 3 });
+    expect(body.online24h?.points[0]?.online).toBeNull();
     expect(body.unavailable).toEqual([]);
   });
 
@@ -216,10 +217,8 @@ describe('dashboard, relays and server-info (real Postgres and Redis)', () => {
     });
     // A stopped instance removes its record.
     await reporters[1]?.stop();
-    const after = (await get('/api/v1/dashboard', admin)).json().events;
-    expect(after.instances.map((instance: { instanceId: string }) => instance.instanceId)).toEqual([
-      'signal-0',
-    ]);
+    const after = (await get('/api/v1/dashboard', admin)).json<DashboardView>().events;
+    expect(after?.instances.map((instance) => instance.instanceId)).toEqual(['signal-0']);
   });
 
   it('reports the last chain verification and the latest audit entries', async () => {
@@ -260,7 +259,7 @@ describe('dashboard, relays and server-info (real Postgres and Redis)', () => {
   });
 
   it('gives the client configuration, whose config string decodes back as the client reads it', async () => {
-    const info = (await get('/api/v1/server-info', viewer)).json();
+    const info = (await get('/api/v1/server-info', viewer)).json<ServerInfoView>();
     expect(info).toMatchObject({
       publicKey: signalPublicKey,
       publicKeyProblem: null,
@@ -271,7 +270,7 @@ describe('dashboard, relays and server-info (real Postgres and Redis)', () => {
       sources: { idServer: 'public_url', relayServer: 'none', apiServer: 'public_url' },
     });
     expect(info.configCommand).toBe(`rustdesk --config ${info.configString}`);
-    expect(decodeLikeClient(info.configString)).toEqual({
+    expect(decodeLikeClient(info.configString ?? '')).toEqual({
       host: 'rd.example.com',
       relay: '',
       api: 'https://rd.example.com',
@@ -288,9 +287,9 @@ describe('dashboard, relays and server-info (real Postgres and Redis)', () => {
     expect((await put('client.id_server', 'id.example.com:21116')).statusCode).toBe(200);
     expect((await put('client.relay_server', 'relay.example.com')).statusCode).toBe(200);
     expect((await put('client.relay_server', 'https://not-a-host/')).statusCode).toBe(400);
-    const changed = (await get('/api/v1/server-info', admin)).json();
+    const changed = (await get('/api/v1/server-info', admin)).json<ServerInfoView>();
     expect(changed.sources).toEqual({ idServer: 'setting', relayServer: 'setting', apiServer: 'public_url' });
-    expect(decodeLikeClient(changed.configString)).toMatchObject({
+    expect(decodeLikeClient(changed.configString ?? '')).toMatchObject({
       host: 'id.example.com:21116',
       relay: 'relay.example.com',
     });

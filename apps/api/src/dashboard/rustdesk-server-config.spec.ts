@@ -49,7 +49,10 @@ function configFromPart(part: string): RustDeskServerConfig | undefined {
   if (bytes.toString('base64url') !== reversed) return undefined;
   try {
     const json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-    const field = (key: string) => (typeof json[key] === 'string' ? (json[key] as string) : '');
+    const field = (key: string) => {
+      const value = json[key];
+      return typeof value === 'string' ? value : '';
+    };
     return { host: field('host'), relay: field('relay'), api: field('api'), key: field('key') };
   } catch {
     return undefined;
