@@ -93,6 +93,16 @@ describe('RustDesk server config string', () => {
     expect(() => decodeLikeRustConfigFlag(padded)).toThrow('Failed to parse');
   });
 
+  it('re-spaces the JSON when a non-ASCII value would encode to "--"', () => {
+    const awkward = { host: 'h', relay: 'r\u03fe', api: '', key: '' };
+    const compact = [...Buffer.from(JSON.stringify(awkward)).toString('base64url')].reverse().join('');
+    expect(compact).toContain('--');
+    const encoded = encodeRustDeskServerConfig(awkward);
+    expect(encoded).not.toContain('--');
+    expect(decodeLikeRustConfigFlag(encoded)).toEqual(awkward);
+    expect(decodeLikeFlutter(encoded)).toEqual(awkward);
+  });
+
   it('never yields "--" and always decodes, over many random configs', () => {
     for (let round = 0; round < 2_000; round++) {
       const random: RustDeskServerConfig = {

@@ -22,8 +22,9 @@ export interface RustDeskServerConfig {
  *   and tries each part: reverse, then `URL_SAFE_NO_PAD` decode, which refuses padding, then JSON.
  *
  * So: no padding (the Rust reader fails on `=`), and never `--` in the result (the Rust reader would
- * split the string there; `-` is in the URL-safe alphabet). When the compact JSON encodes to a string
- * with `--` or `-licensed-`, a space is added after a separator (JSON does not care) until it does not.
+ * split the string there; `-` is in the URL-safe alphabet). ASCII JSON never encodes to `--` (a `-` can
+ * only be the 4th character of a group, ASCII bytes having their top bit clear), but a non-ASCII value
+ * can: then spaces are added after separators (JSON does not care) until the result has none.
  */
 export function encodeRustDeskServerConfig(config: RustDeskServerConfig): string {
   const fields: [string, string][] = [
