@@ -64,6 +64,7 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     deviceSync: given.deviceSync ?? unfaked('deviceSync'),
     strategies: given.strategies ?? unfaked('strategies'),
     addressBooks: given.addressBooks ?? unfaked('addressBooks'),
+    deviceStats: given.deviceStats ?? unfaked('deviceStats'),
   };
 }
 

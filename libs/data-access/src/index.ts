@@ -128,6 +128,10 @@ export type {
   StoredDeviceIdentity,
 } from './devices';
 
+// Dashboard: read-only counts for the operators' console.
+export { DeviceStatsRepository } from './dashboard';
+export type { DeviceCounts } from './dashboard';
+
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
 export { SettingRepository } from './settings';
 export type { SettingRecord } from './settings';
