@@ -4,10 +4,13 @@ import {
   type CountRow,
   directLinksSql,
   effectiveStrategySql,
+  findGroupIdSql,
+  findOwnersMatchingSql,
   type DeviceListFilter,
   type DeviceListOrder,
   type DeviceListPosition,
   type DeviceListRow,
+  type DeviceListSegment,
   type DeviceOsFamily,
   type IdRow,
   insertPlaceholderSql,
@@ -18,6 +21,7 @@ import {
   lockDevicesSql,
   type LockedDeviceRow,
   readDevicesSql,
+  type ResolvedDeviceListFilter,
   type RustdeskIdRow,
   sortKeyIsNullable,
   type StrategyRow,
@@ -139,6 +143,11 @@ export class DeviceIdTakenError extends Error {
   }
 }
 
+// A probe reads this many rows in sort order per row wanted (at least MIN_PROBE_ROWS): a page fills
+// from it when at least one row in 20 matches, which every filter but a narrow one does; reading
+// 2,000 rows costs a few milliseconds, so a probe that falls short wastes little.
+const PROBE_ROWS_PER_ROW = 20;
+const MIN_PROBE_ROWS = 2_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UNIQUE_VIOLATION = 'P2002';
 
@@ -170,19 +179,54 @@ export class DeviceAdminRepository {
     limit: number,
     withTotal = false,
   ): Promise<DevicePage> {
+    const resolved = await this.resolveFilter(filter);
+    // A group that does not exist holds no device.
+    if (resolved === null) return { items: [], total: withTotal ? 0 : null, hasMore: false };
     const wanted = limit + 1;
     const rows: DeviceListRow[] = [];
     const inUnkeyed = sortKeyIsNullable(order.sort) && after !== undefined && after.key === null;
-    if (!inUnkeyed) {
-      rows.push(...(await this.db.$queryRaw<DeviceListRow[]>(listDevicesSql(filter, order, 'keyed', after, wanted))));
-    }
+    if (!inUnkeyed) rows.push(...(await this.segment(resolved, order, 'keyed', after, wanted)));
     if (sortKeyIsNullable(order.sort) && rows.length < wanted) {
-      const sql = listDevicesSql(filter, order, 'unkeyed', inUnkeyed ? after : undefined, wanted - rows.length);
-      rows.push(...(await this.db.$queryRaw<DeviceListRow[]>(sql)));
+      rows.push(
+        ...(await this.segment(resolved, order, 'unkeyed', inUnkeyed ? after : undefined, wanted - rows.length)),
+      );
     }
     let total: number | null = null;
-    if (withTotal) total = (await this.db.$queryRaw<CountRow[]>(countDevicesSql(filter)))[0]?.count ?? 0;
+    if (withTotal) total = (await this.db.$queryRaw<CountRow[]>(countDevicesSql(resolved)))[0]?.count ?? 0;
     return { items: rows.slice(0, limit).map(toSummary), total, hasMore: rows.length > limit };
+  }
+
+  /** A probe in sort order first; when it leaves the page short, every match sorted (DeviceListPlan). */
+  private async segment(
+    filter: ResolvedDeviceListFilter,
+    order: DeviceListOrder,
+    segment: DeviceListSegment,
+    after: DeviceListPosition | undefined,
+    wanted: number,
+  ): Promise<DeviceListRow[]> {
+    const probe = { probe: Math.max(MIN_PROBE_ROWS, wanted * PROBE_ROWS_PER_ROW) };
+    const found = await this.db.$queryRaw<DeviceListRow[]>(
+      listDevicesSql(filter, order, segment, after, wanted, probe),
+    );
+    if (found.length >= wanted) return found;
+    return this.db.$queryRaw<DeviceListRow[]>(listDevicesSql(filter, order, segment, after, wanted, 'matches'));
+  }
+
+  /** The look-ups a listing's filter needs, done first (device-admin.sql.ts says why); null: no such group. */
+  private async resolveFilter(filter: DeviceListFilter): Promise<ResolvedDeviceListFilter | null> {
+    const { group, ...rest } = filter;
+    let groupId: string | undefined;
+    if (group !== undefined) {
+      const [row] = await this.db.$queryRaw<IdRow[]>(findGroupIdSql(group));
+      if (row === undefined) return null;
+      groupId = row.id;
+    }
+    let qOwnerIds: string[] | undefined;
+    if (filter.q !== undefined && filter.q !== '') {
+      const owners = await this.db.$queryRaw<IdRow[]>(findOwnersMatchingSql(filter.q));
+      qOwnerIds = owners.map((owner) => owner.id);
+    }
+    return { ...rest, groupId, qOwnerIds };
   }
 
   async findDetails(rustdeskId: string): Promise<DeviceDetails | null> {

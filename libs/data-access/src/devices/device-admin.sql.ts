@@ -64,10 +64,39 @@ export function sortKeyIsNullable(sort: DeviceSortKey): boolean {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The WHERE clause of a device listing. Each condition is index-backed at 100k rows: the trigram GIN
- * indexes serve the `%q%` ILIKEs, the tags GIN index serves `@>`, btrees the rest.
+ * A filter with its look-ups done first (the group's id, the owners whose username matches q), so
+ * that the device query carries them as values: as sub-selects, the planner could not estimate them
+ * (it assumed half the table matched) and walked a whole sort index for a group or search that
+ * matched nothing.
  */
-function listConditions(filter: DeviceListFilter): Prisma.Sql[] {
+export interface ResolvedDeviceListFilter extends Omit<DeviceListFilter, 'group'> {
+  readonly groupId?: string;
+  /** Owners whose username contains q (case-insensitive); empty when none does. */
+  readonly qOwnerIds?: readonly string[];
+}
+
+/** The device group a filter names, by id or by name. */
+export function findGroupIdSql(group: string): Prisma.Sql {
+  return UUID.test(group)
+    ? Prisma.sql`SELECT id FROM device_groups WHERE id = ${group}::uuid`
+    : Prisma.sql`SELECT id FROM device_groups WHERE name = ${group}`;
+}
+
+/** Users whose username contains q: operator accounts, a few thousand at most, so the list stays short. */
+export function findOwnersMatchingSql(q: string): Prisma.Sql {
+  return Prisma.sql`SELECT id FROM users WHERE username ILIKE ${likePattern(q)} ESCAPE '\\'`;
+}
+
+function likePattern(q: string): string {
+  return `%${escapeLike(q)}%`;
+}
+
+/**
+ * The WHERE clause of a device listing. Each condition is index-backed at 100k rows: the trigram GIN
+ * indexes serve the `%q%` ILIKEs (from 3 characters: a shorter q has no trigram, so it is a scan), the
+ * tags GIN index serves `@>`, btrees the rest.
+ */
+function listConditions(filter: ResolvedDeviceListFilter): Prisma.Sql[] {
   const conditions: Prisma.Sql[] = [
     filter.deleted === true ? Prisma.sql`d.deleted_at IS NOT NULL` : Prisma.sql`d.deleted_at IS NULL`,
   ];
@@ -87,21 +116,19 @@ function listConditions(filter: DeviceListFilter): Prisma.Sql[] {
     );
   }
   if (filter.tag !== undefined) conditions.push(Prisma.sql`d.tags @> ARRAY[${filter.tag}]::text[]`);
-  if (filter.group !== undefined) {
-    conditions.push(
-      UUID.test(filter.group)
-        ? Prisma.sql`d.group_id = ${filter.group}::uuid`
-        : Prisma.sql`d.group_id = (SELECT id FROM device_groups WHERE name = ${filter.group})`,
-    );
-  }
+  if (filter.groupId !== undefined) conditions.push(Prisma.sql`d.group_id = ${filter.groupId}::uuid`);
   if (filter.q !== undefined && filter.q !== '') {
-    const pattern = `%${escapeLike(filter.q)}%`;
+    const pattern = likePattern(filter.q);
+    const owners =
+      filter.qOwnerIds === undefined || filter.qOwnerIds.length === 0
+        ? Prisma.empty
+        : Prisma.sql`OR d.owner_id = ANY(${[...filter.qOwnerIds]}::uuid[])`;
     conditions.push(Prisma.sql`(
       d.rustdesk_id ILIKE ${pattern} ESCAPE '\\'
       OR d.hostname ILIKE ${pattern} ESCAPE '\\'
       OR d.os_username ILIKE ${pattern} ESCAPE '\\'
       OR d.note ILIKE ${pattern} ESCAPE '\\'
-      OR d.owner_id IN (SELECT id FROM users WHERE username ILIKE ${pattern} ESCAPE '\\'))`);
+      ${owners})`);
   }
   return conditions;
 }
@@ -136,54 +163,76 @@ export interface DeviceListRow {
 export type DeviceListSegment = 'keyed' | 'unkeyed';
 
 /**
+ * How a page's query finds its rows (the planner, left alone, walked a whole sort index when a filter
+ * matched nothing near the cursor, or gave a sub-select's match a default guess of half the table):
+ * - `probe`: read the next `rows` rows of the segment in sort order (one index range scan, no
+ *   filter), and keep those that match. When that fills the page it is exactly the page; when not,
+ *   the matches are sparse here and the caller asks again with
+ * - `matches`: find every match after the cursor first (bitmap scans of the filter's own indexes, or
+ *   one pass over the table), then sort them: bounded by the number of matches, never a walk.
+ */
+export type DeviceListPlan = { readonly probe: number } | 'matches';
+
+/**
  * One segment of a page in the requested order, after `after` (keyset), `limit` rows. For a key that
  * cannot be NULL there is one segment, 'keyed'. Ties on the key are broken by the RustDesk id, in the
  * same direction.
  */
 export function listDevicesSql(
-  filter: DeviceListFilter,
+  filter: ResolvedDeviceListFilter,
   order: DeviceListOrder,
   segment: DeviceListSegment,
   after: DeviceListPosition | undefined,
   limit: number,
+  plan: DeviceListPlan,
 ): Prisma.Sql {
   const { column, nullable } = SORT_COLUMNS[order.sort];
   const desc = order.order === 'desc';
   const direction = Prisma.raw(desc ? 'DESC' : 'ASC');
   const beyond = Prisma.raw(desc ? '<' : '>');
-  const conditions = listConditions(filter);
-  let orderBy: Prisma.Sql;
+  // Where the segment continues: the keyset position, and which side of NULL.
+  const range: Prisma.Sql[] = [];
   if (order.sort === 'rustdeskId') {
-    if (after !== undefined) conditions.push(Prisma.sql`d.rustdesk_id ${beyond} ${after.rustdeskId}`);
-    orderBy = Prisma.sql`d.rustdesk_id ${direction}`;
+    if (after !== undefined) range.push(Prisma.sql`d.rustdesk_id ${beyond} ${after.rustdeskId}`);
   } else if (segment === 'keyed') {
-    if (nullable) conditions.push(Prisma.sql`${column} IS NOT NULL`);
+    if (nullable) range.push(Prisma.sql`${column} IS NOT NULL`);
     if (after !== undefined && after.key !== null) {
       const key = after.key instanceof Date ? Prisma.sql`${after.key}::timestamptz` : Prisma.sql`${after.key}`;
-      conditions.push(Prisma.sql`(${column}, d.rustdesk_id) ${beyond} (${key}, ${after.rustdeskId})`);
+      range.push(Prisma.sql`(${column}, d.rustdesk_id) ${beyond} (${key}, ${after.rustdeskId})`);
     }
-    orderBy = Prisma.sql`${column} ${direction}, d.rustdesk_id ${direction}`;
   } else {
-    conditions.push(Prisma.sql`${column} IS NULL`);
+    range.push(Prisma.sql`${column} IS NULL`);
     if (after !== undefined && after.key === null) {
-      conditions.push(Prisma.sql`d.rustdesk_id ${beyond} ${after.rustdeskId}`);
+      range.push(Prisma.sql`d.rustdesk_id ${beyond} ${after.rustdeskId}`);
     }
-    orderBy = Prisma.sql`${column} ${direction}, d.rustdesk_id ${direction}`;
   }
+  const orderBy =
+    order.sort === 'rustdeskId'
+      ? Prisma.sql`d.rustdesk_id ${direction}`
+      : Prisma.sql`${column} ${direction}, d.rustdesk_id ${direction}`;
+  const where = (conditions: Prisma.Sql[]) =>
+    conditions.length === 0 ? Prisma.empty : Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}`;
+  // MATERIALIZED keeps the planner from pushing the outer ORDER BY ... LIMIT back into a walk.
+  const rows =
+    plan === 'matches'
+      ? Prisma.sql`(WITH m AS MATERIALIZED (SELECT * FROM devices d ${where([...range, ...listConditions(filter)])})
+          SELECT * FROM m d)`
+      : Prisma.sql`(SELECT * FROM devices d ${where(range)} ORDER BY ${orderBy} LIMIT ${plan.probe})`;
+  const conditions = plan === 'matches' ? [] : listConditions(filter);
   return Prisma.sql`
     SELECT d.rustdesk_id, d.hostname, d.os, d.os_family, d.version, d.last_ip, d.last_seen_at,
            d.created_at, d.tags, d.note, d.admission::text AS admission, d.banned, d.ban_reason,
            d.deleted_at, d.revoked_at,
            g.id AS group_id, g.name AS group_name, u.id AS owner_id, u.username AS owner_username
-    FROM devices d
+    FROM ${rows} d
     LEFT JOIN device_groups g ON g.id = d.group_id
     LEFT JOIN users u ON u.id = d.owner_id
-    WHERE ${Prisma.join(conditions, ' AND ')}
+    ${where(conditions)}
     ORDER BY ${orderBy}
     LIMIT ${limit}`;
 }
 
-export function countDevicesSql(filter: DeviceListFilter): Prisma.Sql {
+export function countDevicesSql(filter: ResolvedDeviceListFilter): Prisma.Sql {
   return Prisma.sql`SELECT count(*)::int AS count FROM devices d WHERE ${Prisma.join(listConditions(filter), ' AND ')}`;
 }
 
