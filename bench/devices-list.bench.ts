@@ -189,10 +189,16 @@ async function main(): Promise<void> {
     const reference = summary(await repeated(`${base}/100000042`, headers, 300));
     const totals: number[] = [];
     for (const [, filter] of FILTERS)
-      totals.push(...(await repeated(`${base}?limit=${PAGE_SIZE}&withTotal=true&${filter}`, headers, ROUNDS)));
+      totals.push(
+        ...(await repeated(`${base}?limit=${PAGE_SIZE}&withTotal=true&${filter}`, headers, ROUNDS)),
+      );
     const withTotal = summary(totals);
 
-    const rows = [...byCombination].map(([key, samples]) => ({ key, ...summary(samples), n: samples.length }));
+    const rows = [...byCombination].map(([key, samples]) => ({
+      key,
+      ...summary(samples),
+      n: samples.length,
+    }));
     const all = summary([...byCombination.values()].flat());
     const lines = rows.map((row) => `${row.key} p50 ${ms(row.p50)}  p99 ${ms(row.p99)}`);
     const worst = [...rows].sort((a, b) => b.p99 - a.p99).slice(0, 10);

@@ -353,7 +353,9 @@ describe('device listing, details and editing', () => {
         return response.json<Page>();
       };
       expect((await timed('first page', '?limit=200&withTotal=true')).total).toBe(100_004);
-      const deep = Buffer.from(JSON.stringify({ s: 'rustdeskId', o: 'asc', k: '100099000', i: '100099000' })).toString('base64url');
+      const deep = Buffer.from(
+        JSON.stringify({ s: 'rustdeskId', o: 'asc', k: '100099000', i: '100099000' }),
+      ).toString('base64url');
       expect((await timed('deep cursor page', `?limit=50&cursor=${deep}`)).items[0]?.id).toBe('100099001');
       expect((await timed('search', '?q=4567&withTotal=true')).total).toBeGreaterThan(0);
       expect((await timed('banned', '?banned=true&withTotal=true')).total).toBe(1_001);

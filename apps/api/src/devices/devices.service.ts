@@ -66,7 +66,9 @@ const NOT_FOUND: Refusal = { outcome: 'not_found', message: 'Device not found' }
  * Whether each action may go ahead on a device as it stands: the one decision the single routes, the
  * bulk route and its dry run all take (the first two under the row lock, the dry run on a plain read).
  */
-const PRECONDITIONS: Readonly<Record<BulkDeviceAction, (device: LockedDevice | undefined) => Refusal | null>> = {
+const PRECONDITIONS: Readonly<
+  Record<BulkDeviceAction, (device: LockedDevice | undefined) => Refusal | null>
+> = {
   approve: (device) => {
     if (device === undefined) return NOT_FOUND;
     if (device.deleted) return { outcome: 'not_allowed', message: 'Device is deleted' };
@@ -217,7 +219,12 @@ export class DevicesService {
   }
 
   /** `createIfMissing` false (bulk): an unknown id is not found rather than banned ahead. */
-  private async applyBan(rustdeskId: string, reason: string, actor: Actor, createIfMissing: boolean): Promise<void> {
+  private async applyBan(
+    rustdeskId: string,
+    reason: string,
+    actor: Actor,
+    createIfMissing: boolean,
+  ): Promise<void> {
     await this.changes.run(async ({ devices: repo }) => {
       const locked = createIfMissing
         ? await repo.lockOrCreate(rustdeskId)
@@ -512,10 +519,15 @@ function result(id: string, refusal: Refusal | null): BulkResultView['results'][
 }
 
 function sortKeyOf(
-  device: { rustdeskId: string; hostname: string | null; os: string | null; lastSeenAt: Date | null; createdAt: Date },
+  device: {
+    rustdeskId: string;
+    hostname: string | null;
+    os: string | null;
+    lastSeenAt: Date | null;
+    createdAt: Date;
+  },
   sort: DeviceSortKey,
 ): string | Date | null {
-  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every key is a case
   switch (sort) {
     case 'rustdeskId':
       return device.rustdeskId;
@@ -564,7 +576,8 @@ function decodeCursor(cursor: string, sort: DeviceSortKey, order: 'asc' | 'desc'
     ]);
   }
   if (parsed.k === null) {
-    if (sort === 'rustdeskId' || sort === 'createdAt') throw new BadRequestException(['cursor: invalid cursor']);
+    if (sort === 'rustdeskId' || sort === 'createdAt')
+      throw new BadRequestException(['cursor: invalid cursor']);
     return { key: null, rustdeskId: parsed.i };
   }
   if (DATE_SORTS.has(sort)) {

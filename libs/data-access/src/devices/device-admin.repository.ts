@@ -188,7 +188,13 @@ export class DeviceAdminRepository {
     if (!inUnkeyed) rows.push(...(await this.segment(resolved, order, 'keyed', after, wanted)));
     if (sortKeyIsNullable(order.sort) && rows.length < wanted) {
       rows.push(
-        ...(await this.segment(resolved, order, 'unkeyed', inUnkeyed ? after : undefined, wanted - rows.length)),
+        ...(await this.segment(
+          resolved,
+          order,
+          'unkeyed',
+          inUnkeyed ? after : undefined,
+          wanted - rows.length,
+        )),
       );
     }
     let total: number | null = null;
@@ -209,7 +215,9 @@ export class DeviceAdminRepository {
       listDevicesSql(filter, order, segment, after, wanted, probe),
     );
     if (found.length >= wanted) return found;
-    return this.db.$queryRaw<DeviceListRow[]>(listDevicesSql(filter, order, segment, after, wanted, 'matches'));
+    return this.db.$queryRaw<DeviceListRow[]>(
+      listDevicesSql(filter, order, segment, after, wanted, 'matches'),
+    );
   }
 
   /** The look-ups a listing's filter needs, done first (device-admin.sql.ts says why); null: no such group. */

@@ -197,7 +197,8 @@ export function listDevicesSql(
   } else if (segment === 'keyed') {
     if (nullable) range.push(Prisma.sql`${column} IS NOT NULL`);
     if (after !== undefined && after.key !== null) {
-      const key = after.key instanceof Date ? Prisma.sql`${after.key}::timestamptz` : Prisma.sql`${after.key}`;
+      const key =
+        after.key instanceof Date ? Prisma.sql`${after.key}::timestamptz` : Prisma.sql`${after.key}`;
       range.push(Prisma.sql`(${column}, d.rustdesk_id) ${beyond} (${key}, ${after.rustdeskId})`);
     }
   } else {
