@@ -1,4 +1,6 @@
-import { signInAs, type SignedInUser } from '../../test/api-test-harness';
+import { createTestDatabase } from '@switchboard/testing';
+
+import { signInAs, type SignedInUser, startTestApp } from '../../test/api-test-harness';
 import {
   auditEntries,
   type DeviceTestKit,
@@ -599,6 +601,47 @@ describe('devices API for the console', () => {
         ['pro', false, false],
       ]);
       expect((await kit.app.inject({ method: 'GET', url: '/api/v1/roles' })).statusCode).toBe(401);
+    });
+  });
+
+  describe('OpenAPI document (the console generates its typed client from it)', () => {
+    it('names a response schema for each new route, with its fields', async () => {
+      const database = await createTestDatabase();
+      const app = await startTestApp({
+        DATABASE_URL: database.url,
+        REDIS_KEY_PREFIX: `${kit.prefix}-docs`,
+        API_DOCS_ENABLED: 'true',
+      });
+      try {
+        type Schema = { $ref?: string; properties?: Record<string, unknown> };
+        const document = (await app.inject({ method: 'GET', url: '/api/docs/json' })).json<{
+          paths: Record<
+            string,
+            Record<string, { responses: Record<string, { content?: Record<string, { schema: Schema }> }> }>
+          >;
+          components: { schemas: Record<string, Schema> };
+        }>();
+        const fields = (path: string, method: string) => {
+          const ref =
+            document.paths[path]?.[method]?.responses['200']?.content?.['application/json']?.schema.$ref;
+          return Object.keys(
+            document.components.schemas[(ref ?? '').replace('#/components/schemas/', '')]?.properties ?? {},
+          );
+        };
+        expect(fields('/api/v1/devices', 'get')).toEqual(['items', 'total', 'nextCursor']);
+        expect(fields('/api/v1/devices/bulk', 'post')).toEqual(['action', 'dryRun', 'results', 'counts']);
+        expect(fields('/api/v1/devices/{id}', 'get')).toEqual(
+          expect.arrayContaining(['osFamily', 'strategy', 'links']),
+        );
+        expect(fields('/api/v1/devices/{id}/links', 'get')).toEqual(['id', 'links']);
+        expect(fields('/api/v1/devices/{id}/revoke-preview', 'get')).toEqual(
+          expect.arrayContaining(['cascade', 'alreadyRevoked', 'tooMany']),
+        );
+        expect(fields('/api/v1/roles', 'get')).toEqual(['role', 'roles']);
+      } finally {
+        await app.close();
+        await database.drop();
+      }
     });
   });
 });
