@@ -163,6 +163,7 @@ export class FakeDeviceAdminRepository implements DeviceAdminStore {
   }
 
   list = notFaked('devices.list');
+  directLinks = notFaked('devices.directLinks');
   admitDeployed = notFaked('devices.admitDeployed');
   listGroups = notFaked('devices.listGroups');
   createGroup = notFaked('devices.createGroup');
@@ -184,6 +185,10 @@ export class FakeDeviceAdminRepository implements DeviceAdminStore {
     const wanted = new Set(rustdeskIds);
     const found = [...this.rows.values()].filter((row) => wanted.has(row.rustdeskId));
     return Promise.resolve(found.sort((a, b) => a.rustdeskId.localeCompare(b.rustdeskId)).map(locked));
+  }
+
+  readMany(rustdeskIds: readonly string[]): Promise<LockedDevice[]> {
+    return this.lockMany(rustdeskIds);
   }
 
   lockOrCreate(rustdeskId: string): Promise<{ device: LockedDevice; created: boolean }> {
@@ -307,6 +312,7 @@ function details(device: FakeDevice): DeviceDetails {
     rustdeskId: device.rustdeskId,
     hostname: null,
     os: null,
+    osFamily: null,
     version: null,
     lastIp: null,
     lastSeenAt: null,
@@ -332,6 +338,7 @@ function details(device: FakeDevice): DeviceDetails {
     createdAt: device.createdAt,
     updatedAt: device.createdAt,
     links: [],
+    strategy: null,
   };
 }
 

@@ -97,6 +97,8 @@ export type { AuditAppendInput, AuditListQuery, AuditPage, AuditRepositoryOption
 // Devices as signal sees them: access snapshot for its admission index, batched write-behind.
 export {
   DeviceAdminRepository,
+  DEVICE_OS_FAMILIES,
+  DEVICE_SORT_KEYS,
   DeviceDenyStateRepository,
   DeviceGroupNameTakenError,
   DeviceIdTakenError,
@@ -111,7 +113,11 @@ export type {
   DeviceDetails,
   DeviceGroupRecord,
   DeviceListFilter,
+  DeviceListOrder,
+  DeviceListPosition,
+  DeviceOsFamily,
   DevicePage,
+  DeviceSortKey,
   DevicePatch,
   DeviceSummary,
   LockedDevice,
