@@ -58,11 +58,12 @@ export function BulkDialog({
   const ids = devices.map((device) => device.id);
   const preview = useQuery({
     queryKey: ['devices', 'bulk-preview', action, ids],
-    queryFn: () => runBulk(action, devices, action === 'ban' ? 'preview' : undefined, true),
+    // The ban's reason is required even by a dry run, which stores nothing.
+    queryFn: () => runBulk(action, ids, action === 'ban' ? 'preview' : undefined, true),
     staleTime: Infinity,
   });
   const run = useMutation({
-    mutationFn: () => runBulk(action, devices, action === 'ban' ? reason.trim() : undefined, false),
+    mutationFn: () => runBulk(action, ids, action === 'ban' ? reason.trim() : undefined, false),
     onSettled: () => invalidate(),
     onSuccess: (result) => onClose(result),
   });

@@ -33,7 +33,7 @@ export function DeviceActionDialog({
   const [text, setText] = useState('');
   const [cascade, setCascade] = useState(false);
   const [invalid, setInvalid] = useState<string>();
-  const preview = useRevokePreview(device, dialog.kind === 'revoke');
+  const preview = useRevokePreview(device.id, dialog.kind === 'revoke');
   const id = device.id;
 
   const submit = (request: DeviceAction, done: string, then?: () => void) => {

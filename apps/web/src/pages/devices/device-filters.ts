@@ -1,4 +1,4 @@
-import { type Admission, OS_FAMILIES, type OsFamily } from './devices-types';
+import { type Admission, type DeviceListQuery, OS_FAMILIES, type OsFamily } from './devices-types';
 
 // The device list's filters live in the address bar, so a reload or a shared link shows the same list.
 // Unknown or malformed values are dropped rather than sent: the api would refuse them with a 400.
@@ -58,22 +58,22 @@ export function withFilter(params: URLSearchParams, key: string, value: string |
   return next;
 }
 
-/** The list call's query string for these filters. */
-export function listQueryOf(filters: DeviceFilters): Record<string, string> {
-  const query: Record<string, string> = { sort: filters.sort, order: filters.order };
+/** The list call's query for these filters (without the cursor and page size). */
+export function listQueryOf(filters: DeviceFilters): DeviceListQuery {
   const q = filters.q.trim();
-  if (q !== '') query['q'] = q;
-  if (filters.online !== undefined) query['online'] = filters.online;
-  if (filters.banned !== undefined) query['banned'] = filters.banned;
-  if (filters.view === 'pending') {
-    query['admission'] = 'pending';
-    query['pending'] = 'true';
-  } else if (filters.admission !== undefined) query['admission'] = filters.admission;
-  if (filters.view === 'deleted') query['deleted'] = 'true';
-  if (filters.os !== undefined) query['os'] = filters.os;
-  if (filters.group !== '') query['group'] = filters.group;
-  if (filters.tag !== '') query['tag'] = filters.tag;
-  return query;
+  const admission = filters.view === 'pending' ? 'pending' : filters.admission;
+  return {
+    sort: filters.sort,
+    order: filters.order,
+    ...(q === '' ? {} : { q }),
+    ...(filters.online === undefined ? {} : { online: filters.online }),
+    ...(filters.banned === undefined ? {} : { banned: filters.banned }),
+    ...(admission === undefined ? {} : { admission }),
+    ...(filters.view === 'deleted' ? { deleted: 'true' as const } : {}),
+    ...(filters.os === undefined ? {} : { os: filters.os }),
+    ...(filters.group === '' ? {} : { group: filters.group }),
+    ...(filters.tag === '' ? {} : { tag: filters.tag }),
+  };
 }
 
 export function hasNarrowingFilter(filters: DeviceFilters): boolean {

@@ -5,14 +5,11 @@ import { api, unwrap } from '../../api/client';
 import { type DeviceFilters, listQueryOf } from './device-filters';
 import {
   type BulkAction,
-  type BulkOutcome,
   type BulkResult,
   type ConnectionPage,
-  type Device,
   type DeviceDetails,
   type DeviceGroup,
   type DevicePage,
-  type RevokePreview,
 } from './devices-types';
 
 // The devices area's calls. Keys start with 'devices' (lists) or 'device' (one device): the live
@@ -37,9 +34,9 @@ export function useDeviceList(filters: DeviceFilters, cursor: string | undefined
         limit: PAGE_SIZE,
         ...(cursor === undefined ? {} : { cursor }),
       };
-      // TODO(schemas): the generated query type has no sort/order/admission/os yet.
+      // TODO(schemas): see NullableStrings.
       return (await unwrap(
-        api.GET('/api/v1/devices', { params: { query: query as never }, signal }),
+        api.GET('/api/v1/devices', { params: { query }, signal }),
       )) as unknown as DevicePage;
     },
     // A page stays on screen while the next one (or a narrower search) loads: no flash of "Loading…".
@@ -47,17 +44,14 @@ export function useDeviceList(filters: DeviceFilters, cursor: string | undefined
   });
 }
 
-/** How many devices wait for approval (a small set: counting it is cheap). */
+/** How many devices wait for approval (a small set, so counting it is cheap even in a large fleet). */
 export function usePendingCount(enabled: boolean) {
   return useQuery({
     queryKey: ['devices', 'pending-count'],
     enabled,
     queryFn: async ({ signal }) => {
-      const query = { admission: 'pending', pending: 'true', withTotal: 'true', limit: 1 };
-      const page = (await unwrap(
-        api.GET('/api/v1/devices', { params: { query: query as never }, signal }),
-      )) as unknown as DevicePage;
-      return page.total;
+      const query = { admission: 'pending', withTotal: 'true', limit: 1 } as const;
+      return (await unwrap(api.GET('/api/v1/devices', { params: { query }, signal }))).total;
     },
     staleTime: 30_000,
   });
@@ -66,6 +60,7 @@ export function usePendingCount(enabled: boolean) {
 export function useDevice(id: string) {
   return useQuery({
     queryKey: deviceKey(id),
+    // TODO(schemas): see NullableStrings.
     queryFn: async ({ signal }) =>
       (await unwrap(
         api.GET('/api/v1/devices/{id}', { params: { path: { id } }, signal }),
@@ -99,19 +94,13 @@ export function useDeviceConnections(id: string, enabled: boolean) {
   });
 }
 
-export function useRevokePreview(device: DeviceDetails, enabled: boolean) {
+/** What a cascading revoke would take down: the linked devices, transitively (the api's own query). */
+export function useRevokePreview(id: string, enabled: boolean) {
   return useQuery({
-    queryKey: ['device', device.id, 'revoke-preview'],
+    queryKey: ['device', id, 'revoke-preview'],
     enabled,
-    // TODO(devs): GET /devices/{id}/revoke-preview answers the cascade transitively; until it lands,
-    // the devices linked directly.
-    queryFn: (): RevokePreview => ({
-      id: device.id,
-      cascade: device.links.map((link) => link.id),
-      alreadyRevoked: device.revoked,
-      tooMany: false,
-      maxCascade: 1_000,
-    }),
+    queryFn: ({ signal }) =>
+      unwrap(api.GET('/api/v1/devices/{id}/revoke-preview', { params: { path: { id } }, signal })),
   });
 }
 
@@ -188,44 +177,16 @@ export function useDeviceAction(id: string) {
   });
 }
 
-const OK_STATES: Record<BulkAction, (device: Device) => BulkOutcome> = {
-  approve: (device) => (device.admission === 'admitted' ? 'already' : 'ok'),
-  ban: (device) => (device.banned ? 'already' : 'ok'),
-  unban: (device) => (device.banned ? 'ok' : 'already'),
-  delete: (device) => (device.deleted ? 'already' : 'ok'),
-};
-
-function countOf(results: BulkResult['results']): BulkResult['counts'] {
-  const counts = { ok: 0, not_found: 0, not_allowed: 0, already: 0 };
-  for (const result of results) counts[result.outcome] += 1;
-  return counts;
-}
-
-/**
- * One action on many devices. TODO(devs): POST /devices/bulk (with its dry run) replaces this loop
- * over the single-device routes once it lands.
- */
-export async function runBulk(
+/** One action on many devices; `dryRun` answers what would happen (each device's outcome), changing nothing. */
+export function runBulk(
   action: BulkAction,
-  devices: readonly Device[],
+  ids: readonly string[],
   reason: string | undefined,
   dryRun: boolean,
 ): Promise<BulkResult> {
-  const results: BulkResult['results'] = [];
-  for (const device of devices) {
-    const expected = OK_STATES[action](device);
-    if (dryRun || expected !== 'ok') {
-      results.push({ id: device.id, outcome: expected, message: null });
-      continue;
-    }
-    try {
-      if (action === 'ban') await runDeviceAction(device.id, { kind: 'ban', reason: reason ?? '' });
-      else await runDeviceAction(device.id, { kind: action });
-      results.push({ id: device.id, outcome: 'ok', message: null });
-    } catch (error) {
-      const outcome: BulkOutcome = isApiError(error, 404) ? 'not_found' : 'not_allowed';
-      results.push({ id: device.id, outcome, message: error instanceof Error ? error.message : null });
-    }
-  }
-  return { action, dryRun, results, counts: countOf(results) };
+  return unwrap(
+    api.POST('/api/v1/devices/bulk', {
+      body: { action, ids: [...ids], dryRun, ...(reason === undefined ? {} : { reason }) },
+    }),
+  );
 }

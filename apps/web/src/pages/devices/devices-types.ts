@@ -1,56 +1,35 @@
-// TODO(schemas): the generated `components['schemas']` answer types of the device routes replace these
+import { type components, type operations } from '../../api/schema';
+
+// The devices area's answer types: generated from the api's OpenAPI document where the route has a
+// response schema.
+
+type Schemas = components['schemas'];
+
+/**
+ * TODO(schemas): the api's OpenAPI document describes `z.string().nullable()` as an array of strings
+ * (nestjs-zod's cleanupOpenApiDoc: `{"type":"array","items":{"type":"string"}}`), so the generated
+ * types say `string[]` for hostname, os, note, banReason, ... This puts back `string | null` for every
+ * such field but the real array, `tags`; drop it once the document is right.
+ */
+type NullableStrings<T> = {
+  [K in keyof T]: K extends 'tags' ? T[K] : T[K] extends string[] ? string | null : T[K];
+};
+
+export type DeviceDetails = NullableStrings<Schemas['DeviceDetailsResponse']>;
+export type Device = NullableStrings<Schemas['DevicePageResponse']['items'][number]>;
+export type DevicePage = NullableStrings<Omit<Schemas['DevicePageResponse'], 'items'>> & { items: Device[] };
+export type BulkResult = Schemas['BulkResultResponse'];
+export type BulkAction = BulkResult['action'];
+export type BulkOutcome = BulkResult['results'][number]['outcome'];
+export type RevokePreview = Schemas['RevokePreviewResponse'];
+export type Admission = Device['admission'];
+export type OsFamily = NonNullable<Device['osFamily']>;
+export type DeviceListQuery = NonNullable<operations['DevicesController_list']['parameters']['query']>;
+
+export const OS_FAMILIES: readonly OsFamily[] = ['windows', 'macos', 'linux', 'android', 'ios', 'other'];
+
+// TODO(schemas): the generated answer types of GET /device-groups and GET /client-audit/connections
 // (apps/api/src/devices/device-view.ts, apps/api/src/client-audit/client-audit-ops.service.ts).
-
-export const OS_FAMILIES = ['windows', 'macos', 'linux', 'android', 'ios', 'other'] as const;
-export type OsFamily = (typeof OS_FAMILIES)[number];
-export type Admission = 'admitted' | 'pending' | 'rejected';
-
-export interface Device {
-  readonly id: string;
-  readonly hostname: string | null;
-  readonly os: string | null;
-  readonly osFamily?: OsFamily | null;
-  readonly version: string | null;
-  readonly lastIp: string | null;
-  readonly lastSeenAt: string | null;
-  readonly online: boolean;
-  readonly tags: string[];
-  readonly note: string | null;
-  readonly group: { id: string; name: string } | null;
-  readonly owner: { id: string; username: string } | null;
-  readonly admission: Admission;
-  readonly banned: boolean;
-  readonly banReason: string | null;
-  readonly deleted: boolean;
-  readonly deletedAt: string | null;
-  readonly revoked: boolean;
-  readonly revokedAt: string | null;
-  readonly createdAt?: string;
-}
-
-export interface DeviceDetails extends Device {
-  readonly uuid: string | null;
-  readonly pk: string | null;
-  readonly osUsername: string | null;
-  readonly cpu: string | null;
-  readonly memory: string | null;
-  readonly admittedAt: string | null;
-  readonly admittedBy: string | null;
-  readonly registrationToken: { id: string; name: string; prefix: string } | null;
-  readonly bannedAt: string | null;
-  readonly bannedBy: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly links: { id: string; linkedAt: string }[];
-  readonly strategy?: { id: string; name: string; via: 'device' | 'user' | 'group' } | null;
-}
-
-export interface DevicePage {
-  readonly items: Device[];
-  /** Only when asked for (withTotal): counting walks every match. */
-  readonly total: number | null;
-  readonly nextCursor: string | null;
-}
 
 export interface DeviceGroup {
   readonly id: string;
@@ -79,23 +58,4 @@ export interface Connection {
 export interface ConnectionPage {
   readonly items: Connection[];
   readonly nextCursor: string | null;
-}
-
-export type BulkAction = 'approve' | 'ban' | 'unban' | 'delete';
-export type BulkOutcome = 'ok' | 'not_found' | 'not_allowed' | 'already';
-
-export interface BulkResult {
-  readonly action: BulkAction;
-  readonly dryRun: boolean;
-  readonly results: { id: string; outcome: BulkOutcome; message: string | null }[];
-  readonly counts: Record<BulkOutcome, number>;
-}
-
-export interface RevokePreview {
-  readonly id: string;
-  /** The linked devices, transitively, a cascading revoke also takes down. */
-  readonly cascade: string[];
-  readonly alreadyRevoked: boolean;
-  readonly tooMany: boolean;
-  readonly maxCascade: number;
 }
