@@ -41,6 +41,7 @@ const LIVE_BOUND_MS = 8_000;
 
 interface DeviceView {
   id: string;
+  revoked: boolean;
   admission: string;
   banned: boolean;
   banReason: string | null;
@@ -355,6 +356,65 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     await row(page, machines[0]?.id ?? '')
       .getByText('banned')
       .waitFor();
+    expect(watched.problems()).toEqual([]);
+    await watched.close();
+  });
+
+  it('revoke previews the linked devices a cascade takes down, then revokes them all', async () => {
+    const [root, child, grandchild] = [newMachine(), newMachine(), newMachine()];
+    for (const machine of [root, child, grandchild]) await registerPending(machine);
+    await stack.call('POST', `/api/v1/devices/${root.id}/links/${child.id}`);
+    await stack.call('POST', `/api/v1/devices/${child.id}/links/${grandchild.id}`);
+
+    const watched = await openConsole();
+    const { page } = watched;
+    await page.goto(`/devices/${root.id}`);
+    await page
+      .getByRole('region', { name: 'Linked devices' })
+      .getByRole('link', { name: child.id })
+      .waitFor();
+    await page.getByRole('group', { name: 'Device actions' }).getByRole('button', { name: 'Revoke' }).click();
+    const dialog = page.getByRole('dialog', { name: `Revoke device ${root.id}` });
+    // Transitively: the grandchild is linked only through the child.
+    const linked = dialog.getByRole('list', { name: 'Linked devices' });
+    for (const machine of [child, grandchild]) await linked.getByText(machine.id, { exact: true }).waitFor();
+    await dialog.getByLabel('Also revoke its 2 linked devices').check();
+    expect(await dialog.textContent()).toContain('These will be revoked too:');
+    await expectClean(watched);
+    await screenshotBothWidths(page, 'device-revoke');
+    await dialog.getByRole('button', { name: 'Revoke 3 devices' }).click();
+    await page.getByText(`Device ${root.id} and 2 linked devices revoked.`).waitFor();
+    for (const machine of [root, child, grandchild]) {
+      expect(await device(machine.id)).toMatchObject({ revoked: true });
+    }
+    expect(watched.problems()).toEqual([]);
+    await watched.close();
+  });
+
+  it('a bulk action’s confirmation says which selected devices it would leave as they are', async () => {
+    const [banned, fresh] = [newMachine(), newMachine()];
+    for (const machine of [banned, fresh]) await registerPending(machine);
+    await stack.call('POST', `/api/v1/devices/${banned.id}/ban`, { reason: 'e2e: earlier' });
+
+    const watched = await openConsole();
+    const { page } = watched;
+    await page.goto(`/devices?q=${banned.id}`);
+    await page.getByLabel(`Select device ${banned.id}`).check();
+    await page.getByLabel('Search').fill(fresh.id);
+    await row(page, fresh.id).waitFor();
+    // A new search starts a new selection: what is selected is what the list shows.
+    await page.getByRole('region', { name: 'Selected devices' }).waitFor({ state: 'detached' });
+    await page.goto('/devices?view=pending');
+    for (const machine of [banned, fresh]) await page.getByLabel(`Select device ${machine.id}`).check();
+    const bar = page.getByRole('region', { name: 'Selected devices' });
+    await bar.getByRole('button', { name: 'Ban', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Ban 2 devices' });
+    await dialog
+      .getByText(`1 device is already banned and will be left as it is (${banned.id}); 1 will be banned.`)
+      .waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await device(fresh.id)).banned).toBe(false);
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
