@@ -8,6 +8,7 @@ import { type components } from '../../api/schema';
 import { formatAgo, formatBytes, formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { OnlineChart } from './online-chart';
 
 type Dashboard = components['schemas']['DashboardViewDto'];
@@ -124,7 +125,7 @@ function Relays({ relays }: { relays: NonNullable<Dashboard['relays']> }) {
       {relays.available && relays.nodes.length === 0 ? (
         <p className="empty">No relay node is announcing itself.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Relay nodes">
           <table>
             <thead>
               <tr>
@@ -156,7 +157,7 @@ function Relays({ relays }: { relays: NonNullable<Dashboard['relays']> }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </section>
   );
@@ -181,7 +182,7 @@ function EventHealth({ events }: { events: NonNullable<Dashboard['events']> }) {
       {events.instances.length === 0 ? (
         <p className="empty">No signal or relay instance has reported in the last 30 seconds.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Signal and relay instances">
           <table>
             <thead>
               <tr>
@@ -212,7 +213,7 @@ function EventHealth({ events }: { events: NonNullable<Dashboard['events']> }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </section>
   );
@@ -249,7 +250,7 @@ function LatestAudit({ entries }: { entries: NonNullable<Dashboard['audit']>['la
       {entries.length === 0 ? (
         <p className="empty">Nothing recorded yet.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Latest audit entries">
           <table>
             <thead>
               <tr>
@@ -280,7 +281,7 @@ function LatestAudit({ entries }: { entries: NonNullable<Dashboard['audit']>['la
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </section>
   );

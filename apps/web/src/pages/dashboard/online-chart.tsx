@@ -19,7 +19,8 @@ function summaryOf(points: readonly Point[]): string {
 }
 
 /**
- * The online-device series as an area chart (recharts, in this page's lazy chunk). Gaps where no api
+ * The online-device series as an area chart (hidden from assistive technology, which reads the
+ * caption's summary instead; recharts' keyboard layer is off so nothing hidden takes focus) (recharts, in this page's lazy chunk). Gaps where no api
  * replica took a sample stay gaps. Colours come from the stylesheet (currentColor), so dark mode works.
  */
 export function OnlineChart({ points }: { points: readonly Point[] }) {
@@ -28,7 +29,11 @@ export function OnlineChart({ points }: { points: readonly Point[] }) {
     <figure className="chart">
       <div className="chart-area" aria-hidden="true">
         <ResponsiveContainer width="100%" height={220}>
-          <AreaChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
+          <AreaChart
+            data={data}
+            margin={{ top: 8, right: 8, bottom: 0, left: -16 }}
+            accessibilityLayer={false}
+          >
             <XAxis dataKey="label" minTickGap={32} tickLine={false} />
             <YAxis allowDecimals={false} tickLine={false} width={48} />
             <Tooltip />
