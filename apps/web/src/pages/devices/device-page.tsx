@@ -9,6 +9,7 @@ import { CopyButton } from '../../ui/copy-button';
 import { formatAgo, formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { DeviceActionDialog, type DialogKind } from './device-action-dialog';
 import { DeviceBadges } from './device-badges';
 import { DeviceEditForm } from './device-edit-form';
@@ -254,7 +255,7 @@ function Connections({
       empty="No connection to this device has been reported by its RustDesk client."
     >
       {(page) => (
-        <div className="table-wrap">
+        <TableWrap label="Connection records">
           <table>
             <thead>
               <tr>
@@ -283,7 +284,7 @@ function Connections({
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </QueryState>
   );

@@ -7,6 +7,7 @@ import { useCan } from '../../auth/session';
 import { formatAgo, formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { BulkDialog, BulkOutcomeNotice, plural } from './bulk-dialog';
 import { DeviceBadges } from './device-badges';
 import {
@@ -283,7 +284,7 @@ export function DevicesPage() {
       <QueryState query={list} isEmpty={(page) => page.items.length === 0} empty={emptyText(filters)}>
         {(page) => (
           <>
-            <div className="table-wrap">
+            <TableWrap label="Device list">
               <table className={list.isPlaceholderData ? 'device-table stale' : 'device-table'}>
                 <caption className="visually-hidden">
                   Devices{page.total === null ? '' : `, ${page.total} matching`}
@@ -369,7 +370,7 @@ export function DevicesPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <div className="pager">
               <button
                 type="button"
