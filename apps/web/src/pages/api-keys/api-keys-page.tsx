@@ -60,7 +60,7 @@ export function ApiKeysPage() {
       confirmLabel: 'Revoke key',
       body: (
         <p>
-          The key {key.name} (<code>{key.prefix}…</code>, role {key.role}
+          The key {key.name} (<code>sbk_{key.prefix}_…</code>, role {key.role}
           {key.ownerUsername !== null ? `, of ${key.ownerUsername}` : ''}) stops working at once; every script
           using it is refused from now on. This cannot be undone.
         </p>
@@ -155,7 +155,7 @@ export function ApiKeysPage() {
                       <td>
                         <strong>{key.name}</strong>
                         <div className="subtle">
-                          <code>{key.prefix}…</code>
+                          <code>sbk_{key.prefix}_…</code>
                         </div>
                       </td>
                       {all && <td>{key.ownerUsername ?? '(deleted user)'}</td>}

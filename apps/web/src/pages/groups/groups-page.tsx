@@ -127,7 +127,11 @@ function UserGroupsSection({
                 </thead>
                 <tbody>
                   {data.items.map((group) => (
-                    <tr key={group.id} className={group.id === selected ? 'selected' : undefined}>
+                    <tr
+                      key={group.id}
+                      className={group.id === selected ? 'selected' : undefined}
+                      aria-current={group.id === selected ? 'true' : undefined}
+                    >
                       <td>
                         <strong>{group.name}</strong>
                       </td>

@@ -43,7 +43,7 @@ export function UserGroupPanel({
   });
 
   return (
-    <section className="panel" aria-labelledby="user-group-title">
+    <section className="panel detail" aria-labelledby="user-group-title">
       <div className="panel-head">
         <h2 id="user-group-title" ref={heading} tabIndex={-1}>
           User group {group.data?.name ?? ''}
@@ -356,7 +356,7 @@ function AccessRules({ group, ask }: { group: UserGroupDetailsView; ask: (action
 
   const rules = (kind: 'device' | 'user', refs: readonly GroupRef[]) =>
     refs.length === 0 ? (
-      <p className="empty">None.</p>
+      <p className="subtle">None yet.</p>
     ) : (
       <ul className="chips">
         {refs.map((ref) => (
@@ -366,7 +366,7 @@ function AccessRules({ group, ask }: { group: UserGroupDetailsView; ask: (action
               <button
                 type="button"
                 className="button-small"
-                aria-label={`Withdraw access to ${ref.name}`}
+                aria-label={`Remove access to ${ref.name}`}
                 onClick={() => revoke(kind, ref)}
               >
                 Remove

@@ -113,7 +113,11 @@ export function StrategiesPage() {
                 {data.map((strategy) => {
                   const keys = Object.keys(strategy.options);
                   return (
-                    <tr key={strategy.id} className={strategy.id === selected ? 'selected' : undefined}>
+                    <tr
+                      key={strategy.id}
+                      className={strategy.id === selected ? 'selected' : undefined}
+                      aria-current={strategy.id === selected ? 'true' : undefined}
+                    >
                       <td>
                         <strong>{strategy.name}</strong>
                         {strategy.note !== null && <div className="subtle">{strategy.note}</div>}
@@ -178,7 +182,7 @@ function StrategyPanel({
   const options = Object.entries(strategy.options);
 
   return (
-    <section className="panel" aria-labelledby="strategy-title">
+    <section className="panel detail" aria-labelledby="strategy-title">
       <div className="panel-head">
         <h2 id="strategy-title" ref={heading} tabIndex={-1}>
           Strategy {strategy.name}

@@ -48,8 +48,8 @@ export function TokensPage() {
       confirmLabel: 'Revoke token',
       body: (
         <p>
-          The token {token.name} (<code>{token.prefix}…</code>, used {uses(token)}) can no longer deploy a
-          device. Devices it already admitted stay. This cannot be undone.
+          The token {token.name} (<code>sbr_{token.prefix}_…</code>, used {uses(token)}) can no longer deploy
+          a device. Devices it already admitted stay. This cannot be undone.
         </p>
       ),
       run: () =>
@@ -133,7 +133,7 @@ export function TokensPage() {
                     <td>
                       <strong>{token.name}</strong>
                       <div className="subtle">
-                        <code>{token.prefix}…</code>
+                        <code>sbr_{token.prefix}_…</code>
                       </div>
                     </td>
                     <td>

@@ -103,7 +103,7 @@ export function UserPanel({
   };
 
   return (
-    <section className="panel" aria-labelledby="user-panel-title">
+    <section className="panel detail" aria-labelledby="user-panel-title">
       <div className="panel-head">
         <h2 id="user-panel-title" ref={heading} tabIndex={-1}>
           {user.data?.username ?? 'User'}
@@ -271,7 +271,7 @@ function RoleForm({ user, ceiling }: { user: UserView; ceiling: string }) {
   };
   return (
     <form className="toolbar role-form" onSubmit={submit}>
-      <label>
+      <label className="grow">
         Role of {user.username}
         <select value={role} onChange={(event) => setRole(event.target.value)}>
           {/* A role above the caller's ceiling stays visible as the current one, not as a choice. */}
@@ -316,7 +316,9 @@ function confirmText(
   const signedOut =
     sessions === undefined || sessions === 0
       ? `${name} is signed out everywhere`
-      : `${name}'s ${sessionCount(sessions)} end`;
+      : sessions === 1
+        ? `${name}'s one session ends`
+        : `${name}'s ${sessions} sessions end`;
   switch (action.kind) {
     case 'disable':
       return {

@@ -4,6 +4,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
 
+import { isApiError } from '../../api/api-error';
 import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
 import { formatTime } from '../../ui/format';
@@ -122,32 +123,35 @@ export function UsersPage() {
         />
       )}
 
-      <form className="toolbar" role="search" onSubmit={submitSearch} key={search}>
-        <label className="grow">
-          Search
-          <input name="search" type="search" defaultValue={search} placeholder="Username, name or email" />
-        </label>
-        <button type="submit">Search</button>
-        <label>
-          Role
-          <select value={role} onChange={(event) => change({ role: event.target.value, page: null })}>
-            <option value="">Any role</option>
-            {USER_ROLES.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={status} onChange={(event) => change({ status: event.target.value, page: null })}>
-            <option value="">Any status</option>
-            <option value="enabled">Enabled</option>
-            <option value="disabled">Disabled</option>
-          </select>
-        </label>
-      </form>
+      {/* Refused outright (no user.view): the api's 403 below says so, with nothing to filter. */}
+      {!isApiError(list.error, 403) && (
+        <form className="toolbar" role="search" onSubmit={submitSearch} key={search}>
+          <label className="grow">
+            Search
+            <input name="search" type="search" defaultValue={search} placeholder="Username, name or email" />
+          </label>
+          <button type="submit">Search</button>
+          <label>
+            Role
+            <select value={role} onChange={(event) => change({ role: event.target.value, page: null })}>
+              <option value="">Any role</option>
+              {USER_ROLES.map((value) => (
+                <option key={value} value={value}>
+                  {value}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Status
+            <select value={status} onChange={(event) => change({ status: event.target.value, page: null })}>
+              <option value="">Any status</option>
+              <option value="enabled">Enabled</option>
+              <option value="disabled">Disabled</option>
+            </select>
+          </label>
+        </form>
+      )}
 
       {selected !== null && (
         <UserPanel
@@ -159,6 +163,9 @@ export function UsersPage() {
         />
       )}
 
+      <p id="users-row-hint" className="visually-hidden">
+        {canManage ? 'Opens the user, to manage them' : 'Opens the user'}
+      </p>
       <QueryState
         query={list}
         isEmpty={(data) => data.items.length === 0}
@@ -178,16 +185,24 @@ export function UsersPage() {
                       Last sign-in
                     </th>
                     <th scope="col">Status</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
                   </tr>
                 </thead>
                 <tbody>
                   {data.items.map((user) => (
-                    <tr key={user.id} className={user.id === selected ? 'selected' : undefined}>
+                    <tr
+                      key={user.id}
+                      className={user.id === selected ? 'selected' : undefined}
+                      aria-current={user.id === selected ? 'true' : undefined}
+                    >
                       <td>
-                        <strong>{user.username}</strong>
+                        <button
+                          type="button"
+                          className="link-button row-link"
+                          aria-describedby="users-row-hint"
+                          onClick={() => change({ user: user.id })}
+                        >
+                          {user.username}
+                        </button>
                         {user.displayName !== null && <div className="subtle">{user.displayName}</div>}
                       </td>
                       <td>{user.role}</td>
@@ -205,16 +220,6 @@ export function UsersPage() {
                         ) : (
                           <span className="badge badge-ok">enabled</span>
                         )}
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          className="button-small"
-                          aria-label={`${canManage ? 'Manage' : 'Show'} ${user.username}`}
-                          onClick={() => change({ user: user.id })}
-                        >
-                          {canManage ? 'Manage' : 'Show'}
-                        </button>
                       </td>
                     </tr>
                   ))}
