@@ -83,14 +83,14 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     // The api created the user with a password that must be changed, and the panel shows it.
     const created = await userNamed('alice.smith');
     expect(created.role).toBe('viewer');
-    await page.getByRole('heading', { level: 2, name: 'alice.smith' }).waitFor();
+    await page.getByRole('heading', { level: 2, name: 'alice.smith', exact: true }).waitFor();
     await check(page, 'users-created');
 
     // Once: hidden for good after "Done", and never back on a reload.
     await page.getByRole('button', { name: 'Done, hide it' }).click();
     expect(await page.getByText(oneTimePassword).count()).toBe(0);
     await page.reload();
-    await page.getByRole('heading', { level: 2, name: 'alice.smith' }).waitFor();
+    await page.getByRole('heading', { level: 2, name: 'alice.smith', exact: true }).waitFor();
     expect(await page.getByText(oneTimePassword).count()).toBe(0);
 
     // The password works: the new user signs in and is asked to choose their own.
@@ -125,6 +125,48 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByRole('alert').filter({ hasText: 'last enabled admin' }).waitFor();
     expect((await userNamed(stack.admin.username)).role).toBe('admin');
 
+    expect(watched.problems()).toEqual([]);
+    await watched.close();
+  });
+
+  it("ends a user's session, resets their password (shown once) and deletes them, each confirmed", async () => {
+    const bob = await stack.createAccount('operator');
+    const bobBrowser = await signedIn(bob);
+    const { id } = await userNamed(bob.username);
+    const watched = await signedIn();
+    const { page } = watched;
+    await page.goto(`/users?user=${id}`);
+    const sessions = page.getByRole('row', { name: /Console \(browser\)/ });
+    await sessions.waitFor();
+    await sessions.getByRole('button', { name: 'End' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText(`${bob.username} is signed out of Console (browser)`).waitFor();
+    await dialog.getByRole('button', { name: 'End session' }).click();
+    await page.getByText(`${bob.username} is not signed in anywhere.`).waitFor();
+    expect(await stack.call('GET', `/api/v1/users/${id}/sessions`)).toEqual({ sessions: [] });
+    await bobBrowser.close();
+
+    await page.getByRole('button', { name: 'Reset password' }).click();
+    await dialog.getByRole('button', { name: 'Reset password' }).click();
+    const secret = page.getByLabel('One-time password', { exact: true });
+    await secret.waitFor();
+    const oneTimePassword = (await secret.textContent()) ?? '';
+    expect(oneTimePassword).not.toBe(bob.password);
+    const again = await openWatchedPage(browser, stack.consoleUrl);
+    await signIn(again.page, { username: bob.username, password: oneTimePassword });
+    await again.page.waitForURL('**/change-password');
+    await again.close();
+
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await dialog.getByText(/cannot be undone/).waitFor();
+    await check(page, 'users-confirm-delete');
+    await dialog.getByRole('button', { name: `Delete ${bob.username}` }).click();
+    await page
+      .getByRole('heading', { level: 2, name: bob.username, exact: true })
+      .waitFor({ state: 'detached' });
+    // And the list, once refetched, no longer has them.
+    await page.getByRole('button', { name: bob.username, exact: true }).waitFor({ state: 'detached' });
+    await expect(stack.call('GET', `/api/v1/users/${id}`)).rejects.toThrow(/404/);
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
@@ -172,6 +214,14 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByRole('button', { name: `Remove ${member.username} from Support` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Remove member' }).click();
     await page.getByText('Support has no members yet.').waitFor();
+    await page.getByRole('button', { name: 'Delete group' }).click();
+    await page
+      .getByRole('dialog')
+      .getByText(/1 access rule/)
+      .waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete Support' }).click();
+    await page.getByText('No user groups yet.').waitFor();
+    expect((await stack.call<{ total: number }>('GET', '/api/v1/user-groups')).total).toBe(0);
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });

@@ -80,6 +80,7 @@ export function UserGroupPanel({
                         run: () =>
                           unwrap(api.DELETE('/api/v1/user-groups/{id}', { params: { path: { id } } })),
                         invalidates: ['user-groups'],
+                        deletes: id,
                         onDone: onClose,
                       })
                     }

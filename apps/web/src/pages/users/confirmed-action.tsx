@@ -13,6 +13,8 @@ export interface PendingAction {
   readonly run: () => Promise<unknown>;
   /** First segments of the query keys the action changes. */
   readonly invalidates: readonly string[];
+  /** The id of what the action deletes: its own queries are not refetched (they would answer 404). */
+  readonly deletes?: string;
   readonly onDone?: () => void;
 }
 
@@ -29,8 +31,16 @@ export function useConfirmedAction(): { ask: (action: PendingAction) => void; di
       setPending(undefined);
       action.onDone?.();
     },
-    onSettled: (_result, _error, action) =>
-      Promise.all(action.invalidates.map((key) => client.invalidateQueries({ queryKey: [key] }))),
+    onSettled: (_result, error, action) =>
+      Promise.all(
+        action.invalidates.map((key) =>
+          client.invalidateQueries({
+            queryKey: [key],
+            predicate: (query) =>
+              error !== null || action.deletes === undefined || !query.queryKey.includes(action.deletes),
+          }),
+        ),
+      ),
   });
   const dialog =
     pending === undefined ? null : (

@@ -93,7 +93,12 @@ export function UserPanel({
       if (action.kind === 'delete') onClose();
       else if (done !== undefined && user.data !== undefined) setNotice(`${user.data.username} was ${done}.`);
     },
-    onSettled: () => client.invalidateQueries({ queryKey: ['users'] }),
+    onSettled: (_done, error, action) =>
+      client.invalidateQueries({
+        queryKey: ['users'],
+        // A deleted user's own queries would only answer 404 now.
+        predicate: (query) => error !== null || action.kind !== 'delete' || !query.queryKey.includes(id),
+      }),
   });
 
   const ask = (action: Action) => {
