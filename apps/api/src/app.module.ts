@@ -18,6 +18,7 @@ import { AuthModule } from './auth/auth.module';
 import { AuthenticationModule } from './auth/authentication.module';
 import { ChangesModule } from './changes/changes.module';
 import { type ApiConfig } from './config';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
 import { DeviceSyncModule } from './device-sync/device-sync.module';
 import { DevicesModule } from './devices/devices.module';
@@ -29,6 +30,7 @@ import { ClientAccountModule } from './client-account/client-account.module';
 import { ClientGroupsModule } from './client-groups/client-groups.module';
 import { ClientAuditModule } from './client-audit/client-audit.module';
 import { ConsoleModule } from './console/console.module';
+import { LiveEventsModule } from './live-events/live-events.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
 import { cryptoRandom, type RandomSource } from './random/random-source';
@@ -111,6 +113,8 @@ export class AppModule {
         ClientAuditModule,
         SwitchGrantsModule,
         AddressBooksModule,
+        LiveEventsModule,
+        DashboardModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],
