@@ -10,6 +10,7 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { useConfirmedAction } from '../users/confirmed-action';
 import { Pager } from '../users/pager';
 import { isUserRole, ROLE_HINTS, rolesWithin } from '../users/roles';
@@ -130,7 +131,7 @@ export function ApiKeysPage() {
       <QueryState query={keys} isEmpty={(data) => data.items.length === 0} empty="No API keys yet.">
         {(data) => (
           <>
-            <div className="table-wrap">
+            <TableWrap label={all ? 'Everyone’s API keys' : 'My API keys'}>
               <table>
                 <thead>
                   <tr>
@@ -186,7 +187,7 @@ export function ApiKeysPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager
               page={data.page}
               pageSize={data.pageSize}

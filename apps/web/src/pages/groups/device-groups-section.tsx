@@ -5,6 +5,7 @@ import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
 import { ErrorNotice } from '../../ui/error-notice';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { type PendingAction } from '../users/confirmed-action';
 import { type DeviceGroupView } from './groups-types';
 import { count } from './user-group-panel';
@@ -50,7 +51,7 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
       {create.error !== null && <ErrorNotice error={create.error} title="Not created" />}
       <QueryState query={groups} isEmpty={(data) => data.length === 0} empty="No device groups yet.">
         {(data) => (
-          <div className="table-wrap">
+          <TableWrap label="Device groups">
             <table>
               <thead>
                 <tr>
@@ -126,7 +127,7 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
                 )}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </QueryState>
     </section>

@@ -9,6 +9,7 @@ import { useCan } from '../../auth/session';
 import { ErrorNotice } from '../../ui/error-notice';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { useConfirmedAction } from '../users/confirmed-action';
 import { Pager } from '../users/pager';
 import { type Page } from '../users/users-types';
@@ -111,7 +112,7 @@ function UserGroupsSection({
       <QueryState query={groups} isEmpty={(data) => data.items.length === 0} empty="No user groups yet.">
         {(data) => (
           <>
-            <div className="table-wrap">
+            <TableWrap label="User groups">
               <table>
                 <thead>
                   <tr>
@@ -151,7 +152,7 @@ function UserGroupsSection({
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager
               page={data.page}
               pageSize={data.pageSize}

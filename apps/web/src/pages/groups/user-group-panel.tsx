@@ -6,6 +6,7 @@ import { useCan } from '../../auth/session';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { type PendingAction } from '../users/confirmed-action';
 import { Pager } from '../users/pager';
 import { type Page, type UserView } from '../users/users-types';
@@ -210,7 +211,7 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
       >
         {(data) => (
           <>
-            <div className="table-wrap">
+            <TableWrap label={`Members of ${group.name}`}>
               <table>
                 <thead>
                   <tr>
@@ -268,7 +269,7 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager
               page={data.page}
               pageSize={data.pageSize}

@@ -10,6 +10,7 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { type DeviceGroupView } from '../groups/groups-types';
 import { type PendingAction, useConfirmedAction } from '../users/confirmed-action';
 import { type StrategyView, type TargetKind } from './strategies-types';
@@ -95,7 +96,7 @@ export function StrategiesPage() {
         empty="No strategies yet: devices keep their own options."
       >
         {(data) => (
-          <div className="table-wrap">
+          <TableWrap label="Strategies">
             <table>
               <thead>
                 <tr>
@@ -148,7 +149,7 @@ export function StrategiesPage() {
                 })}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </QueryState>
       {dialog}

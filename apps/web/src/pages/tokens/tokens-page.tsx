@@ -10,6 +10,7 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { useConfirmedAction } from '../users/confirmed-action';
 import { SecretOnce } from '../users/secret-once';
 import { type CreatedRegistrationToken, type RegistrationTokenView } from './tokens-types';
@@ -109,7 +110,7 @@ export function TokensPage() {
       )}
       <QueryState query={tokens} isEmpty={(data) => data.length === 0} empty="No registration tokens yet.">
         {(data) => (
-          <div className="table-wrap">
+          <TableWrap label="Registration tokens">
             <table>
               <thead>
                 <tr>
@@ -163,7 +164,7 @@ export function TokensPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </QueryState>
       {dialog}

@@ -7,6 +7,7 @@ import { ConfirmDialog } from '../../ui/confirm-dialog';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { isUserRole, ROLE_HINTS, rolesWithin } from './roles';
 import { type OneTimePassword, type SessionView, type UserView, type UserWithPassword } from './users-types';
 
@@ -181,7 +182,7 @@ export function UserPanel({
             >
               {(list) => (
                 <>
-                  <div className="table-wrap">
+                  <TableWrap label={`Sessions of ${data.username}`}>
                     <table>
                       <thead>
                         <tr>
@@ -226,7 +227,7 @@ export function UserPanel({
                         ))}
                       </tbody>
                     </table>
-                  </div>
+                  </TableWrap>
                   {canManage && list.length > 1 && (
                     <div className="panel-actions">
                       <button type="button" onClick={() => ask({ kind: 'end-sessions', sessions: list })}>

@@ -10,6 +10,7 @@ import { useCan } from '../../auth/session';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
 import { Pager } from './pager';
 import { isUserRole } from './roles';
 import { SecretOnce } from './secret-once';
@@ -173,9 +174,8 @@ export function UsersPage() {
       >
         {(data) => (
           <>
-            <div className="table-wrap">
+            <TableWrap label="Users">
               <table>
-                <caption className="visually-hidden">Users</caption>
                 <thead>
                   <tr>
                     <th scope="col">User</th>
@@ -225,7 +225,7 @@ export function UsersPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
             <Pager
               page={data.page}
               pageSize={data.pageSize}
