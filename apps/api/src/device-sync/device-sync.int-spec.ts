@@ -431,6 +431,18 @@ describe('client device sync', () => {
       expect(unknownTarget.statusCode).toBe(400);
     });
 
+    it('lists the option keys a strategy may set (what the console offers)', async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/strategies/option-keys',
+        headers: { authorization: admin.authorization },
+      });
+      expect(response.statusCode).toBe(200);
+      const { keys } = response.json<{ keys: string[] }>();
+      expect(keys).toContain('enable-audio');
+      expect(keys).not.toContain('no-such-option');
+    });
+
     it('lets only holders of strategy.manage change strategies', async () => {
       const viewer = await signInAs(app, 'viewer');
       const response = await app.inject({

@@ -10,6 +10,7 @@ import {
   UpdateStrategyBody,
 } from './strategies.dto';
 import { StrategiesService, type StrategyView } from './strategies.service';
+import { STRATEGY_OPTION_KEYS } from './strategy-options';
 
 /** Strategies: client option sets pushed to devices by heartbeat (operator API, docs/client-api.md §6). */
 @ApiTags('strategies')
@@ -22,6 +23,14 @@ export class StrategiesController {
   @RequirePermission('device.view')
   list(): Promise<StrategyView[]> {
     return this.strategies.list();
+  }
+
+  // Before any `:id` route; the console offers only these keys, so an edit never fails on one.
+  @Get('option-keys')
+  @ApiOperation({ summary: 'The client option keys a strategy may set' })
+  @RequirePermission('device.view')
+  optionKeys(): { keys: readonly string[] } {
+    return { keys: STRATEGY_OPTION_KEYS };
   }
 
   @Post()

@@ -1,5 +1,168 @@
-import { PageHeader } from '../../ui/page-header';
+import '../users/users.css';
 
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { useSearchParams } from 'react-router';
+
+import { api, unwrap } from '../../api/client';
+import { useCan } from '../../auth/session';
+import { ErrorNotice } from '../../ui/error-notice';
+import { PageHeader } from '../../ui/page-header';
+import { QueryState } from '../../ui/query-state';
+import { TableWrap } from '../../ui/table-wrap';
+import { useConfirmedAction } from '../users/confirmed-action';
+import { Pager } from '../users/pager';
+import { type Page } from '../users/users-types';
+import { DeviceGroupsSection } from './device-groups-section';
+import { type UserGroupDetailsView, type UserGroupView } from './groups-types';
+import { UserGroupPanel } from './user-group-panel';
+
+const PAGE_SIZE = 25;
+
+/**
+ * Groups: user groups (members and the access rules that decide what their RustDesk clients show in
+ * the group tab) and device groups. Devices join a device group from the device's own page.
+ */
 export function GroupsPage() {
-  return <PageHeader title="Groups" />;
+  const [params, setParams] = useSearchParams();
+  const selected = params.get('group');
+  const page = Math.max(1, Number(params.get('page')) || 1);
+  const { ask, dialog } = useConfirmedAction();
+
+  const change = (next: Record<string, string | null>) => {
+    const merged = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(next)) {
+      if (value === null) merged.delete(key);
+      else merged.set(key, value);
+    }
+    setParams(merged);
+  };
+
+  return (
+    <>
+      <PageHeader title="Groups" />
+      <UserGroupsSection
+        page={page}
+        selected={selected}
+        onPage={(next) => change({ page: String(next) })}
+        onSelect={(id) => change({ group: id })}
+      />
+      {selected !== null && (
+        <UserGroupPanel key={selected} id={selected} ask={ask} onClose={() => change({ group: null })} />
+      )}
+      <DeviceGroupsSection ask={ask} />
+      {dialog}
+    </>
+  );
+}
+
+function UserGroupsSection({
+  page,
+  selected,
+  onPage,
+  onSelect,
+}: {
+  page: number;
+  selected: string | null;
+  onPage: (page: number) => void;
+  onSelect: (id: string) => void;
+}) {
+  const canManage = useCan('user.manage');
+  const client = useQueryClient();
+  const [name, setName] = useState('');
+  const groups = useQuery({
+    queryKey: ['user-groups', 'list', page],
+    queryFn: async () =>
+      (await unwrap(
+        api.GET('/api/v1/user-groups', { params: { query: { page, pageSize: PAGE_SIZE } } }),
+      )) as unknown as Page<UserGroupView>,
+    placeholderData: keepPreviousData,
+  });
+  const create = useMutation({
+    mutationFn: async (groupName: string) =>
+      (await unwrap(
+        api.POST('/api/v1/user-groups', { body: { name: groupName } }),
+      )) as unknown as UserGroupDetailsView,
+    onSuccess: async (created) => {
+      setName('');
+      onSelect(created.id);
+      await client.invalidateQueries({ queryKey: ['user-groups'] });
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (name.trim() !== '') create.mutate(name.trim());
+  };
+
+  return (
+    <section aria-labelledby="user-groups-title">
+      <h2 id="user-groups-title">User groups</h2>
+      {canManage && (
+        <form className="toolbar" onSubmit={submit}>
+          <label className="grow">
+            New user group
+            <input value={name} onChange={(event) => setName(event.target.value)} maxLength={128} />
+          </label>
+          <button type="submit" className="button-primary" disabled={create.isPending || name.trim() === ''}>
+            Create user group
+          </button>
+        </form>
+      )}
+      {create.error !== null && <ErrorNotice error={create.error} title="Not created" />}
+      <QueryState query={groups} isEmpty={(data) => data.items.length === 0} empty="No user groups yet.">
+        {(data) => (
+          <>
+            <TableWrap label="User groups">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Members</th>
+                    <th scope="col" className="hide-narrow">
+                      Note
+                    </th>
+                    <th scope="col">
+                      <span className="visually-hidden">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.items.map((group) => (
+                    <tr
+                      key={group.id}
+                      className={group.id === selected ? 'selected' : undefined}
+                      aria-current={group.id === selected ? 'true' : undefined}
+                    >
+                      <td>
+                        <strong>{group.name}</strong>
+                      </td>
+                      <td>{group.members}</td>
+                      <td className="hide-narrow">{group.note ?? ''}</td>
+                      <td>
+                        <button
+                          type="button"
+                          className="button-small"
+                          aria-label={`Open ${group.name}`}
+                          onClick={() => onSelect(group.id)}
+                        >
+                          Open
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+            <Pager
+              page={data.page}
+              pageSize={data.pageSize}
+              total={data.total}
+              label="Pages of user groups"
+              onPage={onPage}
+            />
+          </>
+        )}
+      </QueryState>
+    </section>
+  );
 }

@@ -1,0 +1,35 @@
+/** Previous / next over a server-paged list (the api's `page`, `pageSize` and `total`). */
+export function Pager({
+  page,
+  pageSize,
+  total,
+  label,
+  onPage,
+}: {
+  page: number;
+  pageSize: number;
+  total: number;
+  label: string;
+  onPage: (page: number) => void;
+}) {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  if (pages <= 1 && page <= 1) return null;
+  return (
+    <nav className="pager" aria-label={label}>
+      <button type="button" className="button-small" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        Previous
+      </button>
+      <span>
+        Page {page} of {pages} ({total})
+      </span>
+      <button
+        type="button"
+        className="button-small"
+        disabled={page >= pages}
+        onClick={() => onPage(page + 1)}
+      >
+        Next
+      </button>
+    </nav>
+  );
+}
