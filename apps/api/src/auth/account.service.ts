@@ -5,25 +5,13 @@ import { API_CLOCK } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
 import { type Clock } from '../time/clock';
 import { authAuditEntry } from './auth-audit';
+import { type Me, type TokenPair } from './auth-responses';
 import { BrowserSessions } from './browser-sessions';
 import { type SessionView, sessionViewOf } from './session-view';
 import { PasswordHasher } from './password-hasher';
 import { eventActorOf, type Principal, type RequestOrigin } from './principal';
 import { Reauthentication } from './reauthentication';
-import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
-
-export interface Me {
-  readonly id: string;
-  readonly username: string;
-  readonly displayName: string | null;
-  readonly email: string | null;
-  readonly role: string;
-  readonly totpEnabled: boolean;
-  readonly passwordMustChange: boolean;
-  /** How this request authenticated. */
-  readonly channel: string;
-  readonly credential: string;
-}
+import { RefreshTokenService } from './refresh-tokens.service';
 
 /** What a password change answers: a bearer caller's old tokens died with it, so it gets new ones. */
 export type PasswordChanged = { readonly tokens?: TokenPair };

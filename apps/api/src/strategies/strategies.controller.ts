@@ -6,10 +6,14 @@ import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/rout
 import {
   CreateStrategyBody,
   StrategyIdParams,
+  strategyListSchema,
   StrategyTargetBody,
+  type StrategyView,
+  strategyViewSchema,
   UpdateStrategyBody,
 } from './strategies.dto';
-import { StrategiesService, type StrategyView } from './strategies.service';
+import { StrategiesService } from './strategies.service';
+import { Answers } from '../http/response-schemas';
 
 /** Strategies: client option sets pushed to devices by heartbeat (operator API, docs/client-api.md §6). */
 @ApiTags('strategies')
@@ -20,6 +24,7 @@ export class StrategiesController {
   @Get()
   @ApiOperation({ summary: 'List strategies' })
   @RequirePermission('device.view')
+  @Answers(200, strategyListSchema)
   list(): Promise<StrategyView[]> {
     return this.strategies.list();
   }
@@ -27,6 +32,7 @@ export class StrategiesController {
   @Post()
   @ApiOperation({ summary: 'Create a strategy (options: client option keys, string values)' })
   @RequirePermission('strategy.manage')
+  @Answers(201, strategyViewSchema)
   create(
     @Body() body: CreateStrategyBody,
     @CurrentPrincipal() principal: Principal,
@@ -40,6 +46,7 @@ export class StrategiesController {
     summary: "Rename a strategy or replace its note or options (pushed on the devices' next heartbeat)",
   })
   @RequirePermission('strategy.manage')
+  @Answers(200, strategyViewSchema)
   update(
     @Param() params: StrategyIdParams,
     @Body() body: UpdateStrategyBody,
