@@ -10,7 +10,7 @@ import { z } from 'zod';
 // defaults, timestamps as ISO strings.
 
 /** The named response schemas: their ids are the component names in the OpenAPI document. */
-export const responseSchemas = z.registry<{ id: string }>();
+export const responseSchemas = z.registry<{ id: string }, z.ZodType>();
 
 const COMPONENT_PREFIX = '#/components/schemas/';
 
