@@ -10,14 +10,15 @@ import {
   ListSharedBooksQuery,
   SetBookPasswordBody,
   SetRuleBody,
+  type SharedBookDetailsView,
+  sharedBookDetailsViewSchema,
+  type SharedBookList,
+  sharedBookListSchema,
   UpdateSharedBookBody,
   UserRuleParams,
 } from './shared-address-books.dto';
-import {
-  type SharedBookDetailsView,
-  SharedAddressBooksService,
-  type SharedBookView,
-} from './shared-address-books.service';
+import { SharedAddressBooksService } from './shared-address-books.service';
+import { Answers } from '../http/response-schemas';
 
 /** Shared address books (operator API): books, who may use them, their default password. */
 @ApiTags('address-books')
@@ -28,13 +29,15 @@ export class SharedAddressBooksController {
   @Get()
   @ApiOperation({ summary: 'List shared address books' })
   @RequirePermission('address_book.view')
-  list(@Query() query: ListSharedBooksQuery): Promise<{ items: SharedBookView[]; total: number }> {
+  @Answers(200, sharedBookListSchema)
+  list(@Query() query: ListSharedBooksQuery): Promise<SharedBookList> {
     return this.books.list(query.offset, query.limit);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One shared address book with its rules' })
   @RequirePermission('address_book.view')
+  @Answers(200, sharedBookDetailsViewSchema)
   get(@Param() params: BookIdParams): Promise<SharedBookDetailsView> {
     return this.books.get(params.id);
   }
@@ -42,6 +45,7 @@ export class SharedAddressBooksController {
   @Post()
   @ApiOperation({ summary: 'Create a shared address book (its name is unique among shared books)' })
   @RequirePermission('address_book.manage')
+  @Answers(201, sharedBookDetailsViewSchema)
   create(
     @Body() body: CreateSharedBookBody,
     @CurrentPrincipal() principal: Principal,
@@ -53,6 +57,7 @@ export class SharedAddressBooksController {
   @Patch(':id')
   @ApiOperation({ summary: 'Rename a shared address book or change its note' })
   @RequirePermission('address_book.manage')
+  @Answers(200, sharedBookDetailsViewSchema)
   update(
     @Param() params: BookIdParams,
     @Body() body: UpdateSharedBookBody,
@@ -77,6 +82,7 @@ export class SharedAddressBooksController {
   @Put(':id/rules/users/:username')
   @ApiOperation({ summary: "Set a user's rule (1 read, 2 read/write, 3 full control)" })
   @RequirePermission('address_book.manage')
+  @Answers(200, sharedBookDetailsViewSchema)
   setUserRule(
     @Param() params: UserRuleParams,
     @Body() body: SetRuleBody,
@@ -101,6 +107,7 @@ export class SharedAddressBooksController {
   @Put(':id/rules/groups/:group')
   @ApiOperation({ summary: "Set a user group's rule (every member; the best of a user's rules applies)" })
   @RequirePermission('address_book.manage')
+  @Answers(200, sharedBookDetailsViewSchema)
   setGroupRule(
     @Param() params: GroupRuleParams,
     @Body() body: SetRuleBody,
@@ -125,6 +132,7 @@ export class SharedAddressBooksController {
   @Put(':id/password')
   @ApiOperation({ summary: "Set or clear the book's default shared password (sealed at rest)" })
   @RequirePermission('address_book.manage')
+  @Answers(200, sharedBookDetailsViewSchema)
   setPassword(
     @Param() params: BookIdParams,
     @Body() body: SetBookPasswordBody,

@@ -1,6 +1,8 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
+import { isoTimestamp, responseSchema } from '../http/response-schemas';
+
 // Request shapes of shared address-book administration (operator API).
 
 /** The client keys books by name and calls the personal one this: a shared book must not take it. */
@@ -56,3 +58,39 @@ export class SetBookPasswordBody extends createZodDto(
     password: z.string().max(1_024, 'must be at most 1024 characters').nullable(),
   }),
 ) {}
+
+// The answers of shared address-book administration.
+
+export const sharedBookViewSchema = responseSchema(
+  'SharedAddressBook',
+  z.object({
+    id: z.uuid(),
+    name: z.string(),
+    note: z.string().nullable(),
+    owner: z.string().describe("The creator's username."),
+    hasPassword: z.boolean().describe('Whether a default shared password is set (it is never shown).'),
+    updatedAt: isoTimestamp,
+  }),
+);
+export type SharedBookView = z.output<typeof sharedBookViewSchema>;
+
+export const sharedBookDetailsViewSchema = responseSchema(
+  'SharedAddressBookDetails',
+  sharedBookViewSchema.extend({
+    rules: z.array(
+      z.object({
+        subject: z.enum(['user', 'group']),
+        subjectId: z.uuid(),
+        subjectName: z.string().describe('The username, or the user group name.'),
+        rule: z.number().int().describe('1 read, 2 read/write, 3 full control.'),
+      }),
+    ),
+  }),
+);
+export type SharedBookDetailsView = z.output<typeof sharedBookDetailsViewSchema>;
+
+export const sharedBookListSchema = responseSchema(
+  'SharedAddressBookList',
+  z.object({ items: z.array(sharedBookViewSchema), total: z.number().int().min(0) }),
+);
+export type SharedBookList = z.output<typeof sharedBookListSchema>;

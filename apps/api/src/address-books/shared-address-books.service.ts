@@ -3,7 +3,6 @@ import { type JsonObject } from '@switchboard/audit';
 import {
   type AddressBookRecord,
   AddressBookRepository,
-  type AddressBookRuleRecord,
   type AuditAppendInput,
 } from '@switchboard/data-access';
 
@@ -11,19 +10,11 @@ import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
 import { AddressBookSecrets } from './address-book-secrets';
-
-export interface SharedBookView {
-  id: string;
-  name: string;
-  note: string | null;
-  owner: string;
-  hasPassword: boolean;
-  updatedAt: string;
-}
-
-export interface SharedBookDetailsView extends SharedBookView {
-  rules: AddressBookRuleRecord[];
-}
+import {
+  type SharedBookDetailsView,
+  type SharedBookList,
+  type SharedBookView,
+} from './shared-address-books.dto';
 
 /**
  * Shared address books, administered by admins (operator API): create, rename, delete, rules per
@@ -38,7 +29,7 @@ export class SharedAddressBooksService {
     private readonly secrets: AddressBookSecrets,
   ) {}
 
-  async list(offset: number, limit: number): Promise<{ items: SharedBookView[]; total: number }> {
+  async list(offset: number, limit: number): Promise<SharedBookList> {
     const page = await this.books.listAllShared(offset, limit);
     return { total: page.total, items: page.items.map(bookView) };
   }

@@ -3,6 +3,7 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
 import { pageQueryFields, queryBoolean } from '../http/page-query.dto';
+import { isoTimestamp, pageSchema, responseSchema } from '../http/response-schemas';
 
 export const createApiKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(128),
@@ -23,23 +24,29 @@ export class ListApiKeysDto extends createZodDto(listApiKeysSchema) {}
 export const apiKeyIdSchema = z.strictObject({ id: z.uuid() });
 export class ApiKeyIdDto extends createZodDto(apiKeyIdSchema) {}
 
-export type ApiKeyStatus = 'active' | 'expired' | 'revoked';
-
 /** An API key as the API shows it: everything but the key itself and its hash. */
-export interface ApiKeyView {
-  readonly id: string;
-  readonly name: string;
-  readonly prefix: string;
-  readonly role: ApiKeyRecord['role'];
-  readonly status: ApiKeyStatus;
-  readonly ownerId: string | null;
-  readonly ownerUsername: string | null;
-  readonly createdAt: string;
-  readonly expiresAt: string | null;
-  readonly lastUsedAt: string | null;
-  readonly lastUsedIp: string | null;
-  readonly revokedAt: string | null;
-}
+export const apiKeyViewSchema = responseSchema(
+  'ApiKey',
+  z.object({
+    id: z.uuid(),
+    name: z.string(),
+    prefix: z.string().describe('The public start of the key, to recognise it by.'),
+    role: z.enum(USER_ROLES),
+    status: z.enum(['active', 'expired', 'revoked']),
+    ownerId: z.uuid().nullable().describe('null once the owner is deleted.'),
+    ownerUsername: z.string().nullable(),
+    createdAt: isoTimestamp,
+    expiresAt: isoTimestamp.nullable(),
+    lastUsedAt: isoTimestamp.nullable(),
+    lastUsedIp: z.string().nullable(),
+    revokedAt: isoTimestamp.nullable(),
+  }),
+);
+export type ApiKeyView = z.output<typeof apiKeyViewSchema>;
+export type ApiKeyStatus = ApiKeyView['status'];
+
+export const apiKeyPageSchema = responseSchema('ApiKeyPage', pageSchema(apiKeyViewSchema));
+export type ApiKeyPage = z.output<typeof apiKeyPageSchema>;
 
 export function toApiKeyView(key: ApiKeyRecord, now: Date): ApiKeyView {
   const status: ApiKeyStatus =
@@ -65,7 +72,11 @@ export function toApiKeyView(key: ApiKeyRecord, now: Date): ApiKeyView {
 }
 
 /** The answer to a creation: the only time the key is ever shown. */
-export interface CreatedApiKey {
-  readonly key: string;
-  readonly apiKey: ApiKeyView;
-}
+export const createdApiKeySchema = responseSchema(
+  'CreatedApiKey',
+  z.object({
+    key: z.string().describe('The key itself (send it as X-API-Key), shown this once.'),
+    apiKey: apiKeyViewSchema,
+  }),
+);
+export type CreatedApiKey = z.output<typeof createdApiKeySchema>;

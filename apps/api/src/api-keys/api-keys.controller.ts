@@ -3,12 +3,14 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, SelfService } from '../auth/route-access';
-import { type Page } from '../http/page-query.dto';
+import { Answers } from '../http/response-schemas';
 import {
   ApiKeyIdDto,
-  type ApiKeyView,
+  type ApiKeyPage,
+  apiKeyPageSchema,
   CreateApiKeyDto,
   type CreatedApiKey,
+  createdApiKeySchema,
   ListApiKeysDto,
 } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
@@ -26,6 +28,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create an API key for yourself (shown once; not with an API key)' })
   // The answer carries the key itself, shown this once: no cache may keep it.
   @Header('Cache-Control', 'no-store')
+  @Answers(201, createdApiKeySchema)
   create(
     @Body() body: CreateApiKeyDto,
     @CurrentPrincipal() principal: Principal,
@@ -36,7 +39,8 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: "List your API keys (all=true: everyone's, with api_key.manage_all)" })
-  list(@Query() query: ListApiKeysDto, @CurrentPrincipal() principal: Principal): Promise<Page<ApiKeyView>> {
+  @Answers(200, apiKeyPageSchema)
+  list(@Query() query: ListApiKeysDto, @CurrentPrincipal() principal: Principal): Promise<ApiKeyPage> {
     return this.apiKeys.list(query, principal);
   }
 

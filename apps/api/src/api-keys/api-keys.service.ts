@@ -20,10 +20,9 @@ import { auditActorOf, type Principal, type RequestOrigin } from '../auth/princi
 import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
 import { type Repositories } from '../database/repositories';
-import { type Page } from '../http/page-query.dto';
 import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
-import { type ApiKeyView, type CreatedApiKey, toApiKeyView } from './api-key.dto';
+import { type ApiKeyPage, type CreatedApiKey, toApiKeyView } from './api-key.dto';
 import { issueApiKey } from './api-key-secret';
 import { roleWithin } from './role-ceiling';
 
@@ -109,7 +108,7 @@ export class ApiKeysService {
     }
   }
 
-  async list(request: ApiKeyListRequest, principal: Principal): Promise<Page<ApiKeyView>> {
+  async list(request: ApiKeyListRequest, principal: Principal): Promise<ApiKeyPage> {
     if (request.all && !roleHas(principal.role, 'api_key.manage_all')) {
       throw new ForbiddenException('Missing permission api_key.manage_all');
     }

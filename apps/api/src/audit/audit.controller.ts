@@ -3,7 +3,15 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { AuditFilterDto, AuditListQueryDto, type AuditPageView, type AuditVerifyView } from './audit.dto';
+import { Answers, AnswersCsv } from '../http/response-schemas';
+import {
+  AuditFilterDto,
+  AuditListQueryDto,
+  type AuditPageView,
+  auditPageViewSchema,
+  type AuditVerifyView,
+  auditVerifyViewSchema,
+} from './audit.dto';
 import { AuditService } from './audit.service';
 
 /**
@@ -20,6 +28,7 @@ export class AuditController {
   @Get()
   @ApiOperation({ summary: 'List audit entries, newest first (filters, cursor)' })
   @RequirePermission('audit.view')
+  @Answers(200, auditPageViewSchema)
   list(@Query() query: AuditListQueryDto, @CurrentPrincipal() principal: Principal): Promise<AuditPageView> {
     return this.audit.list(query, principal);
   }
@@ -29,6 +38,7 @@ export class AuditController {
   @ApiOperation({ summary: 'Export audit entries as CSV (filters in the JSON body; audited)' })
   @RequirePermission('audit.verify')
   @Header('cache-control', 'no-store')
+  @AnswersCsv()
   async exportCsv(
     @Body() filter: AuditFilterDto,
     @CurrentPrincipal() principal: Principal,
@@ -48,6 +58,7 @@ export class AuditController {
   })
   @RequirePermission('audit.verify')
   @Header('cache-control', 'no-store')
+  @Answers(200, auditVerifyViewSchema)
   verify(
     @CurrentPrincipal() principal: Principal,
     @CurrentOrigin() origin: RequestOrigin,

@@ -1,6 +1,8 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
+import { anyJson, isoTimestamp, responseSchema } from '../http/response-schemas';
+
 // The audit log's query parameters. Column widths follow audit_entries (AUDIT_FIELD_LIMITS), so a
 // value that could never match is a 400 rather than an empty page.
 
@@ -39,39 +41,61 @@ export class AuditListQueryDto extends createZodDto(auditListQuerySchema) {}
 export type AuditFilter = z.output<typeof auditFilterSchema>;
 export type AuditListQuery = z.output<typeof auditListQuerySchema>;
 
+/** A sequence number in decimal: it is a bigint, which JSON numbers cannot all carry. */
+const seq = z.string().regex(/^\d+$/);
+const hex = z.string().regex(/^[0-9a-f]*$/);
+
 /** An entry as the API returns it: seq as a string (it is a bigint), hashes in hex. */
-export interface AuditEntryView {
-  seq: string;
-  at: string;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  ip: string | null;
-  details: unknown;
-  keyId: string;
-  prevHash: string;
-  hash: string;
-  /** Present when details were cut to what the reader's role may read (values show as `[redacted]`). */
-  redacted?: true;
-}
+export const auditEntryViewSchema = responseSchema(
+  'AuditEntry',
+  z.object({
+    seq,
+    at: isoTimestamp,
+    actorType: z.string(),
+    actorId: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string().nullable(),
+    targetId: z.string().nullable(),
+    ip: z.string().nullable(),
+    details: anyJson,
+    keyId: z.string(),
+    prevHash: hex,
+    hash: hex,
+    redacted: z
+      .literal(true)
+      .optional()
+      .describe("Details were cut to what the reader's role may read (values show as `[redacted]`)."),
+  }),
+);
+export type AuditEntryView = z.output<typeof auditEntryViewSchema>;
 
-export interface AuditPageView {
-  entries: AuditEntryView[];
-  nextCursor: string | null;
-}
+export const auditPageViewSchema = responseSchema(
+  'AuditPage',
+  z.object({
+    entries: z.array(auditEntryViewSchema),
+    nextCursor: z.string().nullable().describe('`cursor` for the next (older) page; null on the last.'),
+  }),
+);
+export type AuditPageView = z.output<typeof auditPageViewSchema>;
 
-/**
- * `checkpoints` names the copies of the head kept outside Postgres that the chain was compared with
- * (`redis`, `file`). On a break, `lastGoodSeq` is the last entry that can still be trusted.
- */
-export type AuditVerifyView =
-  | { ok: true; checked: number; headSeq: string; checkpoints: string[] }
-  | {
-      ok: false;
-      checked: number;
-      lastGoodSeq: string;
-      firstBroken: { seq: string; reason: string; detail: string };
-      checkpoints: string[];
-    };
+const checkpoints = z
+  .array(z.string())
+  .describe(
+    'The copies of the head kept outside Postgres that the chain was compared with (`redis`, `file`).',
+  );
+
+/** A verification: the chain holds, or where it breaks (`lastGoodSeq`: the last entry still trusted). */
+export const auditVerifyViewSchema = responseSchema(
+  'AuditVerification',
+  z.discriminatedUnion('ok', [
+    z.object({ ok: z.literal(true), checked: z.number().int(), headSeq: seq, checkpoints }),
+    z.object({
+      ok: z.literal(false),
+      checked: z.number().int(),
+      lastGoodSeq: seq,
+      firstBroken: z.object({ seq, reason: z.string(), detail: z.string() }),
+      checkpoints,
+    }),
+  ]),
+);
+export type AuditVerifyView = z.output<typeof auditVerifyViewSchema>;

@@ -1,13 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply } from 'fastify';
 
-import { AccountService, type Me } from './account.service';
+import { AccountService } from './account.service';
+import { type Me, meSchema, type TokenPair, tokenPairSchema } from './auth-responses';
 import { PasswordChangeDto, SessionIdDto } from './auth.dto';
 import { type Principal, type RequestOrigin } from './principal';
-import { type TokenPair } from './refresh-tokens.service';
 import { CurrentOrigin, CurrentPrincipal, SelfService } from './route-access';
-import { type SessionView } from './session-view';
+import { type SessionList, sessionListSchema } from './session-view';
+import { Answers, responseRef } from '../http/response-schemas';
 
 /** The signed-in user's own account: reachable even while a password change is pending. */
 @ApiTags('auth')
@@ -18,6 +19,7 @@ export class AccountController {
   @SelfService()
   @Get('me')
   @ApiOperation({ summary: 'Who am I' })
+  @Answers(200, meSchema)
   me(@CurrentPrincipal() principal: Principal): Promise<Me> {
     return this.account.me(principal);
   }
@@ -25,7 +27,8 @@ export class AccountController {
   @SelfService()
   @Get('sessions')
   @ApiOperation({ summary: 'My sessions: console and RustDesk client logins' })
-  async sessions(@CurrentPrincipal() principal: Principal): Promise<{ sessions: SessionView[] }> {
+  @Answers(200, sessionListSchema)
+  async sessions(@CurrentPrincipal() principal: Principal): Promise<SessionList> {
     return { sessions: await this.account.listSessions(principal) };
   }
 
@@ -45,6 +48,11 @@ export class AccountController {
   @SelfService({ person: true })
   @Post('password')
   @ApiOperation({ summary: 'Change my password (ends my other logins)' })
+  @ApiOkResponse({
+    description: 'A bearer caller: a new token pair, as its old tokens ended with the password.',
+    schema: responseRef(tokenPairSchema),
+  })
+  @ApiNoContentResponse({ description: 'The console: its session stays.' })
   async changePassword(
     @Body() body: PasswordChangeDto,
     @CurrentPrincipal() principal: Principal,

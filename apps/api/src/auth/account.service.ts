@@ -5,28 +5,14 @@ import { API_CLOCK } from '../app.tokens';
 import { ChangeRunner } from '../changes/change-runner';
 import { type Clock } from '../time/clock';
 import { authAuditEntry } from './auth-audit';
+import { type Me, type TokenPair } from './auth-responses';
 import { BrowserSessions } from './browser-sessions';
 import { type SessionView, sessionViewOf } from './session-view';
 import { PasswordHasher } from './password-hasher';
-import { type Permission, ROLE_GRANTS } from './permissions';
+import { ROLE_GRANTS } from './permissions';
 import { eventActorOf, type Principal, type RequestOrigin } from './principal';
 import { Reauthentication } from './reauthentication';
-import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
-
-export interface Me {
-  readonly id: string;
-  readonly username: string;
-  readonly displayName: string | null;
-  readonly email: string | null;
-  readonly role: string;
-  readonly totpEnabled: boolean;
-  readonly passwordMustChange: boolean;
-  /** How this request authenticated. */
-  readonly channel: string;
-  readonly credential: string;
-  /** What this credential may do (auth/permissions.ts): the console shows only these controls. */
-  readonly permissions: readonly Permission[];
-}
+import { RefreshTokenService } from './refresh-tokens.service';
 
 /** What a password change answers: a bearer caller's old tokens died with it, so it gets new ones. */
 export type PasswordChanged = { readonly tokens?: TokenPair };
@@ -58,7 +44,7 @@ export class AccountService {
       passwordMustChange: user.passwordMustChange,
       channel: principal.channel,
       credential: principal.credential,
-      permissions: ROLE_GRANTS[principal.role].permissions,
+      permissions: [...ROLE_GRANTS[principal.role].permissions],
     };
   }
 

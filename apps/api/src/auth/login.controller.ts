@@ -2,29 +2,23 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { Answers } from '../http/response-schemas';
+import {
+  type MfaRequiredResponse,
+  panelLoginAnswerSchema,
+  type PanelLoginResponse,
+  tokenLoginAnswerSchema,
+  type TokenPair,
+  tokenPairSchema,
+} from './auth-responses';
 import { LoginDto, LogoutDto, MfaLoginDto, RefreshDto } from './auth.dto';
 import { LoginService, type LoginOutcome } from './login.service';
 import { LogoutService } from './logout.service';
 import { OriginPolicy } from './origin-policy';
 import { type RequestOrigin } from './principal';
-import { RefreshTokenService, type TokenPair } from './refresh-tokens.service';
+import { RefreshTokenService } from './refresh-tokens.service';
 import { CurrentOrigin, Public } from './route-access';
 import { clearSessionCookies, sessionTokenOf, setSessionCookies } from './session-cookies';
-
-/** A browser login's answer: who signed in; the cookies carry the session and the CSRF token. */
-export interface PanelLoginResponse {
-  readonly mfaRequired: false;
-  readonly user: { id: string; username: string; role: string; passwordMustChange: boolean };
-  /** Also in the __Host-sb_csrf cookie; echo it in X-CSRF-Token on every state change. */
-  readonly csrfToken: string;
-  readonly expiresAt: string;
-}
-
-export interface MfaRequiredResponse {
-  readonly mfaRequired: true;
-  /** Good for 5 minutes, and only at /auth/login/totp or /auth/token/totp. */
-  readonly mfaToken: string;
-}
 
 /**
  * The two front doors of a password login (console: cookie session; automation: token pair), their
@@ -44,6 +38,7 @@ export class LoginController {
   @Post('login')
   @ApiOperation({ summary: 'Console login: sets the session and CSRF cookies (or asks for the TOTP step)' })
   @HttpCode(200)
+  @Answers(200, panelLoginAnswerSchema)
   async login(
     @Body() body: LoginDto,
     @Req() request: FastifyRequest,
@@ -60,6 +55,7 @@ export class LoginController {
   @Post('login/totp')
   @ApiOperation({ summary: 'Console login, second step: the TOTP or a recovery code' })
   @HttpCode(200)
+  @Answers(200, panelLoginAnswerSchema)
   async loginTotp(
     @Body() body: MfaLoginDto,
     @Req() request: FastifyRequest,
@@ -75,6 +71,7 @@ export class LoginController {
   @Post('token')
   @ApiOperation({ summary: 'Automation login: an access and a refresh token (or asks for the TOTP step)' })
   @HttpCode(200)
+  @Answers(200, tokenLoginAnswerSchema)
   async token(
     @Body() body: LoginDto,
     @CurrentOrigin() origin: RequestOrigin,
@@ -86,6 +83,7 @@ export class LoginController {
   @Post('token/totp')
   @ApiOperation({ summary: 'Automation login, second step: the TOTP or a recovery code' })
   @HttpCode(200)
+  @Answers(200, tokenLoginAnswerSchema)
   async tokenTotp(
     @Body() body: MfaLoginDto,
     @CurrentOrigin() origin: RequestOrigin,
@@ -97,6 +95,7 @@ export class LoginController {
   @Post('refresh')
   @ApiOperation({ summary: 'Rotate a refresh token (a reused one revokes its whole family)' })
   @HttpCode(200)
+  @Answers(200, tokenPairSchema)
   refresh(@Body() body: RefreshDto, @CurrentOrigin() origin: RequestOrigin): Promise<TokenPair> {
     return this.refreshTokens.refresh(body.refreshToken, origin);
   }

@@ -8,19 +8,11 @@ import { type Repositories } from '../database/repositories';
 import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 import { AccessTokens } from './access-tokens';
+import { type TokenPair } from './auth-responses';
 import { authAuditEntry } from './auth-audit';
 import { newOpaqueToken, sha256 } from './opaque-token';
 import { roleMayUse } from './permissions';
 import { type RequestOrigin } from './principal';
-
-/** What automation gets from /auth/token and /auth/refresh. */
-export interface TokenPair {
-  readonly accessToken: string;
-  readonly refreshToken: string;
-  readonly tokenType: 'Bearer';
-  /** Seconds until the access token expires. */
-  readonly expiresIn: number;
-}
 
 const INVALID_REFRESH = 'Invalid or expired refresh token';
 

@@ -4,7 +4,14 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { TotpCodeDto, TotpDisableDto, TotpEnrollDto } from './auth.dto';
 import { type Principal, type RequestOrigin } from './principal';
 import { CurrentOrigin, CurrentPrincipal, SelfService } from './route-access';
-import { type RecoveryCodes, type TotpEnrolment, TotpService } from './totp.service';
+import { TotpService } from './totp.service';
+import {
+  type RecoveryCodes,
+  recoveryCodesSchema,
+  type TotpEnrolment,
+  totpEnrolmentSchema,
+} from './auth-responses';
+import { Answers } from '../http/response-schemas';
 
 /** The signed-in user's own second factor. */
 @ApiTags('auth')
@@ -18,6 +25,7 @@ export class TotpController {
     summary: 'Start TOTP enrolment (needs the password): the secret and an otpauth URI for a QR code',
   })
   @HttpCode(200)
+  @Answers(200, totpEnrolmentSchema)
   enroll(
     @Body() body: TotpEnrollDto,
     @CurrentPrincipal() principal: Principal,
@@ -30,6 +38,7 @@ export class TotpController {
   @Post('totp/confirm')
   @ApiOperation({ summary: 'Confirm TOTP with a first code; returns recovery codes once' })
   @HttpCode(200)
+  @Answers(200, recoveryCodesSchema)
   confirm(
     @Body() body: TotpCodeDto,
     @CurrentPrincipal() principal: Principal,
@@ -54,6 +63,7 @@ export class TotpController {
   @Post('recovery-codes')
   @ApiOperation({ summary: 'Replace the recovery codes (needs a TOTP code)' })
   @HttpCode(200)
+  @Answers(200, recoveryCodesSchema)
   regenerate(
     @Body() body: TotpCodeDto,
     @CurrentPrincipal() principal: Principal,

@@ -9,20 +9,9 @@ import { authAuditEntry } from './auth-audit';
 import { type Principal, type RequestOrigin } from './principal';
 import { Reauthentication } from './reauthentication';
 import { newRecoveryCodes, RecoveryCodeDigests } from './recovery-codes';
+import { type RecoveryCodes, type TotpEnrolment } from './auth-responses';
 import { SecretBox } from './secret-box';
 import { TotpCodes } from './totp-codes';
-
-export interface TotpEnrolment {
-  /** Base32, for typing in by hand. */
-  readonly secret: string;
-  /** The same secret as a QR-ready `otpauth://` URI. */
-  readonly otpauthUri: string;
-}
-
-export interface RecoveryCodes {
-  /** Shown this once; only their keyed digests are kept. */
-  readonly recoveryCodes: string[];
-}
 
 /**
  * TOTP 2FA, self-service: enrol (password; a pending secret, sealed at rest), confirm with a first

@@ -2,15 +2,18 @@ import { Controller, Get, Header, Query, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { RequirePermission } from '../auth/route-access';
-import { ClientAuditListQuery, ConnectionAuditListQuery } from './client-audit-ops.dto';
+import { Answers, AnswersCsv } from '../http/response-schemas';
 import {
-  type AlarmAuditView,
-  type ClientAuditKind,
-  ClientAuditOpsService,
-  type ClientAuditPageView,
-  type ConnectionAuditView,
-  type FileAuditView,
-} from './client-audit-ops.service';
+  type AlarmAuditPage,
+  alarmAuditPageSchema,
+  ClientAuditListQuery,
+  type ConnectionAuditPage,
+  connectionAuditPageSchema,
+  ConnectionAuditListQuery,
+  type FileAuditPage,
+  fileAuditPageSchema,
+} from './client-audit-ops.dto';
+import { type ClientAuditKind, ClientAuditOpsService } from './client-audit-ops.service';
 
 /**
  * What RustDesk clients reported (docs/client-api.md §7), for operators: newest first, filtered by
@@ -24,21 +27,24 @@ export class ClientAuditOpsController {
   @Get('connections')
   @ApiOperation({ summary: 'List connections reported by clients, newest first' })
   @RequirePermission('audit.view')
-  connections(@Query() query: ConnectionAuditListQuery): Promise<ClientAuditPageView<ConnectionAuditView>> {
+  @Answers(200, connectionAuditPageSchema)
+  connections(@Query() query: ConnectionAuditListQuery): Promise<ConnectionAuditPage> {
     return this.audit.connections(query);
   }
 
   @Get('files')
   @ApiOperation({ summary: 'List file transfers reported by clients, newest first' })
   @RequirePermission('audit.view')
-  files(@Query() query: ClientAuditListQuery): Promise<ClientAuditPageView<FileAuditView>> {
+  @Answers(200, fileAuditPageSchema)
+  files(@Query() query: ClientAuditListQuery): Promise<FileAuditPage> {
     return this.audit.files(query);
   }
 
   @Get('alarms')
   @ApiOperation({ summary: 'List alarms reported by clients, newest first' })
   @RequirePermission('audit.view')
-  alarms(@Query() query: ClientAuditListQuery): Promise<ClientAuditPageView<AlarmAuditView>> {
+  @Answers(200, alarmAuditPageSchema)
+  alarms(@Query() query: ClientAuditListQuery): Promise<AlarmAuditPage> {
     return this.audit.alarms(query);
   }
 
@@ -46,6 +52,7 @@ export class ClientAuditOpsController {
   @ApiOperation({ summary: 'Export connections reported by clients as CSV (same filters)' })
   @RequirePermission('audit.view')
   @Header('cache-control', 'no-store')
+  @AnswersCsv()
   connectionsCsv(@Query() query: ConnectionAuditListQuery): StreamableFile {
     return this.csv('connections', query);
   }
@@ -54,6 +61,7 @@ export class ClientAuditOpsController {
   @ApiOperation({ summary: 'Export file transfers reported by clients as CSV (same filters)' })
   @RequirePermission('audit.view')
   @Header('cache-control', 'no-store')
+  @AnswersCsv()
   filesCsv(@Query() query: ClientAuditListQuery): StreamableFile {
     return this.csv('files', query);
   }
@@ -62,6 +70,7 @@ export class ClientAuditOpsController {
   @ApiOperation({ summary: 'Export alarms reported by clients as CSV (same filters)' })
   @RequirePermission('audit.view')
   @Header('cache-control', 'no-store')
+  @AnswersCsv()
   alarmsCsv(@Query() query: ClientAuditListQuery): StreamableFile {
     return this.csv('alarms', query);
   }

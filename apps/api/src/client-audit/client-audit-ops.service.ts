@@ -12,60 +12,19 @@ import {
 import { API_CLOCK } from '../app.tokens';
 import { csvRow } from '../audit/audit-csv';
 import { type Clock } from '../time/clock';
-import { type ClientAuditQuery } from './client-audit-ops.dto';
+import {
+  type AlarmAuditPage,
+  type AlarmAuditView,
+  type ClientAuditQuery,
+  type ConnectionAuditPage,
+  type ConnectionAuditView,
+  type FileAuditPage,
+  type FileAuditView,
+} from './client-audit-ops.dto';
 
 const EXPORT_PAGE_SIZE = 500;
 
 export type ClientAuditKind = 'connections' | 'files' | 'alarms';
-
-/** A connection as the operator API shows it: session_id as exact decimal text (a u64). */
-export interface ConnectionAuditView {
-  guid: string;
-  deviceId: string;
-  connId: number;
-  sessionId: string;
-  ip: string | null;
-  peerId: string | null;
-  peerName: string | null;
-  connType: number | null;
-  primaryAuth: number | null;
-  twoFactor: number | null;
-  user: { id: string; username: string | null } | null;
-  note: string | null;
-  openedAt: string | null;
-  authorizedAt: string | null;
-  closedAt: string | null;
-  createdAt: string;
-}
-
-export interface FileAuditView {
-  id: string;
-  deviceId: string;
-  peerId: string | null;
-  connId: number | null;
-  direction: number;
-  path: string;
-  isFile: boolean;
-  info: unknown;
-  user: { id: string; username: string | null } | null;
-  createdAt: string;
-}
-
-export interface AlarmAuditView {
-  id: string;
-  deviceId: string;
-  alarmType: number;
-  info: unknown;
-  connId: number | null;
-  user: { id: string; username: string | null } | null;
-  auditSeq: string | null;
-  createdAt: string;
-}
-
-export interface ClientAuditPageView<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 /** Newest first, filtered; the operator listings and CSV exports of client-reported audit. */
 @Injectable()
@@ -75,17 +34,17 @@ export class ClientAuditOpsService {
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
-  async connections(query: ClientAuditQuery): Promise<ClientAuditPageView<ConnectionAuditView>> {
+  async connections(query: ClientAuditQuery): Promise<ConnectionAuditPage> {
     const page = await this.repository.listConnections(filterOf(query), query.cursor, query.limit);
     return { items: page.items.map(connectionView), nextCursor: page.nextCursor };
   }
 
-  async files(query: ClientAuditQuery): Promise<ClientAuditPageView<FileAuditView>> {
+  async files(query: ClientAuditQuery): Promise<FileAuditPage> {
     const page = await this.repository.listFiles(filterOf(query), query.cursor, query.limit);
     return { items: page.items.map(fileView), nextCursor: page.nextCursor };
   }
 
-  async alarms(query: ClientAuditQuery): Promise<ClientAuditPageView<AlarmAuditView>> {
+  async alarms(query: ClientAuditQuery): Promise<AlarmAuditPage> {
     const page = await this.repository.listAlarms(filterOf(query), query.cursor, query.limit);
     return { items: page.items.map(alarmView), nextCursor: page.nextCursor };
   }

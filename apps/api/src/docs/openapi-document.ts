@@ -1,10 +1,12 @@
 import { type INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { z } from 'zod';
 
 import { type RouteAccess } from '../auth/route-access';
 import { SESSION_COOKIE } from '../auth/session-cookies';
 import { HEARTBEAT_OPERATION, HEARTBEAT_PATH } from '../device-sync/heartbeat-route';
+import { apiErrorSchema, responseRef, responseSchemas } from '../http/response-schemas';
 import { handlerAccessOf } from './route-access-catalog';
 
 /** Security scheme names in the document (components.securitySchemes). */
@@ -22,6 +24,53 @@ Errors always have the shape \`{ statusCode, error, message, requestId }\`; \`me
 \`field: problem\` for a 400 from validation. 401 means no valid credential, 403 a valid one that may not
 do this.`;
 
+/** The operator API's path prefix: its operations get the shared error answers. */
+const OPERATOR_API_PREFIX = `/api/${API_VERSION}/`;
+
+/**
+ * The errors any operator API operation may answer, each `{ statusCode, error, message, requestId }`
+ * (components.responses). A route that documents one of these codes itself keeps its own.
+ */
+const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
+  '400': { name: 'BadRequest', description: 'Invalid input: `message` lists every bad field.' },
+  '401': { name: 'Unauthorized', description: 'No valid credential (or, at a login, wrong credentials).' },
+  '403': { name: 'Forbidden', description: 'A valid credential that may not do this.' },
+  '404': { name: 'NotFound', description: 'No such thing (or not one the caller may see).' },
+  '409': { name: 'Conflict', description: 'Clashes with the current state (a name in use, a last admin).' },
+  '429': { name: 'TooManyRequests', description: 'Throttled: try again after `Retry-After` seconds.' },
+  '503': {
+    name: 'ServiceUnavailable',
+    description: 'A dependency (Postgres, Redis) is down: try again after `Retry-After` seconds.',
+  },
+};
+
+const RETRY_AFTER_HEADER = {
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+} as const;
+
+function errorResponseComponents(): NonNullable<OpenAPIObject['components']>['responses'] {
+  return Object.fromEntries(
+    Object.entries(ERROR_RESPONSES).map(([status, { name, description }]) => [
+      name,
+      {
+        description,
+        content: { 'application/json': { schema: responseRef(apiErrorSchema) } },
+        ...(status === '429' || status === '503' ? { headers: RETRY_AFTER_HEADER } : {}),
+      },
+    ]),
+  );
+}
+
+/** The registered response schemas (http/response-schemas.ts) as OpenAPI 3.0 components. */
+function responseSchemaComponents(): Record<string, object> {
+  const { schemas } = z.toJSONSchema(responseSchemas, {
+    target: 'openapi-3.0',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  // `$id` is JSON Schema, not OpenAPI 3.0; the component's name says the same.
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $id: _id, ...schema }]) => [id, schema]));
+}
+
 function accessLabel(access: RouteAccess | undefined): string {
   if (access === undefined) return 'undeclared';
   if (access.kind === 'permission') return `permission:${access.permission}`;
@@ -32,10 +81,12 @@ function accessLabel(access: RouteAccess | undefined): string {
 // Vendor extensions (x-...) are allowed on any operation; the type does not list them.
 type Operation = NonNullable<OpenAPIObject['paths'][string]['get']> & Partial<Record<`x-${string}`, unknown>>;
 
-function operationsOf(document: OpenAPIObject): Operation[] {
+function operationsOf(document: OpenAPIObject): { path: string; operation: Operation }[] {
   const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
-  return Object.values(document.paths).flatMap((item) =>
-    methods.flatMap((method) => (item[method] === undefined ? [] : [item[method] as Operation])),
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    methods.flatMap((method) =>
+      item[method] === undefined ? [] : [{ path, operation: item[method] as Operation }],
+    ),
   );
 }
 
@@ -79,9 +130,16 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .build();
   const document = cleanupOpenApiDoc(SwaggerModule.createDocument(app, config));
+  const components = (document.components ??= {});
+  const requestSchemas = (components.schemas ??= {});
+  for (const [id, schema] of Object.entries(responseSchemaComponents())) {
+    if (id in requestSchemas) throw new Error(`A request DTO and a response schema are both named ${id}`);
+    requestSchemas[id] = schema;
+  }
+  components.responses = { ...components.responses, ...errorResponseComponents() };
 
   const handlers = handlerAccessOf(app);
-  for (const operation of operationsOf(document)) {
+  for (const { path, operation } of operationsOf(document)) {
     const access = handlers.get(operation.operationId ?? '')?.access;
     operation[ACCESS_EXTENSION] = accessLabel(access);
     // Public routes say so explicitly (an empty list); a RustDesk client's routes take its login's
@@ -92,6 +150,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         : access?.kind === 'client'
           ? [{ [SECURITY_SCHEMES.bearer]: [] }]
           : ANY_CREDENTIAL;
+    if (path.startsWith(OPERATOR_API_PREFIX)) {
+      for (const [status, { name }] of Object.entries(ERROR_RESPONSES)) {
+        operation.responses[status] ??= { $ref: `#/components/responses/${name}` };
+      }
+    }
     if (access?.kind === 'permission') {
       const note = `Requires the \`${access.permission}\` permission.`;
       operation.description =

@@ -3,9 +3,15 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { type RegistrationTokenView } from './registration-token-view';
+import { Answers } from '../http/response-schemas';
+import {
+  type CreatedRegistrationToken,
+  createdRegistrationTokenSchema,
+  registrationTokenListSchema,
+  type RegistrationTokenView,
+} from './registration-token-view';
 import { CreateRegistrationTokenBody, RegistrationTokenIdParams } from './registration-tokens.dto';
-import { type CreatedRegistrationToken, RegistrationTokensService } from './registration-tokens.service';
+import { RegistrationTokensService } from './registration-tokens.service';
 
 @ApiTags('registration-tokens')
 @Controller('api/v1/registration-tokens')
@@ -15,6 +21,7 @@ export class RegistrationTokensController {
   @Post()
   @ApiOperation({ summary: 'Create a registration token (shown once)' })
   @RequirePermission('registration_token.manage')
+  @Answers(201, createdRegistrationTokenSchema)
   create(
     @Body() body: CreateRegistrationTokenBody,
     @CurrentPrincipal() principal: Principal,
@@ -26,6 +33,7 @@ export class RegistrationTokensController {
   @Get()
   @ApiOperation({ summary: 'List registration tokens' })
   @RequirePermission('registration_token.manage')
+  @Answers(200, registrationTokenListSchema)
   list(): Promise<RegistrationTokenView[]> {
     return this.tokens.list();
   }

@@ -15,13 +15,12 @@ import { type Repositories } from '../database/repositories';
 import { type RandomSource } from '../random/random-source';
 import { type Clock } from '../time/clock';
 import { generateRegistrationToken } from './registration-token-secret';
-import { registrationTokenView, type RegistrationTokenView } from './registration-token-view';
+import {
+  type CreatedRegistrationToken,
+  registrationTokenView,
+  type RegistrationTokenView,
+} from './registration-token-view';
 import { type CreateRegistrationTokenBody } from './registration-tokens.dto';
-
-export interface CreatedRegistrationToken extends RegistrationTokenView {
-  /** The token itself: shown once, never stored. */
-  token: string;
-}
 
 @Injectable()
 export class RegistrationTokensService {

@@ -3,7 +3,15 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { PutSettingBodyDto, SettingKeyParamDto, type SettingView } from './settings.dto';
+import { Answers } from '../http/response-schemas';
+import {
+  PutSettingBodyDto,
+  SettingKeyParamDto,
+  type SettingList,
+  settingListSchema,
+  type SettingView,
+  settingViewSchema,
+} from './settings.dto';
 import { SettingsService } from './settings.service';
 
 @ApiTags('settings')
@@ -14,13 +22,15 @@ export class SettingsController {
   @Get()
   @ApiOperation({ summary: 'List settings' })
   @RequirePermission('setting.view')
-  async list(): Promise<{ settings: SettingView[] }> {
+  @Answers(200, settingListSchema)
+  async list(): Promise<SettingList> {
     return { settings: await this.settings.list() };
   }
 
   @Get(':key')
   @ApiOperation({ summary: 'One setting' })
   @RequirePermission('setting.view')
+  @Answers(200, settingViewSchema)
   get(@Param() { key }: SettingKeyParamDto): Promise<SettingView> {
     return this.settings.get(key);
   }
@@ -28,6 +38,7 @@ export class SettingsController {
   @Put(':key')
   @ApiOperation({ summary: 'Set a setting (announced to signal and relay)' })
   @RequirePermission('setting.manage')
+  @Answers(200, settingViewSchema)
   put(
     @Param() { key }: SettingKeyParamDto,
     @Body() { value }: PutSettingBodyDto,

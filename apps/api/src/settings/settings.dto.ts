@@ -2,6 +2,8 @@ import { SETTING_KEY_PATTERN } from '@switchboard/events';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
+import { anyJson, isoTimestamp, responseSchema } from '../http/response-schemas';
+
 export const settingKeyParamSchema = z.strictObject({
   key: z.string().regex(SETTING_KEY_PATTERN, 'must be 1-64 characters of a-z A-Z 0-9 . _ -'),
 });
@@ -32,9 +34,19 @@ export const putSettingBodySchema = z.strictObject({
 export class SettingKeyParamDto extends createZodDto(settingKeyParamSchema) {}
 export class PutSettingBodyDto extends createZodDto(putSettingBodySchema) {}
 
-export interface SettingView {
-  key: string;
-  value: unknown;
-  updatedAt: string;
-  updatedBy: string | null;
-}
+export const settingViewSchema = responseSchema(
+  'Setting',
+  z.object({
+    key: z.string(),
+    value: anyJson,
+    updatedAt: isoTimestamp,
+    updatedBy: z.string().nullable().describe('Who set it last: `user:<id>` or `api_key:<prefix>`.'),
+  }),
+);
+export type SettingView = z.output<typeof settingViewSchema>;
+
+export const settingListSchema = responseSchema(
+  'SettingList',
+  z.object({ settings: z.array(settingViewSchema) }),
+);
+export type SettingList = z.output<typeof settingListSchema>;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
@@ -6,11 +7,20 @@ import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/rout
 import {
   CreateStrategyBody,
   StrategyIdParams,
+  strategyListSchema,
   StrategyTargetBody,
+  type StrategyView,
+  strategyViewSchema,
   UpdateStrategyBody,
 } from './strategies.dto';
-import { StrategiesService, type StrategyView } from './strategies.service';
+import { StrategiesService } from './strategies.service';
 import { STRATEGY_OPTION_KEYS } from './strategy-options';
+import { Answers, responseSchema } from '../http/response-schemas';
+
+const strategyOptionKeysSchema = responseSchema(
+  'StrategyOptionKeys',
+  z.object({ keys: z.array(z.string()).describe('hb_common KEYS_SETTINGS a strategy may set') }),
+);
 
 /** Strategies: client option sets pushed to devices by heartbeat (operator API, docs/client-api.md §6). */
 @ApiTags('strategies')
@@ -21,6 +31,7 @@ export class StrategiesController {
   @Get()
   @ApiOperation({ summary: 'List strategies' })
   @RequirePermission('device.view')
+  @Answers(200, strategyListSchema)
   list(): Promise<StrategyView[]> {
     return this.strategies.list();
   }
@@ -29,13 +40,15 @@ export class StrategiesController {
   @Get('option-keys')
   @ApiOperation({ summary: 'The client option keys a strategy may set' })
   @RequirePermission('device.view')
-  optionKeys(): { keys: readonly string[] } {
-    return { keys: STRATEGY_OPTION_KEYS };
+  @Answers(200, strategyOptionKeysSchema)
+  optionKeys(): z.output<typeof strategyOptionKeysSchema> {
+    return { keys: [...STRATEGY_OPTION_KEYS] };
   }
 
   @Post()
   @ApiOperation({ summary: 'Create a strategy (options: client option keys, string values)' })
   @RequirePermission('strategy.manage')
+  @Answers(201, strategyViewSchema)
   create(
     @Body() body: CreateStrategyBody,
     @CurrentPrincipal() principal: Principal,
@@ -49,6 +62,7 @@ export class StrategiesController {
     summary: "Rename a strategy or replace its note or options (pushed on the devices' next heartbeat)",
   })
   @RequirePermission('strategy.manage')
+  @Answers(200, strategyViewSchema)
   update(
     @Param() params: StrategyIdParams,
     @Body() body: UpdateStrategyBody,

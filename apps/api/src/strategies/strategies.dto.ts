@@ -2,6 +2,7 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
 import { deviceIdSchema } from '../devices/devices.dto';
+import { isoTimestamp, responseSchema } from '../http/response-schemas';
 import { strategyOptionsSchema } from './strategy-options';
 
 const strategyName = z
@@ -46,3 +47,19 @@ export const strategyTargetSchema = z
   );
 
 export class StrategyTargetBody extends createZodDto(strategyTargetSchema) {}
+
+/** A strategy as the operator API shows it. */
+export const strategyViewSchema = responseSchema(
+  'Strategy',
+  z.object({
+    id: z.uuid(),
+    name: z.string(),
+    note: z.string().nullable(),
+    options: z.record(z.string(), z.string()).describe('RustDesk client option keys and their values.'),
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+  }),
+);
+export type StrategyView = z.output<typeof strategyViewSchema>;
+
+export const strategyListSchema = responseSchema('StrategyList', z.array(strategyViewSchema));

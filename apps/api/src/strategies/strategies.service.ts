@@ -20,16 +20,12 @@ import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
 import { EffectiveStrategies } from './effective-strategies';
-import { type CreateStrategyBody, type StrategyTargetBody, type UpdateStrategyBody } from './strategies.dto';
-
-export interface StrategyView {
-  id: string;
-  name: string;
-  note: string | null;
-  options: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-}
+import {
+  type CreateStrategyBody,
+  type StrategyTargetBody,
+  type StrategyView,
+  type UpdateStrategyBody,
+} from './strategies.dto';
 
 /**
  * Strategies (named client option sets) and their assignment to devices, users and device groups.

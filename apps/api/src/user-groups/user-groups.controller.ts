@@ -3,8 +3,15 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { type Page } from '../http/page-query.dto';
-import { type UserGroupDetailsView, type UserGroupMemberView, type UserGroupView } from './user-group-view';
+import { Answers } from '../http/response-schemas';
+import {
+  type UserGroupDetailsView,
+  userGroupDetailsViewSchema,
+  type UserGroupMemberPage,
+  userGroupMemberPageSchema,
+  type UserGroupPage,
+  userGroupPageSchema,
+} from './user-group-view';
 import {
   AddMembersBody,
   CreateUserGroupBody,
@@ -31,13 +38,15 @@ export class UserGroupsController {
   @Get()
   @ApiOperation({ summary: 'List user groups (search by name; paginated)' })
   @RequirePermission('user.view')
-  list(@Query() query: ListUserGroupsQuery): Promise<Page<UserGroupView>> {
+  @Answers(200, userGroupPageSchema)
+  list(@Query() query: ListUserGroupsQuery): Promise<UserGroupPage> {
     return this.groups.list(query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One user group with its access rules' })
   @RequirePermission('user.view')
+  @Answers(200, userGroupDetailsViewSchema)
   get(@Param() params: UserGroupIdParams): Promise<UserGroupDetailsView> {
     return this.groups.get(params.id);
   }
@@ -45,6 +54,7 @@ export class UserGroupsController {
   @Post()
   @ApiOperation({ summary: 'Create a user group' })
   @RequirePermission('user.manage')
+  @Answers(201, userGroupDetailsViewSchema)
   create(
     @Body() body: CreateUserGroupBody,
     @CurrentPrincipal() principal: Principal,
@@ -56,6 +66,7 @@ export class UserGroupsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Rename a user group or change its note' })
   @RequirePermission('user.manage')
+  @Answers(200, userGroupDetailsViewSchema)
   update(
     @Param() params: UserGroupIdParams,
     @Body() body: UpdateUserGroupBody,
@@ -80,10 +91,11 @@ export class UserGroupsController {
   @Get(':id/members')
   @ApiOperation({ summary: "A user group's members (paginated)" })
   @RequirePermission('user.view')
+  @Answers(200, userGroupMemberPageSchema)
   members(
     @Param() params: UserGroupIdParams,
     @Query() query: ListMembersQuery,
-  ): Promise<Page<UserGroupMemberView>> {
+  ): Promise<UserGroupMemberPage> {
     return this.groups.members(params.id, query);
   }
 
@@ -91,6 +103,7 @@ export class UserGroupsController {
   @ApiOperation({ summary: 'Add users (ids or usernames) to a user group' })
   @HttpCode(200)
   @RequirePermission('user.manage')
+  @Answers(200, userGroupDetailsViewSchema)
   addMembers(
     @Param() params: UserGroupIdParams,
     @Body() body: AddMembersBody,
@@ -116,6 +129,7 @@ export class UserGroupsController {
   @ApiOperation({ summary: "Let the group's members see a device group's devices" })
   @HttpCode(200)
   @RequirePermission('user.manage')
+  @Answers(200, userGroupDetailsViewSchema)
   grantDeviceGroup(
     @Param() params: DeviceGroupRuleParams,
     @CurrentPrincipal() principal: Principal,
@@ -140,6 +154,7 @@ export class UserGroupsController {
   @ApiOperation({ summary: "Let the group's members see another user group's members and their devices" })
   @HttpCode(200)
   @RequirePermission('user.manage')
+  @Answers(200, userGroupDetailsViewSchema)
   grantUserGroup(
     @Param() params: UserGroupRuleParams,
     @CurrentPrincipal() principal: Principal,

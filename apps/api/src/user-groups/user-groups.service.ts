@@ -15,13 +15,12 @@ import { type JsonObject } from '@switchboard/audit';
 import { type Actor, actorAuditEntry } from '../auth/principal';
 import { ChangeRunner, type Changes } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
-import { type Page } from '../http/page-query.dto';
 import {
   type UserGroupDetailsView,
   userGroupDetailsView,
-  type UserGroupMemberView,
+  type UserGroupMemberPage,
   userGroupMemberView,
-  type UserGroupView,
+  type UserGroupPage,
   userGroupView,
 } from './user-group-view';
 
@@ -41,7 +40,7 @@ export class UserGroupsService {
     @Inject(ChangeRunner) private readonly changes: Changes,
   ) {}
 
-  async list(request: PageRequest & { search?: string }): Promise<Page<UserGroupView>> {
+  async list(request: PageRequest & { search?: string }): Promise<UserGroupPage> {
     const { items, total } = await this.groups.list({
       search: request.search,
       offset: (request.page - 1) * request.pageSize,
@@ -93,7 +92,7 @@ export class UserGroupsService {
     });
   }
 
-  async members(id: string, request: PageRequest): Promise<Page<UserGroupMemberView>> {
+  async members(id: string, request: PageRequest): Promise<UserGroupMemberPage> {
     await this.get(id);
     const { items, total } = await this.groups.listMembers(
       id,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { MIN_ADMIN_PASSWORD_LENGTH } from '../config';
 import { pageQueryFields, queryBoolean } from '../http/page-query.dto';
+import { isoTimestamp, pageSchema, responseSchema } from '../http/response-schemas';
 
 // The same bounds as the first admin's password (config.ts); the upper one keeps argon2 from
 // being handed a novel to hash.
@@ -71,21 +72,28 @@ export const resetPasswordSchema = z
 export class ResetPasswordDto extends createZodDto(resetPasswordSchema) {}
 
 /** A user as the API shows it (ManagedUser has no password hash or TOTP secret to leak). */
-export interface UserView {
-  readonly id: string;
-  readonly username: string;
-  readonly displayName: string | null;
-  readonly email: string | null;
-  readonly note: string | null;
-  readonly role: ManagedUser['role'];
-  readonly disabled: boolean;
-  readonly totpEnabled: boolean;
-  readonly passwordMustChange: boolean;
-  readonly passwordChangedAt: string;
-  readonly lastLoginAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+export const userViewSchema = responseSchema(
+  'User',
+  z.object({
+    id: z.uuid(),
+    username: z.string(),
+    displayName: z.string().nullable(),
+    email: z.string().nullable(),
+    note: z.string().nullable(),
+    role,
+    disabled: z.boolean(),
+    totpEnabled: z.boolean(),
+    passwordMustChange: z.boolean(),
+    passwordChangedAt: isoTimestamp,
+    lastLoginAt: isoTimestamp.nullable(),
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+  }),
+);
+export type UserView = z.output<typeof userViewSchema>;
+
+export const userPageSchema = responseSchema('UserPage', pageSchema(userViewSchema));
+export type UserPage = z.output<typeof userPageSchema>;
 
 export function toUserView(user: ManagedUser): UserView {
   return {
@@ -106,7 +114,11 @@ export function toUserView(user: ManagedUser): UserView {
 }
 
 /** A user with a password we chose: the only time it is ever shown. */
-export interface UserWithPassword {
-  readonly user: UserView;
-  readonly oneTimePassword?: string;
-}
+export const userWithPasswordSchema = responseSchema(
+  'UserWithPassword',
+  z.object({
+    user: userViewSchema,
+    oneTimePassword: z.string().optional().describe('Only when the server generated the password.'),
+  }),
+);
+export type UserWithPassword = z.output<typeof userWithPasswordSchema>;

@@ -3,18 +3,22 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { type Page } from '../http/page-query.dto';
+import { Answers } from '../http/response-schemas';
 import {
   CreateUserDto,
   ListUsersDto,
   ResetPasswordDto,
   UpdateUserDto,
   UserIdDto,
+  type UserPage,
+  userPageSchema,
   UserSessionParams,
   type UserView,
+  userViewSchema,
   type UserWithPassword,
+  userWithPasswordSchema,
 } from './user.dto';
-import { type SessionView } from '../auth/session-view';
+import { type SessionList, sessionListSchema } from '../auth/session-view';
 import { UserSessionsService } from './user-sessions.service';
 import { UsersService } from './users.service';
 
@@ -30,13 +34,15 @@ export class UsersController {
   @Get()
   @ApiOperation({ summary: 'List users (search, role, disabled; paginated)' })
   @RequirePermission('user.view')
-  list(@Query() query: ListUsersDto): Promise<Page<UserView>> {
+  @Answers(200, userPageSchema)
+  list(@Query() query: ListUsersDto): Promise<UserPage> {
     return this.users.list(query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One user' })
   @RequirePermission('user.view')
+  @Answers(200, userViewSchema)
   get(@Param() params: UserIdDto): Promise<UserView> {
     return this.users.get(params.id);
   }
@@ -46,6 +52,7 @@ export class UsersController {
   @RequirePermission('user.manage')
   // A generated one-time password may be in the answer: no cache may keep it.
   @Header('Cache-Control', 'no-store')
+  @Answers(201, userWithPasswordSchema)
   create(
     @Body() body: CreateUserDto,
     @CurrentPrincipal() principal: Principal,
@@ -57,6 +64,7 @@ export class UsersController {
   @Patch(':id')
   @ApiOperation({ summary: "Change a user's role, display name, email or note" })
   @RequirePermission('user.manage')
+  @Answers(200, userViewSchema)
   update(
     @Param() params: UserIdDto,
     @Body() body: UpdateUserDto,
@@ -69,10 +77,8 @@ export class UsersController {
   @Get(':id/sessions')
   @ApiOperation({ summary: "A user's live sessions: console and RustDesk client logins" })
   @RequirePermission('user.view')
-  async sessions(
-    @Param() params: UserIdDto,
-    @CurrentPrincipal() principal: Principal,
-  ): Promise<{ sessions: SessionView[] }> {
+  @Answers(200, sessionListSchema)
+  async sessions(@Param() params: UserIdDto, @CurrentPrincipal() principal: Principal): Promise<SessionList> {
     return { sessions: await this.userSessions.list(params.id, principal) };
   }
 
@@ -94,6 +100,7 @@ export class UsersController {
   @ApiOperation({ summary: 'Disable a user and end their logins' })
   @HttpCode(200)
   @RequirePermission('user.manage')
+  @Answers(200, userViewSchema)
   disable(
     @Param() params: UserIdDto,
     @CurrentPrincipal() principal: Principal,
@@ -106,6 +113,7 @@ export class UsersController {
   @ApiOperation({ summary: 'Enable a user' })
   @HttpCode(200)
   @RequirePermission('user.manage')
+  @Answers(200, userViewSchema)
   enable(
     @Param() params: UserIdDto,
     @CurrentPrincipal() principal: Principal,
@@ -119,6 +127,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermission('user.manage')
   @Header('Cache-Control', 'no-store')
+  @Answers(200, userWithPasswordSchema)
   resetPassword(
     @Param() params: UserIdDto,
     @Body() body: ResetPasswordDto,
@@ -134,6 +143,7 @@ export class UsersController {
   })
   @HttpCode(200)
   @RequirePermission('user.manage')
+  @Answers(200, userViewSchema)
   clearSecondFactor(
     @Param() params: UserIdDto,
     @CurrentPrincipal() principal: Principal,

@@ -14,9 +14,8 @@ import { auditActorOf, eventActorOf, type Principal, type RequestOrigin } from '
 import { PasswordGenerator } from '../bootstrap/password-generator';
 import { ChangeRunner, type Changes, type PendingEvent } from '../changes/change-runner';
 import { type Repositories } from '../database/repositories';
-import { type Page } from '../http/page-query.dto';
 import { type Clock } from '../time/clock';
-import { toUserView, type UserView, type UserWithPassword } from './user.dto';
+import { toUserView, type UserPage, type UserView, type UserWithPassword } from './user.dto';
 
 export interface UserListRequest {
   readonly page: number;
@@ -55,7 +54,7 @@ export class UsersService {
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
-  async list(request: UserListRequest): Promise<Page<UserView>> {
+  async list(request: UserListRequest): Promise<UserPage> {
     const { items, total } = await this.users.list({
       search: request.search,
       role: request.role,
