@@ -2,17 +2,10 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { isApiError } from '../api/api-error';
 import { api, csrfToken, unwrap } from '../api/client';
+import { type components } from '../api/schema';
 
-// TODO(merge console-schemas): the generated `components['schemas']` type of GET /auth/me.
-export interface Me {
-  readonly id: string;
-  readonly username: string;
-  readonly role: string;
-  readonly passwordMustChange: boolean;
-  readonly totpEnabled: boolean;
-  readonly permissions: readonly string[];
-}
-export type Permission = string;
+export type Me = components['schemas']['Me'];
+export type Permission = Me['permissions'][number];
 
 export const ME_QUERY_KEY = ['me'] as const;
 
@@ -25,7 +18,7 @@ export function useMe(): { me: Me | null | undefined; error: unknown } {
       // would be the first thing every signed-out visit logs.
       if (csrfToken() === undefined) return null;
       try {
-        return (await unwrap(api.GET('/api/v1/auth/me'))) as unknown as Me;
+        return await unwrap(api.GET('/api/v1/auth/me'));
       } catch (error) {
         if (isApiError(error, 401)) return null;
         throw error;

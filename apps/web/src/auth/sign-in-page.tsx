@@ -22,10 +22,6 @@ function deadlineAfter(seconds: number): number {
   return Date.now() + seconds * 1000;
 }
 
-// TODO(merge console-schemas): the generated answer type of POST /auth/login.
-type LoginAnswer =
-  { mfaRequired: true; mfaToken: string } | { mfaRequired: false; user: { passwordMustChange: boolean } };
-
 /** Only a path of this console, never another site: `next` comes from the address bar. */
 function safeNext(next: string | null): string {
   return next !== null && next.startsWith('/') && !next.startsWith('//') ? next : '/';
@@ -65,9 +61,7 @@ export function SignInPage() {
   const submitPassword = passwordForm.handleSubmit(async (values) => {
     setError(undefined);
     try {
-      const answer = (await unwrap(
-        api.POST('/api/v1/auth/login', { body: values }),
-      )) as unknown as LoginAnswer;
+      const answer = await unwrap(api.POST('/api/v1/auth/login', { body: values }));
       if (answer.mfaRequired) {
         setRememberMe(values.rememberMe);
         setMfaToken(answer.mfaToken);
@@ -84,9 +78,9 @@ export function SignInPage() {
     setError(undefined);
     const second = useRecoveryCode ? { recoveryCode: code.trim() } : { code: code.trim() };
     try {
-      const answer = (await unwrap(
+      const answer = await unwrap(
         api.POST('/api/v1/auth/login/totp', { body: { mfaToken, rememberMe, ...second } }),
-      )) as unknown as LoginAnswer;
+      );
       if (answer.mfaRequired) return;
       await signedIn(answer.user.passwordMustChange);
     } catch (failure) {
