@@ -29,6 +29,7 @@ import { ClientAccountModule } from './client-account/client-account.module';
 import { ClientGroupsModule } from './client-groups/client-groups.module';
 import { ClientAuditModule } from './client-audit/client-audit.module';
 import { ConsoleModule } from './console/console.module';
+import { LiveEventsModule } from './live-events/live-events.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
 import { cryptoRandom, type RandomSource } from './random/random-source';
@@ -111,6 +112,7 @@ export class AppModule {
         ClientAuditModule,
         SwitchGrantsModule,
         AddressBooksModule,
+        LiveEventsModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

@@ -31,6 +31,37 @@ describe('api config', () => {
     expect(config.PUBLIC_URL).toBeUndefined();
   });
 
+  it('validates the live stream settings, naming every problem', () => {
+    const config = parseConfig(apiConfigSchema, {
+      LIVE_ORIGINS: 'https://console.example.com, http://localhost:5173',
+    });
+    expect(config.LIVE_ORIGINS).toEqual(['https://console.example.com', 'http://localhost:5173']);
+    expect(config).toMatchObject({ LIVE_MAX_CONNECTIONS_PER_USER: 8, LIVE_HEARTBEAT_INTERVAL_MS: 20_000 });
+    const problems = problemsOf(() =>
+      parseConfig(apiConfigSchema, {
+        LIVE_ORIGINS: 'https://console.example.com/app,ftp://x',
+        LIVE_MAX_BUFFERED_BYTES: '0',
+        LIVE_MAX_CONNECTIONS: '4',
+        LIVE_MAX_CONNECTIONS_PER_USER: '5',
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^LIVE_ORIGINS\.0: must be an origin/),
+        expect.stringMatching(/^LIVE_ORIGINS\.1: must be an origin/),
+        expect.stringMatching(/^LIVE_MAX_BUFFERED_BYTES/),
+      ]),
+    );
+  });
+
+  it('keeps the per-user live cap within the replica cap', () => {
+    expect(
+      problemsOf(() =>
+        parseConfig(apiConfigSchema, { LIVE_MAX_CONNECTIONS: '4', LIVE_MAX_CONNECTIONS_PER_USER: '5' }),
+      ),
+    ).toEqual(['LIVE_MAX_CONNECTIONS_PER_USER: must not exceed LIVE_MAX_CONNECTIONS (got "5")']);
+  });
+
   it('accepts proxy addresses, CIDRs and named ranges, and names each bad one', () => {
     const config = parseConfig(apiConfigSchema, { TRUST_PROXY: '10.0.0.0/8, ::1, loopback,192.168.1.7' });
     expect(config.TRUST_PROXY).toEqual(['10.0.0.0/8', '::1', 'loopback', '192.168.1.7']);

@@ -15,6 +15,7 @@ import {
   port,
   positiveInteger,
   sharedFields,
+  webOrigin,
   wideProxyRangeProblem,
   z,
 } from '@switchboard/config';
@@ -238,8 +239,46 @@ export const apiConfigSchema = z
       .refine(isPublicKeyText, 'must be a 32-byte Ed25519 public key in base64 (the key clients are given)')
       .optional(),
     SIGNAL_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+    // The console's live event stream, GET /api/v1/live (docs/architecture.md "Console live events").
+    /**
+     * Origins besides the api's own (PUBLIC_URL's, or loopback without it) allowed to open the live
+     * stream, e.g. a console development server. The HTTP API's Origin check is not changed by it.
+     */
+    LIVE_ORIGINS: list(webOrigin),
+    /** Live-stream connections one user may hold on this replica (one per console tab). */
+    LIVE_MAX_CONNECTIONS_PER_USER: positiveInteger(8),
+    /** Live-stream connections of all users together on this replica. */
+    LIVE_MAX_CONNECTIONS: positiveInteger(2_000),
+    /** Ping interval; a connection that answered none of the last two pings is dropped. Sessions are re-checked as often. */
+    LIVE_HEARTBEAT_INTERVAL_MS: positiveInteger(20_000),
+    /** Bytes queued for one slow client before it is dropped (close 1013): memory never grows without bound. */
+    LIVE_MAX_BUFFERED_BYTES: positiveInteger(1024 * 1024),
+    /** Largest frame a console may send (it has nothing to say): a bigger one closes the connection (1009). */
+    LIVE_MAX_INCOMING_BYTES: positiveInteger(1024),
+    /** While a console is connected: how often device presence (last_seen_at) is polled from Postgres. */
+    LIVE_PRESENCE_POLL_MS: positiveInteger(2_000),
+    /** ... the audit chain's newest entries ... */
+    LIVE_AUDIT_POLL_MS: positiveInteger(1_000),
+    /** ... and the relay node directory in Redis. */
+    LIVE_RELAY_POLL_MS: positiveInteger(5_000),
+    /** More changes than this from one poll are sent as one summary (`devices.changed` or `resync`). */
+    LIVE_MAX_BATCH: positiveInteger(200),
+    /**
+     * To read the relay node records for `relay.changed` (they are MACed with the key signal and the
+     * relays share): RELAY_REGISTRY_KEY, else RELAY_REGISTRY_KEY_FILE (default
+     * `${KEY_DIR}/relay_registry.key`, the file the bootstrap writes). Neither: no relay frames.
+     */
+    RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
+    RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
   })
   .superRefine((config, context) => {
+    if (config.LIVE_MAX_CONNECTIONS_PER_USER > config.LIVE_MAX_CONNECTIONS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['LIVE_MAX_CONNECTIONS_PER_USER'],
+        message: 'must not exceed LIVE_MAX_CONNECTIONS',
+      });
+    }
     const wideProxies = wideProxyRangeProblem(
       config.TRUST_PROXY,
       'TRUST_PROXY',

@@ -199,3 +199,7 @@ export type {
   AddressBookTagRecord,
   AddressBookWithRule,
 } from './address-books';
+
+// The console's live event stream: who is online now, the audit chain's newest entries.
+export { LiveFeedRepository } from './live-feed';
+export type { AuditTailEntry } from './live-feed';

@@ -39,7 +39,7 @@ const MAX_BACKOFF_MS = 30_000;
 function staleQueriesOf(type: string): readonly string[] {
   if (type.startsWith('device.') || type.startsWith('devices.')) return ['devices', 'device', 'dashboard'];
   if (type.startsWith('audit.')) return ['audit', 'dashboard'];
-  if (type.startsWith('relay.')) return ['relays', 'dashboard'];
+  if (type.startsWith('relay.') || type.startsWith('relays.')) return ['relays', 'dashboard'];
   return [];
 }
 
@@ -74,7 +74,10 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
           return;
         }
         if (message.type === 'resync') {
-          void client.invalidateQueries();
+          const scope = Array.isArray(message.data['scope']) ? (message.data['scope'] as unknown[]) : [];
+          const keys = scope.flatMap((part) => staleQueriesOf(`${String(part)}.`));
+          if (keys.length === 0) void client.invalidateQueries();
+          for (const key of new Set(keys)) void client.invalidateQueries({ queryKey: [key] });
         } else {
           for (const key of staleQueriesOf(message.type)) void client.invalidateQueries({ queryKey: [key] });
         }
@@ -83,7 +86,8 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       socket.onclose = () => {
         setState('offline');
         if (stopped) return;
-        // Signed out or the session ended elsewhere: asking who we are sends us to the sign-in page.
+        // The browser hides why an upgrade was refused, and 4401 means the session ended: asking who
+        // we are sends a signed-out user to the sign-in page (and stops this loop), else we retry.
         void client.invalidateQueries({ queryKey: ['me'] });
         const delay = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** attempts) * (0.5 + Math.random() / 2);
         attempts += 1;
