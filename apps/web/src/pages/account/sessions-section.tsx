@@ -50,10 +50,11 @@ export function SessionsSection() {
     onSuccess: async (_answer, session) => {
       setEnding(undefined);
       if (session.current) {
-        // This browser's own session: nothing the console holds is valid any more.
-        client.clear();
+        // This browser's own session: signed out. Leave the signed-in pages first, then drop what
+        // they cached, so no mounted query refetches with the dead session.
         client.setQueryData(ME_QUERY_KEY, null);
         await navigate('/sign-in', { replace: true });
+        client.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_QUERY_KEY[0] });
         return;
       }
       await client.invalidateQueries({ queryKey: SESSIONS_QUERY_KEY });

@@ -114,7 +114,7 @@ function TotpEnrolmentFlow({ onConfirmed }: { onConfirmed: (codes: readonly stri
         <li>
           Or type the secret in by hand:
           <div className="account-secret">
-            <code aria-label="Secret">{secret}</code> <CopyButton text={secret} label="Copy secret" />
+            <code>{secret}</code> <CopyButton text={secret} label="Copy secret" />
           </div>
         </li>
         <li>

@@ -196,7 +196,9 @@ function AuditEntries({
             <table className="audit-table" aria-label="Audit entries, newest first">
               <thead>
                 <tr>
-                  <th scope="col">#</th>
+                  <th scope="col" className="hide-narrow">
+                    #
+                  </th>
                   <th scope="col">Time</th>
                   <th scope="col">Actor</th>
                   <th scope="col">Action</th>
@@ -236,7 +238,7 @@ function AuditRow({
 }) {
   return (
     <tr>
-      <td className="mono">{entry.seq}</td>
+      <td className="mono hide-narrow">{entry.seq}</td>
       <td className="audit-nowrap">{formatTime(entry.at)}</td>
       <td>
         <span className="muted">{entry.actorType}</span>
@@ -249,7 +251,7 @@ function AuditRow({
               aria-label={`Show only entries by ${entry.actorId}`}
               onClick={() => onShowOnly('actor', entry.actorId ?? '')}
             >
-              {entry.actorId}
+              <ShortId id={entry.actorId} />
             </button>
           </>
         )}
@@ -257,7 +259,7 @@ function AuditRow({
       <td>
         <button
           type="button"
-          className="link-button"
+          className="link-button audit-action"
           aria-label={`Show only ${entry.action} entries`}
           onClick={() => onShowOnly('action', entry.action)}
         >
@@ -273,11 +275,11 @@ function AuditRow({
             aria-label={`Show only entries about ${entry.targetId}`}
             onClick={() => onShowOnly('targetId', entry.targetId ?? '')}
           >
-            {entry.targetId}
+            <ShortId id={entry.targetId} />
           </button>
         )}
       </td>
-      <td className="hide-narrow mono">{entry.ip ?? ''}</td>
+      <td className="hide-narrow mono audit-ip">{entry.ip ?? ''}</td>
       <td>
         <details className="audit-details">
           <summary>
@@ -296,4 +298,13 @@ function AuditRow({
       </td>
     </tr>
   );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID as its first 8 characters (the full id in the tooltip and the filter); anything else whole. */
+function ShortId({ id }: { id: string | null }) {
+  if (id === null) return null;
+  if (!UUID.test(id)) return <>{id}</>;
+  return <abbr title={id}>{id.slice(0, 8)}…</abbr>;
 }

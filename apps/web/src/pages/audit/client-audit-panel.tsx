@@ -103,7 +103,7 @@ export function ClientAuditPanel() {
       </p>
       <div className="toolbar">
         <label>
-          Records
+          Record type
           <select value={kind} onChange={(event) => setParams({ view: 'clients', kind: event.target.value })}>
             {(Object.keys(KIND_LABELS) as ClientAuditKind[]).map((value) => (
               <option key={value} value={value}>
@@ -241,7 +241,7 @@ function ConnectionsTable({ items }: { items: ConnectionRecord[] }) {
         {items.map((item) => (
           <tr key={item.guid}>
             <td>{formatTime(item.openedAt ?? item.createdAt)}</td>
-            <td className="mono">{item.deviceId}</td>
+            <td className="mono audit-id">{item.deviceId}</td>
             <td>
               <span className="mono">{item.peerId ?? '—'}</span>
               {item.peerName !== null && <span className="muted"> {item.peerName}</span>}
@@ -249,7 +249,7 @@ function ConnectionsTable({ items }: { items: ConnectionRecord[] }) {
             <td>{userCell(item.user)}</td>
             <td>{typeLabel('connections', item.connType)}</td>
             <td className="hide-narrow">{authLabel(item.primaryAuth, item.twoFactor)}</td>
-            <td className="hide-narrow mono">{item.ip ?? ''}</td>
+            <td className="hide-narrow mono audit-id">{item.ip ?? ''}</td>
             <td className="hide-narrow">{item.closedAt === null ? 'open' : formatTime(item.closedAt)}</td>
             <td className="hide-narrow">{item.note ?? ''}</td>
           </tr>
@@ -285,7 +285,7 @@ function FilesTable({ items }: { items: FileRecord[] }) {
         {items.map((item) => (
           <tr key={item.id}>
             <td>{formatTime(item.createdAt)}</td>
-            <td className="mono">{item.deviceId}</td>
+            <td className="mono audit-id">{item.deviceId}</td>
             <td>{typeLabel('files', item.direction)}</td>
             <td className="mono">
               {item.path === '' ? <span className="muted">clipboard</span> : item.path}
@@ -320,7 +320,7 @@ function AlarmsTable({ items }: { items: AlarmRecord[] }) {
         {items.map((item) => (
           <tr key={item.id}>
             <td>{formatTime(item.createdAt)}</td>
-            <td className="mono">{item.deviceId}</td>
+            <td className="mono audit-id">{item.deviceId}</td>
             <td>{typeLabel('alarms', item.alarmType)}</td>
             <td>{userCell(item.user)}</td>
             <td className="hide-narrow mono">{JSON.stringify(item.info)}</td>

@@ -94,24 +94,27 @@ export function RegistrationPolicySection({ setting, canManage }: { setting?: Se
           </div>
         )}
       </form>
-      <ConfirmDialog
-        open={confirmReset}
-        title="Use the configured default?"
-        confirmLabel="Remove the setting"
-        busy={save.isPending}
-        onConfirm={() =>
-          save.mutate(null, {
-            onSettled: () => setConfirmReset(false),
-            onSuccess: () => setChosen(undefined),
-          })
-        }
-        onCancel={() => setConfirmReset(false)}
-      >
-        <p>
-          The setting <code>{REGISTRATION_POLICY_KEY}</code> (now <strong>{current ?? 'unset'}</strong>) is
-          removed, and signal goes back to the policy in its REGISTRATION_POLICY environment variable.
-        </p>
-      </ConfirmDialog>
+      {/* Mounted only while open: ConfirmDialog's title id is fixed, one per page. */}
+      {confirmReset && (
+        <ConfirmDialog
+          open
+          title="Use the configured default?"
+          confirmLabel="Remove the setting"
+          busy={save.isPending}
+          onConfirm={() =>
+            save.mutate(null, {
+              onSettled: () => setConfirmReset(false),
+              onSuccess: () => setChosen(undefined),
+            })
+          }
+          onCancel={() => setConfirmReset(false)}
+        >
+          <p>
+            The setting <code>{REGISTRATION_POLICY_KEY}</code> (now <strong>{current ?? 'unset'}</strong>) is
+            removed, and signal goes back to the policy in its REGISTRATION_POLICY environment variable.
+          </p>
+        </ConfirmDialog>
+      )}
     </section>
   );
 }
