@@ -18,7 +18,13 @@ export function describeUserAgent(userAgent: string | null): string {
   const browser =
     /\b(Edg|OPR|Firefox|HeadlessChrome|Chromium|Chrome|Safari)\//.exec(userAgent)?.[1] ?? 'Browser';
   const os = /\b(Windows|Android|iPhone|iPad|Mac OS X|CrOS|Linux)\b/.exec(userAgent)?.[1];
-  const names: Record<string, string> = { Edg: 'Edge', OPR: 'Opera', 'Mac OS X': 'macOS', CrOS: 'ChromeOS' };
+  const names: Record<string, string> = {
+    HeadlessChrome: 'Chrome',
+    Edg: 'Edge',
+    OPR: 'Opera',
+    'Mac OS X': 'macOS',
+    CrOS: 'ChromeOS',
+  };
   const name = names[browser] ?? browser;
   return os === undefined ? name : `${name} on ${names[os] ?? os}`;
 }
@@ -71,7 +77,7 @@ export function SessionsSection() {
       <QueryState query={query} isEmpty={(sessions) => sessions.length === 0} empty="No active sessions.">
         {(sessions) => (
           <div className="table-wrap">
-            <table aria-label="My sessions">
+            <table className="account-sessions" aria-label="My sessions">
               <thead>
                 <tr>
                   <th scope="col">Session</th>
@@ -102,7 +108,7 @@ export function SessionsSection() {
                         </>
                       )}
                     </td>
-                    <td className="hide-narrow mono">{session.ip ?? ''}</td>
+                    <td className="hide-narrow mono account-nowrap">{session.ip ?? ''}</td>
                     <td className="hide-narrow">{formatTime(session.createdAt)}</td>
                     <td>{formatAgo(session.lastSeenAt)}</td>
                     <td className="hide-narrow">{formatTime(session.expiresAt)}</td>
