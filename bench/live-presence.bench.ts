@@ -78,7 +78,14 @@ async function main(): Promise<void> {
     });
     const lastSeq = await feed.lastAuditSeq();
     const audit = await time(() => feed.auditEntriesAfter(lastSeq, 201));
-    const reference = await time(() => devices.list({ online: true, onlineSince: since() }, undefined, 50));
+    const reference = await time(() =>
+      devices.list(
+        { online: true, onlineSince: since() },
+        { sort: 'rustdeskId', order: 'asc' },
+        undefined,
+        50,
+      ),
+    );
 
     const line = (name: string, figures: { median: number; p95: number }) =>
       `${name.padEnd(42)} median ${figures.median.toFixed(2).padStart(7)} ms   p95 ${figures.p95.toFixed(2).padStart(7)} ms`;

@@ -18,6 +18,7 @@ import { AuthModule } from './auth/auth.module';
 import { AuthenticationModule } from './auth/authentication.module';
 import { ChangesModule } from './changes/changes.module';
 import { type ApiConfig } from './config';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
 import { DeviceSyncModule } from './device-sync/device-sync.module';
 import { DevicesModule } from './devices/devices.module';
@@ -113,6 +114,7 @@ export class AppModule {
         SwitchGrantsModule,
         AddressBooksModule,
         LiveEventsModule,
+        DashboardModule,
         ApiDocsModule.register(dependencies.config),
         ...extraModules,
       ],

@@ -264,12 +264,20 @@ export const apiConfigSchema = z
     /** More changes than this from one poll are sent as one summary (`devices.changed` or `resync`). */
     LIVE_MAX_BATCH: positiveInteger(200),
     /**
-     * To read the relay node records for `relay.changed` (they are MACed with the key signal and the
-     * relays share): RELAY_REGISTRY_KEY, else RELAY_REGISTRY_KEY_FILE (default
-     * `${KEY_DIR}/relay_registry.key`, the file the bootstrap writes). Neither: no relay frames.
+     * The key signal and the relays MAC relay node records with, so the dashboard lists only records they
+     * wrote (the dashboard, Settings and the live stream's `relay.changed`): RELAY_REGISTRY_KEY, else the
+     * file the bootstrap creates (RELAY_REGISTRY_KEY_FILE, default `${KEY_DIR}/relay_registry.key`).
+     * Missing: the dashboard says relays are unknown and the live stream sends no relay frames.
      */
     RELAY_REGISTRY_KEY: relayRecordKeyField.optional(),
     RELAY_REGISTRY_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * How often the online-device count is sampled for the dashboard's 24-hour chart (one sample per
+     * interval across all api replicas, kept 25 h in Redis).
+     */
+    DASHBOARD_SAMPLE_INTERVAL_SECONDS: positiveInteger(300).pipe(
+      z.number().min(10, 'must be at least 10').max(3600, 'must be at most 3600'),
+    ),
   })
   .superRefine((config, context) => {
     if (config.LIVE_MAX_CONNECTIONS_PER_USER > config.LIVE_MAX_CONNECTIONS) {

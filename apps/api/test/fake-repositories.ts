@@ -64,6 +64,7 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     deviceSync: given.deviceSync ?? unfaked('deviceSync'),
     strategies: given.strategies ?? unfaked('strategies'),
     addressBooks: given.addressBooks ?? unfaked('addressBooks'),
+    deviceStats: given.deviceStats ?? unfaked('deviceStats'),
   };
 }
 
@@ -162,6 +163,7 @@ export class FakeDeviceAdminRepository implements DeviceAdminStore {
   }
 
   list = notFaked('devices.list');
+  directLinks = notFaked('devices.directLinks');
   admitDeployed = notFaked('devices.admitDeployed');
   listGroups = notFaked('devices.listGroups');
   createGroup = notFaked('devices.createGroup');
@@ -183,6 +185,10 @@ export class FakeDeviceAdminRepository implements DeviceAdminStore {
     const wanted = new Set(rustdeskIds);
     const found = [...this.rows.values()].filter((row) => wanted.has(row.rustdeskId));
     return Promise.resolve(found.sort((a, b) => a.rustdeskId.localeCompare(b.rustdeskId)).map(locked));
+  }
+
+  readMany(rustdeskIds: readonly string[]): Promise<LockedDevice[]> {
+    return this.lockMany(rustdeskIds);
   }
 
   lockOrCreate(rustdeskId: string): Promise<{ device: LockedDevice; created: boolean }> {
@@ -306,6 +312,7 @@ function details(device: FakeDevice): DeviceDetails {
     rustdeskId: device.rustdeskId,
     hostname: null,
     os: null,
+    osFamily: null,
     version: null,
     lastIp: null,
     lastSeenAt: null,
@@ -331,6 +338,7 @@ function details(device: FakeDevice): DeviceDetails {
     createdAt: device.createdAt,
     updatedAt: device.createdAt,
     links: [],
+    strategy: null,
   };
 }
 

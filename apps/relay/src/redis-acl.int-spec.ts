@@ -4,7 +4,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { AUDIT_QUEUE_NAME, auditQueuePrefix } from '@switchboard/audit-queue';
-import { RedisEventBus } from '@switchboard/events';
+import {
+  readRefusalCounts,
+  readServiceHealth,
+  RedisEventBus,
+  RefusalTally,
+  ServiceHealthReporter,
+} from '@switchboard/events';
 import { createLogger } from '@switchboard/observability';
 import { RelayAccessLists, RelayPicker, RelayTicketStore } from '@switchboard/relay-registry';
 import { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from '@switchboard/test-net';
@@ -66,6 +72,8 @@ describe('Redis ACL users as shipped (real Redis)', () => {
       // Ready means subscribed, the seq read and the deny set and IP lists loaded (SSCAN).
       expect(node.eventsReady).toBe(true);
       expect(await fixture.admin.exists(key('relay:node:acl-node'))).toBe(1);
+      // Its health record for the dashboard (written at start, once Redis is open).
+      await waitForHealth(fixture.admin, fixture.prefix, 'relay:acl-node');
 
       const relayClient = connect(url);
       const tickets = new RelayTicketStore({
@@ -182,6 +190,45 @@ describe('Redis ACL users as shipped (real Redis)', () => {
     });
   });
 
+  describe('dashboard records', () => {
+    it('signal writes its health record and refusal counts; neither service can write the other keys', async () => {
+      const signal = connect(await createUser('switchboard-signal'));
+      await signal.ping();
+      const reporter = new ServiceHealthReporter({
+        redis: signal,
+        redisKeyPrefix: fixture.prefix,
+        service: 'signal',
+        instanceId: 'acl-signal',
+        read: () => ({ eventsReady: true, appliedSeq: 7 }),
+        logger: silent,
+      });
+      await reporter.report();
+      const tally = new RefusalTally({ redis: signal, redisKeyPrefix: fixture.prefix, logger: silent });
+      tally.count('banned');
+      await tally.flush();
+      const { instances } = await readServiceHealth(fixture.admin, fixture.prefix);
+      expect(instances.map(({ record }) => record)).toEqual([
+        expect.objectContaining({ service: 'signal', instanceId: 'acl-signal', appliedSeq: 7 }),
+      ]);
+      expect((await readRefusalCounts(fixture.admin, fixture.prefix, Date.now())).byReason).toEqual({
+        banned: 1,
+      });
+      await reporter.stop();
+      expect(await fixture.admin.exists(key('health:signal:acl-signal'))).toBe(0);
+
+      const relay = connect(await createUser('switchboard-relay'));
+      for (const attempt of [
+        () => relay.hincrby(key('dashboard:refusals:1'), 'banned', 1),
+        () => relay.set(key('dashboard:online:1'), '5'),
+        () => signal.set(key('dashboard:online:1'), '5'),
+        () => signal.hincrby(key('relay:nodes'), 'x', 1),
+        () => relay.get(key('health:signal:x')),
+      ]) {
+        await expect(attempt()).rejects.toThrow(/NOPERM/);
+      }
+    });
+  });
+
   describe('api', () => {
     it('publishes events and writes the deny set, but cannot administer Redis or touch another prefix', async () => {
       const url = await createUser('switchboard-api');
@@ -223,3 +270,11 @@ describe('Redis ACL users as shipped (real Redis)', () => {
     ]);
   });
 });
+
+async function waitForHealth(redis: Redis, prefix: string, member: string): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 5_000;) {
+    if ((await redis.sismember(`${prefix}:health:instances`, member)) === 1) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no health record for ${member}`);
+}

@@ -1,7 +1,7 @@
 import { type Redis } from 'ioredis';
 
 import { type AuditSink } from '@switchboard/audit-queue';
-import { type EventVerifyKey, RedisEventBus } from '@switchboard/events';
+import { type EventVerifyKey, RedisEventBus, ServiceHealthReporter } from '@switchboard/events';
 import { Gauge, type Logger, type Registry } from '@switchboard/observability';
 import {
   RelayAccessLists,
@@ -88,6 +88,8 @@ export class RelayNode {
   private readonly ipLists: IpAccessLists;
   private readonly announcer: RelayNodeAnnouncer;
   private readonly load: NodeLoadReporter;
+  /** This node's event health for the operators' dashboard (libs/events service-health.ts). */
+  private readonly health: ServiceHealthReporter;
   private readonly listFiles: ListFileWatcher | undefined;
   private readonly logger: Logger;
   private announced: Promise<void> | undefined;
@@ -181,6 +183,14 @@ export class RelayNode {
       logger,
     });
     this.load = new NodeLoadReporter(this.core, this.announcer, refreshMs);
+    this.health = new ServiceHealthReporter({
+      redis: this.redis,
+      redisKeyPrefix: options.redisPrefix,
+      service: 'relay',
+      instanceId: options.announce.nodeId,
+      read: () => ({ eventsReady: this.events.ready, appliedSeq: this.events.appliedSeq }),
+      logger: logger.child({ component: 'health-record' }),
+    });
   }
 
   get addresses(): RelayAddresses {
@@ -196,6 +206,7 @@ export class RelayNode {
   async start(): Promise<RelayAddresses> {
     const addresses = await this.server.start();
     this.load.start();
+    this.health.start();
     await this.listFiles?.start();
     // Serving does not wait for Redis; being handed out by signal does: the node joins the registry
     // only once its deny set is loaded, so it enforces bans from its first brokered session.
@@ -220,6 +231,7 @@ export class RelayNode {
     const [, closed] = await Promise.all([this.announcer.drain(), this.server.close(drainMs)]);
     this.denyList.stop();
     this.ipLists.stop();
+    await this.health.stop();
     await this.events.stop();
     this.redis.disconnect();
     return closed;

@@ -1,10 +1,18 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 import { AuditQueueProducer } from '@switchboard/audit-queue';
 import { loadConfig } from '@switchboard/config';
 import { encodePublicKeyFile, type ServerKey } from '@switchboard/crypto';
 import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
-import { EventKeyFileError, RedisEventBus, resolveEventVerifyKey } from '@switchboard/events';
+import {
+  defaultInstanceId,
+  EventKeyFileError,
+  RedisEventBus,
+  RefusalTally,
+  resolveEventVerifyKey,
+  ServiceHealthReporter,
+} from '@switchboard/events';
 import {
   checkReadiness,
   createLogger,
@@ -133,6 +141,21 @@ async function serve(config: SignalConfig): Promise<void> {
     logger,
     registry,
   });
+  // The operators' dashboard: refused registrations by reason (counted in memory, flushed in
+  // batches) and this instance's event health, both written to Redis off the request paths.
+  const refusalTally = new RefusalTally({
+    redis,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    logger: logger.child({ component: 'dashboard-counts' }),
+  });
+  const health = new ServiceHealthReporter({
+    redis,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    service: 'signal',
+    instanceId: defaultInstanceId(hostname(), process.pid),
+    read: () => ({ eventsReady: events.ready, appliedSeq: events.appliedSeq }),
+    logger: logger.child({ component: 'health-record' }),
+  });
   const signingSecret = serverKey.signingKeyPair?.secretKey;
   const core = new SignalCore({
     logger,
@@ -154,6 +177,7 @@ async function serve(config: SignalConfig): Promise<void> {
     relays,
     tickets,
     audit,
+    registrationRefusals: refusalTally,
     limits: {
       maxConnections: config.SIGNAL_MAX_CONNECTIONS,
       ipv6PrefixLength: config.RATE_LIMIT_IPV6_PREFIX,
@@ -172,6 +196,8 @@ async function serve(config: SignalConfig): Promise<void> {
     .start()
     .catch((error: unknown) => logger.warn({ err: error }, 'event subscriber stopped before ready'));
   await relays.start();
+  refusalTally.start();
+  health.start();
   // Open no listener before the deny set is in memory, or a banned device could register in the
   // first moments. If Postgres is down we start anyway (refusing unknown ids per policy, not ready),
   // with the bans Redis holds.
@@ -200,6 +226,8 @@ async function serve(config: SignalConfig): Promise<void> {
   const stopDependencies = async () => {
     await admission.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 500);
     await relays.stop();
+    await refusalTally.stop();
+    await health.stop();
     await events.stop();
     await tickets.flush();
     await audit.close();

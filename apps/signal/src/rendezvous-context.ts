@@ -13,7 +13,7 @@ import { type ConnAuditRefPort } from './caller/conn-audit-refs';
 import { type Clock } from './clock';
 import { type SignalConnection } from './connection';
 import { type SignalLimits } from './limits';
-import { type SignalMetrics } from './metrics';
+import { type RefusalReason, type SignalMetrics } from './metrics';
 import { type PeerMap, type PeerRecord } from './peer-map';
 import {
   type AuditSink,
@@ -24,6 +24,13 @@ import {
 } from './ports';
 import { type PunchMap } from './punch-map';
 import { type RegisterPkIpLimiter, type WindowLimiter } from './rate-limit';
+
+/** Counts a refused registration; must stay an in-memory increment (it runs per refused datagram). */
+export interface RegistrationRefusalCounter {
+  count(reason: RefusalReason): void;
+}
+
+export const NO_REFUSAL_COUNTER: RegistrationRefusalCounter = { count: () => undefined };
 
 /** Sends one datagram from the rendezvous UDP socket. */
 export interface DatagramSender {
@@ -85,6 +92,8 @@ export interface RendezvousContext {
   readonly apiProxy: ApiProxyPort | undefined;
   /** Turns a caller's access token into the controlled side's conn_audit_ref. */
   readonly auditRefs: ConnAuditRefPort;
+  /** Counts refused registrations for the dashboard (libs/events refusal-counts.ts); in memory, flushed in batches. */
+  readonly registrationRefusals: RegistrationRefusalCounter;
   /** Makes `connection` the registration link of `peer` (§5.11a). */
   bindLink(peer: PeerRecord, connection: SignalConnection): void;
 }

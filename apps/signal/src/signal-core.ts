@@ -34,8 +34,10 @@ import { RegisterPkIpLimiter, WindowLimiter } from './rate-limit';
 import {
   type ApiProxyPort,
   type DatagramSender,
+  NO_REFUSAL_COUNTER,
   punchKey,
   type PunchWaiter,
+  type RegistrationRefusalCounter,
   type RendezvousContext,
 } from './rendezvous-context';
 
@@ -61,6 +63,8 @@ export interface SignalCoreOptions {
   apiProxy?: ApiProxyPort;
   /** Issues the controlled side's conn_audit_ref from a caller's token; none issues no reference. */
   auditRefs?: ConnAuditRefPort;
+  /** Counts refused registrations for the operators' dashboard; none counts nothing. */
+  registrationRefusals?: RegistrationRefusalCounter;
 }
 
 /**
@@ -149,6 +153,7 @@ export class SignalCore {
       }),
       apiProxy: options.apiProxy,
       auditRefs: options.auditRefs ?? NO_CONN_AUDIT_REFS,
+      registrationRefusals: options.registrationRefusals ?? NO_REFUSAL_COUNTER,
       bindLink: (peer, connection) => this.bindLink(peer, connection),
     };
     this.newConnectionLimiter = new WindowLimiter({

@@ -97,6 +97,8 @@ export type { AuditAppendInput, AuditListQuery, AuditPage, AuditRepositoryOption
 // Devices as signal sees them: access snapshot for its admission index, batched write-behind.
 export {
   DeviceAdminRepository,
+  DEVICE_OS_FAMILIES,
+  DEVICE_SORT_KEYS,
   DeviceDenyStateRepository,
   DeviceGroupNameTakenError,
   DeviceIdTakenError,
@@ -111,7 +113,11 @@ export type {
   DeviceDetails,
   DeviceGroupRecord,
   DeviceListFilter,
+  DeviceListOrder,
+  DeviceListPosition,
+  DeviceOsFamily,
   DevicePage,
+  DeviceSortKey,
   DevicePatch,
   DeviceSummary,
   LockedDevice,
@@ -127,6 +133,10 @@ export type {
   DeviceSeenWrite,
   StoredDeviceIdentity,
 } from './devices';
+
+// Dashboard: read-only counts for the operators' console.
+export { DeviceStatsRepository } from './dashboard';
+export type { DeviceCounts } from './dashboard';
 
 // Settings: operator-managed knobs (JSON values under `[a-zA-Z0-9._-]{1,64}` keys).
 export { SettingRepository } from './settings';

@@ -7,3 +7,5 @@ export * from './redis-event-bus';
 export * from './in-memory-event-bus';
 export * from './settings';
 export * from './client-access-token';
+export * from './service-health';
+export * from './refusal-counts';

@@ -140,6 +140,11 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
     return this.dispatcher.ready;
   }
 
+  /** As a subscriber: the seq its state reflects (service-health.ts reports it as lag behind the seq key). */
+  get appliedSeq(): number {
+    return this.dispatcher.appliedSeq;
+  }
+
   /** Frames dropped because their signature did not hold (forged, or signed with another key). */
   get rejectedFrames(): number {
     return this.dispatcher.rejectedFrames;

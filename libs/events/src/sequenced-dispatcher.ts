@@ -67,6 +67,11 @@ export class SequencedDispatcher {
     return this.readyNow;
   }
 
+  /** The seq of the last event applied (or of the baseline the last resync loaded); 0 before any. */
+  get appliedSeq(): number {
+    return this.last;
+  }
+
   /** Frames dropped because their signature did not hold, since construction. */
   get rejectedFrames(): number {
     return this.rejected;

@@ -14,6 +14,6 @@ import { AuditService } from './audit.service';
 @Module({
   controllers: [AuditController],
   providers: [AuditLog, AuditService, AuditQueueWorker, AuditCheckpoints],
-  exports: [AuditLog],
+  exports: [AuditLog, AuditService],
 })
 export class AuditModule {}

@@ -45,7 +45,8 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** How a request authenticated: the console's cookie session, or the API (bearer JWT, X-API-Key). */
-export type Channel = 'panel' | 'api';
+export const CHANNELS = ['panel', 'api'] as const;
+export type Channel = (typeof CHANNELS)[number];
 
 export interface RoleGrant {
   readonly channels: readonly Channel[];

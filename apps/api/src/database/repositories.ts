@@ -2,6 +2,7 @@ import {
   AddressBookRepository,
   ApiKeyRepository,
   DeviceAdminRepository,
+  DeviceStatsRepository,
   DeviceSyncRepository,
   type PrismaClient,
   RecoveryCodeRepository,
@@ -45,6 +46,7 @@ export interface Repositories {
   readonly deviceSync: RepositoryInterface<DeviceSyncRepository>;
   readonly strategies: RepositoryInterface<StrategyRepository>;
   readonly addressBooks: RepositoryInterface<AddressBookRepository>;
+  readonly deviceStats: RepositoryInterface<DeviceStatsRepository>;
 }
 
 /** The one place that builds the bundle. Construction is cheap: a repository only holds the handle. */
@@ -66,6 +68,7 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     deviceSync: new DeviceSyncRepository(db),
     strategies: new StrategyRepository(db),
     addressBooks: new AddressBookRepository(db),
+    deviceStats: new DeviceStatsRepository(db),
   };
 }
 
@@ -87,4 +90,5 @@ export const REPOSITORY_CLASSES = {
   deviceSync: DeviceSyncRepository,
   strategies: StrategyRepository,
   addressBooks: AddressBookRepository,
+  deviceStats: DeviceStatsRepository,
 } as const satisfies { readonly [K in keyof Repositories]: abstract new (...args: never[]) => unknown };

@@ -1,11 +1,23 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
-import { type DeviceDetailsView } from './device-view';
+import {
+  BulkResultResponse,
+  type BulkResultView,
+  DeviceDetailsResponse,
+  type DeviceDetailsView,
+  DeviceLinksResponse,
+  type DeviceLinksView,
+  DevicePageResponse,
+  type DevicePageView,
+  RevokePreviewResponse,
+  type RevokePreviewView,
+} from './device-view';
 import {
   BanDeviceBody,
+  BulkDeviceActionBody,
   ChangeDeviceIdBody,
   DeleteDeviceQuery,
   DeviceIdParams,
@@ -14,7 +26,7 @@ import {
   RevokeDeviceBody,
   UpdateDeviceBody,
 } from './devices.dto';
-import { type DevicePageView, DevicesService } from './devices.service';
+import { DevicesService } from './devices.service';
 
 /** Device administration (operator API). Devices are addressed by their RustDesk id. */
 @ApiTags('devices')
@@ -23,21 +35,64 @@ export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List devices (filters: online, banned, pending, tag, group, deleted; search q)' })
+  @ApiOperation({
+    summary:
+      'List devices (filters: online, banned, pending, admission, os, tag, group, deleted; search q; ' +
+      'sort rustdeskId|hostname|os|lastSeenAt|createdAt with order asc|desc; cursor-paged; total with withTotal=true)',
+  })
+  @ApiOkResponse({ type: DevicePageResponse })
   @RequirePermission('device.view')
   list(@Query() query: ListDevicesQuery): Promise<DevicePageView> {
     return this.devices.list(query);
   }
 
+  @Post('bulk')
+  @ApiOperation({
+    summary:
+      'Approve, ban, unban or delete up to 500 devices, each as its own route does it (audited one by one); ' +
+      'dryRun answers what would happen. Needs device.ban, and the action’s own permission (approve and ' +
+      'delete: device.manage)',
+  })
+  @ApiOkResponse({ type: BulkResultResponse })
+  @HttpCode(200)
+  @RequirePermission('device.ban')
+  bulk(
+    @Body() body: BulkDeviceActionBody,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentOrigin() origin: RequestOrigin,
+  ): Promise<BulkResultView> {
+    return this.devices.bulk(body, { principal, origin });
+  }
+
   @Get(':id')
   @ApiOperation({ summary: 'One device by RustDesk id' })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @RequirePermission('device.view')
   get(@Param() params: DeviceIdParams): Promise<DeviceDetailsView> {
     return this.devices.get(params.id);
   }
 
+  @Get(':id/links')
+  @ApiOperation({ summary: 'The devices linked directly to this one (either direction)' })
+  @ApiOkResponse({ type: DeviceLinksResponse })
+  @RequirePermission('device.view')
+  links(@Param() params: DeviceIdParams): Promise<DeviceLinksView> {
+    return this.devices.links(params.id);
+  }
+
+  @Get(':id/revoke-preview')
+  @ApiOperation({
+    summary: 'What POST .../revoke with cascade would take down: the linked devices, transitively',
+  })
+  @ApiOkResponse({ type: RevokePreviewResponse })
+  @RequirePermission('device.view')
+  revokePreview(@Param() params: DeviceIdParams): Promise<RevokePreviewView> {
+    return this.devices.revokePreview(params.id);
+  }
+
   @Patch(':id')
   @ApiOperation({ summary: "Edit a device's note, tags, group or owner" })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @RequirePermission('device.manage')
   update(
     @Param() params: DeviceIdParams,
@@ -50,6 +105,7 @@ export class DevicesController {
 
   @Post(':id/approve')
   @ApiOperation({ summary: 'Approve a pending device' })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @HttpCode(200)
   @RequirePermission('device.manage')
   approve(
@@ -62,6 +118,7 @@ export class DevicesController {
 
   @Post(':id/ban')
   @ApiOperation({ summary: 'Ban a device (cuts its live connections)' })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @HttpCode(200)
   @RequirePermission('device.ban')
   ban(
@@ -75,6 +132,7 @@ export class DevicesController {
 
   @Post(':id/unban')
   @ApiOperation({ summary: 'Unban a device' })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @HttpCode(200)
   @RequirePermission('device.ban')
   unban(
@@ -114,6 +172,7 @@ export class DevicesController {
   @ApiOperation({
     summary: 'Revoke a device: soft-delete, ban, cut connections (optionally its linked devices)',
   })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @HttpCode(200)
   @RequirePermission('device.manage')
   revoke(
@@ -127,6 +186,7 @@ export class DevicesController {
 
   @Post(':id/change-id')
   @ApiOperation({ summary: "Rename a device's RustDesk id" })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @HttpCode(200)
   @RequirePermission('device.manage')
   changeId(
@@ -140,6 +200,7 @@ export class DevicesController {
 
   @Post(':id/links/:otherId')
   @ApiOperation({ summary: 'Link two devices (revoked together)' })
+  @ApiOkResponse({ type: DeviceDetailsResponse })
   @HttpCode(200)
   @RequirePermission('device.manage')
   link(

@@ -1,6 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
+import { DEVICE_OS_FAMILIES, DEVICE_SORT_KEYS } from '@switchboard/data-access';
 import { CUSTOM_ID_PATTERN, DEVICE_ID_PATTERN } from '@switchboard/domain';
 
 // Request shapes of the device administration API. Limits follow the columns in schema.prisma.
@@ -39,20 +40,31 @@ export class DeviceLinkParams extends createZodDto(
   z.object({ id: deviceIdSchema, otherId: deviceIdSchema }),
 ) {}
 
-export class ListDevicesQuery extends createZodDto(
-  z.object({
-    /** Opaque: `nextCursor` of the previous page. */
-    cursor: z.string().max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
-    online: queryFlag.optional(),
-    banned: queryFlag.optional(),
-    pending: queryFlag.optional(),
-    deleted: queryFlag.optional(),
-    tag: TAG.optional(),
-    group: z.string().min(1).max(128).optional(),
-    q: z.string().max(64, 'must be at most 64 characters').optional(),
-  }),
-) {}
+/** Longest cursor we hand out: a 255-character hostname and a 32-character id, JSON, base64url. */
+const MAX_CURSOR_LENGTH = 512;
+
+export const listDevicesQuerySchema = z.object({
+  /** Opaque: `nextCursor` of the previous page, valid only with the same `sort` and `order`. */
+  cursor: z.string().max(MAX_CURSOR_LENGTH).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  /** Order by this key, ties broken by the RustDesk id; devices without the key come last either way. */
+  sort: z.enum(DEVICE_SORT_KEYS).default('rustdeskId'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  /** Also count every matching device (`total`); off by default, since it walks every match. */
+  withTotal: queryFlag.optional(),
+  online: queryFlag.optional(),
+  banned: queryFlag.optional(),
+  pending: queryFlag.optional(),
+  admission: z.enum(['admitted', 'pending', 'rejected']).optional(),
+  /** OS family (derived from the reported os string); `unknown`: reported none. */
+  os: z.enum([...DEVICE_OS_FAMILIES, 'unknown']).optional(),
+  deleted: queryFlag.optional(),
+  tag: TAG.optional(),
+  group: z.string().min(1).max(128).optional(),
+  /** Substring of the id, hostname, OS username, note or owner's username; case-insensitive. */
+  q: z.string().max(64, 'must be at most 64 characters').optional(),
+});
+export class ListDevicesQuery extends createZodDto(listDevicesQuerySchema) {}
 
 export class UpdateDeviceBody extends createZodDto(
   z
@@ -84,6 +96,36 @@ export class RevokeDeviceBody extends createZodDto(
     cascade: z.boolean().default(false),
     reason: z.string().trim().min(1).max(512, 'must be at most 512 characters').optional(),
   }),
+) {}
+
+export const BULK_DEVICE_ACTIONS = ['approve', 'ban', 'unban', 'delete'] as const;
+export type BulkDeviceAction = (typeof BULK_DEVICE_ACTIONS)[number];
+/** Most devices one bulk request may name: each is its own transaction and audit entry. */
+export const MAX_BULK_DEVICES = 500;
+
+export class BulkDeviceActionBody extends createZodDto(
+  z
+    .strictObject({
+      action: z.enum(BULK_DEVICE_ACTIONS),
+      /** RustDesk ids; repeats are acted on once. */
+      ids: z
+        .array(deviceIdSchema)
+        .min(1, 'must name at least one device')
+        .max(MAX_BULK_DEVICES, `must name at most ${MAX_BULK_DEVICES} devices`)
+        .transform((ids) => [...new Set(ids)]),
+      /** The ban reason: required for `ban`, refused for the others. */
+      reason: z.string().trim().min(1, 'is required').max(512, 'must be at most 512 characters').optional(),
+      /** Answer what would happen, changing nothing. Default false. */
+      dryRun: z.boolean().default(false),
+    })
+    .refine((body) => body.action !== 'ban' || body.reason !== undefined, {
+      message: 'is required to ban',
+      path: ['reason'],
+    })
+    .refine((body) => body.action === 'ban' || body.reason === undefined, {
+      message: 'is only for ban',
+      path: ['reason'],
+    }),
 ) {}
 
 /** `?hard=true` used to purge; purging is now its own admin-only route, so it is a 400 naming that route. */

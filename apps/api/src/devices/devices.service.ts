@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   ConflictException,
+  ForbiddenException,
   Inject,
   Injectable,
   NotFoundException,
@@ -9,28 +10,117 @@ import {
   type AuditAppendInput,
   DeviceAdminRepository,
   DeviceIdTakenError,
+  type DeviceListPosition,
+  type DeviceSortKey,
   type LockedDevice,
 } from '@switchboard/data-access';
+import { z } from 'zod';
 import { type JsonObject } from '@switchboard/audit';
 
 import { API_CLOCK, API_CONFIG } from '../app.tokens';
+import { type Permission, roleHas } from '../auth/permissions';
 import { type Actor, actorAuditEntry, eventActorOf } from '../auth/principal';
 import { type Change, ChangeRunner, type Changes } from '../changes/change-runner';
 import { type ApiConfig } from '../config';
 import { type Repositories } from '../database/repositories';
 import { type Clock } from '../time/clock';
 import { DeviceDenySet, type DenySetSync } from './device-deny-set';
-import { type DeviceDetailsView, deviceDetailsView, type DeviceView, deviceView } from './device-view';
-import { deviceIdSchema, type ListDevicesQuery, type UpdateDeviceBody } from './devices.dto';
+import {
+  type BulkOutcome,
+  type BulkResultView,
+  type DeviceDetailsView,
+  deviceDetailsView,
+  type DeviceLinksView,
+  type DevicePageView,
+  deviceView,
+  type RevokePreviewView,
+} from './device-view';
+import {
+  type BulkDeviceAction,
+  type BulkDeviceActionBody,
+  deviceIdSchema,
+  type ListDevicesQuery,
+  type UpdateDeviceBody,
+} from './devices.dto';
 
 /** Most devices one revocation may take down through links: beyond it, unlink first (or revoke one by one). */
 export const MAX_REVOKE_CASCADE = 1_000;
 
-export interface DevicePageView {
-  items: DeviceView[];
-  total: number;
-  /** Pass as `cursor` for the next page; null on the last one. */
-  nextCursor: string | null;
+/** The permission each bulk action needs: the single-device route's. */
+export const BULK_ACTION_PERMISSIONS: Readonly<Record<BulkDeviceAction, Permission>> = {
+  approve: 'device.manage',
+  ban: 'device.ban',
+  unban: 'device.ban',
+  delete: 'device.manage',
+};
+
+/** Why an action is refused for one device: the single route answers it (404 or 409), bulk reports it per id. */
+interface Refusal {
+  readonly outcome: Exclude<BulkOutcome, 'ok'>;
+  readonly message: string;
+}
+
+const NOT_FOUND: Refusal = { outcome: 'not_found', message: 'Device not found' };
+
+/**
+ * Whether each action may go ahead on a device as it stands: the one decision the single routes, the
+ * bulk route and its dry run all take (the first two under the row lock, the dry run on a plain read).
+ */
+const PRECONDITIONS: Readonly<
+  Record<BulkDeviceAction, (device: LockedDevice | undefined) => Refusal | null>
+> = {
+  approve: (device) => {
+    if (device === undefined) return NOT_FOUND;
+    if (device.deleted) return { outcome: 'not_allowed', message: 'Device is deleted' };
+    if (device.admission === 'pending') return null;
+    return {
+      outcome: device.admission === 'admitted' ? 'already' : 'not_allowed',
+      message: `Device is not pending (${device.admission})`,
+    };
+  },
+  ban: (device) =>
+    device === undefined
+      ? NOT_FOUND
+      : device.banned
+        ? { outcome: 'already', message: 'Device is already banned' }
+        : null,
+  unban: (device) =>
+    device === undefined
+      ? NOT_FOUND
+      : !device.banned
+        ? { outcome: 'already', message: 'Device is not banned' }
+        : null,
+  delete: (device) =>
+    device === undefined
+      ? NOT_FOUND
+      : device.deleted
+        ? { outcome: 'already', message: 'Device is already deleted' }
+        : null,
+};
+
+/** A refusal as an HTTP error that still carries it, so bulk can tell the outcome apart. */
+class RefusedNotFound extends NotFoundException {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+  }
+}
+class RefusedConflict extends ConflictException {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+  }
+}
+
+function refused(refusal: Refusal): RefusedNotFound | RefusedConflict {
+  return refusal.outcome === 'not_found' ? new RefusedNotFound(refusal) : new RefusedConflict(refusal);
+}
+
+/** The device, if `action` may go ahead on it; else the refusal, thrown. */
+function allowed(action: BulkDeviceAction, device: LockedDevice | undefined): LockedDevice {
+  const refusal = PRECONDITIONS[action](device);
+  if (refusal !== null) throw refused(refusal);
+  // Every precondition refuses a missing device; this only tells the compiler.
+  if (device === undefined) throw refused(NOT_FOUND);
+  return device;
 }
 
 /**
@@ -50,14 +140,23 @@ export class DevicesService {
 
   async list(query: ListDevicesQuery): Promise<DevicePageView> {
     const onlineSince = this.onlineSince();
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const { cursor: _cursor, limit, ...filter } = query;
-    const page = await this.devices.list({ ...filter, onlineSince }, after, limit);
+    const { cursor, limit, sort, order, withTotal, ...filter } = query;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, sort, order);
+    const page = await this.devices.list(
+      { ...filter, onlineSince },
+      { sort, order },
+      after,
+      limit,
+      withTotal === true,
+    );
     const last = page.items.at(-1);
     return {
       items: page.items.map((device) => deviceView(device, onlineSince)),
       total: page.total,
-      nextCursor: page.hasMore && last !== undefined ? encodeCursor(last.rustdeskId) : null,
+      nextCursor:
+        page.hasMore && last !== undefined
+          ? encodeCursor(sort, order, { key: sortKeyOf(last, sort), rustdeskId: last.rustdeskId })
+          : null,
     };
   }
 
@@ -95,11 +194,13 @@ export class DevicesService {
   }
 
   async approve(rustdeskId: string, actor: Actor): Promise<DeviceDetailsView> {
+    await this.applyApprove(rustdeskId, actor);
+    return this.get(rustdeskId);
+  }
+
+  private async applyApprove(rustdeskId: string, actor: Actor): Promise<void> {
     await this.changes.run(async ({ devices: repo }) => {
-      const device = await lockExisting(repo, rustdeskId);
-      if (device.deleted) throw new ConflictException('Device is deleted');
-      if (device.admission !== 'pending')
-        throw new ConflictException(`Device is not pending (${device.admission})`);
+      const device = allowed('approve', (await repo.lock(rustdeskId)) ?? undefined);
       await repo.approve(device.rowId, eventActorOf(actor.principal), this.clock.now());
       return {
         result: undefined,
@@ -109,14 +210,27 @@ export class DevicesService {
         ],
       };
     });
-    return this.get(rustdeskId);
   }
 
   /** Bans an id; an id never seen gets a row (pending, banned) so it is refused when it first shows up. */
   async ban(rustdeskId: string, reason: string, actor: Actor): Promise<DeviceDetailsView> {
+    await this.applyBan(rustdeskId, reason, actor, true);
+    return this.get(rustdeskId);
+  }
+
+  /** `createIfMissing` false (bulk): an unknown id is not found rather than banned ahead. */
+  private async applyBan(
+    rustdeskId: string,
+    reason: string,
+    actor: Actor,
+    createIfMissing: boolean,
+  ): Promise<void> {
     await this.changes.run(async ({ devices: repo }) => {
-      const { device, created } = await repo.lockOrCreate(rustdeskId);
-      if (device.banned) throw new ConflictException('Device is already banned');
+      const locked = createIfMissing
+        ? await repo.lockOrCreate(rustdeskId)
+        : { device: (await repo.lock(rustdeskId)) ?? undefined, created: false };
+      const device = allowed('ban', locked.device);
+      const created = locked.created;
       const by = eventActorOf(actor.principal);
       await repo.ban([device.rowId], { reason, actor: by, at: this.clock.now() });
       return {
@@ -126,14 +240,17 @@ export class DevicesService {
         beforeEvents: () => this.denySet.sync([rustdeskId]),
       };
     });
-    return this.get(rustdeskId);
   }
 
   /** Lifts the ban only: a revoked or deleted device stays denied (and in the relays' set). */
   async unban(rustdeskId: string, actor: Actor): Promise<DeviceDetailsView> {
+    await this.applyUnban(rustdeskId, actor);
+    return this.get(rustdeskId);
+  }
+
+  private async applyUnban(rustdeskId: string, actor: Actor): Promise<void> {
     await this.changes.run(async ({ devices: repo }) => {
-      const device = await lockExisting(repo, rustdeskId);
-      if (!device.banned) throw new ConflictException('Device is not banned');
+      const device = allowed('unban', (await repo.lock(rustdeskId)) ?? undefined);
       await repo.unban(device.rowId);
       return {
         result: undefined,
@@ -148,17 +265,68 @@ export class DevicesService {
         beforeEvents: () => this.denySet.sync([rustdeskId]),
       };
     });
-    return this.get(rustdeskId);
   }
 
   /** Soft delete: the row stays, so the id cannot register again. */
   async delete(rustdeskId: string, actor: Actor): Promise<void> {
     await this.changes.run(async ({ devices: repo }) => {
-      const device = await lockExisting(repo, rustdeskId);
-      if (device.deleted) throw new ConflictException('Device is already deleted');
+      const device = allowed('delete', (await repo.lock(rustdeskId)) ?? undefined);
       await repo.softDelete(device.rowId, this.clock.now());
       return deletion(actor, device, false, this.denySet);
     });
+  }
+
+  /**
+   * One action on up to MAX_BULK_DEVICES devices, each exactly as its single route does it: its own
+   * transaction, row lock, audit entry, deny-set sync and event, so one refusal costs nothing but
+   * its own line in the answer. The role needs the single route's permission for the action. A dry
+   * run reads the devices and takes the same decision (PRECONDITIONS) without acting; a change made
+   * between it and the real request can still turn an `ok` into `already`.
+   */
+  async bulk(body: BulkDeviceActionBody, actor: Actor): Promise<BulkResultView> {
+    const permission = BULK_ACTION_PERMISSIONS[body.action];
+    if (!roleHas(actor.principal.role, permission)) {
+      throw new ForbiddenException(`Missing permission ${permission}`);
+    }
+    const results: BulkResultView['results'] = [];
+    if (body.dryRun) {
+      const found = new Map(
+        (await this.devices.readMany(body.ids)).map((device) => [device.rustdeskId, device]),
+      );
+      for (const id of body.ids) results.push(result(id, PRECONDITIONS[body.action](found.get(id))));
+    } else {
+      for (const id of body.ids) {
+        try {
+          await this.applyOne(body.action, id, body.reason, actor);
+          results.push(result(id, null));
+        } catch (error) {
+          if (!(error instanceof RefusedNotFound || error instanceof RefusedConflict)) throw error;
+          results.push(result(id, error.refusal));
+        }
+      }
+    }
+    const counts = { ok: 0, not_found: 0, not_allowed: 0, already: 0 };
+    for (const line of results) counts[line.outcome] += 1;
+    return { action: body.action, dryRun: body.dryRun, results, counts };
+  }
+
+  private applyOne(
+    action: BulkDeviceAction,
+    rustdeskId: string,
+    reason: string | undefined,
+    actor: Actor,
+  ): Promise<void> {
+    switch (action) {
+      case 'approve':
+        return this.applyApprove(rustdeskId, actor);
+      case 'ban':
+        // The DTO requires a reason for ban.
+        return this.applyBan(rustdeskId, reason ?? 'banned', actor, false);
+      case 'unban':
+        return this.applyUnban(rustdeskId, actor);
+      case 'delete':
+        return this.delete(rustdeskId, actor);
+    }
   }
 
   /**
@@ -187,7 +355,7 @@ export class DevicesService {
     actor: Actor,
   ): Promise<DeviceDetailsView> {
     await this.changes.run(async ({ devices: repo }) => {
-      const linked = options.cascade ? await repo.linkedComponent(rustdeskId, MAX_REVOKE_CASCADE + 1) : [];
+      const linked = options.cascade ? await revokeCascade(repo, rustdeskId) : [];
       if (linked.length > MAX_REVOKE_CASCADE) {
         throw new ConflictException(`More than ${MAX_REVOKE_CASCADE} linked devices; unlink some first`);
       }
@@ -215,6 +383,32 @@ export class DevicesService {
       };
     });
     return this.get(rustdeskId);
+  }
+
+  /**
+   * What a cascading revoke of this device would take down, from the same query the revoke runs
+   * (revokeCascade), read outside its transaction: links changed in between change the answer.
+   */
+  async revokePreview(rustdeskId: string): Promise<RevokePreviewView> {
+    const [device] = await this.devices.readMany([rustdeskId]);
+    if (device === undefined) throw new NotFoundException('Device not found');
+    const linked = await revokeCascade(this.devices, rustdeskId);
+    return {
+      id: rustdeskId,
+      cascade: linked.slice(0, MAX_REVOKE_CASCADE),
+      alreadyRevoked: device.revoked,
+      tooMany: linked.length > MAX_REVOKE_CASCADE,
+      maxCascade: MAX_REVOKE_CASCADE,
+    };
+  }
+
+  async links(rustdeskId: string): Promise<DeviceLinksView> {
+    const links = await this.devices.directLinks(rustdeskId);
+    if (links === null) throw new NotFoundException('Device not found');
+    return {
+      id: rustdeskId,
+      links: links.map((link) => ({ id: link.rustdeskId, linkedAt: link.linkedAt.toISOString() })),
+    };
   }
 
   async link(rustdeskId: string, otherId: string, actor: Actor): Promise<DeviceDetailsView> {
@@ -313,13 +507,83 @@ function entry(actor: Actor, action: string, rustdeskId: string, details: JsonOb
   return actorAuditEntry(actor, action, { type: 'device', id: rustdeskId }, details);
 }
 
-// The cursor is the last id of a page, opaque to clients so the order key can change later.
-function encodeCursor(rustdeskId: string): string {
-  return Buffer.from(rustdeskId, 'utf8').toString('base64url');
+/** Every device a cascading revoke takes with it (one more than allowed, to tell an oversized set). */
+function revokeCascade(repo: Pick<Repositories['devices'], 'linkedComponent'>, rustdeskId: string) {
+  return repo.linkedComponent(rustdeskId, MAX_REVOKE_CASCADE + 1);
 }
 
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!deviceIdSchema.safeParse(id).success) throw new BadRequestException(['cursor: invalid cursor']);
-  return id;
+function result(id: string, refusal: Refusal | null): BulkResultView['results'][number] {
+  return refusal === null
+    ? { id, outcome: 'ok', message: null }
+    : { id, outcome: refusal.outcome, message: refusal.message };
+}
+
+function sortKeyOf(
+  device: {
+    rustdeskId: string;
+    hostname: string | null;
+    os: string | null;
+    lastSeenAt: Date | null;
+    createdAt: Date;
+  },
+  sort: DeviceSortKey,
+): string | Date | null {
+  switch (sort) {
+    case 'rustdeskId':
+      return device.rustdeskId;
+    case 'hostname':
+      return device.hostname;
+    case 'os':
+      return device.os;
+    case 'lastSeenAt':
+      return device.lastSeenAt;
+    case 'createdAt':
+      return device.createdAt;
+  }
+}
+
+/*
+ * The cursor is where the previous page ended, opaque to clients: base64url of JSON
+ * {s: sort, o: order, k: the last row's sort key (ISO string for dates, null when it had none),
+ * i: its RustDesk id}. It names its sort and order so that it is refused with any other (a position
+ * in one order means nothing in another) instead of silently skipping or repeating devices.
+ */
+const cursorSchema = z.strictObject({
+  s: z.string(),
+  o: z.enum(['asc', 'desc']),
+  k: z.string().max(255).nullable(),
+  i: deviceIdSchema,
+});
+const DATE_SORTS: ReadonlySet<DeviceSortKey> = new Set(['lastSeenAt', 'createdAt']);
+
+function encodeCursor(sort: DeviceSortKey, order: 'asc' | 'desc', position: DeviceListPosition): string {
+  const key = position.key instanceof Date ? position.key.toISOString() : position.key;
+  return Buffer.from(JSON.stringify({ s: sort, o: order, k: key, i: position.rustdeskId }), 'utf8').toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string, sort: DeviceSortKey, order: 'asc' | 'desc'): DeviceListPosition {
+  let parsed: z.infer<typeof cursorSchema>;
+  try {
+    parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new BadRequestException(['cursor: invalid cursor']);
+  }
+  if (parsed.s !== sort || parsed.o !== order) {
+    throw new BadRequestException([
+      `cursor: belongs to sort=${parsed.s}&order=${parsed.o}, not sort=${sort}&order=${order}; start again without it`,
+    ]);
+  }
+  if (parsed.k === null) {
+    if (sort === 'rustdeskId' || sort === 'createdAt')
+      throw new BadRequestException(['cursor: invalid cursor']);
+    return { key: null, rustdeskId: parsed.i };
+  }
+  if (DATE_SORTS.has(sort)) {
+    const date = new Date(parsed.k);
+    if (Number.isNaN(date.getTime())) throw new BadRequestException(['cursor: invalid cursor']);
+    return { key: date, rustdeskId: parsed.i };
+  }
+  return { key: parsed.k, rustdeskId: parsed.i };
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LiveFeedRepository } from '@switchboard/data-access';
 
+import { DashboardModule } from '../dashboard/dashboard.module';
 import { DatabaseConnection } from '../database/database.connection';
 import { LiveAdmissionService } from './live-admission';
 import { LiveHub } from './live-hub';
@@ -18,6 +19,7 @@ import { RelayWatcher } from './sources/relay-watcher';
  * connected (signed device events, presence, audit appends, relay nodes).
  */
 @Module({
+  imports: [DashboardModule],
   providers: [
     {
       provide: LiveFeedRepository,

@@ -1,7 +1,7 @@
 import { encodeRendezvous } from '@switchboard/protocol';
 
 import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
-import { auditRegistrationRefused } from './registration-refused';
+import { auditRegistrationRefused, countRegistrationRefused } from './registration-refused';
 
 // UDP RegisterPeer, the heartbeat every registered client sends each 15 s (docs/protocol.md §5.2;
 // rustdesk-server src/rendezvous_server.rs update_addr). It is the hot path: at 1M peers about
@@ -96,7 +96,7 @@ export function handleRegisterPeer(
   if (id === '') return 'drop';
   const access = context.access.checkRegistration(id);
   if (!access.allowed) {
-    context.metrics.refusal(access.refusal);
+    countRegistrationRefused(context, access.refusal);
     auditRegistrationRefused(context, id, access.refusal, address);
     return 'drop';
   }

@@ -4,7 +4,7 @@ import { encodeRendezvous, type RegisterPk, RegisterPkResponse_Result } from '@s
 import { bytesKey, type PeerRecord } from '../peer-map';
 import { type StoredIdentity } from '../ports';
 import { type RendezvousContext, replyDatagram } from '../rendezvous-context';
-import { auditRegistrationRefused } from './registration-refused';
+import { auditRegistrationRefused, countRegistrationRefused } from './registration-refused';
 
 // RegisterPk: a peer announcing its uuid and public key (docs/protocol.md §5.3; rustdesk-server
 // src/rendezvous_server.rs handle_udp). Over UDP it confirms the key; on a long-lived TCP/WS link it
@@ -42,14 +42,14 @@ export function handleRegisterPk(
   const { id, uuid, pk } = message;
   if (uuid.length === 0 || pk.length === 0) return IGNORED;
   if (uuid.length > context.limits.maxUuidBytes || pk.length > context.limits.maxPkBytes) {
-    context.metrics.refusal('oversized-key');
+    countRegistrationRefused(context, 'oversized-key');
     return IGNORED;
   }
   // Upstream's rule: the client then picks a new id, which is what a too-short id needs.
   if (id.length < 6) return answer(context, RegisterPkResponse_Result.UUID_MISMATCH, 'uuid-mismatch');
   // Stored ids: digits by default, custom ids after a change (docs/architecture.md "Input").
   if (!DEVICE_ID_PATTERN.test(id)) {
-    context.metrics.refusal('invalid-id');
+    countRegistrationRefused(context, 'invalid-id');
     return IGNORED;
   }
   if (!context.registerPkLimiter.allow(source.ip, id, context.clock.now())) {
@@ -175,7 +175,7 @@ function refuseByPolicy(
 ): RegisterPkOutcome | undefined {
   const access = context.access.checkRegistration(id, uuid);
   if (access.allowed) return undefined;
-  context.metrics.refusal(access.refusal);
+  countRegistrationRefused(context, access.refusal);
   auditRegistrationRefused(context, id, access.refusal, ip);
   return { kind: 'answered', result: RegisterPkResponse_Result.NOT_DEPLOYED };
 }
@@ -233,6 +233,6 @@ function answer(
     | 'peer-map-full'
     | 'new-device-rate',
 ): RegisterPkOutcome {
-  context.metrics.refusal(reason);
+  countRegistrationRefused(context, reason);
   return { kind: 'answered', result };
 }

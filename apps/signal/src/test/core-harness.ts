@@ -20,7 +20,7 @@ import {
   type StoredUuidMatch,
 } from '../ports';
 import { type ApiProxyPort } from '../rendezvous-context';
-import { type SignalLimits, SignalCore } from '../signal-core';
+import { SignalCore, type SignalCoreOptions, type SignalLimits } from '../signal-core';
 import { FramedClient } from './rendezvous-client';
 
 // Test doubles at the core's seams (ports.ts) and a core wired to them, for handler tests over
@@ -147,6 +147,7 @@ export interface HarnessOptions {
   clock?: Clock;
   apiProxy?: ApiProxyPort;
   auditRefs?: ConnAuditRefPort;
+  registrationRefusals?: SignalCoreOptions['registrationRefusals'];
 }
 
 export class CoreHarness {
@@ -180,6 +181,7 @@ export class CoreHarness {
       clock: options.clock,
       apiProxy: options.apiProxy,
       auditRefs: options.auditRefs,
+      registrationRefusals: options.registrationRefusals,
     });
     this.core.attachDatagramSender({
       send: (payload, address, port) => {

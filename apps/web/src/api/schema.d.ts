@@ -1171,6 +1171,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard summary: devices, online over 24 h, refusals, relays, event health, audit
+         * @description Sections the caller may not see are absent: relays and events need setting.view, audit needs audit.view.
+         *
+         *     Requires the `device.view` permission.
+         */
+        get: operations["DashboardController_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/device-groups": {
         parameters: {
             query?: never;
@@ -1267,7 +1289,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List devices (filters: online, banned, pending, tag, group, deleted; search q)
+         * List devices (filters: online, banned, pending, admission, os, tag, group, deleted; search q; sort rustdeskId|hostname|os|lastSeenAt|createdAt with order asc|desc; cursor-paged; total with withTotal=true)
          * @description Requires the `device.view` permission.
          */
         get: operations["DevicesController_list"];
@@ -1387,6 +1409,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The devices linked directly to this one (either direction)
+         * @description Requires the `device.view` permission.
+         */
+        get: operations["DevicesController_links"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/links/{otherId}": {
         parameters: {
             query?: never;
@@ -1451,6 +1493,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/revoke-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What POST .../revoke with cascade would take down: the linked devices, transitively
+         * @description Requires the `device.view` permission.
+         */
+        get: operations["DevicesController_revokePreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices/{id}/unban": {
         parameters: {
             query?: never;
@@ -1465,6 +1527,26 @@ export interface paths {
          * @description Requires the `device.ban` permission.
          */
         post: operations["DevicesController_unban"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve, ban, unban or delete up to 500 devices, each as its own route does it (audited one by one); dryRun answers what would happen. Needs device.ban, and the action’s own permission (approve and delete: device.manage)
+         * @description Requires the `device.ban` permission.
+         */
+        post: operations["DevicesController_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1510,6 +1592,63 @@ export interface paths {
          * @description Requires the `registration_token.manage` permission.
          */
         delete: operations["RegistrationTokensController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/relays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Relay nodes announced right now (sessions, capacity, throughput, draining)
+         * @description Requires the `setting.view` permission.
+         */
+        get: operations["DashboardController_listRelays"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The roles, their permissions, and which of them the caller may assign */
+        get: operations["RolesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/server-info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server's public key, ID/relay/API servers and the RustDesk client config string
+         * @description Requires the `device.view` permission.
+         */
+        get: operations["DashboardController_getServerInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2033,6 +2172,31 @@ export interface components {
         BanDeviceBody: {
             reason: string;
         };
+        BulkDeviceActionBody: {
+            /** @enum {string} */
+            action: "approve" | "ban" | "unban" | "delete";
+            /** @default false */
+            dryRun: boolean;
+            ids: string[];
+            reason?: string;
+        };
+        BulkResultResponse: {
+            /** @enum {string} */
+            action: "approve" | "ban" | "unban" | "delete";
+            counts: {
+                already: number;
+                not_allowed: number;
+                not_found: number;
+                ok: number;
+            };
+            dryRun: boolean;
+            results: {
+                id: string;
+                message: string | null;
+                /** @enum {string} */
+                outcome: "ok" | "not_found" | "not_allowed" | "already";
+            }[];
+        };
         ChangeDeviceIdBody: {
             newId: string;
         };
@@ -2120,6 +2284,100 @@ export interface components {
             name: string;
             note?: string | null;
         };
+        DashboardViewDto: {
+            audit?: {
+                lastVerification: {
+                    actorId: string | null;
+                    /** Format: date-time */
+                    at: string;
+                    brokenSeq: string | null;
+                    checked: number | null;
+                    headSeq: string | null;
+                    ok: boolean;
+                    seq: string;
+                } | null;
+                latest: {
+                    action: string;
+                    actorId: string | null;
+                    actorType: string;
+                    /** Format: date-time */
+                    at: string;
+                    details: unknown;
+                    hash: string;
+                    ip: string | null;
+                    keyId: string;
+                    prevHash: string;
+                    /** @enum {boolean} */
+                    redacted?: true;
+                    seq: string;
+                    targetId: string | null;
+                    targetType: string | null;
+                }[];
+            } | null;
+            devices: {
+                banned: number;
+                online: number;
+                onlineWindowSeconds: number;
+                pending: number;
+                total: number;
+            } | null;
+            events?: {
+                apiRedisConnected: boolean;
+                instances: {
+                    appliedSeq: number;
+                    eventsReady: boolean;
+                    instanceId: string;
+                    lag: number | null;
+                    /** Format: date-time */
+                    reportedAt: string;
+                    /** @enum {string} */
+                    service: "signal" | "relay";
+                }[];
+                maxLag: number | null;
+                publishedSeq: number | null;
+                unhealthy: number;
+            } | null;
+            /** Format: date-time */
+            generatedAt: string;
+            online24h: {
+                intervalSeconds: number;
+                points: {
+                    /** Format: date-time */
+                    at: string;
+                    online: number | null;
+                }[];
+            } | null;
+            refusals24h: {
+                byReason: {
+                    [key: string]: number;
+                };
+                /** Format: date-time */
+                since: string;
+                total: number;
+            } | null;
+            relays?: {
+                available: boolean;
+                malformed: number;
+                nodes: {
+                    address: string;
+                    bytesPerSecond: number;
+                    capacity: number;
+                    draining: boolean;
+                    expiresInMs: number;
+                    /** Format: date-time */
+                    lastHeartbeatAt: string;
+                    load: number;
+                    nodeId: string;
+                    sessions: number;
+                    wsAddress: string | null;
+                }[];
+                problem: string | null;
+            } | null;
+            unavailable: {
+                reason: string;
+                section: string;
+            }[];
+        };
         DeployDeviceBody: {
             id: string;
             pk: string;
@@ -2139,6 +2397,115 @@ export interface components {
             strategy_name?: string;
             user_name?: string;
             uuid: string;
+        };
+        DeviceDetailsResponse: {
+            /** @enum {string} */
+            admission: "admitted" | "pending" | "rejected";
+            /** Format: date-time */
+            admittedAt: string | null;
+            admittedBy: string[];
+            banned: boolean;
+            /** Format: date-time */
+            bannedAt: string | null;
+            bannedBy: string[];
+            banReason: string[];
+            cpu: string[];
+            /** Format: date-time */
+            createdAt: string;
+            deleted: boolean;
+            /** Format: date-time */
+            deletedAt: string | null;
+            group: {
+                id: string;
+                name: string;
+            } | null;
+            hostname: string[];
+            id: string;
+            lastIp: string[];
+            /** Format: date-time */
+            lastSeenAt: string | null;
+            links: {
+                id: string;
+                /** Format: date-time */
+                linkedAt: string;
+            }[];
+            memory: string[];
+            note: string[];
+            online: boolean;
+            os: string[];
+            /** @enum {string|null} */
+            osFamily: "windows" | "macos" | "linux" | "android" | "ios" | "other" | null;
+            osUsername: string[];
+            owner: {
+                id: string;
+                username: string;
+            } | null;
+            pk: string[];
+            registrationToken: {
+                id: string;
+                name: string;
+                prefix: string;
+            } | null;
+            revoked: boolean;
+            /** Format: date-time */
+            revokedAt: string | null;
+            strategy: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                via: "device" | "user" | "group";
+            } | null;
+            tags: string[];
+            /** Format: date-time */
+            updatedAt: string;
+            uuid: string[];
+            version: string[];
+        };
+        DeviceLinksResponse: {
+            id: string;
+            links: {
+                id: string;
+                /** Format: date-time */
+                linkedAt: string;
+            }[];
+        };
+        DevicePageResponse: {
+            items: {
+                /** @enum {string} */
+                admission: "admitted" | "pending" | "rejected";
+                banned: boolean;
+                banReason: string | null;
+                /** Format: date-time */
+                createdAt: string;
+                deleted: boolean;
+                /** Format: date-time */
+                deletedAt: string | null;
+                group: {
+                    id: string;
+                    name: string;
+                } | null;
+                hostname: string | null;
+                id: string;
+                lastIp: string | null;
+                /** Format: date-time */
+                lastSeenAt: string | null;
+                note: string | null;
+                online: boolean;
+                os: string | null;
+                /** @enum {string|null} */
+                osFamily: "windows" | "macos" | "linux" | "android" | "ios" | "other" | null;
+                owner: {
+                    id: string;
+                    username: string;
+                } | null;
+                revoked: boolean;
+                /** Format: date-time */
+                revokedAt: string | null;
+                tags: string[];
+                version: string | null;
+            }[];
+            nextCursor: string[];
+            total: number | null;
         };
         DisconnectBody: {
             connId: number;
@@ -2200,6 +2567,24 @@ export interface components {
         RefreshDto: {
             refreshToken: string;
         };
+        RelayNodesViewDto: {
+            available: boolean;
+            malformed: number;
+            nodes: {
+                address: string;
+                bytesPerSecond: number;
+                capacity: number;
+                draining: boolean;
+                expiresInMs: number;
+                /** Format: date-time */
+                lastHeartbeatAt: string;
+                load: number;
+                nodeId: string;
+                sessions: number;
+                wsAddress: string | null;
+            }[];
+            problem: string[];
+        };
         /** @default {} */
         ResetPasswordDto: {
             password?: string;
@@ -2208,6 +2593,43 @@ export interface components {
             /** @default false */
             cascade: boolean;
             reason?: string;
+        };
+        RevokePreviewResponse: {
+            alreadyRevoked: boolean;
+            cascade: string[];
+            id: string;
+            maxCascade: number;
+            tooMany: boolean;
+        };
+        RolesResponse: {
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer" | "pro";
+            roles: {
+                assignableToApiKeys: boolean;
+                assignableToUsers: boolean;
+                channels: ("panel" | "api")[];
+                permissions: ("device.view" | "device.connect" | "device.ban" | "device.manage" | "device.disconnect" | "strategy.manage" | "device.purge" | "registration_token.manage" | "user.view" | "user.manage" | "setting.view" | "setting.manage" | "audit.view" | "audit.verify" | "api_key.manage_all" | "address_book.view" | "address_book.manage")[];
+                /** @enum {string} */
+                role: "admin" | "operator" | "viewer" | "pro";
+            }[];
+        };
+        ServerInfoViewDto: {
+            apiServer: string[];
+            configCommand: string[];
+            configString: string[];
+            idServer: string[];
+            liveRelays: string[];
+            publicKey: string[];
+            publicKeyProblem: string[];
+            relayServer: string[];
+            sources: {
+                /** @enum {string} */
+                apiServer: "setting" | "public_url" | "none";
+                /** @enum {string} */
+                idServer: "setting" | "public_url" | "none";
+                /** @enum {string} */
+                relayServer: "setting" | "none";
+            };
         };
         SetBookPasswordBody: {
             password: string | null;
@@ -3816,6 +4238,25 @@ export interface operations {
             };
         };
     };
+    DashboardController_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardViewDto"];
+                };
+            };
+        };
+    };
     DeviceGroupsController_list: {
         parameters: {
             query?: never;
@@ -3942,15 +4383,20 @@ export interface operations {
     DevicesController_list: {
         parameters: {
             query?: {
+                admission?: "admitted" | "pending" | "rejected";
                 banned?: "true" | "false";
                 cursor?: string;
                 deleted?: "true" | "false";
                 group?: string;
                 limit?: number;
                 online?: "true" | "false";
+                order?: "asc" | "desc";
+                os?: "windows" | "macos" | "linux" | "android" | "ios" | "other" | "unknown";
                 pending?: "true" | "false";
                 q?: string;
+                sort?: "rustdeskId" | "hostname" | "os" | "lastSeenAt" | "createdAt";
                 tag?: string;
+                withTotal?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -3962,7 +4408,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DevicePageResponse"];
+                };
             };
         };
     };
@@ -3981,7 +4429,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
             };
         };
     };
@@ -4025,7 +4475,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
             };
         };
     };
@@ -4044,7 +4496,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
             };
         };
     };
@@ -4067,7 +4521,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
             };
         };
     };
@@ -4090,7 +4546,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
             };
         };
     };
@@ -4117,6 +4575,27 @@ export interface operations {
             };
         };
     };
+    DevicesController_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceLinksResponse"];
+                };
+            };
+        };
+    };
     DevicesController_link: {
         parameters: {
             query?: never;
@@ -4133,7 +4612,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
             };
         };
     };
@@ -4195,7 +4676,30 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
+            };
+        };
+    };
+    DevicesController_revokePreview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokePreviewResponse"];
+                };
             };
         };
     };
@@ -4214,7 +4718,32 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                };
+            };
+        };
+    };
+    DevicesController_bulk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkDeviceActionBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResultResponse"];
+                };
             };
         };
     };
@@ -4272,6 +4801,63 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    DashboardController_listRelays: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayNodesViewDto"];
+                };
+            };
+        };
+    };
+    RolesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolesResponse"];
+                };
+            };
+        };
+    };
+    DashboardController_getServerInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerInfoViewDto"];
+                };
             };
         };
     };

@@ -3,8 +3,15 @@ import {
   countDevicesSql,
   type CountRow,
   directLinksSql,
+  effectiveStrategySql,
+  findGroupIdSql,
+  findOwnersMatchingSql,
   type DeviceListFilter,
+  type DeviceListOrder,
+  type DeviceListPosition,
   type DeviceListRow,
+  type DeviceListSegment,
+  type DeviceOsFamily,
   type IdRow,
   insertPlaceholderSql,
   linkedComponentSql,
@@ -13,20 +20,34 @@ import {
   lockDeviceSql,
   lockDevicesSql,
   type LockedDeviceRow,
+  readDevicesSql,
+  type ResolvedDeviceListFilter,
   type RustdeskIdRow,
+  sortKeyIsNullable,
+  type StrategyRow,
 } from './device-admin.sql';
 import { type DeviceAdmission } from './device.repository';
 
-export type { DeviceListFilter } from './device-admin.sql';
+export type {
+  DeviceListFilter,
+  DeviceListOrder,
+  DeviceListPosition,
+  DeviceOsFamily,
+  DeviceSortKey,
+} from './device-admin.sql';
+export { DEVICE_OS_FAMILIES, DEVICE_SORT_KEYS } from './device-admin.sql';
 
 /** A device as the listing shows it: no Prisma types cross this boundary. */
 export interface DeviceSummary {
   readonly rustdeskId: string;
   readonly hostname: string | null;
   readonly os: string | null;
+  /** windows | macos | linux | android | ios | other, derived from `os` in the database; null without one. */
+  readonly osFamily: DeviceOsFamily | null;
   readonly version: string | null;
   readonly lastIp: string | null;
   readonly lastSeenAt: Date | null;
+  readonly createdAt: Date;
   readonly tags: readonly string[];
   readonly note: string | null;
   readonly group: { readonly id: string; readonly name: string } | null;
@@ -49,15 +70,17 @@ export interface DeviceDetails extends DeviceSummary {
   readonly registrationToken: { readonly id: string; readonly name: string; readonly prefix: string } | null;
   readonly bannedAt: Date | null;
   readonly bannedBy: string | null;
-  readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** The strategy its heartbeat gets and which assignment gives it (device > owner > device group). */
+  readonly strategy: { readonly id: string; readonly name: string; readonly via: StrategyRow['via'] } | null;
   /** Devices linked directly to this one (either direction), for cascade revocation. */
   readonly links: readonly { readonly rustdeskId: string; readonly linkedAt: Date }[];
 }
 
 export interface DevicePage {
   readonly items: DeviceSummary[];
-  readonly total: number;
+  /** Only when asked for (`withTotal`): a count walks every matching row. */
+  readonly total: number | null;
   /** True when rows follow the last item. */
   readonly hasMore: boolean;
 }
@@ -120,6 +143,11 @@ export class DeviceIdTakenError extends Error {
   }
 }
 
+// A probe reads this many rows in sort order per row wanted (at least MIN_PROBE_ROWS): a page fills
+// from it when at least one row in 20 matches, which every filter but a narrow one does; reading
+// 2,000 rows costs a few milliseconds, so a probe that falls short wastes little.
+const PROBE_ROWS_PER_ROW = 20;
+const MIN_PROBE_ROWS = 2_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UNIQUE_VIOLATION = 'P2002';
 
@@ -139,24 +167,86 @@ const DETAIL_INCLUDE = {
 export class DeviceAdminRepository {
   constructor(private readonly db: PrismaClient | Prisma.TransactionClient) {}
 
-  async list(filter: DeviceListFilter, after: string | undefined, limit: number): Promise<DevicePage> {
-    const rows = await this.db.$queryRaw<DeviceListRow[]>(listDevicesSql(filter, after, limit));
-    const [count] = await this.db.$queryRaw<CountRow[]>(countDevicesSql(filter));
-    return {
-      items: rows.slice(0, limit).map(toSummary),
-      total: count?.count ?? 0,
-      hasMore: rows.length > limit,
-    };
+  /**
+   * One page in `order`, after `after` (keyset). A nullable sort key is read in two range scans,
+   * rows with a key first and then rows without (last in either direction), the second only when
+   * the first leaves the page short. `withTotal` adds a count of every matching row.
+   */
+  async list(
+    filter: DeviceListFilter,
+    order: DeviceListOrder,
+    after: DeviceListPosition | undefined,
+    limit: number,
+    withTotal = false,
+  ): Promise<DevicePage> {
+    const resolved = await this.resolveFilter(filter);
+    // A group that does not exist holds no device.
+    if (resolved === null) return { items: [], total: withTotal ? 0 : null, hasMore: false };
+    const wanted = limit + 1;
+    const rows: DeviceListRow[] = [];
+    const inUnkeyed = sortKeyIsNullable(order.sort) && after !== undefined && after.key === null;
+    if (!inUnkeyed) rows.push(...(await this.segment(resolved, order, 'keyed', after, wanted)));
+    if (sortKeyIsNullable(order.sort) && rows.length < wanted) {
+      rows.push(
+        ...(await this.segment(
+          resolved,
+          order,
+          'unkeyed',
+          inUnkeyed ? after : undefined,
+          wanted - rows.length,
+        )),
+      );
+    }
+    let total: number | null = null;
+    if (withTotal) total = (await this.db.$queryRaw<CountRow[]>(countDevicesSql(resolved)))[0]?.count ?? 0;
+    return { items: rows.slice(0, limit).map(toSummary), total, hasMore: rows.length > limit };
+  }
+
+  /** A probe in sort order first; when it leaves the page short, every match sorted (DeviceListPlan). */
+  private async segment(
+    filter: ResolvedDeviceListFilter,
+    order: DeviceListOrder,
+    segment: DeviceListSegment,
+    after: DeviceListPosition | undefined,
+    wanted: number,
+  ): Promise<DeviceListRow[]> {
+    const probe = { probe: Math.max(MIN_PROBE_ROWS, wanted * PROBE_ROWS_PER_ROW) };
+    const found = await this.db.$queryRaw<DeviceListRow[]>(
+      listDevicesSql(filter, order, segment, after, wanted, probe),
+    );
+    if (found.length >= wanted) return found;
+    return this.db.$queryRaw<DeviceListRow[]>(
+      listDevicesSql(filter, order, segment, after, wanted, 'matches'),
+    );
+  }
+
+  /** The look-ups a listing's filter needs, done first (device-admin.sql.ts says why); null: no such group. */
+  private async resolveFilter(filter: DeviceListFilter): Promise<ResolvedDeviceListFilter | null> {
+    const { group, ...rest } = filter;
+    let groupId: string | undefined;
+    if (group !== undefined) {
+      const [row] = await this.db.$queryRaw<IdRow[]>(findGroupIdSql(group));
+      if (row === undefined) return null;
+      groupId = row.id;
+    }
+    let qOwnerIds: string[] | undefined;
+    if (filter.q !== undefined && filter.q !== '') {
+      const owners = await this.db.$queryRaw<IdRow[]>(findOwnersMatchingSql(filter.q));
+      qOwnerIds = owners.map((owner) => owner.id);
+    }
+    return { ...rest, groupId, qOwnerIds };
   }
 
   async findDetails(rustdeskId: string): Promise<DeviceDetails | null> {
     const row = await this.db.device.findUnique({ where: { rustdeskId }, include: DETAIL_INCLUDE });
     if (row === null) return null;
     const links = await this.db.$queryRaw<LinkRow[]>(directLinksSql(row.id));
+    const [strategy] = await this.db.$queryRaw<StrategyRow[]>(effectiveStrategySql(row.id));
     return {
       rustdeskId: row.rustdeskId,
       hostname: row.hostname,
       os: row.os,
+      osFamily: row.osFamily as DeviceOsFamily | null,
       version: row.version,
       lastIp: row.lastIp,
       lastSeenAt: row.lastSeenAt,
@@ -182,7 +272,16 @@ export class DeviceAdminRepository {
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
       links: links.map((link) => ({ rustdeskId: link.rustdesk_id, linkedAt: link.created_at })),
+      strategy: strategy ?? null,
     };
+  }
+
+  /** Direct links of one device (either direction), in id order; null when there is no such device. */
+  async directLinks(rustdeskId: string): Promise<{ rustdeskId: string; linkedAt: Date }[] | null> {
+    const row = await this.db.device.findUnique({ where: { rustdeskId }, select: { id: true } });
+    if (row === null) return null;
+    const links = await this.db.$queryRaw<LinkRow[]>(directLinksSql(row.id));
+    return links.map((link) => ({ rustdeskId: link.rustdesk_id, linkedAt: link.created_at }));
   }
 
   /** Reads one device FOR UPDATE; null when there is no row. */
@@ -194,6 +293,12 @@ export class DeviceAdminRepository {
   async lockMany(rustdeskIds: readonly string[]): Promise<LockedDevice[]> {
     if (rustdeskIds.length === 0) return [];
     return (await this.db.$queryRaw<LockedDeviceRow[]>(lockDevicesSql(rustdeskIds))).map(toLocked);
+  }
+
+  /** The same state as lockMany, read without locking (for a dry run); unknown ids are left out. */
+  async readMany(rustdeskIds: readonly string[]): Promise<LockedDevice[]> {
+    if (rustdeskIds.length === 0) return [];
+    return (await this.db.$queryRaw<LockedDeviceRow[]>(readDevicesSql(rustdeskIds))).map(toLocked);
   }
 
   /** Locks the row, creating a `pending` one first if the id is unknown. */
@@ -380,9 +485,11 @@ function toSummary(row: DeviceListRow): DeviceSummary {
     rustdeskId: row.rustdesk_id,
     hostname: row.hostname,
     os: row.os,
+    osFamily: row.os_family as DeviceOsFamily | null,
     version: row.version,
     lastIp: row.last_ip,
     lastSeenAt: row.last_seen_at,
+    createdAt: row.created_at,
     tags: row.tags,
     note: row.note,
     group: row.group_id === null ? null : { id: row.group_id, name: row.group_name ?? '' },

@@ -11,6 +11,8 @@ export type {
 } from './device.repository';
 export { uuidDigest } from './uuid-digest';
 export {
+  DEVICE_OS_FAMILIES,
+  DEVICE_SORT_KEYS,
   DeviceAdminRepository,
   DeviceGroupNameTakenError,
   DeviceIdTakenError,
@@ -21,7 +23,11 @@ export type {
   DeviceDetails,
   DeviceGroupRecord,
   DeviceListFilter,
+  DeviceListOrder,
+  DeviceListPosition,
+  DeviceOsFamily,
   DevicePage,
+  DeviceSortKey,
   DevicePatch,
   DeviceSummary,
   LockedDevice,

@@ -1,0 +1,60 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+
+import { type Principal } from '../auth/principal';
+import { CurrentPrincipal, RequirePermission } from '../auth/route-access';
+import {
+  type DashboardView,
+  DashboardViewDto,
+  type RelayNodesView,
+  RelayNodesViewDto,
+  type ServerInfoView,
+  ServerInfoViewDto,
+} from './dashboard.dto';
+import { DashboardService } from './dashboard.service';
+import { RelayNodesService } from './relay-nodes.service';
+import { ServerInfoService } from './server-info.service';
+
+/** What the console's Dashboard and Settings pages show; read-only, nothing here changes state. */
+@ApiTags('dashboard')
+@Controller('api/v1')
+export class DashboardController {
+  constructor(
+    private readonly dashboard: DashboardService,
+    private readonly relays: RelayNodesService,
+    private readonly serverInfo: ServerInfoService,
+  ) {}
+
+  @Get('dashboard')
+  @ApiOperation({
+    summary: 'Dashboard summary: devices, online over 24 h, refusals, relays, event health, audit',
+    description:
+      'Sections the caller may not see are absent: relays and events need setting.view, audit needs audit.view.',
+  })
+  @ApiOkResponse({ type: DashboardViewDto })
+  @RequirePermission('device.view')
+  @Header('cache-control', 'no-store')
+  summary(@CurrentPrincipal() principal: Principal): Promise<DashboardView> {
+    return this.dashboard.summary(principal);
+  }
+
+  @Get('relays')
+  @ApiOperation({ summary: 'Relay nodes announced right now (sessions, capacity, throughput, draining)' })
+  @ApiOkResponse({ type: RelayNodesViewDto })
+  @RequirePermission('setting.view')
+  @Header('cache-control', 'no-store')
+  listRelays(): Promise<RelayNodesView> {
+    return this.relays.list();
+  }
+
+  @Get('server-info')
+  @ApiOperation({
+    summary: "The server's public key, ID/relay/API servers and the RustDesk client config string",
+  })
+  @ApiOkResponse({ type: ServerInfoViewDto })
+  @RequirePermission('device.view')
+  @Header('cache-control', 'no-store')
+  getServerInfo(): Promise<ServerInfoView> {
+    return this.serverInfo.get();
+  }
+}

@@ -1,0 +1,2 @@
+export { DeviceStatsRepository } from './device-stats.repository';
+export type { DeviceCounts } from './device-stats.repository';
