@@ -47,7 +47,7 @@ describe('console My account page (Chromium, real api)', () => {
     const { page } = watched;
     await signIn(page, account);
     await expectSignedIn(page);
-    await page.getByRole('link', { name: 'My account' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My account' }).click();
     await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
     await page.getByRole('table', { name: 'My sessions' }).waitFor();
     expect(await seriousAccessibilityViolations(page)).toEqual([]);

@@ -95,7 +95,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     const { page } = watched;
     await signIn(page, stack.admin);
     await expectSignedIn(page);
-    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('heading', { name: 'Operator log' }).waitFor();
     const table = page.getByRole('table', { name: 'Audit entries, newest first' });
     await table.waitFor();
@@ -205,7 +205,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     const { page } = watched;
     await signIn(page, stack.admin);
     await expectSignedIn(page);
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Registration policy' }).waitFor();
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'settings');
@@ -231,6 +231,26 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
         (setting) => setting.key === 'client.relay_server' && setting.value === 'relay.example.com:21117',
       );
     expect(relaySet(await eventually(stored, relaySet))).toBe(true);
+    // Without PUBLIC_URL there is no ID server to configure clients with until one is set here.
+    const config = page.getByRole('region', { name: 'Client configuration' });
+    await config.getByText('No configuration string without an ID server').waitFor();
+    await page.getByRole('textbox', { name: 'ID server' }).fill('rustdesk.example.com');
+    await page.getByRole('button', { name: 'Save ID server' }).click();
+    // The client configuration follows: the same string as the API's, as text and as a QR code.
+    const info = await eventually(
+      () =>
+        stack.call<{ configString: string | null; relayServer: string | null }>('GET', '/api/v1/server-info'),
+      (answer) => answer.relayServer === 'relay.example.com:21117' && answer.configString !== null,
+    );
+    expect(info.configString).not.toBeNull();
+    await config.getByText(info.configString ?? '', { exact: true }).waitFor();
+    await config.getByRole('img', { name: 'QR code of the client configuration string' }).waitFor();
+    await page
+      .getByRole('region', { name: 'Relay nodes' })
+      .getByText(/relay|Relay/)
+      .first()
+      .waitFor();
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'settings-changed');
 
     // Removing the marker says what goes, and it is gone from the API.
@@ -248,7 +268,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
 
     // The changes are in the log, made by this admin.
     await page.goto('/audit?view=log&action=setting.changed');
-    const changed = ['registration.policy', 'client.relay_server', 'e2e.marker'];
+    const changed = ['registration.policy', 'client.relay_server', 'client.id_server', 'e2e.marker'];
     expect(await eventually(() => targetCells(page), includesAll(changed))).toEqual(
       expect.arrayContaining(changed),
     );
@@ -262,7 +282,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     const { page } = watched;
     await signIn(page, viewer);
     await expectSignedIn(page);
-    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('table', { name: 'Audit entries, newest first' }).waitFor();
     expect(await page.getByRole('button', { name: 'Export CSV' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Verify chain' }).count()).toBe(0);
@@ -273,7 +293,9 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     await screenshotBothWidths(page, 'audit-viewer');
 
     // No menu entry, and by address the api's refusal with its request id, and not one control.
-    expect(await page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    expect(
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).count(),
+    ).toBe(0);
     watched.expectErrors(/status of 403/);
     await page.goto('/settings');
     const refusal = page.getByRole('alert');

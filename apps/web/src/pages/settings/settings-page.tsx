@@ -4,16 +4,21 @@ import { useCan } from '../../auth/session';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
 import { AllSettingsSection } from './all-settings-section';
+import { ClientConfigSection } from './client-config-section';
 import { ClientServersSection } from './client-servers-section';
 import { RegistrationPolicySection } from './registration-policy-section';
+import { RelayNodesSection } from './relay-nodes-section';
 import { REGISTRATION_POLICY_KEY, useSettings } from './settings-api';
 
 /**
- * Server settings: the registration policy, what clients are told to use, and every stored key.
+ * Server settings: the registration policy, what clients are told to use and the configuration they
+ * import, the live relay nodes, and every stored key.
  * setting.view reads them; only setting.manage gets the controls (the api refuses anyone else).
  */
 export function SettingsPage() {
   const canManage = useCan('setting.manage');
+  // GET /api/v1/server-info is device.view's (operators hand the configuration out too).
+  const canSeeServerInfo = useCan('device.view');
   const settings = useSettings();
   return (
     <>
@@ -31,6 +36,8 @@ export function SettingsPage() {
               canManage={canManage}
             />
             <ClientServersSection settings={list} canManage={canManage} />
+            {canSeeServerInfo && <ClientConfigSection />}
+            <RelayNodesSection />
             <AllSettingsSection settings={list} canManage={canManage} />
           </>
         )}
