@@ -34,6 +34,11 @@ interface LiveContext {
 const Context = createContext<LiveContext>({ state: 'offline', subscribe: () => () => undefined });
 
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * A fleet coming online sends a frame per device: queries are marked stale at most this often, so a
+ * burst costs each visible page one refetch, not hundreds.
+ */
+const INVALIDATE_EVERY_MS = 500;
 
 /** Which cached queries a message makes stale (their first key segment). */
 function staleQueriesOf(type: string): readonly string[] {
@@ -56,6 +61,16 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
     let retry: number | undefined;
     let attempts = 0;
     let stopped = false;
+    const staleKeys = new Set<string>();
+    let flush: number | undefined;
+    const markStale = (keys: Iterable<string>) => {
+      for (const key of keys) staleKeys.add(key);
+      flush ??= window.setTimeout(() => {
+        flush = undefined;
+        for (const key of staleKeys) void client.invalidateQueries({ queryKey: [key] });
+        staleKeys.clear();
+      }, INVALIDATE_EVERY_MS);
+    };
 
     const connect = () => {
       setState('connecting');
@@ -77,9 +92,9 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
           const scope = Array.isArray(message.data['scope']) ? (message.data['scope'] as unknown[]) : [];
           const keys = scope.flatMap((part) => staleQueriesOf(`${String(part)}.`));
           if (keys.length === 0) void client.invalidateQueries();
-          for (const key of new Set(keys)) void client.invalidateQueries({ queryKey: [key] });
+          else markStale(keys);
         } else {
-          for (const key of staleQueriesOf(message.type)) void client.invalidateQueries({ queryKey: [key] });
+          markStale(staleQueriesOf(message.type));
         }
         for (const listener of listeners.current) listener(message);
       };
@@ -98,6 +113,7 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
     return () => {
       stopped = true;
       window.clearTimeout(retry);
+      window.clearTimeout(flush);
       socket?.close();
       setState('offline');
     };

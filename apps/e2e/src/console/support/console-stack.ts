@@ -50,7 +50,13 @@ export async function startConsoleStack(
     REDIS_KEY_PREFIX: prefix,
     REGISTRATION_POLICY: options.registrationPolicy ?? 'open',
   });
-  const api = await startApi({ DATABASE_URL: database.url, REDIS_KEY_PREFIX: prefix, ...env });
+  const api = await startApi({
+    DATABASE_URL: database.url,
+    REDIS_KEY_PREFIX: prefix,
+    // The key clients are given, for Settings' client configuration (as compose mounts it).
+    SIGNAL_PUBLIC_KEY_FILE: signal.publicKeyFile,
+    ...env,
+  });
   const consoleUrl = api.baseUrl.replace('127.0.0.1', 'localhost');
   let token: { value: string; at: number } | undefined;
 
