@@ -75,7 +75,8 @@ const load = (): string =>
  * kiosk 5 %, lab 1 %, 20 groups holding 70 % and one empty, 50 owners holding 60 %, admission pending 8 % and
  * rejected 2 %, banned 1 %, deleted 3 %, online 5 %, never seen 15 %, notes on 10 %.
  */
-async function seed(prisma: PrismaClient): Promise<void> {
+/** BENCH_DEVICES devices of every kind the filters tell apart; also seeds console-devices-page.bench.ts. */
+export async function seed(prisma: PrismaClient): Promise<void> {
   await prisma.$executeRawUnsafe(`
     INSERT INTO device_groups (name) SELECT 'group-' || lpad(g::text, 2, '0') FROM generate_series(0, 20) g`);
   await prisma.$executeRawUnsafe(`
@@ -232,7 +233,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
