@@ -1,15 +1,16 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal } from '../auth/principal';
 import { CurrentPrincipal, RequirePermission } from '../auth/route-access';
+import { Answers } from '../http/response-schemas';
 import {
   type DashboardView,
-  DashboardViewDto,
+  dashboardViewSchema,
   type RelayNodesView,
-  RelayNodesViewDto,
+  relayNodesViewSchema,
   type ServerInfoView,
-  ServerInfoViewDto,
+  serverInfoViewSchema,
 } from './dashboard.dto';
 import { DashboardService } from './dashboard.service';
 import { RelayNodesService } from './relay-nodes.service';
@@ -31,7 +32,7 @@ export class DashboardController {
     description:
       'Sections the caller may not see are absent: relays and events need setting.view, audit needs audit.view.',
   })
-  @ApiOkResponse({ type: DashboardViewDto })
+  @Answers(200, dashboardViewSchema)
   @RequirePermission('device.view')
   @Header('cache-control', 'no-store')
   summary(@CurrentPrincipal() principal: Principal): Promise<DashboardView> {
@@ -40,7 +41,7 @@ export class DashboardController {
 
   @Get('relays')
   @ApiOperation({ summary: 'Relay nodes announced right now (sessions, capacity, throughput, draining)' })
-  @ApiOkResponse({ type: RelayNodesViewDto })
+  @Answers(200, relayNodesViewSchema)
   @RequirePermission('setting.view')
   @Header('cache-control', 'no-store')
   listRelays(): Promise<RelayNodesView> {
@@ -51,7 +52,7 @@ export class DashboardController {
   @ApiOperation({
     summary: "The server's public key, ID/relay/API servers and the RustDesk client config string",
   })
-  @ApiOkResponse({ type: ServerInfoViewDto })
+  @Answers(200, serverInfoViewSchema)
   @RequirePermission('device.view')
   @Header('cache-control', 'no-store')
   getServerInfo(): Promise<ServerInfoView> {

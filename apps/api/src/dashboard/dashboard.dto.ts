@@ -1,8 +1,11 @@
-import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
-// Response shapes of the dashboard routes, as zod schemas so /api/docs/json describes them and the
-// console's generated client is typed. Times are ISO 8601 strings; counts are numbers.
+import { auditEntryViewSchema } from '../audit/audit.dto';
+import { responseSchema } from '../http/response-schemas';
+
+// Response shapes of the dashboard routes, registered response schemas (http/response-schemas.ts) so
+// /api/docs/json describes them and the console's generated client is typed. Times are ISO 8601
+// strings; counts are numbers.
 
 const relayNodeSchema = z.object({
   nodeId: z.string(),
@@ -21,14 +24,17 @@ const relayNodeSchema = z.object({
   expiresInMs: z.number().int(),
 });
 
-export const relayNodesViewSchema = z.object({
-  /** False when the registry key is unknown to the api or Redis could not be read; `problem` says which. */
-  available: z.boolean(),
-  problem: z.string().nullable(),
-  nodes: z.array(relayNodeSchema),
-  /** Records present but not trusted (bad MAC, bad shape): a sign of a misconfigured or hostile writer. */
-  malformed: z.number().int(),
-});
+export const relayNodesViewSchema = responseSchema(
+  'RelayNodes',
+  z.object({
+    /** False when the registry key is unknown to the api or Redis could not be read; `problem` says which. */
+    available: z.boolean(),
+    problem: z.string().nullable(),
+    nodes: z.array(relayNodeSchema),
+    /** Records present but not trusted (bad MAC, bad shape): a sign of a misconfigured or hostile writer. */
+    malformed: z.number().int(),
+  }),
+);
 
 const seriesPointSchema = z.object({
   /** Start of the sample's bucket. */
@@ -82,22 +88,6 @@ const eventHealthSchema = z.object({
   unhealthy: z.number().int(),
 });
 
-const auditEntrySchema = z.object({
-  seq: z.string(),
-  at: z.iso.datetime(),
-  actorType: z.string(),
-  actorId: z.string().nullable(),
-  action: z.string(),
-  targetType: z.string().nullable(),
-  targetId: z.string().nullable(),
-  ip: z.string().nullable(),
-  details: z.unknown(),
-  keyId: z.string(),
-  prevHash: z.string(),
-  hash: z.string(),
-  redacted: z.literal(true).optional(),
-});
-
 const auditSchema = z.object({
   /** The latest `audit.verified` entry (POST /api/v1/audit/verify records each run); null if never run. */
   lastVerification: z
@@ -112,62 +102,64 @@ const auditSchema = z.object({
     })
     .nullable(),
   /** The 10 newest entries, details cut to what the caller's role may read. */
-  latest: z.array(auditEntrySchema),
+  latest: z.array(auditEntryViewSchema),
 });
 
 /**
  * GET /api/v1/dashboard. A section the caller's role may not see is absent; a section whose source
  * failed (Redis, Postgres) is null and named in `unavailable`.
  */
-export const dashboardViewSchema = z.object({
-  generatedAt: z.iso.datetime(),
-  /** device.view (the route's own permission). */
-  devices: devicesSchema.nullable(),
-  online24h: online24hSchema.nullable(),
-  refusals24h: refusals24hSchema.nullable(),
-  /** setting.view. */
-  relays: relayNodesViewSchema.nullable().optional(),
-  /** setting.view. */
-  events: eventHealthSchema.nullable().optional(),
-  /** audit.view. */
-  audit: auditSchema.nullable().optional(),
-  unavailable: z.array(z.object({ section: z.string(), reason: z.string() })),
-});
+export const dashboardViewSchema = responseSchema(
+  'Dashboard',
+  z.object({
+    generatedAt: z.iso.datetime(),
+    /** device.view (the route's own permission). */
+    devices: devicesSchema.nullable(),
+    online24h: online24hSchema.nullable(),
+    refusals24h: refusals24hSchema.nullable(),
+    /** setting.view. */
+    relays: relayNodesViewSchema.nullable().optional(),
+    /** setting.view. */
+    events: eventHealthSchema.nullable().optional(),
+    /** audit.view. */
+    audit: auditSchema.nullable().optional(),
+    unavailable: z.array(z.object({ section: z.string(), reason: z.string() })),
+  }),
+);
 
 const nullableText = z.string().nullable();
 
 /** GET /api/v1/server-info: what a RustDesk client must be given to use this server. */
-export const serverInfoViewSchema = z.object({
-  /** Signal's Ed25519 public key, base64 as RustDesk shows it; null when the api cannot read it. */
-  publicKey: nullableText,
-  /** Why publicKey is null. */
-  publicKeyProblem: nullableText,
-  /** ID server (host or host:port): setting client.id_server, else PUBLIC_URL's host. */
-  idServer: nullableText,
-  /** Relay for clients: setting client.relay_server, else null (clients pick the ID host on 21117, signal hands out live relays). */
-  relayServer: nullableText,
-  /** Relays announced right now (not draining), for information. */
-  liveRelays: z.array(z.string()),
-  /** API server URL: setting client.api_server, else PUBLIC_URL. */
-  apiServer: nullableText,
-  /** Where each value came from. */
-  sources: z.object({
-    idServer: z.enum(['setting', 'public_url', 'none']),
-    relayServer: z.enum(['setting', 'none']),
-    apiServer: z.enum(['setting', 'public_url', 'none']),
+export const serverInfoViewSchema = responseSchema(
+  'ServerInfo',
+  z.object({
+    /** Signal's Ed25519 public key, base64 as RustDesk shows it; null when the api cannot read it. */
+    publicKey: nullableText,
+    /** Why publicKey is null. */
+    publicKeyProblem: nullableText,
+    /** ID server (host or host:port): setting client.id_server, else PUBLIC_URL's host. */
+    idServer: nullableText,
+    /** Relay for clients: setting client.relay_server, else null (clients pick the ID host on 21117, signal hands out live relays). */
+    relayServer: nullableText,
+    /** Relays announced right now (not draining), for information. */
+    liveRelays: z.array(z.string()),
+    /** API server URL: setting client.api_server, else PUBLIC_URL. */
+    apiServer: nullableText,
+    /** Where each value came from. */
+    sources: z.object({
+      idServer: z.enum(['setting', 'public_url', 'none']),
+      relayServer: z.enum(['setting', 'none']),
+      apiServer: z.enum(['setting', 'public_url', 'none']),
+    }),
+    /** The string Settings → Network → "Import server config" takes; null without an ID server. */
+    configString: nullableText,
+    /** `rustdesk --config <configString>` (an installed client, run as administrator). */
+    configCommand: nullableText,
   }),
-  /** The string Settings → Network → "Import server config" takes; null without an ID server. */
-  configString: nullableText,
-  /** `rustdesk --config <configString>` (an installed client, run as administrator). */
-  configCommand: nullableText,
-});
+);
 
-export class DashboardViewDto extends createZodDto(dashboardViewSchema) {}
-export class RelayNodesViewDto extends createZodDto(relayNodesViewSchema) {}
-export class ServerInfoViewDto extends createZodDto(serverInfoViewSchema) {}
-
-export type DashboardView = z.infer<typeof dashboardViewSchema>;
-export type RelayNodesView = z.infer<typeof relayNodesViewSchema>;
-export type ServerInfoView = z.infer<typeof serverInfoViewSchema>;
-export type EventHealthView = z.infer<typeof eventHealthSchema>;
-export type AuditSummaryView = z.infer<typeof auditSchema>;
+export type DashboardView = z.output<typeof dashboardViewSchema>;
+export type RelayNodesView = z.output<typeof relayNodesViewSchema>;
+export type ServerInfoView = z.output<typeof serverInfoViewSchema>;
+export type EventHealthView = z.output<typeof eventHealthSchema>;
+export type AuditSummaryView = z.output<typeof auditSchema>;

@@ -301,7 +301,7 @@ describe('dashboard, relays and server-info (real Postgres and Redis)', () => {
       const schema = document.paths[path].get.responses['200'].content['application/json'].schema;
       expect(schema.$ref).toMatch(/^#\/components\/schemas\//);
     }
-    expect(document.components.schemas.DashboardViewDto.properties).toHaveProperty('online24h');
+    expect(document.components.schemas.Dashboard.properties).toHaveProperty('online24h');
   });
 });
 

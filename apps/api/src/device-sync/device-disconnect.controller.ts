@@ -4,6 +4,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
 import { DeviceIdParams } from '../devices/devices.dto';
+import { AnswersNothing } from '../http/response-schemas';
 import { DisconnectBody } from './device-sync.dto';
 import { DeviceDisconnectService } from './device-disconnect.service';
 
@@ -16,6 +17,7 @@ export class DeviceDisconnectController {
   @Post(':id/disconnect')
   @HttpCode(202)
   @ApiOperation({ summary: "End a session (by the conn id of the device's heartbeat) on its next heartbeat" })
+  @AnswersNothing(202, "Recorded: the device's next heartbeat carries it, once.")
   @RequirePermission('device.disconnect')
   disconnect(
     @Param() params: DeviceIdParams,

@@ -3,8 +3,14 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
+import { Answers } from '../http/response-schemas';
 import { DeviceGroupsService } from './device-groups.service';
-import { type DeviceGroupView } from './device-view';
+import {
+  type DeviceGroupList,
+  deviceGroupListSchema,
+  type DeviceGroupView,
+  deviceGroupViewSchema,
+} from './device-view';
 import {
   AddDevicesToGroupBody,
   CreateDeviceGroupBody,
@@ -21,13 +27,15 @@ export class DeviceGroupsController {
   @Get()
   @ApiOperation({ summary: 'List device groups' })
   @RequirePermission('device.view')
-  list(): Promise<DeviceGroupView[]> {
+  @Answers(200, deviceGroupListSchema)
+  list(): Promise<DeviceGroupList> {
     return this.groups.list();
   }
 
   @Post()
   @ApiOperation({ summary: 'Create a device group' })
   @RequirePermission('device.manage')
+  @Answers(201, deviceGroupViewSchema)
   create(
     @Body() body: CreateDeviceGroupBody,
     @CurrentPrincipal() principal: Principal,
@@ -51,6 +59,7 @@ export class DeviceGroupsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Rename a device group or change its note' })
   @RequirePermission('device.manage')
+  @Answers(200, deviceGroupViewSchema)
   update(
     @Param() params: DeviceGroupIdParams,
     @Body() body: UpdateDeviceGroupBody,
@@ -64,6 +73,7 @@ export class DeviceGroupsController {
   @ApiOperation({ summary: 'Put devices (RustDesk ids) in a device group, moving them from any other' })
   @HttpCode(200)
   @RequirePermission('device.manage')
+  @Answers(200, deviceGroupViewSchema)
   addDevices(
     @Param() params: DeviceGroupIdParams,
     @Body() body: AddDevicesToGroupBody,

@@ -1,18 +1,19 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { type Principal, type RequestOrigin } from '../auth/principal';
 import { CurrentOrigin, CurrentPrincipal, RequirePermission } from '../auth/route-access';
+import { Answers } from '../http/response-schemas';
 import {
-  BulkResultResponse,
+  bulkResultSchema,
   type BulkResultView,
-  DeviceDetailsResponse,
+  deviceDetailsViewSchema,
   type DeviceDetailsView,
-  DeviceLinksResponse,
+  deviceLinksSchema,
   type DeviceLinksView,
-  DevicePageResponse,
+  devicePageSchema,
   type DevicePageView,
-  RevokePreviewResponse,
+  revokePreviewSchema,
   type RevokePreviewView,
 } from './device-view';
 import {
@@ -40,7 +41,7 @@ export class DevicesController {
       'List devices (filters: online, banned, pending, admission, os, tag, group, deleted; search q; ' +
       'sort rustdeskId|hostname|os|lastSeenAt|createdAt with order asc|desc; cursor-paged; total with withTotal=true)',
   })
-  @ApiOkResponse({ type: DevicePageResponse })
+  @Answers(200, devicePageSchema)
   @RequirePermission('device.view')
   list(@Query() query: ListDevicesQuery): Promise<DevicePageView> {
     return this.devices.list(query);
@@ -53,7 +54,7 @@ export class DevicesController {
       'dryRun answers what would happen. Needs device.ban, and the action’s own permission (approve and ' +
       'delete: device.manage)',
   })
-  @ApiOkResponse({ type: BulkResultResponse })
+  @Answers(200, bulkResultSchema)
   @HttpCode(200)
   @RequirePermission('device.ban')
   bulk(
@@ -66,7 +67,7 @@ export class DevicesController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One device by RustDesk id' })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @RequirePermission('device.view')
   get(@Param() params: DeviceIdParams): Promise<DeviceDetailsView> {
     return this.devices.get(params.id);
@@ -74,7 +75,7 @@ export class DevicesController {
 
   @Get(':id/links')
   @ApiOperation({ summary: 'The devices linked directly to this one (either direction)' })
-  @ApiOkResponse({ type: DeviceLinksResponse })
+  @Answers(200, deviceLinksSchema)
   @RequirePermission('device.view')
   links(@Param() params: DeviceIdParams): Promise<DeviceLinksView> {
     return this.devices.links(params.id);
@@ -84,7 +85,7 @@ export class DevicesController {
   @ApiOperation({
     summary: 'What POST .../revoke with cascade would take down: the linked devices, transitively',
   })
-  @ApiOkResponse({ type: RevokePreviewResponse })
+  @Answers(200, revokePreviewSchema)
   @RequirePermission('device.view')
   revokePreview(@Param() params: DeviceIdParams): Promise<RevokePreviewView> {
     return this.devices.revokePreview(params.id);
@@ -92,7 +93,7 @@ export class DevicesController {
 
   @Patch(':id')
   @ApiOperation({ summary: "Edit a device's note, tags, group or owner" })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @RequirePermission('device.manage')
   update(
     @Param() params: DeviceIdParams,
@@ -105,7 +106,7 @@ export class DevicesController {
 
   @Post(':id/approve')
   @ApiOperation({ summary: 'Approve a pending device' })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @HttpCode(200)
   @RequirePermission('device.manage')
   approve(
@@ -118,7 +119,7 @@ export class DevicesController {
 
   @Post(':id/ban')
   @ApiOperation({ summary: 'Ban a device (cuts its live connections)' })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @HttpCode(200)
   @RequirePermission('device.ban')
   ban(
@@ -132,7 +133,7 @@ export class DevicesController {
 
   @Post(':id/unban')
   @ApiOperation({ summary: 'Unban a device' })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @HttpCode(200)
   @RequirePermission('device.ban')
   unban(
@@ -172,7 +173,7 @@ export class DevicesController {
   @ApiOperation({
     summary: 'Revoke a device: soft-delete, ban, cut connections (optionally its linked devices)',
   })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @HttpCode(200)
   @RequirePermission('device.manage')
   revoke(
@@ -186,7 +187,7 @@ export class DevicesController {
 
   @Post(':id/change-id')
   @ApiOperation({ summary: "Rename a device's RustDesk id" })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @HttpCode(200)
   @RequirePermission('device.manage')
   changeId(
@@ -200,7 +201,7 @@ export class DevicesController {
 
   @Post(':id/links/:otherId')
   @ApiOperation({ summary: 'Link two devices (revoked together)' })
-  @ApiOkResponse({ type: DeviceDetailsResponse })
+  @Answers(200, deviceDetailsViewSchema)
   @HttpCode(200)
   @RequirePermission('device.manage')
   link(

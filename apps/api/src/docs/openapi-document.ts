@@ -7,6 +7,7 @@ import { type RouteAccess } from '../auth/route-access';
 import { SESSION_COOKIE } from '../auth/session-cookies';
 import { HEARTBEAT_OPERATION, HEARTBEAT_PATH } from '../device-sync/heartbeat-route';
 import { apiErrorSchema, responseRef, responseSchemas } from '../http/response-schemas';
+import { repairNullableDtoProperties, requestDtosOf } from './request-dto-schemas';
 import { handlerAccessOf } from './route-access-catalog';
 
 /** Security scheme names in the document (components.securitySchemes). */
@@ -132,6 +133,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = cleanupOpenApiDoc(SwaggerModule.createDocument(app, config));
   const components = (document.components ??= {});
   const requestSchemas = (components.schemas ??= {});
+  repairNullableDtoProperties(requestSchemas, requestDtosOf(app));
   for (const [id, schema] of Object.entries(responseSchemaComponents())) {
     if (id in requestSchemas) throw new Error(`A request DTO and a response schema are both named ${id}`);
     requestSchemas[id] = schema;

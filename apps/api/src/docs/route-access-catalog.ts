@@ -10,13 +10,16 @@ export interface HandlerAccess {
   readonly access: RouteAccess | undefined;
 }
 
-/**
- * Reads every controller handler's access declaration (the AccessGuard's own metadata), so the
- * OpenAPI document states which routes need a credential from the same source the guard enforces.
- */
-export function handlerAccessOf(app: INestApplication): Map<string, HandlerAccess> {
-  const reflector = new Reflector();
-  const handlers = new Map<string, HandlerAccess>();
+/** A route handler: its controller, its method name and the function itself. */
+export interface RouteHandler {
+  readonly controller: Type;
+  readonly name: string;
+  readonly handler: (...args: unknown[]) => unknown;
+}
+
+/** Every route handler of every controller in the app. */
+export function routeHandlersOf(app: INestApplication): RouteHandler[] {
+  const handlers: RouteHandler[] = [];
   for (const module of app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as Type | null;
@@ -25,16 +28,26 @@ export function handlerAccessOf(app: INestApplication): Map<string, HandlerAcces
         const handler: unknown = (controller.prototype as Record<string, unknown>)[name];
         if (name === 'constructor' || typeof handler !== 'function') continue;
         if (Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
-        // @nestjs/swagger's default operationId: `${ControllerClass}_${method}`.
-        const operationId = `${controller.name}_${name}`;
-        if (handlers.has(operationId)) throw new Error(`Two controllers are named ${controller.name}`);
-        const access = reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [
-          handler,
-          controller,
-        ]);
-        handlers.set(operationId, { operationId, access });
+        handlers.push({ controller, name, handler: handler as RouteHandler['handler'] });
       }
     }
+  }
+  return handlers;
+}
+
+/**
+ * Reads every controller handler's access declaration (the AccessGuard's own metadata), so the
+ * OpenAPI document states which routes need a credential from the same source the guard enforces.
+ */
+export function handlerAccessOf(app: INestApplication): Map<string, HandlerAccess> {
+  const reflector = new Reflector();
+  const handlers = new Map<string, HandlerAccess>();
+  for (const { controller, name, handler } of routeHandlersOf(app)) {
+    // @nestjs/swagger's default operationId: `${ControllerClass}_${method}`.
+    const operationId = `${controller.name}_${name}`;
+    if (handlers.has(operationId)) throw new Error(`Two controllers are named ${controller.name}`);
+    const access = reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [handler, controller]);
+    handlers.set(operationId, { operationId, access });
   }
   return handlers;
 }

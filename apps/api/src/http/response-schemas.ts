@@ -81,6 +81,14 @@ export function Answers<Schema extends z.ZodType>(
   };
 }
 
+/**
+ * Documents a success answer without a body (a 202 whose work happens later, say): the description
+ * says what the status means, as there is no schema to say it.
+ */
+export function AnswersNothing(status: number, description: string): MethodDecorator {
+  return ApiResponse({ status, description });
+}
+
 /** Documents a CSV download (a StreamableFile sent as an attachment, UTF-8, with a header row). */
 export function AnswersCsv(): MethodDecorator {
   return applyDecorators(

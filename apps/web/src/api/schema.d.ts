@@ -2309,7 +2309,7 @@ export interface components {
             ids: string[];
             reason?: string;
         };
-        BulkResultResponse: {
+        BulkResult: {
             /** @enum {string} */
             action: "approve" | "ban" | "unban" | "delete";
             counts: {
@@ -2474,7 +2474,7 @@ export interface components {
             name: string;
             note?: string | null;
         };
-        DashboardViewDto: {
+        Dashboard: {
             audit?: {
                 lastVerification: {
                     actorId: string | null;
@@ -2486,23 +2486,7 @@ export interface components {
                     ok: boolean;
                     seq: string;
                 } | null;
-                latest: {
-                    action: string;
-                    actorId: string | null;
-                    actorType: string;
-                    /** Format: date-time */
-                    at: string;
-                    details: unknown;
-                    hash: string;
-                    ip: string | null;
-                    keyId: string;
-                    prevHash: string;
-                    /** @enum {boolean} */
-                    redacted?: true;
-                    seq: string;
-                    targetId: string | null;
-                    targetType: string | null;
-                }[];
+                latest: components["schemas"]["AuditEntry"][];
             } | null;
             devices: {
                 banned: number;
@@ -2545,24 +2529,7 @@ export interface components {
                 since: string;
                 total: number;
             } | null;
-            relays?: {
-                available: boolean;
-                malformed: number;
-                nodes: {
-                    address: string;
-                    bytesPerSecond: number;
-                    capacity: number;
-                    draining: boolean;
-                    expiresInMs: number;
-                    /** Format: date-time */
-                    lastHeartbeatAt: string;
-                    load: number;
-                    nodeId: string;
-                    sessions: number;
-                    wsAddress: string | null;
-                }[];
-                problem: string | null;
-            } | null;
+            relays?: components["schemas"]["RelayNodes"] | null;
             unavailable: {
                 reason: string;
                 section: string;
@@ -2572,6 +2539,40 @@ export interface components {
             id: string;
             pk: string;
             uuid: string;
+        };
+        Device: {
+            /** @enum {string} */
+            admission: "admitted" | "pending" | "rejected";
+            banned: boolean;
+            banReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            deleted: boolean;
+            /** Format: date-time */
+            deletedAt: string | null;
+            group: {
+                id: string;
+                name: string;
+            } | null;
+            hostname: string | null;
+            id: string;
+            lastIp: string | null;
+            /** Format: date-time */
+            lastSeenAt: string | null;
+            note: string | null;
+            online: boolean;
+            os: string | null;
+            /** @enum {string|null} */
+            osFamily: "windows" | "macos" | "linux" | "android" | "ios" | "other" | null;
+            owner: {
+                id: string;
+                username: string;
+            } | null;
+            revoked: boolean;
+            /** Format: date-time */
+            revokedAt: string | null;
+            tags: string[];
+            version: string | null;
         };
         DeviceCliBody: {
             address_book_alias?: string;
@@ -2588,18 +2589,18 @@ export interface components {
             user_name?: string;
             uuid: string;
         };
-        DeviceDetailsResponse: {
+        DeviceDetails: {
             /** @enum {string} */
             admission: "admitted" | "pending" | "rejected";
             /** Format: date-time */
             admittedAt: string | null;
-            admittedBy: string[];
+            admittedBy: string | null;
             banned: boolean;
             /** Format: date-time */
             bannedAt: string | null;
-            bannedBy: string[];
-            banReason: string[];
-            cpu: string[];
+            bannedBy: string | null;
+            banReason: string | null;
+            cpu: string | null;
             /** Format: date-time */
             createdAt: string;
             deleted: boolean;
@@ -2609,9 +2610,9 @@ export interface components {
                 id: string;
                 name: string;
             } | null;
-            hostname: string[];
+            hostname: string | null;
             id: string;
-            lastIp: string[];
+            lastIp: string | null;
             /** Format: date-time */
             lastSeenAt: string | null;
             links: {
@@ -2619,18 +2620,18 @@ export interface components {
                 /** Format: date-time */
                 linkedAt: string;
             }[];
-            memory: string[];
-            note: string[];
+            memory: string | null;
+            note: string | null;
             online: boolean;
-            os: string[];
+            os: string | null;
             /** @enum {string|null} */
             osFamily: "windows" | "macos" | "linux" | "android" | "ios" | "other" | null;
-            osUsername: string[];
+            osUsername: string | null;
             owner: {
                 id: string;
                 username: string;
             } | null;
-            pk: string[];
+            pk: string | null;
             registrationToken: {
                 id: string;
                 name: string;
@@ -2648,10 +2649,19 @@ export interface components {
             tags: string[];
             /** Format: date-time */
             updatedAt: string;
-            uuid: string[];
-            version: string[];
+            uuid: string | null;
+            version: string | null;
         };
-        DeviceLinksResponse: {
+        DeviceGroup: {
+            /** Format: date-time */
+            createdAt: string;
+            devices: number;
+            id: string;
+            name: string;
+            note: string | null;
+        };
+        DeviceGroupList: components["schemas"]["DeviceGroup"][];
+        DeviceLinks: {
             id: string;
             links: {
                 id: string;
@@ -2659,42 +2669,9 @@ export interface components {
                 linkedAt: string;
             }[];
         };
-        DevicePageResponse: {
-            items: {
-                /** @enum {string} */
-                admission: "admitted" | "pending" | "rejected";
-                banned: boolean;
-                banReason: string | null;
-                /** Format: date-time */
-                createdAt: string;
-                deleted: boolean;
-                /** Format: date-time */
-                deletedAt: string | null;
-                group: {
-                    id: string;
-                    name: string;
-                } | null;
-                hostname: string | null;
-                id: string;
-                lastIp: string | null;
-                /** Format: date-time */
-                lastSeenAt: string | null;
-                note: string | null;
-                online: boolean;
-                os: string | null;
-                /** @enum {string|null} */
-                osFamily: "windows" | "macos" | "linux" | "android" | "ios" | "other" | null;
-                owner: {
-                    id: string;
-                    username: string;
-                } | null;
-                revoked: boolean;
-                /** Format: date-time */
-                revokedAt: string | null;
-                tags: string[];
-                version: string | null;
-            }[];
-            nextCursor: string[];
+        DevicePage: {
+            items: components["schemas"]["Device"][];
+            nextCursor: string | null;
             total: number | null;
         };
         DisconnectBody: {
@@ -2819,7 +2796,7 @@ export interface components {
             platform?: string | null;
             rdpPort?: (string | number) | null;
             rdpUsername?: string | null;
-            same_server?: boolean[];
+            same_server?: boolean | null;
             tags?: string[] | null;
             username?: string | null;
         };
@@ -2861,7 +2838,7 @@ export interface components {
             useCount: number;
         };
         RegistrationTokenList: components["schemas"]["RegistrationToken"][];
-        RelayNodesViewDto: {
+        RelayNodes: {
             available: boolean;
             malformed: number;
             nodes: {
@@ -2877,7 +2854,7 @@ export interface components {
                 sessions: number;
                 wsAddress: string | null;
             }[];
-            problem: string[];
+            problem: string | null;
         };
         /** @default {} */
         ResetPasswordDto: {
@@ -2888,14 +2865,14 @@ export interface components {
             cascade: boolean;
             reason?: string;
         };
-        RevokePreviewResponse: {
+        RevokePreview: {
             alreadyRevoked: boolean;
             cascade: string[];
             id: string;
             maxCascade: number;
             tooMany: boolean;
         };
-        RolesResponse: {
+        Roles: {
             /** @enum {string} */
             role: "admin" | "operator" | "viewer" | "pro";
             roles: {
@@ -2907,15 +2884,15 @@ export interface components {
                 role: "admin" | "operator" | "viewer" | "pro";
             }[];
         };
-        ServerInfoViewDto: {
-            apiServer: string[];
-            configCommand: string[];
-            configString: string[];
-            idServer: string[];
+        ServerInfo: {
+            apiServer: string | null;
+            configCommand: string | null;
+            configString: string | null;
+            idServer: string | null;
             liveRelays: string[];
-            publicKey: string[];
-            publicKeyProblem: string[];
-            relayServer: string[];
+            publicKey: string | null;
+            publicKeyProblem: string | null;
+            relayServer: string | null;
             sources: {
                 /** @enum {string} */
                 apiServer: "setting" | "public_url" | "none";
@@ -5155,12 +5132,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DashboardViewDto"];
+                    "application/json": components["schemas"]["Dashboard"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5181,11 +5159,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceGroupList"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -5209,11 +5190,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceGroup"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -5265,11 +5249,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceGroup"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -5295,11 +5282,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeviceGroup"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -5361,12 +5351,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DevicePageResponse"];
+                    "application/json": components["schemas"]["DevicePage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5389,12 +5380,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5449,12 +5441,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5477,12 +5470,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5509,12 +5503,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5541,12 +5536,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5573,6 +5569,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Recorded: the device's next heartbeat carries it, once. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5599,12 +5596,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceLinksResponse"];
+                    "application/json": components["schemas"]["DeviceLinks"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5628,12 +5626,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5713,12 +5712,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5741,12 +5741,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevokePreviewResponse"];
+                    "application/json": components["schemas"]["RevokePreview"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5769,12 +5770,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeviceDetailsResponse"];
+                    "application/json": components["schemas"]["DeviceDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5799,12 +5801,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkResultResponse"];
+                    "application/json": components["schemas"]["BulkResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5909,12 +5912,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RelayNodesViewDto"];
+                    "application/json": components["schemas"]["RelayNodes"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5935,12 +5939,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RolesResponse"];
+                    "application/json": components["schemas"]["Roles"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5961,12 +5966,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServerInfoViewDto"];
+                    "application/json": components["schemas"]["ServerInfo"];
                 };
             };
             400: components["responses"]["BadRequest"];

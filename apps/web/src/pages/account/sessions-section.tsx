@@ -46,9 +46,7 @@ export function SessionsSection() {
   const [ending, setEnding] = useState<AccountSession>();
   const query = useQuery({
     queryKey: SESSIONS_QUERY_KEY,
-    queryFn: async () =>
-      ((await unwrap(api.GET('/api/v1/auth/sessions'))) as unknown as { sessions: AccountSession[] })
-        .sessions,
+    queryFn: async () => (await unwrap(api.GET('/api/v1/auth/sessions'))).sessions,
   });
   const end = useMutation({
     mutationFn: (session: AccountSession) =>

@@ -7,7 +7,6 @@ import { ME_QUERY_KEY, useSignedIn } from '../../auth/session';
 import { CopyButton } from '../../ui/copy-button';
 import { ErrorNotice } from '../../ui/error-notice';
 import { saveBlob } from '../audit/download';
-import { type RecoveryCodes, type TotpEnrolment } from './account-types';
 import { QrCode } from './qr-code';
 
 const CODE_PATTERN = /^\s*\d{6}\s*$/;
@@ -45,15 +44,11 @@ function TotpEnrolmentFlow({ onConfirmed }: { onConfirmed: (codes: readonly stri
   const passwordForm = useForm<{ password: string }>();
   const codeForm = useForm<{ code: string }>();
   const enroll = useMutation({
-    mutationFn: async (password: string) =>
-      (await unwrap(
-        api.POST('/api/v1/auth/totp/enroll', { body: { password } }),
-      )) as unknown as TotpEnrolment,
+    mutationFn: (password: string) => unwrap(api.POST('/api/v1/auth/totp/enroll', { body: { password } })),
     onSuccess: () => passwordForm.reset(),
   });
   const confirm = useMutation({
-    mutationFn: async (code: string) =>
-      (await unwrap(api.POST('/api/v1/auth/totp/confirm', { body: { code } }))) as unknown as RecoveryCodes,
+    mutationFn: (code: string) => unwrap(api.POST('/api/v1/auth/totp/confirm', { body: { code } })),
     onSuccess: async ({ recoveryCodes }) => {
       onConfirmed(recoveryCodes);
       await client.invalidateQueries({ queryKey: ME_QUERY_KEY });
@@ -160,8 +155,7 @@ function TotpEnabled({ onNewCodes }: { onNewCodes: (codes: readonly string[]) =>
   const regenerateForm = useForm<{ code: string }>();
   const disableForm = useForm<{ password: string; code: string }>();
   const regenerate = useMutation({
-    mutationFn: async (code: string) =>
-      (await unwrap(api.POST('/api/v1/auth/recovery-codes', { body: { code } }))) as unknown as RecoveryCodes,
+    mutationFn: (code: string) => unwrap(api.POST('/api/v1/auth/recovery-codes', { body: { code } })),
     onSuccess: ({ recoveryCodes }) => onNewCodes(recoveryCodes),
   });
   const disable = useMutation({

@@ -15,7 +15,6 @@ import { useConfirmedAction } from '../users/confirmed-action';
 import { Pager } from '../users/pager';
 import { isUserRole, ROLE_HINTS, rolesWithin } from '../users/roles';
 import { SecretOnce } from '../users/secret-once';
-import { type Page } from '../users/users-types';
 import { type ApiKeyView, type CreatedApiKey } from './api-keys-types';
 
 const PAGE_SIZE = 25;
@@ -46,12 +45,12 @@ export function ApiKeysPage() {
 
   const keys = useQuery({
     queryKey: ['api-keys', { all, page }],
-    queryFn: async () =>
-      (await unwrap(
+    queryFn: () =>
+      unwrap(
         api.GET('/api/v1/api-keys', {
           params: { query: { page, pageSize: PAGE_SIZE, ...(all ? { all: 'true' as const } : {}) } },
         }),
-      )) as unknown as Page<ApiKeyView>,
+      ),
     placeholderData: keepPreviousData,
   });
 
@@ -214,9 +213,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: CreatedApiKey) => v
   const create = useMutation({
     mutationFn: async (body: { name: string; role: string; expiresAt?: string }) => {
       if (!isUserRole(body.role)) throw new Error(`Not a role: ${body.role}`);
-      return (await unwrap(
-        api.POST('/api/v1/api-keys', { body: { ...body, role: body.role } }),
-      )) as unknown as CreatedApiKey;
+      return await unwrap(api.POST('/api/v1/api-keys', { body: { ...body, role: body.role } }));
     },
     onSuccess: async (answer) => {
       onCreated(answer);

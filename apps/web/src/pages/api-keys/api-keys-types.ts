@@ -1,25 +1,7 @@
-// TODO(schemas): replace by the generated `components['schemas']` types once console-schemas is merged.
+import { type components } from '../../api/schema';
 
-import { type UserRole } from '../users/users-types';
+// The API keys page's answer types, generated from the api's OpenAPI document.
 
-/** apps/api/src/api-keys/api-key.dto.ts `ApiKeyView`. */
-export interface ApiKeyView {
-  readonly id: string;
-  readonly name: string;
-  readonly prefix: string;
-  readonly role: UserRole;
-  readonly status: 'active' | 'expired' | 'revoked';
-  readonly ownerId: string | null;
-  readonly ownerUsername: string | null;
-  readonly createdAt: string;
-  readonly expiresAt: string | null;
-  readonly lastUsedAt: string | null;
-  readonly lastUsedIp: string | null;
-  readonly revokedAt: string | null;
-}
-
+export type ApiKeyView = components['schemas']['ApiKey'];
 /** The creation's answer: the only time the key itself is shown. */
-export interface CreatedApiKey {
-  readonly key: string;
-  readonly apiKey: ApiKeyView;
-}
+export type CreatedApiKey = components['schemas']['CreatedApiKey'];

@@ -7,7 +7,7 @@ import { useCan } from '../../auth/session';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
-import { type AuditEntry, type AuditPage, type AuditVerification } from './audit-types';
+import { type AuditEntry, type AuditVerification } from './audit-types';
 import { formFields, isoOfLocal, Pager, useCursorPages } from './cursor-pager';
 import { downloadOf, saveBlob } from './download';
 
@@ -125,7 +125,7 @@ function AuditTools({ filter }: { filter: AuditFilter }) {
     },
   });
   const verify = useMutation({
-    mutationFn: async () => (await unwrap(api.POST('/api/v1/audit/verify'))) as unknown as AuditVerification,
+    mutationFn: () => unwrap(api.POST('/api/v1/audit/verify')),
     onSuccess: () => void refreshList(),
   });
   return (
@@ -177,12 +177,12 @@ function AuditEntries({
   const pages = useCursorPages();
   const query = useQuery({
     queryKey: ['audit', filter, pages.cursor],
-    queryFn: async () =>
-      (await unwrap(
+    queryFn: () =>
+      unwrap(
         api.GET('/api/v1/audit', {
           params: { query: { ...filter, cursor: pages.cursor, limit: PAGE_SIZE } },
         }),
-      )) as unknown as AuditPage,
+      ),
   });
   return (
     <QueryState

@@ -8,9 +8,11 @@ import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import {
   type AlarmRecord,
-  type ClientAuditPage,
+  type AlarmRecordPage,
   type ConnectionRecord,
+  type ConnectionRecordPage,
   type FileRecord,
+  type FileRecordPage,
 } from './audit-types';
 import {
   authLabel,
@@ -52,17 +54,23 @@ function filterOf(params: URLSearchParams): ClientFilter {
   return Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== undefined));
 }
 
-type Listing = ClientAuditPage<ConnectionRecord> | ClientAuditPage<FileRecord> | ClientAuditPage<AlarmRecord>;
+/** A page of one kind of record, tagged with its kind so the table that shows it is typed. */
+type Listing =
+  | { kind: 'connections'; page: ConnectionRecordPage }
+  | { kind: 'files'; page: FileRecordPage }
+  | { kind: 'alarms'; page: AlarmRecordPage };
 
-function list(kind: ClientAuditKind, query: ClientFilter & { cursor?: string; limit: number }) {
-  // One cast per route: the generated types carry no response bodies yet (TODO(schemas)).
+async function list(
+  kind: ClientAuditKind,
+  query: ClientFilter & { cursor?: string; limit: number },
+): Promise<Listing> {
   switch (kind) {
     case 'connections':
-      return api.GET('/api/v1/client-audit/connections', { params: { query } });
+      return { kind, page: await unwrap(api.GET('/api/v1/client-audit/connections', { params: { query } })) };
     case 'files':
-      return api.GET('/api/v1/client-audit/files', { params: { query } });
+      return { kind, page: await unwrap(api.GET('/api/v1/client-audit/files', { params: { query } })) };
     case 'alarms':
-      return api.GET('/api/v1/client-audit/alarms', { params: { query } });
+      return { kind, page: await unwrap(api.GET('/api/v1/client-audit/alarms', { params: { query } })) };
   }
 }
 
@@ -173,26 +181,25 @@ function ClientRecords({ kind, filter }: { kind: ClientAuditKind; filter: Client
   const pages = useCursorPages();
   const query = useQuery({
     queryKey: ['client-audit', kind, filter, pages.cursor],
-    queryFn: async () =>
-      (await unwrap(list(kind, { ...filter, cursor: pages.cursor, limit: PAGE_SIZE }))) as unknown as Listing,
+    queryFn: () => list(kind, { ...filter, cursor: pages.cursor, limit: PAGE_SIZE }),
   });
   return (
     <QueryState
       query={query}
-      isEmpty={(page) => page.items.length === 0 && pages.page === 1}
+      isEmpty={(listing) => listing.page.items.length === 0 && pages.page === 1}
       empty={`No ${KIND_LABELS[kind].toLowerCase()} match these filters.`}
     >
-      {(page) => (
+      {(listing) => (
         <>
           <div className="table-wrap">
-            {kind === 'connections' && <ConnectionsTable items={page.items as ConnectionRecord[]} />}
-            {kind === 'files' && <FilesTable items={page.items as FileRecord[]} />}
-            {kind === 'alarms' && <AlarmsTable items={page.items as AlarmRecord[]} />}
+            {listing.kind === 'connections' && <ConnectionsTable items={listing.page.items} />}
+            {listing.kind === 'files' && <FilesTable items={listing.page.items} />}
+            {listing.kind === 'alarms' && <AlarmsTable items={listing.page.items} />}
           </div>
           <Pager
             label="Client audit pages"
             page={pages.page}
-            nextCursor={page.nextCursor}
+            nextCursor={listing.page.nextCursor}
             onNewer={pages.newer}
             onOlder={pages.older}
           />

@@ -11,7 +11,7 @@ import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
 import { OnlineChart } from './online-chart';
 
-type Dashboard = components['schemas']['DashboardViewDto'];
+type Dashboard = components['schemas']['Dashboard'];
 
 /** Counts and series age slowly; the live stream refetches at once when a device or relay changes. */
 const REFRESH_MS = 30_000;

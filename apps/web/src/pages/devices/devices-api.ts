@@ -3,14 +3,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { isApiError } from '../../api/api-error';
 import { api, unwrap } from '../../api/client';
 import { type DeviceFilters, listQueryOf } from './device-filters';
-import {
-  type BulkAction,
-  type BulkResult,
-  type ConnectionPage,
-  type DeviceDetails,
-  type DeviceGroup,
-  type DevicePage,
-} from './devices-types';
+import { type BulkAction, type BulkResult } from './devices-types';
 
 // The devices area's calls. Keys start with 'devices' (lists) or 'device' (one device): the live
 // stream invalidates both on every device.* frame.
@@ -34,10 +27,7 @@ export function useDeviceList(filters: DeviceFilters, cursor: string | undefined
         limit: PAGE_SIZE,
         ...(cursor === undefined ? {} : { cursor }),
       };
-      // TODO(schemas): see NullableStrings.
-      return (await unwrap(
-        api.GET('/api/v1/devices', { params: { query }, signal }),
-      )) as unknown as DevicePage;
+      return await unwrap(api.GET('/api/v1/devices', { params: { query }, signal }));
     },
     // A page stays on screen while the next one (or a narrower search) loads: no flash of "Loading…".
     placeholderData: keepPreviousData,
@@ -60,11 +50,7 @@ export function usePendingCount(enabled: boolean) {
 export function useDevice(id: string) {
   return useQuery({
     queryKey: deviceKey(id),
-    // TODO(schemas): see NullableStrings.
-    queryFn: async ({ signal }) =>
-      (await unwrap(
-        api.GET('/api/v1/devices/{id}', { params: { path: { id } }, signal }),
-      )) as unknown as DeviceDetails,
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/devices/{id}', { params: { path: { id } }, signal })),
     retry: (failures, error) => !isApiError(error, 404) && !isApiError(error, 403) && failures < 2,
   });
 }
@@ -73,8 +59,7 @@ export function useDeviceGroups(enabled = true) {
   return useQuery({
     queryKey: ['device-groups'],
     enabled,
-    queryFn: async ({ signal }) =>
-      (await unwrap(api.GET('/api/v1/device-groups', { signal }))) as unknown as DeviceGroup[],
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/device-groups', { signal })),
     staleTime: 60_000,
   });
 }
@@ -84,13 +69,13 @@ export function useDeviceConnections(id: string, enabled: boolean) {
   return useQuery({
     queryKey: ['device', id, 'connections'],
     enabled,
-    queryFn: async ({ signal }) =>
-      (await unwrap(
+    queryFn: ({ signal }) =>
+      unwrap(
         api.GET('/api/v1/client-audit/connections', {
           params: { query: { device: id, limit: 20 } },
           signal,
         }),
-      )) as unknown as ConnectionPage,
+      ),
   });
 }
 

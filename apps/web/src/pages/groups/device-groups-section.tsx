@@ -21,7 +21,7 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
   const [editing, setEditing] = useState<string>();
   const groups = useQuery({
     queryKey: ['device-groups'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/device-groups'))) as unknown as DeviceGroupView[],
+    queryFn: () => unwrap(api.GET('/api/v1/device-groups')),
   });
   const create = useMutation({
     mutationFn: (groupName: string) =>

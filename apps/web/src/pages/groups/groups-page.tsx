@@ -12,9 +12,7 @@ import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
 import { useConfirmedAction } from '../users/confirmed-action';
 import { Pager } from '../users/pager';
-import { type Page } from '../users/users-types';
 import { DeviceGroupsSection } from './device-groups-section';
-import { type UserGroupDetailsView, type UserGroupView } from './groups-types';
 import { UserGroupPanel } from './user-group-panel';
 
 const PAGE_SIZE = 25;
@@ -72,17 +70,12 @@ function UserGroupsSection({
   const [name, setName] = useState('');
   const groups = useQuery({
     queryKey: ['user-groups', 'list', page],
-    queryFn: async () =>
-      (await unwrap(
-        api.GET('/api/v1/user-groups', { params: { query: { page, pageSize: PAGE_SIZE } } }),
-      )) as unknown as Page<UserGroupView>,
+    queryFn: () =>
+      unwrap(api.GET('/api/v1/user-groups', { params: { query: { page, pageSize: PAGE_SIZE } } })),
     placeholderData: keepPreviousData,
   });
   const create = useMutation({
-    mutationFn: async (groupName: string) =>
-      (await unwrap(
-        api.POST('/api/v1/user-groups', { body: { name: groupName } }),
-      )) as unknown as UserGroupDetailsView,
+    mutationFn: (groupName: string) => unwrap(api.POST('/api/v1/user-groups', { body: { name: groupName } })),
     onSuccess: async (created) => {
       setName('');
       onSelect(created.id);

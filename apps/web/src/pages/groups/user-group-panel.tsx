@@ -9,14 +9,7 @@ import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
 import { type PendingAction } from '../users/confirmed-action';
 import { Pager } from '../users/pager';
-import { type Page, type UserView } from '../users/users-types';
-import {
-  type DeviceGroupView,
-  type GroupRef,
-  type UserGroupDetailsView,
-  type UserGroupMemberView,
-  type UserGroupView,
-} from './groups-types';
+import { type GroupRef, type UserGroupDetailsView } from './groups-types';
 
 const MEMBERS_PAGE_SIZE = 50;
 /** The api's largest page: enough choices for a picker; more are typed by name. */
@@ -37,10 +30,7 @@ export function UserGroupPanel({
   useEffect(() => heading.current?.focus(), []);
   const group = useQuery({
     queryKey: ['user-groups', 'one', id],
-    queryFn: async () =>
-      (await unwrap(
-        api.GET('/api/v1/user-groups/{id}', { params: { path: { id } } }),
-      )) as unknown as UserGroupDetailsView,
+    queryFn: () => unwrap(api.GET('/api/v1/user-groups/{id}', { params: { path: { id } } })),
   });
 
   return (
@@ -140,20 +130,17 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
   const [names, setNames] = useState('');
   const members = useQuery({
     queryKey: ['user-groups', 'members', group.id, page],
-    queryFn: async () =>
-      (await unwrap(
+    queryFn: () =>
+      unwrap(
         api.GET('/api/v1/user-groups/{id}/members', {
           params: { path: { id: group.id }, query: { page, pageSize: MEMBERS_PAGE_SIZE } },
         }),
-      )) as unknown as Page<UserGroupMemberView>,
+      ),
     placeholderData: keepPreviousData,
   });
   const users = useQuery({
     queryKey: ['users', 'picker'],
-    queryFn: async () =>
-      (await unwrap(
-        api.GET('/api/v1/users', { params: { query: { pageSize: PICKER_SIZE } } }),
-      )) as unknown as Page<UserView>,
+    queryFn: () => unwrap(api.GET('/api/v1/users', { params: { query: { pageSize: PICKER_SIZE } } })),
     enabled: canManage,
     staleTime: 60_000,
   });
@@ -292,15 +279,12 @@ function AccessRules({ group, ask }: { group: UserGroupDetailsView; ask: (action
   const [userGroup, setUserGroup] = useState('');
   const deviceGroups = useQuery({
     queryKey: ['device-groups'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/device-groups'))) as unknown as DeviceGroupView[],
+    queryFn: () => unwrap(api.GET('/api/v1/device-groups')),
     enabled: canManage && canSeeDeviceGroups,
   });
   const userGroups = useQuery({
     queryKey: ['user-groups', 'picker'],
-    queryFn: async () =>
-      (await unwrap(
-        api.GET('/api/v1/user-groups', { params: { query: { pageSize: PICKER_SIZE } } }),
-      )) as unknown as Page<UserGroupView>,
+    queryFn: () => unwrap(api.GET('/api/v1/user-groups', { params: { query: { pageSize: PICKER_SIZE } } })),
     enabled: canManage,
   });
   const grant = useMutation({

@@ -20,7 +20,7 @@ const SOURCE_LABELS: Record<string, string> = {
 export function ClientConfigSection() {
   const query = useQuery({
     queryKey: ['server-info'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/server-info'))) as unknown as ServerInfo,
+    queryFn: () => unwrap(api.GET('/api/v1/server-info')),
   });
   return (
     <section className="panel" aria-labelledby="client-config-heading">

@@ -1,7 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { api, unwrap } from '../../api/client';
-import { type Setting } from './settings-types';
 
 export const SETTINGS_QUERY_KEY = ['settings'] as const;
 
@@ -14,8 +13,7 @@ export const CLIENT_API_SERVER_KEY = 'client.api_server';
 export function useSettings() {
   return useQuery({
     queryKey: SETTINGS_QUERY_KEY,
-    queryFn: async () =>
-      ((await unwrap(api.GET('/api/v1/settings'))) as unknown as { settings: Setting[] }).settings,
+    queryFn: async () => (await unwrap(api.GET('/api/v1/settings'))).settings,
   });
 }
 

@@ -11,7 +11,6 @@ import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { type DeviceGroupView } from '../groups/groups-types';
 import { type PendingAction, useConfirmedAction } from '../users/confirmed-action';
 import { type StrategyView, type TargetKind } from './strategies-types';
 import { type StrategyDraft, StrategyForm } from './strategy-form';
@@ -42,11 +41,10 @@ export function StrategiesPage() {
 
   const strategies = useQuery({
     queryKey: ['strategies', 'list'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/strategies'))) as unknown as StrategyView[],
+    queryFn: () => unwrap(api.GET('/api/v1/strategies')),
   });
   const create = useMutation({
-    mutationFn: async (draft: StrategyDraft) =>
-      (await unwrap(api.POST('/api/v1/strategies', { body: draft }))) as unknown as StrategyView,
+    mutationFn: (draft: StrategyDraft) => unwrap(api.POST('/api/v1/strategies', { body: draft })),
     onSuccess: async (created) => {
       setCreating(false);
       select(created.id);
@@ -258,7 +256,7 @@ function Assignment({ strategy }: { strategy: StrategyView }) {
   const [done, setDone] = useState<string>();
   const deviceGroups = useQuery({
     queryKey: ['device-groups'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/device-groups'))) as unknown as DeviceGroupView[],
+    queryFn: () => unwrap(api.GET('/api/v1/device-groups')),
     enabled: kind === 'deviceGroup',
   });
   const change = useMutation({

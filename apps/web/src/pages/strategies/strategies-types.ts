@@ -1,18 +1,7 @@
-// TODO(schemas): replace by the generated `components['schemas']` types once console-schemas is merged.
+import { type components } from '../../api/schema';
 
-/** apps/api/src/strategies/strategies.service.ts `StrategyView`. */
-export interface StrategyView {
-  readonly id: string;
-  readonly name: string;
-  readonly note: string | null;
-  readonly options: Readonly<Record<string, string>>;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+// The strategies page's answer types, generated from the api's OpenAPI document.
 
-/** GET /api/v1/strategies/option-keys */
-export interface StrategyOptionKeys {
-  readonly keys: readonly string[];
-}
+export type StrategyView = components['schemas']['Strategy'];
 
 export type TargetKind = 'device' | 'user' | 'deviceGroup';

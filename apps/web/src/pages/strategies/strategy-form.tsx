@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 
 import { api, unwrap } from '../../api/client';
 import { ErrorNotice } from '../../ui/error-notice';
-import { type StrategyOptionKeys, type StrategyView } from './strategies-types';
+import { type StrategyView } from './strategies-types';
 
 interface OptionRow {
   readonly row: number;
@@ -20,8 +20,7 @@ export interface StrategyDraft {
 export function useOptionKeys() {
   return useQuery({
     queryKey: ['strategies', 'option-keys'],
-    queryFn: async () =>
-      (await unwrap(api.GET('/api/v1/strategies/option-keys'))) as unknown as StrategyOptionKeys,
+    queryFn: () => unwrap(api.GET('/api/v1/strategies/option-keys')),
     staleTime: Infinity,
   });
 }

@@ -39,8 +39,7 @@ export function TokensPage() {
   const { ask, dialog } = useConfirmedAction();
   const tokens = useQuery({
     queryKey: ['registration-tokens'],
-    queryFn: async () =>
-      (await unwrap(api.GET('/api/v1/registration-tokens'))) as unknown as RegistrationTokenView[],
+    queryFn: () => unwrap(api.GET('/api/v1/registration-tokens')),
   });
 
   const revoke = (token: RegistrationTokenView) =>
@@ -182,10 +181,8 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: CreatedRegistrati
   const [maxUses, setMaxUses] = useState('');
   const [expiresOn, setExpiresOn] = useState('');
   const create = useMutation({
-    mutationFn: async (body: { name: string; maxUses: number | null; expiresAt: string | null }) =>
-      (await unwrap(
-        api.POST('/api/v1/registration-tokens', { body }),
-      )) as unknown as CreatedRegistrationToken,
+    mutationFn: (body: { name: string; maxUses: number | null; expiresAt: string | null }) =>
+      unwrap(api.POST('/api/v1/registration-tokens', { body })),
     onSuccess: async (answer) => {
       onCreated(answer);
       await client.invalidateQueries({ queryKey: ['registration-tokens'] });

@@ -27,8 +27,8 @@ export function CreateUserForm({ onCreated }: { onCreated: (created: UserWithPas
   });
   const choosePassword = useWatch({ control: form.control, name: 'choosePassword' });
   const create = useMutation({
-    mutationFn: async (values: NewUser) =>
-      (await unwrap(
+    mutationFn: (values: NewUser) =>
+      unwrap(
         api.POST('/api/v1/users', {
           body: {
             username: values.username.trim(),
@@ -40,7 +40,7 @@ export function CreateUserForm({ onCreated }: { onCreated: (created: UserWithPas
               : {}),
           },
         }),
-      )) as unknown as UserWithPassword,
+      ),
     onSuccess: async (created) => {
       onCreated(created);
       await client.invalidateQueries({ queryKey: ['users'] });

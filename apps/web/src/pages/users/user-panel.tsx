@@ -9,7 +9,7 @@ import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
 import { isUserRole, ROLE_HINTS, rolesWithin } from './roles';
-import { type OneTimePassword, type SessionView, type UserView, type UserWithPassword } from './users-types';
+import { type OneTimePassword, type SessionView, type UserView } from './users-types';
 
 type Action =
   | { kind: 'disable' | 'enable' | 'reset' | 'clear-2fa' | 'delete' }
@@ -38,17 +38,12 @@ export function UserPanel({
 
   const user = useQuery({
     queryKey: ['users', 'one', id],
-    queryFn: async () =>
-      (await unwrap(api.GET('/api/v1/users/{id}', { params: { path: { id } } }))) as unknown as UserView,
+    queryFn: () => unwrap(api.GET('/api/v1/users/{id}', { params: { path: { id } } })),
   });
   const sessions = useQuery({
     queryKey: ['users', 'sessions', id],
     queryFn: async () =>
-      (
-        (await unwrap(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id } } }))) as unknown as {
-          sessions: SessionView[];
-        }
-      ).sessions,
+      (await unwrap(api.GET('/api/v1/users/{id}/sessions', { params: { path: { id } } }))).sessions,
     enabled: user.isSuccess,
   });
 
@@ -63,9 +58,7 @@ export function UserPanel({
           await unwrap(api.POST('/api/v1/users/{id}/enable', path));
           return 'enabled';
         case 'reset': {
-          const answer = (await unwrap(
-            api.POST('/api/v1/users/{id}/reset-password', { ...path, body: {} }),
-          )) as unknown as UserWithPassword;
+          const answer = await unwrap(api.POST('/api/v1/users/{id}/reset-password', { ...path, body: {} }));
           if (answer.oneTimePassword !== undefined) {
             onSecret({ username: answer.user.username, password: answer.oneTimePassword, why: 'reset' });
           }
@@ -265,9 +258,9 @@ function RoleForm({ user, ceiling }: { user: UserView; ceiling: string }) {
   const change = useMutation({
     mutationFn: async (next: string) => {
       if (!isUserRole(next)) throw new Error(`Not a role: ${next}`);
-      return (await unwrap(
+      return await unwrap(
         api.PATCH('/api/v1/users/{id}', { params: { path: { id: user.id } }, body: { role: next } }),
-      )) as unknown as UserView;
+      );
     },
     onSettled: () => client.invalidateQueries({ queryKey: ['users'] }),
   });

@@ -16,7 +16,7 @@ import { isUserRole } from './roles';
 import { SecretOnce } from './secret-once';
 import { CreateUserForm } from './create-user-form';
 import { UserPanel } from './user-panel';
-import { type OneTimePassword, type Page, USER_ROLES, type UserView } from './users-types';
+import { type OneTimePassword, USER_ROLES } from './users-types';
 
 const PAGE_SIZE = 25;
 
@@ -47,8 +47,8 @@ export function UsersPage() {
 
   const list = useQuery({
     queryKey: ['users', 'list', { search, role, status, page }],
-    queryFn: async () =>
-      (await unwrap(
+    queryFn: () =>
+      unwrap(
         api.GET('/api/v1/users', {
           params: {
             query: {
@@ -62,7 +62,7 @@ export function UsersPage() {
             },
           },
         }),
-      )) as unknown as Page<UserView>,
+      ),
     placeholderData: keepPreviousData,
   });
 
