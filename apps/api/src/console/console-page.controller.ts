@@ -32,8 +32,11 @@ export class ConsolePageController {
     return this.html;
   }
 
-  /** Deep links (a reload on /devices/123): the same page; the console's router shows the place. */
-  @Get([':section', ':section/*'])
+  /**
+   * Deep links (a reload on /devices/123): the same page; the console's router shows the place. Two
+   * segments at most, never a wildcard: a longer unknown path must stay the router's own 404 or 414.
+   */
+  @Get([':section', ':section/:item'])
   @ApiExcludeEndpoint()
   @Header('content-type', 'text/html; charset=utf-8')
   section(@Param('section') section: string): string {

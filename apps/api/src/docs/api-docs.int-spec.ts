@@ -20,8 +20,9 @@ interface Document {
   components: { securitySchemes: Record<string, unknown>; schemas?: Record<string, { properties?: object }> };
 }
 
-// Served by the app but deliberately not operations of the API: the docs themselves.
-const NOT_API = /^\/api\/docs(\/|$)/;
+// Served by the app but deliberately not operations of the API: the docs themselves, and the web
+// console's deep links and assets (apps/api/src/console; `/` itself is documented).
+const NOT_API = /^\/api\/docs(\/|$)|^\/assets\/|^\/:section(\/|$)/;
 
 function servedOperations(app: NestFastifyApplication): Set<string> {
   const routes = servedRoutes(app.getHttpAdapter().getInstance());

@@ -1,4 +1,4 @@
-/** The api's error body (docs/architecture.md "Errors"): every failure has this shape. */
+/** The api's error body (the OpenAPI document's ApiError): every failure has this shape. */
 export interface ApiErrorBody {
   readonly statusCode: number;
   readonly error: string;

@@ -6,7 +6,7 @@ import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { isApiError } from '../api/api-error';
 import { api, unwrap } from '../api/client';
 import { ErrorNotice } from '../ui/error-notice';
-import { useCountdown } from '../ui/use-countdown';
+import { type Deadline, useCountdown } from '../ui/use-countdown';
 import { ME_QUERY_KEY, useMe } from './session';
 
 interface PasswordStep {
@@ -18,8 +18,8 @@ interface SecondStep {
   code: string;
 }
 
-function deadlineAfter(seconds: number): number {
-  return Date.now() + seconds * 1000;
+function deadlineAfter(seconds: number): Deadline {
+  return { until: Date.now() + seconds * 1000, seconds };
 }
 
 /** Only a path of this console, never another site: `next` comes from the address bar. */
@@ -40,7 +40,7 @@ export function SignInPage() {
   const [rememberMe, setRememberMe] = useState(false);
   const [useRecoveryCode, setUseRecoveryCode] = useState(false);
   const [error, setError] = useState<unknown>();
-  const [lockedUntil, setLockedUntil] = useState<number>();
+  const [lockedUntil, setLockedUntil] = useState<Deadline>();
   const secondsLocked = useCountdown(lockedUntil);
   const passwordForm = useForm<PasswordStep>({ defaultValues: { rememberMe: false } });
   const secondForm = useForm<SecondStep>();
