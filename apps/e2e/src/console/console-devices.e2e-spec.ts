@@ -286,7 +286,14 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     await dialog.getByLabel(/^Reason/).fill('e2e: stolen laptop');
     await expectClean(watched);
     await screenshotBothWidths(page, 'device-ban');
+    const bannedAt = performance.now();
     await dialog.getByRole('button', { name: 'Ban', exact: true }).click();
+    // The observer's view, watched from the click on (its update may land before this test looks).
+    const observed = observer.page
+      .locator('.device-state')
+      .getByText('banned', { exact: true })
+      .waitFor({ timeout: LIVE_BOUND_MS })
+      .then(() => performance.now() - bannedAt);
     await withinMs(signalLink.closed, CUT_BOUND_MS);
     await page.getByText(`Device ${machine.id} banned.`).waitFor();
     expect(await device(machine.id)).toMatchObject({ banned: true, banReason: 'e2e: stolen laptop' });
@@ -295,11 +302,9 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     const again = fleet.run(machine, { natType: NatType.ASYMMETRIC });
     expect(await again.register()).toEqual(refusedNotDeployed());
 
-    // The other console shows it from the live stream, without a reload.
-    await observer.page
-      .locator('.device-state')
-      .getByText('banned', { exact: true })
-      .waitFor({ timeout: LIVE_BOUND_MS });
+    // The other console shows it from the live stream, without a reload. (The issue asks for a second;
+    // the bound allows for a busy 2-core box, and the figure is printed for the record.)
+    console.log(`ban shown in the second console ${(await observed).toFixed(0)} ms after the click`);
     expect(observer.problems()).toEqual([]);
     await observer.close();
 
