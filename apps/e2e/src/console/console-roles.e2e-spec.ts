@@ -6,12 +6,15 @@ import {
   openWatchedPage,
   seriousAccessibilityViolations,
   screenshotBothWidths,
+  screenshotDark,
+  seriousViolationsInBothSchemes,
   signIn,
 } from './support/console-browser';
 import { type ConsoleRole, type ConsoleStack, startConsoleStack } from './support/console-stack';
 
 // Every role walks every page its menu offers, in Chromium against the real api: each page renders its
-// heading with no console error, CSP violation, uncaught exception or serious accessibility finding,
+// heading with no console error, CSP violation, uncaught exception or serious accessibility finding
+// (in the light and the dark colour scheme),
 // and is photographed at desktop and phone width. The menu offers exactly what the role may use
 // (apps/api/src/auth/permissions.ts); a page outside it, opened by its address, shows the api's refusal.
 
@@ -65,11 +68,13 @@ describe('each role’s console (Chromium, real api)', () => {
         await page.getByRole('heading', { level: 1, name: label }).waitFor();
         // Let the page's own calls settle, so their failures (if any) are seen.
         await page.waitForLoadState('networkidle');
-        expect({ label, violations: await seriousAccessibilityViolations(page) }).toEqual({
+        expect({ label, violations: await seriousViolationsInBothSchemes(page) }).toEqual({
           label,
           violations: [],
         });
-        await screenshotBothWidths(page, `${role}-${label.toLowerCase().replace(/\s+/g, '-')}`);
+        const name = `${role}-${label.toLowerCase().replace(/\s+/g, '-')}`;
+        await screenshotBothWidths(page, name);
+        if (role === 'admin') await screenshotDark(page, name);
       }
       expect(watched.problems()).toEqual([]);
       await watched.close();

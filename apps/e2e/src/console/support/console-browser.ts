@@ -120,6 +120,18 @@ export async function seriousAccessibilityViolations(page: Page): Promise<string
     );
 }
 
+/** As seriousAccessibilityViolations, in the light and then the dark colour scheme (contrast differs). */
+export async function seriousViolationsInBothSchemes(page: Page): Promise<string[]> {
+  const light = await seriousAccessibilityViolations(page);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  try {
+    const dark = await seriousAccessibilityViolations(page);
+    return [...light, ...dark.map((violation) => `dark: ${violation}`)];
+  } finally {
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+}
+
 /** Full-page screenshots of the current page at desktop and phone width (written, not compared). */
 export async function screenshotBothWidths(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
@@ -129,4 +141,12 @@ export async function screenshotBothWidths(page: Page, name: string): Promise<vo
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-phone.png`), fullPage: true });
   await page.setViewportSize(original);
+}
+
+/** A desktop screenshot in the dark colour scheme, which follows the system's. */
+export async function screenshotDark(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-dark.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
 }
