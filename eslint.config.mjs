@@ -112,7 +112,7 @@ export default tseslint.config(
   },
   {
     // The console (apps/web): React's rules of hooks, and the same type-aware checks as the services.
-    files: ['apps/web/**/*.{ts,tsx}'],
+    files: ['apps/web/**/*.{ts,tsx,mts}'],
     plugins: { 'react-hooks': reactHooks },
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
