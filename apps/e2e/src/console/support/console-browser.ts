@@ -88,7 +88,23 @@ export async function signIn(
   account: Pick<ConsoleAccount, 'username' | 'password'>,
 ): Promise<void> {
   await page.goto('/sign-in');
-  await page.getByLabel('Username').fill(account.username);
+  const username = page.getByLabel('Username');
+  try {
+    await username.waitFor({ timeout: 20_000 });
+  } catch (error) {
+    // Say what the browser shows instead, with a picture, so a failure on a loaded CI box can be read.
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    const picture = join(SCREENSHOT_DIR, `sign-in-failure-${Date.now()}.png`);
+    await page.screenshot({ path: picture, fullPage: true }).catch(() => undefined);
+    const shown = await page
+      .locator('body')
+      .innerText()
+      .catch(() => '(unreadable)');
+    throw new Error(`no sign-in form at ${page.url()} (${picture}); the page shows: ${shown.slice(0, 500)}`, {
+      cause: error,
+    });
+  }
+  await username.fill(account.username);
   await page.getByLabel('Password', { exact: true }).fill(account.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
