@@ -90,7 +90,7 @@ export function SessionsSection() {
                     Expires
                   </th>
                   <th scope="col">
-                    <span className="account-sr-only">Actions</span>
+                    <span className="visually-hidden">Actions</span>
                   </th>
                 </tr>
               </thead>

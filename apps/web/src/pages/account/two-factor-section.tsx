@@ -6,8 +6,8 @@ import { api, unwrap } from '../../api/client';
 import { ME_QUERY_KEY, useSignedIn } from '../../auth/session';
 import { CopyButton } from '../../ui/copy-button';
 import { ErrorNotice } from '../../ui/error-notice';
-import { saveBlob } from '../audit/download';
-import { QrCode } from './qr-code';
+import { saveBlob } from '../../ui/download';
+import { QrCode } from '../../ui/qr-code';
 
 const CODE_PATTERN = /^\s*\d{6}\s*$/;
 

@@ -11,10 +11,10 @@ import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { useConfirmedAction } from '../users/confirmed-action';
-import { Pager } from '../users/pager';
+import { useConfirmedAction } from '../../ui/confirmed-action';
+import { Pager } from '../../ui/pager';
 import { isUserRole, ROLE_HINTS, rolesWithin } from '../users/roles';
-import { SecretOnce } from '../users/secret-once';
+import { SecretOnce } from '../../ui/secret-once';
 import { type ApiKeyView, type CreatedApiKey } from './api-keys-types';
 
 const PAGE_SIZE = 25;

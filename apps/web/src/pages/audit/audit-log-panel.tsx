@@ -8,8 +8,9 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { type AuditEntry, type AuditVerification } from './audit-types';
-import { formFields, isoOfLocal, Pager, useCursorPages } from './cursor-pager';
-import { downloadOf, saveBlob } from './download';
+import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
+import { formFields, isoOfLocal } from '../../ui/form-values';
+import { downloadOf, saveBlob } from '../../ui/download';
 
 const FILTER_FIELDS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
 const PAGE_SIZE = 50;
@@ -216,7 +217,7 @@ function AuditEntries({
               </tbody>
             </table>
           </div>
-          <Pager
+          <CursorPager
             label="Audit pages"
             page={pages.page}
             nextCursor={page.nextCursor}

@@ -22,8 +22,9 @@ import {
   TYPE_LABELS,
   typeLabel,
 } from './client-audit-labels';
-import { formFields, isoOfLocal, Pager, useCursorPages } from './cursor-pager';
-import { downloadOf, saveBlob } from './download';
+import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
+import { formFields, isoOfLocal } from '../../ui/form-values';
+import { downloadOf, saveBlob } from '../../ui/download';
 
 const FILTER_FIELDS = ['device', 'user', 'type', 'from', 'to'] as const;
 const PAGE_SIZE = 50;
@@ -196,7 +197,7 @@ function ClientRecords({ kind, filter }: { kind: ClientAuditKind; filter: Client
             {listing.kind === 'files' && <FilesTable items={listing.page.items} />}
             {listing.kind === 'alarms' && <AlarmsTable items={listing.page.items} />}
           </div>
-          <Pager
+          <CursorPager
             label="Client audit pages"
             page={pages.page}
             nextCursor={listing.page.nextCursor}

@@ -6,7 +6,7 @@ import { useCan } from '../../auth/session';
 import { ErrorNotice } from '../../ui/error-notice';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { type PendingAction } from '../users/confirmed-action';
+import { type PendingAction } from '../../ui/confirmed-action';
 import { type DeviceGroupView } from './groups-types';
 import { count } from './user-group-panel';
 

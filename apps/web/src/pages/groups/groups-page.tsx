@@ -10,8 +10,8 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { useConfirmedAction } from '../users/confirmed-action';
-import { Pager } from '../users/pager';
+import { useConfirmedAction } from '../../ui/confirmed-action';
+import { Pager } from '../../ui/pager';
 import { DeviceGroupsSection } from './device-groups-section';
 import { UserGroupPanel } from './user-group-panel';
 

@@ -7,8 +7,8 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { type PendingAction } from '../users/confirmed-action';
-import { Pager } from '../users/pager';
+import { type PendingAction } from '../../ui/confirmed-action';
+import { Pager } from '../../ui/pager';
 import { type GroupRef, type UserGroupDetailsView } from './groups-types';
 
 const MEMBERS_PAGE_SIZE = 50;

@@ -34,7 +34,7 @@ export function AllSettingsSection({
                 </th>
                 {canManage && (
                   <th scope="col">
-                    <span className="settings-sr-only">Actions</span>
+                    <span className="visually-hidden">Actions</span>
                   </th>
                 )}
               </tr>

@@ -11,7 +11,7 @@ import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { type PendingAction, useConfirmedAction } from '../users/confirmed-action';
+import { type PendingAction, useConfirmedAction } from '../../ui/confirmed-action';
 import { type StrategyView, type TargetKind } from './strategies-types';
 import { type StrategyDraft, StrategyForm } from './strategy-form';
 

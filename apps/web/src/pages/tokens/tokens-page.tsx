@@ -11,8 +11,8 @@ import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { useConfirmedAction } from '../users/confirmed-action';
-import { SecretOnce } from '../users/secret-once';
+import { useConfirmedAction } from '../../ui/confirmed-action';
+import { SecretOnce } from '../../ui/secret-once';
 import { type CreatedRegistrationToken, type RegistrationTokenView } from './tokens-types';
 
 /**
