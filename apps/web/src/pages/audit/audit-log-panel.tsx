@@ -9,8 +9,8 @@ import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { type AuditEntry, type AuditVerification } from './audit-types';
 import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
-import { formFields, isoOfLocal } from '../../ui/form-values';
 import { downloadOf, saveBlob } from '../../ui/download';
+import { formFields, isoOfLocal } from '../../ui/form-values';
 
 const FILTER_FIELDS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
 const PAGE_SIZE = 50;

@@ -23,8 +23,8 @@ import {
   typeLabel,
 } from './client-audit-labels';
 import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
-import { formFields, isoOfLocal } from '../../ui/form-values';
 import { downloadOf, saveBlob } from '../../ui/download';
+import { formFields, isoOfLocal } from '../../ui/form-values';
 
 const FILTER_FIELDS = ['device', 'user', 'type', 'from', 'to'] as const;
 const PAGE_SIZE = 50;

@@ -9,10 +9,11 @@ import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
+import { Pager } from '../../ui/pager';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { Pager } from '../../ui/pager';
 import { isUserRole } from './roles';
+import { FormToggle } from '../../ui/form-toggle';
 import { SecretOnce } from '../../ui/secret-once';
 import { CreateUserForm } from './create-user-form';
 import { UserPanel } from './user-panel';
@@ -78,14 +79,12 @@ export function UsersPage() {
         title="Users"
         actions={
           canManage && (
-            <button
-              type="button"
-              className="button-primary"
-              aria-expanded={creating}
-              onClick={() => setCreating(!creating)}
-            >
-              {creating ? 'Close the new user form' : 'New user'}
-            </button>
+            <FormToggle
+              open={creating}
+              onToggle={setCreating}
+              label="New user"
+              closeLabel="Close the new user form"
+            />
           )
         }
       />
@@ -226,13 +225,7 @@ export function UsersPage() {
                 </tbody>
               </table>
             </TableWrap>
-            <Pager
-              page={data.page}
-              pageSize={data.pageSize}
-              total={data.total}
-              label="Pages of users"
-              onPage={(next) => change({ page: String(next) })}
-            />
+            <Pager list={data} label="Pages of users" onPage={(next) => change({ page: String(next) })} />
           </>
         )}
       </QueryState>
