@@ -15,3 +15,8 @@ export function formFields(form: HTMLFormElement, names: readonly string[]): Rec
   }
   return fields;
 }
+
+/** `<input type="date">` as the api's ISO 8601 instant of the end of that day, local time. */
+export function endOfDayIso(date: string): string {
+  return new Date(`${date}T23:59:59`).toISOString();
+}

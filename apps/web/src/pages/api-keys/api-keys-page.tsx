@@ -8,6 +8,7 @@ import { api, unwrap } from '../../api/client';
 import { useCan, useSignedIn } from '../../auth/session';
 import { useConfirmedAction } from '../../ui/confirmed-action';
 import { ErrorNotice } from '../../ui/error-notice';
+import { endOfDayIso } from '../../ui/form-values';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { Pager } from '../../ui/pager';
@@ -210,7 +211,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: CreatedApiKey) => v
   const submit = (event: FormEvent) => {
     event.preventDefault();
     let expiresAt: string | undefined;
-    if (expiry === 'date' && date !== '') expiresAt = new Date(`${date}T23:59:59`).toISOString();
+    if (expiry === 'date' && date !== '') expiresAt = endOfDayIso(date);
     else if (expiry !== 'default' && expiry !== 'date') {
       expiresAt = new Date(Date.now() + Number(expiry) * DAY_MS).toISOString();
     }

@@ -11,6 +11,7 @@ import { type AuditEntry, type AuditVerification } from './audit-types';
 import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
 import { downloadOf, saveBlob } from '../../ui/download';
 import { formFields, isoOfLocal } from '../../ui/form-values';
+import { TimeRangeFields } from './time-range-fields';
 
 const FILTER_FIELDS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
 const PAGE_SIZE = 50;
@@ -90,14 +91,7 @@ export function AuditLogPanel() {
           Target id
           <input name="targetId" defaultValue={params.get('targetId') ?? ''} />
         </label>
-        <label>
-          From
-          <input type="datetime-local" name="from" defaultValue={params.get('from') ?? ''} />
-        </label>
-        <label>
-          Until
-          <input type="datetime-local" name="to" defaultValue={params.get('to') ?? ''} />
-        </label>
+        <TimeRangeFields params={params} />
         <div className="audit-buttons">
           <button type="submit" className="button-primary">
             Filter

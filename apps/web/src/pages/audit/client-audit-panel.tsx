@@ -25,6 +25,7 @@ import {
 import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
 import { downloadOf, saveBlob } from '../../ui/download';
 import { formFields, isoOfLocal } from '../../ui/form-values';
+import { TimeRangeFields } from './time-range-fields';
 
 const FILTER_FIELDS = ['device', 'user', 'type', 'from', 'to'] as const;
 const PAGE_SIZE = 50;
@@ -147,14 +148,7 @@ export function ClientAuditPanel() {
             ))}
           </select>
         </label>
-        <label>
-          From
-          <input type="datetime-local" name="from" defaultValue={params.get('from') ?? ''} />
-        </label>
-        <label>
-          Until
-          <input type="datetime-local" name="to" defaultValue={params.get('to') ?? ''} />
-        </label>
+        <TimeRangeFields params={params} />
         <div className="audit-buttons">
           <button type="submit" className="button-primary">
             Filter

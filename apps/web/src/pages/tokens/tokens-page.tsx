@@ -9,6 +9,7 @@ import { useConfirmedAction } from '../../ui/confirmed-action';
 import { CopyButton } from '../../ui/copy-button';
 import { ErrorNotice } from '../../ui/error-notice';
 import { FormToggle } from '../../ui/form-toggle';
+import { endOfDayIso } from '../../ui/form-values';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
@@ -186,7 +187,7 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: CreatedRegistrati
     create.mutate({
       name: name.trim(),
       maxUses: maxUses.trim() === '' ? null : Number(maxUses),
-      expiresAt: expiresOn === '' ? null : new Date(`${expiresOn}T23:59:59`).toISOString(),
+      expiresAt: expiresOn === '' ? null : endOfDayIso(expiresOn),
     });
   };
   return (
