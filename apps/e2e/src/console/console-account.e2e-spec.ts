@@ -1,17 +1,13 @@
 import { readFile } from 'node:fs/promises';
 
-import { generate } from 'otplib';
-import { type Browser } from 'playwright-core';
-
 import {
+  expectAccessibleAndPhotograph,
   expectSignedIn,
-  launchChromium,
-  openWatchedPage,
-  seriousAccessibilityViolations,
   screenshotBothWidths,
   signIn,
 } from './support/console-browser';
-import { type ConsoleStack, startConsoleStack } from './support/console-stack';
+import { totpCode } from './support/authenticator';
+import { useConsoleSuite } from './support/console-suite';
 
 // The My account page in Chromium against the real api: 2FA enrolment with a real authenticator
 // code, recovery codes shown once, the next sign-in asking for a code, new recovery codes, turning
@@ -19,39 +15,21 @@ import { type ConsoleStack, startConsoleStack } from './support/console-stack';
 
 jest.setTimeout(240_000);
 
-/** The code an authenticator shows `offsetSteps` 30-second steps from now. */
-function totpCode(secret: string, offsetSteps = 0): Promise<string> {
-  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
-}
-
 interface Me {
   totpEnabled: boolean;
 }
 
 describe('console My account page (Chromium, real api)', () => {
-  let stack: ConsoleStack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [stack, browser] = await Promise.all([startConsoleStack(), launchChromium()]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, 60_000);
+  const suite = useConsoleSuite();
 
   it('enrols 2FA with a real code, shows the recovery codes once, then asks for a code at sign-in', async () => {
-    const account = await stack.createAccount('viewer');
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const account = await suite.stack.createAccount('viewer');
+    const watched = await suite.signedIn(account);
     const { page } = watched;
-    await signIn(page, account);
-    await expectSignedIn(page);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My account' }).click();
     await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
     await page.getByRole('table', { name: 'My sessions' }).waitFor();
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'account');
+    await expectAccessibleAndPhotograph(page, 'account');
 
     await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     // A wrong password is the api's refusal, shown in place.
@@ -64,8 +42,7 @@ describe('console My account page (Chromium, real api)', () => {
     const secret = (await page.locator('.account-secret code').textContent()) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
     await page.getByRole('img', { name: /QR code of the two-factor secret/ }).waitFor();
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'account-totp-enrol');
+    await expectAccessibleAndPhotograph(page, 'account-totp-enrol');
 
     // The previous step's code confirms, so the current one is still unused for the sign-in below.
     await page.getByLabel('The 6-digit code the app shows now').fill(await totpCode(secret, -1));
@@ -80,8 +57,7 @@ describe('console My account page (Chromium, real api)', () => {
     ]);
     expect(download.suggestedFilename()).toBe(`switchboard-recovery-codes-${account.username}.txt`);
     expect((await readFile(await download.path(), 'utf8')).trim().split('\n')).toEqual(codes);
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'account-recovery-codes');
+    await expectAccessibleAndPhotograph(page, 'account-recovery-codes');
     await once.getByRole('button', { name: 'I have saved them' }).click();
     await page.getByText('Signing in asks for a code').waitFor();
 
@@ -125,15 +101,13 @@ describe('console My account page (Chromium, real api)', () => {
   });
 
   it('lists my sessions, ends another one (that browser is signed out), then this one', async () => {
-    const account = await stack.createAccount('operator');
-    const other = await openWatchedPage(browser, stack.consoleUrl);
+    const account = await suite.stack.createAccount('operator');
+    const other = await suite.openPage();
     await signIn(other.page, account);
     await expectSignedIn(other.page);
 
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const watched = await suite.signedIn(account);
     const { page } = watched;
-    await signIn(page, account);
-    await expectSignedIn(page);
     await page.goto('/account');
     const table = page.getByRole('table', { name: 'My sessions' });
     await table.waitFor();
@@ -148,8 +122,7 @@ describe('console My account page (Chromium, real api)', () => {
     const dialog = page.getByRole('dialog', { name: 'End this session?' });
     await dialog.waitFor();
     expect(await dialog.textContent()).toMatch(/Console: .* will be signed out/);
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'account-end-session');
+    await expectAccessibleAndPhotograph(page, 'account-end-session');
     await dialog.getByRole('button', { name: 'End session' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await table.locator('tbody tr').nth(1).waitFor({ state: 'detached' });

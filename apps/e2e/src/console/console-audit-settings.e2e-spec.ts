@@ -1,21 +1,15 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import { type Browser, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 
 import { RegisterPkResponse_Result } from '@switchboard/protocol';
 import { readUntil } from '@switchboard/test-net';
 
 import { answered, Fleet, newMachine } from '../support/fleet';
-import {
-  expectSignedIn,
-  launchChromium,
-  openWatchedPage,
-  seriousAccessibilityViolations,
-  screenshotBothWidths,
-  signIn,
-} from './support/console-browser';
-import { type ConsoleStack, startConsoleStack } from './support/console-stack';
+import { expectAccessibleAndPhotograph, screenshotBothWidths } from './support/console-browser';
+import { type ConsoleStack } from './support/console-stack';
+import { useConsoleSuite } from './support/console-suite';
 
 // The Audit and Settings pages in Chromium against the real api: the chain lists what earlier
 // actions recorded, filters narrow it, the CSV export downloads the filtered rows, verification says
@@ -30,18 +24,24 @@ interface Setting {
 }
 
 describe('console Audit and Settings pages (Chromium, real api)', () => {
-  let stack: ConsoleStack;
-  let browser: Browser;
+  // Declared first, so it runs first: the fleet's links close before the stack stops.
+  afterAll(async () => {
+    await fleet?.stopAll();
+  }, 60_000);
+  const suite = useConsoleSuite();
   let fleet: Fleet | undefined;
   const deviceId = { value: '' };
 
   beforeAll(async () => {
-    [stack, browser] = await Promise.all([startConsoleStack(), launchChromium()]);
     // Entries of known kinds to find in the log: a user made and a setting written through the API.
-    await stack.createAccount('operator');
-    await stack.call('PUT', '/api/v1/settings/e2e.marker', { value: { note: 'written by the test' } });
+    await suite.stack.createAccount('operator');
+    await suite.stack.call('PUT', '/api/v1/settings/e2e.marker', { value: { note: 'written by the test' } });
     // A device registers with the real signal and reports a connection and an alarm, as RustDesk does.
-    fleet = new Fleet({ host: stack.signal.host, port: stack.signal.port, key: stack.signal.publicKeyFile });
+    fleet = new Fleet({
+      host: suite.stack.signal.host,
+      port: suite.stack.signal.port,
+      key: suite.stack.signal.publicKeyFile,
+    });
     const machine = newMachine();
     const { outcome } = await fleet.register(machine, 'tcp');
     expect(outcome).toEqual(answered(RegisterPkResponse_Result.OK));
@@ -51,7 +51,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     // Signal writes the device row asynchronously: until then the post is refused.
     await readUntil(
       () =>
-        post(stack, '/api/audit/conn', {
+        post(suite.stack, '/api/audit/conn', {
           ...identity,
           conn_id: connId,
           session_id: 42,
@@ -63,7 +63,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
       15_000,
     );
     expect(
-      await post(stack, '/api/audit/conn', {
+      await post(suite.stack, '/api/audit/conn', {
         ...identity,
         conn_id: connId,
         session_id: 42,
@@ -74,7 +74,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
       }),
     ).toBe(200);
     expect(
-      await post(stack, '/api/audit/alarm', {
+      await post(suite.stack, '/api/audit/alarm', {
         ...identity,
         typ: 2,
         info: JSON.stringify({ ip: '198.51.100.7' }),
@@ -84,17 +84,9 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     ).toBe(200);
   }, 200_000);
 
-  afterAll(async () => {
-    await fleet?.stopAll();
-    await browser?.close();
-    await stack?.stop();
-  }, 60_000);
-
   it('lists earlier actions, narrows by a filter, exports the filtered rows as CSV and verifies the chain', async () => {
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const watched = await suite.signedIn();
     const { page } = watched;
-    await signIn(page, stack.admin);
-    await expectSignedIn(page);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('heading', { name: 'Operator log' }).waitFor();
     const table = page.getByRole('table', { name: 'Audit entries, newest first' });
@@ -103,8 +95,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     // The earlier actions: the user made and the setting written through the API, and this sign-in.
     const earlier = ['user.created', 'setting.changed', 'auth.login'];
     expect(await eventually(actions, includesAll(earlier))).toEqual(expect.arrayContaining(earlier));
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'audit');
+    await expectAccessibleAndPhotograph(page, 'audit');
 
     // A details disclosure shows the entry's JSON and its hashes.
     await table.getByText('Show').first().click();
@@ -156,10 +147,8 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
   });
 
   it('shows the connections and alarms a RustDesk client reported, filtered, and exports them', async () => {
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const watched = await suite.signedIn();
     const { page } = watched;
-    await signIn(page, stack.admin);
-    await expectSignedIn(page);
     await page.goto('/audit');
     await page.getByRole('tab', { name: 'RustDesk clients' }).click();
     const connections = page.getByRole('table', { name: 'Connections, newest first' });
@@ -168,8 +157,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     expect(await row.count()).toBe(1);
     expect(await row.textContent()).toContain('helpdesk-pc');
     expect(await row.textContent()).toContain('Remote control');
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'audit-clients');
+    await expectAccessibleAndPhotograph(page, 'audit-clients');
 
     // Alarms of this device; then a filter that matches nothing shows the empty state.
     await page.getByLabel('Record type').selectOption('alarms');
@@ -201,19 +189,16 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
   });
 
   it('changes settings through the page, which the API then answers, and removes one', async () => {
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const watched = await suite.signedIn();
     const { page } = watched;
-    await signIn(page, stack.admin);
-    await expectSignedIn(page);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Registration policy' }).waitFor();
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'settings');
+    await expectAccessibleAndPhotograph(page, 'settings');
 
     await page.getByLabel('Approval').check();
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText('Set by you').waitFor();
-    expect(await stack.call<Setting>('GET', '/api/v1/settings/registration.policy')).toMatchObject({
+    expect(await suite.stack.call<Setting>('GET', '/api/v1/settings/registration.policy')).toMatchObject({
       value: 'approval',
     });
 
@@ -225,7 +210,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     await relay.fill('relay.example.com:21117');
     await page.getByRole('button', { name: 'Save Relay server' }).click();
     const stored = async () =>
-      (await stack.call<{ settings: Setting[] }>('GET', '/api/v1/settings')).settings;
+      (await suite.stack.call<{ settings: Setting[] }>('GET', '/api/v1/settings')).settings;
     const relaySet = (settings: Setting[]) =>
       settings.some(
         (setting) => setting.key === 'client.relay_server' && setting.value === 'relay.example.com:21117',
@@ -239,7 +224,10 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     // The client configuration follows: the same string as the API's, as text and as a QR code.
     const info = await eventually(
       () =>
-        stack.call<{ configString: string | null; relayServer: string | null }>('GET', '/api/v1/server-info'),
+        suite.stack.call<{ configString: string | null; relayServer: string | null }>(
+          'GET',
+          '/api/v1/server-info',
+        ),
       (answer) => answer.relayServer === 'relay.example.com:21117' && answer.configString !== null,
     );
     expect(info.configString).not.toBeNull();
@@ -250,8 +238,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
       .getByText(/relay|Relay/)
       .first()
       .waitFor();
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'settings-changed');
+    await expectAccessibleAndPhotograph(page, 'settings-changed');
 
     // Removing the marker says what goes, and it is gone from the API.
     await page.getByRole('button', { name: 'Remove e2e.marker' }).click();
@@ -260,7 +247,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     await screenshotBothWidths(page, 'settings-remove');
     await dialog.getByRole('button', { name: 'Remove' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    const keys = (await stack.call<{ settings: Setting[] }>('GET', '/api/v1/settings')).settings.map(
+    const keys = (await suite.stack.call<{ settings: Setting[] }>('GET', '/api/v1/settings')).settings.map(
       (s) => s.key,
     );
     expect(keys).not.toContain('e2e.marker');
@@ -277,11 +264,9 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
   });
 
   it('gives a viewer the log without export or verification, and no settings controls', async () => {
-    const viewer = await stack.createAccount('viewer');
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const viewer = await suite.stack.createAccount('viewer');
+    const watched = await suite.signedIn(viewer);
     const { page } = watched;
-    await signIn(page, viewer);
-    await expectSignedIn(page);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('table', { name: 'Audit entries, newest first' }).waitFor();
     expect(await page.getByRole('button', { name: 'Export CSV' }).count()).toBe(0);
@@ -289,8 +274,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     // Settings values in the entries are cut to what a viewer may read.
     await page.goto('/audit?view=log&action=setting.changed');
     await page.getByText('redacted').first().waitFor();
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'audit-viewer');
+    await expectAccessibleAndPhotograph(page, 'audit-viewer');
 
     // No menu entry, and by address the api's refusal with its request id, and not one control.
     expect(
@@ -304,8 +288,7 @@ describe('console Audit and Settings pages (Chromium, real api)', () => {
     expect(await page.getByRole('radio').count()).toBe(0);
     expect(await page.getByRole('textbox').count()).toBe(0);
     expect(await page.getByRole('button', { name: /Save|Remove/ }).count()).toBe(0);
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'settings-viewer');
+    await expectAccessibleAndPhotograph(page, 'settings-viewer');
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });

@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 
-import { type Browser, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 
 import { NatType } from '@switchboard/protocol';
 import { type RustDeskPeer } from '@switchboard/testing';
@@ -16,15 +16,11 @@ import {
   withinMs,
 } from '../support/fleet';
 import {
-  expectSignedIn,
-  launchChromium,
-  openWatchedPage,
-  seriousAccessibilityViolations,
   screenshotBothWidths,
-  signIn,
+  seriousAccessibilityViolations,
   type WatchedPage,
 } from './support/console-browser';
-import { type ConsoleAccount, type ConsoleStack, startConsoleStack } from './support/console-stack';
+import { useConsoleSuite } from './support/console-suite';
 
 // The Devices pages in Chromium against the real api and signal. The devices are reference RustDesk
 // peers that registered with signal (under the approval policy, so some wait for an admin) and reported
@@ -59,29 +55,23 @@ interface Sysinfo {
 }
 
 describe('console devices pages (Chromium, real api and signal)', () => {
-  let stack: ConsoleStack;
-  let browser: Browser;
+  const suite = useConsoleSuite({}, { registrationPolicy: 'approval' });
   let fleet: Fleet;
   const run = randomUUID().slice(0, 6);
 
-  beforeAll(async () => {
-    [stack, browser] = await Promise.all([
-      startConsoleStack({}, { registrationPolicy: 'approval' }),
-      launchChromium(),
-    ]);
-    fleet = new Fleet({ host: stack.signal.host, port: stack.signal.port, key: stack.signal.publicKeyFile });
-  }, 150_000);
+  beforeAll(() => {
+    fleet = new Fleet({
+      host: suite.stack.signal.host,
+      port: suite.stack.signal.port,
+      key: suite.stack.signal.publicKeyFile,
+    });
+  });
 
   afterEach(async () => {
     await fleet.stopAll();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, 60_000);
-
-  const device = (id: string) => stack.call<DeviceView>('GET', `/api/v1/devices/${id}`);
+  const device = (id: string) => suite.stack.call<DeviceView>('GET', `/api/v1/devices/${id}`);
 
   /** A client run that registers; under approval signal records it as pending. */
   async function registerPending(machine: Machine): Promise<void> {
@@ -103,25 +93,18 @@ describe('console devices pages (Chromium, real api and signal)', () => {
   /** A device an admin approved (through the API), registered again and holding its signal link. */
   async function registerAdmitted(machine: Machine): Promise<RustDeskPeer> {
     await registerPending(machine);
-    await stack.call('POST', `/api/v1/devices/${machine.id}/approve`);
+    await suite.stack.call('POST', `/api/v1/devices/${machine.id}/approve`);
     return registersWithin(fleet, machine, 'tcp', 15_000);
   }
 
   /** What the client posts to /api/sysinfo (src/hbbs_http/sync.rs). */
   async function reportSysinfo(machine: Machine, info: Sysinfo): Promise<void> {
-    const response = await fetch(`${stack.api.baseUrl}/api/sysinfo`, {
+    const response = await fetch(`${suite.stack.api.baseUrl}/api/sysinfo`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: machine.id, uuid: machine.uuid.toString('base64'), ...info }),
     });
     expect(await response.text()).toBe('SYSINFO_UPDATED');
-  }
-
-  async function openConsole(account: ConsoleAccount = stack.admin): Promise<WatchedPage> {
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
-    await signIn(watched.page, account);
-    await expectSignedIn(watched.page);
-    return watched;
   }
 
   function row(page: Page, id: string) {
@@ -157,7 +140,7 @@ describe('console devices pages (Chromium, real api and signal)', () => {
       version: '1.4.9',
     });
 
-    const watched = await openConsole();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
     await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
@@ -207,7 +190,7 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     });
     // A connection the device's own client reported (src/server/connection.rs posts it).
     const connId = randomInt(1, 2 ** 31 - 1);
-    const conn = await fetch(`${stack.api.baseUrl}/api/audit/conn`, {
+    const conn = await fetch(`${suite.stack.api.baseUrl}/api/audit/conn`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: `{"session_id":18446744073709551615,${JSON.stringify({
@@ -221,7 +204,7 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     });
     expect(conn.status).toBe(200);
 
-    const watched = await openConsole();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto('/devices?view=pending');
     await row(page, machine.id).waitFor();
@@ -270,12 +253,12 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     const peer = await registerAdmitted(machine);
     const signalLink = linkOf(peer);
 
-    const observer = await openConsole();
+    const observer = await suite.signedIn();
     await observer.page.goto(`/devices/${machine.id}`);
     await observer.page.getByRole('heading', { level: 1, name: `Device ${machine.id}` }).waitFor();
     await observer.page.getByText('Live', { exact: true }).waitFor();
 
-    const watched = await openConsole();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto(`/devices/${machine.id}`);
     await page
@@ -327,7 +310,7 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     const bystander = newMachine();
     for (const machine of [...machines, bystander]) await registerAdmitted(machine);
 
-    const watched = await openConsole();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto('/devices');
     for (const machine of machines) {
@@ -368,10 +351,10 @@ describe('console devices pages (Chromium, real api and signal)', () => {
   it('revoke previews the linked devices a cascade takes down, then revokes them all', async () => {
     const [root, child, grandchild] = [newMachine(), newMachine(), newMachine()];
     for (const machine of [root, child, grandchild]) await registerPending(machine);
-    await stack.call('POST', `/api/v1/devices/${root.id}/links/${child.id}`);
-    await stack.call('POST', `/api/v1/devices/${child.id}/links/${grandchild.id}`);
+    await suite.stack.call('POST', `/api/v1/devices/${root.id}/links/${child.id}`);
+    await suite.stack.call('POST', `/api/v1/devices/${child.id}/links/${grandchild.id}`);
 
-    const watched = await openConsole();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto(`/devices/${root.id}`);
     await page
@@ -399,9 +382,9 @@ describe('console devices pages (Chromium, real api and signal)', () => {
   it('a bulk action’s confirmation says which selected devices it would leave as they are', async () => {
     const [banned, fresh] = [newMachine(), newMachine()];
     for (const machine of [banned, fresh]) await registerPending(machine);
-    await stack.call('POST', `/api/v1/devices/${banned.id}/ban`, { reason: 'e2e: earlier' });
+    await suite.stack.call('POST', `/api/v1/devices/${banned.id}/ban`, { reason: 'e2e: earlier' });
 
-    const watched = await openConsole();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto(`/devices?q=${banned.id}`);
     await page.getByLabel(`Select device ${banned.id}`).check();
@@ -428,7 +411,7 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     const machine = newMachine();
     await registerPending(machine);
 
-    const viewer = await openConsole(await stack.createAccount('viewer'));
+    const viewer = await suite.signedIn(await suite.stack.createAccount('viewer'));
     await viewer.page.goto('/devices');
     await row(viewer.page, machine.id).getByLabel(`Select device ${machine.id}`).check();
     const viewerBar = viewer.page.getByRole('region', { name: 'Selected devices' });
@@ -440,7 +423,7 @@ describe('console devices pages (Chromium, real api and signal)', () => {
     await expectClean(viewer);
     await viewer.close();
 
-    const operator = await openConsole(await stack.createAccount('operator'));
+    const operator = await suite.signedIn(await suite.stack.createAccount('operator'));
     await operator.page.goto(`/devices/${machine.id}`);
     const actions = operator.page.getByRole('group', { name: 'Device actions' });
     await actions.getByRole('button', { name: 'Ban', exact: true }).waitFor();

@@ -1,16 +1,11 @@
-import { type Browser } from 'playwright-core';
-
 import {
-  expectSignedIn,
-  launchChromium,
-  openWatchedPage,
-  seriousAccessibilityViolations,
   screenshotBothWidths,
   screenshotDark,
+  seriousAccessibilityViolations,
   seriousViolationsInBothSchemes,
-  signIn,
 } from './support/console-browser';
-import { type ConsoleRole, type ConsoleStack, startConsoleStack } from './support/console-stack';
+import { useConsoleSuite } from './support/console-suite';
+import { type ConsoleRole } from './support/console-stack';
 
 // Every role walks every page its menu offers, in Chromium against the real api: each page renders its
 // heading with no console error, CSP violation, uncaught exception or serious accessibility finding
@@ -38,26 +33,14 @@ const MENU: Readonly<Record<ConsoleRole, readonly string[]>> = {
 };
 
 describe('each role’s console (Chromium, real api)', () => {
-  let stack: ConsoleStack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [stack, browser] = await Promise.all([startConsoleStack(), launchChromium()]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, 60_000);
+  const suite = useConsoleSuite();
 
   it.each(['admin', 'operator', 'viewer'] as const)(
     '%s sees exactly the pages they may use, and each is clean and accessible',
     async (role) => {
-      const account = role === 'admin' ? stack.admin : await stack.createAccount(role);
-      const watched = await openWatchedPage(browser, stack.consoleUrl);
+      const account = role === 'admin' ? suite.stack.admin : await suite.stack.createAccount(role);
+      const watched = await suite.signedIn(account);
       const { page } = watched;
-      await signIn(page, account);
-      await expectSignedIn(page);
 
       const menu = page.getByRole('navigation', { name: 'Main' });
       const offered = await menu.getByRole('link').allTextContents();
@@ -82,11 +65,9 @@ describe('each role’s console (Chromium, real api)', () => {
   );
 
   it('a page outside the viewer’s menu, opened by its address, shows the api’s refusal with its request id', async () => {
-    const account = await stack.createAccount('viewer');
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const account = await suite.stack.createAccount('viewer');
+    const watched = await suite.signedIn(account);
     const { page } = watched;
-    await signIn(page, account);
-    await expectSignedIn(page);
     watched.expectErrors(/status of 403/);
     await page.goto('/users');
     const alert = page.getByRole('alert').first();

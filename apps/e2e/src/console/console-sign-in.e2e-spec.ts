@@ -1,53 +1,31 @@
-import { generate } from 'otplib';
-import { type Browser } from 'playwright-core';
-
 import {
+  expectAccessibleAndPhotograph,
   expectSignedIn,
-  launchChromium,
-  openWatchedPage,
-  seriousAccessibilityViolations,
   screenshotBothWidths,
+  seriousAccessibilityViolations,
   signIn,
 } from './support/console-browser';
-import { type ConsoleStack, startConsoleStack } from './support/console-stack';
+import { totpCode } from './support/authenticator';
+import { useConsoleSuite } from './support/console-suite';
 
 // Signing in to the console in Chromium against the real api: the password step, the TOTP and
 // recovery-code steps, a forced password change, the lockout countdown and signing out.
 
 jest.setTimeout(180_000);
 
-/** The code an authenticator shows `offsetSteps` 30-second steps from now. */
-function totpCode(secret: string, offsetSteps = 0): Promise<string> {
-  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
-}
-
 describe('console sign-in (Chromium, real api)', () => {
-  let stack: ConsoleStack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    // A short ladder, so the lockout shows without dozens of attempts; every other flow signs in right.
-    [stack, browser] = await Promise.all([
-      startConsoleStack({ LOGIN_ACCOUNT_MAX_FAILURES: '2', LOGIN_LOCK_STEPS_SECONDS: '20' }),
-      launchChromium(),
-    ]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, 60_000);
+  // A short ladder, so the lockout shows without dozens of attempts; every other flow signs in right.
+  const suite = useConsoleSuite({ LOGIN_ACCOUNT_MAX_FAILURES: '2', LOGIN_LOCK_STEPS_SECONDS: '20' });
 
   it('signs in with a password and out again, with no console error, CSP violation or serious a11y finding', async () => {
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const watched = await suite.openPage();
     const { page } = watched;
     await page.goto('/');
     // Signed out, the console sends the visitor to the sign-in form (without an API call that fails).
     await page.waitForURL('**/sign-in');
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'sign-in');
+    await expectAccessibleAndPhotograph(page, 'sign-in');
 
-    await signIn(page, stack.admin);
+    await signIn(page, suite.stack.admin);
     await expectSignedIn(page);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Username').waitFor();
@@ -60,8 +38,8 @@ describe('console sign-in (Chromium, real api)', () => {
   });
 
   it('shows the api’s refusal for a wrong password, then a lockout countdown that keeps the button off', async () => {
-    const account = await stack.createAccount('viewer');
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const account = await suite.stack.createAccount('viewer');
+    const watched = await suite.openPage();
     const { page } = watched;
     watched.expectErrors(/status of (401|429)/);
     await signIn(page, { username: account.username, password: 'not-the-password' });
@@ -96,16 +74,15 @@ describe('console sign-in (Chromium, real api)', () => {
   });
 
   it('makes a user whose password was set by someone else choose a new one before anything else', async () => {
-    const account = await stack.createAccount('operator', { mustChange: true });
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const account = await suite.stack.createAccount('operator', { mustChange: true });
+    const watched = await suite.openPage();
     const { page } = watched;
     await signIn(page, account);
     await page.waitForURL('**/change-password');
     // Not around it: any other page sends the user back.
     await page.goto('/devices');
     await page.waitForURL('**/change-password');
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'change-password');
+    await expectAccessibleAndPhotograph(page, 'change-password');
 
     const newPassword = 'a brand new passphrase 42';
     await page.getByLabel('Current password').fill(account.password);
@@ -118,7 +95,7 @@ describe('console sign-in (Chromium, real api)', () => {
     await watched.close();
 
     // The new password is the one that works now.
-    const again = await openWatchedPage(browser, stack.consoleUrl);
+    const again = await suite.openPage();
     await signIn(again.page, { username: account.username, password: newPassword });
     await expectSignedIn(again.page);
     expect(again.problems()).toEqual([]);
@@ -126,14 +103,18 @@ describe('console sign-in (Chromium, real api)', () => {
   });
 
   it('asks a user with 2FA for the authenticator code, or a recovery code instead', async () => {
-    const account = await stack.createAccount('viewer');
-    const token = await userToken(stack, account.username, account.password);
-    const enrolment = await asUser<{ secret: string }>(stack, token, 'POST', '/api/v1/auth/totp/enroll', {
-      password: account.password,
-    });
+    const account = await suite.stack.createAccount('viewer');
+    const token = await suite.stack.userToken(account);
+    const enrolment = await suite.stack.callAs<{ secret: string }>(
+      token,
+      'POST',
+      '/api/v1/auth/totp/enroll',
+      {
+        password: account.password,
+      },
+    );
     // The previous step's code confirms, so the current step's is still unused for the sign-in below.
-    const confirmed = await asUser<{ recoveryCodes: string[] }>(
-      stack,
+    const confirmed = await suite.stack.callAs<{ recoveryCodes: string[] }>(
       token,
       'POST',
       '/api/v1/auth/totp/confirm',
@@ -142,13 +123,12 @@ describe('console sign-in (Chromium, real api)', () => {
       },
     );
 
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
+    const watched = await suite.openPage();
     const { page } = watched;
     await signIn(page, account);
     const codeField = page.getByLabel('Code from your authenticator app');
     await codeField.waitFor();
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, 'sign-in-totp');
+    await expectAccessibleAndPhotograph(page, 'sign-in-totp');
     await codeField.fill(await totpCode(enrolment.secret));
     await page.getByRole('button', { name: 'Verify' }).click();
     await expectSignedIn(page);
@@ -166,31 +146,3 @@ describe('console sign-in (Chromium, real api)', () => {
     await watched.close();
   });
 });
-
-async function userToken(stack: ConsoleStack, username: string, password: string): Promise<string> {
-  const response = await fetch(`${stack.api.baseUrl}/api/v1/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  const body = (await response.json()) as { accessToken?: string };
-  if (body.accessToken === undefined) throw new Error(`token: ${response.status} ${JSON.stringify(body)}`);
-  return body.accessToken;
-}
-
-async function asUser<T>(
-  stack: ConsoleStack,
-  token: string,
-  method: string,
-  path: string,
-  body: unknown,
-): Promise<T> {
-  const response = await fetch(`${stack.api.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}

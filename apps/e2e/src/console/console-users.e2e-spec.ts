@@ -1,15 +1,5 @@
-import { type Browser, type Page } from 'playwright-core';
-
-import {
-  expectSignedIn,
-  launchChromium,
-  openWatchedPage,
-  seriousAccessibilityViolations,
-  screenshotBothWidths,
-  signIn,
-  type WatchedPage,
-} from './support/console-browser';
-import { type ConsoleStack, startConsoleStack } from './support/console-stack';
+import { expectAccessibleAndPhotograph, signIn } from './support/console-browser';
+import { useConsoleSuite } from './support/console-suite';
 
 // The users and access pages of the console in Chromium against the real api: users (create with a
 // one-time password, role, disable), groups (a user group with a member and an access rule), API keys
@@ -26,33 +16,10 @@ interface UserView {
 }
 
 describe('console users, groups, keys, tokens and strategies (Chromium, real api)', () => {
-  let stack: ConsoleStack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [stack, browser] = await Promise.all([startConsoleStack(), launchChromium()]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, 60_000);
-
-  async function signedIn(account = stack.admin): Promise<WatchedPage> {
-    const watched = await openWatchedPage(browser, stack.consoleUrl);
-    await signIn(watched.page, account);
-    await expectSignedIn(watched.page);
-    return watched;
-  }
-
-  /** No serious or critical axe finding, and screenshots at both widths. */
-  async function check(page: Page, name: string): Promise<void> {
-    expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    await screenshotBothWidths(page, name);
-  }
+  const suite = useConsoleSuite();
 
   async function userNamed(username: string): Promise<UserView> {
-    const page = await stack.call<{ items: UserView[] }>(
+    const page = await suite.stack.call<{ items: UserView[] }>(
       'GET',
       `/api/v1/users?search=${encodeURIComponent(username)}`,
     );
@@ -62,18 +29,18 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
   }
 
   it('creates a user with a one-time password shown once, changes its role and disables it', async () => {
-    const watched = await signedIn();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
-    await page.getByRole('button', { name: stack.admin.username, exact: true }).waitFor();
-    await check(page, 'users');
+    await page.getByRole('button', { name: suite.stack.admin.username, exact: true }).waitFor();
+    await expectAccessibleAndPhotograph(page, 'users');
 
     await page.getByRole('button', { name: 'New user' }).click();
     await page.getByLabel('Username').fill('alice.smith');
     await page.getByRole('region', { name: 'New user' }).getByLabel(/^Role/).selectOption('viewer');
     await page.getByLabel('Display name (optional)').fill('Alice Smith');
-    await check(page, 'users-new');
+    await expectAccessibleAndPhotograph(page, 'users-new');
     await page.getByRole('button', { name: 'Create user' }).click();
 
     const secret = page.getByLabel('One-time password', { exact: true });
@@ -84,7 +51,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     const created = await userNamed('alice.smith');
     expect(created.role).toBe('viewer');
     await page.getByRole('heading', { level: 2, name: 'alice.smith', exact: true }).waitFor();
-    await check(page, 'users-created');
+    await expectAccessibleAndPhotograph(page, 'users-created');
 
     // Once: hidden for good after "Done", and never back on a reload.
     await page.getByRole('button', { name: 'Done, hide it' }).click();
@@ -94,7 +61,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     expect(await page.getByText(oneTimePassword).count()).toBe(0);
 
     // The password works: the new user signs in and is asked to choose their own.
-    const alice = await openWatchedPage(browser, stack.consoleUrl);
+    const alice = await suite.openPage();
     await signIn(alice.page, { username: 'alice.smith', password: oneTimePassword });
     await alice.page.waitForURL('**/change-password');
     expect(alice.problems()).toEqual([]);
@@ -108,7 +75,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByRole('button', { name: 'Disable', exact: true }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('heading', { name: 'Disable alice.smith?' }).waitFor();
-    await check(page, 'users-confirm-disable');
+    await expectAccessibleAndPhotograph(page, 'users-confirm-disable');
     await dialog.getByRole('button', { name: 'Disable alice.smith' }).click();
     await page.getByText('alice.smith was disabled.').waitFor();
     expect((await userNamed('alice.smith')).disabled).toBe(true);
@@ -118,22 +85,22 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await row.getByText('disabled').waitFor();
 
     // The api's refusal is shown, not swallowed: the last enabled admin cannot be demoted.
-    await page.getByRole('button', { name: stack.admin.username, exact: true }).click();
-    await page.getByLabel(`Role of ${stack.admin.username}`).selectOption('viewer');
+    await page.getByRole('button', { name: suite.stack.admin.username, exact: true }).click();
+    await page.getByLabel(`Role of ${suite.stack.admin.username}`).selectOption('viewer');
     watched.expectErrors(/status of 409/);
     await page.getByRole('button', { name: 'Change role' }).click();
     await page.getByRole('alert').filter({ hasText: 'last enabled admin' }).waitFor();
-    expect((await userNamed(stack.admin.username)).role).toBe('admin');
+    expect((await userNamed(suite.stack.admin.username)).role).toBe('admin');
 
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
 
   it("ends a user's session, resets their password (shown once) and deletes them, each confirmed", async () => {
-    const bob = await stack.createAccount('operator');
-    const bobBrowser = await signedIn(bob);
+    const bob = await suite.stack.createAccount('operator');
+    const bobBrowser = await suite.signedIn(bob);
     const { id } = await userNamed(bob.username);
-    const watched = await signedIn();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto(`/users?user=${id}`);
     const sessions = page.getByRole('row', { name: /Console \(browser\)/ });
@@ -143,7 +110,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await dialog.getByText(`${bob.username} is signed out of Console (browser)`).waitFor();
     await dialog.getByRole('button', { name: 'End session' }).click();
     await page.getByText(`${bob.username} is not signed in anywhere.`).waitFor();
-    expect(await stack.call('GET', `/api/v1/users/${id}/sessions`)).toEqual({ sessions: [] });
+    expect(await suite.stack.call('GET', `/api/v1/users/${id}/sessions`)).toEqual({ sessions: [] });
     await bobBrowser.close();
 
     await page.getByRole('button', { name: 'Reset password' }).click();
@@ -152,33 +119,33 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await secret.waitFor();
     const oneTimePassword = (await secret.textContent()) ?? '';
     expect(oneTimePassword).not.toBe(bob.password);
-    const again = await openWatchedPage(browser, stack.consoleUrl);
+    const again = await suite.openPage();
     await signIn(again.page, { username: bob.username, password: oneTimePassword });
     await again.page.waitForURL('**/change-password');
     await again.close();
 
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await dialog.getByText(/cannot be undone/).waitFor();
-    await check(page, 'users-confirm-delete');
+    await expectAccessibleAndPhotograph(page, 'users-confirm-delete');
     await dialog.getByRole('button', { name: `Delete ${bob.username}` }).click();
     await page
       .getByRole('heading', { level: 2, name: bob.username, exact: true })
       .waitFor({ state: 'detached' });
     // And the list, once refetched, no longer has them.
     await page.getByRole('button', { name: bob.username, exact: true }).waitFor({ state: 'detached' });
-    await expect(stack.call('GET', `/api/v1/users/${id}`)).rejects.toThrow(/404/);
+    await expect(suite.stack.call('GET', `/api/v1/users/${id}`)).rejects.toThrow(/404/);
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
 
   it('creates a user group with a member and an access rule to a device group', async () => {
-    const member = await stack.createAccount('operator');
-    const watched = await signedIn();
+    const member = await suite.stack.createAccount('operator');
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto('/groups');
     await page.getByRole('heading', { level: 1, name: 'Groups' }).waitFor();
     await page.getByText('No user groups yet.').waitFor();
-    await check(page, 'groups-empty');
+    await expectAccessibleAndPhotograph(page, 'groups-empty');
 
     await page.getByLabel('New device group').fill('Servers');
     await page.getByRole('button', { name: 'Create device group' }).click();
@@ -193,18 +160,21 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByLabel('Allow a device group').selectOption({ label: 'Servers (0 devices)' });
     await page.getByRole('button', { name: 'Allow' }).first().click();
     await page.getByRole('button', { name: 'Remove access to Servers' }).waitFor();
-    await check(page, 'groups');
+    await expectAccessibleAndPhotograph(page, 'groups');
 
-    const groups = await stack.call<{ items: { id: string; name: string }[] }>('GET', '/api/v1/user-groups');
+    const groups = await suite.stack.call<{ items: { id: string; name: string }[] }>(
+      'GET',
+      '/api/v1/user-groups',
+    );
     const support = groups.items.find((group) => group.name === 'Support');
     if (support === undefined) throw new Error('no group Support');
-    const details = await stack.call<{ members: number; deviceGroupAccess: { name: string }[] }>(
+    const details = await suite.stack.call<{ members: number; deviceGroupAccess: { name: string }[] }>(
       'GET',
       `/api/v1/user-groups/${support.id}`,
     );
     expect(details.members).toBe(1);
     expect(details.deviceGroupAccess.map((rule) => rule.name)).toEqual(['Servers']);
-    const members = await stack.call<{ items: { username: string }[] }>(
+    const members = await suite.stack.call<{ items: { username: string }[] }>(
       'GET',
       `/api/v1/user-groups/${support.id}/members`,
     );
@@ -221,13 +191,13 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
       .waitFor();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete Support' }).click();
     await page.getByText('No user groups yet.').waitFor();
-    expect((await stack.call<{ total: number }>('GET', '/api/v1/user-groups')).total).toBe(0);
+    expect((await suite.stack.call<{ total: number }>('GET', '/api/v1/user-groups')).total).toBe(0);
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
 
   it('shows a new API key once; it works as X-API-Key until revoked through the console', async () => {
-    const watched = await signedIn();
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto('/keys');
     await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
@@ -241,10 +211,10 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     const key = (await secret.textContent()) ?? '';
     expect(key).toMatch(/^sbk_/);
     await page.getByText(/it expires /).waitFor();
-    await check(page, 'api-keys-created');
+    await expectAccessibleAndPhotograph(page, 'api-keys-created');
 
     const devices = () =>
-      fetch(`${stack.api.baseUrl}/api/v1/devices`, { headers: { 'x-api-key': key } }).then(
+      fetch(`${suite.stack.api.baseUrl}/api/v1/devices`, { headers: { 'x-api-key': key } }).then(
         (response) => response.status,
       );
     expect(await devices()).toBe(200);
@@ -265,18 +235,18 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     // Everyone's keys, for an admin (api_key.manage_all).
     await page.getByLabel('Show').selectOption({ label: 'Everyone’s keys' });
     await page.getByRole('columnheader', { name: 'Owner' }).waitFor();
-    await check(page, 'api-keys');
+    await expectAccessibleAndPhotograph(page, 'api-keys');
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
 
   it('creates a registration token and copies the exact rustdesk --deploy command', async () => {
-    const watched = await signedIn();
+    const watched = await suite.signedIn();
     const { page, context } = watched;
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.consoleUrl });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.stack.consoleUrl });
     await page.goto('/tokens');
     await page.getByText('No registration tokens yet.').waitFor();
-    await check(page, 'tokens-empty');
+    await expectAccessibleAndPhotograph(page, 'tokens-empty');
     await page.getByRole('button', { name: 'New token' }).click();
     await page.getByLabel('Name (where it is used)').fill('Berlin office');
     await page.getByLabel(/^Most devices/).fill('25');
@@ -289,9 +259,9 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByRole('button', { name: 'Copy command' }).click();
     await page.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`rustdesk --deploy --token ${token}`);
-    await check(page, 'tokens-created');
+    await expectAccessibleAndPhotograph(page, 'tokens-created');
 
-    const listed = await stack.call<{ id: string; name: string; maxUses: number; status: string }[]>(
+    const listed = await suite.stack.call<{ id: string; name: string; maxUses: number; status: string }[]>(
       'GET',
       '/api/v1/registration-tokens',
     );
@@ -306,16 +276,16 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
       .getByRole('row', { name: /Berlin office/ })
       .getByText('revoked')
       .waitFor();
-    const after = await stack.call<{ status: string }[]>('GET', '/api/v1/registration-tokens');
+    const after = await suite.stack.call<{ status: string }[]>('GET', '/api/v1/registration-tokens');
     expect(after.map((item) => item.status)).toEqual(['revoked']);
-    await check(page, 'tokens');
+    await expectAccessibleAndPhotograph(page, 'tokens');
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
 
   it('creates, edits, assigns and deletes a strategy with only the allowed option keys', async () => {
-    const owner = await stack.createAccount('operator');
-    const watched = await signedIn();
+    const owner = await suite.stack.createAccount('operator');
+    const watched = await suite.signedIn();
     const { page } = watched;
     await page.goto('/strategies');
     await page.getByText(/No strategies yet/).waitFor();
@@ -327,7 +297,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     expect(keys).not.toContain('no-such-option');
     await page.getByLabel('Option 1').selectOption('enable-clipboard');
     await page.getByLabel('Value of enable-clipboard').fill('N');
-    await check(page, 'strategies-new');
+    await expectAccessibleAndPhotograph(page, 'strategies-new');
     await page.getByRole('button', { name: 'Create strategy' }).click();
     await page.getByRole('heading', { level: 2, name: 'Strategy Locked down' }).waitFor();
 
@@ -336,7 +306,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByLabel('Value of enable-file-transfer').fill('N');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByText(/Saved: devices get the change/).waitFor();
-    const [strategy] = await stack.call<{ id: string; options: Record<string, string> }[]>(
+    const [strategy] = await suite.stack.call<{ id: string; options: Record<string, string> }[]>(
       'GET',
       '/api/v1/strategies',
     );
@@ -346,7 +316,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByLabel('Which user (username)').fill(owner.username);
     await page.getByRole('button', { name: 'Assign', exact: true }).click();
     await page.getByText(`Locked down is now assigned to the user ${owner.username}.`).waitFor();
-    await check(page, 'strategies');
+    await expectAccessibleAndPhotograph(page, 'strategies');
     // An unknown target is the api's 400, shown in place.
     watched.expectErrors(/status of 400/);
     await page.getByLabel('Which user (username)').fill('nobody-here');
@@ -356,14 +326,14 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.getByRole('button', { name: 'Delete strategy' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete Locked down' }).click();
     await page.getByText(/No strategies yet/).waitFor();
-    expect(await stack.call('GET', '/api/v1/strategies')).toEqual([]);
+    expect(await suite.stack.call('GET', '/api/v1/strategies')).toEqual([]);
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });
 
   it('shows a viewer no menu entry it may not use, and refuses the users page cleanly', async () => {
-    const viewer = await stack.createAccount('viewer');
-    const watched = await signedIn(viewer);
+    const viewer = await suite.stack.createAccount('viewer');
+    const watched = await suite.signedIn(viewer);
     const { page } = watched;
     const menu = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
     expect(menu).toContain('API keys');
@@ -379,7 +349,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
       .filter({ hasText: /permission|forbidden/i })
       .waitFor();
     expect(await page.getByRole('button', { name: 'New user' }).count()).toBe(0);
-    await check(page, 'viewer-users');
+    await expectAccessibleAndPhotograph(page, 'viewer-users');
 
     await page.goto('/tokens');
     await page.getByRole('alert').waitFor();
@@ -389,7 +359,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
     await page.goto('/strategies');
     await page.getByText(/No strategies yet/).waitFor();
     expect(await page.getByRole('button', { name: 'New strategy' }).count()).toBe(0);
-    await check(page, 'viewer-strategies');
+    await expectAccessibleAndPhotograph(page, 'viewer-strategies');
 
     // A viewer's own keys: the role offered is no higher than theirs.
     await page.goto('/keys');
@@ -398,7 +368,7 @@ describe('console users, groups, keys, tokens and strategies (Chromium, real api
       expect.stringMatching(/^viewer/),
     ]);
     expect(await page.getByLabel('Show').count()).toBe(0);
-    await check(page, 'viewer-api-keys');
+    await expectAccessibleAndPhotograph(page, 'viewer-api-keys');
     expect(watched.problems()).toEqual([]);
     await watched.close();
   });

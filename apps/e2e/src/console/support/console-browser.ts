@@ -166,3 +166,9 @@ export async function screenshotDark(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-dark.png`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
 }
+
+/** The page as it is now has no serious or critical axe finding; screenshots at both widths. */
+export async function expectAccessibleAndPhotograph(page: Page, name: string): Promise<void> {
+  expect(await seriousAccessibilityViolations(page)).toEqual([]);
+  await screenshotBothWidths(page, name);
+}

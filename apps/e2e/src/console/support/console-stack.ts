@@ -31,6 +31,10 @@ export interface ConsoleStack {
   createAccount(role: ConsoleRole, options?: { mustChange?: boolean }): Promise<ConsoleAccount>;
   /** Calls the operator API as the first admin; throws unless the status is 2xx. */
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** An access token of `account`, signed in through the API (no second factor). */
+  userToken(account: Pick<ConsoleAccount, 'username' | 'password'>): Promise<string>;
+  /** As `call`, with the bearer token of another user (from userToken). */
+  callAs<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -68,11 +72,11 @@ export async function startConsoleStack(
     return `Bearer ${token.value}`;
   };
 
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const callWith = async <T>(bearer: string, method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${api.baseUrl}${path}`, {
       method,
       headers: {
-        authorization: await authorization(),
+        authorization: bearer,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -81,6 +85,8 @@ export async function startConsoleStack(
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
     return (text === '' ? undefined : JSON.parse(text)) as T;
   };
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    callWith<T>(await authorization(), method, path, body);
 
   let accounts = 0;
   return {
@@ -90,6 +96,18 @@ export async function startConsoleStack(
     admin: { username: E2E_ADMIN_USERNAME, password: api.adminPassword, role: 'admin' },
     authorization,
     call,
+    async userToken({ username, password }) {
+      const response = await fetch(`${api.baseUrl}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      const body = (await response.json()) as { accessToken?: string };
+      if (body.accessToken === undefined)
+        throw new Error(`token: ${response.status} ${JSON.stringify(body)}`);
+      return body.accessToken;
+    },
+    callAs: (token, method, path, body) => callWith(`Bearer ${token}`, method, path, body),
     async createAccount(role, options = {}) {
       accounts += 1;
       const username = `${role}-${accounts}-${randomBytes(3).toString('hex')}`;

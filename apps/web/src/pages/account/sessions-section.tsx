@@ -8,6 +8,7 @@ import { ConfirmDialog } from '../../ui/confirm-dialog';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatAgo, formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
 import { type AccountSession } from './account-types';
 
 export const SESSIONS_QUERY_KEY = ['sessions'] as const;
@@ -89,9 +90,7 @@ export function SessionsSection() {
                   <th scope="col" className="hide-narrow">
                     Expires
                   </th>
-                  <th scope="col">
-                    <span className="account-sr-only">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -111,14 +110,12 @@ export function SessionsSection() {
                     <td>{formatAgo(session.lastSeenAt)}</td>
                     <td className="hide-narrow">{formatTime(session.expiresAt)}</td>
                     <td>
-                      <button
-                        type="button"
-                        className="button-small"
-                        aria-label={`End session: ${describe(session)}${session.current ? ' (this browser)' : ''}`}
+                      <RowButton
+                        label={`End session: ${describe(session)}${session.current ? ' (this browser)' : ''}`}
                         onClick={() => setEnding(session)}
                       >
                         End
-                      </button>
+                      </RowButton>
                     </td>
                   </tr>
                 ))}

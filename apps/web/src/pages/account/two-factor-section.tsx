@@ -5,9 +5,9 @@ import { useForm } from 'react-hook-form';
 import { api, unwrap } from '../../api/client';
 import { ME_QUERY_KEY, useSignedIn } from '../../auth/session';
 import { CopyButton } from '../../ui/copy-button';
+import { saveBlob } from '../../ui/download';
 import { ErrorNotice } from '../../ui/error-notice';
-import { saveBlob } from '../audit/download';
-import { QrCode } from './qr-code';
+import { QrCode } from '../../ui/qr-code';
 
 const CODE_PATTERN = /^\s*\d{6}\s*$/;
 

@@ -6,15 +6,18 @@ import { useSearchParams } from 'react-router';
 
 import { api, unwrap } from '../../api/client';
 import { useCan, useSignedIn } from '../../auth/session';
+import { useConfirmedAction } from '../../ui/confirmed-action';
 import { ErrorNotice } from '../../ui/error-notice';
+import { endOfDayIso } from '../../ui/form-values';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
+import { Pager } from '../../ui/pager';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { useConfirmedAction } from '../users/confirmed-action';
-import { Pager } from '../users/pager';
 import { isUserRole, ROLE_HINTS, rolesWithin } from '../users/roles';
-import { SecretOnce } from '../users/secret-once';
+import { FormToggle } from '../../ui/form-toggle';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
+import { SecretOnce } from '../../ui/secret-once';
 import { type ApiKeyView, type CreatedApiKey } from './api-keys-types';
 
 const PAGE_SIZE = 25;
@@ -74,14 +77,12 @@ export function ApiKeysPage() {
       <PageHeader
         title="API keys"
         actions={
-          <button
-            type="button"
-            className="button-primary"
-            aria-expanded={creating}
-            onClick={() => setCreating(!creating)}
-          >
-            {creating ? 'Close the new key form' : 'New API key'}
-          </button>
+          <FormToggle
+            open={creating}
+            onToggle={setCreating}
+            label="New API key"
+            closeLabel="Close the new key form"
+          />
         }
       />
       <p className="subtle">
@@ -144,9 +145,7 @@ export function ApiKeysPage() {
                     <th scope="col" className="hide-narrow">
                       Last used
                     </th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
+                    <ActionsHeader />
                   </tr>
                 </thead>
                 <tbody>
@@ -172,14 +171,9 @@ export function ApiKeysPage() {
                       </td>
                       <td>
                         {key.status === 'active' && (
-                          <button
-                            type="button"
-                            className="button-small"
-                            aria-label={`Revoke ${key.name}`}
-                            onClick={() => revoke(key)}
-                          >
+                          <RowButton label={`Revoke ${key.name}`} onClick={() => revoke(key)}>
                             Revoke
-                          </button>
+                          </RowButton>
                         )}
                       </td>
                     </tr>
@@ -187,13 +181,7 @@ export function ApiKeysPage() {
                 </tbody>
               </table>
             </TableWrap>
-            <Pager
-              page={data.page}
-              pageSize={data.pageSize}
-              total={data.total}
-              label="Pages of API keys"
-              onPage={(next) => change({ page: String(next) })}
-            />
+            <Pager list={data} label="Pages of API keys" onPage={(next) => change({ page: String(next) })} />
           </>
         )}
       </QueryState>
@@ -223,7 +211,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: CreatedApiKey) => v
   const submit = (event: FormEvent) => {
     event.preventDefault();
     let expiresAt: string | undefined;
-    if (expiry === 'date' && date !== '') expiresAt = new Date(`${date}T23:59:59`).toISOString();
+    if (expiry === 'date' && date !== '') expiresAt = endOfDayIso(date);
     else if (expiry !== 'default' && expiry !== 'date') {
       expiresAt = new Date(Date.now() + Number(expiry) * DAY_MS).toISOString();
     }

@@ -8,8 +8,10 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { type AuditEntry, type AuditVerification } from './audit-types';
-import { formFields, isoOfLocal, Pager, useCursorPages } from './cursor-pager';
-import { downloadOf, saveBlob } from './download';
+import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
+import { downloadOf, saveBlob } from '../../ui/download';
+import { formFields, isoOfLocal } from '../../ui/form-values';
+import { TimeRangeFields } from './time-range-fields';
 
 const FILTER_FIELDS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
 const PAGE_SIZE = 50;
@@ -89,14 +91,7 @@ export function AuditLogPanel() {
           Target id
           <input name="targetId" defaultValue={params.get('targetId') ?? ''} />
         </label>
-        <label>
-          From
-          <input type="datetime-local" name="from" defaultValue={params.get('from') ?? ''} />
-        </label>
-        <label>
-          Until
-          <input type="datetime-local" name="to" defaultValue={params.get('to') ?? ''} />
-        </label>
+        <TimeRangeFields params={params} />
         <div className="audit-buttons">
           <button type="submit" className="button-primary">
             Filter
@@ -216,7 +211,7 @@ function AuditEntries({
               </tbody>
             </table>
           </div>
-          <Pager
+          <CursorPager
             label="Audit pages"
             page={pages.page}
             nextCursor={page.nextCursor}

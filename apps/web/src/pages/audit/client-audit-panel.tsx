@@ -22,8 +22,10 @@ import {
   TYPE_LABELS,
   typeLabel,
 } from './client-audit-labels';
-import { formFields, isoOfLocal, Pager, useCursorPages } from './cursor-pager';
-import { downloadOf, saveBlob } from './download';
+import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
+import { downloadOf, saveBlob } from '../../ui/download';
+import { formFields, isoOfLocal } from '../../ui/form-values';
+import { TimeRangeFields } from './time-range-fields';
 
 const FILTER_FIELDS = ['device', 'user', 'type', 'from', 'to'] as const;
 const PAGE_SIZE = 50;
@@ -146,14 +148,7 @@ export function ClientAuditPanel() {
             ))}
           </select>
         </label>
-        <label>
-          From
-          <input type="datetime-local" name="from" defaultValue={params.get('from') ?? ''} />
-        </label>
-        <label>
-          Until
-          <input type="datetime-local" name="to" defaultValue={params.get('to') ?? ''} />
-        </label>
+        <TimeRangeFields params={params} />
         <div className="audit-buttons">
           <button type="submit" className="button-primary">
             Filter
@@ -196,7 +191,7 @@ function ClientRecords({ kind, filter }: { kind: ClientAuditKind; filter: Client
             {listing.kind === 'files' && <FilesTable items={listing.page.items} />}
             {listing.kind === 'alarms' && <AlarmsTable items={listing.page.items} />}
           </div>
-          <Pager
+          <CursorPager
             label="Client audit pages"
             page={pages.page}
             nextCursor={listing.page.nextCursor}

@@ -8,6 +8,7 @@ import { type components } from '../../api/schema';
 import { formatAgo, formatBytes, formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { RelayStateBadge } from '../../ui/relay-state-badge';
 import { TableWrap } from '../../ui/table-wrap';
 import { OnlineChart } from './online-chart';
 
@@ -147,11 +148,7 @@ function Relays({ relays }: { relays: NonNullable<Dashboard['relays']> }) {
                   </td>
                   <td>{formatBytes(node.bytesPerSecond)}/s</td>
                   <td>
-                    {node.draining ? (
-                      <span className="badge badge-warn">draining</span>
-                    ) : (
-                      <span className="badge badge-ok">serving</span>
-                    )}
+                    <RelayStateBadge draining={node.draining} />
                   </td>
                 </tr>
               ))}

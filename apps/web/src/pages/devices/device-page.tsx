@@ -9,6 +9,7 @@ import { CopyButton } from '../../ui/copy-button';
 import { formatAgo, formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { RowButton } from '../../ui/row-actions';
 import { TableWrap } from '../../ui/table-wrap';
 import { DeviceActionDialog, type DialogKind } from './device-action-dialog';
 import { DeviceBadges } from './device-badges';
@@ -321,14 +322,12 @@ function ConnectionRow({
           <span className="open-connection">
             <span className="badge badge-ok">open</span>
             {canDisconnect && (
-              <button
-                type="button"
-                className="button-small"
-                aria-label={`End session ${connection.connId}`}
+              <RowButton
+                label={`End session ${connection.connId}`}
                 onClick={() => onDisconnect(connection.connId)}
               >
                 End session
-              </button>
+              </RowButton>
             )}
           </span>
         )}

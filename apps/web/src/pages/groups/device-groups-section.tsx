@@ -1,12 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 
 import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
+import { type PendingAction } from '../../ui/confirmed-action';
 import { ErrorNotice } from '../../ui/error-notice';
+import { NewNameForm } from '../../ui/new-name-form';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
 import { TableWrap } from '../../ui/table-wrap';
-import { type PendingAction } from '../users/confirmed-action';
 import { type DeviceGroupView } from './groups-types';
 import { count } from './user-group-panel';
 
@@ -17,7 +19,6 @@ import { count } from './user-group-panel';
 export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => void }) {
   const canManage = useCan('device.manage');
   const client = useQueryClient();
-  const [name, setName] = useState('');
   const [editing, setEditing] = useState<string>();
   const groups = useQuery({
     queryKey: ['device-groups'],
@@ -26,29 +27,15 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
   const create = useMutation({
     mutationFn: (groupName: string) =>
       unwrap(api.POST('/api/v1/device-groups', { body: { name: groupName } })),
-    onSuccess: () => setName(''),
     onSettled: () => client.invalidateQueries({ queryKey: ['device-groups'] }),
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (name.trim() !== '') create.mutate(name.trim());
-  };
 
   return (
     <section aria-labelledby="device-groups-title">
       <h2 id="device-groups-title">Device groups</h2>
       {canManage && (
-        <form className="toolbar" onSubmit={submit}>
-          <label className="grow">
-            New device group
-            <input value={name} onChange={(event) => setName(event.target.value)} maxLength={128} />
-          </label>
-          <button type="submit" className="button-primary" disabled={create.isPending || name.trim() === ''}>
-            Create device group
-          </button>
-        </form>
+        <NewNameForm label="New device group" submitLabel="Create device group" create={create} />
       )}
-      {create.error !== null && <ErrorNotice error={create.error} title="Not created" />}
       <QueryState query={groups} isEmpty={(data) => data.length === 0} empty="No device groups yet.">
         {(data) => (
           <TableWrap label="Device groups">
@@ -60,11 +47,7 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
                   <th scope="col" className="hide-narrow">
                     Note
                   </th>
-                  {canManage && (
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  )}
+                  {canManage && <ActionsHeader />}
                 </tr>
               </thead>
               <tbody>
@@ -85,18 +68,11 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
                       {canManage && (
                         <td>
                           <div className="row-actions">
-                            <button
-                              type="button"
-                              className="button-small"
-                              aria-label={`Rename ${group.name}`}
-                              onClick={() => setEditing(group.id)}
-                            >
+                            <RowButton label={`Rename ${group.name}`} onClick={() => setEditing(group.id)}>
                               Rename
-                            </button>
-                            <button
-                              type="button"
-                              className="button-small"
-                              aria-label={`Delete ${group.name}`}
+                            </RowButton>
+                            <RowButton
+                              label={`Delete ${group.name}`}
                               onClick={() =>
                                 ask({
                                   title: `Delete the device group ${group.name}?`,
@@ -118,7 +94,7 @@ export function DeviceGroupsSection({ ask }: { ask: (action: PendingAction) => v
                               }
                             >
                               Delete
-                            </button>
+                            </RowButton>
                           </div>
                         </td>
                       )}

@@ -1,17 +1,17 @@
 import '../users/users.css';
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
 
 import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
-import { ErrorNotice } from '../../ui/error-notice';
+import { useConfirmedAction } from '../../ui/confirmed-action';
+import { NewNameForm } from '../../ui/new-name-form';
 import { PageHeader } from '../../ui/page-header';
+import { Pager } from '../../ui/pager';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
 import { TableWrap } from '../../ui/table-wrap';
-import { useConfirmedAction } from '../users/confirmed-action';
-import { Pager } from '../users/pager';
 import { DeviceGroupsSection } from './device-groups-section';
 import { UserGroupPanel } from './user-group-panel';
 
@@ -67,7 +67,6 @@ function UserGroupsSection({
 }) {
   const canManage = useCan('user.manage');
   const client = useQueryClient();
-  const [name, setName] = useState('');
   const groups = useQuery({
     queryKey: ['user-groups', 'list', page],
     queryFn: () =>
@@ -77,31 +76,15 @@ function UserGroupsSection({
   const create = useMutation({
     mutationFn: (groupName: string) => unwrap(api.POST('/api/v1/user-groups', { body: { name: groupName } })),
     onSuccess: async (created) => {
-      setName('');
       onSelect(created.id);
       await client.invalidateQueries({ queryKey: ['user-groups'] });
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (name.trim() !== '') create.mutate(name.trim());
-  };
 
   return (
     <section aria-labelledby="user-groups-title">
       <h2 id="user-groups-title">User groups</h2>
-      {canManage && (
-        <form className="toolbar" onSubmit={submit}>
-          <label className="grow">
-            New user group
-            <input value={name} onChange={(event) => setName(event.target.value)} maxLength={128} />
-          </label>
-          <button type="submit" className="button-primary" disabled={create.isPending || name.trim() === ''}>
-            Create user group
-          </button>
-        </form>
-      )}
-      {create.error !== null && <ErrorNotice error={create.error} title="Not created" />}
+      {canManage && <NewNameForm label="New user group" submitLabel="Create user group" create={create} />}
       <QueryState query={groups} isEmpty={(data) => data.items.length === 0} empty="No user groups yet.">
         {(data) => (
           <>
@@ -114,9 +97,7 @@ function UserGroupsSection({
                     <th scope="col" className="hide-narrow">
                       Note
                     </th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
+                    <ActionsHeader />
                   </tr>
                 </thead>
                 <tbody>
@@ -132,27 +113,16 @@ function UserGroupsSection({
                       <td>{group.members}</td>
                       <td className="hide-narrow">{group.note ?? ''}</td>
                       <td>
-                        <button
-                          type="button"
-                          className="button-small"
-                          aria-label={`Open ${group.name}`}
-                          onClick={() => onSelect(group.id)}
-                        >
+                        <RowButton label={`Open ${group.name}`} onClick={() => onSelect(group.id)}>
                           Open
-                        </button>
+                        </RowButton>
                       </td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             </TableWrap>
-            <Pager
-              page={data.page}
-              pageSize={data.pageSize}
-              total={data.total}
-              label="Pages of user groups"
-              onPage={onPage}
-            />
+            <Pager list={data} label="Pages of user groups" onPage={onPage} />
           </>
         )}
       </QueryState>

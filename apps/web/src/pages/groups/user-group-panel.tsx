@@ -3,12 +3,13 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 
 import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
+import { type PendingAction } from '../../ui/confirmed-action';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
+import { Pager } from '../../ui/pager';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
 import { TableWrap } from '../../ui/table-wrap';
-import { type PendingAction } from '../users/confirmed-action';
-import { Pager } from '../users/pager';
 import { type GroupRef, type UserGroupDetailsView } from './groups-types';
 
 const MEMBERS_PAGE_SIZE = 50;
@@ -206,11 +207,7 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
                     <th scope="col" className="hide-narrow">
                       Added
                     </th>
-                    {canManage && (
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    )}
+                    {canManage && <ActionsHeader />}
                   </tr>
                 </thead>
                 <tbody>
@@ -224,10 +221,8 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
                       <td className="hide-narrow">{formatTime(member.addedAt)}</td>
                       {canManage && (
                         <td>
-                          <button
-                            type="button"
-                            className="button-small"
-                            aria-label={`Remove ${member.username} from ${group.name}`}
+                          <RowButton
+                            label={`Remove ${member.username} from ${group.name}`}
                             onClick={() =>
                               ask({
                                 title: `Remove ${member.username} from ${group.name}?`,
@@ -249,7 +244,7 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
                             }
                           >
                             Remove
-                          </button>
+                          </RowButton>
                         </td>
                       )}
                     </tr>
@@ -257,13 +252,7 @@ function Members({ group, ask }: { group: UserGroupDetailsView; ask: (action: Pe
                 </tbody>
               </table>
             </TableWrap>
-            <Pager
-              page={data.page}
-              pageSize={data.pageSize}
-              total={data.total}
-              label={`Pages of ${group.name}'s members`}
-              onPage={setPage}
-            />
+            <Pager list={data} label={`Pages of ${group.name}'s members`} onPage={setPage} />
           </>
         )}
       </QueryState>
@@ -349,14 +338,9 @@ function AccessRules({ group, ask }: { group: UserGroupDetailsView; ask: (action
           <li key={ref.id}>
             {ref.name}
             {canManage && (
-              <button
-                type="button"
-                className="button-small"
-                aria-label={`Remove access to ${ref.name}`}
-                onClick={() => revoke(kind, ref)}
-              >
+              <RowButton label={`Remove access to ${ref.name}`} onClick={() => revoke(kind, ref)}>
                 Remove
-              </button>
+              </RowButton>
             )}
           </li>
         ))}

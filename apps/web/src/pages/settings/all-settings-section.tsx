@@ -4,6 +4,7 @@ import { useSignedIn } from '../../auth/session';
 import { ConfirmDialog } from '../../ui/confirm-dialog';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
 import { changedBy, useSaveSetting } from './settings-api';
 import { type Setting } from './settings-types';
 
@@ -32,11 +33,7 @@ export function AllSettingsSection({
                 <th scope="col" className="hide-narrow">
                   Changed
                 </th>
-                {canManage && (
-                  <th scope="col">
-                    <span className="settings-sr-only">Actions</span>
-                  </th>
-                )}
+                {canManage && <ActionsHeader />}
               </tr>
             </thead>
             <tbody>
@@ -50,14 +47,9 @@ export function AllSettingsSection({
                   </td>
                   {canManage && (
                     <td>
-                      <button
-                        type="button"
-                        className="button-small"
-                        aria-label={`Remove ${setting.key}`}
-                        onClick={() => setRemoving(setting)}
-                      >
+                      <RowButton label={`Remove ${setting.key}`} onClick={() => setRemoving(setting)}>
                         Remove
-                      </button>
+                      </RowButton>
                     </td>
                   )}
                 </tr>

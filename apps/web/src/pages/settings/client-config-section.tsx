@@ -2,8 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 
 import { api, unwrap } from '../../api/client';
 import { CopyButton } from '../../ui/copy-button';
+import { QrCode } from '../../ui/qr-code';
 import { QueryState } from '../../ui/query-state';
-import { QrCode } from '../account/qr-code';
 import { type ServerInfo } from './settings-types';
 
 const SOURCE_LABELS: Record<string, string> = {

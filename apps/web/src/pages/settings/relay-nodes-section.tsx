@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client';
 import { formatAgo, formatBytes } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
+import { RelayStateBadge } from '../../ui/relay-state-badge';
 
 /** Nodes refresh their record every 2 s; the live stream refetches ['relays'] when one comes or goes. */
 const REFRESH_MS = 15_000;
@@ -70,11 +71,7 @@ export function RelayNodesSection() {
                           <td className="hide-narrow">{formatBytes(node.bytesPerSecond)}/s</td>
                           <td className="hide-narrow">{formatAgo(node.lastHeartbeatAt)}</td>
                           <td>
-                            {node.draining ? (
-                              <span className="badge badge-warn">draining</span>
-                            ) : (
-                              <span className="badge badge-ok">serving</span>
-                            )}
+                            <RelayStateBadge draining={node.draining} />
                           </td>
                         </tr>
                       ))}

@@ -6,12 +6,14 @@ import { useSearchParams } from 'react-router';
 
 import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
+import { type PendingAction, useConfirmedAction } from '../../ui/confirmed-action';
 import { ErrorNotice } from '../../ui/error-notice';
+import { FormToggle } from '../../ui/form-toggle';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
 import { TableWrap } from '../../ui/table-wrap';
-import { type PendingAction, useConfirmedAction } from '../users/confirmed-action';
 import { type StrategyView, type TargetKind } from './strategies-types';
 import { type StrategyDraft, StrategyForm } from './strategy-form';
 
@@ -59,14 +61,12 @@ export function StrategiesPage() {
         title="Strategies"
         actions={
           canManage && (
-            <button
-              type="button"
-              className="button-primary"
-              aria-expanded={creating}
-              onClick={() => setCreating(!creating)}
-            >
-              {creating ? 'Close the new strategy form' : 'New strategy'}
-            </button>
+            <FormToggle
+              open={creating}
+              onToggle={setCreating}
+              label="New strategy"
+              closeLabel="Close the new strategy form"
+            />
           )
         }
       />
@@ -103,9 +103,7 @@ export function StrategiesPage() {
                   <th scope="col" className="hide-narrow">
                     Changed
                   </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -133,14 +131,12 @@ export function StrategiesPage() {
                       </td>
                       <td className="hide-narrow">{formatTime(strategy.updatedAt)}</td>
                       <td>
-                        <button
-                          type="button"
-                          className="button-small"
-                          aria-label={`${canManage ? 'Edit' : 'Show'} ${strategy.name}`}
+                        <RowButton
+                          label={`${canManage ? 'Edit' : 'Show'} ${strategy.name}`}
                           onClick={() => select(strategy.id)}
                         >
                           {canManage ? 'Edit' : 'Show'}
-                        </button>
+                        </RowButton>
                       </td>
                     </tr>
                   );

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 
 import { api, unwrap } from '../../api/client';
 import { ErrorNotice } from '../../ui/error-notice';
+import { RowButton } from '../../ui/row-actions';
 import { type StrategyView } from './strategies-types';
 
 interface OptionRow {
@@ -109,14 +110,12 @@ export function StrategyForm({
                 placeholder="empty: the client's default"
               />
             </label>
-            <button
-              type="button"
-              className="button-small"
-              aria-label={`Remove option ${row.key}`}
+            <RowButton
+              label={`Remove option ${row.key}`}
               onClick={() => setRows(rows.filter((candidate) => candidate.row !== row.row))}
             >
               Remove
-            </button>
+            </RowButton>
           </div>
         ))}
         <div>

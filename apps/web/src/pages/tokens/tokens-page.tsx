@@ -5,14 +5,17 @@ import { type FormEvent, useState } from 'react';
 
 import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
+import { useConfirmedAction } from '../../ui/confirmed-action';
 import { CopyButton } from '../../ui/copy-button';
 import { ErrorNotice } from '../../ui/error-notice';
+import { FormToggle } from '../../ui/form-toggle';
+import { endOfDayIso } from '../../ui/form-values';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader, RowButton } from '../../ui/row-actions';
+import { SecretOnce } from '../../ui/secret-once';
 import { TableWrap } from '../../ui/table-wrap';
-import { useConfirmedAction } from '../users/confirmed-action';
-import { SecretOnce } from '../users/secret-once';
 import { type CreatedRegistrationToken, type RegistrationTokenView } from './tokens-types';
 
 /**
@@ -63,14 +66,12 @@ export function TokensPage() {
         title="Registration tokens"
         actions={
           canManage && (
-            <button
-              type="button"
-              className="button-primary"
-              aria-expanded={creating}
-              onClick={() => setCreating(!creating)}
-            >
-              {creating ? 'Close the new token form' : 'New token'}
-            </button>
+            <FormToggle
+              open={creating}
+              onToggle={setCreating}
+              label="New token"
+              closeLabel="Close the new token form"
+            />
           )
         }
       />
@@ -122,9 +123,7 @@ export function TokensPage() {
                   <th scope="col" className="hide-narrow">
                     Created
                   </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -149,14 +148,9 @@ export function TokensPage() {
                     </td>
                     <td>
                       {canManage && token.status !== 'revoked' && (
-                        <button
-                          type="button"
-                          className="button-small"
-                          aria-label={`Revoke ${token.name}`}
-                          onClick={() => revoke(token)}
-                        >
+                        <RowButton label={`Revoke ${token.name}`} onClick={() => revoke(token)}>
                           Revoke
-                        </button>
+                        </RowButton>
                       )}
                     </td>
                   </tr>
@@ -193,7 +187,7 @@ function CreateTokenForm({ onCreated }: { onCreated: (created: CreatedRegistrati
     create.mutate({
       name: name.trim(),
       maxUses: maxUses.trim() === '' ? null : Number(maxUses),
-      expiresAt: expiresOn === '' ? null : new Date(`${expiresOn}T23:59:59`).toISOString(),
+      expiresAt: expiresOn === '' ? null : endOfDayIso(expiresOn),
     });
   };
   return (

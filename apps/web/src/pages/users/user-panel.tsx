@@ -7,6 +7,7 @@ import { ConfirmDialog } from '../../ui/confirm-dialog';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
+import { ActionsHeader } from '../../ui/row-actions';
 import { TableWrap } from '../../ui/table-wrap';
 import { isUserRole, ROLE_HINTS, rolesWithin } from './roles';
 import { type OneTimePassword, type SessionView, type UserView } from './users-types';
@@ -184,11 +185,7 @@ export function UserPanel({
                             From
                           </th>
                           <th scope="col">Last seen</th>
-                          {canManage && (
-                            <th scope="col">
-                              <span className="visually-hidden">Actions</span>
-                            </th>
-                          )}
+                          {canManage && <ActionsHeader />}
                         </tr>
                       </thead>
                       <tbody>

@@ -9,11 +9,12 @@ import { api, unwrap } from '../../api/client';
 import { useCan } from '../../auth/session';
 import { formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
+import { Pager } from '../../ui/pager';
 import { QueryState } from '../../ui/query-state';
 import { TableWrap } from '../../ui/table-wrap';
-import { Pager } from './pager';
 import { isUserRole } from './roles';
-import { SecretOnce } from './secret-once';
+import { FormToggle } from '../../ui/form-toggle';
+import { SecretOnce } from '../../ui/secret-once';
 import { CreateUserForm } from './create-user-form';
 import { UserPanel } from './user-panel';
 import { type OneTimePassword, USER_ROLES } from './users-types';
@@ -78,14 +79,12 @@ export function UsersPage() {
         title="Users"
         actions={
           canManage && (
-            <button
-              type="button"
-              className="button-primary"
-              aria-expanded={creating}
-              onClick={() => setCreating(!creating)}
-            >
-              {creating ? 'Close the new user form' : 'New user'}
-            </button>
+            <FormToggle
+              open={creating}
+              onToggle={setCreating}
+              label="New user"
+              closeLabel="Close the new user form"
+            />
           )
         }
       />
@@ -226,13 +225,7 @@ export function UsersPage() {
                 </tbody>
               </table>
             </TableWrap>
-            <Pager
-              page={data.page}
-              pageSize={data.pageSize}
-              total={data.total}
-              label="Pages of users"
-              onPage={(next) => change({ page: String(next) })}
-            />
+            <Pager list={data} label="Pages of users" onPage={(next) => change({ page: String(next) })} />
           </>
         )}
       </QueryState>

@@ -1,6 +1,6 @@
 import { type ReactNode } from 'react';
 
-import { CopyButton } from '../../ui/copy-button';
+import { CopyButton } from './copy-button';
 
 /**
  * A secret the api shows this one time (a one-time password, an API key, a registration token): the

@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 
-import { ConfirmDialog } from '../../ui/confirm-dialog';
-import { ErrorNotice } from '../../ui/error-notice';
+import { ConfirmDialog } from './confirm-dialog';
+import { ErrorNotice } from './error-notice';
 
 export interface PendingAction {
   readonly title: string;

@@ -1,17 +1,21 @@
-/** Previous / next over a server-paged list (the api's `page`, `pageSize` and `total`). */
+/** Where a server-paged list is: the api's `page`, `pageSize` and `total`. */
+export interface PageOf {
+  readonly page: number;
+  readonly pageSize: number;
+  readonly total: number;
+}
+
+/** Previous / next over a server-paged list. */
 export function Pager({
-  page,
-  pageSize,
-  total,
+  list,
   label,
   onPage,
 }: {
-  page: number;
-  pageSize: number;
-  total: number;
+  list: PageOf;
   label: string;
   onPage: (page: number) => void;
 }) {
+  const { page, pageSize, total } = list;
   const pages = Math.max(1, Math.ceil(total / pageSize));
   if (pages <= 1 && page <= 1) return null;
   return (

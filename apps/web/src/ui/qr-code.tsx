@@ -1,5 +1,3 @@
-import './qr-code.css';
-
 import { create } from 'qrcode';
 import { useMemo } from 'react';
 

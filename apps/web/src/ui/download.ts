@@ -1,4 +1,4 @@
-import { apiErrorOf } from '../../api/api-error';
+import { apiErrorOf } from '../api/api-error';
 
 /**
  * Saves a file the api answered (a CSV export) or the console made (recovery codes): an object URL
