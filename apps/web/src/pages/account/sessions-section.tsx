@@ -9,6 +9,7 @@ import { ErrorNotice } from '../../ui/error-notice';
 import { formatAgo, formatTime } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { ActionsHeader, RowButton } from '../../ui/row-actions';
+import { TableWrap } from '../../ui/table-wrap';
 import { type AccountSession } from './account-types';
 
 export const SESSIONS_QUERY_KEY = ['sessions'] as const;
@@ -75,7 +76,7 @@ export function SessionsSection() {
       {end.error !== null && <ErrorNotice error={end.error} title="Could not end the session" />}
       <QueryState query={query} isEmpty={(sessions) => sessions.length === 0} empty="No active sessions.">
         {(sessions) => (
-          <div className="table-wrap">
+          <TableWrap label="My sessions table">
             <table className="account-sessions" aria-label="My sessions">
               <thead>
                 <tr>
@@ -121,7 +122,7 @@ export function SessionsSection() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </QueryState>
       <ConfirmDialog

@@ -11,6 +11,7 @@ import { type AuditEntry, type AuditVerification } from './audit-types';
 import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
 import { downloadOf, saveBlob } from '../../ui/download';
 import { formFields, isoOfLocal } from '../../ui/form-values';
+import { TableWrap } from '../../ui/table-wrap';
 import { TimeRangeFields } from './time-range-fields';
 
 const FILTER_FIELDS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
@@ -187,7 +188,7 @@ function AuditEntries({
     >
       {(page) => (
         <>
-          <div className="table-wrap">
+          <TableWrap label="Audit entries table">
             <table className="audit-table" aria-label="Audit entries, newest first">
               <thead>
                 <tr>
@@ -210,7 +211,7 @@ function AuditEntries({
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
           <CursorPager
             label="Audit pages"
             page={pages.page}

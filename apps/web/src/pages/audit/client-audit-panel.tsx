@@ -25,6 +25,7 @@ import {
 import { CursorPager, useCursorPages } from '../../ui/cursor-pager';
 import { downloadOf, saveBlob } from '../../ui/download';
 import { formFields, isoOfLocal } from '../../ui/form-values';
+import { TableWrap } from '../../ui/table-wrap';
 import { TimeRangeFields } from './time-range-fields';
 
 const FILTER_FIELDS = ['device', 'user', 'type', 'from', 'to'] as const;
@@ -186,11 +187,11 @@ function ClientRecords({ kind, filter }: { kind: ClientAuditKind; filter: Client
     >
       {(listing) => (
         <>
-          <div className="table-wrap">
+          <TableWrap label="Client audit records table">
             {listing.kind === 'connections' && <ConnectionsTable items={listing.page.items} />}
             {listing.kind === 'files' && <FilesTable items={listing.page.items} />}
             {listing.kind === 'alarms' && <AlarmsTable items={listing.page.items} />}
-          </div>
+          </TableWrap>
           <CursorPager
             label="Client audit pages"
             page={pages.page}

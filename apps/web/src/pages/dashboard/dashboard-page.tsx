@@ -126,7 +126,7 @@ function Relays({ relays }: { relays: NonNullable<Dashboard['relays']> }) {
       {relays.available && relays.nodes.length === 0 ? (
         <p className="empty">No relay node is announcing itself.</p>
       ) : (
-        <TableWrap label="Relay nodes">
+        <TableWrap label="Relay nodes table">
           <table>
             <thead>
               <tr>
@@ -179,7 +179,7 @@ function EventHealth({ events }: { events: NonNullable<Dashboard['events']> }) {
       {events.instances.length === 0 ? (
         <p className="empty">No signal or relay instance has reported in the last 30 seconds.</p>
       ) : (
-        <TableWrap label="Signal and relay instances">
+        <TableWrap label="Signal and relay instances table">
           <table>
             <thead>
               <tr>
@@ -247,7 +247,7 @@ function LatestAudit({ entries }: { entries: NonNullable<Dashboard['audit']>['la
       {entries.length === 0 ? (
         <p className="empty">Nothing recorded yet.</p>
       ) : (
-        <TableWrap label="Latest audit entries">
+        <TableWrap label="Latest audit entries table">
           <table>
             <thead>
               <tr>

@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../../ui/confirm-dialog';
 import { ErrorNotice } from '../../ui/error-notice';
 import { formatTime } from '../../ui/format';
 import { ActionsHeader, RowButton } from '../../ui/row-actions';
+import { TableWrap } from '../../ui/table-wrap';
 import { changedBy, useSaveSetting } from './settings-api';
 import { type Setting } from './settings-types';
 
@@ -24,7 +25,7 @@ export function AllSettingsSection({
       {settings.length === 0 ? (
         <p className="empty">Nothing is stored: every setting has its configured default.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Stored settings table">
           <table aria-label="Stored settings">
             <thead>
               <tr>
@@ -56,7 +57,7 @@ export function AllSettingsSection({
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {removing !== undefined && (
         <RemoveDialog key={removing.key} setting={removing} onClose={() => setRemoving(undefined)} />

@@ -4,6 +4,7 @@ import { api, unwrap } from '../../api/client';
 import { formatAgo, formatBytes } from '../../ui/format';
 import { QueryState } from '../../ui/query-state';
 import { RelayStateBadge } from '../../ui/relay-state-badge';
+import { TableWrap } from '../../ui/table-wrap';
 
 /** Nodes refresh their record every 2 s; the live stream refetches ['relays'] when one comes or goes. */
 const REFRESH_MS = 15_000;
@@ -37,7 +38,7 @@ export function RelayNodesSection() {
               <p className="empty">No relay node is announcing itself.</p>
             ) : (
               relays.nodes.length > 0 && (
-                <div className="table-wrap">
+                <TableWrap label="Relay nodes table">
                   <table aria-label="Relay nodes">
                     <thead>
                       <tr>
@@ -77,7 +78,7 @@ export function RelayNodesSection() {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableWrap>
               )
             )}
           </>
