@@ -39,7 +39,7 @@ fi
 require_node
 install_dependencies
 generate_prisma_client
-build
+build_if_stale
 ensure_local_services
 mkdir -p "$KEY_DIR"
 
@@ -123,10 +123,12 @@ if all_running; then
   api_url="${PUBLIC_URL:-http://127.0.0.1:${API_PORT:-21114}}"
   api_url="${api_url%/}"
   page_line="" docs_line=""
-  # Named only when the api serves a page there; until the console ships (issue 13) it is a page
-  # saying where the APIs are, so the banner must not promise a console.
-  if [ "$(http_status "http://$(local_address "${API_HOST:-0.0.0.0}"):${API_PORT:-21114}/")" = 200 ]; then
-    page_line="  web page          $api_url/"$'\n'
+  # The console, when it was built and the api serves it. Without PUBLIC_URL it is named on
+  # localhost: its session cookies are Secure, which browsers keep over plain http only there.
+  if [ -f dist/apps/web/index.html ] &&
+    [ "$(http_status "http://$(local_address "${API_HOST:-0.0.0.0}"):${API_PORT:-21114}/")" = 200 ]; then
+    console_url="${PUBLIC_URL:-http://localhost:${API_PORT:-21114}}"
+    page_line="  web console       ${console_url%/}/ (sign in as the admin user)"$'\n'
   fi
   case "${API_DOCS_ENABLED:-false}" in
     1 | [Tt]rue | TRUE | [Yy]es | YES | [Oo]n | ON | [Yy]) docs_line="  API docs          $api_url/api/docs"$'\n' ;;

@@ -96,10 +96,14 @@ describeWithCluster(
         expect(banner).toMatch(new RegExp(`ID server +${hostPattern()}:${ports.signal} `));
         expect(banner).toMatch(new RegExp(`relay server +${hostPattern()}:${ports.relay},`));
         expect(banner).not.toContain('API docs');
-        // The page at `/` is named exactly when the api serves one; no console is promised before it exists.
+        // The console `npm start` built is served at `/` and named on localhost, where a browser keeps
+        // its Secure session cookies over plain http.
         const root = await fetch(`http://127.0.0.1:${ports.api}/`);
-        expect(banner.includes('web page ')).toBe(root.status === 200);
-        expect(banner).not.toContain('console');
+        expect(root.status).toBe(200);
+        expect(await root.text()).toContain('<div id="root">');
+        expect(banner).toContain(
+          `web console       http://localhost:${ports.api}/ (sign in as the admin user)`,
+        );
 
         await expect(run.stop()).resolves.toBe(0);
         running.delete(run);
