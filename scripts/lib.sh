@@ -63,13 +63,14 @@ build() {
   touch dist/.built
 }
 
-# `npm start` rebuilds only when a source, the schema or the lockfile changed since the last build
-# (a deleted file changes its folder's time too). Besides a faster restart, this keeps a start from
-# emptying dist/ under processes that serve from it, such as the console's browser tests beside the
-# quick-start test.
+# `npm start` rebuilds only when a source file, the schema or the lockfile changed since the last
+# build. Besides a faster restart, this keeps a start from emptying dist/ under processes that serve
+# from it, such as the console's browser tests beside the quick-start test. Files only, not folders:
+# tests create and remove scratch files beside the sources, which touches their folders. (A deleted
+# source leaves its compiled file behind until the next full build, which nothing imports.)
 build_if_stale() {
   if [ -f dist/.built ] && [ -f dist/apps/web/index.html ] &&
-    [ -z "$(find apps libs bench prisma package-lock.json -newer dist/.built -print -quit)" ]; then
+    [ -z "$(find apps libs bench prisma package-lock.json -type f -newer dist/.built -print -quit)" ]; then
     say "Build is up to date (dist/)"
     return
   fi
