@@ -5,10 +5,10 @@ import './dashboard.css';
 
 import { api, unwrap } from '../../api/client';
 import { type components } from '../../api/schema';
-import { formatAgo, formatBytes, formatTime } from '../../ui/format';
+import { formatAgo, formatTime } from '../../ui/format';
 import { PageHeader } from '../../ui/page-header';
 import { QueryState } from '../../ui/query-state';
-import { RelayStateBadge } from '../../ui/relay-state-badge';
+import { RelayNodesView } from '../../ui/relay-nodes-view';
 import { TableWrap } from '../../ui/table-wrap';
 import { OnlineChart } from './online-chart';
 
@@ -115,47 +115,7 @@ function Relays({ relays }: { relays: NonNullable<Dashboard['relays']> }) {
   return (
     <section className="panel" aria-labelledby="relays-title">
       <h2 id="relays-title">Relay nodes</h2>
-      {!relays.available && (
-        <p className="notice notice-warn">{relays.problem ?? 'The relay registry is unavailable.'}</p>
-      )}
-      {relays.malformed > 0 && (
-        <p className="notice notice-error" role="alert">
-          {relays.malformed} relay record(s) failed their integrity check and are ignored.
-        </p>
-      )}
-      {relays.available && relays.nodes.length === 0 ? (
-        <p className="empty">No relay node is announcing itself.</p>
-      ) : (
-        <TableWrap label="Relay nodes table">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Sessions</th>
-                <th scope="col">Throughput</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {relays.nodes.map((node) => (
-                <tr key={node.nodeId}>
-                  <td>
-                    <code>{node.address}</code>
-                    <div className="muted hide-narrow">{node.nodeId}</div>
-                  </td>
-                  <td>
-                    {node.sessions} / {node.capacity}
-                  </td>
-                  <td>{formatBytes(node.bytesPerSecond)}/s</td>
-                  <td>
-                    <RelayStateBadge draining={node.draining} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+      <RelayNodesView relays={relays} />
     </section>
   );
 }
