@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { connect as connectSocket, type Socket } from 'node:net';
+import { connect as connectSocket, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 import { WebSocket, type RawData } from 'ws';
 
@@ -32,6 +33,16 @@ export interface Endpoint {
 /** Frames beyond this are a broken or hostile peer; generous, since relayed video frames are large. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
+/**
+ * TLS towards a Switchboard listener in `on` or `dual` mode (stock clients speak plain TCP; this is
+ * what a TLS-terminating tool or a TLS-capable client does). `ca` is the PEM the server's chain ends in.
+ */
+export interface LinkTls {
+  readonly ca: string;
+  /** SNI and the name checked; default the host dialled. */
+  readonly servername?: string;
+}
+
 export interface TcpLinkOptions {
   host: string;
   port: number;
@@ -41,12 +52,15 @@ export interface TcpLinkOptions {
   localPort?: number;
   timeoutMs: number;
   maxFrameBytes?: number;
+  tls?: LinkTls;
 }
 
 export interface WebSocketLinkOptions {
   localAddress?: string;
   headers?: Record<string, string>;
   timeoutMs: number;
+  /** For wss:// URLs: the CA to trust. */
+  tls?: LinkTls;
 }
 
 /** One framed connection to hbbs, hbbr or another peer. */
@@ -68,15 +82,18 @@ export class FramedLink {
   }
 
   static async connectTcp(options: TcpLinkOptions): Promise<FramedLink> {
-    const socket = connectSocket({
+    const target = {
       host: options.host,
       port: options.port,
       localAddress: options.localAddress,
       localPort: options.localPort,
-    });
+    };
+    const socket = options.tls
+      ? connectTls({ ...target, ca: options.tls.ca, servername: options.tls.servername ?? serverName(options.host) })
+      : connectSocket(target);
     try {
       await withTimeout(
-        once(socket, 'connect'),
+        once(socket, options.tls ? 'secureConnect' : 'connect'),
         options.timeoutMs,
         `TCP connect to ${options.host}:${options.port}`,
       );
@@ -117,7 +134,10 @@ export class FramedLink {
   }
 
   static async connectWebSocket(url: string, options: WebSocketLinkOptions): Promise<FramedLink> {
+    // ws hands these to tls.connect for wss:// (its types list only some of tls.connect's options).
+    const tlsOptions: { ca?: string; servername?: string } = options.tls ?? {};
     const socket = new WebSocket(url, {
+      ...tlsOptions,
       localAddress: options.localAddress,
       headers: options.headers,
       handshakeTimeout: options.timeoutMs,
@@ -253,4 +273,9 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+/** SNI carries host names only (RFC 6066 §3): none for an IP address. */
+function serverName(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined;
 }

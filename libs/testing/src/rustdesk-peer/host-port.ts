@@ -30,12 +30,12 @@ export function isWebSocketUrl(text: string): boolean {
 
 /**
  * What a client on WebSocket dials for a relay named `host:port`: the same host, port + 2 (hbbr's
- * 21117 → 21119), as check_ws maps IP hosts.
+ * 21117 → 21119), as check_ws maps IP hosts; wss:// for a peer that speaks TLS.
  */
-export function relayWebSocketUrl(relay: string): string {
+export function relayWebSocketUrl(relay: string, secure = false): string {
   if (isWebSocketUrl(relay)) return relay;
   const { host, port } = parseHostPort(relay, RELAY_PORT);
-  return `ws://${formatHostPort({ host, port: port + 2 })}`;
+  return `${secure ? 'wss' : 'ws'}://${formatHostPort({ host, port: port + 2 })}`;
 }
 
 function toPort(text: string | undefined, defaultPort: number, whole: string): number {

@@ -1,6 +1,6 @@
 import { ConnType, RequestRelay } from '@switchboard/protocol';
 
-import { FramedLink } from './framed-link';
+import { FramedLink, type LinkTls } from './framed-link';
 import { isWebSocketUrl, parseHostPort, RELAY_PORT, relayWebSocketUrl } from './host-port';
 
 // Joining hbbr (docs/protocol.md §6): connect, send RequestRelay, and from then on the link carries the
@@ -20,19 +20,23 @@ export interface JoinRelayOptions {
   webSocket?: boolean;
   localAddress?: string;
   timeoutMs: number;
+  /** TLS to the relay's TCP port, or wss:// to its WebSocket port. */
+  tls?: LinkTls;
 }
 
 export async function joinRelay(options: JoinRelayOptions): Promise<FramedLink> {
   const link =
     options.webSocket || isWebSocketUrl(options.relay)
-      ? await FramedLink.connectWebSocket(relayWebSocketUrl(options.relay), {
+      ? await FramedLink.connectWebSocket(relayWebSocketUrl(options.relay, options.tls !== undefined), {
           localAddress: options.localAddress,
           timeoutMs: options.timeoutMs,
+          tls: options.tls,
         })
       : await FramedLink.connectTcp({
           ...parseHostPort(options.relay, RELAY_PORT),
           localAddress: options.localAddress,
           timeoutMs: options.timeoutMs,
+          tls: options.tls,
         });
   try {
     await link.sendRendezvous({

@@ -36,7 +36,7 @@ import {
 
 import { AsyncQueue, delay, observed, withTimeout } from './async-queue';
 import { LinkClosedError, PeerProtocolError, PeerTimeoutError } from './errors';
-import { FramedLink } from './framed-link';
+import { FramedLink, type LinkTls } from './framed-link';
 import { formatHostPort } from './host-port';
 import {
   handshakeAsControlled,
@@ -105,6 +105,11 @@ export interface RustDeskPeerOptions {
   version?: string;
   /** Deadline of each network step (connect, each awaited reply). */
   timeoutMs?: number;
+  /**
+   * Speak TLS on every TCP and WebSocket connection (signal, NAT test, relay; wss:// URLs), trusting
+   * this CA: a Switchboard listener in `dual` or `on` mode. Stock clients do not; UDP stays plain.
+   */
+  tls?: LinkTls;
   /** Resend interval when a registration goes unanswered (MIN_REG_TIMEOUT). */
   registerTimeoutMs?: number;
   /** When false, pushes from hbbs are recorded but not answered (B stays silent). */
@@ -432,6 +437,7 @@ export class RustDeskPeer {
         connType: options.connType,
         webSocket: this.transport === 'ws',
         localAddress: this.options.localAddress,
+        tls: this.options.tls,
         timeoutMs,
       }),
     );
@@ -856,6 +862,7 @@ export class RustDeskPeer {
         licenceKey: this.licenceKey,
         webSocket: this.transport === 'ws',
         localAddress: this.options.localAddress,
+        tls: this.options.tls,
         timeoutMs: this.timeoutMs,
       }),
     );
@@ -878,11 +885,13 @@ export class RustDeskPeer {
     const { host, port } = this.options.server;
     if (this.transport === 'ws') {
       // A WebSocket client reaches hbbs's online query through the WebSocket port too (check_ws).
-      const url = this.options.wsUrl ?? `ws://${formatHostPort({ host, port: port + 2 })}`;
+      const scheme = this.options.tls ? 'wss' : 'ws';
+      const url = this.options.wsUrl ?? `${scheme}://${formatHostPort({ host, port: port + 2 })}`;
       return this.track(
         await FramedLink.connectWebSocket(url, {
           localAddress: this.options.localAddress,
           timeoutMs: this.timeoutMs,
+          tls: this.options.tls,
         }),
       );
     }
@@ -892,6 +901,7 @@ export class RustDeskPeer {
         port: options.port ?? port,
         localAddress: this.options.localAddress,
         timeoutMs: this.timeoutMs,
+        tls: this.options.tls,
       }),
     );
   }
@@ -908,7 +918,7 @@ export class RustDeskPeer {
     localPort?: number;
     timeoutMs: number;
   }): Promise<{ port: number; local: SocketAddress }> {
-    const link = this.track(await FramedLink.connectTcp(target));
+    const link = this.track(await FramedLink.connectTcp({ ...target, tls: this.options.tls }));
     try {
       await link.sendRendezvous({ $case: 'testNatRequest', value: { serial: 0 } });
       const reply = await link.nextNonKeyExchange(

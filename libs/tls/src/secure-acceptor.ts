@@ -1,0 +1,169 @@
+import { type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+
+import { Counter, type Logger, type Registry } from '@switchboard/observability';
+
+import { certificateNames } from './certificate-pair';
+import { type ListenerTlsMode } from './tls-settings';
+import { type TlsCredentials } from './tls-credentials';
+
+/** The first byte of every TLS connection: a handshake record (RFC 8446 §5.1, ContentType 22). */
+export const TLS_HANDSHAKE_RECORD = 0x16;
+
+export type HandshakeResult = 'ok' | 'failed' | 'timeout' | 'busy';
+
+/** One set per service, shared by its listeners (label `listener`). */
+export class TlsListenerMetrics {
+  readonly handshakes: Counter<'listener' | 'result'>;
+  readonly connections: Counter<'listener' | 'protocol'>;
+  readonly unknownServerNames: Counter<'listener'>;
+
+  constructor(registry: Registry, service: string) {
+    this.handshakes = new Counter({
+      name: `${service}_tls_handshakes_total`,
+      help: 'TLS handshakes by listener and result: ok, failed (bad or non-TLS bytes), timeout, busy (too many at once).',
+      labelNames: ['listener', 'result'],
+      registers: [registry],
+    });
+    this.connections = new Counter({
+      name: `${service}_tls_listener_connections_total`,
+      help: 'Connections a TLS-capable listener handed on, by protocol (tls or plain).',
+      labelNames: ['listener', 'protocol'],
+      registers: [registry],
+    });
+    this.unknownServerNames = new Counter({
+      name: `${service}_tls_unknown_server_names_total`,
+      help: 'Handshakes whose SNI names a host the certificate does not cover (served the certificate anyway).',
+      labelNames: ['listener'],
+      registers: [registry],
+    });
+  }
+}
+
+export interface SecureAcceptorOptions {
+  /** Metric and log label: `tcp`, `nat-test`, `ws`. */
+  readonly listener: string;
+  readonly mode: ListenerTlsMode;
+  /** Required unless the mode is off. */
+  readonly credentials: TlsCredentials | undefined;
+  readonly metrics: TlsListenerMetrics | undefined;
+  readonly logger: Logger;
+  /** Dual mode: a client that sends nothing for this long is closed, as the core would close it. */
+  readonly firstByteTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxPendingHandshakes: number;
+  /** Offered by ALPN (WebSocket ports: http/1.1); none by default. */
+  readonly alpnProtocols?: readonly string[];
+}
+
+/** What the listener gets: the stream to serve, and whether TLS protects it. */
+export type SecuredHandler = (stream: Socket, secured: boolean) => void;
+
+/**
+ * Puts TLS in front of an accepted socket as its listener's mode says. `off` hands the socket on
+ * untouched. `on` runs the handshake. `dual` waits for the first chunk, pushes it back into the
+ * socket's read buffer and looks at its first byte: 0x16 runs the handshake (the TLS socket reads
+ * the pushed-back bytes first), anything else hands the plain socket on, paused: the caller
+ * resumes it once it listens. The caller applies its per-IP caps before calling this, so a flood
+ * of handshakes is bounded by them and by `maxPendingHandshakes`. No error escapes: a bad or
+ * stalled handshake closes that socket and is counted.
+ */
+export class SecureAcceptor {
+  private pending = 0;
+
+  constructor(private readonly options: SecureAcceptorOptions) {
+    if (options.mode !== 'off' && options.credentials === undefined) {
+      throw new Error(`TLS mode ${options.mode} on ${options.listener} needs a certificate`);
+    }
+  }
+
+  get mode(): ListenerTlsMode {
+    return this.options.mode;
+  }
+
+  accept(socket: Socket, handler: SecuredHandler): void {
+    switch (this.options.mode) {
+      case 'off':
+        handler(socket, false);
+        return;
+      case 'on':
+        this.handshake(socket, handler);
+        return;
+      case 'dual':
+        this.sniff(socket, handler);
+        return;
+    }
+  }
+
+  private sniff(socket: Socket, handler: SecuredHandler): void {
+    const timer = setTimeout(() => socket.destroy(), this.options.firstByteTimeoutMs);
+    const stop = () => {
+      clearTimeout(timer);
+      socket.off('data', onFirstChunk);
+      socket.off('close', stop);
+      socket.off('error', stop);
+    };
+    const onFirstChunk = (chunk: Buffer) => {
+      stop();
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+        this.handshake(socket, handler);
+      } else {
+        this.options.metrics?.connections.inc({ listener: this.options.listener, protocol: 'plain' });
+        handler(socket, false);
+      }
+    };
+    socket.on('data', onFirstChunk);
+    socket.once('close', stop);
+    // An error before the first byte only closes this socket (the 'close' that follows cleans up).
+    socket.once('error', stop);
+    socket.resume();
+  }
+
+  private handshake(socket: Socket, handler: SecuredHandler): void {
+    const { listener, metrics, credentials, logger } = this.options;
+    if (this.pending >= this.options.maxPendingHandshakes || credentials === undefined) {
+      metrics?.handshakes.inc({ listener, result: 'busy' });
+      socket.destroy();
+      return;
+    }
+    this.pending += 1;
+    let settled = false;
+    const settle = (result: HandshakeResult) => {
+      if (settled) return;
+      settled = true;
+      this.pending -= 1;
+      clearTimeout(timer);
+      metrics?.handshakes.inc({ listener, result });
+    };
+    const secure = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: credentials.context,
+      SNICallback: (serverName, done) => {
+        if (!certificateNames(credentials.certificate.leaf, serverName)) {
+          metrics?.unknownServerNames.inc({ listener });
+        }
+        done(null, credentials.context);
+      },
+      ALPNProtocols: this.options.alpnProtocols ? [...this.options.alpnProtocols] : undefined,
+    });
+    const timer = setTimeout(() => {
+      settle('timeout');
+      secure.destroy();
+    }, this.options.handshakeTimeoutMs);
+    const onHandshakeError = (error: Error) => {
+      settle('failed');
+      logger.debug({ err: error, listener, address: socket.remoteAddress }, 'TLS handshake failed');
+      secure.destroy();
+    };
+    secure.once('error', onHandshakeError);
+    secure.once('close', () => settle('failed'));
+    secure.once('secure', () => {
+      secure.off('error', onHandshakeError);
+      settle('ok');
+      metrics?.connections.inc({ listener, protocol: 'tls' });
+      handler(secure, true);
+    });
+  }
+}
