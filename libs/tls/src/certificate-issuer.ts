@@ -98,7 +98,10 @@ export async function issueCertificate(request: CertificateRequest): Promise<Iss
 }
 
 /** The certificate `TLS=self-signed` serves: this host's names, valid for `days`. */
-export async function issueSelfSignedCertificate(hosts: readonly string[], days = 365): Promise<IssuedCertificate> {
+export async function issueSelfSignedCertificate(
+  hosts: readonly string[],
+  days = 365,
+): Promise<IssuedCertificate> {
   const { certPem, keyPem } = await issueCertificate({
     name: `CN=${hosts[0] ?? 'switchboard'}`,
     hosts,

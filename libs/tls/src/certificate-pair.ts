@@ -18,6 +18,8 @@ export interface CertificatePair {
   readonly notAfter: Date;
   /** SHA-256 of both files' bytes: tells a real change from a touch. */
   readonly digest: string;
+  /** The files' bytes, for servers that build their own context (tls.Server setSecureContext). */
+  readonly pem: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 export type PairReading =
@@ -73,6 +75,7 @@ export async function readCertificatePair(
       leaf,
       notAfter,
       digest: createHash('sha256').update(certBytes).update(keyBytes).digest('hex'),
+      pem: { cert: certBytes, key: keyBytes },
     },
     warnings: pairWarnings(leaf, files.certFile, options),
   };
@@ -90,7 +93,9 @@ async function readKeyFile(keyFile: string, problems: string[]): Promise<Buffer 
     }
     return await readFile(keyFile);
   } catch (error) {
-    problems.push(`TLS_KEY_FILE ${keyFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    problems.push(
+      `TLS_KEY_FILE ${keyFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
     return undefined;
   }
 }
@@ -106,7 +111,9 @@ function parseChain(bytes: Buffer, file: string, problems: string[]): X509Certif
     try {
       chain.push(new X509Certificate(block));
     } catch {
-      problems.push(`TLS_CERT_FILE ${file}: certificate ${index + 1} of ${blocks.length} is not valid PEM/X.509`);
+      problems.push(
+        `TLS_CERT_FILE ${file}: certificate ${index + 1} of ${blocks.length} is not valid PEM/X.509`,
+      );
     }
   }
   return chain;

@@ -1,9 +1,10 @@
 import { type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 
 import { Counter, type Logger, type Registry } from '@switchboard/observability';
 
 import { certificateNames } from './certificate-pair';
+import { MODERN_TLS_OPTIONS } from './modern-tls';
 import { type ListenerTlsMode } from './tls-settings';
 import { type TlsCredentials } from './tls-credentials';
 
@@ -69,12 +70,16 @@ export type SecuredHandler = (stream: Socket, secured: boolean) => void;
  * stalled handshake closes that socket and is counted.
  */
 export class SecureAcceptor {
-  private pending = 0;
+  private readonly tlsServer: TlsServer | undefined;
+  /** Handshakes under way, by the client's address and port, with who gets the secure socket. */
+  private readonly waiting = new Map<string, SecuredHandler>();
 
   constructor(private readonly options: SecureAcceptorOptions) {
-    if (options.mode !== 'off' && options.credentials === undefined) {
+    if (options.mode === 'off') return;
+    if (options.credentials === undefined) {
       throw new Error(`TLS mode ${options.mode} on ${options.listener} needs a certificate`);
     }
+    this.tlsServer = this.createTlsServer(options.credentials);
   }
 
   get mode(): ListenerTlsMode {
@@ -122,48 +127,68 @@ export class SecureAcceptor {
   }
 
   private handshake(socket: Socket, handler: SecuredHandler): void {
-    const { listener, metrics, credentials, logger } = this.options;
-    if (this.pending >= this.options.maxPendingHandshakes || credentials === undefined) {
+    const { listener, metrics } = this.options;
+    const server = this.tlsServer;
+    if (server === undefined || this.waiting.size >= this.options.maxPendingHandshakes) {
       metrics?.handshakes.inc({ listener, result: 'busy' });
       socket.destroy();
       return;
     }
-    this.pending += 1;
-    let settled = false;
-    const settle = (result: HandshakeResult) => {
-      if (settled) return;
-      settled = true;
-      this.pending -= 1;
-      clearTimeout(timer);
-      metrics?.handshakes.inc({ listener, result });
-    };
-    const secure = new TLSSocket(socket, {
-      isServer: true,
-      secureContext: credentials.context,
+    const key = endpointKey(socket);
+    this.waiting.set(key, handler);
+    // However the handshake ends, the raw socket closes or the secure socket is handed on.
+    socket.once('close', () => {
+      if (this.waiting.get(key) === handler) this.waiting.delete(key);
+    });
+    server.emit('connection', socket);
+  }
+
+  /**
+   * The TLS side goes through a tls.Server that never listens, fed each socket by 'connection'
+   * (the documented way to hand a server a socket): it runs the handshake timeout, and it is what
+   * releases a server socket's control after the handshake, without which Node keeps later TLS
+   * errors (a client sending plain bytes) to itself and the connection hangs open.
+   */
+  private createTlsServer(credentials: TlsCredentials): TlsServer {
+    const { listener, metrics, logger } = this.options;
+    const server = createTlsServer({
+      ...MODERN_TLS_OPTIONS,
+      ...credentials.certificate.pem,
+      handshakeTimeout: this.options.handshakeTimeoutMs,
+      ALPNProtocols: this.options.alpnProtocols ? [...this.options.alpnProtocols] : undefined,
       SNICallback: (serverName, done) => {
         if (!certificateNames(credentials.certificate.leaf, serverName)) {
           metrics?.unknownServerNames.inc({ listener });
         }
         done(null, credentials.context);
       },
-      ALPNProtocols: this.options.alpnProtocols ? [...this.options.alpnProtocols] : undefined,
     });
-    const timer = setTimeout(() => {
-      settle('timeout');
-      secure.destroy();
-    }, this.options.handshakeTimeoutMs);
-    const onHandshakeError = (error: Error) => {
-      settle('failed');
-      logger.debug({ err: error, listener, address: socket.remoteAddress }, 'TLS handshake failed');
-      secure.destroy();
-    };
-    secure.once('error', onHandshakeError);
-    secure.once('close', () => settle('failed'));
-    secure.once('secure', () => {
-      secure.off('error', onHandshakeError);
-      settle('ok');
+    credentials.onChange(() =>
+      server.setSecureContext({ ...MODERN_TLS_OPTIONS, ...credentials.certificate.pem }),
+    );
+    server.on('secureConnection', (secure: TLSSocket) => {
+      const key = endpointKey(secure);
+      const handler = this.waiting.get(key);
+      this.waiting.delete(key);
+      if (handler === undefined) {
+        secure.destroy();
+        return;
+      }
+      metrics?.handshakes.inc({ listener, result: 'ok' });
       metrics?.connections.inc({ listener, protocol: 'tls' });
       handler(secure, true);
     });
+    server.on('tlsClientError', (error: Error & { code?: string }, secure: TLSSocket) => {
+      const result: HandshakeResult = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'timeout' : 'failed';
+      metrics?.handshakes.inc({ listener, result });
+      logger.debug({ err: error, listener, address: secure.remoteAddress }, 'TLS handshake failed');
+      secure.destroy();
+    });
+    return server;
   }
+}
+
+/** A live TCP connection's peer address and port: unique among a listener's open sockets. */
+function endpointKey(socket: Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
 }

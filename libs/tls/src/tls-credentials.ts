@@ -131,7 +131,10 @@ export class TlsCredentials {
         // Counted once per change on disk; the next change (the other half arriving) is read again.
         this.reloadFailed.set(1);
         this.reloads.inc({ result: 'failed' });
-        logger.error({ problems: reading.problems }, 'new TLS certificate files are not usable; still serving the previous pair');
+        logger.error(
+          { problems: reading.problems },
+          'new TLS certificate files are not usable; still serving the previous pair',
+        );
         this.signature = signature ?? MISSING;
         return 'failed';
       }
@@ -164,7 +167,9 @@ const MISSING = 'missing';
 async function fileSignature(files: CertificateFiles): Promise<string | undefined> {
   try {
     const [cert, key] = await Promise.all([stat(files.certFile), stat(files.keyFile)]);
-    return [cert, key].map((info) => `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.mode}`).join('|');
+    return [cert, key]
+      .map((info) => `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.mode}`)
+      .join('|');
   } catch {
     return undefined;
   }

@@ -18,9 +18,7 @@ export type ApiTlsMode = (typeof API_TLS_MODES)[number];
 
 /** A listener mode variable; unset means "dual when a certificate is configured, else off". */
 export function listenerTlsMode() {
-  return z
-    .enum(LISTENER_TLS_MODES, { error: `must be one of ${LISTENER_TLS_MODES.join(', ')}` })
-    .optional();
+  return z.enum(LISTENER_TLS_MODES, { error: `must be one of ${LISTENER_TLS_MODES.join(', ')}` }).optional();
 }
 
 export function apiTlsMode() {
