@@ -126,7 +126,11 @@ describe('api HTTPS config', () => {
     expect(apiServesHttps(parseConfig(apiConfigSchema, {}))).toBe(false);
     const withPair = parseConfig(apiConfigSchema, pair);
     expect(apiServesHttps(withPair)).toBe(true);
-    expect(withPair).toMatchObject({ TLS_RELOAD_SECONDS: 5, TLS_HANDSHAKE_TIMEOUT_SECONDS: 10, TLS_PUBLIC_HOSTS: [] });
+    expect(withPair).toMatchObject({
+      TLS_RELOAD_SECONDS: 5,
+      TLS_HANDSHAKE_TIMEOUT_SECONDS: 10,
+      TLS_PUBLIC_HOSTS: [],
+    });
     expect(apiServesHttps(parseConfig(apiConfigSchema, { ...pair, API_TLS: 'off' }))).toBe(false);
     expect(apiServesHttps(parseConfig(apiConfigSchema, { ...pair, API_TLS: 'on' }))).toBe(true);
   });
@@ -144,30 +148,33 @@ describe('api HTTPS config', () => {
   });
 
   it('takes a redirect port only beside HTTPS and apart from the other ports', () => {
-    expect(parseConfig(apiConfigSchema, { ...pair, API_HTTP_REDIRECT_PORT: '8080' }).API_HTTP_REDIRECT_PORT).toBe(
-      8080,
-    );
+    expect(
+      parseConfig(apiConfigSchema, { ...pair, API_HTTP_REDIRECT_PORT: '8080' }).API_HTTP_REDIRECT_PORT,
+    ).toBe(8080);
     expect(problemsOf(() => parseConfig(apiConfigSchema, { API_HTTP_REDIRECT_PORT: '8080' }))).toEqual([
       expect.stringMatching(/^API_HTTP_REDIRECT_PORT: redirects to HTTPS, so it needs API_TLS on/),
     ]);
     expect(
-      problemsOf(() => parseConfig(apiConfigSchema, { ...pair, API_PORT: '8443', API_HTTP_REDIRECT_PORT: '8443' })),
+      problemsOf(() =>
+        parseConfig(apiConfigSchema, { ...pair, API_PORT: '8443', API_HTTP_REDIRECT_PORT: '8443' }),
+      ),
     ).toEqual([expect.stringMatching(/^API_HTTP_REDIRECT_PORT: must differ from API_PORT/)]);
-    expect(problemsOf(() => parseConfig(apiConfigSchema, { ...pair, API_HTTP_REDIRECT_PORT: '9114' }))).toEqual([
-      expect.stringMatching(/^API_HTTP_REDIRECT_PORT: must differ from METRICS_PORT/),
-    ]);
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { ...pair, API_HTTP_REDIRECT_PORT: '9114' })),
+    ).toEqual([expect.stringMatching(/^API_HTTP_REDIRECT_PORT: must differ from METRICS_PORT/)]);
   });
 
   it('refuses an http:// PUBLIC_URL while the api serves HTTPS (the console could not pass its Origin checks)', () => {
-    expect(problemsOf(() => parseConfig(apiConfigSchema, { ...pair, PUBLIC_URL: 'http://rd.example.com' }))).toEqual([
-      expect.stringMatching(/^PUBLIC_URL: is http:\/\/ but the api serves HTTPS/),
-    ]);
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { ...pair, PUBLIC_URL: 'http://rd.example.com' })),
+    ).toEqual([expect.stringMatching(/^PUBLIC_URL: is http:\/\/ but the api serves HTTPS/)]);
     expect(parseConfig(apiConfigSchema, { ...pair, PUBLIC_URL: 'https://rd.example.com' }).PUBLIC_URL).toBe(
       'https://rd.example.com',
     );
     // Behind a TLS-terminating proxy (API_TLS off) an http:// address stays the operator's call.
     expect(
-      parseConfig(apiConfigSchema, { ...pair, API_TLS: 'off', PUBLIC_URL: 'http://rd.example.com' }).PUBLIC_URL,
+      parseConfig(apiConfigSchema, { ...pair, API_TLS: 'off', PUBLIC_URL: 'http://rd.example.com' })
+        .PUBLIC_URL,
     ).toBe('http://rd.example.com');
   });
 });

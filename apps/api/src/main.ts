@@ -37,7 +37,11 @@ async function main(): Promise<void> {
     resolved = await resolveApiSecrets(config, new SecretsFile(secretsFilePath(config.KEY_DIR)));
     eventKey = await resolveEventSigningKey(config);
   } catch (error) {
-    if (!(error instanceof SecretsFileError || error instanceof EventKeyFileError || error instanceof TlsConfigError)) {
+    if (!(
+      error instanceof SecretsFileError ||
+      error instanceof EventKeyFileError ||
+      error instanceof TlsConfigError
+    )) {
       throw error;
     }
     logger.fatal({ err: error }, error.message);

@@ -1,12 +1,7 @@
 import { type Server as HttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 
 import { type Logger, type Registry } from '@switchboard/observability';
-import {
-  certificateNames,
-  MODERN_TLS_OPTIONS,
-  TlsCredentials,
-  TlsListenerMetrics,
-} from '@switchboard/tls';
+import { certificateNames, MODERN_TLS_OPTIONS, TlsCredentials, TlsListenerMetrics } from '@switchboard/tls';
 
 import { apiServesHttps, type ApiConfig } from '../config';
 

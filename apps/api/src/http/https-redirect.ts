@@ -11,7 +11,8 @@ const MAX_HEADER_BYTES = 8 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 const HTTPS_DEFAULT_PORT = 443;
 // RFC 1123 host names; IP literals are checked with isIP.
-const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 
 export interface RedirectTarget {
   /** PUBLIC_URL: where every request is sent, whatever Host the client claims. */
