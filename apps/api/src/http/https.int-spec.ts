@@ -176,9 +176,9 @@ describe('api over HTTPS', () => {
     ).toBeGreaterThan(failedBefore);
   });
 
-  it('refuses a TLS 1.1 client', async () => {
-    const failedBefore = await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
-    const outcome = await new Promise<string>((resolve) => {
+  /** A TLS 1.1 handshake's outcome: the error code, or 'connected'. */
+  function connectWithTls11(servername?: string): Promise<string> {
+    return new Promise<string>((resolve) => {
       // SECLEVEL=0 so this client's own OpenSSL is willing to offer TLS 1.1: the refusal must be the server's.
       const socket = tlsConnect({
         host: '127.0.0.1',
@@ -187,6 +187,7 @@ describe('api over HTTPS', () => {
         minVersion: 'TLSv1',
         maxVersion: 'TLSv1.1',
         ciphers: 'DEFAULT:@SECLEVEL=0',
+        ...(servername ? { servername } : {}),
       });
       socket.once('secureConnect', () => {
         socket.destroy();
@@ -194,7 +195,11 @@ describe('api over HTTPS', () => {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     });
-    expect(outcome).not.toBe('connected');
+  }
+
+  it('refuses a TLS 1.1 client', async () => {
+    const failedBefore = await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
+    expect(await connectWithTls11()).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
     expect(
       await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m),
     ).toBeGreaterThan(failedBefore);
@@ -224,6 +229,9 @@ describe('api over HTTPS', () => {
         localPort: before.localPort,
         fingerprint: before.fingerprint,
       });
+      // The reloaded context keeps the protocol floor, on both paths.
+      expect(await connectWithTls11()).not.toBe('connected');
+      expect(await connectWithTls11('localhost')).not.toBe('connected');
 
       // A certificate without its key: the pair on disk is unusable, the last good one keeps serving.
       const other = await ca.issueServer({ name: 'other' });
