@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { type EventSigningKey } from '@switchboard/events';
 import { type Logger } from '@switchboard/observability';
+import { type TlsCredentials } from '@switchboard/tls';
 
 import { AddressBooksModule } from './address-books/address-books.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -33,6 +34,7 @@ import { ConsoleModule } from './console/console.module';
 import { LiveEventsModule } from './live-events/live-events.module';
 import { ApiValidationPipe } from './http/validation';
 import { MetricsModule } from './metrics/metrics.module';
+import { type MetricsRegistry } from './metrics/metrics.registry';
 import { cryptoRandom, type RandomSource } from './random/random-source';
 import { RedisModule } from './redis/redis.module';
 import { type ApiSecrets } from './secrets';
@@ -54,6 +56,10 @@ export interface AppDependencies {
   clock?: Clock;
   /** Defaults to node:crypto; tests may pass a predictable one. */
   random?: RandomSource;
+  /** Built before Nest when something registers metrics first (the TLS certificate's); else the app makes one. */
+  metrics?: MetricsRegistry;
+  /** API_TLS on: the certificate API_PORT serves (http/api-tls.ts). Absent: plain http. */
+  tls?: TlsCredentials;
 }
 
 @Global()
@@ -96,7 +102,7 @@ export class AppModule {
         AuditModule,
         ChangesModule,
         AuthModule,
-        MetricsModule,
+        MetricsModule.register(dependencies.metrics),
         HealthModule,
         ConsoleModule,
         ClientAccountModule,

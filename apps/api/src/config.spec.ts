@@ -1,6 +1,6 @@
 import { ConfigError, parseConfig } from '@switchboard/config';
 
-import { apiConfigSchema, bootstrapConfigSchema } from './config';
+import { apiConfigSchema, apiServesHttps, bootstrapConfigSchema } from './config';
 import { generateSecrets } from './secrets';
 
 function problemsOf(run: () => unknown): readonly string[] {
@@ -116,6 +116,66 @@ describe('api config', () => {
     expect(problemsOf(() => parseConfig(apiConfigSchema, { PUBLIC_URL: 'ftp://x' }))).toEqual([
       'PUBLIC_URL: must be an http:// or https:// URL (got "ftp://x")',
     ]);
+  });
+});
+
+describe('api HTTPS config', () => {
+  const pair = { TLS_CERT_FILE: '/tls/server.crt', TLS_KEY_FILE: '/tls/server.key' };
+
+  it('serves HTTPS by default once a certificate is configured, and plain http without one or when off', () => {
+    expect(apiServesHttps(parseConfig(apiConfigSchema, {}))).toBe(false);
+    const withPair = parseConfig(apiConfigSchema, pair);
+    expect(apiServesHttps(withPair)).toBe(true);
+    expect(withPair).toMatchObject({
+      TLS_RELOAD_SECONDS: 5,
+      TLS_HANDSHAKE_TIMEOUT_SECONDS: 10,
+      TLS_PUBLIC_HOSTS: [],
+    });
+    expect(apiServesHttps(parseConfig(apiConfigSchema, { ...pair, API_TLS: 'off' }))).toBe(false);
+    expect(apiServesHttps(parseConfig(apiConfigSchema, { ...pair, API_TLS: 'on' }))).toBe(true);
+  });
+
+  it('names every TLS problem at once: a mode without files, half a pair, an unknown mode', () => {
+    expect(problemsOf(() => parseConfig(apiConfigSchema, { API_TLS: 'on' }))).toEqual([
+      expect.stringMatching(/^API_TLS: is on, which needs TLS_CERT_FILE and TLS_KEY_FILE/),
+    ]);
+    expect(problemsOf(() => parseConfig(apiConfigSchema, { TLS_CERT_FILE: '/tls/server.crt' }))).toEqual([
+      expect.stringMatching(/^TLS_KEY_FILE: must be set with TLS_CERT_FILE/),
+    ]);
+    expect(problemsOf(() => parseConfig(apiConfigSchema, { ...pair, API_TLS: 'dual' }))).toEqual([
+      expect.stringMatching(/^API_TLS: must be one of off, on/),
+    ]);
+  });
+
+  it('takes a redirect port only beside HTTPS and apart from the other ports', () => {
+    expect(
+      parseConfig(apiConfigSchema, { ...pair, API_HTTP_REDIRECT_PORT: '8080' }).API_HTTP_REDIRECT_PORT,
+    ).toBe(8080);
+    expect(problemsOf(() => parseConfig(apiConfigSchema, { API_HTTP_REDIRECT_PORT: '8080' }))).toEqual([
+      expect.stringMatching(/^API_HTTP_REDIRECT_PORT: redirects to HTTPS, so it needs API_TLS on/),
+    ]);
+    expect(
+      problemsOf(() =>
+        parseConfig(apiConfigSchema, { ...pair, API_PORT: '8443', API_HTTP_REDIRECT_PORT: '8443' }),
+      ),
+    ).toEqual([expect.stringMatching(/^API_HTTP_REDIRECT_PORT: must differ from API_PORT/)]);
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { ...pair, API_HTTP_REDIRECT_PORT: '9114' })),
+    ).toEqual([expect.stringMatching(/^API_HTTP_REDIRECT_PORT: must differ from METRICS_PORT/)]);
+  });
+
+  it('refuses an http:// PUBLIC_URL while the api serves HTTPS (the console could not pass its Origin checks)', () => {
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { ...pair, PUBLIC_URL: 'http://rd.example.com' })),
+    ).toEqual([expect.stringMatching(/^PUBLIC_URL: is http:\/\/ but the api serves HTTPS/)]);
+    expect(parseConfig(apiConfigSchema, { ...pair, PUBLIC_URL: 'https://rd.example.com' }).PUBLIC_URL).toBe(
+      'https://rd.example.com',
+    );
+    // Behind a TLS-terminating proxy (API_TLS off) an http:// address stays the operator's call.
+    expect(
+      parseConfig(apiConfigSchema, { ...pair, API_TLS: 'off', PUBLIC_URL: 'http://rd.example.com' })
+        .PUBLIC_URL,
+    ).toBe('http://rd.example.com');
   });
 });
 

@@ -5,6 +5,14 @@ import { parsePublicKeyFile } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
 import {
+  type ApiTlsMode,
+  apiTlsMode,
+  effectiveApiMode,
+  type TlsFileSettings,
+  tlsFields,
+  tlsSettingsProblems,
+} from '@switchboard/tls';
+import {
   type DeepReadonly,
   type Environment,
   flag,
@@ -12,6 +20,7 @@ import {
   list,
   loadConfig,
   metricsHost,
+  optionalPort,
   port,
   positiveInteger,
   sharedFields,
@@ -106,6 +115,18 @@ export const apiConfigSchema = z
      */
     METRICS_PORT: port(9114),
     METRICS_HOST: metricsHost,
+    // HTTPS (docs/tls.md): TLS_CERT_FILE/TLS_KEY_FILE and the reload and handshake knobs all services share.
+    ...tlsFields,
+    /**
+     * `on`: API_PORT serves HTTPS only (the console, the API and the live stream as wss). Unset: on
+     * when TLS_CERT_FILE is set, else off (plain http, e.g. behind a TLS-terminating proxy).
+     */
+    API_TLS: apiTlsMode(),
+    /**
+     * With API_TLS on, a plain-http port that answers every request with a 308 to the HTTPS api
+     * (PUBLIC_URL's origin, else the request's host name on API_PORT). Unset: no plain listener.
+     */
+    API_HTTP_REDIRECT_PORT: optionalPort(),
     /** Where operators reach the api from outside (links in the console, OIDC callbacks later). */
     PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
@@ -295,7 +316,51 @@ export const apiConfigSchema = z
       (entry) => PROXY_RANGES[entry] ?? [entry],
     );
     if (wideProxies) context.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: wideProxies });
+    for (const problem of httpsProblems(config)) {
+      context.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
+    }
   });
+
+interface HttpsSettings extends TlsFileSettings {
+  readonly API_TLS?: ApiTlsMode | undefined;
+  readonly API_HTTP_REDIRECT_PORT?: number | undefined;
+  readonly API_PORT: number;
+  readonly METRICS_PORT: number;
+  readonly PUBLIC_URL?: string | undefined;
+}
+
+/** Whether API_PORT speaks HTTPS: API_TLS, or its default (on when a certificate is configured). */
+export function apiServesHttps(config: HttpsSettings): boolean {
+  return effectiveApiMode(config.API_TLS, config) === 'on';
+}
+
+function httpsProblems(config: HttpsSettings): { path: string; message: string }[] {
+  const problems = tlsSettingsProblems(config, { API_TLS: config.API_TLS });
+  const https = apiServesHttps(config);
+  const redirectPort = config.API_HTTP_REDIRECT_PORT;
+  if (redirectPort !== undefined) {
+    const clash = [
+      ['API_PORT', config.API_PORT],
+      ['METRICS_PORT', config.METRICS_PORT],
+    ].find(([, taken]) => taken === redirectPort);
+    if (clash) problems.push({ path: 'API_HTTP_REDIRECT_PORT', message: `must differ from ${clash[0]}` });
+    if (!https) {
+      problems.push({
+        path: 'API_HTTP_REDIRECT_PORT',
+        message: 'redirects to HTTPS, so it needs API_TLS on (and TLS_CERT_FILE/TLS_KEY_FILE)',
+      });
+    }
+  }
+  // A refusal, not a warning: browsers would be on https://, so the Origin checks (which compare
+  // with PUBLIC_URL's origin) would refuse every sign-in and change from the console.
+  if (https && config.PUBLIC_URL?.startsWith('http://')) {
+    problems.push({
+      path: 'PUBLIC_URL',
+      message: 'is http:// but the api serves HTTPS (API_TLS on): use its https:// address',
+    });
+  }
+  return problems;
+}
 
 export const bootstrapConfigSchema = z.object({
   ...storageFields,

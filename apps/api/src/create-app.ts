@@ -1,5 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import { type DynamicModule, type Type } from '@nestjs/common';
+import { type Server as HttpsServer } from 'node:https';
+
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -9,10 +11,12 @@ import { registerClientJsonBodyParser } from './client-api/client-json-body';
 import { setUpConsoleAssets } from './console/console.module';
 import { setUpApiDocs } from './docs/api-docs.module';
 import { frameworkErrorHandler } from './errors/framework-error-handler';
+import { apiTlsMetrics, attachCredentials, httpsServerOptions } from './http/api-tls';
 import { REQUEST_ID_HEADER, requestIdGenerator } from './http/request-id';
 import { registerSecurityHeaders } from './http/security-headers';
 import { trackServedRoutes } from './http/served-routes';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter';
+import { MetricsRegistry } from './metrics/metrics.registry';
 import { cryptoRandom } from './random/random-source';
 
 // Probes arrive every few seconds; logging each would drown the real traffic. (Scrapes go to the ops
@@ -32,8 +36,11 @@ export async function createApiApp(
   dependencies: AppDependencies,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const { config, logger } = dependencies;
+  const { config, logger, tls } = dependencies;
+  const metrics = dependencies.metrics ?? new MetricsRegistry();
+  const tlsMetrics = tls ? apiTlsMetrics(metrics.registry) : undefined;
   const adapter = new FastifyAdapter({
+    ...(tls && tlsMetrics ? { https: httpsServerOptions(tls, config, tlsMetrics) } : {}),
     bodyLimit: config.API_BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     loggerInstance: logger.child({ component: 'http' }),
@@ -44,6 +51,13 @@ export async function createApiApp(
       disableRequestLogging: (request) => QUIET_PATHS.has(request.url.split('?')[0] ?? ''),
     }),
   });
+  if (tls && tlsMetrics) {
+    attachCredentials(adapter.getInstance().server as unknown as HttpsServer, tls, tlsMetrics, logger);
+    adapter.getInstance().addHook('onClose', (_instance, done) => {
+      tls.stop();
+      done();
+    });
+  }
   trackServedRoutes(adapter.getInstance());
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
@@ -51,7 +65,7 @@ export async function createApiApp(
   });
 
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.register(dependencies, options.extraModules),
+    AppModule.register({ ...dependencies, metrics }, options.extraModules),
     adapter,
     {
       logger: new NestLoggerAdapter(logger.child({ component: 'nest' })),

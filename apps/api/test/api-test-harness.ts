@@ -7,11 +7,13 @@ import { type Environment, parseConfig } from '@switchboard/config';
 import { EventSigningKey } from '@switchboard/events';
 import { type NewUser, type UserRecord, UserRepository, type UserRole } from '@switchboard/data-access';
 import { createLogger, type Logger } from '@switchboard/observability';
+import { type TlsCredentials } from '@switchboard/tls';
 
 import { AccessTokens } from '../src/auth/access-tokens';
 import { PasswordHasher } from '../src/auth/password-hasher';
 import { apiConfigSchema, type ApiConfig } from '../src/config';
 import { createApiApp, type CreateAppOptions } from '../src/create-app';
+import { type MetricsRegistry } from '../src/metrics/metrics.registry';
 import { type ApiSecrets, generateSecrets, resolveApiSecrets, SecretsFile } from '../src/secrets';
 import { type Clock } from '../src/time/clock';
 
@@ -47,6 +49,9 @@ export interface TestAppOptions {
   readonly extraModules?: CreateAppOptions['extraModules'];
   /** Instead of a silent one, e.g. the api's own logger writing where the test reads. */
   readonly logger?: Logger;
+  /** HTTPS on the app's server (loaded with `metrics`' registry, as main.ts does). */
+  readonly tls?: TlsCredentials;
+  readonly metrics?: MetricsRegistry;
 }
 
 export async function startTestApp(
@@ -63,6 +68,8 @@ export async function startTestApp(
       secrets: await testSecrets(),
       eventSigningKey: TEST_EVENT_SIGNING_KEY,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     },
     { extraModules: options.extraModules },
   );

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 
 import { MODERN_TLS_OPTIONS } from './modern-tls';
 
@@ -13,6 +13,11 @@ export interface CertificateFiles {
 /** A certificate and key that belong together, ready to serve. */
 export interface CertificatePair {
   readonly context: SecureContext;
+  /**
+   * What `context` was made from: for a `tls.Server`/`https.Server`, whose default context (the one
+   * for clients that send no SNI) can only be replaced through `server.setSecureContext(options)`.
+   */
+  readonly contextOptions: Readonly<SecureContextOptions>;
   /** The server certificate (the first in the chain file). */
   readonly leaf: X509Certificate;
   readonly notAfter: Date;
@@ -61,9 +66,10 @@ export async function readCertificatePair(
   }
   if (problems.length > 0 || !leaf || !certBytes || !keyBytes) return { ok: false, problems };
 
+  const contextOptions = { ...MODERN_TLS_OPTIONS, cert: certBytes, key: keyBytes };
   let context: SecureContext;
   try {
-    context = createSecureContext({ ...MODERN_TLS_OPTIONS, cert: certBytes, key: keyBytes });
+    context = createSecureContext(contextOptions);
   } catch (error) {
     return { ok: false, problems: [`TLS: the pair cannot be used: ${(error as Error).message}`] };
   }
@@ -72,6 +78,7 @@ export async function readCertificatePair(
     ok: true,
     pair: {
       context,
+      contextOptions,
       leaf,
       notAfter,
       digest: createHash('sha256').update(certBytes).update(keyBytes).digest('hex'),
