@@ -23,8 +23,6 @@ export interface CertificatePair {
   readonly notAfter: Date;
   /** SHA-256 of both files' bytes: tells a real change from a touch. */
   readonly digest: string;
-  /** The files' bytes, for servers that build their own context (tls.Server setSecureContext). */
-  readonly pem: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 export type PairReading =
@@ -82,7 +80,6 @@ export async function readCertificatePair(
       leaf,
       notAfter,
       digest: createHash('sha256').update(certBytes).update(keyBytes).digest('hex'),
-      pem: { cert: certBytes, key: keyBytes },
     },
     warnings: pairWarnings(leaf, files.certFile, options),
   };

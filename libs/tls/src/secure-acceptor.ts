@@ -4,7 +4,6 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import { Counter, type Logger, type Registry } from '@switchboard/observability';
 
 import { certificateNames } from './certificate-pair';
-import { MODERN_TLS_OPTIONS } from './modern-tls';
 import { type ListenerTlsMode } from './tls-settings';
 import { type TlsCredentials } from './tls-credentials';
 
@@ -152,8 +151,7 @@ export class SecureAcceptor {
   private createTlsServer(credentials: TlsCredentials): TlsServer {
     const { listener, metrics, logger } = this.options;
     const server = createTlsServer({
-      ...MODERN_TLS_OPTIONS,
-      ...credentials.certificate.pem,
+      ...credentials.certificate.contextOptions,
       handshakeTimeout: this.options.handshakeTimeoutMs,
       ALPNProtocols: this.options.alpnProtocols ? [...this.options.alpnProtocols] : undefined,
       SNICallback: (serverName, done) => {
@@ -163,9 +161,7 @@ export class SecureAcceptor {
         done(null, credentials.context);
       },
     });
-    credentials.onChange(() =>
-      server.setSecureContext({ ...MODERN_TLS_OPTIONS, ...credentials.certificate.pem }),
-    );
+    credentials.onChange(() => server.setSecureContext(credentials.certificate.contextOptions));
     server.on('secureConnection', (secure: TLSSocket) => {
       const key = endpointKey(secure);
       const handler = this.waiting.get(key);
