@@ -89,7 +89,11 @@ export class FramedLink {
       localPort: options.localPort,
     };
     const socket = options.tls
-      ? connectTls({ ...target, ca: options.tls.ca, servername: options.tls.servername ?? serverName(options.host) })
+      ? connectTls({
+          ...target,
+          ca: options.tls.ca,
+          servername: options.tls.servername ?? serverName(options.host),
+        })
       : connectSocket(target);
     try {
       await withTimeout(
