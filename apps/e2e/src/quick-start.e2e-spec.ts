@@ -209,7 +209,9 @@ describeWithCluster(
         const page = await httpsGet(`https://127.0.0.1:${ports.api}/`, certPem);
         expect(page.status).toBe(200);
         expect(page.body).toContain('<div id="root">');
-        expect(banner).toContain(`web console       https://localhost:${ports.api}/ (sign in as the admin user)`);
+        expect(banner).toContain(
+          `web console       https://localhost:${ports.api}/ (sign in as the admin user)`,
+        );
         expect(banner).toContain(`TLS certificate   ${certFile} (self-signed)`);
         expect(banner).toContain('dual mode');
         expect(banner).toContain('allow-insecure-tls-fallback=Y');

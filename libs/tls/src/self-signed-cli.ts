@@ -43,6 +43,8 @@ async function main(args: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`self-signed certificate failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `self-signed certificate failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

@@ -58,7 +58,10 @@ describe('ensureSelfSignedPair', () => {
     await ensureSelfSignedPair({ ...request, ...other });
     await writeFile(keyFile, await readFile(join(dir, 'other.key')), { mode: 0o600 });
     const mismatched = await ensureSelfSignedPair(request);
-    expect(mismatched).toMatchObject({ action: 'replaced', reason: expect.stringContaining('is not the key') });
+    expect(mismatched).toMatchObject({
+      action: 'replaced',
+      reason: expect.stringContaining('is not the key'),
+    });
     expect(await readCertificatePair(request)).toMatchObject({ ok: true });
   });
 

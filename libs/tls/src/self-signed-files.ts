@@ -21,7 +21,11 @@ export interface SelfSignedRequest {
 
 export type SelfSignedOutcome =
   | { readonly action: 'kept'; readonly certificate: X509Certificate }
-  | { readonly action: 'created' | 'replaced'; readonly certificate: X509Certificate; readonly reason: string };
+  | {
+      readonly action: 'created' | 'replaced';
+      readonly certificate: X509Certificate;
+      readonly reason: string;
+    };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
