@@ -71,9 +71,15 @@ case "${TLS:-}" in
     IFS=',' read -r -a extra_hosts <<<"${TLS_PUBLIC_HOSTS:-}"
     node dist/libs/tls/src/self-signed-cli.js "$TLS_CERT_FILE" "$TLS_KEY_FILE" \
       localhost 127.0.0.1 ::1 "$(hostname)" "$PUBLIC_HOST" "${extra_hosts[@]}"
-    # Signal calls the api over HTTPS (API_URL below), and this script checks the console: both
-    # trust this certificate (one file; an operator's own NODE_EXTRA_CA_CERTS is left alone).
-    export NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-$TLS_CERT_FILE}"
+    # Signal calls the api over HTTPS (API_URL below): the services trust this certificate besides
+    # Node's own roots. Node takes one extra file, so one already configured gets it appended.
+    extra_ca="${NODE_EXTRA_CA_CERTS:-}"
+    if [ -n "$extra_ca" ] && [ "$extra_ca" != "$TLS_CERT_FILE" ] && [ -r "$extra_ca" ]; then
+      cat "$extra_ca" "$TLS_CERT_FILE" >"$VAR_DIR/tls/trusted.pem"
+      export NODE_EXTRA_CA_CERTS="$VAR_DIR/tls/trusted.pem"
+    else
+      export NODE_EXTRA_CA_CERTS="$TLS_CERT_FILE"
+    fi
     ;;
   files)
     if [ -z "${TLS_CERT_FILE:-}" ] || [ -z "${TLS_KEY_FILE:-}" ]; then
@@ -165,9 +171,10 @@ TEXT
   fi
   if [ "$self_signed" = true ]; then
     cat <<TEXT
-TLS clients must trust $TLS_CERT_FILE. Stock RustDesk clients reject a self-signed certificate for
-the API server (https://) and WebSocket (wss://) unless their option allow-insecure-tls-fallback=Y,
-which a strategy can push; it turns certificate checks off for them (docs/tls.md "Self-signed").
+TLS clients must trust $TLS_CERT_FILE.
+Stock RustDesk clients reject a self-signed certificate for the API server (https://) and WebSocket
+(wss://) unless their option allow-insecure-tls-fallback=Y, which a strategy can push; it turns
+certificate checks off for those connections (docs/tls.md "Self-signed quick start").
 TEXT
   fi
 }
