@@ -11,6 +11,10 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   say "Installing docker-compose (checks docker-compose.yml statically; no engine needed)"
   as_root apt-get update -qq && as_root apt-get install -y -qq docker-compose >/dev/null
 fi
+if ! command -v promtool >/dev/null 2>&1; then
+  say "Installing promtool (Debian's prometheus package; checks deploy/prometheus's alerts, runs nothing)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 if [ ! -x /usr/bin/chromium ]; then
   say "Installing Chromium (Debian's; the console's browser tests drive it, nothing is downloaded)"
   as_root apt-get update -qq && as_root apt-get install -y -qq chromium >/dev/null

@@ -761,3 +761,248 @@ describe('entry points', () => {
     }
   });
 });
+
+// TLS from certificate files (docs/tls.md): the compose override and the Kubernetes component.
+const TLS_SERVER_NAME = 'rustdesk.example.com';
+const TLS_APP_SERVICES = ['api', 'signal', 'relay-1', 'relay-2'];
+
+describe('docker-compose.tls.yml laid over docker-compose.yml', () => {
+  const tlsArgs = ['-f', 'docker-compose.yml', '-f', 'docker-compose.tls.yml', 'config'];
+  let services: Record<string, ComposeService>;
+  let raw: { services: Record<string, { networks?: Record<string, { aliases?: string[] }> }> };
+
+  beforeAll(async () => {
+    writeFileSync(join(scratch, 'tls.env'), `TLS_SERVER_NAME=${TLS_SERVER_NAME}\n`);
+    const rendered = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'tls.env'), ...tlsArgs],
+      repoRoot,
+    );
+    expect({ code: rendered.code, stderr: rendered.stderr }).toEqual({ code: 0, stderr: '' });
+    services = ComposeConfig.parse(parse(rendered.stdout)).services;
+    raw = parse(rendered.stdout) as typeof raw;
+  });
+
+  it('passes `docker-compose config -q`, and refuses to render without TLS_SERVER_NAME', async () => {
+    const quiet = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'tls.env'), ...tlsArgs, '-q'],
+      repoRoot,
+    );
+    expect(quiet).toEqual({ code: 0, stdout: '', stderr: '' });
+    const unnamed = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'empty.env'), ...tlsArgs, '-q'],
+      repoRoot,
+    );
+    expect(unnamed.code).not.toBe(0);
+    expect(unnamed.stderr).toContain('set TLS_SERVER_NAME');
+  });
+
+  it('gives every service the files from ./tls, mounted read-only as a folder (so a rename-over is seen)', () => {
+    for (const name of TLS_APP_SERVICES) {
+      const service = services[name]!;
+      const certFile = service.environment.TLS_CERT_FILE ?? '';
+      const keyFile = service.environment.TLS_KEY_FILE ?? '';
+      const mount = service.volumes.find((volume) => volume.startsWith(`${join(repoRoot, 'tls')}:`));
+      expect({ name, mount }).toEqual({ name, mount: `${join(repoRoot, 'tls')}:/etc/switchboard/tls:ro` });
+      for (const file of [certFile, keyFile]) {
+        expect({ name, file }).toEqual({
+          name,
+          file: expect.stringMatching(/^\/etc\/switchboard\/tls\/[^/]+$/),
+        });
+      }
+      expect(service.environment.TLS_PUBLIC_HOSTS).toBe(TLS_SERVER_NAME);
+    }
+    // Nothing else is given the certificate, and the key folder stays out of git and the image.
+    for (const name of Object.keys(services).filter((n) => !TLS_APP_SERVICES.includes(n))) {
+      expect({ name, cert: services[name]!.environment.TLS_CERT_FILE }).toEqual({ name, cert: undefined });
+    }
+    expect(readFileSync(join(repoRoot, '.gitignore'), 'utf8').split('\n')).toContain('/tls/');
+    expect(readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n')).toContain('tls');
+  });
+
+  it('serves the api over HTTPS only, health-checked on its plain ops port, and reachable by its name', () => {
+    const api = services.api!;
+    expect(api.environment.API_TLS).toBe('on');
+    expect(api.environment.PUBLIC_URL).toBe(`https://${TLS_SERVER_NAME}:21114`);
+    expect(api.healthcheck!.test.join(' ')).toContain(
+      `http://127.0.0.1:${api.environment.METRICS_PORT}/readyz`,
+    );
+    expect(api.ports.map((p) => p.target)).not.toContain(Number(api.environment.METRICS_PORT));
+    // Signal dials the api by the certificate's name, which resolves to the api on the compose network.
+    expect(raw.services.api?.networks?.default?.aliases).toEqual([TLS_SERVER_NAME]);
+    expect(services.signal!.environment.API_URL).toBe(`https://${TLS_SERVER_NAME}:21114`);
+  });
+
+  it('runs the RustDesk ports in dual mode, relays announcing the name on their own ports', () => {
+    expect(services.signal!.environment).toMatchObject({ SIGNAL_TLS: 'dual', SIGNAL_WS_TLS: 'dual' });
+    for (const name of ['relay-1', 'relay-2']) {
+      const relay = services[name]!;
+      expect(relay.environment).toMatchObject({
+        RELAY_TLS: 'dual',
+        RELAY_WS_TLS: 'dual',
+        RELAY_PUBLIC_ADDR: `${TLS_SERVER_NAME}:${relay.environment.RELAY_PORT}`,
+      });
+    }
+  });
+});
+
+describe('deploy/k8s-tls (deploy/k8s with its TLS component)', () => {
+  const Volume = z.looseObject({
+    name: z.string(),
+    secret: z.object({ secretName: z.string(), defaultMode: z.number().optional() }).optional(),
+  });
+  const Mount = z.looseObject({ name: z.string(), mountPath: z.string(), subPath: z.string().optional() });
+  const RawMounts = z.object({
+    template: z.object({
+      spec: z.object({ containers: z.array(z.object({ volumeMounts: z.array(Mount) })) }),
+    }),
+  });
+  // The Workload schema keeps only what every pod must have; the group is read from the manifest.
+  const PodSecurity = z.object({
+    template: z.object({ spec: z.object({ securityContext: z.object({ fsGroup: z.number().optional() }) }) }),
+  });
+  let rendered: Manifest[];
+  let base: Manifest[];
+
+  beforeAll(async () => {
+    // The overlay and its base keep their relative places, with the example credentials.
+    const dir = mkdtempSync(join(scratch, 'k8s-tls-'));
+    cpSync(k8sDir, join(dir, 'k8s'), { recursive: true });
+    cpSync(join(repoRoot, 'deploy/k8s-tls'), join(dir, 'k8s-tls'), { recursive: true });
+    cpSync(join(k8sDir, 'secrets.env.example'), join(dir, 'k8s', 'secrets.env'));
+    const result = await run('kubectl', ['kustomize', join(dir, 'k8s-tls')], dir);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    rendered = parseManifests(result.stdout, 'kubectl kustomize deploy/k8s-tls');
+    const baseResult = await run('kubectl', ['kustomize', join(dir, 'k8s')], dir);
+    base = parseManifests(baseResult.stdout, 'kubectl kustomize deploy/k8s');
+  });
+
+  /** The pods that mount the TLS Secret, with the volume, its mount and the container's env. */
+  function tlsPods() {
+    return workloads(rendered).flatMap((workload) => {
+      const { spec } = workload.spec.template;
+      const volume = spec.volumes
+        .map((v) => Volume.parse(v))
+        .find((v) => v.secret?.secretName === 'switchboard-tls');
+      if (!volume) return [];
+      // The Workload schema drops what only these mounts carry (readOnly, subPath): read the manifest.
+      const manifest = rendered.find(
+        (m) => m.kind === workload.kind && m.metadata.name === workload.metadata.name,
+      );
+      const mounts = RawMounts.parse(manifest?.spec).template.spec.containers;
+      return spec.containers.map((container, index) => ({
+        where: `${workload.kind}/${workload.metadata.name}/${container.name}`,
+        workload,
+        volume,
+        mount: mounts[index]?.volumeMounts.find((m) => m.name === volume.name),
+        env: (name: string) => container.env.find((e) => e.name === name),
+      }));
+    });
+  }
+
+  it('mounts the Secret into signal and the relays, owner and group only (0400 or 0440, never 0644)', () => {
+    const pods = tlsPods();
+    expect([...new Set(pods.map((p) => `${p.workload.kind}/${p.workload.metadata.name}`))].sort()).toEqual([
+      'Deployment/relay',
+      'StatefulSet/signal',
+    ]);
+    for (const { where, workload, volume, mount } of pods) {
+      const mode = volume.secret?.defaultMode;
+      expect({ where, mode: mode?.toString(8) }).toEqual({ where, mode: expect.stringMatching(/^4[04]0$/) });
+      // Root owns a Secret's files: uid 1000 reads them through the pod's fsGroup.
+      const manifest = rendered.find(
+        (m) => m.kind === workload.kind && m.metadata.name === workload.metadata.name,
+      );
+      const { fsGroup } = PodSecurity.parse(manifest?.spec).template.spec.securityContext;
+      expect({ where, fsGroup }).toEqual({ where, fsGroup: 1000 });
+      // A folder mount (no subPath), so the kubelet's symlink swap on renewal reaches the pod.
+      expect({ where, readOnly: mount?.['readOnly'], subPath: mount?.subPath }).toEqual({
+        where,
+        readOnly: true,
+        subPath: undefined,
+      });
+    }
+  });
+
+  it('points every such container at the Secret’s tls.crt and tls.key, with the name clients dial', () => {
+    for (const { where, mount, env } of tlsPods()) {
+      expect({ where, cert: env('TLS_CERT_FILE')?.value, key: env('TLS_KEY_FILE')?.value }).toEqual({
+        where,
+        cert: `${mount?.mountPath}/tls.crt`,
+        key: `${mount?.mountPath}/tls.key`,
+      });
+      expect({ where, hosts: env('TLS_PUBLIC_HOSTS')?.valueFrom?.configMapKeyRef?.key }).toEqual({
+        where,
+        hosts: 'TLS_SERVER_NAME',
+      });
+    }
+    const config = rendered.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'switchboard-config');
+    expect(config?.data?.['TLS_SERVER_NAME']).toBe(TLS_SERVER_NAME);
+  });
+
+  it('terminates HTTPS for the api at an Ingress with the same Secret and name', () => {
+    const ingress = z
+      .object({
+        spec: z.object({
+          tls: z.array(z.object({ hosts: z.array(z.string()), secretName: z.string() })),
+          rules: z.array(
+            z.object({
+              host: z.string(),
+              http: z.object({
+                paths: z.array(z.object({ backend: z.object({ service: z.object({ name: z.string() }) }) })),
+              }),
+            }),
+          ),
+        }),
+      })
+      .parse(rendered.find((m) => m.kind === 'Ingress' && m.metadata.name === 'api'));
+    expect(ingress.spec.tls).toEqual([{ hosts: [TLS_SERVER_NAME], secretName: 'switchboard-tls' }]);
+    expect(ingress.spec.rules.map((rule) => rule.host)).toEqual([TLS_SERVER_NAME]);
+    expect(ingress.spec.rules[0]!.http.paths.map((p) => p.backend.service.name)).toEqual(['api']);
+  });
+
+  it('changes nothing else: the same objects as deploy/k8s, every referenced key resolvable', () => {
+    const names = (manifests: Manifest[]) => manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort();
+    expect(names(rendered)).toEqual([...names(base), 'Ingress/api'].sort());
+    for (const workload of workloads(rendered)) {
+      for (const env of workload.spec.template.spec.containers.flatMap((c) => c.env)) {
+        const ref = env.valueFrom?.configMapKeyRef ?? env.valueFrom?.secretKeyRef;
+        if (!ref || ref.optional) continue;
+        const holder = rendered.find((m) => m.metadata.name === ref.name);
+        expect({ env: env.name, key: Object.keys(holder?.data ?? {}) }).toEqual({
+          env: env.name,
+          key: expect.arrayContaining([ref.key]),
+        });
+      }
+    }
+    for (const manifest of rendered.filter((m) => m.kind !== 'Namespace')) {
+      expect({ name: manifest.metadata.name, ns: manifest.metadata.namespace }).toEqual({
+        name: manifest.metadata.name,
+        ns: 'switchboard',
+      });
+    }
+  });
+});
+
+describe('deploy/prometheus', () => {
+  const dir = join(repoRoot, 'deploy/prometheus');
+
+  it('holds TLS alerts promtool accepts and whose unit tests pass', async () => {
+    const check = await run('promtool', ['check', 'rules', 'tls-alerts.rules.yml'], dir);
+    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+    const test = await run('promtool', ['test', 'rules', 'tls-alerts.test.yml'], dir);
+    expect({ code: test.code, out: test.stdout + test.stderr }).toEqual({
+      code: 0,
+      out: expect.stringContaining('SUCCESS'),
+    });
+  });
+
+  it('alerts on the expiry and reload-failure metrics of every service', () => {
+    const rules = readFileSync(join(dir, 'tls-alerts.rules.yml'), 'utf8');
+    for (const metric of ['tls_certificate_expiry_timestamp_seconds', 'tls_certificate_reload_failed']) {
+      expect(rules).toContain(`(api|signal|relay)_${metric}`);
+    }
+  });
+});
