@@ -166,7 +166,8 @@ async function main(): Promise<void> {
   await writeFile(pair.certFile, certPem);
   await writeFile(pair.keyFile, keyPem, { mode: 0o600 });
   await chmod(pair.keyFile, 0o600);
-  const common = { redisUrl, maxConnectionsPerIp: 100 };
+  const nodeArgs = (env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  const common = { redisUrl, maxConnectionsPerIp: 100, nodeArgs };
   const dual = await startRelay({
     ...common,
     redisKeyPrefix: `bench-relay-tls-${process.pid}-dual`,
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
     },
   });
   const off = await startRelay({ ...common, redisKeyPrefix: `bench-relay-tls-${process.pid}-off` });
+  const parts = new Set((env['BENCH_PARTS'] ?? 'tls,plain').split(','));
   const bytes = transferMiB * MIB;
   const rates: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
@@ -198,14 +200,15 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       console.log(`round ${round}`);
       // Interleaved, so load from elsewhere on the host hits every path alike.
-      for (const path of ['socat', 'relay'] as const) {
+      for (const path of parts.has('tls') ? (['socat', 'relay'] as const) : []) {
         const result = await tlsTransfer(path, bytes, dual, pair);
         record(`tls ${path}`, result.seconds, result.hopCpuSeconds);
       }
-      for (const [name, relay] of [
+      const plain = [
         ['plain via relay off', off],
         ['plain via relay dual', dual],
-      ] as const) {
+      ] as const;
+      for (const [name, relay] of parts.has('plain') ? plain : []) {
         const result = await measureTransfer('relay', bytes, relay);
         record(name, result.seconds, result.hopCpuSeconds);
       }
