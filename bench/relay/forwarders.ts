@@ -33,6 +33,8 @@ export interface RelayOptions {
   signalKeyDir?: string;
   /** Extra node flags for the relay process, e.g. `--cpu-prof` (BENCH_RELAY_NODE_ARGS). */
   nodeArgs?: readonly string[];
+  /** More settings for the relay, e.g. TLS_CERT_FILE and RELAY_TLS (bench/relay-tls-throughput.bench.ts). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Compiles apps/relay and libs into var/bench/relay-build; returns the seconds it took. */
@@ -86,6 +88,7 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
       RELAY_MAX_CONNECTIONS_PER_IP: String(options.maxConnectionsPerIp),
       RELAY_CAPACITY: '100000',
       DRAIN_TIMEOUT_SECONDS: '2',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -109,15 +112,23 @@ export async function startRelay(options: RelayOptions): Promise<Forwarder & { m
   return { pid: childPid(child), port, metricsPort, stop: () => stopChild(child, 'SIGTERM') };
 }
 
-/** `socat -b 65536 TCP-LISTEN:<p>,reuseaddr,fork TCP:127.0.0.1:<q>`, ready once <p> is listening. */
-export async function startSocat(upstreamPort: number): Promise<Forwarder> {
+/**
+ * `socat -b 65536 TCP-LISTEN:<p>,reuseaddr,fork TCP:127.0.0.1:<q>`, ready once <p> is listening.
+ * `tls`: OpenSSL on both legs instead (`OPENSSL-LISTEN:<p>,…,cert=…,key=…,verify=0 OPENSSL:…,verify=0`).
+ */
+export async function startSocat(
+  upstreamPort: number,
+  tls?: { certFile: string; keyFile: string },
+): Promise<Forwarder> {
   const [port] = await freePorts(1);
   if (port === undefined) throw new Error('no free port');
-  const child = spawn(
-    'socat',
-    ['-b', '65536', `TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${upstreamPort}`],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const legs = tls
+    ? [
+        `OPENSSL-LISTEN:${port},reuseaddr,fork,cert=${tls.certFile},key=${tls.keyFile},verify=0`,
+        `OPENSSL:127.0.0.1:${upstreamPort},verify=0`,
+      ]
+    : [`TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${upstreamPort}`];
+  const child = spawn('socat', ['-b', '65536', ...legs], { stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + START_TIMEOUT_MS;
   // Polling with a connection would make socat fork and dial upstream; watch the listen table instead.
   while (!isListening(port)) {

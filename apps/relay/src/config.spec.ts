@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 
 import { ConfigError, parseConfig } from '@switchboard/config';
 
-import { relayConfigSchema } from './config';
+import { effectiveListenerMode } from '@switchboard/tls';
+
+import { relayConfigSchema, relayPublicHosts } from './config';
 
 function problems(env: Record<string, string>): readonly string[] {
   try {
@@ -61,7 +63,54 @@ describe('relayConfigSchema', () => {
       RELAY_LISTS_RELOAD_SECONDS: 5,
       DOWNGRADE_THRESHOLD: 0.66,
       DOWNGRADE_START_CHECK: 1800,
+      TLS_CERT_FILE: undefined,
+      TLS_KEY_FILE: undefined,
+      TLS_PUBLIC_HOSTS: [],
+      TLS_RELOAD_SECONDS: 5,
+      TLS_HANDSHAKE_TIMEOUT_SECONDS: 10,
+      TLS_MAX_PENDING_HANDSHAKES: 256,
+      RELAY_TLS: undefined,
+      RELAY_WS_TLS: undefined,
     });
+  });
+
+  it('takes TLS modes per listener; unset means dual with a certificate, off without', () => {
+    const withCert = parseConfig(relayConfigSchema, {
+      TLS_CERT_FILE: '/tls/tls.crt',
+      TLS_KEY_FILE: '/tls/tls.key',
+      RELAY_WS_TLS: 'on',
+    });
+    expect(effectiveListenerMode(withCert.RELAY_TLS, withCert)).toBe('dual');
+    expect(effectiveListenerMode(withCert.RELAY_WS_TLS, withCert)).toBe('on');
+    const plain = parseConfig(relayConfigSchema, { RELAY_TLS: 'off' });
+    expect(effectiveListenerMode(plain.RELAY_TLS, plain)).toBe('off');
+    expect(effectiveListenerMode(plain.RELAY_WS_TLS, plain)).toBe('off');
+  });
+
+  it('lists every TLS problem at once: a half pair, a mode that needs a certificate, a bad mode', () => {
+    expect(problems({ TLS_CERT_FILE: '/tls/tls.crt', RELAY_TLS: 'maybe' })).toEqual([
+      'RELAY_TLS: must be one of off, dual, on (got "maybe")',
+    ]);
+    expect(problems({ TLS_CERT_FILE: '/tls/tls.crt' })).toEqual([
+      'TLS_KEY_FILE: must be set with TLS_CERT_FILE',
+    ]);
+    expect(problems({ RELAY_TLS: 'dual', RELAY_WS_TLS: 'on' })).toEqual([
+      'RELAY_TLS: is dual, which needs TLS_CERT_FILE and TLS_KEY_FILE (got "dual")',
+      'RELAY_WS_TLS: is on, which needs TLS_CERT_FILE and TLS_KEY_FILE (got "on")',
+    ]);
+    expect(problems({ TLS_KEY_FILE: '/tls/tls.key', RELAY_WS_TLS: 'dual' })).toEqual([
+      'TLS_CERT_FILE: must be set with TLS_KEY_FILE',
+      'RELAY_WS_TLS: is dual, which needs TLS_CERT_FILE and TLS_KEY_FILE (got "dual")',
+    ]);
+  });
+
+  it('warns about certificates for RELAY_PUBLIC_ADDR’s host and TLS_PUBLIC_HOSTS', () => {
+    const config = (env: Record<string, string>) => relayPublicHosts(parseConfig(relayConfigSchema, env));
+    expect(
+      config({ RELAY_PUBLIC_ADDR: 'relay.example.com:21117', TLS_PUBLIC_HOSTS: 'r1.example.com' }),
+    ).toEqual(['relay.example.com', 'r1.example.com']);
+    expect(config({ RELAY_PUBLIC_ADDR: '[2001:db8::5]:21117' })).toEqual(['2001:db8::5']);
+    expect(config({ RELAY_PUBLIC_ADDR: 'relay.example.com' })).toEqual(['relay.example.com']);
   });
 
   it('takes the ticket settings: aliases as host[:port], the IP check as a flag', () => {

@@ -24,6 +24,7 @@ import {
 import { isUsableKeyOption } from '@switchboard/crypto';
 import { eventKeyField } from '@switchboard/events';
 import { NODE_ID_PATTERN, relayRecordKeyField } from '@switchboard/relay-registry';
+import { listenerTlsMode, tlsFields, tlsSettingsProblems } from '@switchboard/tls';
 
 // The relay's settings (docs/architecture.md "Configuration contract"). Deliberately no DATABASE_URL:
 // the relay holds no database credentials and learns everything it needs through Redis.
@@ -132,6 +133,14 @@ const fields = z.object({
   /** hbbr: a session older than DOWNGRADE_START_CHECK seconds averaging above this × SINGLE_BANDWIDTH drops to LIMIT_SPEED. */
   DOWNGRADE_THRESHOLD: positiveNumber(0.66),
   DOWNGRADE_START_CHECK: positiveNumber(1800),
+  ...tlsFields,
+  /**
+   * TCP 21117: off (plain only, as hbbr), dual (a first byte of 0x16 starts TLS, anything else is a
+   * stock client) or on (TLS only). Unset: dual when TLS_CERT_FILE is set, else off.
+   */
+  RELAY_TLS: listenerTlsMode(),
+  /** WebSocket 21119, the same way: dual serves ws:// and wss:// on the one port. */
+  RELAY_WS_TLS: listenerTlsMode(),
 });
 
 export const relayConfigSchema = fields
@@ -166,6 +175,12 @@ export const relayConfigSchema = fields
       config.TRUSTED_PROXIES_ALLOW_WIDE,
     );
     if (wideProxies) context.addIssue({ code: 'custom', path: ['TRUSTED_PROXIES'], message: wideProxies });
+    for (const problem of tlsSettingsProblems(config, {
+      RELAY_TLS: config.RELAY_TLS,
+      RELAY_WS_TLS: config.RELAY_WS_TLS,
+    })) {
+      context.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
+    }
     if (config.SINGLE_BANDWIDTH > config.TOTAL_BANDWIDTH) {
       context.addIssue({
         code: 'custom',
@@ -176,3 +191,19 @@ export const relayConfigSchema = fields
   });
 
 export type RelayConfig = DeepReadonly<z.output<typeof relayConfigSchema>>;
+
+/**
+ * The names clients dial this node by, for the certificate check's warning about names it does not
+ * cover: RELAY_PUBLIC_ADDR's host (what signal hands out) and TLS_PUBLIC_HOSTS.
+ */
+export function relayPublicHosts(config: RelayConfig): string[] {
+  return [hostOf(config.RELAY_PUBLIC_ADDR), ...config.TLS_PUBLIC_HOSTS];
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port` → the host, without brackets. */
+function hostOf(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed?.[1] !== undefined) return bracketed[1];
+  if (isIP(address) === 6) return address;
+  return address.replace(/:\d+$/, '');
+}

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,7 @@ import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypt
 import { createLogger } from '@switchboard/observability';
 import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
 import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
+import { ThrowawayCa } from '@switchboard/tls';
 
 import { BulkPeer } from './test/bulk-peer';
 
@@ -132,8 +133,8 @@ describe('relay process', () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  /** A paired session through the process: B on TCP, A on WebSocket. */
-  async function session(port: number): Promise<{ a: BulkPeer; b: BulkPeer }> {
+  /** A paired session through the process: B on TCP, A on WebSocket (both over TLS when `tls`). */
+  async function session(port: number, tls?: { ca: string }): Promise<{ a: BulkPeer; b: BulkPeer }> {
     const uuid = randomUUID();
     // RELAY_PUBLIC_ADDR's default, and both ends on loopback, as signal would have seen them.
     tickets.issue({
@@ -145,8 +146,15 @@ describe('relay process', () => {
     });
     await tickets.flush();
     const licenceKey = SIGNAL_PUBLIC_FILE;
-    const b = await BulkPeer.join({ transport: 'tcp', port, uuid, licenceKey });
-    const a = await BulkPeer.join({ transport: 'ws', port: port + 2, uuid, peerId: '222222222', licenceKey });
+    const b = await BulkPeer.join({ transport: 'tcp', port, uuid, licenceKey, tls });
+    const a = await BulkPeer.join({
+      transport: 'ws',
+      port: port + 2,
+      uuid,
+      peerId: '222222222',
+      licenceKey,
+      tls,
+    });
     peers.push(a, b);
     await a.sendFrame(Buffer.from('paired'));
     await b.receive(6);
@@ -321,5 +329,58 @@ describe('relay process', () => {
     expect(service.stdout()).toContain('"licenceCheck":true');
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
+  });
+
+  it('with a certificate: both ports dual by default, TLS and plain clients served, expiry exported', async () => {
+    const ca = await ThrowawayCa.create();
+    try {
+      const pair = await ca.issueServer();
+      const { port, metrics } = await freeRelayPorts();
+      const service = start({
+        RELAY_PORT: String(port),
+        METRICS_PORT: String(metrics),
+        TLS_CERT_FILE: pair.certFile,
+        TLS_KEY_FILE: pair.keyFile,
+      });
+      await waitForHealthy(service, metrics);
+      expect(service.stdout()).toMatch(/"tcp":"dual","ws":"dual".*relay TLS modes/);
+      await session(port, { ca: ca.certPem });
+      await session(port);
+      const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+      expect(text).toMatch(/^relay_tls_certificate_expiry_timestamp_seconds\{service="relay"\} \d+/m);
+      expect(text).toMatch(
+        /^relay_tls_listener_connections_total\{listener="tcp",protocol="tls",service="relay"\} 1$/m,
+      );
+      expect(text).toMatch(
+        /^relay_tls_listener_connections_total\{listener="ws",protocol="plain",service="relay"\} 1$/m,
+      );
+      expect(text).toMatch(/^relay_pairs_total\{service="relay"\} 2$/m);
+      for (const peer of peers.splice(0)) peer.close();
+      service.child.kill('SIGTERM');
+      expect((await service.exited).code).toBe(0);
+    } finally {
+      await ca.dispose();
+    }
+  });
+
+  it('exits 78 listing every TLS problem: a missing certificate file, a world-readable key', async () => {
+    const ca = await ThrowawayCa.create();
+    try {
+      const pair = await ca.issueServer();
+      await chmod(pair.keyFile, 0o644);
+      const { port, metrics } = await freeRelayPorts();
+      const service = start({
+        RELAY_PORT: String(port),
+        METRICS_PORT: String(metrics),
+        TLS_CERT_FILE: join(ca.dir, 'missing.crt'),
+        TLS_KEY_FILE: pair.keyFile,
+        RELAY_WS_TLS: 'on',
+      });
+      expect((await service.exited).code).toBe(78);
+      expect(service.stderr()).toContain('missing.crt');
+      expect(service.stderr()).toContain(pair.keyFile);
+    } finally {
+      await ca.dispose();
+    }
   });
 });

@@ -11,9 +11,10 @@ import {
   startOpsServer,
 } from '@switchboard/observability';
 import { RelayRecordKeyError, resolveRelayRecordKey } from '@switchboard/relay-registry';
+import { effectiveListenerMode, TlsConfigError, TlsCredentials } from '@switchboard/tls';
 
 import { readListFile } from './access/ip-access-lists';
-import { type RelayConfig, relayConfigSchema } from './config';
+import { type RelayConfig, relayConfigSchema, relayPublicHosts } from './config';
 import { loadRelayKeys, RelayKeyError } from './relay-key';
 import { RelayNode } from './relay-node';
 
@@ -60,6 +61,23 @@ async function serve(config: RelayConfig): Promise<void> {
   );
 
   const registry = createMetricsRegistry({ service: 'relay' });
+  const tcpTls = effectiveListenerMode(config.RELAY_TLS, config);
+  const wsTls = effectiveListenerMode(config.RELAY_WS_TLS, config);
+  // Read (and checked) once here even if only one port uses it; polled for a replacement from then on.
+  const credentials =
+    tcpTls === 'off' && wsTls === 'off'
+      ? undefined
+      : await TlsCredentials.load({
+          // config.ts's superRefine guarantees both are set when a mode is not off.
+          files: { certFile: config.TLS_CERT_FILE ?? '', keyFile: config.TLS_KEY_FILE ?? '' },
+          logger,
+          registry,
+          service: 'relay',
+          reloadIntervalMs: config.TLS_RELOAD_SECONDS * 1000,
+          publicHosts: relayPublicHosts(config),
+        });
+  credentials?.start();
+  logger.info({ tcp: tcpTls, ws: wsTls }, 'relay TLS modes');
   // Ban cuts and refused sessions, queued for the api to append to the audit chain.
   const audit = new AuditQueueProducer({
     redisUrl: config.REDIS_URL,
@@ -101,6 +119,13 @@ async function serve(config: RelayConfig): Promise<void> {
       downgradeStartMs: config.DOWNGRADE_START_CHECK * 1000,
     },
     upgradeTimeoutMs: config.RELAY_FIRST_FRAME_TIMEOUT_SECONDS * 1000,
+    tls: {
+      tcpMode: tcpTls,
+      wsMode: wsTls,
+      credentials,
+      handshakeTimeoutMs: config.TLS_HANDSHAKE_TIMEOUT_SECONDS * 1000,
+      maxPendingHandshakes: config.TLS_MAX_PENDING_HANDSHAKES,
+    },
     audit,
     trustedProxies: config.TRUSTED_PROXIES,
     trustRealIpHeader: config.TRUST_X_REAL_IP,
@@ -129,6 +154,7 @@ async function serve(config: RelayConfig): Promise<void> {
             : Promise.reject(new Error('deny set not loaded or not in sync with events')),
       }),
   }).catch(async (error: unknown) => {
+    credentials?.stop();
     await node.stop(0);
     await audit.close();
     throw error;
@@ -142,6 +168,7 @@ async function serve(config: RelayConfig): Promise<void> {
       // /readyz turns 503 and the node leaves the registry at once; live sessions run on meanwhile.
       accepting = false;
       const { cut } = await node.stop(drainMs);
+      credentials?.stop();
       logger.info({ cut }, 'relay drained');
       await audit.close();
       await ops.close();
@@ -156,6 +183,7 @@ async function serve(config: RelayConfig): Promise<void> {
       nodeId: config.RELAY_NODE_ID,
       publicAddress: config.RELAY_PUBLIC_ADDR,
       redisPrefix: config.REDIS_KEY_PREFIX,
+      tls: { tcp: tcpTls, ws: wsTls },
     },
     'relay listening',
   );
@@ -167,7 +195,8 @@ main().catch((error: unknown) => {
   if (
     error instanceof RelayKeyError ||
     error instanceof EventKeyFileError ||
-    error instanceof RelayRecordKeyError
+    error instanceof RelayRecordKeyError ||
+    error instanceof TlsConfigError
   ) {
     process.stderr.write(`relay: cannot start: ${message}\n`);
     process.exit(EX_CONFIG);

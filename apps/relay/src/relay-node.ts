@@ -10,6 +10,7 @@ import {
   type RelayRecordKey,
   RelayTicketStore,
 } from '@switchboard/relay-registry';
+import { type ListenerTlsMode, TlsListenerMetrics, type TlsCredentials } from '@switchboard/tls';
 import {
   AllowedOrigins,
   createRedisClient,
@@ -22,7 +23,7 @@ import { IpAccessLists } from './access/ip-access-lists';
 import { ListFileWatcher } from './access/list-file-watcher';
 import { type BandwidthLimits } from './bandwidth';
 import { NodeLoadReporter, webSocketAddressOf } from './node-load-reporter';
-import { RelayCore, type RelayLimits } from './relay-core';
+import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayLimits } from './relay-core';
 import { type RelayAddresses, type RelayPorts, RelayServer } from './server';
 
 export interface RelayNodeOptions {
@@ -60,6 +61,14 @@ export interface RelayNodeOptions {
   readonly trustRealIpHeader?: boolean;
   /** WS_ALLOWED_ORIGINS: browser origins allowed on the WebSocket port; empty or absent allows any. */
   readonly allowedOrigins?: readonly string[];
+  /** TLS on the two ports; both plain when absent. */
+  readonly tls?: {
+    readonly tcpMode: ListenerTlsMode;
+    readonly wsMode: ListenerTlsMode;
+    readonly credentials: TlsCredentials | undefined;
+    readonly handshakeTimeoutMs: number;
+    readonly maxPendingHandshakes: number;
+  };
   readonly announce: {
     readonly nodeId: string;
     /** RELAY_PUBLIC_ADDR. */
@@ -169,6 +178,11 @@ export class RelayNode {
         realIpHeader: options.trustRealIpHeader ?? false,
       }),
       allowedOrigins: new AllowedOrigins(options.allowedOrigins ?? []),
+      tls: options.tls && {
+        ...options.tls,
+        metrics: new TlsListenerMetrics(registry, 'relay'),
+        firstByteTimeoutMs: options.limits?.firstFrameTimeoutMs ?? DEFAULT_RELAY_LIMITS.firstFrameTimeoutMs,
+      },
     });
     const refreshMs = options.announce.refreshMs ?? DEFAULT_REFRESH_MS;
     this.announcer = new RelayNodeAnnouncer({

@@ -8,10 +8,17 @@ import {
 
 import { type Logger } from '@switchboard/observability';
 import {
+  type ListenerTlsMode,
+  SecureAcceptor,
+  type TlsCredentials,
+  type TlsListenerMetrics,
+} from '@switchboard/tls';
+import {
   type AllowedOrigins,
   closeServer,
   listen,
   normalizeAddress,
+  type PeerEndpoint,
   TrustedProxies,
   WebSocketDuplex,
 } from '@switchboard/transport';
@@ -50,6 +57,21 @@ export interface RelayServerOptions {
   trustedProxies?: TrustedProxies;
   /** WS_ALLOWED_ORIGINS: browser origins allowed to upgrade; any when absent. */
   allowedOrigins?: AllowedOrigins;
+
+  /** TLS on either port (RELAY_TLS, RELAY_WS_TLS); both plain when absent. */
+  tls?: RelayTlsOptions;
+}
+
+export interface RelayTlsOptions {
+  readonly tcpMode: ListenerTlsMode;
+  readonly wsMode: ListenerTlsMode;
+  /** Required unless both modes are off; read at each accept, so a reload reaches new clients. */
+  readonly credentials: TlsCredentials | undefined;
+  readonly metrics: TlsListenerMetrics | undefined;
+  /** Dual mode: a client silent this long is closed (RELAY_FIRST_FRAME_TIMEOUT_SECONDS, as hbbr's). */
+  readonly firstByteTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxPendingHandshakes: number;
 }
 
 const NO_TRUSTED_PROXIES = new TrustedProxies([]);
@@ -57,7 +79,9 @@ const NO_TRUSTED_PROXIES = new TrustedProxies([]);
 /**
  * Opens hbbr's two listeners and hands every client to the core. Both pass the core's accept gate
  * (draining, blocklist, per-IP cap) on the raw TCP socket, before a byte is read, so a flood costs
- * no HTTP parsing and no WebSocket handshake.
+ * no TLS handshake, no HTTP parsing and no WebSocket handshake. With TLS on a port, a SecureAcceptor
+ * (libs/tls) sits between the gate and the core: TLS clients reach the core over their TLSSocket,
+ * plain ones over the same fast read path as with TLS off.
  */
 export class RelayServer {
   private readonly logger: Logger;
@@ -66,12 +90,41 @@ export class RelayServer {
   private http: HttpServer | undefined;
   private bound: RelayAddresses | undefined;
   private readonly upgrading = new WeakMap<Socket, NodeJS.Timeout>();
+  /** The accepted TCP socket under each TLS stream: what addresses and the gate go by. */
+  private readonly rawSockets = new WeakMap<Socket, Socket>();
+  /** Admitted but not yet handed on (waiting for a first byte or in a handshake): cut on close. */
+  private readonly negotiating = new Set<Socket>();
+  private readonly tcpAcceptor: SecureAcceptor | undefined;
+  private readonly wsAcceptor: SecureAcceptor | undefined;
 
   constructor(
     private readonly core: RelayCore,
     private readonly options: RelayServerOptions,
   ) {
     this.logger = options.logger.child({ component: 'relay-server' });
+    this.tcpAcceptor = this.acceptorFor('tcp', options.tls?.tcpMode ?? 'off');
+    this.wsAcceptor = this.acceptorFor('ws', options.tls?.wsMode ?? 'off', ['http/1.1']);
+  }
+
+  /** None for a plain port: its sockets go to the core exactly as before TLS existed. */
+  private acceptorFor(
+    listener: string,
+    mode: ListenerTlsMode,
+    alpnProtocols?: readonly string[],
+  ): SecureAcceptor | undefined {
+    const tls = this.options.tls;
+    if (mode === 'off' || tls === undefined) return undefined;
+    return new SecureAcceptor({
+      listener,
+      mode,
+      credentials: tls.credentials,
+      metrics: tls.metrics,
+      logger: this.logger,
+      firstByteTimeoutMs: tls.firstByteTimeoutMs,
+      handshakeTimeoutMs: tls.handshakeTimeoutMs,
+      maxPendingHandshakes: tls.maxPendingHandshakes,
+      alpnProtocols,
+    });
   }
 
   private get trustedProxies(): TrustedProxies {
@@ -96,9 +149,15 @@ export class RelayServer {
         const address = this.admit(accepted);
         if (address === undefined) return;
         const remote = { address, port: accepted.remotePort ?? 0 };
-        const reader = TcpChunkReader.adopt(accepted);
-        if (reader) this.core.handle(reader.socket, 'tcp', remote, reader);
-        else this.core.handle(accepted, 'tcp', remote);
+        const acceptor = this.tcpAcceptor;
+        if (acceptor === undefined) {
+          this.handlePlainTcp(accepted, remote);
+          return;
+        }
+        this.negotiate(accepted, acceptor, (stream, secured) => {
+          if (secured) this.core.handle(stream, 'tcp', remote);
+          else this.handlePlainTcp(accepted, remote, true);
+        });
       });
       this.tcp.on('error', (error) => this.logger.error({ err: error, transport: 'tcp' }, 'listener error'));
       const tcp = await listen(this.tcp, host, port);
@@ -108,11 +167,9 @@ export class RelayServer {
         // A trusted proxy carries many clients: each is gated by its own address after the upgrade.
         const viaProxy = this.trustedProxies.has(socket.remoteAddress ?? '');
         if (!viaProxy && this.admit(socket) === undefined) return;
-        // A client that never finishes its upgrade is reaped like one that never sends RequestRelay.
-        const reap = setTimeout(() => socket.destroy(), this.upgradeTimeoutMs);
-        this.upgrading.set(socket, reap);
-        socket.once('close', () => clearTimeout(reap));
-        this.http?.emit('connection', socket);
+        const acceptor = this.wsAcceptor;
+        if (acceptor === undefined) this.upgrade(socket);
+        else this.negotiate(socket, acceptor, (stream) => this.upgrade(stream));
       });
       this.wsTcp.on('error', (error) => this.logger.error({ err: error, transport: 'ws' }, 'listener error'));
       const ws = await listen(this.wsTcp, host, wsPort);
@@ -127,11 +184,63 @@ export class RelayServer {
   /** Stops accepting at once, lets live sessions drain for up to `drainMs`, then closes. */
   async close(drainMs: number): Promise<{ cut: number }> {
     const listenersClosed = Promise.all([closeServer(this.tcp), closeServer(this.wsTcp)]);
+    // Not sessions yet: nothing to drain, and the listeners' close waits for them.
+    for (const socket of this.negotiating) socket.destroy();
     this.http?.closeIdleConnections();
     const cut = await this.core.drain(drainMs);
     this.http?.closeAllConnections();
     await listenersClosed;
     return { cut };
+  }
+
+  /**
+   * The fast path: the accepted socket's handle moves into a TcpChunkReader. `sniffed`: a dual-mode
+   * acceptor read the first chunk and put it back in the socket's buffer (paused); it is taken out
+   * here and given to the reader to deliver first, so only that one read went the slow way.
+   */
+  private handlePlainTcp(accepted: Socket, remote: PeerEndpoint, sniffed = false): void {
+    const head = sniffed ? ((accepted.read() as Buffer | null) ?? undefined) : undefined;
+    const reader = TcpChunkReader.adopt(accepted, undefined, head);
+    if (reader) {
+      this.core.handle(reader.socket, 'tcp', remote, reader);
+      return;
+    }
+    // This Node cannot move handles: read the socket as a stream, its first chunk back in front.
+    if (head !== undefined) accepted.unshift(head);
+    this.core.handle(accepted, 'tcp', remote);
+  }
+
+  /** Runs the acceptor on an admitted socket; TLS streams are remembered with their raw socket. */
+  private negotiate(
+    socket: Socket,
+    acceptor: SecureAcceptor,
+    onReady: (stream: Socket, secured: boolean) => void,
+  ): void {
+    this.negotiating.add(socket);
+    const forget = () => this.negotiating.delete(socket);
+    socket.once('close', forget);
+    acceptor.accept(socket, (stream, secured) => {
+      forget();
+      socket.off('close', forget);
+      if (secured) {
+        this.rawSockets.set(stream, socket);
+        // The gate's release and the listener's count go by the raw socket's 'close'.
+        stream.once('close', () => socket.destroy());
+      }
+      onReady(stream, secured);
+    });
+  }
+
+  /** Hands a (ws:// or wss://) connection to the HTTP server for its upgrade. */
+  private upgrade(stream: Socket): void {
+    // A client that never finishes its upgrade is reaped like one that never sends RequestRelay.
+    const reap = setTimeout(() => stream.destroy(), this.upgradeTimeoutMs);
+    this.upgrading.set(stream, reap);
+    stream.once('close', () => clearTimeout(reap));
+    this.http?.emit('connection', stream);
+    // A dual-mode acceptor hands plain sockets on paused, their first chunk buffered: the HTTP
+    // server listens now, so let it flow (a no-op for the others).
+    stream.resume();
   }
 
   /** The peer's address if the gate lets it in (the socket is then tracked until it closes). */
@@ -163,8 +272,9 @@ export class RelayServer {
     wss.on('connection', (socket, request) => {
       clearTimeout(this.upgrading.get(request.socket));
       // The socket's own address unless it is a trusted proxy's (then the client it names, port 0).
-      const remote = this.trustedProxies.clientEndpoint(request.socket, request.headers);
-      if (this.trustedProxies.has(request.socket.remoteAddress ?? '')) {
+      const raw = this.rawSockets.get(request.socket) ?? request.socket;
+      const remote = this.trustedProxies.clientEndpoint(raw, request.headers);
+      if (this.trustedProxies.has(raw.remoteAddress ?? '')) {
         const release = this.core.admitSocket(remote.address);
         if (!release) {
           socket.terminate();

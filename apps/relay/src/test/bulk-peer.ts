@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 import {
   encodeFrame,
@@ -27,6 +28,8 @@ export interface JoinOptions {
   localAddress?: string;
   /** One frame to send right after RequestRelay (in the same TCP write), as B sends its SignedId. */
   trailing?: Buffer;
+  /** Join over TLS (TCP) or wss:// (WebSocket), trusting this CA; `servername`: the SNI (TCP only). */
+  tls?: { ca: string; servername?: string };
 }
 
 const SOURCE = randomBytes(1024 * 1024 + 65_536);
@@ -73,19 +76,20 @@ export class BulkPeer {
       }),
     });
     if (options.transport === 'tcp') {
-      const socket = createConnection({
-        host: '127.0.0.1',
-        port: options.port,
-        localAddress: options.localAddress,
-      });
-      await once(socket, 'connect');
+      const target = { host: '127.0.0.1', port: options.port, localAddress: options.localAddress };
+      const socket = options.tls
+        ? connectTls({ ...target, ca: options.tls.ca, servername: options.tls.servername })
+        : createConnection(target);
+      await once(socket, options.tls ? 'secureConnect' : 'connect');
       const peer = new BulkPeer('tcp', socket, undefined);
       const trailing = options.trailing ? encodeFrame(options.trailing) : Buffer.alloc(0);
       socket.write(Buffer.concat([encodeFrame(request), trailing]));
       return peer;
     }
-    const socket = new WebSocket(`ws://127.0.0.1:${options.port}/ws/relay`, {
+    const scheme = options.tls ? 'wss' : 'ws';
+    const socket = new WebSocket(`${scheme}://127.0.0.1:${options.port}/ws/relay`, {
       localAddress: options.localAddress,
+      ca: options.tls?.ca,
     });
     await once(socket, 'open');
     const peer = new BulkPeer('ws', undefined, socket);

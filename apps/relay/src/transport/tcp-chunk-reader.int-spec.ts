@@ -46,6 +46,37 @@ async function dial(port: number): Promise<Socket> {
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('TcpChunkReader', () => {
+  it('delivers a chunk read before the adoption (a dual-mode sniff) first, and waits while paused', async () => {
+    const received: Buffer[] = [];
+    let reader: TcpChunkReader | undefined;
+    const server = await listen((accepted) => {
+      // As a dual-mode listener does: read the first chunk the ordinary way, put it back, hand on.
+      accepted.once('data', (first: Buffer) => {
+        accepted.pause();
+        accepted.unshift(first);
+        const head = accepted.read() as Buffer;
+        reader = TcpChunkReader.adopt(accepted, undefined, head);
+        if (reader) opened.push(reader.socket);
+        reader?.setHandler((chunk) => {
+          received.push(Buffer.from(chunk));
+          // The handler may pause on the head itself: nothing more arrives until resumed.
+          if (received.length === 1) reader?.pause();
+        });
+        reader?.resume();
+      });
+      accepted.resume();
+    });
+    const client = await dial((server.address() as AddressInfo).port);
+    client.write('first chunk|');
+    await waitFor(() => received.length === 1);
+    client.write('the rest');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received.map(String)).toEqual(['first chunk|']);
+    reader?.resume();
+    await waitFor(() => Buffer.concat(received).length === 'first chunk|the rest'.length);
+    expect(Buffer.concat(received).toString()).toBe('first chunk|the rest');
+  });
+
   it('reads into one buffer, reused while reads are small and grown for a busy connection', async () => {
     const views: Buffer[] = [];
     const received: Buffer[] = [];

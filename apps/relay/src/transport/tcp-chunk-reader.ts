@@ -34,6 +34,10 @@ export class TcpChunkReader implements ChunkReader {
   private buffer: Buffer;
   private handler: ChunkHandler | undefined;
   private smallReads = 0;
+  private paused = true;
+  /** Bytes read before the adoption (a dual-mode listener's first chunk): delivered before any other. */
+  private head: Buffer | undefined;
+  private headScheduled = false;
 
   /** The socket to use from now on: reads, writes, events and close. */
   readonly socket: Socket;
@@ -53,10 +57,14 @@ export class TcpChunkReader implements ChunkReader {
    * new one that has it. The accepted socket stays the server's record of the connection and is
    * destroyed when the new one closes, so `server.close()` still waits for it. Returns undefined if
    * this Node has no such handle; the caller then reads the socket as any stream.
+   *
+   * `head`: what was already read from the socket (a dual-mode listener looked at the first chunk to
+   * tell TLS from plain): the handler gets it first, on the first resume, and the handle's reads after.
    */
   static adopt(
     accepted: Socket,
     sizes: ReadBufferSizes = DEFAULT_READ_BUFFER_SIZES,
+    head?: Buffer,
   ): TcpChunkReader | undefined {
     const withHandle = accepted as SocketWithHandle;
     const handle = withHandle._handle;
@@ -80,6 +88,7 @@ export class TcpChunkReader implements ChunkReader {
     });
     // The new socket starts reading at once; nothing is read until a handler is set and resumes it.
     reader.pause();
+    if (head !== undefined && head.length > 0) reader.head = head;
     reader.socket.once('close', () => accepted.destroy());
     return reader;
   }
@@ -89,12 +98,32 @@ export class TcpChunkReader implements ChunkReader {
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    this.paused = false;
+    if (this.head !== undefined) {
+      // On a tick of its own: the caller of resume() is often still setting the connection up.
+      if (!this.headScheduled) {
+        this.headScheduled = true;
+        process.nextTick(this.deliverHead);
+      }
+      return;
+    }
     if (!this.socket.destroyed) this.socket.resume();
   }
+
+  private readonly deliverHead = (): void => {
+    this.headScheduled = false;
+    const head = this.head;
+    // Paused again, or no handler: it waits for the next resume.
+    if (head === undefined || this.paused || this.handler === undefined) return;
+    this.head = undefined;
+    this.handler(head);
+    if (!this.paused) this.resume();
+  };
 
   private onRead(bytes: number, buffer: Uint8Array): void {
     const handler = this.handler;
