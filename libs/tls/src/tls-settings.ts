@@ -1,4 +1,4 @@
-import { positiveNumber, z } from '@switchboard/config';
+import { list, positiveNumber, z } from '@switchboard/config';
 
 // The TLS part of every service's configuration contract (docs/tls.md). Each service reads its own
 // TLS_CERT_FILE / TLS_KEY_FILE and a mode per listener; the names of the mode variables are the
@@ -18,9 +18,7 @@ export type ApiTlsMode = (typeof API_TLS_MODES)[number];
 
 /** A listener mode variable; unset means "dual when a certificate is configured, else off". */
 export function listenerTlsMode() {
-  return z
-    .enum(LISTENER_TLS_MODES, { error: `must be one of ${LISTENER_TLS_MODES.join(', ')}` })
-    .optional();
+  return z.enum(LISTENER_TLS_MODES, { error: `must be one of ${LISTENER_TLS_MODES.join(', ')}` }).optional();
 }
 
 export function apiTlsMode() {
@@ -33,6 +31,8 @@ export const tlsFields = {
   TLS_CERT_FILE: z.string().min(1).optional(),
   /** PEM private key matching TLS_CERT_FILE; must not be readable by other users (mode 0600 or 0640). */
   TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Names or addresses clients dial (comma-separated): a certificate naming none of them is warned of at load. */
+  TLS_PUBLIC_HOSTS: list(z.string().min(1)),
   /** How often the two files are checked for a change (rename-over, Kubernetes Secret symlink swap). */
   TLS_RELOAD_SECONDS: positiveNumber(5),
   /** A TLS client must finish its handshake within this long, or it is closed and counted. */
