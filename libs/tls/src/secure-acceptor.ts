@@ -184,6 +184,10 @@ export class SecureAcceptor {
     secure.once('close', () => settle('failed'));
     secure.once('secure', () => {
       secure.off('error', onHandshakeError);
+      // Node reports TLS errors after the handshake (a bad record, bytes outside TLS) only on sockets
+      // tls.Server has released; on one made here they would vanish and leave the connection open
+      // until the listener's idle timeout. Destroying with the error hands it to the consumer.
+      secure.on('_tlsError', (error: Error) => secure.destroy(error));
       settle('ok');
       metrics?.connections.inc({ listener, protocol: 'tls' });
       handler(secure, true);
