@@ -20,7 +20,12 @@ import { encodeFrame, encodeRendezvous } from '@switchboard/protocol';
 import { type ListenerTlsMode, ThrowawayCa, TlsCredentials, TlsListenerMetrics } from '@switchboard/tls';
 import { TrustedProxies } from '@switchboard/transport';
 
-import { LoggingDeviceWriter, LoggingRelayTickets, OpenAccess, StaticRelayPicker } from '../apps/signal/src/defaults';
+import {
+  LoggingDeviceWriter,
+  LoggingRelayTickets,
+  OpenAccess,
+  StaticRelayPicker,
+} from '../apps/signal/src/defaults';
 import { SignalServer } from '../apps/signal/src/server';
 import { SignalCore } from '../apps/signal/src/signal-core';
 
@@ -131,7 +136,11 @@ async function startSignal(
     relays: new StaticRelayPicker([]),
     tickets: new LoggingRelayTickets(logger),
     // Every bench connection comes from 127.0.0.1: the per-IP caps would be the bench's limit.
-    limits: { maxConnectionsPerIp: 1_000_000, newConnectionsPerIp: 1_000_000_000, framesPerIp: 1_000_000_000 },
+    limits: {
+      maxConnectionsPerIp: 1_000_000,
+      newConnectionsPerIp: 1_000_000_000,
+      framesPerIp: 1_000_000_000,
+    },
   });
   const server = new SignalServer(core, {
     ports: { host: '127.0.0.1', port: 0, natTestPort: 0, wsPort: 0 },
@@ -175,7 +184,13 @@ async function main(): Promise<void> {
       `signal TLS handshake bench: ${concurrency} in flight, ${rounds} × ${seconds} s per server, node ${process.version}, ` +
         `certificate ${credentials.certificate.leaf.publicKey.asymmetricKeyType ?? '?'}`,
     );
-    const job = (kind: ClientKind, port: number): ClientJob => ({ kind, port, ca: ca.certPem, concurrency, seconds });
+    const job = (kind: ClientKind, port: number): ClientJob => ({
+      kind,
+      port,
+      ca: ca.certPem,
+      concurrency,
+      seconds,
+    });
     const line = (name: string, results: ClientResult[], unit: string): number => {
       const rates = results.map((result) => result.done / result.seconds);
       const rate = median(rates);

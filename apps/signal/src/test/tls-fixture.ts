@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { type ListenerTlsMode, ThrowawayCa, TlsCredentials, TlsListenerMetrics } from '@switchboard/tls';
+import { type ListenerTlsMode, type ThrowawayCa, TlsCredentials, TlsListenerMetrics } from '@switchboard/tls';
 import { TrustedProxies } from '@switchboard/transport';
 
 import { KeyStore, loadServerKey } from '../key-store';
