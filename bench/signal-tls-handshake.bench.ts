@@ -6,6 +6,7 @@
 //   BENCH_CONCURRENCY (16)  connections in flight
 //   BENCH_SECONDS (5)       length of each round
 //   BENCH_ROUNDS (3)        rounds per server
+//   BENCH_PLAIN_AFTER_MS (200)  SIGNAL_TLS_PLAIN_AFTER_MS of the dual-mode signal
 // Part 1 runs the core without a signing key, so a TLS connection costs the acceptor and the core's
 // accept and nothing else (no secure-TCP offer). Part 2 uses a signing key, as deployments do.
 import { once } from 'node:events';
@@ -121,6 +122,9 @@ function median(values: number[]): number {
 
 const logger = createLogger({ name: 'bench', level: 'silent' });
 
+/** SIGNAL_TLS_PLAIN_AFTER_MS, its default unless BENCH_PLAIN_AFTER_MS says otherwise. */
+const plainAfterSilenceMs = Number(process.env['BENCH_PLAIN_AFTER_MS'] ?? 200);
+
 async function startSignal(
   mode: ListenerTlsMode,
   credentials: TlsCredentials,
@@ -140,6 +144,7 @@ async function startSignal(
       maxConnectionsPerIp: 1_000_000,
       newConnectionsPerIp: 1_000_000_000,
       framesPerIp: 1_000_000_000,
+      onlineQueryIdsPerIp: 1_000_000_000,
     },
   });
   const server = new SignalServer(core, {
@@ -153,6 +158,7 @@ async function startSignal(
       metrics: new TlsListenerMetrics(registry, 'bench'),
       handshakeTimeoutMs: 10_000,
       maxPendingHandshakes: 4_096,
+      plainAfterSilenceMs,
     },
   });
   await server.start();

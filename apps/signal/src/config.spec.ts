@@ -110,6 +110,8 @@ describe('signalConfigSchema', () => {
     expect(parseConfig(signalConfigSchema, pair)).toMatchObject({
       SIGNAL_TLS: 'dual',
       SIGNAL_WS_TLS: 'dual',
+      SIGNAL_TLS_PLAIN_AFTER_MS: 200,
+      TLS_PUBLIC_HOSTS: [],
       TLS_RELOAD_SECONDS: 5,
       TLS_HANDSHAKE_TIMEOUT_SECONDS: 10,
       TLS_MAX_PENDING_HANDSHAKES: 256,

@@ -79,6 +79,12 @@ const fields = z.object({
   SIGNAL_TLS: listenerTlsMode(),
   /** TLS on the WebSocket port: dual serves ws:// and wss:// on the same port. Default as SIGNAL_TLS. */
   SIGNAL_WS_TLS: listenerTlsMode(),
+  /**
+   * SIGNAL_TLS=dual on 21116: a client silent this long after connecting is served plain. The stock
+   * client waits for the server's KeyExchange, so it sees this delay; a TLS client whose ClientHello
+   * comes later than this (a very loaded client machine) fails and retries.
+   */
+  SIGNAL_TLS_PLAIN_AFTER_MS: positiveInteger(200),
   METRICS_PORT: port(9116),
   /** The ops endpoints answer without authentication: loopback unless set (libs/config metricsHost). */
   METRICS_HOST: metricsHost,

@@ -320,6 +320,7 @@ async function loadTls(
     metrics: new TlsListenerMetrics(registry, 'signal'),
     handshakeTimeoutMs: config.TLS_HANDSHAKE_TIMEOUT_SECONDS * 1000,
     maxPendingHandshakes: config.TLS_MAX_PENDING_HANDSHAKES,
+    plainAfterSilenceMs: config.SIGNAL_TLS_PLAIN_AFTER_MS,
   };
 }
 

@@ -63,12 +63,10 @@ export interface SignalTlsOptions {
    * Dual mode on 21116: a client silent this long after connecting is served plain. The stock
    * client sends nothing until the server's KeyExchange (rustdesk src/common.rs secure_tcp), so
    * this is the delay such a client sees; a TLS client's ClientHello follows its connect at once.
-   * Default DEFAULT_PLAIN_AFTER_SILENCE_MS.
+   * SIGNAL_TLS_PLAIN_AFTER_MS.
    */
-  plainAfterSilenceMs?: number;
+  plainAfterSilenceMs: number;
 }
-
-export const DEFAULT_PLAIN_AFTER_SILENCE_MS = 200;
 
 export interface SignalServerOptions {
   ports: SignalPorts;
@@ -195,8 +193,7 @@ export class SignalServer {
       maxPendingHandshakes: tls.maxPendingHandshakes,
       alpnProtocols: listener === 'ws' ? ['http/1.1'] : undefined,
       // Only 21116 has the server speak first; on the others the client's silence is just idleness.
-      plainAfterSilenceMs:
-        listener === 'tcp' ? (tls.plainAfterSilenceMs ?? DEFAULT_PLAIN_AFTER_SILENCE_MS) : undefined,
+      plainAfterSilenceMs: listener === 'tcp' ? tls.plainAfterSilenceMs : undefined,
     });
   }
 
@@ -265,7 +262,7 @@ export class SignalServer {
     // Plain port: the cap applies from TCP accept here. With TLS it was applied before the handshake.
     if (this.options.tls === undefined || this.options.tls.wsMode === 'off') {
       http.on('connection', (socket: Socket) => {
-        const admission = this.admitUpgrade(socket, socket);
+        const admission = this.admitUpgrade(socket, { current: socket });
         if (admission) admissions.set(socket, admission);
       });
     }
@@ -298,7 +295,7 @@ export class SignalServer {
    * would close it) must not be free, or one address could hold thousands. `reaped` is what the
    * reaper destroys; with TLS it is the secured stream once there is one.
    */
-  private admitUpgrade(raw: Socket, reaped: { current: Socket } | Socket): UpgradeAdmission | undefined {
+  private admitUpgrade(raw: Socket, reaped: { current: Socket }): UpgradeAdmission | undefined {
     const address = normalizeAddress(raw.remoteAddress ?? '');
     let slot: ConnectionSlot | undefined;
     // A trusted proxy carries many clients; each is counted by its own address once upgraded.
@@ -312,10 +309,7 @@ export class SignalServer {
       raw.once('close', () => taken.release());
     }
     // Reaped like a connection that never sends its first message.
-    const reaper = setTimeout(
-      () => ('current' in reaped ? reaped.current : reaped).destroy(),
-      this.upgradeTimeoutMs,
-    );
+    const reaper = setTimeout(() => reaped.current.destroy(), this.upgradeTimeoutMs);
     raw.once('close', () => clearTimeout(reaper));
     return { slot, reaper, raw };
   }

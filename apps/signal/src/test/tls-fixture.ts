@@ -22,6 +22,8 @@ export interface TlsSignalOptions {
   handshakeTimeoutMs?: number;
   maxPendingHandshakes?: number;
   upgradeTimeoutMs?: number;
+  /** Longer than production's 200 ms by default: a loaded test machine can delay a ClientHello. */
+  plainAfterSilenceMs?: number;
 }
 
 export interface TlsSignal {
@@ -65,6 +67,7 @@ export async function startTlsSignal(options: TlsSignalOptions): Promise<TlsSign
       metrics: new TlsListenerMetrics(harness.registry, 'signal'),
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       maxPendingHandshakes: options.maxPendingHandshakes ?? 256,
+      plainAfterSilenceMs: options.plainAfterSilenceMs ?? 1_000,
     },
   });
   await server.start();
