@@ -104,6 +104,37 @@ describe('signalConfigSchema', () => {
     ]);
   });
 
+  it('runs every listener plain without a certificate and dual with one, unless a mode is set', () => {
+    expect(parseConfig(signalConfigSchema, {})).toMatchObject({ SIGNAL_TLS: 'off', SIGNAL_WS_TLS: 'off' });
+    const pair = { TLS_CERT_FILE: '/tls/server.crt', TLS_KEY_FILE: '/tls/server.key' };
+    expect(parseConfig(signalConfigSchema, pair)).toMatchObject({
+      SIGNAL_TLS: 'dual',
+      SIGNAL_WS_TLS: 'dual',
+      SIGNAL_TLS_PLAIN_AFTER_MS: 200,
+      TLS_PUBLIC_HOSTS: [],
+      TLS_RELOAD_SECONDS: 5,
+      TLS_HANDSHAKE_TIMEOUT_SECONDS: 10,
+      TLS_MAX_PENDING_HANDSHAKES: 256,
+    });
+    expect(
+      parseConfig(signalConfigSchema, { ...pair, SIGNAL_TLS: 'on', SIGNAL_WS_TLS: 'off' }),
+    ).toMatchObject({ SIGNAL_TLS: 'on', SIGNAL_WS_TLS: 'off' });
+    expect(parseConfig(signalConfigSchema, { SIGNAL_TLS: 'off' }).SIGNAL_TLS).toBe('off');
+  });
+
+  it('lists every TLS problem at once: a half pair, a mode that needs the pair, an unknown mode', () => {
+    expect(problems({ TLS_CERT_FILE: '/tls/server.crt', SIGNAL_WS_TLS: 'maybe' })).toEqual([
+      'SIGNAL_WS_TLS: must be one of off, dual, on (got "maybe")',
+    ]);
+    expect(problems({ TLS_CERT_FILE: '/tls/server.crt' })).toEqual([
+      'TLS_KEY_FILE: must be set with TLS_CERT_FILE',
+    ]);
+    expect(problems({ SIGNAL_TLS: 'dual', SIGNAL_WS_TLS: 'on' })).toEqual([
+      'SIGNAL_TLS: is dual, which needs TLS_CERT_FILE and TLS_KEY_FILE (got "dual")',
+      'SIGNAL_WS_TLS: is on, which needs TLS_CERT_FILE and TLS_KEY_FILE (got "on")',
+    ]);
+  });
+
   it('refuses TCP ports that collide', () => {
     expect(problems({ METRICS_PORT: '21118' })).toEqual([
       'METRICS_PORT: must differ from SIGNAL_WS_PORT (got "21118")',

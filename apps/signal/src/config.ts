@@ -20,6 +20,7 @@ import {
 import { isUsableKeyOption } from '@switchboard/crypto';
 import { eventKeyField, REGISTRATION_POLICIES, type RegistrationPolicy } from '@switchboard/events';
 import { relayRecordKeyField } from '@switchboard/relay-registry';
+import { effectiveListenerMode, listenerTlsMode, tlsFields, tlsSettingsProblems } from '@switchboard/tls';
 
 // The rendezvous server's settings (docs/architecture.md "Configuration contract"). Ports follow hbbs:
 // the NAT-test port defaults to SIGNAL_PORT−1 and the WebSocket port to SIGNAL_PORT+2.
@@ -70,6 +71,20 @@ const fields = z.object({
   SIGNAL_PORT: port(21116),
   SIGNAL_NAT_PORT: optionalPort(),
   SIGNAL_WS_PORT: optionalPort(),
+  ...tlsFields,
+  /**
+   * TLS on the TCP rendezvous port and the NAT-test port (UDP stays plain): off, dual (the first
+   * byte decides, so stock clients keep working) or on. Unset: dual with a certificate, else off.
+   */
+  SIGNAL_TLS: listenerTlsMode(),
+  /** TLS on the WebSocket port: dual serves ws:// and wss:// on the same port. Default as SIGNAL_TLS. */
+  SIGNAL_WS_TLS: listenerTlsMode(),
+  /**
+   * SIGNAL_TLS=dual on 21116: a client silent this long after connecting is served plain. The stock
+   * client waits for the server's KeyExchange, so it sees this delay; a TLS client whose ClientHello
+   * comes later than this (a very loaded client machine) fails and retries.
+   */
+  SIGNAL_TLS_PLAIN_AFTER_MS: positiveInteger(200),
   METRICS_PORT: port(9116),
   /** The ops endpoints answer without authentication: loopback unless set (libs/config metricsHost). */
   METRICS_HOST: metricsHost,
@@ -158,8 +173,16 @@ export const signalConfigSchema = fields
     ...config,
     SIGNAL_NAT_PORT: config.SIGNAL_NAT_PORT ?? config.SIGNAL_PORT - 1,
     SIGNAL_WS_PORT: config.SIGNAL_WS_PORT ?? config.SIGNAL_PORT + 2,
+    // The mode each listener runs in, so nothing downstream repeats the "unset" rule.
+    SIGNAL_TLS: effectiveListenerMode(config.SIGNAL_TLS, config),
+    SIGNAL_WS_TLS: effectiveListenerMode(config.SIGNAL_WS_TLS, config),
   }))
   .superRefine((config, context) => {
+    const tlsProblems = tlsSettingsProblems(config, {
+      SIGNAL_TLS: config.SIGNAL_TLS,
+      SIGNAL_WS_TLS: config.SIGNAL_WS_TLS,
+    });
+    for (const { path, message } of tlsProblems) context.addIssue({ code: 'custom', path: [path], message });
     const derived = [
       ['SIGNAL_NAT_PORT', config.SIGNAL_NAT_PORT, 'SIGNAL_PORT−1'],
       ['SIGNAL_WS_PORT', config.SIGNAL_WS_PORT, 'SIGNAL_PORT+2'],

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connect as connectTls } from 'node:tls';
 
 import { parseKeyFilePair } from '@switchboard/crypto';
 import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
@@ -13,6 +14,7 @@ import { encodeRendezvous, RegisterPkResponse_Result } from '@switchboard/protoc
 import { RelayRecordKey } from '@switchboard/relay-registry';
 import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { ThrowawayCa } from '@switchboard/tls';
 import { WebSocket } from 'ws';
 
 import { freeSignalPorts } from './test/free-ports';
@@ -243,6 +245,64 @@ describe('signal process', () => {
     );
     expect(await readFile(join(corruptDir, 'id_ed25519'), 'utf8')).toBe('this is not a key');
     expect(await tcpConnects(port)).toBe(false);
+  });
+
+  it('serves TLS and plain on its TCP ports and wss:// on the WebSocket port once given a certificate', async () => {
+    const ca = await ThrowawayCa.create();
+    try {
+      const { certFile, keyFile } = await ca.issueServer();
+      const { port, metrics } = await freeSignalPorts();
+      const service = start({
+        SIGNAL_PORT: String(port),
+        METRICS_PORT: String(metrics),
+        TLS_CERT_FILE: certFile,
+        TLS_KEY_FILE: keyFile,
+      });
+      await waitForHealthy(service, metrics);
+      expect(service.stdout()).toMatch(/"tcpTls":"dual","wsTls":"dual"/);
+      const secured = connectTls({
+        host: '127.0.0.1',
+        port: port - 1,
+        ca: ca.certPem,
+        servername: 'localhost',
+      });
+      await once(secured, 'secureConnect');
+      secured.destroy();
+      expect(await tcpConnects(port)).toBe(true);
+      const wss = new WebSocket(`wss://127.0.0.1:${port + 2}/ws/id`, { ca: ca.certPem });
+      await once(wss, 'open');
+      wss.close();
+      const expiry = await metricValue(metrics, /^signal_tls_certificate_expiry_timestamp_seconds\{/);
+      expect(expiry).toBeGreaterThan(Date.now() / 1000);
+      expect(await metricValue(metrics, /^signal_tls_handshakes_total\{.*listener="ws".*result="ok"/)).toBe(
+        1,
+      );
+      expect((await stop(service)).code).toBe(0);
+    } finally {
+      await ca.dispose();
+    }
+  });
+
+  it('exits 78 listing what is wrong with the certificate pair, before opening a port', async () => {
+    const ca = await ThrowawayCa.create();
+    try {
+      const { certFile, keyFile } = await ca.issueServer();
+      await chmod(keyFile, 0o644);
+      const { port, metrics } = await freeSignalPorts();
+      const service = start({
+        SIGNAL_PORT: String(port),
+        METRICS_PORT: String(metrics),
+        TLS_CERT_FILE: certFile,
+        TLS_KEY_FILE: keyFile,
+        SIGNAL_TLS: 'on',
+      });
+      expect((await service.exited).code).toBe(78);
+      expect(service.stderr()).toContain('signal: cannot start: TLS is not usable');
+      expect(service.stderr()).toContain(keyFile);
+      expect(await tcpConnects(port)).toBe(false);
+    } finally {
+      await ca.dispose();
+    }
   });
 
   it('serves without Redis, reporting not ready until it is back', async () => {

@@ -20,6 +20,7 @@ import {
   exitOnShutdownSignal,
   Gauge,
   type Logger,
+  type Registry,
   startOpsServer,
 } from '@switchboard/observability';
 import {
@@ -29,6 +30,7 @@ import {
   RelayTicketStore,
   resolveRelayRecordKey,
 } from '@switchboard/relay-registry';
+import { TlsConfigError, TlsCredentials, TlsListenerMetrics } from '@switchboard/tls';
 import { AllowedOrigins, createRedisClient, pingRedis, TrustedProxies } from '@switchboard/transport';
 
 import { createDeviceAdmission } from './admission/device-admission';
@@ -37,7 +39,7 @@ import { DEFAULT_PROXY_REQUEST_LIMITS } from './api-proxy/proxy-request';
 import { ConnAuditRefIssuer } from './caller/conn-audit-refs';
 import { type SignalConfig, signalConfigSchema } from './config';
 import { KeyStore, KeyStoreError, loadServerKey } from './key-store';
-import { SignalServer } from './server';
+import { SignalServer, type SignalTlsOptions } from './server';
 import { SignalCore } from './signal-core';
 
 // Composition root of the rendezvous server (hbbs). `main.js` serves; `main.js keys` makes sure the key
@@ -82,6 +84,8 @@ async function serve(config: SignalConfig): Promise<void> {
   logger.info({ eventVerifyKey: eventKey.source, registryKey: recordKey.source }, 'control keys loaded');
 
   const registry = createMetricsRegistry({ service: 'signal' });
+  // Before any connection to Redis or Postgres: a bad certificate is a configuration error.
+  const tls = await loadTls(config, logger, registry);
   const redis = createRedisClient(config.REDIS_URL, logger);
   const prisma = createPrismaClient(config.DATABASE_URL, {
     applicationName: 'switchboard-signal',
@@ -222,8 +226,10 @@ async function serve(config: SignalConfig): Promise<void> {
     trustedProxies: new TrustedProxies(config.TRUSTED_PROXIES, { realIpHeader: config.TRUST_X_REAL_IP }),
     allowedOrigins: new AllowedOrigins(config.WS_ALLOWED_ORIGINS),
     logger,
+    tls,
   });
   const stopDependencies = async () => {
+    tls?.credentials?.stop();
     await admission.stop(config.SHUTDOWN_TIMEOUT_SECONDS * 500);
     await relays.stop();
     await refusalTally.stop();
@@ -277,12 +283,45 @@ async function serve(config: SignalConfig): Promise<void> {
       tcp: addresses.tcp.port,
       natTest: addresses.natTest.port,
       ws: addresses.ws.port,
+      tcpTls: config.SIGNAL_TLS,
+      wsTls: config.SIGNAL_WS_TLS,
       metrics: ops.address.port,
       host: config.BIND_HOST,
       registrationPolicy: config.REGISTRATION_POLICY,
     },
     'signal listening',
   );
+}
+
+/** The certificate when any listener may speak TLS, re-read as its files change; undefined when all are off. */
+async function loadTls(
+  config: SignalConfig,
+  logger: Logger,
+  registry: Registry,
+): Promise<SignalTlsOptions | undefined> {
+  const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } = config;
+  if (config.SIGNAL_TLS === 'off' && config.SIGNAL_WS_TLS === 'off') return undefined;
+  // The schema refuses a mode other than off without both files.
+  if (certFile === undefined || keyFile === undefined)
+    throw new Error('TLS mode set without certificate files');
+  const credentials = await TlsCredentials.load({
+    files: { certFile, keyFile },
+    logger: logger.child({ component: 'tls' }),
+    registry,
+    service: 'signal',
+    reloadIntervalMs: config.TLS_RELOAD_SECONDS * 1000,
+    publicHosts: config.TLS_PUBLIC_HOSTS,
+  });
+  credentials.start();
+  return {
+    tcpMode: config.SIGNAL_TLS,
+    wsMode: config.SIGNAL_WS_TLS,
+    credentials,
+    metrics: new TlsListenerMetrics(registry, 'signal'),
+    handshakeTimeoutMs: config.TLS_HANDSHAKE_TIMEOUT_SECONDS * 1000,
+    maxPendingHandshakes: config.TLS_MAX_PENDING_HANDSHAKES,
+    plainAfterSilenceMs: config.SIGNAL_TLS_PLAIN_AFTER_MS,
+  };
 }
 
 function logKey(logger: Logger, key: ServerKey): void {
@@ -302,7 +341,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (
     error instanceof KeyStoreError ||
     error instanceof EventKeyFileError ||
-    error instanceof RelayRecordKeyError
+    error instanceof RelayRecordKeyError ||
+    error instanceof TlsConfigError
   ) {
     process.stderr.write(`signal: cannot start: ${message}\n`);
     process.exit(EX_CONFIG);

@@ -50,6 +50,12 @@ export interface SecureAcceptorOptions {
   readonly logger: Logger;
   /** Dual mode: a client that sends nothing for this long is closed, as the core would close it. */
   readonly firstByteTimeoutMs: number;
+  /**
+   * Dual mode on a port where the server speaks first (signal's 21116: the client waits for the
+   * server's KeyExchange, rustdesk src/common.rs secure_tcp): a client silent this long is served
+   * plain instead of closed. TLS clients send their ClientHello as soon as they connect.
+   */
+  readonly plainAfterSilenceMs?: number;
   readonly handshakeTimeoutMs: number;
   readonly maxPendingHandshakes: number;
   /** Offered by ALPN (WebSocket ports: http/1.1); none by default. */
@@ -100,8 +106,26 @@ export class SecureAcceptor {
   }
 
   private sniff(socket: Socket, handler: SecuredHandler): void {
-    const timer = setTimeout(() => socket.destroy(), this.options.firstByteTimeoutMs);
+    const { plainAfterSilenceMs } = this.options;
+    const handOnPlain = () => {
+      this.options.metrics?.connections.inc({ listener: this.options.listener, protocol: 'plain' });
+      handler(socket, false);
+    };
+    let decided = false;
+    const servePlainIfSilent = () => {
+      if (decided) return;
+      stop();
+      socket.pause();
+      handOnPlain();
+    };
+    // The check waits one turn of the event loop: under load the timer can come due while a
+    // ClientHello that arrived in time is still unread, and the poll phase reads it first.
+    const timer =
+      plainAfterSilenceMs === undefined
+        ? setTimeout(() => socket.destroy(), this.options.firstByteTimeoutMs)
+        : setTimeout(() => setImmediate(servePlainIfSilent), plainAfterSilenceMs);
     const stop = () => {
+      decided = true;
       clearTimeout(timer);
       socket.off('data', onFirstChunk);
       socket.off('close', stop);
@@ -114,8 +138,7 @@ export class SecureAcceptor {
       if (chunk[0] === TLS_HANDSHAKE_RECORD) {
         this.handshake(socket, handler);
       } else {
-        this.options.metrics?.connections.inc({ listener: this.options.listener, protocol: 'plain' });
-        handler(socket, false);
+        handOnPlain();
       }
     };
     socket.on('data', onFirstChunk);
