@@ -78,6 +78,9 @@ export const CLIENT_TIMINGS = {
 
 export type PeerTransport = 'udp' | 'tcp' | 'ws';
 
+/** NAT tests tried when the second connection cannot have the first one's local port. */
+const NAT_TEST_ATTEMPTS = 3;
+
 export interface RustDeskPeerOptions {
   id: string;
   /** hbbs: UDP and TCP on `port`, NAT test and online query on `port − 1`. */
@@ -482,6 +485,21 @@ export class RustDeskPeer {
       return { natType: this.natType, ports: undefined };
     }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ports = await this.askBothNatPorts(timeoutMs);
+        this.natType = ports[0] === ports[1] ? NatType.ASYMMETRIC : NatType.SYMMETRIC;
+        return { natType: this.natType, ports };
+      } catch (error) {
+        // The first connection's local port is free between the two connections: another process
+        // on a busy machine can take it. The client's test_nat_type tries again too.
+        const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (!taken || attempt >= NAT_TEST_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async askBothNatPorts(timeoutMs: number): Promise<[number, number]> {
     const { host, port } = this.options.server;
     const first = await this.askNatPort({ host, port, localAddress: this.options.localAddress, timeoutMs });
     const second = await this.askNatPort({
@@ -491,8 +509,7 @@ export class RustDeskPeer {
       localPort: first.local.port,
       timeoutMs,
     });
-    this.natType = first.port === second.port ? NatType.ASYMMETRIC : NatType.SYMMETRIC;
-    return { natType: this.natType, ports: [first.port, second.port] };
+    return [first.port, second.port];
   }
 
   /** The client's ID change (TCP RegisterPk with old_id, docs/protocol.md §5.9); on OK the peer takes the id. */
