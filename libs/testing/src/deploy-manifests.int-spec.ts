@@ -1,6 +1,6 @@
-// Static checks for what ships in docker-compose.yml, deploy/Dockerfile and deploy/k8s: there is no
+// Static checks for what ships in docker-compose*.yml, deploy/Dockerfile and deploy/k8s: there is no
 // container engine or cluster here, so the real tools validate what they can offline
-// (`docker-compose config`, `kubectl kustomize`) and the rest is asserted on the parsed YAML.
+// (`docker-compose config`, `kubectl kustomize`, `yamllint`) and the rest is asserted on the parsed YAML.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ const repoRoot = resolve(__dirname, '../../..');
 const composeFile = join(repoRoot, 'docker-compose.yml');
 const dockerfile = join(repoRoot, 'deploy/Dockerfile');
 const k8sDir = join(repoRoot, 'deploy/k8s');
+const envExample = join(repoRoot, '.env.example');
 
 interface CommandResult {
   code: number;
@@ -41,29 +42,92 @@ function run(tool: string, args: string[], cwd: string): Promise<CommandResult> 
   });
 }
 
-// Scratch space for the whole file: an empty env file (so a developer's .env cannot change what the
-// defaults render to), the deliberately broken compose copies and the kustomize input.
+const PUBLIC_HOST = '203.0.113.10';
+
+/** .env.example with every empty value filled in, as an operator's .env would be. */
+function filledEnvExample(): string {
+  return readFileSync(envExample, 'utf8')
+    .split('\n')
+    .map((line) => {
+      const empty = /^([A-Z_]+)=$/.exec(line)?.[1];
+      if (!empty) return line;
+      return `${empty}=${empty === 'PUBLIC_HOST' ? PUBLIC_HOST : `test-${empty.toLowerCase()}`}`;
+    })
+    .join('\n');
+}
+
+// Scratch space for the whole file: env files written here (so a developer's .env cannot change what
+// the defaults render to), the deliberately broken compose copies and the kustomize input.
 let scratch: string;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'switchboard-deploy-'));
-  writeFileSync(join(scratch, 'empty.env'), '');
+  writeFileSync(join(scratch, 'filled.env'), filledEnvExample());
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function composeConfig(dir: string, ...extra: string[]): Promise<CommandResult> {
-  const args = ['--env-file', join(scratch, 'empty.env'), '-f', 'docker-compose.yml', 'config', ...extra];
+  const args = ['--env-file', join(scratch, 'filled.env'), '-f', 'docker-compose.yml', 'config', ...extra];
   return run('docker-compose', args, dir);
 }
 
+/** Seconds in a compose duration (`300s`, `5m`, `1m30s`). */
+function durationSeconds(duration: string | undefined): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  const parts = [...(duration ?? '').matchAll(/(\d+(?:\.\d+)?)([hms])/g)];
+  if (parts.length === 0) throw new Error(`not a duration: ${duration}`);
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit!]!, 0);
+}
+
+// The relay's own allowance after DRAIN_TIMEOUT_SECONDS (closing Redis, the audit queue, the ops
+// port) before it exits; read from the code so the deploy files cannot drift from it.
+const RELAY_SHUTDOWN_MARGIN_SECONDS =
+  Number(
+    /const SHUTDOWN_MARGIN_MS = ([\d_]+);/
+      .exec(readFileSync(join(repoRoot, 'apps/relay/src/main.ts'), 'utf8'))?.[1]
+      ?.replaceAll('_', ''),
+  ) / 1000;
+
+// docker-compose 1.29 renders a port bound to one host address as the short string it was written as.
+const ComposePort = z.union([
+  z.object({
+    published: z.number(),
+    target: z.number(),
+    protocol: z.string(),
+    host_ip: z.string().optional(),
+  }),
+  z.string().transform((text, context) => {
+    const match = /^(?<host>[\d.]+):(?<published>\d+):(?<target>\d+)(?:\/(?<protocol>\w+))?$/.exec(text);
+    if (!match?.groups) {
+      context.addIssue({ code: 'custom', message: `unexpected port ${text}` });
+      return z.NEVER;
+    }
+    const { host, published, target, protocol } = match.groups;
+    return {
+      published: Number(published),
+      target: Number(target),
+      protocol: protocol ?? 'tcp',
+      host_ip: host,
+    };
+  }),
+]);
 const ComposeService = z.object({
   entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
   command: z.union([z.string(), z.array(z.string())]).optional(),
   restart: z.string().optional(),
   environment: z.record(z.string(), z.string().nullable()).default({}),
-  ports: z.array(z.object({ published: z.number(), target: z.number(), protocol: z.string() })).default([]),
+  ports: z.array(ComposePort).default([]),
   volumes: z.array(z.string()).default([]),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
   healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+  network_mode: z.string().optional(),
+  read_only: z.boolean().optional(),
+  cap_drop: z.array(z.string()).default([]),
+  security_opt: z.array(z.string()).default([]),
+  init: z.boolean().optional(),
+  tmpfs: z.union([z.string(), z.array(z.string())]).optional(),
+  logging: z.object({ driver: z.string(), options: z.record(z.string(), z.string()).default({}) }).optional(),
+  stop_grace_period: z.string().optional(),
+  user: z.string().optional(),
 });
 type ComposeService = z.infer<typeof ComposeService>;
 const ComposeConfig = z.object({ services: z.record(z.string(), ComposeService) });
@@ -141,7 +205,7 @@ const Service = z.object({
 const Manifest = z.looseObject({
   apiVersion: z.string().min(1),
   kind: z.string().min(1),
-  metadata: z.object({ name: z.string().min(1), namespace: z.string().optional() }),
+  metadata: z.looseObject({ name: z.string().min(1), namespace: z.string().optional() }),
   spec: z.unknown().optional(),
   data: z.record(z.string(), z.string()).optional(),
 });
@@ -194,6 +258,34 @@ function envNames(container: Container): string[] {
 }
 
 const ONE_SHOT_SERVICES = ['migrate', 'signal-public-key'];
+// Before kustomize copies the image tag into it (kustomization.yaml `replacements`).
+const MIGRATE_JOB = 'switchboard-migrate-IMAGE_TAG';
+
+/** The hardening every compose service carries, as `[service, finding]` pairs (empty when all hold). */
+function hardeningGaps(services: Record<string, ComposeService>): [string, string][] {
+  return Object.entries(services).flatMap(([name, service]) => {
+    const gaps: string[] = [];
+    if (service.read_only !== true) gaps.push('read_only is not true');
+    if (service.cap_drop.join() !== 'ALL') gaps.push('cap_drop is not [ALL]');
+    if (!service.security_opt.includes('no-new-privileges:true')) gaps.push('no no-new-privileges');
+    if (service.init !== true) gaps.push('init is not true');
+    const { driver, options } = service.logging ?? { driver: 'none', options: {} };
+    if (driver !== 'json-file' || !options['max-size'] || !options['max-file']) gaps.push('logs not rotated');
+    return gaps.map((gap): [string, string] => [name, gap]);
+  });
+}
+
+/** A relay's stop grace period, less its drain timeout and shutdown margin: must stay positive. */
+function relayStopSlack(relay: ComposeService): number {
+  const drain = Number(relay.environment.DRAIN_TIMEOUT_SECONDS);
+  expect(drain).toBeGreaterThan(0);
+  return durationSeconds(relay.stop_grace_period) - drain - RELAY_SHUTDOWN_MARGIN_SECONDS;
+}
+
+/** Names in `${NAME:?message}`: values compose refuses to run without. */
+function requiredVariables(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{(\w+):\?/g)].map((match) => match[1]!))].sort();
+}
 
 /** The user a postgres URL connects as. */
 function databaseUser(url: string | null | undefined): string | undefined {
@@ -409,6 +501,192 @@ describe('docker-compose.yml', () => {
     expect(services.migrate!.environment.API_DATABASE_URL).toBe(services.api!.environment.DATABASE_URL);
     expect(services.migrate!.environment.SIGNAL_DATABASE_URL).toBe(services.signal!.environment.DATABASE_URL);
   });
+
+  it('hardens every service: read-only root, no capabilities, no-new-privileges, init, rotated logs', () => {
+    expect(hardeningGaps(services)).toEqual([]);
+    // Postgres and Redis run as their images' users: root without capabilities cannot own their data.
+    for (const name of ['postgres', 'redis'])
+      expect({ name, user: services[name]!.user }).toEqual({ name, user: '999:999' });
+  });
+
+  it('lets each relay drain within its stop grace period, and gives it a licence key', () => {
+    for (const name of ['relay-1', 'relay-2']) {
+      const relay = services[name]!;
+      expect({ name, fits: relayStopSlack(relay) >= 0 }).toEqual({ name, fits: true });
+      expect(relay.environment.KEY).toMatch(/\S/);
+    }
+  });
+
+  it('requires the passwords and the public host, each listed in .env.example', async () => {
+    const required = requiredVariables(readFileSync(composeFile, 'utf8'));
+    expect(required).toEqual(
+      expect.arrayContaining([
+        'API_DATABASE_PASSWORD',
+        'POSTGRES_PASSWORD',
+        'PUBLIC_HOST',
+        'REDIS_API_PASSWORD',
+        'REDIS_RELAY_PASSWORD',
+        'REDIS_SIGNAL_PASSWORD',
+        'SIGNAL_DATABASE_PASSWORD',
+      ]),
+    );
+    const example = readFileSync(envExample, 'utf8');
+    for (const name of [...required, 'ADMIN_PASSWORD']) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+    // The example as shipped leaves them empty, so copying it unedited refuses to start.
+    const unedited = await run(
+      'docker-compose',
+      ['--env-file', envExample, '-f', 'docker-compose.yml', 'config', '-q'],
+      repoRoot,
+    );
+    expect(unedited.code).not.toBe(0);
+    expect(unedited.stderr).toMatch(/set [A-Z_]+/);
+    // An admin password in .env reaches the bootstrap (a bare `ADMIN_PASSWORD:` would not read .env).
+    expect(services.migrate!.environment.ADMIN_PASSWORD).toBe('test-admin_password');
+    expect(services['relay-1']!.environment.RELAY_PUBLIC_ADDR).toBe(`${PUBLIC_HOST}:21117`);
+  });
+});
+
+describe('docker-compose.host-network.yml laid over docker-compose.yml', () => {
+  const HOST_NETWORK = ['api', 'signal', 'relay-1', 'relay-2'];
+  let services: Record<string, ComposeService>;
+  let base: Record<string, ComposeService>;
+
+  beforeAll(async () => {
+    const args = ['--env-file', join(scratch, 'filled.env'), '-f', 'docker-compose.yml'];
+    const rendered = await run(
+      'docker-compose',
+      [...args, '-f', 'docker-compose.host-network.yml', 'config'],
+      repoRoot,
+    );
+    expect({ code: rendered.code, stderr: rendered.stderr }).toEqual({ code: 0, stderr: '' });
+    services = ComposeConfig.parse(parse(rendered.stdout)).services;
+    base = ComposeConfig.parse(
+      parse((await run('docker-compose', [...args, 'config'], repoRoot)).stdout),
+    ).services;
+  });
+
+  it('puts the services that see clients on the host network, the data stores on loopback only', () => {
+    for (const name of HOST_NETWORK)
+      expect({ name, mode: services[name]!.network_mode }).toEqual({ name, mode: 'host' });
+    for (const name of ['postgres', 'redis', 'migrate']) expect(services[name]!.network_mode).toBeUndefined();
+    const hostIp = (name: string) => services[name]!.ports.map((p) => p.host_ip);
+    expect(hostIp('postgres')).toEqual(['127.0.0.1']);
+    expect(hostIp('redis')).toEqual(['127.0.0.1']);
+    expect(hardeningGaps(services)).toEqual([]);
+  });
+
+  it('points them at the loopback ports with the same per-service users and passwords', () => {
+    for (const name of HOST_NETWORK) {
+      for (const key of ['DATABASE_URL', 'REDIS_URL']) {
+        const url = services[name]!.environment[key];
+        const before = base[name]!.environment[key];
+        if (!url || !before) continue;
+        expect({ name, key, host: new URL(url).hostname }).toEqual({ name, key, host: '127.0.0.1' });
+        expect(new URL(url).username).toBe(new URL(before).username);
+        expect(new URL(url).password).toBe(new URL(before).password);
+      }
+    }
+    expect(services.signal!.environment.API_URL).toBe('http://127.0.0.1:21114');
+    expect(services.api!.environment.TRUST_PROXY).toBe('127.0.0.1');
+  });
+});
+
+describe('docker-compose.relay.yml (a relay on another host)', () => {
+  const relayArgs = ['-f', 'docker-compose.relay.yml', 'config'];
+  const relayEnv = {
+    REDIS_RELAY_PASSWORD: 'test-relay-password',
+    MAIN_HOST: '10.8.0.1',
+    RELAY_NODE_ID: 'relay-remote-1',
+    RELAY_PUBLIC_HOST: '198.51.100.7',
+  };
+  let relay: ComposeService;
+  let names: string[];
+
+  beforeAll(async () => {
+    const envText = Object.entries(relayEnv)
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join('');
+    writeFileSync(join(scratch, 'relay.env'), envText);
+    const rendered = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'relay.env'), ...relayArgs],
+      repoRoot,
+    );
+    expect({ code: rendered.code, stderr: rendered.stderr }).toEqual({ code: 0, stderr: '' });
+    const services = ComposeConfig.parse(parse(rendered.stdout)).services;
+    names = Object.keys(services);
+    relay = services.relay!;
+  });
+
+  it('runs one hardened relay, refusing to render without each of its required values', async () => {
+    expect(names).toEqual(['relay']);
+    expect(commandText(relay)).toBe('dist/apps/relay/src/main.js');
+    expect(hardeningGaps({ relay })).toEqual([]);
+    const required = requiredVariables(readFileSync(join(repoRoot, 'docker-compose.relay.yml'), 'utf8'));
+    expect(required).toEqual(Object.keys(relayEnv).sort());
+    for (const missing of required) {
+      const partial = Object.entries(relayEnv).filter(([key]) => key !== missing);
+      writeFileSync(
+        join(scratch, 'partial.env'),
+        partial.map(([key, value]) => `${key}=${value}\n`).join(''),
+      );
+      const result = await run(
+        'docker-compose',
+        ['--env-file', join(scratch, 'partial.env'), ...relayArgs, '-q'],
+        repoRoot,
+      );
+      expect({ missing, code: result.code }).toEqual({ missing, code: 1 });
+      expect(result.stderr).toContain(`set ${missing}`);
+    }
+  });
+
+  it("joins the main host's Redis as the relay user, announcing its own address, with no database", () => {
+    const redis = new URL(relay.environment.REDIS_URL ?? '');
+    expect([redis.username, redis.password, redis.hostname]).toEqual([
+      'switchboard-relay',
+      relayEnv.REDIS_RELAY_PASSWORD,
+      relayEnv.MAIN_HOST,
+    ]);
+    expect(relay.environment.RELAY_PUBLIC_ADDR).toBe(
+      `${relayEnv.RELAY_PUBLIC_HOST}:${relay.environment.RELAY_PORT}`,
+    );
+    expect(relay.environment.RELAY_NODE_ID).toBe(relayEnv.RELAY_NODE_ID);
+    expect(Object.keys(relay.environment).filter((key) => key.startsWith('DATABASE'))).toEqual([]);
+    expect(relayStopSlack(relay)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("mounts signal's public key and the two control keys as single read-only files, nothing else", () => {
+    const targets = relay.volumes.map((volume) => {
+      expect(volume).toMatch(/:ro$/);
+      return volume.split(':')[1];
+    });
+    const keyDir = relay.environment.KEY_DIR;
+    expect(targets.sort()).toEqual(
+      [
+        `${keyDir}/id_ed25519.pub`,
+        relay.environment.EVENTS_PUBLIC_KEY_FILE,
+        relay.environment.RELAY_REGISTRY_KEY_FILE,
+      ].sort(),
+    );
+    // hbbr -k `-`: the public key file in KEY_DIR; signal's id_ed25519 never reaches this host.
+    expect(relay.environment.KEY).toBe('-');
+    expect(relay.volumes.filter((volume) => /id_ed25519(:|$)/.test(volume))).toEqual([]);
+  });
+});
+
+describe('deploy YAML passes yamllint', () => {
+  it('has no syntax or style errors (long lines allowed: URLs with interpolations cannot wrap)', async () => {
+    const config =
+      '{extends: default, rules: {line-length: disable, document-start: disable, braces: {max-spaces-inside: 1}}}';
+    const files = [
+      ...readdirSync(repoRoot).filter((name) => /^docker-compose.*\.yml$/.test(name)),
+      'deploy/k8s',
+      'deploy/k8s-tls',
+      'deploy/prometheus',
+    ];
+    const result = await run('yamllint', ['--strict', '-d', config, ...files], repoRoot);
+    expect({ code: result.code, out: result.stdout + result.stderr }).toEqual({ code: 0, out: '' });
+  });
 });
 
 describe('docker-compose.yml check can fail: a broken copy is rejected', () => {
@@ -454,9 +732,12 @@ describe('deploy/Dockerfile', () => {
       .filter((line) => line.toUpperCase().startsWith(`${keyword} `))
       .map((line) => line.slice(keyword.length + 1));
 
-  it('builds in stages from node:20-bookworm-slim', () => {
+  it('builds in stages from a supported Node LTS (22 or later), slim Debian', () => {
     const defaultImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
-    expect(defaultImage).toBe('node:20-bookworm-slim');
+    const [, major, variant] = /^node:(\d+)-(\S+)$/.exec(defaultImage ?? '') ?? [];
+    expect(Number(major)).toBeGreaterThanOrEqual(22);
+    expect(Number(major) % 2).toBe(0); // odd majors never become LTS
+    expect(variant).toBe('bookworm-slim');
     const stages = byKeyword('FROM');
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const stage of stages) expect(stage).toMatch(/^\$\{NODE_IMAGE\} AS \w+$/);
@@ -511,7 +792,7 @@ describe('deploy/k8s', () => {
     // Parsing with the Workload schema asserts resources, non-root and read-only root fs for each.
     const all = workloads(manifests);
     expect(all.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual(
-      ['Deployment/api', 'Deployment/relay', 'Job/switchboard-migrate', 'StatefulSet/signal'].sort(),
+      ['Deployment/api', 'StatefulSet/relay', `Job/${MIGRATE_JOB}`, 'StatefulSet/signal'].sort(),
     );
     for (const workload of all.filter((w) => LONG_RUNNING_KINDS.has(w.kind))) {
       for (const container of workload.spec.template.spec.containers) {
@@ -573,10 +854,10 @@ describe('deploy/k8s', () => {
   });
 
   it('scales relays with an autoscaler, limits disruption and leaves time to drain, without database access', () => {
-    const relay = workloadNamed(manifests, 'Deployment', 'relay');
+    const relay = workloadNamed(manifests, 'StatefulSet', 'relay');
     expect(relay.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
     const hpa = manifests.find((m) => m.kind === 'HorizontalPodAutoscaler');
-    expect(hpa?.spec).toMatchObject({ scaleTargetRef: { kind: 'Deployment', name: 'relay' } });
+    expect(hpa?.spec).toMatchObject({ scaleTargetRef: { kind: 'StatefulSet', name: 'relay' } });
     const pdb = manifests.find((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === 'relay');
     expect(pdb?.spec).toMatchObject({ selector: { matchLabels: relay.spec.template.metadata.labels } });
     for (const container of relay.spec.template.spec.containers) {
@@ -593,7 +874,7 @@ describe('deploy/k8s', () => {
         ?.secretKeyRef?.key;
     expect(databaseUrlKey(workloadNamed(manifests, 'Deployment', 'api'))).toBe('API_DATABASE_URL');
     expect(databaseUrlKey(workloadNamed(manifests, 'StatefulSet', 'signal'))).toBe('SIGNAL_DATABASE_URL');
-    const job = workloadNamed(manifests, 'Job', 'switchboard-migrate');
+    const job = workloadNamed(manifests, 'Job', MIGRATE_JOB);
     expect(databaseUrlKey(job)).toBe('DATABASE_URL');
     const jobEnv = job.spec.template.spec.containers[0]!.env;
     for (const name of ['API_DATABASE_URL', 'SIGNAL_DATABASE_URL']) {
@@ -605,7 +886,7 @@ describe('deploy/k8s', () => {
   });
 
   it("gives relay pods no volume but scratch space, so none can read signal's private key", () => {
-    const relay = workloadNamed(manifests, 'Deployment', 'relay');
+    const relay = workloadNamed(manifests, 'StatefulSet', 'relay');
     for (const volume of relay.spec.template.spec.volumes) {
       expect({ volume: volume.name, kind: Object.keys(volume).filter((k) => k !== 'name') }).toEqual({
         volume: volume.name,
@@ -628,7 +909,7 @@ describe('deploy/k8s', () => {
     const api = workloadNamed(manifests, 'Deployment', 'api');
     expect((api.spec as { replicas?: number }).replicas).toBeGreaterThan(1);
     expect(secretKeys(api)).toEqual(expect.arrayContaining(apiSecrets));
-    expect(secretKeys(workloadNamed(manifests, 'Job', 'switchboard-migrate'))).toEqual(
+    expect(secretKeys(workloadNamed(manifests, 'Job', MIGRATE_JOB))).toEqual(
       expect.arrayContaining(apiSecrets),
     );
   });
@@ -639,7 +920,7 @@ describe('deploy/k8s', () => {
         ?.secretKeyRef?.key;
     const api = workloadNamed(manifests, 'Deployment', 'api');
     const signal = workloadNamed(manifests, 'StatefulSet', 'signal');
-    const relay = workloadNamed(manifests, 'Deployment', 'relay');
+    const relay = workloadNamed(manifests, 'StatefulSet', 'relay');
     expect([api, signal, relay].map((w) => secretOf(w, 'REDIS_URL'))).toEqual([
       'REDIS_URL_API',
       'REDIS_URL_SIGNAL',
@@ -653,8 +934,176 @@ describe('deploy/k8s', () => {
     }
   });
 
+  it('never announces a node address nor uses the host network or host ports', () => {
+    for (const name of files) {
+      const text = readFileSync(join(k8sDir, name), 'utf8');
+      expect({ name, hostIP: text.includes('status.hostIP') }).toEqual({ name, hostIP: false });
+      expect({ name, host: /^\s*-?\s*\{?\s*(hostPort|hostNetwork|hostIPC|hostPID)\b/m.test(text) }).toEqual({
+        name,
+        host: false,
+      });
+    }
+    // So the namespace can enforce the restricted Pod Security profile.
+    const namespace = manifests.find((m) => m.kind === 'Namespace');
+    expect(namespace?.metadata).toMatchObject({
+      labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+    });
+  });
+
+  it('gives each relay pod a public Service of its own, as many as the autoscaler may run', () => {
+    const relay = workloadNamed(manifests, 'StatefulSet', 'relay');
+    const hpa = z
+      .object({ minReplicas: z.number(), maxReplicas: z.number() })
+      .parse(manifests.find((m) => m.kind === 'HorizontalPodAutoscaler')?.spec);
+    expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
+    const PerPod = z.object({
+      metadata: z.object({ name: z.string() }),
+      spec: z.object({
+        type: z.literal('LoadBalancer'),
+        // Keeps the client's address, which the relay's ticket IP check compares with signal's view.
+        externalTrafficPolicy: z.literal('Local'),
+        selector: z.record(z.string(), z.string()),
+        ports: z.array(z.object({ port: z.number() })),
+      }),
+    });
+    const perPod = manifests
+      .filter((m) => m.kind === 'Service' && m.spec !== undefined)
+      .filter(
+        (m) => 'statefulset.kubernetes.io/pod-name' in ((m.spec as { selector?: object }).selector ?? {}),
+      )
+      .map((m) => parseAs(PerPod, m, `Service/${m.metadata.name}`));
+    expect(
+      perPod.map((service) => service.spec.selector['statefulset.kubernetes.io/pod-name']).sort(),
+    ).toEqual(Array.from({ length: hpa.maxReplicas }, (_, i) => `relay-${i}`).sort());
+    for (const service of perPod) {
+      expect(service.spec.selector).toMatchObject(relay.spec.template.metadata.labels);
+      expect(service.spec.ports.map((p) => p.port).sort()).toEqual([21117, 21119]);
+    }
+    // Each pod announces its own name under the public domain, on the port its Service carries.
+    const env = relay.spec.template.spec.containers[0]!.env;
+    expect(env.find((e) => e.name === 'RELAY_PUBLIC_ADDR')?.value).toBe(
+      '$(RELAY_NODE_ID).$(RELAY_PUBLIC_DOMAIN):21117',
+    );
+    expect(env.find((e) => e.name === 'RELAY_NODE_ID')).toMatchObject({
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
+  });
+
+  it('stops relays only after their drain, and the api after its preStop pause, within the grace period', () => {
+    const RawLifecycle = z.object({
+      template: z.object({
+        spec: z.object({
+          containers: z.array(
+            z.looseObject({
+              lifecycle: z
+                .object({ preStop: z.object({ exec: z.object({ command: z.array(z.string()) }) }) })
+                .optional(),
+            }),
+          ),
+        }),
+      }),
+    });
+    const preStopSeconds = (kind: string, name: string): number => {
+      const manifest = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+      const command = RawLifecycle.parse(manifest?.spec).template.spec.containers[0]!.lifecycle?.preStop.exec
+        .command;
+      if (!command) return 0;
+      expect(command.slice(0, 1)).toEqual(['sleep']);
+      return Number(command[1]);
+    };
+    const relay = workloadNamed(manifests, 'StatefulSet', 'relay');
+    const drain = Number(
+      relay.spec.template.spec.containers[0]!.env.find((e) => e.name === 'DRAIN_TIMEOUT_SECONDS')?.value,
+    );
+    expect(drain).toBeGreaterThan(0);
+    expect(relay.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      preStopSeconds('StatefulSet', 'relay') + drain + RELAY_SHUTDOWN_MARGIN_SECONDS,
+    );
+    const api = workloadNamed(manifests, 'Deployment', 'api');
+    const apiPause = preStopSeconds('Deployment', 'api');
+    expect(apiPause).toBeGreaterThan(0);
+    expect(api.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(apiPause + 10);
+  });
+
+  it('limits voluntary disruption of the api and the relays', () => {
+    for (const [kind, name] of [
+      ['Deployment', 'api'],
+      ['StatefulSet', 'relay'],
+    ] as const) {
+      const pdb = manifests.find((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === name);
+      expect(pdb?.spec).toMatchObject({
+        selector: { matchLabels: workloadNamed(manifests, kind, name).spec.template.metadata.labels },
+      });
+    }
+  });
+
+  describe('NetworkPolicies', () => {
+    const Peer = z.looseObject({
+      podSelector: z.unknown().optional(),
+      namespaceSelector: z.unknown().optional(),
+    });
+    const Rule = z.object({
+      ports: z
+        .array(z.object({ port: z.number(), protocol: z.string(), endPort: z.number().optional() }))
+        .default([]),
+      from: z.array(Peer).optional(),
+      to: z.array(Peer).optional(),
+    });
+    const Policy = z.object({
+      metadata: z.object({ name: z.string() }),
+      spec: z.object({
+        podSelector: z.object({ matchLabels: z.record(z.string(), z.string()).optional() }),
+        policyTypes: z.array(z.string()),
+        ingress: z.array(Rule).default([]),
+        egress: z.array(Rule).default([]),
+      }),
+    });
+    const policies = manifests
+      .filter((m) => m.kind === 'NetworkPolicy')
+      .map((m) => parseAs(Policy, m, `NetworkPolicy/${m.metadata.name}`));
+    /** `port/protocol` a pod's own policies let in or out (the namespace-wide ones excluded). */
+    const allowed = (app: string, direction: 'ingress' | 'egress'): string[] =>
+      policies
+        .filter((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === app)
+        .flatMap((p) => p.spec[direction])
+        .flatMap((rule) => rule.ports.map((port) => `${port.port}/${port.protocol}`))
+        .sort();
+
+    it('deny everything by default, then allow DNS to every pod', () => {
+      const everyPod = policies.filter((p) => p.spec.podSelector.matchLabels === undefined);
+      const deny = everyPod.find((p) => p.spec.ingress.length === 0 && p.spec.egress.length === 0);
+      expect(deny?.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+      expect(everyPod.flatMap((p) => p.spec.egress).flatMap((r) => r.ports.map((x) => x.port))).toEqual([
+        53, 53,
+      ]);
+    });
+
+    it('let in only the RustDesk and ops ports, and out only to what each service uses', () => {
+      expect(allowed('api', 'ingress')).toEqual(['21114/TCP', '9114/TCP']);
+      expect(allowed('signal', 'ingress')).toEqual([
+        '21115/TCP',
+        '21116/TCP',
+        '21116/UDP',
+        '21118/TCP',
+        '9116/TCP',
+      ]);
+      expect(allowed('relay', 'ingress')).toEqual(['21117/TCP', '21119/TCP', '9117/TCP']);
+      expect(allowed('switchboard-migrate', 'ingress')).toEqual([]);
+      expect(allowed('api', 'egress')).toEqual(['5432/TCP', '6379/TCP']);
+      // Signal also sends UDP to clients (punch-hole notices) and calls the api.
+      expect(allowed('signal', 'egress')).toEqual(['1/UDP', '21114/TCP', '5432/TCP', '6379/TCP']);
+      expect(allowed('relay', 'egress')).toEqual(['6379/TCP']);
+      expect(allowed('switchboard-migrate', 'egress')).toEqual(['5432/TCP']);
+      // Every workload has a policy of its own.
+      for (const workload of workloads(manifests)) {
+        const app = workload.spec.template.metadata.labels['app.kubernetes.io/name'] ?? '';
+        expect({ app, covered: allowed(app, 'egress').length > 0 }).toEqual({ app, covered: true });
+      }
+    });
+  });
+
   it('migrates with a Job', () => {
-    const job = workloadNamed(manifests, 'Job', 'switchboard-migrate');
+    const job = workloadNamed(manifests, 'Job', MIGRATE_JOB);
     const script = job.spec.template.spec.containers
       .flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
       .join(' ');
@@ -662,7 +1111,7 @@ describe('deploy/k8s', () => {
   });
 
   it('keeps the finished Job and its log (the first admin password) for at least a day', () => {
-    const job = workloadNamed(manifests, 'Job', 'switchboard-migrate');
+    const job = workloadNamed(manifests, 'Job', MIGRATE_JOB);
     const ttl = job.spec['ttlSecondsAfterFinished'];
     expect(typeof ttl).toBe('number');
     expect(ttl).toBeGreaterThanOrEqual(24 * 60 * 60);
@@ -688,6 +1137,31 @@ describe('deploy/k8s', () => {
           ns: kustomization.namespace,
         });
       }
+    });
+
+    it('names the migration Job after the image tag, so an upgrade never meets the old immutable one', () => {
+      const [job] = workloads(rendered).filter((w) => w.kind === 'Job');
+      const tag = /:([^:/]+)$/.exec(job!.spec.template.spec.containers[0]!.image)?.[1];
+      expect(tag).toMatch(/\S/);
+      expect(job!.metadata.name).toBe(`switchboard-migrate-${tag}`);
+    });
+
+    it("asks for each relay pod's DNS name under RELAY_PUBLIC_DOMAIN", () => {
+      const config = rendered.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'switchboard-config');
+      const domain = config?.data?.['RELAY_PUBLIC_DOMAIN'];
+      expect(domain).toMatch(/\./);
+      const Annotated = z.object({
+        metadata: z.object({ name: z.string(), annotations: z.record(z.string(), z.string()).optional() }),
+      });
+      const hostnames = rendered
+        .filter((m) => m.kind === 'Service')
+        .map((m) => Annotated.parse(m).metadata)
+        .flatMap((m) => {
+          const hostname = m.annotations?.['external-dns.alpha.kubernetes.io/hostname'];
+          return hostname ? [[m.name, hostname]] : [];
+        });
+      expect(hostnames.length).toBeGreaterThanOrEqual(2);
+      for (const [name, hostname] of hostnames) expect(hostname).toBe(`${name}.${domain}`);
     });
 
     it('resolves every Secret and ConfigMap key a container reads (optional ones may be absent)', () => {
@@ -716,7 +1190,23 @@ describe('deploy/k8s', () => {
     });
 
     it('points every Service at pods some workload creates', () => {
-      const podLabels = workloads(rendered).map((w) => w.spec.template.metadata.labels);
+      // A StatefulSet's pods also carry their own name as a label, which per-pod Services select.
+      const podLabels = workloads(rendered).flatMap((w) => {
+        const labels = w.spec.template.metadata.labels;
+        if (w.kind !== 'StatefulSet') return [labels];
+        const replicas = Math.max(
+          (w.spec as { replicas?: number }).replicas ?? 1,
+          ...rendered
+            .filter((m) => m.kind === 'HorizontalPodAutoscaler')
+            .map((m) => m.spec as { maxReplicas: number; scaleTargetRef: { name: string } })
+            .filter((spec) => spec.scaleTargetRef.name === w.metadata.name)
+            .map((spec) => spec.maxReplicas),
+        );
+        return Array.from({ length: replicas }, (_, i) => ({
+          ...labels,
+          'statefulset.kubernetes.io/pod-name': `${w.metadata.name}-${i}`,
+        }));
+      });
       for (const service of rendered
         .filter((m) => m.kind === 'Service')
         .map((m) => parseAs(Service, m, `Service/${m.metadata.name}`))) {
@@ -772,7 +1262,7 @@ describe('docker-compose.tls.yml laid over docker-compose.yml', () => {
   let raw: { services: Record<string, { networks?: Record<string, { aliases?: string[] }> }> };
 
   beforeAll(async () => {
-    writeFileSync(join(scratch, 'tls.env'), `TLS_SERVER_NAME=${TLS_SERVER_NAME}\n`);
+    writeFileSync(join(scratch, 'tls.env'), `${filledEnvExample()}\nTLS_SERVER_NAME=${TLS_SERVER_NAME}\n`);
     const rendered = await run(
       'docker-compose',
       ['--env-file', join(scratch, 'tls.env'), ...tlsArgs],
@@ -792,7 +1282,7 @@ describe('docker-compose.tls.yml laid over docker-compose.yml', () => {
     expect(quiet).toEqual({ code: 0, stdout: '', stderr: '' });
     const unnamed = await run(
       'docker-compose',
-      ['--env-file', join(scratch, 'empty.env'), ...tlsArgs, '-q'],
+      ['--env-file', join(scratch, 'filled.env'), ...tlsArgs, '-q'],
       repoRoot,
     );
     expect(unnamed.code).not.toBe(0);
@@ -905,7 +1395,7 @@ describe('deploy/k8s-tls (deploy/k8s with its TLS component)', () => {
   it('mounts the Secret into signal and the relays, owner and group only (0400 or 0440, never 0644)', () => {
     const pods = tlsPods();
     expect([...new Set(pods.map((p) => `${p.workload.kind}/${p.workload.metadata.name}`))].sort()).toEqual([
-      'Deployment/relay',
+      'StatefulSet/relay',
       'StatefulSet/signal',
     ]);
     for (const { where, workload, volume, mount } of pods) {
