@@ -11,6 +11,10 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   say "Installing docker-compose (checks docker-compose.yml statically; no engine needed)"
   as_root apt-get update -qq && as_root apt-get install -y -qq docker-compose >/dev/null
 fi
+if ! command -v yamllint >/dev/null 2>&1; then
+  say "Installing yamllint (checks the compose and Kubernetes YAML)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq yamllint >/dev/null
+fi
 if ! command -v promtool >/dev/null 2>&1; then
   say "Installing promtool (Debian's prometheus package; checks deploy/prometheus's alerts, runs nothing)"
   as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
