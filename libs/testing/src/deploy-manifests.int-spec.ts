@@ -1474,6 +1474,50 @@ describe('deploy/k8s-tls (deploy/k8s with its TLS component)', () => {
   });
 });
 
+describe('deploy/k8s/components/monitoring (optional ServiceMonitors)', () => {
+  it('scrapes the port named metrics of a Service for each of the three services, in their namespace', async () => {
+    const dir = mkdtempSync(join(scratch, 'k8s-monitoring-'));
+    cpSync(k8sDir, join(dir, 'k8s'), { recursive: true });
+    cpSync(join(k8sDir, 'secrets.env.example'), join(dir, 'k8s', 'secrets.env'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      'resources: [k8s]\ncomponents: [k8s/components/monitoring]\n',
+    );
+    const result = await run('kubectl', ['kustomize', dir], dir);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const rendered = parseManifests(result.stdout, 'kubectl kustomize with components/monitoring');
+    const ServiceMonitor = z.object({
+      metadata: z.object({ name: z.string(), namespace: z.string() }),
+      spec: z.object({
+        selector: z.object({ matchLabels: z.record(z.string(), z.string()) }),
+        endpoints: z.array(z.object({ port: z.string() })),
+      }),
+    });
+    const PortNames = z.object({
+      metadata: z.looseObject({ labels: z.record(z.string(), z.string()).default({}) }),
+      spec: z.object({ ports: z.array(z.object({ name: z.string().optional() })) }),
+    });
+    const services = rendered
+      .filter((m) => m.kind === 'Service')
+      .map((m) => ({ namespace: m.metadata.namespace, ...PortNames.parse(m) }));
+    const monitors = rendered.filter((m) => m.kind === 'ServiceMonitor').map((m) => ServiceMonitor.parse(m));
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['api', 'relay', 'signal']);
+    for (const monitor of monitors) {
+      const { name, namespace } = monitor.metadata;
+      expect({ name, namespace }).toEqual({ name, namespace: 'switchboard' });
+      const scraped = services.filter(
+        (service) =>
+          service.namespace === namespace &&
+          Object.entries(monitor.spec.selector.matchLabels).every(
+            ([k, v]) => service.metadata.labels[k] === v,
+          ) &&
+          monitor.spec.endpoints.every((e) => service.spec.ports.some((p) => p.name === e.port)),
+      );
+      expect({ name, scraped: scraped.length }).toEqual({ name, scraped: 1 });
+    }
+  });
+});
+
 describe('deploy/prometheus', () => {
   const dir = join(repoRoot, 'deploy/prometheus');
 
