@@ -79,7 +79,7 @@ cp -a deploy/systemd "$STAGE/deploy/systemd"
 cp -a deploy/redis "$STAGE/deploy/redis"
 cp scripts/install.sh "$STAGE/scripts/install.sh"
 cp LICENSE README.md "$STAGE/"
-cp docs/bare-metal.md docs/operations.md docs/tls.md "$STAGE/docs/"
+for doc in bare-metal operations tls; do cp "docs/$doc.md" "$STAGE/docs/"; done
 printf '%s\n%s\n' "$VERSION" "$COMMIT" >"$STAGE/VERSION"
 
 if $ARCHIVE; then
