@@ -1,12 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { appendFile, copyFile, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 import {
+  API_DATABASE_ROLE,
   createScratchDatabase,
   type ScratchDatabase,
   SIGNAL_DATABASE_ROLE,
@@ -14,15 +16,15 @@ import {
 } from '@switchboard/data-access';
 import { canBind, ephemeralPort, testDatabaseAdminUrl } from '@switchboard/testing';
 
-import { dataPlaneControlKeyEnv } from './support/control-keys';
 import { stopChild } from './support/stop-child';
 
 // Issue 15 item 4: the bare-metal release. scripts/release.sh stages the release folder (as the
 // archive holds it, without packing it; it reuses the dist/ `npm test` built), scripts/install.sh
 // from inside it lays it out under a temporary root as it would under /, and the installed tree
-// alone, outside the repository so that nothing resolves from its node_modules, migrates a fresh
-// database and serves signal. The systemd units are checked directive by directive, and with
-// `systemd-analyze verify` where the machine has it.
+// alone, outside the repository so that nothing resolves from its node_modules, migrates and
+// bootstraps a fresh database and serves signal, a relay and the api with the key files where the
+// units put them. The systemd units are checked directive by directive, and with
+// `systemd-analyze verify` where the machine has it (nothing here runs systemd itself).
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, '../../..');
@@ -287,56 +289,155 @@ describe('release folder installed into a temporary root', () => {
     }
   });
 
-  it('migrates a fresh database and serves signal from the installed tree alone', async () => {
+  it('runs migrate and bootstrap, then signal, a relay and the api from the installed tree, keys laid out as the units lay them', async () => {
     database = await createScratchDatabase(testDatabaseAdminUrl(), 'sb_test_');
-    const nodeEnv = { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' };
+    const state = join(installRoot, 'var/lib/switchboard');
+    // What every unit sets: the control keys in control/, signal's public key in public/.
+    const common = {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'production',
+      LOG_FORMAT: 'json',
+      REDIS_KEY_PREFIX: `e2e-bare-metal-${randomUUID()}`,
+      EVENTS_PUBLIC_KEY_FILE: join(state, 'control/events_ed25519.pub'),
+      RELAY_REGISTRY_KEY_FILE: join(state, 'control/relay_registry.key'),
+    };
+
+    // switchboard-migrate: the shipped migrations, then the bootstrap.
+    const migrateEnv = {
+      ...common,
+      DATABASE_URL: database.url,
+      KEY_DIR: join(state, 'api'),
+      MIGRATIONS_DIR: join(installed, 'prisma/migrations'),
+      ADMIN_USERNAME: 'admin',
+    };
     const migrated = await execFileAsync(process.execPath, ['dist/libs/data-access/src/migrations/cli.js'], {
       cwd: installed,
-      env: { ...nodeEnv, DATABASE_URL: database.url, MIGRATIONS_DIR: join(installed, 'prisma/migrations') },
+      env: migrateEnv,
     });
     expect(migrated.stdout).toMatch(/applied \d+ migration\(s\)/);
-
-    const keyDir = join(installRoot, 'var/lib/switchboard/signal');
-    const { port, metricsPort } = await freeSignalPorts();
-    const child = spawn(process.execPath, ['dist/apps/signal/src/main.js'], {
+    const bootstrapped = await execFileAsync(process.execPath, ['dist/apps/api/src/bootstrap/cli.js'], {
       cwd: installed,
-      env: {
-        ...nodeEnv,
-        LOG_FORMAT: 'json',
-        BIND_HOST: '127.0.0.1',
-        SIGNAL_PORT: String(port),
-        METRICS_PORT: String(metricsPort),
-        KEY_DIR: keyDir,
-        DATABASE_URL: withDatabaseUser(database.url, SIGNAL_DATABASE_ROLE),
-        EVENTS_PUBLIC_KEY: dataPlaneControlKeyEnv()['EVENTS_PUBLIC_KEY'] ?? '',
-        // The key install.sh made, as the unit points signal at it.
-        RELAY_REGISTRY_KEY_FILE: join(installRoot, 'var/lib/switchboard/control/relay_registry.key'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: migrateEnv,
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null }));
+    const password = /password: (\S+)/.exec(bootstrapped.stdout)?.[1];
+    expect(password).toBeDefined();
+    // The bootstrap kept the registry key install.sh made (group-readable) rather than writing its own.
+    expect((await stat(join(state, 'control/relay_registry.key'))).mode & 0o777).toBe(0o640);
+    expect(existsSync(join(state, 'control/events_ed25519.pub'))).toBe(true);
+
+    // switchboard-signal: `keys` first, then the public half is published.
+    const signalDir = join(state, 'signal');
+    const signalPorts = await freeSignalPorts();
+    const signalEnv = {
+      ...common,
+      BIND_HOST: '127.0.0.1',
+      SIGNAL_PORT: String(signalPorts.port),
+      METRICS_PORT: String(signalPorts.metricsPort),
+      KEY_DIR: signalDir,
+      DATABASE_URL: withDatabaseUser(database.url, SIGNAL_DATABASE_ROLE),
+    };
+    const key = await execFileAsync(process.execPath, ['dist/apps/signal/src/main.js', 'keys'], {
+      cwd: installed,
+      env: signalEnv,
+    });
+    expect((await stat(join(signalDir, 'id_ed25519'))).mode & 0o777).toBe(0o600);
+    await copyFile(join(signalDir, 'id_ed25519.pub'), join(state, 'public/id_ed25519.pub'));
+    expect(key.stdout.trim()).toBe((await readFile(join(state, 'public/id_ed25519.pub'), 'utf8')).trim());
+
+    const relayPort = await ephemeralPort();
+    const [apiPort, apiMetricsPort, relayMetricsPort] = [
+      await ephemeralPort(),
+      await ephemeralPort(),
+      await ephemeralPort(),
+    ];
+    const services = [
+      await startInstalled(installed, 'signal', signalEnv, signalPorts.metricsPort),
+      // switchboard-relay@relay-1: signal's public key only, strict tickets on (the default).
+      await startInstalled(
+        installed,
+        'relay',
+        {
+          ...common,
+          BIND_HOST: '127.0.0.1',
+          RELAY_NODE_ID: 'relay-1',
+          RELAY_PORT: String(relayPort),
+          RELAY_PUBLIC_ADDR: `127.0.0.1:${relayPort}`,
+          METRICS_PORT: String(relayMetricsPort),
+          KEY_DIR: join(state, 'public'),
+          KEY: '-',
+        },
+        relayMetricsPort,
+      ),
+      await startInstalled(
+        installed,
+        'api',
+        {
+          ...common,
+          API_HOST: '127.0.0.1',
+          API_PORT: String(apiPort),
+          METRICS_PORT: String(apiMetricsPort),
+          KEY_DIR: join(state, 'api'),
+          SIGNAL_PUBLIC_KEY_FILE: join(state, 'public/id_ed25519.pub'),
+          DATABASE_URL: withDatabaseUser(database.url, API_DATABASE_ROLE),
+        },
+        apiMetricsPort,
+      ),
+    ];
     try {
-      const deadline = Date.now() + 30_000;
-      let healthy = false;
-      while (!healthy && Date.now() < deadline && child.exitCode === null) {
-        healthy = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(
-          (response) => response.status === 200,
-          () => false,
-        );
-        if (!healthy) await new Promise((done) => setTimeout(done, 200));
-      }
-      expect([healthy, output]).toEqual([true, output]);
-      expect(existsSync(join(keyDir, 'id_ed25519.pub'))).toBe(true);
-      expect((await stat(join(keyDir, 'id_ed25519'))).mode & 0o777).toBe(0o600);
+      // The console is in the archive, and a sign-in runs argon2 from the shipped node_modules.
+      expect(await (await fetch(`http://127.0.0.1:${apiPort}/`)).text()).toMatch(/^<!doctype html>/i);
+      const token = await fetch(`http://127.0.0.1:${apiPort}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+      expect(token.status).toBe(200);
     } finally {
-      const { code } = await stopChild(child, exited, 15_000);
-      expect([code, output]).toEqual([0, output]);
+      const stopped = await Promise.all(services.map((service) => service.stop()));
+      expect(stopped).toEqual(services.map(({ name }) => ({ name, code: 0, output: expect.any(String) })));
     }
-  }, 90_000);
+  }, 120_000);
 });
+
+interface InstalledService {
+  readonly name: string;
+  stop(): Promise<{ name: string; code: number | null; output: string }>;
+}
+
+/** `node dist/apps/<name>/src/main.js` in the installed tree, once its /healthz answers 200. */
+async function startInstalled(
+  installed: string,
+  name: 'api' | 'signal' | 'relay',
+  env: Record<string, string>,
+  metricsPort: number,
+): Promise<InstalledService> {
+  const child = spawn(process.execPath, [`dist/apps/${name}/src/main.js`], {
+    cwd: installed,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null }));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const healthy = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (healthy) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} from the installed tree did not become healthy:\n${output}`);
+    }
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  return {
+    name,
+    stop: async () => ({ name, code: (await stopChild(child, exited, 15_000)).code, output }),
+  };
+}
 
 /** A SIGNAL_PORT whose neighbours (port − 1, port TCP and UDP, port + 2) are free, and a metrics port. */
 async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }> {
