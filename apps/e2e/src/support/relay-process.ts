@@ -31,6 +31,8 @@ export interface RelayProcess {
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Sends SIGTERM (drain) and resolves with the exit code. */
   stop(): Promise<{ code: number | null }>;
+  /** SIGKILL: the node dies without leaving the registry, as on a host crash. */
+  kill(): Promise<{ code: number | null }>;
   readonly exited: Promise<{ code: number | null }>;
 }
 
@@ -75,6 +77,10 @@ export async function startRelay(nodeId: string, env: Record<string, string>): P
       return sumSeries(text, name, labels);
     },
     stop: () => stopChild(child, exited, STOP_TIMEOUT_MS),
+    kill: () => {
+      child.kill('SIGKILL');
+      return exited;
+    },
   };
 }
 
