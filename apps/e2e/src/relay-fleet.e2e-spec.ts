@@ -245,7 +245,7 @@ describe('relay fleet (real signal and relay processes, reference RustDesk peers
     for (const address of batch.relayServers) expect(survivorAddresses).toContain(address);
   }, 90_000);
 
-  it('a rolling restart fails no new session beyond the picker’s stale second, lets the draining node’s live sessions finish, and a relay started later takes new sessions', async () => {
+  it('a rolling restart fails no new session, lets the draining node’s live sessions finish, and a relay started later takes new sessions', async () => {
     const late = await startRelay('e2e-fleet-late', relayEnv);
     await late.whenReady();
     await untilSignalSees(3);
@@ -333,13 +333,9 @@ describe('relay fleet (real signal and relay processes, reference RustDesk peers
         `${late.nodeId} (started later) relay_pairs_total ${latePairs}`,
     );
     expect(restarted).toHaveLength(2);
-    // Known gap, reported in the note: a SIGTERMed relay closes its listeners at once, while signal's
-    // picker may hand it out from its cached view until its next refresh (DEFAULT_PICKER_REFRESH_MS).
-    // What must never happen is a failure elsewhere or later than that window (plus slack for the box).
-    const unexplained = failures.filter(
-      (failure) => !failure.toDrainingNode || failure.afterSigtermMs > DEFAULT_PICKER_REFRESH_MS + 1_000,
-    );
-    expect(unexplained).toEqual([]);
+    // A SIGTERMed relay leaves the registry at once but accepts for RELAY_LEAVE_GRACE_SECONDS more,
+    // while signal's picker may still hand it out from its view (refreshed every second).
+    expect(failures).toEqual([]);
     expect(brokered.length).toBeGreaterThan(0);
     expect(latePairs).toBeGreaterThan(0);
   }, 120_000);

@@ -47,6 +47,7 @@ describe('relayConfigSchema', () => {
       RELAY_ALIASES: [],
       RATE_LIMIT_IPV6_PREFIX: 64,
       DRAIN_TIMEOUT_SECONDS: 25,
+      RELAY_LEAVE_GRACE_SECONDS: 2,
       REDIS_KEY_PREFIX: 'switchboard',
       RELAY_CAPACITY: 2000,
       RELAY_FIRST_FRAME_TIMEOUT_SECONDS: 30,

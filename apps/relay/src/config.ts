@@ -99,6 +99,15 @@ const fields = z.object({
   RATE_LIMIT_IPV6_PREFIX: ipv6PrefixLength,
   /** On SIGTERM, how long live sessions may run on before they are cut. */
   DRAIN_TIMEOUT_SECONDS: positiveNumber(25),
+  /**
+   * On SIGTERM the node leaves the registry at once but accepts new connections this much longer
+   * (within DRAIN_TIMEOUT_SECONDS): signal refreshes its view of the relays every second, so a
+   * session it brokered just before must still find the node (a rolling restart fails none).
+   */
+  RELAY_LEAVE_GRACE_SECONDS: z.coerce
+    .number({ error: 'must be a number' })
+    .min(0, 'must be 0 or more')
+    .default(2),
   /** Events on `<prefix>:events`; registry, tickets and access lists under `<prefix>:relay`. */
   REDIS_KEY_PREFIX: redisKeyPrefix,
   /** Sessions this node is sized for, as announced to signal's picker (load = sessions / capacity). */

@@ -165,9 +165,10 @@ async function serve(config: RelayConfig): Promise<void> {
     logger,
     deadlineMs: drainMs + SHUTDOWN_MARGIN_MS,
     shutdown: async () => {
-      // /readyz turns 503 and the node leaves the registry at once; live sessions run on meanwhile.
+      // /readyz turns 503 and the node leaves the registry at once; it accepts what signal brokered
+      // before it saw that, then stops accepting while live sessions run on.
       accepting = false;
-      const { cut } = await node.stop(drainMs);
+      const { cut } = await node.stop(drainMs, config.RELAY_LEAVE_GRACE_SECONDS * 1000);
       credentials?.stop();
       logger.info({ cut }, 'relay drained');
       await audit.close();

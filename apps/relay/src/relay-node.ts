@@ -236,13 +236,18 @@ export class RelayNode {
   }
 
   /**
-   * Leaves the registry at once and stops accepting, lets live sessions run for up to `drainMs`,
-   * then cuts them and closes everything. Resolves with how many sessions were cut.
+   * Leaves the registry at once; goes on accepting for `leaveGraceMs` (signal may still hand this
+   * node out until its picker's next refresh, and those sessions must not be refused), then stops
+   * accepting, lets live sessions run for the rest of `drainMs`, cuts them and closes everything.
+   * Resolves with how many sessions were cut.
    */
-  async stop(drainMs: number): Promise<{ cut: number }> {
+  async stop(drainMs: number, leaveGraceMs = 0): Promise<{ cut: number }> {
     this.load.stop();
     this.listFiles?.stop();
-    const [, closed] = await Promise.all([this.announcer.drain(), this.server.close(drainMs)]);
+    const graceMs = Math.min(leaveGraceMs, drainMs);
+    const left = this.announcer.drain();
+    if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, graceMs));
+    const [, closed] = await Promise.all([left, this.server.close(drainMs - graceMs)]);
     this.denyList.stop();
     this.ipLists.stop();
     await this.health.stop();
