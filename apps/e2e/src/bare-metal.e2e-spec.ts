@@ -14,8 +14,9 @@ import {
   SIGNAL_DATABASE_ROLE,
   withDatabaseUser,
 } from '@switchboard/data-access';
-import { canBind, ephemeralPort, testDatabaseAdminUrl } from '@switchboard/testing';
+import { ephemeralPort, testDatabaseAdminUrl } from '@switchboard/testing';
 
+import { freeSignalPorts } from './support/signal-process';
 import { stopChild } from './support/stop-child';
 
 // Issue 15 item 4: the bare-metal release. scripts/release.sh stages the release folder (as the
@@ -437,21 +438,4 @@ async function startInstalled(
     name,
     stop: async () => ({ name, code: (await stopChild(child, exited, 15_000)).code, output }),
   };
-}
-
-/** A SIGNAL_PORT whose neighbours (port − 1, port TCP and UDP, port + 2) are free, and a metrics port. */
-async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }> {
-  for (;;) {
-    const port = await ephemeralPort();
-    if (port + 2 > 65535) continue;
-    const free = await Promise.all([
-      canBind(port - 1, 'tcp'),
-      canBind(port, 'tcp'),
-      canBind(port, 'udp'),
-      canBind(port + 2, 'tcp'),
-    ]);
-    const metricsPort = await ephemeralPort();
-    if (free.every(Boolean) && ![port - 1, port, port + 2].includes(metricsPort))
-      return { port, metricsPort };
-  }
 }

@@ -111,7 +111,7 @@ async function waitForHealthy(child: ChildProcess, metricsPort: number, output: 
 }
 
 /** A SIGNAL_PORT whose neighbours (port − 1 TCP, port TCP and UDP, port + 2 TCP) are free, and a metrics port. */
-async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }> {
+export async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }> {
   for (;;) {
     const port = await ephemeralPort();
     if (port + 2 > 65535) continue;
