@@ -130,7 +130,7 @@ async function startSignal(
   credentials: TlsCredentials,
   serverKey: ServerKey,
 ): Promise<SignalServer> {
-  const registry = createMetricsRegistry({ service: 'bench', defaultMetrics: false });
+  const registry = createMetricsRegistry({ defaultMetrics: false });
   const core = new SignalCore({
     logger,
     registry,
@@ -155,7 +155,7 @@ async function startSignal(
       tcpMode: mode,
       wsMode: 'off',
       credentials,
-      metrics: new TlsListenerMetrics(registry, 'bench'),
+      metrics: new TlsListenerMetrics(registry),
       handshakeTimeoutMs: 10_000,
       maxPendingHandshakes: 4_096,
       plainAfterSilenceMs,
@@ -182,8 +182,7 @@ async function main(): Promise<void> {
     const credentials = await TlsCredentials.load({
       files: { certFile: files.certFile, keyFile: files.keyFile },
       logger,
-      registry: createMetricsRegistry({ service: 'bench', defaultMetrics: false }),
-      service: 'bench',
+      registry: createMetricsRegistry({ defaultMetrics: false }),
       reloadIntervalMs: 0,
     });
     console.log(

@@ -60,6 +60,8 @@ build() {
   npx --no-install swc apps libs bench -d dist --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/*.mjs,apps/web/**' --quiet
   say "Building the web console (vite → dist/apps/web)"
   npx --no-install vite build apps/web --logLevel warn
+  # switchboard_build_info's revision (libs/observability metrics.ts); none outside a git checkout.
+  printf '{"revision":"%s"}\n' "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" >dist/build-info.json
   touch dist/.built
 }
 

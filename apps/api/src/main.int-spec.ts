@@ -67,7 +67,7 @@ describe('api process', () => {
         checks: { postgres: { ok: true }, redis: { ok: true } },
       });
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      expect(metrics).toMatch(/^process_cpu_user_seconds_total\{service="api"\} \d/m);
+      expect(metrics).toMatch(/^switchboard_process_cpu_user_seconds_total \d/m);
       expect((await fetch(`http://127.0.0.2:${port}/healthz`)).status).toBe(200);
       await expect(fetch(`http://127.0.0.2:${metricsPort}/metrics`)).rejects.toThrow();
       // The one-machine start generated its secrets file.

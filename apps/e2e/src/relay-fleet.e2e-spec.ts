@@ -100,7 +100,7 @@ describe('relay fleet (real signal and relay processes, reference RustDesk peers
 
   async function liveRelaysSeenBySignal(): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${signal.metricsPort}/metrics`)).text();
-    return Number(/^relay_registry_live_nodes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+    return Number(/^switchboard_signal_relay_nodes_live(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
   }
 
   async function untilSignalSees(live: number, timeoutMs = 20_000): Promise<void> {
@@ -196,11 +196,11 @@ describe('relay fleet (real signal and relay processes, reference RustDesk peers
       relayServers.push(...batch.relayServers);
       failures.push(...batch.failures);
     }
-    const pairs = await Promise.all(relays.map((relay) => relay.metric('relay_pairs_total')));
+    const pairs = await Promise.all(relays.map((relay) => relay.metric('switchboard_relay_pairs_total')));
     const distribution = Object.fromEntries(relays.map((relay, i) => [relay.nodeId, pairs[i]]));
     console.log(
       `fleet spread: ${relayServers.length}/${SPREAD_SESSIONS} sessions in ` +
-        `${Math.round(performance.now() - startedAt)} ms; relay_pairs_total per node ${inspect(distribution)}; ` +
+        `${Math.round(performance.now() - startedAt)} ms; switchboard_relay_pairs_total per node ${inspect(distribution)}; ` +
         `as the clients saw it ${inspect(tally(relayServers))}; failures ${failures.length}`,
     );
     expect(failures.map((failure) => inspect(failure))).toEqual([]);
@@ -326,11 +326,11 @@ describe('relay fleet (real signal and relay processes, reference RustDesk peers
       await Promise.all(traffic);
     }
 
-    const latePairs = await late.metric('relay_pairs_total');
+    const latePairs = await late.metric('switchboard_relay_pairs_total');
     console.log(
       `fleet rolling: restarted ${restarted.join(', ')}; ${brokered.length} sessions brokered meanwhile, ` +
         `per node ${inspect(tally(brokered))}; ${failures.length} failed ${inspect(failures)}; ` +
-        `${late.nodeId} (started later) relay_pairs_total ${latePairs}`,
+        `${late.nodeId} (started later) switchboard_relay_pairs_total ${latePairs}`,
     );
     expect(restarted).toHaveLength(2);
     // A SIGTERMed relay leaves the registry at once but accepts for RELAY_LEAVE_GRACE_SECONDS more,

@@ -141,14 +141,14 @@ describe('signal access: bans on live links and admission policies (real signal 
       const link = await registeredLink(fleet, device, 'tcp');
       await api.waitForDevice(device.id);
       await cutLatency(link, () => api.ban(device.id));
-      const rejectedBefore = await metricValue(signal.metricsPort, 'events_rejected_frames');
+      const rejectedBefore = await metricValue(signal.metricsPort, 'switchboard_events_rejected_frames_total');
 
       await api.forge('DeviceUnbanned', { deviceId: device.id, actor: 'attacker' });
       await api.announceOnly('DeviceUnbanned', { deviceId: device.id, actor: 'replayed' });
       // Events are handled in order: once a later one has been, both unbans had their chance.
       await api.warmUp();
       await waitUntil(
-        () => metricValue(signal.metricsPort, 'events_rejected_frames'),
+        () => metricValue(signal.metricsPort, 'switchboard_events_rejected_frames_total'),
         (rejected) => rejected === rejectedBefore + 1,
         5_000,
         'the forged frame dropped',
@@ -453,11 +453,11 @@ describe('signal access: bans on live links and admission policies (real signal 
 
     async function switchPolicy(policy: Policy): Promise<void> {
       const reloads = () =>
-        metricValue(signal.metricsPort, 'signal_admission_reloads_total', { outcome: 'ok' });
+        metricValue(signal.metricsPort, 'switchboard_signal_admission_reloads_total', { outcome: 'ok' });
       const before = await reloads();
       await api.setRegistrationPolicy(policy);
       await waitUntil(
-        () => metricValue(signal.metricsPort, 'signal_registration_policy', { policy }),
+        () => metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy }),
         (value) => value === 1,
         5_000,
         `policy ${policy} in force`,
@@ -468,7 +468,7 @@ describe('signal access: bans on live links and admission policies (real signal 
     }
 
     it('token: an id nobody deployed is refused and not recorded; once deployed it registers, and no other machine may take its id', async () => {
-      expect(await metricValue(signal.metricsPort, 'signal_registration_policy', { policy: 'token' })).toBe(
+      expect(await metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy: 'token' })).toBe(
         1,
       );
       expect(await registration(fleet, deployed, 'tcp')).toEqual(refusedNotDeployed());
@@ -538,12 +538,12 @@ describe('signal access: bans on live links and admission policies (real signal 
 
       // A gap makes signal reload everything, the settings row included.
       const reloads = () =>
-        metricValue(signal.metricsPort, 'signal_admission_reloads_total', { outcome: 'ok' });
+        metricValue(signal.metricsPort, 'switchboard_signal_admission_reloads_total', { outcome: 'ok' });
       const before = await reloads();
       await api.loseNextSequenceNumber();
       await api.unban(newcomer.id);
       await waitUntil(reloads, (count) => count > before, 10_000, 'reload after the gap');
-      expect(await metricValue(signal.metricsPort, 'signal_registration_policy', { policy: 'open' })).toBe(1);
+      expect(await metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy: 'open' })).toBe(1);
       expect(await registration(fleet, newMachine(), 'udp')).toEqual(answered(OK));
     });
   });

@@ -101,7 +101,7 @@ describe('signal under fuzzing (real signal process, every transport)', () => {
     const silent = await openSilentConnections(target, { perListener: 50, sources: silentSources });
     const datagramsBefore = metricSum(
       await scrapeMetrics(signal.metricsPort),
-      'signal_datagrams_received_total',
+      'switchboard_signal_datagrams_received_total',
     );
     const result = await round(1, SEED);
     phases.mark('fuzz round');
@@ -125,7 +125,7 @@ describe('signal under fuzzing (real signal process, every transport)', () => {
     // The UDP fuzz goes at the server's pace (fuzzUdp's probes), so next to nothing is dropped on the
     // way: the datagrams were handled, not lost in a full receive buffer.
     const afterFuzz = await scrapeMetrics(signal.metricsPort);
-    const datagramsReceived = metricSum(afterFuzz, 'signal_datagrams_received_total') - datagramsBefore;
+    const datagramsReceived = metricSum(afterFuzz, 'switchboard_signal_datagrams_received_total') - datagramsBefore;
     expect(datagramsReceived).toBeGreaterThanOrEqual(result.udp.sent * 0.95);
 
     // Connections that never send are closed by the server once its first-message timeout passes,
@@ -259,7 +259,7 @@ function sumFrames(streams: RoundResult['streams']): number {
 async function waitForNoConnections(signal: SignalProcess, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = metricSum(await scrapeMetrics(signal.metricsPort), 'signal_connections_open');
+    const open = metricSum(await scrapeMetrics(signal.metricsPort), 'switchboard_signal_connections_open');
     if (open === 0) return;
     if (Date.now() > deadline) throw new Error(`${open} connections still open after ${timeoutMs} ms`);
     await sleep(200);
@@ -288,10 +288,10 @@ function summary(
   const replies = result.udp.arrivals.filter((arrival) => REPLY_KINDS.has(arrival.kind)).length;
   return [
     `signal fuzz (seed ${seed}) in ${result.seconds.toFixed(1)} s: udp ${result.udp.sent} datagrams, ${replies} replies; ${streams}`,
-    `server: ${metricSum(metrics, 'signal_datagrams_received_total')} datagrams, ` +
-      `${metricSum(metrics, 'signal_messages_total')} messages decoded, ` +
-      `${metricSum(metrics, 'signal_frame_errors_total')} frame errors, ` +
-      `${metricSum(metrics, 'signal_connections_accepted_total')} connections accepted`,
+    `server: ${metricSum(metrics, 'switchboard_signal_datagrams_received_total')} datagrams, ` +
+      `${metricSum(metrics, 'switchboard_signal_messages_total')} messages decoded, ` +
+      `${metricSum(metrics, 'switchboard_signal_frame_errors_total')} frame errors, ` +
+      `${metricSum(metrics, 'switchboard_signal_connections_accepted_total')} connections accepted`,
     `memory after GC: heap ${mib(before.heapUsed)} → ${mib(after.heapUsed)}, rss ${mib(before.rss)} → ${mib(after.rss)}`,
   ].join('\n');
 }

@@ -73,7 +73,7 @@ describe('TLS on the data plane (real signal and relay processes, reference Rust
     });
     await relay.whenReady();
     const deadline = Date.now() + 15_000;
-    while ((await signalMetric('relay_registry_live_nodes')) < 1) {
+    while ((await signalMetric('switchboard_signal_relay_nodes_live')) < 1) {
       if (Date.now() > deadline) throw new Error(`signal never saw the relay:\n${signal.output()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -183,18 +183,18 @@ describe('TLS on the data plane (real signal and relay processes, reference Rust
     for (const listener of ['tcp', 'nat-test', 'ws']) {
       for (const protocol of ['plain', 'tls']) {
         expect(
-          await signalMetric('signal_tls_listener_connections_total', { listener, protocol }),
+          await signalMetric('switchboard_tls_listener_connections_total', { listener, protocol }),
         ).toBeGreaterThan(0);
       }
     }
     for (const listener of ['tcp', 'ws']) {
       for (const protocol of ['plain', 'tls']) {
         expect(
-          await relay.metric('relay_tls_listener_connections_total', { listener, protocol }),
+          await relay.metric('switchboard_tls_listener_connections_total', { listener, protocol }),
         ).toBeGreaterThan(0);
       }
     }
-    expect(await relay.metric('relay_tls_certificate_expiry_timestamp_seconds')).toBeGreaterThan(
+    expect(await relay.metric('switchboard_tls_certificate_expiry_timestamp_seconds')).toBeGreaterThan(
       Date.now() / 1000,
     );
   });
@@ -204,8 +204,8 @@ describe('TLS on the data plane (real signal and relay processes, reference Rust
     await exchange(session, 2);
     const before = await servedSerial(relay.port);
     const reloadsBefore = {
-      signal: await signalMetric('signal_tls_certificate_reloads_total', { result: 'reloaded' }),
-      relay: await relay.metric('relay_tls_certificate_reloads_total', { result: 'reloaded' }),
+      signal: await signalMetric('switchboard_tls_certificate_reloads_total', { result: 'reloaded' }),
+      relay: await relay.metric('switchboard_tls_certificate_reloads_total', { result: 'reloaded' }),
     };
 
     const next = await ca.issueServer({ name: 'next', hosts: ['localhost', '127.0.0.1'] });
@@ -213,9 +213,9 @@ describe('TLS on the data plane (real signal and relay processes, reference Rust
     await rename(next.certFile, files.certFile);
     const deadline = Date.now() + 20_000;
     while (
-      (await signalMetric('signal_tls_certificate_reloads_total', { result: 'reloaded' })) ===
+      (await signalMetric('switchboard_tls_certificate_reloads_total', { result: 'reloaded' })) ===
         reloadsBefore.signal ||
-      (await relay.metric('relay_tls_certificate_reloads_total', { result: 'reloaded' })) ===
+      (await relay.metric('switchboard_tls_certificate_reloads_total', { result: 'reloaded' })) ===
         reloadsBefore.relay
     ) {
       if (Date.now() > deadline) throw new Error(`no reload:\n${signal.output()}\n${relay.output()}`);
@@ -226,7 +226,7 @@ describe('TLS on the data plane (real signal and relay processes, reference Rust
     const after = await servedSerial(relay.port);
     expect(after).not.toBe(before);
     expect(await servedSerial(signal.port)).toBe(after);
-    expect(await relay.metric('relay_tls_certificate_reload_failed')).toBe(0);
+    expect(await relay.metric('switchboard_tls_certificate_reload_failed')).toBe(0);
   }, 60_000);
 
   /** The serial of the certificate a port serves to a new TLS client now. */

@@ -88,7 +88,7 @@ describe('relay node under hostile input (real sockets, real Redis)', () => {
     collectGarbage();
     const after = process.memoryUsage();
 
-    const refusals = await metric(relay.registry, 'relay_refusals_total');
+    const refusals = await metric(relay.registry, 'switchboard_relay_refusals_total');
     expect(refusals).toBeGreaterThanOrEqual(3_000);
     expect(after.heapUsed - baseline.heapUsed).toBeLessThan(4 * MiB);
     expect(after.rss - baseline.rss).toBeLessThan(64 * MiB);

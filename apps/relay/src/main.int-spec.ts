@@ -181,8 +181,8 @@ describe('relay process', () => {
     ).toBe(200);
     await session(port);
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    expect(text).toMatch(/^relay_connections_accepted_total\{transport="tcp",service="relay"\} 2$/m);
-    expect(text).toMatch(/^relay_pairs_total\{service="relay"\} 1$/m);
+    expect(text).toMatch(/^switchboard_relay_connections_accepted_total\{transport="tcp"\} 2$/m);
+    expect(text).toMatch(/^switchboard_relay_pairs_total 1$/m);
     // KEY unset: signal's public key, when the relay has it, is the licence key (hbbr's -k) by default.
     expect(service.stdout()).toContain('"licenceCheck":true');
     // The relay only reads signal's public key; it never creates key files.
@@ -304,8 +304,8 @@ describe('relay process', () => {
     await once(silent, 'close');
     expect(Date.now() - started).toBeLessThan(2_000);
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    expect(text).toMatch(/^relay_refusals_total\{reason="blocklist",service="relay"\} 1$/m);
-    expect(text).toMatch(/^relay_refusals_total\{reason="first-frame-timeout",service="relay"\} 1$/m);
+    expect(text).toMatch(/^switchboard_relay_refusals_total\{reason="blocklist"\} 1$/m);
+    expect(text).toMatch(/^switchboard_relay_refusals_total\{reason="first-frame-timeout"\} 1$/m);
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
   });
@@ -364,14 +364,14 @@ describe('relay process', () => {
       await session(port, { ca: ca.certPem });
       await session(port);
       const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-      expect(text).toMatch(/^relay_tls_certificate_expiry_timestamp_seconds\{service="relay"\} \d+/m);
+      expect(text).toMatch(/^switchboard_tls_certificate_expiry_timestamp_seconds \d+/m);
       expect(text).toMatch(
-        /^relay_tls_listener_connections_total\{listener="tcp",protocol="tls",service="relay"\} 1$/m,
+        /^switchboard_tls_listener_connections_total\{listener="tcp",protocol="tls"\} 1$/m,
       );
       expect(text).toMatch(
-        /^relay_tls_listener_connections_total\{listener="ws",protocol="plain",service="relay"\} 1$/m,
+        /^switchboard_tls_listener_connections_total\{listener="ws",protocol="plain"\} 1$/m,
       );
-      expect(text).toMatch(/^relay_pairs_total\{service="relay"\} 2$/m);
+      expect(text).toMatch(/^switchboard_relay_pairs_total 2$/m);
       for (const peer of peers.splice(0)) peer.close();
       service.child.kill('SIGTERM');
       expect((await service.exited).code).toBe(0);

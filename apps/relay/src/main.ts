@@ -60,7 +60,7 @@ async function serve(config: RelayConfig): Promise<void> {
     'relay keys and lists loaded',
   );
 
-  const registry = createMetricsRegistry({ service: 'relay' });
+  const registry = createMetricsRegistry();
   const tcpTls = effectiveListenerMode(config.RELAY_TLS, config);
   const wsTls = effectiveListenerMode(config.RELAY_WS_TLS, config);
   // Read (and checked) once here even if only one port uses it; polled for a replacement from then on.
@@ -72,7 +72,6 @@ async function serve(config: RelayConfig): Promise<void> {
           files: { certFile: config.TLS_CERT_FILE ?? '', keyFile: config.TLS_KEY_FILE ?? '' },
           logger,
           registry,
-          service: 'relay',
           reloadIntervalMs: config.TLS_RELOAD_SECONDS * 1000,
           publicHosts: relayPublicHosts(config),
         });

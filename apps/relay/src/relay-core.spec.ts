@@ -137,7 +137,7 @@ describe('RelayCore', () => {
   const cores: RelayCore[] = [];
 
   beforeEach(() => {
-    registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
+    registry = createMetricsRegistry({ defaultMetrics: false });
     tickets = new MapTickets();
   });
   afterEach(async () => {
@@ -195,7 +195,7 @@ describe('RelayCore', () => {
     expect(b.received().toString()).toBe('public-key');
     // The ticket is spent: the uuid admits no second pair.
     expect(tickets.tickets.has(UUID)).toBe(false);
-    expect(await metric(registry, 'relay_pairs_total')).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_pairs_total')).toBe(1);
     a.client.end();
     await Promise.all([a.closed, b.closed]);
     expect(relay.liveSessions).toBe(0);
@@ -243,7 +243,7 @@ describe('RelayCore', () => {
     await Promise.all(refused.map((end) => end.closed));
     for (const end of refused) expect(end.received()).toHaveLength(0);
     for (const reason of ['not-request-relay', 'licence-mismatch', 'empty-uuid', 'no-ticket']) {
-      expect(await metric(registry, 'relay_refusals_total', { reason })).toBe(1);
+      expect(await metric(registry, 'switchboard_relay_refusals_total', { reason })).toBe(1);
     }
     const admitted = join(relay, requestRelay({ uuid: 'ticketed', licenceKey: 'secret' }));
     await tick();
@@ -295,7 +295,7 @@ describe('RelayCore', () => {
       const second = join(relay, requestRelay({}), A_IP);
       await second.closed;
       expect(relay.waitingConnections).toBe(1);
-      expect(await metric(registry, 'relay_refusals_total', { reason: 'wrong-address' })).toBe(2);
+      expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'wrong-address' })).toBe(2);
       const b = join(relay, requestRelay({}), B_IP);
       await tick();
       expect(relay.liveSessions).toBe(1);
@@ -308,7 +308,7 @@ describe('RelayCore', () => {
       const relay = core({ ticketPolicy: { ...policy, addresses: [THIS_RELAY, 'Relay.Example.com'] } });
       const elsewhere = join(relay, requestRelay({}), B_IP);
       await elsewhere.closed;
-      expect(await metric(registry, 'relay_refusals_total', { reason: 'wrong-relay' })).toBe(1);
+      expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'wrong-relay' })).toBe(1);
 
       tickets.claims.set(UUID, { requesterIp: A_IP, answererIp: B_IP, relay: 'relay.example.com' });
       const b = join(relay, requestRelay({}), B_IP);
@@ -372,7 +372,7 @@ describe('RelayCore', () => {
     const relay = core({ devices: { isDenied: (id) => denied.has(id) } });
     const refused = join(relay, requestRelay({ uuid: 'banned-uuid' }));
     await refused.closed;
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'denied-device' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' })).toBe(1);
 
     const b = join(relay, requestRelay({}));
     const a = join(relay, requestRelay({ id: '444444444' }));
@@ -381,7 +381,7 @@ describe('RelayCore', () => {
     denied.add('333333333');
     expect(relay.cutDevices(['333333333'])).toBe(1);
     await Promise.all([a.closed, b.closed]);
-    expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'denied' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_sessions_closed_total', { reason: 'denied' })).toBe(1);
   });
 
   it('audits refused sessions (no ticket, denied device) and sessions a ban cut, with uuid and devices', async () => {
@@ -433,11 +433,11 @@ describe('RelayCore', () => {
     const a = join(relay, requestRelay({}));
     const paired = Date.now();
     await lonely.closed;
-    expect(await metric(registry, 'relay_unpaired_timeouts_total')).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_unpaired_timeouts_total')).toBe(1);
     expect(a.server.destroyed).toBe(false);
     await Promise.all([a.closed, b.closed]);
     expect(Date.now() - paired).toBeGreaterThanOrEqual(140);
-    expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'idle' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_sessions_closed_total', { reason: 'idle' })).toBe(1);
   });
 
   it('caps connections per IP at accept and releases a slot when its socket closes', () => {
@@ -460,7 +460,7 @@ describe('RelayCore', () => {
     expect(relay.admitSocket('2001:db8:5:6:ffff::2')).toBeDefined();
     expect(relay.admitSocket('2001:db8:5:6::3')).toBeUndefined();
     expect(relay.admitSocket('2001:db8:5:7::1')).toBeDefined();
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
   });
 
   it('caps connections of all addresses together and frees a slot when its socket closes', async () => {
@@ -468,7 +468,7 @@ describe('RelayCore', () => {
     const releases = ['198.51.100.1', '198.51.100.2', '2001:db8::1'].map((ip) => relay.admitSocket(ip));
     expect(releases.every((release) => release !== undefined)).toBe(true);
     expect(relay.admitSocket('198.51.100.4')).toBeUndefined();
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'connection-cap' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'connection-cap' })).toBe(1);
     releases[0]?.();
     releases[0]?.(); // released once only
     expect(relay.admitSocket('198.51.100.4')).toBeDefined();
@@ -507,6 +507,6 @@ describe('RelayCore', () => {
     expect(await relay.drain(100)).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(95);
     await b.closed;
-    expect(await metric(registry, 'relay_sessions_closed_total', { reason: 'shutdown' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_sessions_closed_total', { reason: 'shutdown' })).toBe(1);
   });
 });

@@ -243,6 +243,11 @@ export class RelayCore {
     this.sweeper.dropBlocklisted();
   }
 
+  /** True once drain() has begun: no new connection is taken. */
+  get draining(): boolean {
+    return !this.accepting;
+  }
+
   /**
    * Stops taking connections, closes the unpaired ones (with the listeners closed their partner can
    * no longer come), lets paired sessions run for up to `deadlineMs`, then cuts the rest. Resolves

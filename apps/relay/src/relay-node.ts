@@ -2,7 +2,7 @@ import { type Redis } from 'ioredis';
 
 import { type AuditSink } from '@switchboard/audit-queue';
 import { type EventVerifyKey, RedisEventBus, ServiceHealthReporter } from '@switchboard/events';
-import { Gauge, type Logger, type Registry } from '@switchboard/observability';
+import { type Logger, type Registry } from '@switchboard/observability';
 import {
   RelayAccessLists,
   RelayNodeAnnouncer,
@@ -24,6 +24,7 @@ import { ListFileWatcher } from './access/list-file-watcher';
 import { type BandwidthLimits } from './bandwidth';
 import { NodeLoadReporter, webSocketAddressOf } from './node-load-reporter';
 import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayLimits } from './relay-core';
+import { createRelayNodeMetrics } from './relay-metrics';
 import { type RelayAddresses, type RelayPorts, RelayServer } from './server';
 
 export interface RelayNodeOptions {
@@ -114,15 +115,7 @@ export class RelayNode {
       prefix: `${options.redisPrefix}:events`,
       verifyKey: options.eventVerifyKey,
       logger: logger.child({ component: 'events' }),
-    });
-    const events = this.events;
-    new Gauge({
-      name: 'events_rejected_frames',
-      help: 'Event frames dropped since start because their signature did not hold (forged or another key)',
-      registers: [registry],
-      collect() {
-        this.set(events.rejectedFrames);
-      },
+      registry,
     });
     const accessLists = new RelayAccessLists({ redis: this.redis, prefix });
     // Both register their event handlers here, before the subscriber starts.
@@ -159,6 +152,11 @@ export class RelayNode {
       limits: options.limits,
       bandwidth: options.bandwidth,
     });
+    const core = this.core;
+    createRelayNodeMetrics(registry, {
+      capacity: options.announce.capacity,
+      draining: () => core.draining,
+    });
     this.denyList.onDenied((deviceIds) => this.core.cutDevices(deviceIds));
     this.ipLists.onBlocklistGrown(() => this.core.enforceBlocklist());
     this.listFiles =
@@ -180,7 +178,7 @@ export class RelayNode {
       allowedOrigins: new AllowedOrigins(options.allowedOrigins ?? []),
       tls: options.tls && {
         ...options.tls,
-        metrics: new TlsListenerMetrics(registry, 'relay'),
+        metrics: new TlsListenerMetrics(registry),
         firstByteTimeoutMs: options.limits?.firstFrameTimeoutMs ?? DEFAULT_RELAY_LIMITS.firstFrameTimeoutMs,
       },
     });

@@ -44,7 +44,7 @@ describe('RelayServer over real sockets', () => {
     trustedProxies: string[] = [],
     allowedOrigins: string[] = [],
   ) {
-    registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
+    registry = createMetricsRegistry({ defaultMetrics: false });
     core = new RelayCore({
       logger,
       registry,
@@ -112,8 +112,8 @@ describe('RelayServer over real sockets', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, { localAddress: '127.0.0.3' });
     const [error] = (await once(ws, 'error')) as [Error];
     expect(error.message).toMatch(/socket hang up|ECONNRESET/);
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(2);
-    expect(await metric(registry, 'relay_connections_accepted_total', {})).toBe(0);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' })).toBe(2);
+    expect(await metric(registry, 'switchboard_relay_connections_accepted_total', {})).toBe(0);
     // Others carry on.
     (await tcpClient(server.addresses.tcp.port)).destroy();
   });
@@ -129,7 +129,7 @@ describe('RelayServer over real sockets', () => {
     await until(() => core.liveConnections === 3);
     const over = await tcpClient(server.addresses.tcp.port, '127.0.0.4');
     expect(await receivedUntilClose(over)).toHaveLength(0);
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
     const elsewhere = await tcpClient(server.addresses.tcp.port, '127.0.0.5');
     await until(() => core.liveConnections === 4);
 
@@ -153,7 +153,7 @@ describe('RelayServer over real sockets', () => {
     const refused = viaProxy('203.0.113.9');
     refused.on('error', () => undefined);
     await once(refused, 'close');
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' })).toBe(1);
 
     // One per client, though all come from the proxy's address: the cap is the client's.
     const first = viaProxy('198.51.100.1');
@@ -163,7 +163,7 @@ describe('RelayServer over real sockets', () => {
     const overCap = viaProxy('198.51.100.1');
     overCap.on('error', () => undefined);
     await once(overCap, 'close');
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1);
 
     // The session is known by the client's address: blocking it cuts that client only.
     blocked.add('198.51.100.2');
@@ -192,7 +192,7 @@ describe('RelayServer over real sockets', () => {
       socket.once('close', () => closed.add(socket));
     }
     await until(() => closed.size === 20 - cap);
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'connection-cap' })).toBe(20 - cap);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'connection-cap' })).toBe(20 - cap);
     const overWs = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, {
       localAddress: '127.0.3.99',
     });
@@ -217,7 +217,7 @@ describe('RelayServer over real sockets', () => {
     const blockedClient = viaProxy('198.51.100.30');
     blockedClient.on('error', () => undefined);
     await new Promise((resolve) => blockedClient.once('close', resolve));
-    expect(await metric(registry, 'relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' })).toBe(1);
   });
 
   it('refuses a WebSocket upgrade from an Origin not in WS_ALLOWED_ORIGINS; no Origin (native clients) passes', async () => {

@@ -84,7 +84,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       maxConnectionsPerIp?: number;
     } = {},
   ): Promise<{ tcp: number; ws: number }> {
-    registry = createMetricsRegistry({ service: 'relay', defaultMetrics: false });
+    registry = createMetricsRegistry({ defaultMetrics: false });
     const firstFrameTimeoutMs = options.firstFrameTimeoutMs ?? 5_000;
     core = new RelayCore({
       logger,
@@ -97,7 +97,6 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       files: options.files ?? pair,
       logger,
       registry,
-      service: 'relay',
       reloadIntervalMs: 0,
     });
     server = new RelayServer(core, {
@@ -107,7 +106,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
         tcpMode: modes.tcp,
         wsMode: modes.ws,
         credentials,
-        metrics: new TlsListenerMetrics(registry, 'relay'),
+        metrics: new TlsListenerMetrics(registry),
         firstByteTimeoutMs: firstFrameTimeoutMs,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
         maxPendingHandshakes: 64,
@@ -176,17 +175,17 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
         sessions += 1;
       }
     }
-    expect(await metric(registry, 'relay_pairs_total')).toBe(sessions);
+    expect(await metric(registry, 'switchboard_relay_pairs_total')).toBe(sessions);
     // Of the 24 ends, 12 TLS and 12 plain, half of each on either listener.
     for (const listener of ['tcp', 'ws']) {
       expect(
-        await metric(registry, 'relay_tls_listener_connections_total', { listener, protocol: 'tls' }),
+        await metric(registry, 'switchboard_tls_listener_connections_total', { listener, protocol: 'tls' }),
       ).toBe(6);
       expect(
-        await metric(registry, 'relay_tls_listener_connections_total', { listener, protocol: 'plain' }),
+        await metric(registry, 'switchboard_tls_listener_connections_total', { listener, protocol: 'plain' }),
       ).toBe(6);
     }
-    expect(await metric(registry, 'relay_tls_handshakes_total', { result: 'failed' })).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })).toBe(0);
   });
 
   it('carries a multi-MB transfer both ways over TLS intact, and TLS→plain the same', async () => {
@@ -216,14 +215,14 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
     // OpenSSL reads a stock client's first byte (≥ 0x80) as an SSLv2 record header and waits for the
     // length it names: that one ends at the handshake timeout; the HTTP upgrade fails at once.
     await waitFor(
-      async () => (await metric(registry, 'relay_tls_handshakes_total', { result: 'timeout' })) === 1,
+      async () => (await metric(registry, 'switchboard_tls_handshakes_total', { result: 'timeout' })) === 1,
     );
-    expect(await metric(registry, 'relay_tls_handshakes_total', { result: 'failed' })).toBe(1);
-    expect(await metric(registry, 'relay_tls_listener_connections_total', { protocol: 'plain' })).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' })).toBe(0);
   });
 
   it('without TLS options both ports stay plain: a ClientHello is just a bad first frame', async () => {
-    registry = createMetricsRegistry({ service: 'relay', defaultMetrics: false });
+    registry = createMetricsRegistry({ defaultMetrics: false });
     core = new RelayCore({ logger, registry, strict: false, limits: { firstFrameTimeoutMs: 2_000 } });
     server = new RelayServer(core, { ports: { host: '127.0.0.1', port: 0, wsPort: 0 }, logger });
     const { tcp, ws } = await server.start();
@@ -245,7 +244,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
         socket.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x20]), Buffer.alloc(32, 0xee)]));
         await closed(socket);
       }
-      expect(await metric(registry, 'relay_tls_handshakes_total', { result: 'failed' })).toBe(2);
+      expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })).toBe(2);
       const uuid = randomUUID();
       await relayBothWays(
         await joinPeer(ports, 'tcp', uuid, true),
@@ -267,7 +266,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
         }),
       );
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-      expect(await metric(registry, 'relay_tls_handshakes_total', { result: 'timeout' })).toBe(2);
+      expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'timeout' })).toBe(2);
       await waitFor(() => core.liveConnections === 0);
     });
 
@@ -290,7 +289,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       });
       await once(socket, 'secureConnect');
       socket.destroy();
-      expect(await metric(registry, 'relay_tls_unknown_server_names_total', { listener: 'tcp' })).toBe(1);
+      expect(await metric(registry, 'switchboard_tls_unknown_server_names_total', { listener: 'tcp' })).toBe(1);
     });
 
     it('1,000 handshakes from one IP: the per-IP cap closes the excess before any handshake; another client still pairs', async () => {
@@ -318,8 +317,8 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       }
       const results = await Promise.all(outcomes);
       expect(results.filter((result) => result === 'open')).toHaveLength(cap);
-      expect(await metric(registry, 'relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1_000 - cap);
-      expect(await metric(registry, 'relay_tls_handshakes_total', { result: 'ok' })).toBe(cap);
+      expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1_000 - cap);
+      expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'ok' })).toBe(cap);
 
       const uuid = randomUUID();
       await relayBothWays(
@@ -421,7 +420,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       const third = await issue('rename-third');
       await renameOver(files.certFile, third.certPem, 0o644);
       expect(await credentials.checkNow()).toBe('failed');
-      expect(await metric(registry, 'relay_tls_certificate_reload_failed')).toBe(1);
+      expect(await metric(registry, 'switchboard_tls_certificate_reload_failed')).toBe(1);
       expect(await servedFingerprint(ca.certPem, ports.tcp)).toBe(fingerprintOf(second.certPem));
       await relayBothWays(a, b, 64 * KiB);
     });
@@ -452,7 +451,7 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       expect(await credentials.checkNow()).toBe('reloaded');
       expect(await servedFingerprint(ca.certPem, ports.tcp)).toBe(fingerprintOf(second.certPem));
       await relayBothWays(a, b, 256 * KiB);
-      expect(await metric(registry, 'relay_tls_certificate_reload_failed')).toBe(0);
+      expect(await metric(registry, 'switchboard_tls_certificate_reload_failed')).toBe(0);
     });
   });
 });

@@ -104,7 +104,7 @@ describe('device identity across a signal restart (real Postgres, Redis and UDP)
       verifyKey: EventSigningKey.generate().verifyKey,
       logger: silentLogger,
     });
-    const registry = createMetricsRegistry({ service: 'signal', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const admission = createDeviceAdmission({
       devices: new DeviceRepository(client),
       events,

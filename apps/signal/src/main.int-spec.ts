@@ -131,7 +131,7 @@ describe('signal process', () => {
     expect(await tcpConnects(port - 1)).toBe(true);
     const udp = createSocket('udp4');
     udp.send(Buffer.from('320b0a09313233343536373839', 'hex'), port, '127.0.0.1');
-    const datagrams = /^signal_datagrams_received_total\{service="signal"\} /;
+    const datagrams = /^switchboard_signal_datagrams_received_total /;
     for (let i = 0; i < 50 && (await metricValue(metrics, datagrams)) !== 1; i++) {
       await new Promise((done) => setTimeout(done, 50));
     }
@@ -272,9 +272,9 @@ describe('signal process', () => {
       const wss = new WebSocket(`wss://127.0.0.1:${port + 2}/ws/id`, { ca: ca.certPem });
       await once(wss, 'open');
       wss.close();
-      const expiry = await metricValue(metrics, /^signal_tls_certificate_expiry_timestamp_seconds\{/);
+      const expiry = await metricValue(metrics, /^switchboard_tls_certificate_expiry_timestamp_seconds\{/);
       expect(expiry).toBeGreaterThan(Date.now() / 1000);
-      expect(await metricValue(metrics, /^signal_tls_handshakes_total\{.*listener="ws".*result="ok"/)).toBe(
+      expect(await metricValue(metrics, /^switchboard_tls_handshakes_total\{.*listener="ws".*result="ok"/)).toBe(
         1,
       );
       expect((await stop(service)).code).toBe(0);

@@ -18,7 +18,6 @@ import {
   createLogger,
   createMetricsRegistry,
   exitOnShutdownSignal,
-  Gauge,
   type Logger,
   type Registry,
   startOpsServer,
@@ -83,7 +82,7 @@ async function serve(config: SignalConfig): Promise<void> {
   const recordKey = await resolveRelayRecordKey(config);
   logger.info({ eventVerifyKey: eventKey.source, registryKey: recordKey.source }, 'control keys loaded');
 
-  const registry = createMetricsRegistry({ service: 'signal' });
+  const registry = createMetricsRegistry();
   // Before any connection to Redis or Postgres: a bad certificate is a configuration error.
   const tls = await loadTls(config, logger, registry);
   const redis = createRedisClient(config.REDIS_URL, logger);
@@ -96,14 +95,7 @@ async function serve(config: SignalConfig): Promise<void> {
     prefix: `${config.REDIS_KEY_PREFIX}:events`,
     verifyKey: eventKey.key,
     logger: logger.child({ component: 'events' }),
-  });
-  new Gauge({
-    name: 'events_rejected_frames',
-    help: 'Event frames dropped since start because their signature did not hold (forged or another key)',
-    registers: [registry],
-    collect() {
-      this.set(events.rejectedFrames);
-    },
+    registry,
   });
   const relayPrefix = `${config.REDIS_KEY_PREFIX}:relay`;
   // Deny set and write-behind over the devices table; both keep serving from memory when Postgres is
@@ -308,7 +300,6 @@ async function loadTls(
     files: { certFile, keyFile },
     logger: logger.child({ component: 'tls' }),
     registry,
-    service: 'signal',
     reloadIntervalMs: config.TLS_RELOAD_SECONDS * 1000,
     publicHosts: config.TLS_PUBLIC_HOSTS,
   });
@@ -317,7 +308,7 @@ async function loadTls(
     tcpMode: config.SIGNAL_TLS,
     wsMode: config.SIGNAL_WS_TLS,
     credentials,
-    metrics: new TlsListenerMetrics(registry, 'signal'),
+    metrics: new TlsListenerMetrics(registry),
     handshakeTimeoutMs: config.TLS_HANDSHAKE_TIMEOUT_SECONDS * 1000,
     maxPendingHandshakes: config.TLS_MAX_PENDING_HANDSHAKES,
     plainAfterSilenceMs: config.SIGNAL_TLS_PLAIN_AFTER_MS,

@@ -83,6 +83,7 @@ export class SignalMetrics {
   /** Hot-path counts: plain increments, added to their counters when Prometheus scrapes. */
   readonly sinceScrape = { datagrams: 0, udpRegisterPeers: 0 };
   private readonly messages: Counter<'transport' | 'type'>;
+  private readonly registrations: Counter<'transport' | 'kind'>;
   private readonly punches: Counter<'outcome'>;
   private readonly relays: Counter<'outcome'>;
   private readonly refusals: Counter<'reason'>;
@@ -94,26 +95,26 @@ export class SignalMetrics {
   constructor(registry: Registry, sources: MetricSources) {
     const registers = [registry];
     this.connectionsAccepted = new Counter({
-      name: 'signal_connections_accepted_total',
+      name: 'switchboard_signal_connections_accepted_total',
       help: 'TCP and WebSocket connections accepted, by listener',
       labelNames: ['listener'] as const,
       registers,
     });
     this.connectionsOpen = new Gauge({
-      name: 'signal_connections_open',
+      name: 'switchboard_signal_connections_open',
       help: 'TCP and WebSocket connections currently open, by listener',
       labelNames: ['listener'] as const,
       registers,
     });
     this.connectionsClosed = new Counter({
-      name: 'signal_connections_closed_total',
+      name: 'switchboard_signal_connections_closed_total',
       help: 'Connections closed, by listener and reason',
       labelNames: ['listener', 'reason'] as const,
       registers,
     });
     const sinceScrape = this.sinceScrape;
     new Counter({
-      name: 'signal_datagrams_received_total',
+      name: 'switchboard_signal_datagrams_received_total',
       help: 'UDP datagrams received on the rendezvous port',
       registers,
       collect() {
@@ -121,54 +122,65 @@ export class SignalMetrics {
         sinceScrape.datagrams = 0;
       },
     });
+    // Both counters take the UDP heartbeats counted since the last scrape; whichever is collected
+    // first moves them into both, so the order the registry collects them in does not matter.
+    const flushHeartbeats = () => {
+      this.messages.labels('udp', 'registerPeer').inc(sinceScrape.udpRegisterPeers);
+      this.registrations.labels('udp', 'peer').inc(sinceScrape.udpRegisterPeers);
+      sinceScrape.udpRegisterPeers = 0;
+    };
     this.messages = new Counter({
-      name: 'signal_messages_total',
+      name: 'switchboard_signal_messages_total',
       help: 'Rendezvous messages received, by transport and message type',
       labelNames: ['transport', 'type'] as const,
       registers,
-      collect() {
-        this.labels('udp', 'registerPeer').inc(sinceScrape.udpRegisterPeers);
-        sinceScrape.udpRegisterPeers = 0;
-      },
+      collect: flushHeartbeats,
+    });
+    this.registrations = new Counter({
+      name: 'switchboard_signal_registrations_total',
+      help: 'Registrations received, by transport and kind: peer (RegisterPeer, the heartbeat) or key (RegisterPk)',
+      labelNames: ['transport', 'kind'] as const,
+      registers,
+      collect: flushHeartbeats,
     });
     this.punches = new Counter({
-      name: 'signal_punch_hole_total',
+      name: 'switchboard_signal_punch_hole_total',
       help: 'Punch-hole requests and answers, by outcome',
       labelNames: ['outcome'] as const,
       registers,
     });
     this.relays = new Counter({
-      name: 'signal_relay_total',
+      name: 'switchboard_signal_relay_total',
       help: 'Relay requests, responses and tickets, by outcome',
       labelNames: ['outcome'] as const,
       registers,
     });
     this.refusals = new Counter({
-      name: 'signal_refusals_total',
+      name: 'switchboard_signal_refusals_total',
       help: 'Requests refused, by reason',
       labelNames: ['reason'] as const,
       registers,
     });
     this.frameErrors = new Counter({
-      name: 'signal_frame_errors_total',
+      name: 'switchboard_signal_frame_errors_total',
       help: 'Frames or datagrams that could not be used, by transport and kind',
       labelNames: ['transport', 'kind'] as const,
       registers,
     });
     this.secureFailures = new Counter({
-      name: 'signal_secure_channel_failures_total',
+      name: 'switchboard_signal_secure_channel_failures_total',
       help: 'Secure-TCP failures (bad KeyExchange, frame that does not decrypt), by kind',
       labelNames: ['kind'] as const,
       registers,
     });
     this.apiProxyRequests = new Counter({
-      name: 'signal_api_proxy_requests_total',
+      name: 'switchboard_signal_api_proxy_requests_total',
       help: 'Client API requests tunnelled through signal (HttpProxyRequest), by outcome',
       labelNames: ['outcome'] as const,
       registers,
     });
     this.callerTokens = new Counter({
-      name: 'signal_caller_tokens_total',
+      name: 'switchboard_signal_caller_tokens_total',
       help: 'Access tokens in punch and relay requests, by outcome (a reference issued, or why not)',
       labelNames: ['outcome'] as const,
       registers,
@@ -182,19 +194,24 @@ export class SignalMetrics {
           this.set(read());
         },
       });
-    gauge('signal_peers_registered', 'Peers in the in-memory peer map', sources.peersRegistered);
+    gauge('switchboard_signal_peers_registered', 'Peers in the in-memory peer map', sources.peersRegistered);
     gauge(
-      'signal_peers_online',
+      'switchboard_signal_peers_online',
       'Peers registered within the online window or on a live link',
       sources.peersOnline,
     );
-    gauge('signal_registration_links', 'Live TCP/WebSocket registration links (keep-alive)', sources.links);
-    gauge('signal_punch_map_entries', 'Requesters waiting for their peer to answer', sources.punchEntries);
+    gauge('switchboard_signal_registration_links', 'Live TCP/WebSocket registration links (keep-alive)', sources.links);
+    gauge('switchboard_signal_punch_map_entries', 'Requesters waiting for their peer to answer', sources.punchEntries);
   }
 
   message(transport: Transport, type: RendezvousCase): void {
-    if (transport === 'udp' && type === 'registerPeer') this.sinceScrape.udpRegisterPeers++;
-    else this.messages.labels(transport, type).inc();
+    if (transport === 'udp' && type === 'registerPeer') {
+      this.sinceScrape.udpRegisterPeers++;
+      return;
+    }
+    this.messages.labels(transport, type).inc();
+    if (type === 'registerPeer') this.registrations.labels(transport, 'peer').inc();
+    else if (type === 'registerPk') this.registrations.labels(transport, 'key').inc();
   }
 
   punch(outcome: PunchOutcome): void {

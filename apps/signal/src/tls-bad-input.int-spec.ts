@@ -81,7 +81,7 @@ describe('dual-mode signal ports under bad input', () => {
   }
 
   const handshakes = (result: string, listener = 'tcp') =>
-    metric(signal!.harness.registry, 'signal_tls_handshakes_total', { listener, result });
+    metric(signal!.harness.registry, 'switchboard_tls_handshakes_total', { listener, result });
 
   /** A plain client and a TLS client, each from its own address, both answered on 21116. */
   async function othersStillServed(running: TlsSignal, base: string): Promise<void> {
@@ -103,9 +103,9 @@ describe('dual-mode signal ports under bad input', () => {
     expect(offer.length).toBeGreaterThan(2);
     await Promise.all([closed(natTest), closed(rendezvous)]);
     expect(
-      await metric(running.harness.registry, 'signal_connections_closed_total', { reason: 'timeout' }),
+      await metric(running.harness.registry, 'switchboard_signal_connections_closed_total', { reason: 'timeout' }),
     ).toBe(1);
-    expect(await metric(running.harness.registry, 'signal_tls_handshakes_total')).toBe(0);
+    expect(await metric(running.harness.registry, 'switchboard_tls_handshakes_total')).toBe(0);
   });
 
   it('closes garbage after a 0x16 byte and counts a failed handshake', async () => {
@@ -125,7 +125,7 @@ describe('dual-mode signal ports under bad input', () => {
     socket.write(clientHello.subarray(0, 20));
     await closed(socket);
     expect(await handshakes('timeout', 'nat-test')).toBe(1);
-    expect(await metric(running.harness.registry, 'signal_connections_accepted_total')).toBe(0);
+    expect(await metric(running.harness.registry, 'switchboard_signal_connections_accepted_total')).toBe(0);
   });
 
   it('times out a handshake dribbled slower than the handshake timeout', async () => {
@@ -151,7 +151,7 @@ describe('dual-mode signal ports under bad input', () => {
     expect(offer.length).toBeGreaterThan(2);
     expect(await handshakes('ok')).toBe(1);
     expect(
-      await metric(running.harness.registry, 'signal_tls_unknown_server_names_total', { listener: 'tcp' }),
+      await metric(running.harness.registry, 'switchboard_tls_unknown_server_names_total', { listener: 'tcp' }),
     ).toBe(1);
   });
 
@@ -169,14 +169,14 @@ describe('dual-mode signal ports under bad input', () => {
     await once(secured, 'secureConnect');
     await waitFor(
       async () =>
-        (await metric(running.harness.registry, 'signal_connections_open', { listener: 'tcp' })) === 1,
+        (await metric(running.harness.registry, 'switchboard_signal_connections_open', { listener: 'tcp' })) === 1,
     );
     // A plain frame (an empty RendezvousMessage would do; any bytes that are not a TLS record).
     raw.write(encodeFrame(Buffer.from('a plain frame after TLS')));
     await closed(raw);
     await waitFor(
       async () =>
-        (await metric(running.harness.registry, 'signal_connections_closed_total', {
+        (await metric(running.harness.registry, 'switchboard_signal_connections_closed_total', {
           reason: 'stream-error',
         })) === 1,
     );
@@ -189,7 +189,7 @@ describe('dual-mode signal ports under bad input', () => {
     secured.write(encodeFrameHeader(1 << 24));
     await closed(secured);
     expect(
-      await metric(running.harness.registry, 'signal_connections_closed_total', {
+      await metric(running.harness.registry, 'switchboard_signal_connections_closed_total', {
         reason: 'frame-too-large',
       }),
     ).toBe(1);
@@ -208,7 +208,7 @@ describe('dual-mode signal ports under bad input', () => {
     });
     await waitFor(
       async () =>
-        (await metric(running.harness.registry, 'signal_refusals_total', { reason: 'connection-limit' })) >=
+        (await metric(running.harness.registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })) >=
         900,
       'the flood refused',
       20_000,
@@ -216,7 +216,7 @@ describe('dual-mode signal ports under bad input', () => {
     await othersStillServed(running, '127.0.30');
     // The admitted part of the flood still holds its slots and pending handshakes here.
     expect(
-      await metric(running.harness.registry, 'signal_refusals_total', { reason: 'connection-limit' }),
+      await metric(running.harness.registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' }),
     ).toBeGreaterThanOrEqual(900);
     expect(flood.filter((socket) => !socket.destroyed).length).toBeLessThanOrEqual(100);
     expect(await handshakes('busy')).toBe(0);
@@ -259,7 +259,7 @@ describe('dual-mode signal ports under bad input', () => {
       await rename(next.certFile, running.certFile);
       expect(await running.credentials.checkNow()).toBe('reloaded');
       expect(
-        await metric(running.harness.registry, 'signal_tls_certificate_reloads_total', {
+        await metric(running.harness.registry, 'switchboard_tls_certificate_reloads_total', {
           result: 'reloaded',
         }),
       ).toBe(1);

@@ -96,14 +96,14 @@ describe('signal listeners with TLS', () => {
     const { registry } = running.harness;
     for (const listener of ['tcp', 'nat-test', 'ws']) {
       expect(
-        await metric(registry, 'signal_tls_listener_connections_total', { listener, protocol: 'plain' }),
+        await metric(registry, 'switchboard_tls_listener_connections_total', { listener, protocol: 'plain' }),
       ).toBeGreaterThan(0);
       expect(
-        await metric(registry, 'signal_tls_listener_connections_total', { listener, protocol: 'tls' }),
+        await metric(registry, 'switchboard_tls_listener_connections_total', { listener, protocol: 'tls' }),
       ).toBeGreaterThan(0);
     }
-    expect(await metric(registry, 'signal_tls_handshakes_total', { result: 'failed' })).toBe(0);
-    expect(await metric(registry, 'signal_tls_handshakes_total', { result: 'timeout' })).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'timeout' })).toBe(0);
   });
 
   it('on mode: TLS clients run every flow, a plain client is refused on each port', async () => {
@@ -117,10 +117,10 @@ describe('signal listeners with TLS', () => {
       answered: false,
     });
     expect(
-      await metric(running.harness.registry, 'signal_tls_handshakes_total', { result: 'failed' }),
+      await metric(running.harness.registry, 'switchboard_tls_handshakes_total', { result: 'failed' }),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      await metric(running.harness.registry, 'signal_tls_listener_connections_total', { protocol: 'plain' }),
+      await metric(running.harness.registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' }),
     ).toBe(0);
   });
 
@@ -139,8 +139,8 @@ describe('signal listeners with TLS', () => {
     const failed = new Promise<Error>((resolve) => tls.once('error', resolve));
     expect((await failed).message).toMatch(/wrong version number|packet length too long/);
     expect(tls.authorized).toBe(false);
-    expect(await metric(running.harness.registry, 'signal_tls_handshakes_total')).toBe(0);
-    expect(await metric(running.harness.registry, 'signal_tls_listener_connections_total')).toBe(0);
+    expect(await metric(running.harness.registry, 'switchboard_tls_handshakes_total')).toBe(0);
+    expect(await metric(running.harness.registry, 'switchboard_tls_listener_connections_total')).toBe(0);
     // The plain listener answers at once: nothing waits for a first byte.
     const socket = createConnection({ host: '127.0.0.1', port: running.port });
     const [first] = (await once(socket, 'data')) as [Buffer];

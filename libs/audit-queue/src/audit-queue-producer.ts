@@ -49,7 +49,7 @@ const TICK_MS = 1_000;
  * The data plane's AuditSink: facts become audit jobs (coalesced, see audit-coalescer.ts) in a
  * bounded in-memory buffer, which a background loop moves to the BullMQ queue the api consumes.
  * `record` never waits and never throws; with Redis down the buffer holds what it can and the rest
- * is dropped and counted (`audit_queue_dropped_total{reason="buffer-full"}`), so neither an outage
+ * is dropped and counted (`switchboard_audit_queue_dropped_total{reason="buffer-full"}`), so neither an outage
  * nor a flood can stall or exhaust the service.
  *
  * Every job gets a random jobId when it is created, before its first add: an add that timed out
@@ -252,23 +252,23 @@ function createProducerMetrics(registry: Registry | undefined, buffered: () => n
   const registers = registry ? [registry] : [];
   return {
     enqueued: new Counter({
-      name: 'audit_queue_enqueued_total',
+      name: 'switchboard_audit_queue_enqueued_total',
       help: 'Audit entries handed to the audit queue in Redis',
       registers,
     }),
     coalesced: new Counter({
-      name: 'audit_queue_coalesced_total',
+      name: 'switchboard_audit_queue_coalesced_total',
       help: 'Repeated occurrences folded into a coalesced audit entry instead of one each',
       registers,
     }),
     dropped: new Counter({
-      name: 'audit_queue_dropped_total',
+      name: 'switchboard_audit_queue_dropped_total',
       help: 'Audit entries lost before reaching Redis, by reason (buffer-full, invalid, shutdown)',
       labelNames: ['reason'] as const,
       registers,
     }),
     buffered: new Gauge({
-      name: 'audit_queue_buffered',
+      name: 'switchboard_audit_queue_buffered',
       help: 'Audit entries waiting in memory for Redis',
       registers,
       collect() {

@@ -9,3 +9,4 @@ export * from './settings';
 export * from './client-access-token';
 export * from './service-health';
 export * from './refusal-counts';
+export * from './event-metrics';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
+import { createMetricsRegistry } from '@switchboard/observability';
 import { waitFor } from '@switchboard/test-net';
 
 import { type EventEnvelope } from './envelope';
@@ -255,6 +256,70 @@ describe('RedisEventBus (real Redis)', () => {
       'unauthenticated event dropped',
       'unauthenticated event dropped',
     ]);
+  });
+
+  it('measures applied events and their lag from the publish time, gaps, resyncs, forged frames and readiness', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    // The subscriber's clock runs 40 ms behind the moment each event says it was published.
+    let publishedAt = Date.parse('2026-01-01T00:00:00.000Z');
+    const subscriber = new RedisEventBus({
+      redis: REDIS_URL,
+      prefix,
+      verifyKey: signingKey.verifyKey,
+      registry,
+      now: () => new Date(publishedAt + 40),
+      resyncRetryDelayMs: 20,
+    });
+    buses.push(subscriber);
+    const banned: number[] = [];
+    subscriber.on('DeviceBanned', (event) => void banned.push(event.seq));
+    /** The sum of a metric's samples whose labels match; `series` picks a histogram's _bucket or _sum. */
+    const metric = async (name: string, labels: Record<string, string> = {}, series = name) => {
+      const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+      return values
+        .filter((value) => ((value as { metricName?: string }).metricName ?? name) === series)
+        .filter((value) =>
+          Object.entries(labels).every(([key, expected]) => String(value.labels[key]) === expected),
+        )
+        .reduce((sum, value) => sum + value.value, 0);
+    };
+    expect(await metric('switchboard_events_subscriber_ready')).toBe(0);
+    await subscriber.start();
+    expect(await metric('switchboard_events_subscriber_ready')).toBe(1);
+
+    const publisher = newBus(new RecordingLogger(), () => new Date(publishedAt));
+    await publisher.publish('DeviceBanned', { deviceId: 'a', actor: 'x' });
+    await publisher.publish('DeviceBanned', { deviceId: 'b', actor: 'x' });
+    await admin.incr(`${prefix}:seq`); // seq 3 is lost
+    await publisher.publish('DeviceUnbanned', { deviceId: 'c', actor: 'x' }); // reveals the gap; the resync covers it
+    await admin.publish(prefix, EventSigningKey.generate().seal(prefix, '{"forged":true}'));
+    await waitFor(
+      async () => (await metric('switchboard_events_resyncs_total', { reason: 'gap' })) === 1,
+      'gap',
+    );
+    await publisher.publish('DeviceBanned', { deviceId: 'd', actor: 'x' });
+    await waitFor(() => banned.includes(5), 'the event after the gap');
+
+    expect(await metric('switchboard_events_applied_total', { type: 'DeviceBanned' })).toBe(3);
+    expect(await metric('switchboard_events_applied_total', { type: 'DeviceUnbanned' })).toBe(0);
+    expect(await metric('switchboard_events_gaps_total')).toBe(1);
+    expect(await metric('switchboard_events_resyncs_total', { reason: 'start' })).toBe(1);
+    expect(await metric('switchboard_events_rejected_frames_total')).toBe(1);
+    // 40 ms each: in the (0.025, 0.05] bucket, none in the one below.
+    const LAG = 'switchboard_events_apply_lag_seconds';
+    const lag = (le: string) => metric(LAG, { type: 'DeviceBanned', le }, `${LAG}_bucket`);
+    expect(await lag('0.025')).toBe(0);
+    expect(await lag('0.05')).toBe(3);
+    expect(await metric(LAG, { type: 'DeviceBanned' }, `${LAG}_sum`)).toBeCloseTo(0.12, 6);
+
+    // An event stamped ahead of the subscriber's clock (hosts out of step) counts as no lag.
+    publishedAt += 1_000;
+    await newBus(new RecordingLogger(), () => new Date(publishedAt + 1_000)).publish('DeviceBanned', {
+      deviceId: 'e',
+      actor: 'x',
+    });
+    await waitFor(() => banned.includes(6), 'the early event');
+    expect(await lag('0.001')).toBe(1);
   });
 
   it('a subscriber holding only the verify key cannot publish', async () => {

@@ -4,6 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import pino from 'pino';
 
+import { type Registry } from '@switchboard/observability';
+
 import { validatePayload } from './envelope';
 import {
   type EventBusLogger,
@@ -13,6 +15,7 @@ import {
   type ResyncHandler,
 } from './event-bus';
 import { type EventPayload, type EventType } from './event-map';
+import { createEventMetrics } from './event-metrics';
 import { type EventSigningKey, type EventVerifyKey } from './event-signing';
 import { SequencedDispatcher } from './sequenced-dispatcher';
 
@@ -31,6 +34,8 @@ export interface RedisEventBusOptions {
   now?: () => Date;
   /** Wait before retrying a resync whose handler (or Redis read) failed. */
   resyncRetryDelayMs?: number;
+  /** A subscriber's metrics go here (event-metrics.ts); a bus that only publishes needs none. */
+  registry?: Registry;
 }
 
 // The signature covers the seq, so the publisher must know it before signing: it reads the seq,
@@ -120,6 +125,9 @@ export class RedisEventBus implements EventPublisher, EventSubscriber {
       readBaseline: () => this.readBaseline(),
       authenticate: (frame) =>
         this.verifyKey ? this.verifyKey.open(this.channel, frame) : { problem: 'no verify key configured' },
+      ...(options.registry && {
+        metrics: createEventMetrics(options.registry, this, () => this.now().getTime()),
+      }),
     });
     this.watch(this.commands, 'commands');
     this.watch(this.subscriber, 'subscriber');

@@ -1,6 +1,7 @@
 import { decodeFrame, type AnyEventEnvelope, type SequencedFrame } from './envelope';
 import { type EventBusLogger, type EventHandler, type ResyncHandler, type ResyncReason } from './event-bus';
 import { type EventType } from './event-map';
+import { type EventDispatchMetrics } from './event-metrics';
 
 export interface SequencedDispatcherOptions {
   /**
@@ -23,6 +24,8 @@ export interface SequencedDispatcherOptions {
    * async hooks for the whole process, which the relay and signal would pay on every socket write.
    */
   aroundHandler?: <T>(call: () => T) => T;
+  /** Applied events with their lag, gaps, resyncs and rejected frames (event-metrics.ts). */
+  metrics?: EventDispatchMetrics;
 }
 
 type AnyEventHandler = (event: AnyEventEnvelope) => void | Promise<void>;
@@ -197,6 +200,7 @@ export class SequencedDispatcher {
       if (this.stopped) return;
       this.last = baseline;
       this.queue = this.queue.filter((frame) => frame.seq > baseline);
+      this.options.metrics?.resync(reason);
       logger.info({ reason, baseline, queued: this.queue.length }, 'event subscriber resynchronised');
       if (this.pendingResync === null && !this.disconnected) this.setReady(true);
     } catch (error) {
@@ -215,6 +219,7 @@ export class SequencedDispatcher {
     if (frame.seq <= this.last) return;
     if (frame.seq > this.last + 1) {
       logger.warn({ expected: this.last + 1, received: frame.seq }, 'event sequence gap; resynchronising');
+      this.options.metrics?.gap();
       this.queue.unshift(frame);
       this.requestResync('gap');
       return;
@@ -223,6 +228,7 @@ export class SequencedDispatcher {
     switch (frame.kind) {
       case 'event':
         await this.deliver(frame.envelope);
+        this.options.metrics?.applied(frame.envelope.type, frame.envelope.at);
         return;
       case 'unknown-type':
         // A newer publisher's event this subscriber has no use for: skip it without losing count.
@@ -231,6 +237,7 @@ export class SequencedDispatcher {
       case 'invalid-payload':
         // We know something happened and cannot tell what: only a full reload makes that safe.
         logger.error({ seq: frame.seq, type: frame.type, problem: frame.problem }, 'invalid event dropped');
+        this.options.metrics?.gap();
         this.requestResync('gap');
         return;
     }
@@ -264,6 +271,7 @@ export class SequencedDispatcher {
 
   private reject(problem: string, raw: string): void {
     this.rejected += 1;
+    this.options.metrics?.rejectedFrame();
     // At 1, 2, 4, 8… so a flood of forged frames cannot flood the log too.
     if ((this.rejected & (this.rejected - 1)) === 0) {
       this.options.logger.error(

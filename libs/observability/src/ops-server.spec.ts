@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 
 import { Counter } from 'prom-client';
 
@@ -12,7 +14,7 @@ const logger = createLogger({ name: 'ops-test', level: 'silent' });
 describe('startOpsServer', () => {
   let server: OpsServer;
   let readiness: () => Promise<ReadinessReport>;
-  const registry = createMetricsRegistry({ service: 'ops-test' });
+  const registry = createMetricsRegistry();
   const requests = new Counter({ name: 'ops_test_things_total', help: 'things', registers: [registry] });
 
   beforeAll(async () => {
@@ -77,15 +79,23 @@ describe('startOpsServer', () => {
     expect(await hung.json()).toMatchObject({ checks: { readiness: { error: 'timed out after 300 ms' } } });
   });
 
-  it('serves Prometheus text with default metrics and the service label', async () => {
+  it('serves Prometheus text with the prefixed default metrics and no service label', async () => {
     requests.inc(3);
     const response = await fetch(`${server.url}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
-    expect(text).toContain('ops_test_things_total{service="ops-test"} 3');
-    expect(text).toMatch(/^process_cpu_user_seconds_total\{service="ops-test"\} /m);
-    expect(text).toMatch(/^nodejs_heap_size_used_bytes\{service="ops-test"\} /m);
+    expect(text).toContain('ops_test_things_total 3');
+    expect(text).toMatch(/^switchboard_process_cpu_user_seconds_total /m);
+    expect(text).toMatch(/^switchboard_nodejs_heap_size_used_bytes /m);
+    expect(text).not.toMatch(/service="/);
+    const { version } = JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    const buildInfo = text.match(/^switchboard_build_info\{(.*)\} 1$/m)?.[1];
+    expect(buildInfo).toContain(`version="${version}"`);
+    expect(buildInfo).toContain(`node_version="${process.versions.node}"`);
+    expect(buildInfo).toMatch(/revision="[^"]+"/);
   });
 
   it('answers 404 for other paths and 405 for other methods', async () => {
@@ -116,7 +126,7 @@ describe('startOpsServer', () => {
 
 describe('OpsServer.close', () => {
   it('closes even with a keep-alive connection open, and is safe to call twice', async () => {
-    const registry = createMetricsRegistry({ service: 'close-test', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const server = await startOpsServer({
       port: 0,
       host: '127.0.0.1',
@@ -136,7 +146,7 @@ describe('OpsServer.close', () => {
   });
 
   it('rejects at start when the port is taken', async () => {
-    const registry = createMetricsRegistry({ service: 'busy-test', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const first = await startOpsServer({
       port: 0,
       host: '127.0.0.1',
@@ -161,7 +171,7 @@ describe('OpsServer.close', () => {
 });
 
 describe('where the ops server listens', () => {
-  const registry = createMetricsRegistry({ service: 'bind-test', defaultMetrics: false });
+  const registry = createMetricsRegistry({ defaultMetrics: false });
   const start = (host?: string) =>
     startOpsServer({ port: 0, host, registry, logger, readiness: () => checkReadiness({}) });
 

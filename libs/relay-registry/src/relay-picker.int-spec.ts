@@ -167,7 +167,7 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
       'a.test:21117',
     ]);
     expect(withNothing.pick()).toBe('');
-    expect(await counterValue(registry, 'relay_picks_total', { source: 'static' })).toBe(3);
+    expect(await counterValue(registry, 'switchboard_signal_relay_picks_total', { source: 'static' })).toBe(3);
   });
 
   it('serves the static list while Redis is unreachable and the registry again once it is back', async () => {
@@ -192,7 +192,7 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
     expect(
       logger.withMessage('relay registry refresh failed; picking from cached and static relays'),
     ).toHaveLength(1);
-    expect(await counterValue(registry, 'relay_registry_refresh_failures_total')).toBeGreaterThan(0);
+    expect(await counterValue(registry, 'switchboard_signal_relay_registry_refresh_failures_total')).toBeGreaterThan(0);
 
     await proxy.restore();
     await waitFor(() => relays.pick() === 'alive.relay.test:21117', 'the registry again', 8_000);
@@ -248,7 +248,7 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
       'not-json',
       'wrong-type',
     ]);
-    expect(await gaugeValue(registry, 'relay_registry_malformed_records')).toBe(6);
+    expect(await gaugeValue(registry, 'switchboard_signal_relay_registry_malformed_records')).toBe(6);
   });
 
   it('never hands out a record written straight into Redis without the key', async () => {

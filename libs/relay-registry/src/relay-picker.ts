@@ -199,23 +199,23 @@ function compareLoad(a: CachedNode, b: CachedNode): number {
 function createPickerMetrics(registry: Registry, liveCount: () => number) {
   return {
     picks: new Counter({
-      name: 'relay_picks_total',
+      name: 'switchboard_signal_relay_picks_total',
       help: 'Relay addresses handed to clients, by where they came from (registry, static list, none)',
       labelNames: ['source'] as const,
       registers: [registry],
     }),
     refreshFailures: new Counter({
-      name: 'relay_registry_refresh_failures_total',
+      name: 'switchboard_signal_relay_registry_refresh_failures_total',
       help: 'Reads of the relay node registry from Redis that failed',
       registers: [registry],
     }),
     malformed: new Gauge({
-      name: 'relay_registry_malformed_records',
+      name: 'switchboard_signal_relay_registry_malformed_records',
       help: 'Relay node records skipped as malformed at the last registry read',
       registers: [registry],
     }),
     live: new Gauge({
-      name: 'relay_registry_live_nodes',
+      name: 'switchboard_signal_relay_nodes_live',
       help: 'Relay nodes that may be handed out now (live, not draining)',
       registers: [registry],
       collect() {

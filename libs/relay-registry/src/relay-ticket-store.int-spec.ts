@@ -59,8 +59,8 @@ describe('RelayTicketStore (real Redis)', () => {
       const { values } = await registry.getSingleMetric(metric)!.get();
       return values.find((entry) => entry.labels[label] === value)?.value ?? 0;
     };
-    const issued = (outcome: string) => counted('relay_tickets_issued_total', 'outcome', outcome);
-    const refused = (reason: string) => counted('relay_tickets_refused_total', 'reason', reason);
+    const issued = (outcome: string) => counted('switchboard_tickets_issued_total', 'outcome', outcome);
+    const refused = (reason: string) => counted('switchboard_tickets_refused_total', 'reason', reason);
     return { tickets, logger, issued, refused };
   }
 

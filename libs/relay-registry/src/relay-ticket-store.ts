@@ -118,7 +118,7 @@ export class RelayTicketStore {
     );
     this.issued = options.registry
       ? new Counter({
-          name: 'relay_tickets_issued_total',
+          name: 'switchboard_tickets_issued_total',
           help: 'Relay tickets signal tried to store, by outcome (stored, failed, invalid, dropped, unsigned)',
           labelNames: ['outcome'] as const,
           registers: [options.registry],
@@ -126,7 +126,7 @@ export class RelayTicketStore {
       : undefined;
     this.refused = options.registry
       ? new Counter({
-          name: 'relay_tickets_refused_total',
+          name: 'switchboard_tickets_refused_total',
           help: 'Tickets found in Redis that the relay did not honour, by reason (malformed, forged, expired)',
           labelNames: ['reason'] as const,
           registers: [options.registry],

@@ -29,12 +29,11 @@ describe('SecureAcceptor', () => {
 
   beforeAll(async () => {
     ca = await ThrowawayCa.create();
-    const registry = createMetricsRegistry({ service: 'unused', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     credentials = await TlsCredentials.load({
       files: await ca.issueServer({ hosts: ['localhost', '127.0.0.1'] }),
       logger,
       registry,
-      service: 'unused',
       reloadIntervalMs: 0,
     });
   });
@@ -52,12 +51,12 @@ describe('SecureAcceptor', () => {
     mode: ListenerTlsMode,
     limits: { firstByteTimeoutMs?: number; handshakeTimeoutMs?: number; maxPendingHandshakes?: number } = {},
   ): Promise<EchoListener> {
-    const registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const acceptor = new SecureAcceptor({
       listener: 'tcp',
       mode,
       credentials,
-      metrics: new TlsListenerMetrics(registry, 'test'),
+      metrics: new TlsListenerMetrics(registry),
       logger,
       firstByteTimeoutMs: limits.firstByteTimeoutMs ?? 5_000,
       handshakeTimeoutMs: limits.handshakeTimeoutMs ?? 5_000,
@@ -123,9 +122,9 @@ describe('SecureAcceptor', () => {
     const { port, registry } = await listen('dual');
     expect(await firstReply(plainClient(port), 'hello')).toBe('plain:hello');
     expect(await firstReply(await tlsClient(port), 'secret')).toBe('tls:secret');
-    expect(await metric(registry, 'test_tls_listener_connections_total', { protocol: 'plain' })).toBe(1);
-    expect(await metric(registry, 'test_tls_listener_connections_total', { protocol: 'tls' })).toBe(1);
-    expect(await metric(registry, 'test_tls_handshakes_total', { result: 'ok' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'tls' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'ok' })).toBe(1);
   });
 
   it('on: a plain client is closed and counted as a failed handshake', async () => {
@@ -134,7 +133,7 @@ describe('SecureAcceptor', () => {
     plain.write('hello, plain\r\n\r\n');
     await closed(plain);
     await waitFor(
-      async () => (await metric(registry, 'test_tls_handshakes_total', { result: 'failed' })) === 1,
+      async () => (await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })) === 1,
     );
     expect(await firstReply(await tlsClient(port), 'next')).toBe('tls:next');
   });
@@ -145,7 +144,7 @@ describe('SecureAcceptor', () => {
     garbage.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]), Buffer.alloc(64, 0xee)]));
     await closed(garbage);
     await waitFor(
-      async () => (await metric(registry, 'test_tls_handshakes_total', { result: 'failed' })) === 1,
+      async () => (await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })) === 1,
     );
     expect(await firstReply(plainClient(port), 'after')).toBe('plain:after');
   });
@@ -158,14 +157,14 @@ describe('SecureAcceptor', () => {
       Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0, 0, 0, 0]),
     );
     await closed(stalled);
-    expect(await metric(registry, 'test_tls_handshakes_total', { result: 'timeout' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'timeout' })).toBe(1);
   });
 
   it('dual: a client that sends nothing is closed after the first-byte timeout, not counted as TLS', async () => {
     const { port, registry } = await listen('dual', { firstByteTimeoutMs: 300 });
     const silent = plainClient(port);
     await closed(silent);
-    expect(await metric(registry, 'test_tls_handshakes_total')).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total')).toBe(0);
   });
 
   it('counts an SNI it has no certificate for, and still serves its certificate', async () => {
@@ -175,7 +174,7 @@ describe('SecureAcceptor', () => {
     const [error] = (await once(client, 'error')) as [Error & { code?: string }];
     // The client refuses: the certificate does not name elsewhere.example.
     expect(error.code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
-    expect(await metric(registry, 'test_tls_unknown_server_names_total')).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_unknown_server_names_total')).toBe(1);
   });
 
   it('refuses TLS 1.1 and a client offering only weak ciphers', async () => {
@@ -203,19 +202,19 @@ describe('SecureAcceptor', () => {
     clients.push(weak);
     await closed(weak);
     await waitFor(
-      async () => (await metric(registry, 'test_tls_handshakes_total', { result: 'failed' })) === 2,
+      async () => (await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })) === 2,
     );
-    expect(await metric(registry, 'test_tls_handshakes_total', { result: 'ok' })).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'ok' })).toBe(0);
   });
 
   it('a client that finishes TLS and then sends plain bytes is closed', async () => {
     let streamError: Error | undefined;
-    const registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const acceptor = new SecureAcceptor({
       listener: 'tcp',
       mode: 'dual',
       credentials,
-      metrics: new TlsListenerMetrics(registry, 'test'),
+      metrics: new TlsListenerMetrics(registry),
       logger,
       firstByteTimeoutMs: 5_000,
       handshakeTimeoutMs: 5_000,
@@ -248,7 +247,7 @@ describe('SecureAcceptor', () => {
     raw.write(Buffer.concat([Buffer.from([0x00, 0x05, 0x01, 0x02, 0x03]), Buffer.alloc(2048, 0x41)]));
     await closed(raw);
     expect(streamError).toBeDefined();
-    expect(await metric(registry, 'test_tls_handshakes_total', { result: 'ok' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'ok' })).toBe(1);
   });
 
   it('sheds handshakes beyond its cap at once, while a plain client on the same port is served', async () => {
@@ -260,11 +259,11 @@ describe('SecureAcceptor', () => {
       return socket;
     });
     await waitFor(
-      async () => (await metric(registry, 'test_tls_handshakes_total', { result: 'busy' })) === 15,
+      async () => (await metric(registry, 'switchboard_tls_handshakes_total', { result: 'busy' })) === 15,
     );
     expect(await firstReply(plainClient(port), 'still here')).toBe('plain:still here');
     await Promise.all(stalled.map(closed));
-    expect(await metric(registry, 'test_tls_handshakes_total', { result: 'timeout' })).toBe(5);
+    expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'timeout' })).toBe(5);
     // With the pending ones gone, TLS is served again.
     expect(await firstReply(await tlsClient(port), 'again')).toBe('tls:again');
   });

@@ -18,21 +18,21 @@ export class TlsListenerMetrics {
   readonly connections: Counter<'listener' | 'protocol'>;
   readonly unknownServerNames: Counter<'listener'>;
 
-  constructor(registry: Registry, service: string) {
+  constructor(registry: Registry) {
     this.handshakes = new Counter({
-      name: `${service}_tls_handshakes_total`,
+      name: `switchboard_tls_handshakes_total`,
       help: 'TLS handshakes by listener and result: ok, failed (bad or non-TLS bytes), timeout, busy (too many at once).',
       labelNames: ['listener', 'result'],
       registers: [registry],
     });
     this.connections = new Counter({
-      name: `${service}_tls_listener_connections_total`,
+      name: `switchboard_tls_listener_connections_total`,
       help: 'Connections a TLS-capable listener handed on, by protocol (tls or plain).',
       labelNames: ['listener', 'protocol'],
       registers: [registry],
     });
     this.unknownServerNames = new Counter({
-      name: `${service}_tls_unknown_server_names_total`,
+      name: `switchboard_tls_unknown_server_names_total`,
       help: 'Handshakes whose SNI names a host the certificate does not cover (served the certificate anyway).',
       labelNames: ['listener'],
       registers: [registry],

@@ -15,7 +15,7 @@ describe('TlsCredentials', () => {
 
   beforeEach(async () => {
     ca = await ThrowawayCa.create();
-    registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });
+    registry = createMetricsRegistry({ defaultMetrics: false });
   });
 
   afterEach(async () => {
@@ -23,7 +23,7 @@ describe('TlsCredentials', () => {
   });
 
   function load(files: { certFile: string; keyFile: string }): Promise<TlsCredentials> {
-    return TlsCredentials.load({ files, logger, registry, service: 'test', reloadIntervalMs: 0 });
+    return TlsCredentials.load({ files, logger, registry, reloadIntervalMs: 0 });
   }
 
   it('refuses to start with every problem listed', async () => {
@@ -41,7 +41,7 @@ describe('TlsCredentials', () => {
   it('exports the expiry of the certificate it serves', async () => {
     const notAfter = new Date(Date.now() + 3 * 24 * 60 * 60 * 1000);
     const credentials = await load(await ca.issueServer({ notAfter }));
-    expect(await metric(registry, 'test_tls_certificate_expiry_timestamp_seconds')).toBe(
+    expect(await metric(registry, 'switchboard_tls_certificate_expiry_timestamp_seconds')).toBe(
       Math.floor(notAfter.getTime() / 1000),
     );
     expect(credentials.certificate.notAfter.getTime()).toBe(Math.floor(notAfter.getTime() / 1000) * 1000);
@@ -61,7 +61,7 @@ describe('TlsCredentials', () => {
     expect(await credentials.checkNow()).toBe('reloaded');
     expect(credentials.certificate.leaf.serialNumber).not.toBe(before);
     expect(seen).toEqual([credentials.context]);
-    expect(await metric(registry, 'test_tls_certificate_reloads_total', { result: 'reloaded' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'reloaded' })).toBe(1);
   });
 
   it('follows a Kubernetes Secret update: the ..data symlink swapped to a new folder', async () => {
@@ -96,15 +96,15 @@ describe('TlsCredentials', () => {
     await rename(next.certFile, files.certFile);
     expect(await credentials.checkNow()).toBe('failed');
     expect(credentials.context).toBe(served);
-    expect(await metric(registry, 'test_tls_certificate_reload_failed')).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_certificate_reload_failed')).toBe(1);
     // Nothing changed since: not counted again.
     expect(await credentials.checkNow()).toBe('unchanged');
-    expect(await metric(registry, 'test_tls_certificate_reloads_total', { result: 'failed' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'failed' })).toBe(1);
 
     await rename(next.keyFile, files.keyFile);
     expect(await credentials.checkNow()).toBe('reloaded');
     expect(credentials.context).not.toBe(served);
-    expect(await metric(registry, 'test_tls_certificate_reload_failed')).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_certificate_reload_failed')).toBe(0);
   });
 
   it('keeps serving when the files disappear', async () => {
@@ -114,7 +114,7 @@ describe('TlsCredentials', () => {
     await unlink(files.keyFile);
     expect(await credentials.checkNow()).toBe('failed');
     expect(credentials.context).toBe(served);
-    expect(await metric(registry, 'test_tls_certificate_reload_failed')).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_certificate_reload_failed')).toBe(1);
   });
 
   it('polls on its own once started', async () => {
@@ -123,7 +123,6 @@ describe('TlsCredentials', () => {
       files,
       logger,
       registry,
-      service: 'test',
       reloadIntervalMs: 50,
     });
     credentials.start();
@@ -132,7 +131,7 @@ describe('TlsCredentials', () => {
       await rename(next.keyFile, files.keyFile);
       await rename(next.certFile, files.certFile);
       const deadline = Date.now() + 10_000;
-      while ((await metric(registry, 'test_tls_certificate_reloads_total', { result: 'reloaded' })) === 0) {
+      while ((await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'reloaded' })) === 0) {
         if (Date.now() > deadline) throw new Error('no reload within 10 s');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -22,8 +22,6 @@ export interface TlsCredentialsOptions extends PairReadingOptions {
   readonly files: CertificateFiles;
   readonly logger: Logger;
   readonly registry: Registry;
-  /** Metric name prefix: `signal`, `relay`, `api`. */
-  readonly service: string;
   /** How often the files are checked; 0 never (tests that reload by hand). */
   readonly reloadIntervalMs: number;
 }
@@ -35,7 +33,7 @@ export type ReloadOutcome = 'unchanged' | 'reloaded' | 'failed';
  * Secret update (a `..data` symlink swap) both show as another inode, size or time on a stat that
  * follows links, which is why this polls rather than watching the path. A new pair that does not
  * work (half-written, key of another certificate) leaves the old one serving and raises
- * `<service>_tls_certificate_reload_failed` until a good pair arrives. Listeners take the new
+ * `switchboard_tls_certificate_reload_failed` until a good pair arrives. Listeners take the new
  * context through `onChange` (setSecureContext); connections already open keep theirs.
  */
 export class TlsCredentials {
@@ -55,19 +53,19 @@ export class TlsCredentials {
   ) {
     this.current = first;
     this.signature = signature;
-    const { service, registry } = options;
+    const { registry } = options;
     this.expiry = new Gauge({
-      name: `${service}_tls_certificate_expiry_timestamp_seconds`,
+      name: `switchboard_tls_certificate_expiry_timestamp_seconds`,
       help: 'When the certificate being served expires (Unix seconds); alert well before it.',
       registers: [registry],
     });
     this.reloadFailed = new Gauge({
-      name: `${service}_tls_certificate_reload_failed`,
+      name: `switchboard_tls_certificate_reload_failed`,
       help: '1 while the certificate files on disk do not form a usable pair (the previous pair is still served).',
       registers: [registry],
     });
     this.reloads = new Counter({
-      name: `${service}_tls_certificate_reloads_total`,
+      name: `switchboard_tls_certificate_reloads_total`,
       help: 'Certificate changes seen on disk, by result (reloaded or failed).',
       labelNames: ['result'],
       registers: [registry],

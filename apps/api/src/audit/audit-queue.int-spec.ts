@@ -37,7 +37,7 @@ describe('audit queue: data plane → api worker → chain', () => {
     producer: AuditQueueProducer;
     registry: Registry;
   } {
-    const registry = createMetricsRegistry({ service: 'signal-test', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const created = new AuditQueueProducer({
       redisUrl: REDIS_URL,
       redisKeyPrefix: REDIS_KEY_PREFIX,
@@ -59,7 +59,7 @@ describe('audit queue: data plane → api worker → chain', () => {
     const text = await app.get(MetricsRegistry).render();
     const line = text
       .split('\n')
-      .find((row) => row.startsWith('api_audit_queue_jobs_total') && row.includes(`outcome="${outcome}"`));
+      .find((row) => row.startsWith('switchboard_api_audit_queue_jobs_total') && row.includes(`outcome="${outcome}"`));
     return line === undefined ? 0 : Number(line.split(' ').at(-1));
   }
 
@@ -103,7 +103,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       details: { reason: 'banned', jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
     });
     expect(Math.abs(entry!.at.getTime() - Date.now())).toBeLessThan(10_000);
-    expect(await metric(registry, 'audit_queue_enqueued_total')).toBe(1);
+    expect(await metric(registry, 'switchboard_audit_queue_enqueued_total')).toBe(1);
     expect(await apiMetric('appended')).toBeGreaterThanOrEqual(1);
     const admin = await signInAs(app, 'admin');
     const verify = await app.inject({
@@ -245,7 +245,7 @@ describe('audit queue: data plane → api worker → chain', () => {
     expect(Date.now() - started).toBeLessThan(50);
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(signal.buffered).toBe(1);
-    expect(await metric(registry, 'audit_queue_buffered')).toBe(1);
+    expect(await metric(registry, 'switchboard_audit_queue_buffered')).toBe(1);
     expect(await prisma.auditEntry.count({ where: { targetId: '888888888' } })).toBe(0);
     await proxy.restore();
     const rows = await readUntil(
@@ -266,9 +266,9 @@ describe('audit queue: data plane → api worker → chain', () => {
       signal.record({ action: 'device.link_closed', deviceId: `99999999${i}`, reason: 'banned', ip: '::1' });
     }
     expect(signal.buffered).toBe(3);
-    expect(await metric(registry, 'audit_queue_dropped_total', { reason: 'buffer-full' })).toBe(2);
+    expect(await metric(registry, 'switchboard_audit_queue_dropped_total', { reason: 'buffer-full' })).toBe(2);
     await signal.close(200);
-    expect(await metric(registry, 'audit_queue_dropped_total', { reason: 'shutdown' })).toBe(3);
+    expect(await metric(registry, 'switchboard_audit_queue_dropped_total', { reason: 'shutdown' })).toBe(3);
   });
 
   it('coalesces a flood of refusals into one entry now and one with the count', async () => {
@@ -302,7 +302,7 @@ describe('audit queue: data plane → api worker → chain', () => {
       ['555555555', expect.objectContaining({ reason: 'banned', count: 499 })],
     ]);
     expect(rows[0]).toMatchObject({ actorType: 'system', actorId: 'signal', ip: '192.0.2.66' });
-    expect(await metric(registry, 'audit_queue_coalesced_total')).toBe(499);
+    expect(await metric(registry, 'switchboard_audit_queue_coalesced_total')).toBe(499);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await entries('device.registration_refused')).toHaveLength(3);
   });

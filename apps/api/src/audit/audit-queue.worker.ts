@@ -52,7 +52,7 @@ export class AuditQueueWorker implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.log = logger.child({ component: 'audit-queue' });
     this.jobs = new Counter({
-      name: 'api_audit_queue_jobs_total',
+      name: 'switchboard_api_audit_queue_jobs_total',
       help: 'Data-plane audit jobs processed, by outcome (appended, duplicate, invalid, failed)',
       labelNames: ['outcome'] as const,
       registers: [metrics.registry],

@@ -274,7 +274,7 @@ describe('client audit ingest', () => {
     const metrics = await app.get(MetricsRegistry).render();
     for (const [outcome] of cases) {
       expect(metrics).toMatch(
-        new RegExp(`api_client_audit_conn_audit_ref_total\\{[^}]*outcome="${outcome}"[^}]*\\} 1`),
+        new RegExp(`switchboard_api_client_audit_conn_audit_ref_total\\{[^}]*outcome="${outcome}"[^}]*\\} 1`),
       );
     }
     // A whitelist alarm carries the reference too.

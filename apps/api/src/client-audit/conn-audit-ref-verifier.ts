@@ -52,7 +52,7 @@ export class ConnAuditRefVerifier {
         : parsePublicKeyFile(config.SIGNAL_PUBLIC_KEY);
     this.nextKeyLookAt = clock.now().getTime() + KEY_LOOK_AGAIN_MS;
     this.outcomes = new Counter({
-      name: 'api_client_audit_conn_audit_ref_total',
+      name: 'switchboard_api_client_audit_conn_audit_ref_total',
       help: 'conn_audit_ref values in client audit records, by outcome (accepted, malformed, forged, foreign, stale, no_key)',
       labelNames: ['outcome'] as const,
       registers: [metrics.registry],

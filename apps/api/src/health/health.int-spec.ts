@@ -64,8 +64,8 @@ describe('health probes', () => {
     const metrics = app.get(MetricsRegistry);
     expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await metrics.render();
-    expect(text).toMatch(/^process_cpu_user_seconds_total\{service="api"\} \d/m);
-    expect(text).toContain('nodejs_eventloop_lag_seconds');
+    expect(text).toMatch(/^switchboard_process_cpu_user_seconds_total \d/m);
+    expect(text).toContain('switchboard_nodejs_eventloop_lag_seconds');
   });
 
   it('GET /readyz is 503 naming postgres when the database is unreachable, and still reports redis', async () => {

@@ -24,7 +24,6 @@ export async function loadApiCredentials(
     files: { certFile, keyFile },
     logger,
     registry,
-    service: 'api',
     reloadIntervalMs: config.TLS_RELOAD_SECONDS * 1000,
     publicHosts: apiPublicHosts(config),
   });
@@ -88,5 +87,5 @@ export function attachCredentials(
 }
 
 export function apiTlsMetrics(registry: Registry): TlsListenerMetrics {
-  return new TlsListenerMetrics(registry, 'api');
+  return new TlsListenerMetrics(registry);
 }

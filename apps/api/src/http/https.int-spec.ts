@@ -138,7 +138,7 @@ describe('api over HTTPS', () => {
     expect(me.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
     const health = await call('/healthz');
     expect(health.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
-    expect(await metricValue(/^api_tls_handshakes_total\{[^}]*result="ok"[^}]*\} (\d+)/m)).toBeGreaterThan(0);
+    expect(await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="ok"[^}]*\} (\d+)/m)).toBeGreaterThan(0);
   });
 
   it('serves the live stream as wss on the same port', async () => {
@@ -162,7 +162,7 @@ describe('api over HTTPS', () => {
   });
 
   it('closes a plain-http request to the TLS port without harm to the next client', async () => {
-    const failedBefore = await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
+    const failedBefore = await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
     await expect(
       new Promise((resolve, reject) => {
         const outgoing = httpRequest({ host: '127.0.0.1', port, path: '/healthz' }, resolve);
@@ -172,7 +172,7 @@ describe('api over HTTPS', () => {
     ).rejects.toThrow();
     expect((await call('/healthz')).status).toBe(200);
     expect(
-      await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m),
+      await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m),
     ).toBeGreaterThan(failedBefore);
   });
 
@@ -198,10 +198,10 @@ describe('api over HTTPS', () => {
   }
 
   it('refuses a TLS 1.1 client', async () => {
-    const failedBefore = await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
+    const failedBefore = await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
     expect(await connectWithTls11()).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
     expect(
-      await metricValue(/^api_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m),
+      await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m),
     ).toBeGreaterThan(failedBefore);
   });
 
@@ -239,7 +239,7 @@ describe('api over HTTPS', () => {
       await rename(`${files.certFile}.new`, files.certFile);
       expect(await credentials.checkNow()).toBe('failed');
       expect((await call('/healthz')).fingerprint).toBe(nextFingerprint);
-      expect(await metricValue(/^api_tls_certificate_reload_failed\{service="api"\} (\d+)/m)).toBe(1);
+      expect(await metricValue(/^switchboard_tls_certificate_reload_failed (\d+)/m)).toBe(1);
     } finally {
       keepAlive.destroy();
     }
@@ -358,8 +358,8 @@ describe('api process with TLS', () => {
       expect(redirect.status).toBe(308);
       expect(redirect.headers.get('location')).toBe(`https://127.0.0.1:${port}/healthz`);
       const ops = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      expect(ops).toMatch(/^api_tls_certificate_expiry_timestamp_seconds\{service="api"\} \d+/m);
-      expect(ops).toMatch(/^api_tls_certificate_reload_failed\{service="api"\} 0/m);
+      expect(ops).toMatch(/^switchboard_tls_certificate_expiry_timestamp_seconds \d+/m);
+      expect(ops).toMatch(/^switchboard_tls_certificate_reload_failed 0/m);
 
       api.child.kill('SIGTERM');
       expect(await api.exited).toEqual({ code: 0, signal: null });

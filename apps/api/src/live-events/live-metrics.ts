@@ -19,37 +19,37 @@ export class LiveMetrics {
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
     this.connections = new Gauge({
-      name: 'api_live_connections',
+      name: 'switchboard_api_live_connections',
       help: 'Open console live-stream connections on this replica',
       registers,
     });
     this.refused = new Counter({
-      name: 'api_live_refused_total',
+      name: 'switchboard_api_live_refused_total',
       help: 'Live-stream upgrades refused before the upgrade, by HTTP status',
       labelNames: ['status'] as const,
       registers,
     });
     this.sent = new Counter({
-      name: 'api_live_messages_sent_total',
+      name: 'switchboard_api_live_messages_sent_total',
       help: 'Frames sent to live-stream connections, by frame type (one per connection)',
       labelNames: ['type'] as const,
       registers,
     });
     this.drops = new Counter({
-      name: 'api_live_drops_total',
+      name: 'switchboard_api_live_drops_total',
       help: 'Live-stream connections the api ended, by reason',
       labelNames: ['reason'] as const,
       registers,
     });
     this.pollSeconds = new Histogram({
-      name: 'api_live_poll_seconds',
+      name: 'switchboard_api_live_poll_seconds',
       help: 'Duration of one live-stream poll (presence, audit, relays)',
       labelNames: ['source'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     this.pollFailures = new Counter({
-      name: 'api_live_poll_failures_total',
+      name: 'switchboard_api_live_poll_failures_total',
       help: 'Live-stream polls that failed (Postgres or Redis unavailable)',
       labelNames: ['source'] as const,
       registers,

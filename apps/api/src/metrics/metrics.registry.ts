@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createMetricsRegistry, type Registry } from '@switchboard/observability';
 
 /**
  * The app's own registry rather than prom-client's global one, so several app instances in one
@@ -7,12 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
  */
 @Injectable()
 export class MetricsRegistry {
-  readonly registry = new Registry();
-
-  constructor() {
-    this.registry.setDefaultLabels({ service: 'api' });
-    collectDefaultMetrics({ register: this.registry });
-  }
+  readonly registry: Registry = createMetricsRegistry();
 
   get contentType(): string {
     return this.registry.contentType;

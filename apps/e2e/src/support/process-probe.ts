@@ -11,9 +11,9 @@ export interface MetricSample {
 }
 
 export interface ProcessMemory {
-  /** process_resident_memory_bytes */
+  /** switchboard_process_resident_memory_bytes */
   readonly rss: number;
-  /** nodejs_heap_size_used_bytes */
+  /** switchboard_nodejs_heap_size_used_bytes */
   readonly heapUsed: number;
 }
 
@@ -57,8 +57,8 @@ export function metricSum(
 export async function readProcessMemory(metricsPort: number): Promise<ProcessMemory> {
   const samples = await scrapeMetrics(metricsPort);
   return {
-    rss: metricSum(samples, 'process_resident_memory_bytes'),
-    heapUsed: metricSum(samples, 'nodejs_heap_size_used_bytes'),
+    rss: metricSum(samples, 'switchboard_process_resident_memory_bytes'),
+    heapUsed: metricSum(samples, 'switchboard_nodejs_heap_size_used_bytes'),
   };
 }
 

@@ -93,7 +93,7 @@ describe('DeviceDenyList', () => {
   });
 
   it('follows a renamed device and reports its size as a metric', async () => {
-    const registry = createMetricsRegistry({ service: 'relay-test', defaultMetrics: false });
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const counted = new DeviceDenyList({ store, events, logger, registry });
     await events.simulateReconnect();
     // As the api does: the set first, then the event.
@@ -106,6 +106,6 @@ describe('DeviceDenyList', () => {
     });
     expect(counted.isDenied('renamed-1')).toBe(true);
     expect(counted.isDenied('100000001')).toBe(false);
-    expect((await registry.getSingleMetric('relay_denied_devices')?.get())?.values[0]?.value).toBe(1);
+    expect((await registry.getSingleMetric('switchboard_relay_denied_devices')?.get())?.values[0]?.value).toBe(1);
   });
 });

@@ -35,7 +35,7 @@ export class DeviceDenyList implements DeviceAccess {
     if (options.registry) {
       const denied = () => this.denied.size;
       new Gauge({
-        name: 'relay_denied_devices',
+        name: 'switchboard_relay_denied_devices',
         help: 'Devices in the deny set (banned, revoked, soft-deleted)',
         registers: [options.registry],
         collect() {

@@ -56,7 +56,7 @@ export class RelayFixture {
   async startNode(
     options: Partial<RelayNodeOptions> = {},
   ): Promise<{ node: RelayNode; registry: Registry; tcp: number; ws: number }> {
-    const registry = options.registry ?? createMetricsRegistry({ service: 'relay', defaultMetrics: false });
+    const registry = options.registry ?? createMetricsRegistry({ defaultMetrics: false });
     const node = new RelayNode({
       logger: silent,
       registry,

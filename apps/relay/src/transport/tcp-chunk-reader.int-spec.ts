@@ -145,7 +145,7 @@ describe('TCP to TCP through the relay', () => {
   async function pairedThroughRelay(uuid: string): Promise<[Socket, Socket]> {
     const core = new RelayCore({
       logger,
-      registry: createMetricsRegistry({ service: 'relay-test', defaultMetrics: false }),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
       strict: false,
       bandwidth: { totalMbps: 1_000_000, singleMbps: 1_000_000 },
     });

@@ -22,7 +22,7 @@ export interface AccessMetricsSources {
 /** The admission index's series. Refusal counters are pre-bound: checks sit on the hot path. */
 export function createAccessMetrics(registry: Registry, sources: AccessMetricsSources) {
   const refusals = new Counter({
-    name: 'signal_admission_refusals_total',
+    name: 'switchboard_signal_admission_refusals_total',
     help: 'Access checks the admission policy refused, by check and refusal',
     labelNames: ['check', 'refusal'] as const,
     registers: [registry],
@@ -32,7 +32,7 @@ export function createAccessMetrics(registry: Registry, sources: AccessMetricsSo
     for (const refusal of REFUSALS) bound.set(`${check}:${refusal}`, refusals.labels({ check, refusal }));
   }
   new Gauge({
-    name: 'signal_admission_devices',
+    name: 'switchboard_signal_admission_devices',
     help: 'Devices in the in-memory admission index',
     registers: [registry],
     collect() {
@@ -40,7 +40,7 @@ export function createAccessMetrics(registry: Registry, sources: AccessMetricsSo
     },
   });
   new Gauge({
-    name: 'signal_admission_ready',
+    name: 'switchboard_signal_admission_ready',
     help: '1 once the admission index is loaded and resynchronised with the event stream',
     registers: [registry],
     collect() {
@@ -48,19 +48,19 @@ export function createAccessMetrics(registry: Registry, sources: AccessMetricsSo
     },
   });
   const policy = new Gauge({
-    name: 'signal_registration_policy',
+    name: 'switchboard_signal_registration_policy',
     help: 'The registration policy in force (1 for the current one)',
     labelNames: ['policy'] as const,
     registers: [registry],
   });
   const reloads = new Counter({
-    name: 'signal_admission_reloads_total',
+    name: 'switchboard_signal_admission_reloads_total',
     help: 'Full reloads of the admission index from Postgres, by outcome',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const reloadSeconds = new Histogram({
-    name: 'signal_admission_reload_duration_seconds',
+    name: 'switchboard_signal_admission_reload_duration_seconds',
     help: 'Time to load the full admission snapshot from Postgres',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],

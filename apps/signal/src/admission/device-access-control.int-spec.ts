@@ -89,7 +89,7 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
       devices: new DeviceRepository(client),
       events: subscriber,
       logger,
-      registry: createMetricsRegistry({ service: 'signal', defaultMetrics: false }),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
       defaultPolicy,
       writer: { flushIntervalMs: 50, retryMinMs: 50, retryMaxMs: 100 },
       access: { loadWithoutEventsAfterMs: 100, retryDelayMs: 50, denySet: options.denySet },
@@ -483,7 +483,7 @@ describe('DeviceAccessControl (real Postgres and Redis events)', () => {
       devices: new DeviceRepository(client),
       events: subscriber,
       logger,
-      registry: createMetricsRegistry({ service: 'signal', defaultMetrics: false }),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
       defaultPolicy: 'token',
       access: { loadWithoutEventsAfterMs: 50 },
     });

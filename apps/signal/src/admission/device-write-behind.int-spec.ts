@@ -58,7 +58,7 @@ describe('DeviceWriteBehind (real Postgres behind a proxy)', () => {
     const writer = new DeviceWriteBehind({
       store: new DeviceRepository(throughProxy),
       logger: captured.logger,
-      registry: createMetricsRegistry({ service: 'signal', defaultMetrics: false }),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
       flushIntervalMs: 50,
       seenWriteIntervalMs: 60_000,
       retryMinMs: 50,

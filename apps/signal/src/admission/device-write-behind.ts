@@ -322,7 +322,7 @@ function batchSize(batch: DeviceWriteBatch | undefined): number {
 
 function createWriterMetrics(registry: Registry, pending: PendingDeviceWrites, failing: () => boolean) {
   new Gauge({
-    name: 'signal_device_writes_pending',
+    name: 'switchboard_signal_device_writes_pending',
     help: 'Device records waiting to be written to Postgres, by kind',
     labelNames: ['kind'] as const,
     registers: [registry],
@@ -332,7 +332,7 @@ function createWriterMetrics(registry: Registry, pending: PendingDeviceWrites, f
     },
   });
   new Gauge({
-    name: 'signal_device_writes_failing',
+    name: 'switchboard_signal_device_writes_failing',
     help: '1 while device writes to Postgres fail (they are kept and retried)',
     registers: [registry],
     collect() {
@@ -341,25 +341,25 @@ function createWriterMetrics(registry: Registry, pending: PendingDeviceWrites, f
   });
   return {
     written: new Counter({
-      name: 'signal_device_rows_written_total',
+      name: 'switchboard_signal_device_rows_written_total',
       help: 'Device rows written to Postgres, by kind',
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
     flushes: new Counter({
-      name: 'signal_device_flushes_total',
+      name: 'switchboard_signal_device_flushes_total',
       help: 'Write-behind flushes, by outcome',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     flushSeconds: new Histogram({
-      name: 'signal_device_flush_duration_seconds',
+      name: 'switchboard_signal_device_flush_duration_seconds',
       help: 'Time one successful write-behind flush took',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     }),
     dropped: new Counter({
-      name: 'signal_device_writes_dropped_total',
+      name: 'switchboard_signal_device_writes_dropped_total',
       help: 'Device records never written, by reason (invalid, id-taken, after-stop, shutdown)',
       labelNames: ['reason'] as const,
       registers: [registry],

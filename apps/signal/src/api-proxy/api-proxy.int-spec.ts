@@ -155,7 +155,7 @@ describe('HttpProxyRequest through signal', () => {
     });
     // The client reads one answer and hangs up; signal closes its end too.
     await link.closed;
-    expect(await harness.metric('signal_api_proxy_requests_total', { outcome: 'forwarded' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_api_proxy_requests_total', { outcome: 'forwarded' })).toBe(1);
   });
 
   it('refuses a link that is not secured, operator paths and oversize bodies, without calling the api', async () => {
@@ -252,7 +252,7 @@ describe('HttpProxyRequest through signal', () => {
         username: 'alice',
         targetId: '123456789',
       });
-      expect(await harness.metric('signal_caller_tokens_total', { outcome: 'issued' })).toBe(1);
+      expect(await harness.metric('switchboard_signal_caller_tokens_total', { outcome: 'issued' })).toBe(1);
     });
 
     it('gives none for a forged token, and the punch goes ahead', async () => {
@@ -265,7 +265,7 @@ describe('HttpProxyRequest through signal', () => {
       (await client('127.0.0.9')).send({ $case: 'punchHoleRequest', value: punch(forged) });
       const hole = await target.expect('punchHole');
       expect(hole.controlledContext).toBeUndefined();
-      expect(await harness.metric('signal_caller_tokens_total', { outcome: 'forged' })).toBe(1);
+      expect(await harness.metric('switchboard_signal_caller_tokens_total', { outcome: 'forged' })).toBe(1);
     });
   });
 });

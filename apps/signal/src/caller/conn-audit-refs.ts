@@ -8,7 +8,7 @@ import { decodeClientAccessToken, type EventVerifyKey } from '@switchboard/event
 // audit record (src/server/connection.rs conn_audit_ref). A missing or bad token never stops a
 // connection: the controlled side just gets no reference.
 
-/** What became of the token in one request, for signal_caller_tokens_total. */
+/** What became of the token in one request, for switchboard_signal_caller_tokens_total. */
 export type CallerTokenOutcome = 'issued' | 'absent' | 'malformed' | 'forged' | 'expired' | 'disabled';
 
 export interface ConnAuditRefPort {

@@ -117,7 +117,7 @@ describe('conn_audit_ref in the controlled side’s context', () => {
       .send({ $case: 'punchHoleRequest', value: punch(token, harness.licence) });
     await settle();
     expect(refIn(toB('punchHole'))).toBeUndefined();
-    expect(await harness.metric('signal_caller_tokens_total', { outcome: 'absent' })).toBe(1);
-    expect(await harness.metric('signal_caller_tokens_total', { outcome: 'expired' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_caller_tokens_total', { outcome: 'absent' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_caller_tokens_total', { outcome: 'expired' })).toBe(1);
   });
 });

@@ -67,7 +67,7 @@ describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/pro
     expect(await failureFor(punchRequest(harness, '999999999'))).toBe(PunchHoleResponse_Failure.OFFLINE);
     clock.advance(30_000);
     expect(await failureFor(punchRequest(harness, B.id))).toBe(PunchHoleResponse_Failure.OFFLINE);
-    expect(await harness.metric('signal_punch_hole_total', { outcome: 'offline' })).toBe(2);
+    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'offline' })).toBe(2);
     expect(harness.datagrams.filter((d) => d.address === B.ip && d.message?.$case === 'punchHole')).toEqual(
       [],
     );
@@ -78,7 +78,7 @@ describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/pro
     expect(await failureFor(punchRequest(harness, B.id))).toBe(PunchHoleResponse_Failure.OFFLINE);
     harness.access.reachability.set('555555555', 'unknown-device');
     expect(await failureFor(punchRequest(harness, '555555555'))).toBe(PunchHoleResponse_Failure.ID_NOT_EXIST);
-    expect(await harness.metric('signal_refusals_total', { reason: 'pending' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'pending' })).toBe(1);
   });
 
   it('asks B to punch and hands A B’s address and server-signed key when B reports PunchHoleSent', async () => {
@@ -118,7 +118,7 @@ describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/pro
       id: B.id,
       pk: Buffer.alloc(32, 5),
     });
-    expect(await harness.metric('signal_punch_hole_total', { outcome: 'answer-forwarded' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'answer-forwarded' })).toBe(1);
     a.destroy();
   });
 
@@ -217,8 +217,8 @@ describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/pro
       },
     });
     await late.closed;
-    expect(await harness.metric('signal_punch_hole_total', { outcome: 'answer-unclaimed' })).toBe(2);
-    expect(await harness.metric('signal_punch_map_entries')).toBe(0);
+    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'answer-unclaimed' })).toBe(2);
+    expect(await harness.metric('switchboard_signal_punch_map_entries')).toBe(0);
   });
 
   it('forgets a waiting requester after the punch-map TTL', async () => {

@@ -51,6 +51,22 @@ describe('UDP RegisterPeer (docs/protocol.md §5.2)', () => {
     });
   }
 
+  it('counts heartbeats and key registrations, the fast path included, in whichever order they are scraped', async () => {
+    registerKey('123456789', 1, '198.51.100.7', 40000);
+    for (let beat = 0; beat < 3; beat++) harness.udp(registerPeer('123456789'), '198.51.100.7', 40000);
+
+    expect(
+      await harness.metric('switchboard_signal_registrations_total', { transport: 'udp', kind: 'peer' }),
+    ).toBe(3);
+    expect(await harness.metric('switchboard_signal_messages_total', { type: 'registerPeer' })).toBe(3);
+    harness.udp(registerPeer('123456789'), '198.51.100.7', 40000);
+    expect(await harness.metric('switchboard_signal_messages_total', { type: 'registerPeer' })).toBe(4);
+    expect(await harness.metric('switchboard_signal_registrations_total', { kind: 'peer' })).toBe(4);
+    expect(
+      await harness.metric('switchboard_signal_registrations_total', { transport: 'udp', kind: 'key' }),
+    ).toBe(1);
+  });
+
   it('asks an unknown id for its key without remembering it', () => {
     const replies = harness.udp(registerPeer('123456789'), '198.51.100.7', 40000);
     expect(replies.map((reply) => reply.bytes)).toEqual([REGISTER_PEER_RESPONSE.requestPk]);
@@ -101,7 +117,7 @@ describe('UDP RegisterPeer (docs/protocol.md §5.2)', () => {
     harness.access.registration.set('123456789', 'banned');
     expect(harness.udp(registerPeer('123456789'), '198.51.100.7', 40000)).toEqual([]);
     expect(harness.udp(registerPeer(''), '198.51.100.7', 40000)).toEqual([]);
-    expect(await harness.metric('signal_refusals_total', { reason: 'banned' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'banned' })).toBe(1);
   });
 
   it('coalesces heartbeats into one recordSeen per interval', () => {
@@ -119,8 +135,8 @@ describe('UDP RegisterPeer (docs/protocol.md §5.2)', () => {
     expect(harness.udp(Buffer.from([0xff, 0xff, 0xff]), '198.51.100.7', 1)).toEqual([]);
     const replies = harness.udp(registerPeer('1'), '198.51.100.7', 1);
     expect(replies[0]!.bytes.length).toBeLessThanOrEqual(registerPeer('1').length);
-    expect(await harness.metric('signal_frame_errors_total', { transport: 'udp' })).toBe(2);
-    expect(await harness.metric('signal_datagrams_received_total')).toBe(3);
+    expect(await harness.metric('switchboard_signal_frame_errors_total', { transport: 'udp' })).toBe(2);
+    expect(await harness.metric('switchboard_signal_datagrams_received_total')).toBe(3);
   });
 
   it('ignores punch, local-address and NAT-test messages over UDP', () => {

@@ -115,7 +115,7 @@ describe('UDP RegisterPk (docs/protocol.md §5.3)', () => {
       expect(await sendAndSettle(registerPk('123456789', 1))).toBe(TOO_FREQUENT);
       expect(await sendAndSettle(registerPk('999999999', 9))).toBe(TOO_FREQUENT);
       expect(harness.core.peers.size).toBe(0);
-      expect(await harness.metric('signal_refusals_total', { reason: 'identity-unavailable' })).toBe(2);
+      expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'identity-unavailable' })).toBe(2);
       harness.access.storedUnreadable = undefined;
       expect(await sendAndSettle(registerPk('123456789', 1))).toBe(OK);
     });
@@ -129,7 +129,7 @@ describe('UDP RegisterPk (docs/protocol.md §5.3)', () => {
     expect(send(registerPk('123456789', 1, { pk: Buffer.alloc(32, 8) }))).toBe(NOT_DEPLOYED);
     expect(harness.core.peers.get('123456789')?.pkBytes).toEqual(Buffer.alloc(32, 1));
     expect(harness.writer.registrations).toHaveLength(1);
-    expect(await harness.metric('signal_refusals_total', { reason: 'key-changed' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'key-changed' })).toBe(1);
     expect(harness.audit.facts).toContainEqual(
       expect.objectContaining({ action: 'device.registration_refused', reason: 'key-changed' }),
     );
@@ -145,7 +145,7 @@ describe('UDP RegisterPk (docs/protocol.md §5.3)', () => {
     expect(results).toEqual([OK, OK, OK, OK, OK, TOO_FREQUENT, TOO_FREQUENT, TOO_FREQUENT]);
     expect(harness.core.peers.size).toBe(5);
     expect(harness.writer.registrations).toHaveLength(5);
-    expect(await harness.metric('signal_refusals_total', { reason: 'new-device-rate' })).toBe(3);
+    expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'new-device-rate' })).toBe(3);
     // Known devices are not counted; the window passes.
     clock.advance(7_000);
     expect(send(registerPk('new000000', 0), '203.0.113.1')).toBe(OK);
@@ -170,7 +170,7 @@ describe('UDP RegisterPk (docs/protocol.md §5.3)', () => {
     harness.access.registration.set('987654321', 'not-deployed');
     expect(send(registerPk('987654321', 2))).toBe(NOT_DEPLOYED);
     expect(harness.core.peers.has('987654321')).toBe(false);
-    expect(await harness.metric('signal_refusals_total', { reason: 'not-deployed' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'not-deployed' })).toBe(1);
   });
 
   it('allows 3 per id per 6 s, then TOO_FREQUENT', () => {
@@ -204,7 +204,7 @@ describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () =>
     const peer = harness.core.peers.get('123456789')!;
     clock.advance(3_600_000);
     expect(harness.core.peers.isOnline(peer, clock.now())).toBe(true);
-    expect(await harness.metric('signal_registration_links')).toBe(1);
+    expect(await harness.metric('switchboard_signal_registration_links')).toBe(1);
 
     // PunchHole for it goes down the link, not over UDP.
     const a = harness.connect('tcp', { address: '203.0.113.40', port: 41000 });
@@ -268,7 +268,7 @@ describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () =>
     const started = Date.now();
     await link.closed;
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect(await harness.metric('signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
   });
 
   it('replaces an older link of the same device and closes it', async () => {
@@ -281,7 +281,7 @@ describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () =>
     await second.expect('registerPkResponse');
     await first.closed;
     expect(harness.core.peers.get('123456789')?.port).toBe(2);
-    expect(await harness.metric('signal_connections_closed_total', { reason: 'superseded' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'superseded' })).toBe(1);
   });
 
   it('closes the link of a device the moment it is denied, and forgets the device', async () => {
@@ -292,7 +292,7 @@ describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () =>
     harness.access.deny(['123456789'], 'banned');
     await link.closed;
     expect(harness.core.peers.has('123456789')).toBe(false);
-    expect(await harness.metric('signal_connections_closed_total', { reason: 'denied' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'denied' })).toBe(1);
   });
 
   it('keeps a not-yet-admitted link open for the client to retry on', async () => {

@@ -151,7 +151,7 @@ export interface HarnessOptions {
 }
 
 export class CoreHarness {
-  readonly registry: Registry = createMetricsRegistry({ service: 'signal-test', defaultMetrics: false });
+  readonly registry: Registry = createMetricsRegistry({ defaultMetrics: false });
   readonly access = new ScriptedAccess();
   readonly writer = new RecordingWriter();
   readonly tickets = new RecordingTickets();

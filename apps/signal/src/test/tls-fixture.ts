@@ -50,7 +50,6 @@ export async function startTlsSignal(options: TlsSignalOptions): Promise<TlsSign
     files: { certFile, keyFile },
     logger: silentLogger,
     registry: harness.registry,
-    service: 'signal',
     // Tests reload by hand (checkNow).
     reloadIntervalMs: 0,
   });
@@ -64,7 +63,7 @@ export async function startTlsSignal(options: TlsSignalOptions): Promise<TlsSign
       tcpMode: options.tcpMode,
       wsMode: options.wsMode ?? options.tcpMode,
       credentials,
-      metrics: new TlsListenerMetrics(harness.registry, 'signal'),
+      metrics: new TlsListenerMetrics(harness.registry),
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       maxPendingHandshakes: options.maxPendingHandshakes ?? 256,
       plainAfterSilenceMs: options.plainAfterSilenceMs ?? 1_000,

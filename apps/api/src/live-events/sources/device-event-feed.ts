@@ -4,6 +4,7 @@ import { type Logger } from '@switchboard/observability';
 
 import { API_CONFIG, API_EVENT_SIGNING_KEY, API_LOGGER } from '../../app.tokens';
 import { type ApiConfig } from '../../config';
+import { MetricsRegistry } from '../../metrics/metrics.registry';
 import { type LiveSource, LiveHub } from '../live-hub';
 
 /** How long start waits for the subscription before the hello goes out anyway (Redis may be down). */
@@ -27,6 +28,7 @@ export class DeviceEventFeed implements LiveSource, OnApplicationShutdown {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(API_EVENT_SIGNING_KEY) private readonly signingKey: EventSigningKey,
     @Inject(API_LOGGER) logger: Logger,
+    private readonly metrics: MetricsRegistry,
   ) {
     this.log = logger.child({ component: 'live' });
     hub.addSource(this);
@@ -56,6 +58,7 @@ export class DeviceEventFeed implements LiveSource, OnApplicationShutdown {
       prefix: `${this.config.REDIS_KEY_PREFIX}:events`,
       verifyKey: this.signingKey.verifyKey,
       logger: this.log,
+      registry: this.metrics.registry,
     });
     const { hub } = this;
     bus.on('DeviceBanned', ({ payload }) =>
