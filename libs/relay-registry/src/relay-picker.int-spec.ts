@@ -82,7 +82,8 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
   it('spreads picks by load between refreshes and takes equal nodes in turn', async () => {
     await announce('loaded', { sessions: 10, bytesPerSecond: 0 });
     await announce('idle', { sessions: 0, bytesPerSecond: 0 });
-    const relays = picker();
+    const registry = new Registry();
+    const relays = picker({ registry });
     await relays.start();
 
     const picks = Array.from({ length: 30 }, () => relays.pick());
@@ -91,6 +92,9 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
     expect(picks.slice(0, 10)).toEqual(Array(10).fill('idle.relay.test:21117'));
     expect(tally(picks)).toEqual({ 'idle.relay.test:21117': 20, 'loaded.relay.test:21117': 10 });
     for (let index = 10; index < 30; index += 2) expect(picks[index]).not.toBe(picks[index + 1]);
+    const picksOf = (relay: string) =>
+      counterValue(registry, 'switchboard_signal_relay_picks_total', { source: 'registry', relay });
+    expect([await picksOf('idle'), await picksOf('loaded')]).toEqual([20, 10]);
   });
 
   it('breaks a tie on load by bytes per second', async () => {
@@ -167,7 +171,15 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
       'a.test:21117',
     ]);
     expect(withNothing.pick()).toBe('');
-    expect(await counterValue(registry, 'switchboard_signal_relay_picks_total', { source: 'static' })).toBe(3);
+    expect(await counterValue(registry, 'switchboard_signal_relay_picks_total', { source: 'static' })).toBe(
+      3,
+    );
+    expect(
+      await counterValue(registry, 'switchboard_signal_relay_picks_total', {
+        source: 'static',
+        relay: 'b.test',
+      }),
+    ).toBe(1);
   });
 
   it('serves the static list while Redis is unreachable and the registry again once it is back', async () => {
@@ -192,7 +204,9 @@ describe('RelayPicker with RelayNodeAnnouncer (real Redis)', () => {
     expect(
       logger.withMessage('relay registry refresh failed; picking from cached and static relays'),
     ).toHaveLength(1);
-    expect(await counterValue(registry, 'switchboard_signal_relay_registry_refresh_failures_total')).toBeGreaterThan(0);
+    expect(
+      await counterValue(registry, 'switchboard_signal_relay_registry_refresh_failures_total'),
+    ).toBeGreaterThan(0);
 
     await proxy.restore();
     await waitFor(() => relays.pick() === 'alive.relay.test:21117', 'the registry again', 8_000);
@@ -334,10 +348,9 @@ async function counterValue(registry: Registry, name: string, labels: Record<str
   const metric = registry.getSingleMetric(name);
   if (!metric) throw new Error(`no metric ${name}`);
   const { values } = await metric.get();
-  const match = values.find((value) =>
-    Object.entries(labels).every(([key, label]) => value.labels[key] === label),
-  );
-  return match?.value ?? 0;
+  return values
+    .filter((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label))
+    .reduce((sum, value) => sum + value.value, 0);
 }
 
 const gaugeValue = counterValue;

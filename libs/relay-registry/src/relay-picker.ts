@@ -107,16 +107,16 @@ export class RelayPicker {
     if (chosen) {
       this.rotation = (this.rotation + 1) % Number.MAX_SAFE_INTEGER;
       chosen.picks += 1;
-      this.metrics?.picks.inc({ source: 'registry' });
+      this.metrics?.picks.inc({ source: 'registry', relay: chosen.record.nodeId });
       return chosen.record.address;
     }
     const fallback = this.staticRelays[this.staticRotation % Math.max(this.staticRelays.length, 1)];
     if (fallback !== undefined) {
       this.staticRotation = (this.staticRotation + 1) % Number.MAX_SAFE_INTEGER;
-      this.metrics?.picks.inc({ source: 'static' });
+      this.metrics?.picks.inc({ source: 'static', relay: fallback });
       return fallback;
     }
-    this.metrics?.picks.inc({ source: 'none' });
+    this.metrics?.picks.inc({ source: 'none', relay: '' });
     return '';
   }
 
@@ -200,8 +200,8 @@ function createPickerMetrics(registry: Registry, liveCount: () => number) {
   return {
     picks: new Counter({
       name: 'switchboard_signal_relay_picks_total',
-      help: 'Relay addresses handed to clients, by where they came from (registry, static list, none)',
-      labelNames: ['source'] as const,
+      help: 'Relay addresses handed to clients, by source (registry, static list, none) and relay (node id, or the static address)',
+      labelNames: ['source', 'relay'] as const,
       registers: [registry],
     }),
     refreshFailures: new Counter({
