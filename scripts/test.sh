@@ -16,7 +16,7 @@ if ! command -v yamllint >/dev/null 2>&1; then
   as_root apt-get update -qq && as_root apt-get install -y -qq yamllint >/dev/null
 fi
 if ! command -v promtool >/dev/null 2>&1; then
-  say "Installing promtool (Debian's prometheus package; checks deploy/prometheus's alerts, runs nothing)"
+  say "Installing promtool (Debian's prometheus package; checks deploy/observability's alerts, runs nothing)"
   as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ]; then

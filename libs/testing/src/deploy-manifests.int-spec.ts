@@ -1,12 +1,20 @@
-// Static checks for what ships in docker-compose*.yml, deploy/Dockerfile and deploy/k8s: there is no
-// container engine or cluster here, so the real tools validate what they can offline
-// (`docker-compose config`, `kubectl kustomize`, `yamllint`) and the rest is asserted on the parsed YAML.
+// Static checks for what ships in docker-compose*.yml, deploy/Dockerfile, deploy/k8s, deploy/systemd
+// and deploy/observability: there is no container engine or cluster here, so the real tools validate
+// what they can offline (`docker-compose config`, `kubectl kustomize`, `yamllint`, `promtool`, the
+// Kubernetes API schemas of kubernetes-models) and the rest is asserted on the parsed YAML.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
+
+import {
+  OBSERVABILITY_FILES,
+  dashboardExpressions,
+  metricNamesInExpression,
+  observabilityMetricNames,
+} from './observability-metric-names';
 
 const repoRoot = resolve(__dirname, '../../..');
 const composeFile = join(repoRoot, 'docker-compose.yml');
@@ -682,7 +690,7 @@ describe('deploy YAML passes yamllint', () => {
       ...readdirSync(repoRoot).filter((name) => /^docker-compose.*\.yml$/.test(name)),
       'deploy/k8s',
       'deploy/k8s-tls',
-      'deploy/prometheus',
+      'deploy/observability',
     ];
     const result = await run('yamllint', ['--strict', '-d', config, ...files], repoRoot);
     expect({ code: result.code, out: result.stdout + result.stderr }).toEqual({ code: 0, out: '' });
@@ -1474,18 +1482,257 @@ describe('deploy/k8s-tls (deploy/k8s with its TLS component)', () => {
   });
 });
 
-describe('deploy/k8s/components/monitoring (optional ServiceMonitors)', () => {
-  it('scrapes the port named metrics of a Service for each of the three services, in their namespace', async () => {
-    const dir = mkdtempSync(join(scratch, 'k8s-monitoring-'));
-    cpSync(k8sDir, join(dir, 'k8s'), { recursive: true });
-    cpSync(join(k8sDir, 'secrets.env.example'), join(dir, 'k8s', 'secrets.env'));
-    writeFileSync(
-      join(dir, 'kustomization.yaml'),
-      'resources: [k8s]\ncomponents: [k8s/components/monitoring]\n',
+/**
+ * `kubectl kustomize` of deploy/k8s (or deploy/k8s-tls) with the given components, rendered from a
+ * copy holding the example credentials, as an operator's overlay would be.
+ */
+async function renderK8s(base: 'k8s' | 'k8s-tls', components: string[]): Promise<CommandResult> {
+  const dir = mkdtempSync(join(scratch, 'k8s-render-'));
+  cpSync(k8sDir, join(dir, 'k8s'), { recursive: true });
+  cpSync(join(repoRoot, 'deploy/k8s-tls'), join(dir, 'k8s-tls'), { recursive: true });
+  cpSync(join(k8sDir, 'secrets.env.example'), join(dir, 'k8s', 'secrets.env'));
+  const listed = components.map((name) => `k8s/components/${name}`).join(', ');
+  writeFileSync(join(dir, 'kustomization.yaml'), `resources: [${base}]\ncomponents: [${listed}]\n`);
+  return run('kubectl', ['kustomize', dir], dir);
+}
+
+async function renderedK8s(base: 'k8s' | 'k8s-tls', components: string[]): Promise<Manifest[]> {
+  const result = await renderK8s(base, components);
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  return parseManifests(result.stdout, `kubectl kustomize ${base} with [${components.join(', ')}]`);
+}
+
+const observabilityDir = join(repoRoot, 'deploy/observability');
+const rulesDir = join(observabilityDir, 'prometheus');
+const RULE_FILES = OBSERVABILITY_FILES.rules.map((file) => join(repoRoot, file));
+
+const AlertRule = z.object({
+  alert: z.string(),
+  expr: z.string(),
+  for: z.string().optional(),
+  labels: z.object({ severity: z.enum(['warning', 'critical']) }),
+  annotations: z.object({ summary: z.string().min(1), description: z.string().min(1), runbook: z.string() }),
+});
+const RuleGroups = z.object({
+  groups: z.array(z.object({ name: z.string(), rules: z.array(z.looseObject({})) })),
+});
+const PromtoolTests = z.object({
+  rule_files: z.array(z.string()),
+  tests: z.array(
+    z.looseObject({
+      alert_rule_test: z
+        .array(z.object({ alertname: z.string(), exp_alerts: z.array(z.unknown()).default([]) }))
+        .default([]),
+    }),
+  ),
+});
+
+function ruleGroups(file: string) {
+  return RuleGroups.parse(parse(readFileSync(file, 'utf8'))).groups;
+}
+
+/** GitHub's anchor for a Markdown heading. */
+function headingAnchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+describe('deploy/observability/prometheus (alert rules)', () => {
+  const alerts = RULE_FILES.flatMap((file) =>
+    ruleGroups(file).flatMap((group) =>
+      group.rules.map((rule) => parseAs(AlertRule, rule, `${file}: ${String(rule['alert'])}`)),
+    ),
+  );
+
+  it.each(RULE_FILES.map((file) => [file.slice(repoRoot.length + 1), file]))(
+    '%s passes `promtool check rules`, and its unit tests pass',
+    async (_name, file) => {
+      const check = await run('promtool', ['check', 'rules', file], rulesDir);
+      expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+      const test = await run(
+        'promtool',
+        ['test', 'rules', file.replace(/\.rules\.yml$/, '.test.yml')],
+        rulesDir,
+      );
+      expect({ code: test.code, out: test.stdout + test.stderr }).toEqual({
+        code: 0,
+        out: expect.stringContaining('SUCCESS'),
+      });
+    },
+  );
+
+  it('has the alerts issue 15 asks for, each with a severity, a summary, a description and a runbook', () => {
+    expect(alerts.map((a) => a.alert).sort()).toEqual(
+      [
+        'SwitchboardAuditChainVerificationFailed',
+        'SwitchboardAuditChainVerificationStale',
+        'SwitchboardAuditQueueDropping',
+        'SwitchboardEventApplyLagHigh',
+        'SwitchboardNoRelayTargetUp',
+        'SwitchboardRelayNearCapacity',
+        'SwitchboardSignalAdmissionNotReady',
+        'SwitchboardSignalDeviceWritesFailing',
+        'SwitchboardSignalSeesNoRelay',
+        'SwitchboardTlsCertificateExpiresSoon',
+        'SwitchboardTlsCertificateExpiresVerySoon',
+        'SwitchboardTlsCertificateReloadFailed',
+      ].sort(),
     );
-    const result = await run('kubectl', ['kustomize', dir], dir);
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    const rendered = parseManifests(result.stdout, 'kubectl kustomize with components/monitoring');
+  });
+
+  it('points every runbook at a section of docs/observability.md', () => {
+    const doc = readFileSync(join(repoRoot, 'docs/observability.md'), 'utf8');
+    const anchors = [...doc.matchAll(/^#{2,4}\s+(.+)$/gm)].map((match) => headingAnchor(match[1]!));
+    for (const { alert, annotations } of alerts) {
+      const anchor = /^docs\/observability\.md#([\w-]+)$/.exec(annotations.runbook)?.[1];
+      expect({ alert, section: anchor !== undefined && anchors.includes(anchor) }).toEqual({
+        alert,
+        section: true,
+      });
+    }
+  });
+
+  it('unit-tests every alert both firing and silent', () => {
+    const tested = RULE_FILES.flatMap((file) =>
+      PromtoolTests.parse(
+        parse(readFileSync(file.replace(/\.rules\.yml$/, '.test.yml'), 'utf8')),
+      ).tests.flatMap((test) => test.alert_rule_test),
+    );
+    for (const { alert } of alerts) {
+      const cases = tested.filter((t) => t.alertname === alert);
+      expect({ alert, fires: cases.some((c) => c.exp_alerts.length > 0) }).toEqual({ alert, fires: true });
+      expect({ alert, silent: cases.some((c) => c.exp_alerts.length === 0) }).toEqual({
+        alert,
+        silent: true,
+      });
+    }
+  });
+
+  it('uses the shared switchboard_tls_* names, not the old per-service ones', () => {
+    const tls = readFileSync(join(rulesDir, 'tls-alerts.rules.yml'), 'utf8');
+    for (const metric of ['tls_certificate_expiry_timestamp_seconds', 'tls_certificate_reload_failed']) {
+      expect(tls).toContain(`switchboard_${metric}`);
+    }
+    expect(tls).not.toMatch(/__name__|\b(api|signal|relay)_tls_/);
+  });
+});
+
+describe('deploy/observability/grafana (the fleet dashboard)', () => {
+  const file = join(repoRoot, OBSERVABILITY_FILES.dashboards[0]);
+  const text = readFileSync(file, 'utf8');
+  const Datasource = z.object({ type: z.literal('prometheus'), uid: z.literal('${datasource}') });
+  const DashboardPanel = z.object({
+    type: z.string(),
+    title: z.string().min(1),
+    datasource: Datasource.optional(),
+    targets: z
+      .array(z.looseObject({ datasource: Datasource, expr: z.string().min(1), refId: z.string() }))
+      .optional(),
+    panels: z.array(z.unknown()).optional(),
+  });
+  const Dashboard = z.looseObject({
+    title: z.string(),
+    uid: z.string(),
+    schemaVersion: z.number(),
+    panels: z.array(z.looseObject({})),
+    templating: z.object({
+      list: z.array(z.looseObject({ name: z.string(), type: z.string(), query: z.unknown().optional() })),
+    }),
+  });
+  const dashboard = Dashboard.parse(JSON.parse(text));
+  const panels = dashboard.panels.flatMap((panel) => {
+    const parsed = parseAs(DashboardPanel, panel, `panel ${String(panel['title'])}`);
+    return [parsed, ...(parsed.panels ?? []).map((p) => parseAs(DashboardPanel, p, 'nested panel'))];
+  });
+
+  it('is a current Grafana dashboard with a Prometheus data source variable and job and instance filters', () => {
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
+    const variable = (name: string) => dashboard.templating.list.find((v) => v.name === name);
+    expect(variable('datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    for (const name of ['job', 'instance']) expect(variable(name)).toMatchObject({ type: 'query' });
+  });
+
+  it('gives every panel a title, and every panel that queries the data source variable', () => {
+    for (const panel of panels.filter((p) => p.type !== 'row')) {
+      expect({ panel: panel.title, datasource: panel.datasource?.uid }).toEqual({
+        panel: panel.title,
+        datasource: '${datasource}',
+      });
+      expect({ panel: panel.title, targets: (panel.targets ?? []).length > 0 }).toEqual({
+        panel: panel.title,
+        targets: true,
+      });
+    }
+  });
+
+  it('covers what an operator runs the fleet from', () => {
+    const names = observabilityMetricNames({ dashboards: [text], rules: [] });
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'switchboard_signal_peers_online',
+        'switchboard_signal_registrations_total',
+        'switchboard_signal_refusals_total',
+        'switchboard_relay_sessions_open',
+        'switchboard_relay_sessions_capacity',
+        'switchboard_signal_relay_picks_total',
+        'switchboard_relay_bytes_total',
+        'switchboard_events_apply_lag_seconds',
+        'switchboard_api_http_request_duration_seconds',
+        'switchboard_api_logins_total',
+        'switchboard_api_lockouts_total',
+        'switchboard_api_dependency_unavailable_total',
+        'switchboard_api_audit_chain_verified_ok',
+        'switchboard_api_audit_chain_verified_timestamp_seconds',
+        'switchboard_nodejs_eventloop_lag_p99_seconds',
+        'switchboard_build_info',
+      ]),
+    );
+  });
+
+  it("writes every query in PromQL that promtool's parser accepts", async () => {
+    // Grafana's variables are not PromQL: give them values of the right shape first.
+    const expressions = dashboardExpressions(text).map((expr) =>
+      expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m').replace(/\$\{?\w+\}?/g, '.*'),
+    );
+    expect(expressions.length).toBeGreaterThan(20);
+    const rules = {
+      groups: [
+        {
+          name: 'dashboard',
+          rules: expressions.map((expr, index) => ({ record: `dashboard:expr_${index}`, expr })),
+        },
+      ],
+    };
+    const ruleFile = join(mkdtempSync(join(scratch, 'dashboard-')), 'dashboard.rules.yml');
+    writeFileSync(ruleFile, stringify(rules));
+    const check = await run('promtool', ['check', 'rules', ruleFile], scratch);
+    expect({ code: check.code, out: check.stdout + check.stderr }).toEqual({
+      code: 0,
+      out: expect.stringContaining(`SUCCESS: ${expressions.length} rules found`),
+    });
+  });
+
+  it("writes queries promtool's parser would reject as a failure (the check can fail)", async () => {
+    const ruleFile = join(mkdtempSync(join(scratch, 'dashboard-broken-')), 'broken.rules.yml');
+    writeFileSync(
+      ruleFile,
+      stringify({ groups: [{ name: 'g', rules: [{ record: 'r', expr: 'sum by (job (rate(x[5m]))' }] }] }),
+    );
+    const check = await run('promtool', ['check', 'rules', ruleFile], scratch);
+    expect(check.code).not.toBe(0);
+  });
+});
+
+describe('deploy/k8s/components/monitoring (ServiceMonitors and PrometheusRule)', () => {
+  let rendered: Manifest[];
+  beforeAll(async () => {
+    rendered = await renderedK8s('k8s', ['monitoring']);
+  });
+
+  it('scrapes the port named metrics of a Service for each of the three services, in their namespace', () => {
     const ServiceMonitor = z.object({
       metadata: z.object({ name: z.string(), namespace: z.string() }),
       spec: z.object({
@@ -1516,25 +1763,227 @@ describe('deploy/k8s/components/monitoring (optional ServiceMonitors)', () => {
       expect({ name, scraped: scraped.length }).toEqual({ name, scraped: 1 });
     }
   });
-});
 
-describe('deploy/prometheus', () => {
-  const dir = join(repoRoot, 'deploy/prometheus');
-
-  it('holds TLS alerts promtool accepts and whose unit tests pass', async () => {
-    const check = await run('promtool', ['check', 'rules', 'tls-alerts.rules.yml'], dir);
-    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
-    const test = await run('promtool', ['test', 'rules', 'tls-alerts.test.yml'], dir);
-    expect({ code: test.code, out: test.stdout + test.stderr }).toEqual({
-      code: 0,
-      out: expect.stringContaining('SUCCESS'),
+  it('names the job after the service, as the alerts expect, and relabels nothing named service', () => {
+    const Monitor = z.object({
+      metadata: z.object({ name: z.string() }),
+      spec: z.looseObject({
+        jobLabel: z.string(),
+        selector: z.object({ matchLabels: z.record(z.string(), z.string()) }),
+        endpoints: z.array(z.looseObject({})),
+      }),
     });
+    for (const monitor of rendered.filter((m) => m.kind === 'ServiceMonitor').map((m) => Monitor.parse(m))) {
+      const { name } = monitor.metadata;
+      // The Operator sets `job` to the value of this label on the scraped Service.
+      expect({ name, job: monitor.spec.selector.matchLabels[monitor.spec.jobLabel] }).toEqual({
+        name,
+        job: name,
+      });
+      const relabelling = JSON.stringify(
+        monitor.spec.endpoints.map((e) => [e['relabelings'] ?? [], e['metricRelabelings'] ?? []]),
+      );
+      expect({ name, service: /"service"|\bservice\b/.test(relabelling) }).toEqual({ name, service: false });
+    }
+    const rules = readFileSync(join(rulesDir, 'switchboard-alerts.rules.yml'), 'utf8');
+    expect(rules).toContain('up{job="relay"}');
   });
 
-  it('alerts on the expiry and reload-failure metrics of every service', () => {
-    const rules = readFileSync(join(dir, 'tls-alerts.rules.yml'), 'utf8');
-    for (const metric of ['tls_certificate_expiry_timestamp_seconds', 'tls_certificate_reload_failed']) {
-      expect(rules).toContain(`(api|signal|relay)_${metric}`);
+  it('ships a PrometheusRule whose groups are exactly those of the rules files', () => {
+    const rule = rendered.find((m) => m.kind === 'PrometheusRule');
+    expect(rule?.metadata).toMatchObject({ namespace: 'switchboard', labels: { release: 'prometheus' } });
+    const groups = z.object({ groups: z.array(z.unknown()) }).parse(rule?.spec).groups;
+    expect(groups).toEqual(RULE_FILES.flatMap((file) => ruleGroups(file)));
+  });
+
+  it('keeps the committed PrometheusRule what scripts/render-prometheus-rule.mjs renders', async () => {
+    const result = await run('node', [join(repoRoot, 'scripts/render-prometheus-rule.mjs')], repoRoot);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout).toBe(
+      readFileSync(join(k8sDir, 'components/monitoring/prometheus-rule.yaml'), 'utf8'),
+    );
+  });
+});
+
+describe('deploy/k8s/components/relay-sessions-hpa', () => {
+  const componentDir = join(k8sDir, 'components/relay-sessions-hpa');
+  const Hpa = z.object({
+    minReplicas: z.number(),
+    maxReplicas: z.number(),
+    metrics: z.array(
+      z.looseObject({
+        type: z.string(),
+        pods: z
+          .object({
+            metric: z.object({ name: z.string() }),
+            target: z.object({ type: z.literal('AverageValue'), averageValue: z.string() }),
+          })
+          .optional(),
+      }),
+    ),
+  });
+  let rendered: Manifest[];
+  beforeAll(async () => {
+    rendered = await renderedK8s('k8s', ['monitoring', 'relay-sessions-hpa']);
+  });
+
+  it('adds a pods metric of open sessions to the CPU autoscaler, below the 80 % alert', () => {
+    const hpa = Hpa.parse(rendered.find((m) => m.kind === 'HorizontalPodAutoscaler')?.spec);
+    expect(hpa.metrics.map((m) => m.type)).toEqual(['Resource', 'Pods']);
+    const pods = hpa.metrics[1]!.pods!;
+    expect(pods.metric.name).toBe('switchboard_relay_sessions_open');
+    // RELAY_CAPACITY is left at its default (2000) by deploy/k8s.
+    const relay = workloadNamed(rendered, 'StatefulSet', 'relay');
+    expect(envNames(relay.spec.template.spec.containers[0]!)).not.toContain('RELAY_CAPACITY');
+    expect(Number(pods.target.averageValue) / 2000).toBeLessThan(0.8);
+  });
+
+  it('never scales past the per-pod public Services (a pod without one would be unreachable)', () => {
+    const hpa = Hpa.parse(rendered.find((m) => m.kind === 'HorizontalPodAutoscaler')?.spec);
+    const perPod = rendered.filter(
+      (m) =>
+        m.kind === 'Service' &&
+        'statefulset.kubernetes.io/pod-name' in ((m.spec as { selector?: object }).selector ?? {}),
+    );
+    expect(hpa.maxReplicas).toBeLessThanOrEqual(perPod.length);
+  });
+
+  it('ships the prometheus-adapter rule that serves that metric per pod', () => {
+    const snippet = parseManifests(
+      readFileSync(join(componentDir, 'prometheus-adapter-rules.yaml'), 'utf8'),
+      'prometheus-adapter-rules.yaml',
+    )[0]!;
+    expect(snippet.kind).toBe('ConfigMap');
+    const AdapterConfig = z.object({
+      rules: z.array(
+        z.object({
+          seriesQuery: z.string(),
+          resources: z.object({ overrides: z.record(z.string(), z.object({ resource: z.string() })) }),
+          name: z.object({ matches: z.string(), as: z.string() }),
+          metricsQuery: z.string(),
+        }),
+      ),
+    });
+    const [rule] = AdapterConfig.parse(parse(snippet.data?.['config.yaml'] ?? '')).rules;
+    expect(rule?.name.as).toBe('switchboard_relay_sessions_open');
+    expect(metricNamesInExpression(rule?.seriesQuery ?? '')).toEqual(['switchboard_relay_sessions_open']);
+    expect(rule?.resources.overrides).toEqual({
+      namespace: { resource: 'namespace' },
+      pod: { resource: 'pod' },
+    });
+    // Not a resource of the component: it belongs to the adapter's own namespace and release.
+    const kustomization = readFileSync(join(componentDir, 'kustomization.yaml'), 'utf8');
+    expect(kustomization).not.toMatch(/^resources:/m);
+  });
+});
+
+describe('every rendered Kubernetes manifest passes its API schema (offline, kubernetes-models)', () => {
+  const validator = join(repoRoot, 'scripts/validate-k8s-manifests.mjs');
+
+  function validate(manifests: string): Promise<CommandResult> {
+    const dir = mkdtempSync(join(scratch, 'validate-'));
+    writeFileSync(join(dir, 'rendered.yaml'), manifests);
+    // The script reads standard input; a shell redirect keeps `run`'s minimal environment.
+    return run('sh', ['-c', `node ${validator} --list < rendered.yaml`], dir);
+  }
+
+  it.each([
+    ['deploy/k8s', 'k8s', []],
+    ['deploy/k8s-tls', 'k8s-tls', []],
+    ['deploy/k8s + monitoring', 'k8s', ['monitoring']],
+    ['deploy/k8s + monitoring + relay-sessions-hpa', 'k8s', ['monitoring', 'relay-sessions-hpa']],
+    ['deploy/k8s-tls + monitoring + relay-sessions-hpa', 'k8s-tls', ['monitoring', 'relay-sessions-hpa']],
+  ] as const)('%s', async (_label, base, components) => {
+    const render = await renderK8s(base, [...components]);
+    expect({ code: render.code, stderr: render.stderr }).toEqual({ code: 0, stderr: '' });
+    const result = await validate(render.stdout);
+    const problems = result.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('ok '));
+    expect({ code: result.code, problems, stderr: result.stderr }).toEqual({
+      code: 0,
+      problems: [],
+      stderr: '',
+    });
+    const checked = result.stdout.split('\n').filter((line) => line.startsWith('ok ')).length;
+    expect(checked).toBe(parseManifests(render.stdout, base).length);
+  });
+
+  it('rejects a wrong type, a missing required field and a kind it has no schema for', async () => {
+    const result = await validate(
+      [
+        'apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: "21117"}]}',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec: {template: {spec: {containers: []}}}',
+        'apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: c}\nspec: {groups: [{name: g, rules: [{alert: A, expr: up, for: 5 minutes}]}]}',
+        'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: d}',
+      ].join('\n---\n'),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^Service\/a .*\/spec\/ports\/0\/port must be integer/),
+      expect.stringMatching(/^Deployment\/b .*\/spec must have required property selector/),
+      expect.stringMatching(/^PrometheusRule\/c .*\/for must match pattern/),
+      'Widget/d (example.com/v1): no schema for this kind',
+    ]);
+  });
+});
+
+// The least-privilege identities (docs/architecture.md "Services"): each service its own Redis user
+// and Postgres role, the same in every way Switchboard ships; relays get signal's public key only.
+describe('least privilege across compose, Kubernetes and systemd', () => {
+  const aclUsers = [
+    ...readFileSync(join(repoRoot, 'deploy/redis/users.acl.template'), 'utf8').matchAll(/^user (\S+) on /gm),
+  ].map((match) => match[1]);
+  const redisUser = (url: string | undefined) =>
+    url ? decodeURIComponent(new URL(url).username) : undefined;
+  const envFile = (file: string): Record<string, string> =>
+    Object.fromEntries(
+      readFileSync(join(repoRoot, 'deploy/systemd/env', file), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => line.split(/=(.*)/s, 2) as [string, string]),
+    );
+
+  it('defines one enabled Redis ACL user per service, and the default user off', () => {
+    expect(aclUsers).toEqual(
+      expect.arrayContaining(['switchboard-api', 'switchboard-signal', 'switchboard-relay']),
+    );
+    expect(readFileSync(join(repoRoot, 'deploy/redis/users.acl.template'), 'utf8')).toMatch(
+      /^user default off /m,
+    );
+  });
+
+  it('Kubernetes: the example Secret names each service’s own Redis user', () => {
+    const example = readFileSync(join(k8sDir, 'secrets.env.example'), 'utf8');
+    const url = (key: string) => new RegExp(`^${key}=(.+)$`, 'm').exec(example)?.[1];
+    expect(
+      ['REDIS_URL_API', 'REDIS_URL_SIGNAL', 'REDIS_URL_RELAY'].map((key) => redisUser(url(key))),
+    ).toEqual(['switchboard-api', 'switchboard-signal', 'switchboard-relay']);
+  });
+
+  it('systemd: each env file uses its service’s Redis user and database role; relays have neither key nor database', () => {
+    const api = envFile('api.env');
+    const signal = envFile('signal.env');
+    const relay = envFile('relay.env');
+    const migrate = envFile('migrate.env');
+    expect([api, signal, relay].map((env) => redisUser(env.REDIS_URL))).toEqual([
+      'switchboard-api',
+      'switchboard-signal',
+      'switchboard-relay',
+    ]);
+    for (const user of [api, signal, relay].map((env) => redisUser(env.REDIS_URL)))
+      expect(aclUsers).toContain(user);
+    expect(databaseUser(api.DATABASE_URL)).toBe('switchboard_api');
+    expect(databaseUser(signal.DATABASE_URL)).toBe('switchboard_signal');
+    // migrate owns the schema and sets the runtime roles' passwords from the URLs the services use.
+    expect(databaseUser(migrate.DATABASE_URL)).toBe('switchboard');
+    expect(databaseUser(migrate.API_DATABASE_URL)).toBe(databaseUser(api.DATABASE_URL));
+    expect(databaseUser(migrate.SIGNAL_DATABASE_URL)).toBe(databaseUser(signal.DATABASE_URL));
+    // hbbr -k `-`: the relay reads the public key from its KEY_DIR (/var/lib/switchboard/public).
+    expect(relay.KEY).toBe('-');
+    for (const file of ['relay.env', 'relay-instance.env', 'common.env']) {
+      expect({ file, keys: Object.keys(envFile(file)).filter((k) => k.startsWith('DATABASE')) }).toEqual({
+        file,
+        keys: [],
+      });
     }
   });
 });
