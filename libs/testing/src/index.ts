@@ -3,3 +3,4 @@ export type { TestDatabase } from './test-database';
 export * from './rustdesk-peer';
 // Kept here too for the api and e2e tests that import them with the rest of libs/testing.
 export { canBind, ephemeralPort } from '@switchboard/test-net';
+export * from './observability-metric-names';

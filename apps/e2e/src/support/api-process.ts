@@ -26,6 +26,8 @@ export const E2E_ADMIN_USERNAME = 'e2e-admin';
 
 export interface ApiProcess {
   readonly baseUrl: string;
+  /** The ops port's base URL (/metrics, /healthz, /readyz). */
+  readonly opsUrl: string;
   readonly adminPassword: string;
   /** A bearer access token of the first admin, from the api's own token endpoint. */
   adminToken(): Promise<string>;
@@ -83,6 +85,7 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
 
   return {
     baseUrl,
+    opsUrl: `http://127.0.0.1:${metricsPort}`,
     adminPassword,
     adminToken: async () => {
       const response = await fetch(`${baseUrl}/api/v1/auth/token`, {
