@@ -272,7 +272,7 @@ describe('signal process', () => {
       const wss = new WebSocket(`wss://127.0.0.1:${port + 2}/ws/id`, { ca: ca.certPem });
       await once(wss, 'open');
       wss.close();
-      const expiry = await metricValue(metrics, /^switchboard_tls_certificate_expiry_timestamp_seconds\{/);
+      const expiry = await metricValue(metrics, /^switchboard_tls_certificate_expiry_timestamp_seconds /);
       expect(expiry).toBeGreaterThan(Date.now() / 1000);
       expect(await metricValue(metrics, /^switchboard_tls_handshakes_total\{.*listener="ws".*result="ok"/)).toBe(
         1,
