@@ -1262,6 +1262,97 @@ describe('entry points', () => {
 const TLS_SERVER_NAME = 'rustdesk.example.com';
 const TLS_APP_SERVICES = ['api', 'signal', 'relay-1', 'relay-2'];
 
+describe('docker-compose.observability.yml laid over docker-compose.yml', () => {
+  const observabilityArgs = ['-f', 'docker-compose.yml', '-f', 'docker-compose.observability.yml', 'config'];
+  const prometheusConfig = 'deploy/observability/prometheus/prometheus.compose.yml';
+  let services: Record<string, ComposeService>;
+
+  beforeAll(async () => {
+    // .env.example lists GRAFANA_ADMIN_PASSWORD, so the filled copy sets it; this one leaves it out.
+    writeFileSync(
+      join(scratch, 'no-grafana.env'),
+      filledEnvExample().replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, ''),
+    );
+    const rendered = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'filled.env'), ...observabilityArgs],
+      repoRoot,
+    );
+    expect({ code: rendered.code, stderr: rendered.stderr }).toEqual({ code: 0, stderr: '' });
+    services = ComposeConfig.parse(parse(rendered.stdout)).services;
+  });
+
+  it('passes `docker-compose config -q`, and refuses to render without GRAFANA_ADMIN_PASSWORD', async () => {
+    const quiet = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'filled.env'), ...observabilityArgs, '-q'],
+      repoRoot,
+    );
+    expect(quiet).toEqual({ code: 0, stdout: '', stderr: '' });
+    const unset = await run(
+      'docker-compose',
+      ['--env-file', join(scratch, 'no-grafana.env'), ...observabilityArgs, '-q'],
+      repoRoot,
+    );
+    expect(unset.code).not.toBe(0);
+    expect(unset.stderr).toContain('set GRAFANA_ADMIN_PASSWORD');
+  });
+
+  it('hardens Prometheus and Grafana like the rest, and publishes them on loopback only', () => {
+    const added = { prometheus: services['prometheus']!, grafana: services['grafana']! };
+    expect(hardeningGaps(added)).toEqual([]);
+    for (const service of Object.values(added)) {
+      expect(service.ports.map((port) => port.host_ip)).toEqual(['127.0.0.1']);
+    }
+    expect(services['grafana']!.environment).toMatchObject({
+      GF_SECURITY_ADMIN_PASSWORD: 'test-grafana_admin_password',
+      GF_USERS_ALLOW_SIGN_UP: 'false',
+      GF_AUTH_ANONYMOUS_ENABLED: 'false',
+    });
+  });
+
+  it("scrapes every Switchboard service's ops port under the job name the rules and dashboard expect", () => {
+    const config = z
+      .object({
+        scrape_configs: z.array(
+          z.object({
+            job_name: z.string(),
+            static_configs: z.array(z.object({ targets: z.array(z.string()) })),
+          }),
+        ),
+      })
+      .parse(parse(readFileSync(join(repoRoot, prometheusConfig), 'utf8')));
+    const scraped = config.scrape_configs.flatMap((job) =>
+      job.static_configs.flatMap((group) => group.targets.map((target) => `${job.job_name} ${target}`)),
+    );
+    const jobOf = (name: string) => (name.startsWith('relay') ? 'relay' : name);
+    const expected = Object.entries(services)
+      .filter(([name]) => name === 'api' || name === 'signal' || /^relay-\d+$/.test(name))
+      .map(([name, service]) => {
+        // The ops port must listen beyond the container's loopback for Prometheus to reach it.
+        expect({ name, host: service.environment.METRICS_HOST }).toEqual({ name, host: '0.0.0.0' });
+        // The api's compose entry keeps its default ops port.
+        return `${jobOf(name)} ${name}:${service.environment.METRICS_PORT ?? '9114'}`;
+      });
+    expect(expected.length).toBeGreaterThanOrEqual(4);
+    expect(scraped.sort()).toEqual(expected.sort());
+  });
+
+  it('mounts exactly the shipped rules files and dashboard, and promtool accepts the Prometheus config', async () => {
+    const mountedSources = (service: ComposeService) =>
+      service.volumes.map((volume) => volume.split(':')[0]!).filter((source) => source.startsWith(repoRoot));
+    const relative = (path: string) => path.slice(repoRoot.length + 1);
+    expect(mountedSources(services['prometheus']!).map(relative).sort()).toEqual(
+      [prometheusConfig, ...OBSERVABILITY_FILES.rules].sort(),
+    );
+    expect(mountedSources(services['grafana']!).map(relative)).toEqual(
+      expect.arrayContaining([...OBSERVABILITY_FILES.dashboards]),
+    );
+    const check = await run('promtool', ['check', 'config', prometheusConfig], repoRoot);
+    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+});
+
 describe('docker-compose.tls.yml laid over docker-compose.yml', () => {
   const tlsArgs = ['-f', 'docker-compose.yml', '-f', 'docker-compose.tls.yml', 'config'];
   let services: Record<string, ComposeService>;
