@@ -6,7 +6,7 @@ import nacl from 'tweetnacl';
 
 import { applyMigrations, createScratchDatabase, type ScratchDatabase } from '@switchboard/data-access';
 import { NatType, RegisterPkResponse_Result } from '@switchboard/protocol';
-import { ephemeralPort, type RustDeskPeer } from '@switchboard/testing';
+import { ephemeralPort, joinRelay, type RustDeskPeer } from '@switchboard/testing';
 
 import { type ApiProcess, startApi } from './support/api-process';
 import {
@@ -50,6 +50,11 @@ const RELAYS = 3;
 const OUTAGE_MS = 4_000;
 /** From a server's return to the first relayed session, and to one on every relay: generous. */
 const RECOVERY_DEADLINE_MS = 45_000;
+/**
+ * From Redis's return until a relay that takes any uuid refuses a banned device again: the api
+ * rebuilds the deny set once its connection is back, the relays re-read it periodically.
+ */
+const DENY_SET_DEADLINE_MS = 30_000;
 /** Deadline of each client step (connect, each reply) while a session is tried. */
 const STEP_TIMEOUT_MS = 5_000;
 
@@ -78,6 +83,8 @@ describeWithServers(
     let signal: SignalProcess;
     let api: ApiProcess;
     let relays: RelayProcess[] = [];
+    /** A fourth node with RELAY_STRICT=false (hbbr's behaviour): only its deny set stands between it and a banned device. */
+    let laxRelay: RelayProcess;
     let fleet: Fleet;
 
     beforeAll(async () => {
@@ -94,11 +101,11 @@ describeWithServers(
       const services = { DATABASE_URL: database.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix };
       signal = await startSignal({ ...services, REGISTRATION_POLICY: 'open' });
       const relayEnv = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, KEY: '-', KEY_DIR: signal.keyDir };
-      [api, ...relays] = await Promise.all([
-        startApi(services),
-        ...Array.from({ length: RELAYS }, (_, n) => startRelay(`e2e-faults-${n + 1}`, relayEnv)),
-      ]);
-      await Promise.all(relays.map((relay) => relay.whenReady()));
+      api = await startApi(services);
+      // One at a time: a relay binds its ports before the next picks free ones (port + 2 is its WebSocket).
+      for (let n = 1; n <= RELAYS; n += 1) relays.push(await startRelay(`e2e-faults-${n}`, relayEnv));
+      laxRelay = await startRelay('e2e-faults-lax', { ...relayEnv, RELAY_STRICT: 'false' });
+      await Promise.all([laxRelay, ...relays].map((relay) => relay.whenReady()));
       fleet = new Fleet({ host: signal.host, port: signal.port, key: signal.publicKeyFile });
       await sessionsOnEveryRelay(RECOVERY_DEADLINE_MS);
     }, 180_000);
@@ -257,6 +264,28 @@ describeWithServers(
       return { sessions, byNode };
     }
 
+    /**
+     * Whether `relay` pairs a controller naming `deviceId` with whoever joins on the same uuid, as
+     * a client that has the relay's address dials it without asking signal.
+     */
+    async function relayServes(relay: RelayProcess, deviceId: string): Promise<boolean> {
+      const uuid = randomUUID();
+      const licenceKey = signal.publicKeyFile.trim();
+      const ends = await Promise.all([
+        joinRelay({ relay: relay.address, uuid, peerId: deviceId, licenceKey, timeoutMs: STEP_TIMEOUT_MS }),
+        joinRelay({ relay: relay.address, uuid, licenceKey, timeoutMs: STEP_TIMEOUT_MS }),
+      ]);
+      const [controller, controlled] = ends;
+      try {
+        await controller.sendFrame(Buffer.from('through the relay'));
+        return (await controlled.nextFrame(3_000)).toString() === 'through the relay';
+      } catch {
+        return false;
+      } finally {
+        for (const end of ends) end.close();
+      }
+    }
+
     /** A new client run on `machine` (same id, uuid and key) and signal's first answer to it. */
     async function registerAgain(machine: Machine) {
       const { peer, outcome } = await fleet.register(machine, 'tcp', { timeoutMs: STEP_TIMEOUT_MS });
@@ -282,6 +311,8 @@ describeWithServers(
       await registered(keeper);
       const live = await openSession();
       await live.exchange('before');
+      expect(await relayServes(laxRelay, keeper.id)).toBe(true);
+      expect(await relayServes(laxRelay, bannedBefore.id)).toBe(false);
 
       const killedAt = performance.now();
       await redis.kill();
@@ -313,6 +344,17 @@ describeWithServers(
       }
       // And the device online when it was banned is no longer served: its link is closed.
       await withinMs(bannedDuringLink.closed, 10_000);
+
+      // The relays' deny set went with Redis: it must come back, or a relay that takes any uuid
+      // serves every device banned so far.
+      await until(
+        'the relay that takes any uuid refuses the banned devices again',
+        async () =>
+          !(await relayServes(laxRelay, bannedBefore.id)) && !(await relayServes(laxRelay, bannedDuring.id)),
+        DENY_SET_DEADLINE_MS,
+      );
+      figures['redisDenySetBackMs'] = since(backAt);
+      expect(await relayServes(laxRelay, keeper.id)).toBe(true);
 
       const failedFirst = await firstSessionWithin(RECOVERY_DEADLINE_MS);
       figures['redisFirstSessionMs'] = since(backAt);
