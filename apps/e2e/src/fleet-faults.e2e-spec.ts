@@ -82,7 +82,7 @@ describeWithServers(
     let database: ScratchDatabase | undefined;
     let signal: SignalProcess;
     let api: ApiProcess;
-    let relays: RelayProcess[] = [];
+    const relays: RelayProcess[] = [];
     /** A fourth node with RELAY_STRICT=false (hbbr's behaviour): only its deny set stands between it and a banned device. */
     let laxRelay: RelayProcess;
     let fleet: Fleet;
