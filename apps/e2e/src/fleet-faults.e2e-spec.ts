@@ -256,7 +256,7 @@ describeWithServers(
           }),
         );
         for (const address of batch) {
-          const node = relays.find((relay) => relay.address === address)?.nodeId ?? address;
+          const node = [...relays, laxRelay].find((relay) => relay.address === address)?.nodeId ?? address;
           byNode[node] = (byNode[node] ?? 0) + 1;
           sessions += 1;
         }
