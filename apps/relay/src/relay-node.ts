@@ -18,7 +18,7 @@ import {
   TrustedProxies,
 } from '@switchboard/transport';
 
-import { DeviceDenyList } from './access/device-deny-list';
+import { DENY_SET_REFRESH_MS, DeviceDenyList } from './access/device-deny-list';
 import { IpAccessLists } from './access/ip-access-lists';
 import { ListFileWatcher } from './access/list-file-watcher';
 import { type BandwidthLimits } from './bandwidth';
@@ -119,7 +119,13 @@ export class RelayNode {
     });
     const accessLists = new RelayAccessLists({ redis: this.redis, prefix });
     // Both register their event handlers here, before the subscriber starts.
-    this.denyList = new DeviceDenyList({ store: accessLists, events: this.events, logger, registry });
+    this.denyList = new DeviceDenyList({
+      store: accessLists,
+      events: this.events,
+      logger,
+      registry,
+      refreshMs: DENY_SET_REFRESH_MS,
+    });
     this.ipLists = new IpAccessLists({
       files: options.listFiles,
       store: accessLists,

@@ -2,6 +2,7 @@ import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 
 import { signInAs } from '../../test/api-test-harness';
 import { JSON_HEADERS, openKitParts, startKitApp } from '../../test/device-test-kit';
+import { RedisConnection } from '../redis/redis.connection';
 import { DeviceDenySet } from './device-deny-set';
 
 type Parts = Awaited<ReturnType<typeof openKitParts>>;
@@ -93,6 +94,22 @@ describe('relay deny set rebuild', () => {
       }),
     );
   }
+
+  it('rebuilds the set when its Redis connection comes back, since Redis may have lost it', async () => {
+    await parts.prisma.device.createMany({
+      data: [{ rustdeskId: 'banned02', banned: true }, { rustdeskId: 'plain002' }],
+    });
+    const app = await start();
+    expect(await denied()).toEqual(['banned02']);
+    // A Redis restart without persistence: the set is gone, and the api's connection drops and returns.
+    await parts.redis.del(parts.deniedKey);
+    app.get(RedisConnection).client.disconnect(true);
+    const deadline = Date.now() + 10_000;
+    while ((await denied()).length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await denied()).toEqual(['banned02']);
+  });
 
   it('loses no ban made by this api while it rebuilds the set', async () => {
     const app = apps[0] ?? (await start());

@@ -20,7 +20,8 @@ const REPAIR_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
  * At start the whole set is rebuilt the same way: the ids denied in Postgres plus every id already in
  * the set are re-synced in batches, so stale entries go and nothing banned meanwhile is lost (there
  * is no swap of a freshly built set that a concurrent SADD could miss). A failed write (Redis or
- * Postgres away) schedules a full rebuild, retried until it succeeds.
+ * Postgres away) schedules a full rebuild, retried until it succeeds; so does the Redis connection
+ * coming back, since the set may have been lost with the server.
  */
 /** What a change needs of the deny set: re-sync some ids after its commit. */
 export type DenySetSync = Pick<DeviceDenySet, 'sync'>;
@@ -43,6 +44,15 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
     this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
     this.log = logger.child({ component: 'deny-set' });
     this.startWaitMs = config.DENY_SET_START_WAIT_MS;
+    // Redis may come back empty (restarted without persistence, or a fresh replica promoted): the
+    // relays would then forget every ban. So the set is rebuilt whenever the connection returns.
+    let lost = false;
+    redis.client.on('close', () => (lost = true));
+    redis.client.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.repairNow();
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -112,6 +122,23 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
       await this.lists.allowDevices(rustdeskIds.filter((id) => !denied.has(id)));
     });
     return deniedCount;
+  }
+
+  /** A rebuild at once (a scheduled one is dropped); on failure the usual backoff takes over. */
+  private repairNow(): void {
+    if (this.stopped) return;
+    clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
+    this.log.info('redis connection back; rebuilding the relay deny set');
+    this.rebuild().then(
+      () => {
+        this.repairAttempt = 0;
+      },
+      (error: unknown) => {
+        this.log.warn({ err: error }, 'relay deny set rebuild failed; retrying');
+        this.scheduleRepair();
+      },
+    );
   }
 
   private scheduleRepair(): void {

@@ -27,14 +27,35 @@ export function scratchClusterUnavailable(): string | undefined {
   return undefined;
 }
 
-export async function createScratchCluster(name: string, port: number): Promise<ScratchCluster> {
+export interface ScratchClusterOptions {
+  /**
+   * TCP authentication: Debian's default (scram-sha-256) unless a test needs the services to connect
+   * as their runtime roles without passwords, as they do on the shared test server (trust).
+   */
+  hostAuth?: 'scram-sha-256' | 'trust';
+}
+
+export async function createScratchCluster(
+  name: string,
+  port: number,
+  options: ScratchClusterOptions = {},
+): Promise<ScratchCluster> {
   const version = installedMajorVersion();
   if (version === undefined) throw new Error(`no PostgreSQL server under ${POSTGRES_LIB}`);
   // The auth methods Debian's createcluster.conf defaults to, spelled out so a customised one on this
   // machine cannot make the cluster friendlier than a stock one.
   await run(
     'pg_createcluster',
-    [version, name, '-p', String(port), '--start', '--', '--auth-local=peer', '--auth-host=scram-sha-256'],
+    [
+      version,
+      name,
+      '-p',
+      String(port),
+      '--start',
+      '--',
+      '--auth-local=peer',
+      `--auth-host=${options.hostAuth ?? 'scram-sha-256'}`,
+    ],
     { timeout: TOOL_TIMEOUT_MS },
   );
   let dropped: Promise<void> | undefined;

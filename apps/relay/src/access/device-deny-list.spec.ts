@@ -108,4 +108,34 @@ describe('DeviceDenyList', () => {
     expect(counted.isDenied('100000001')).toBe(false);
     expect((await registry.getSingleMetric('switchboard_relay_denied_devices')?.get())?.values[0]?.value).toBe(1);
   });
+
+  it('with refreshMs, denies what the set gained behind the events’ back (rebuilt after Redis lost it), and only adds', async () => {
+    const refreshed = new DeviceDenyList({ store, events, logger, refreshMs: 10 });
+    const refreshedCut: string[][] = [];
+    refreshed.onDenied((ids) => refreshedCut.push([...ids]));
+    try {
+      // Redis came back empty and the relay resynchronised: it holds nothing.
+      store.members.clear();
+      await events.simulateReconnect();
+      expect(refreshed.isDenied('100000001')).toBe(false);
+      // The api rebuilds the set; no event announces it.
+      store.members.add('100000001');
+      await until(() => refreshed.isDenied('100000001'));
+      expect(refreshedCut.at(-1)).toEqual(['100000001']);
+      // Lifting a denial is left to events and resyncs.
+      store.members.delete('100000001');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(refreshed.isDenied('100000001')).toBe(true);
+    } finally {
+      refreshed.stop();
+    }
+  });
 });
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('not within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -16,7 +16,16 @@ export interface DeviceDenyListOptions {
   readonly events: EventSubscriber;
   readonly logger: Logger;
   readonly registry?: Registry;
+  /**
+   * Also re-read the set this often and deny what it holds that no event announced: a set rebuilt
+   * behind the event stream's back (the api, after Redis came back empty) reaches the relay so.
+   * Unset: only events and resyncs.
+   */
+  readonly refreshMs?: number;
 }
+
+/** What the relay passes as refreshMs: an SSCAN of the set per relay this often. */
+export const DENY_SET_REFRESH_MS = 10_000;
 
 /**
  * The relay's in-memory copy of the deny set (docs/architecture.md "Ban / revoke"), so a check never
@@ -29,6 +38,10 @@ export class DeviceDenyList implements DeviceAccess {
   private readonly listeners: DeniedListener[] = [];
   private readonly unsubscribes: Array<() => void>;
   private readonly logger: Logger;
+  private readonly refreshTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every change events or resyncs make, so a refresh that raced one is dropped. */
+  private changes = 0;
+  private refreshing = false;
 
   constructor(private readonly options: DeviceDenyListOptions) {
     this.logger = options.logger.child({ component: 'deny-list' });
@@ -59,11 +72,16 @@ export class DeviceDenyList implements DeviceAccess {
       events.on('DeviceUnbanned', ({ payload }) => this.recheck(payload.deviceId)),
       events.on('DeviceIdChanged', async ({ payload }) => {
         if (!this.denied.has(payload.oldDeviceId)) return;
+        this.changes += 1;
         // The denial follows the device at once; the old id is freed only as the set shows.
         this.denied.add(payload.newDeviceId);
         await this.recheck(payload.oldDeviceId);
       }),
     ];
+    if (options.refreshMs !== undefined) {
+      this.refreshTimer = setInterval(() => void this.refresh(), options.refreshMs);
+      this.refreshTimer.unref();
+    }
   }
 
   get size(): number {
@@ -79,10 +97,12 @@ export class DeviceDenyList implements DeviceAccess {
   }
 
   stop(): void {
+    clearInterval(this.refreshTimer);
     for (const unsubscribe of this.unsubscribes) unsubscribe();
   }
 
   private deny(deviceIds: readonly string[]): void {
+    this.changes += 1;
     for (const id of deviceIds) this.denied.add(id);
     this.notify(deviceIds);
   }
@@ -91,12 +111,40 @@ export class DeviceDenyList implements DeviceAccess {
   private async recheck(deviceId: string): Promise<void> {
     if (!this.denied.has(deviceId)) return;
     // A Redis failure throws out of the handler (the bus logs it): the device stays denied until the next resync.
-    if (!(await this.options.store.isDeviceDenied(deviceId))) this.denied.delete(deviceId);
+    if (!(await this.options.store.isDeviceDenied(deviceId))) {
+      this.changes += 1;
+      this.denied.delete(deviceId);
+    }
+  }
+
+  /**
+   * Adds what the set holds that this copy lacks, and cuts those devices' sessions. It only adds:
+   * lifting a denial stays with events and resyncs, which the dispatcher orders. A read that an
+   * event or resync overlapped may be older than what they applied: it is dropped, the next retries.
+   */
+  private async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    const changesBefore = this.changes;
+    try {
+      const fresh = await this.options.store.deniedDevices();
+      if (this.changes !== changesBefore) return;
+      const added = [...fresh].filter((id) => !this.denied.has(id));
+      if (added.length === 0) return;
+      for (const id of added) this.denied.add(id);
+      this.logger.warn({ added: added.length }, 'deny set refresh found devices no event announced');
+      this.notify(added);
+    } catch (error) {
+      this.logger.debug({ err: error }, 'deny set refresh failed; the next one retries');
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   private async reload(reason: ResyncReason): Promise<void> {
     const fresh = await this.options.store.deniedDevices();
     const added = [...fresh].filter((id) => !this.denied.has(id));
+    this.changes += 1;
     this.denied = fresh;
     this.logger.info({ reason, denied: fresh.size, added: added.length }, 'deny set reloaded');
     // Bans published while we were not listening: their sessions go now.
