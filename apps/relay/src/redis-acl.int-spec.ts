@@ -69,7 +69,7 @@ describe('Redis ACL users as shipped (real Redis)', () => {
         announce: { nodeId: 'acl-node', address: '127.0.0.1:21117', capacity: 10, refreshMs: 100 },
       });
 
-      // Ready means subscribed, the seq read and the deny set and IP lists loaded (SSCAN).
+      // Ready means subscribed, the seq read, the deny set (with its rebuild id) and IP lists loaded.
       expect(node.eventsReady).toBe(true);
       expect(await fixture.admin.exists(key('relay:node:acl-node'))).toBe(1);
       // Its health record for the dashboard (written at start, once Redis is open).
@@ -106,6 +106,8 @@ describe('Redis ACL users as shipped (real Redis)', () => {
         () => relay.sadd(key('relay:denied-devices'), 'x'),
         () => relay.srem(key('relay:denied-devices'), '100000001'),
         () => relay.del(key('relay:denied-devices')),
+        // A relay that could write the rebuild id could make the others drop the denials they kept.
+        () => relay.set(key('relay:denied-devices:rebuilt'), 'forged'),
         () => relay.sadd(key('relay:blocklist'), '10.0.0.1'),
         () => relay.srem(key('relay:blacklist'), '10.0.0.2'),
         () => relay.incr(key('events:seq')),

@@ -16,6 +16,9 @@ import { z } from 'zod';
  *                           identity key; the relay verifies it and deletes it when the pair forms.
  *   <prefix>:denied-devices set of RustDesk ids no relay may carry (banned, revoked, soft-deleted);
  *                           written by the api, read by every relay (relay-access-lists.ts has the contract).
+ *   <prefix>:denied-devices:rebuilt  string, a fresh id the api writes after each complete rebuild of
+ *                           denied-devices. Absent when Redis lost its data: the set may then be
+ *                           incomplete, and relays keep the denials they hold until a rebuild lands.
  *   <prefix>:blocklist      set of IPs relays refuse at accept (hbbr's blocklist.txt, managed through Redis).
  *   <prefix>:blacklist      set of IPs whose sessions run at LIMIT_SPEED (hbbr's blacklist.txt).
  *
@@ -33,6 +36,7 @@ export interface RegistryKeys {
   node(nodeId: string): string;
   ticket(uuid: string): string;
   readonly deniedDevices: string;
+  readonly deniedDevicesRebuilt: string;
   ipList(list: RelayIpList): string;
 }
 
@@ -42,6 +46,7 @@ export function registryKeys(prefix: string = DEFAULT_REGISTRY_PREFIX): Registry
     node: (nodeId) => `${prefix}:node:${nodeId}`,
     ticket: (uuid) => `${prefix}:ticket:${uuid}`,
     deniedDevices: `${prefix}:denied-devices`,
+    deniedDevicesRebuilt: `${prefix}:denied-devices:rebuilt`,
     ipList: (list) => `${prefix}:${list}`,
   };
 }

@@ -49,6 +49,18 @@ describe('RelayAccessLists (real Redis)', () => {
     expect(await lists.ipList('blacklist')).toEqual(new Set(['198.51.100.2']));
   });
 
+  it('reads the set with the id of the last complete rebuild, a fresh id each time, none once Redis lost it', async () => {
+    await lists.denyDevices(['111111111']);
+    expect(await lists.deniedDevicesSnapshot()).toEqual({ rebuild: null, ids: new Set(['111111111']) });
+    await lists.markDeniedDevicesRebuilt();
+    const first = (await lists.deniedDevicesSnapshot()).rebuild;
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    await lists.markDeniedDevicesRebuilt();
+    expect((await lists.deniedDevicesSnapshot()).rebuild).not.toBe(first);
+    await redis.admin.del(redis.key('denied-devices'), redis.key('denied-devices:rebuilt'));
+    expect(await lists.deniedDevicesSnapshot()).toEqual({ rebuild: null, ids: new Set() });
+  });
+
   it('reads empty sets when nothing was ever written', async () => {
     expect(await lists.deniedDevices()).toEqual(new Set());
     expect(await lists.ipList('blacklist')).toEqual(new Set());

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { type Redis } from 'ioredis';
 
 import { isDeviceId } from '@switchboard/domain';
@@ -20,7 +22,10 @@ import { type RegistryKeys, registryKeys, type RelayIpList } from './registry-la
  *    DeviceDeleted{hard:true}: SREM (the id is unknown again). DeviceIdChanged: move the membership.
  *  - blocklist / blacklist hold IP strings exactly as a relay sees them (IPv4 dotted, IPv6 as Node
  *    prints it). RelayBlocklistChanged{list, action, entry}: SADD or SREM `entry` in that list first.
- *  - The api should rebuild denied-devices from Postgres at its start, so the set cannot drift.
+ *  - The api should rebuild denied-devices from Postgres at its start, so the set cannot drift, and
+ *    whenever its Redis connection comes back; after each complete rebuild it writes a fresh id to
+ *    denied-devices:rebuilt. Relays read that id before the set: present, the set was complete when
+ *    it was written; absent or unchanged since Redis went away, it may be a lost or restored-old set.
  */
 
 export const MAX_IP_LIST_ENTRY_LENGTH = 128;
@@ -30,6 +35,12 @@ export interface RelayAccessListsOptions {
   readonly redis: Redis;
   /** Same prefix as the rest of the relay registry (`switchboard:relay` by default). */
   readonly prefix?: string;
+}
+
+export interface DeniedDevicesSnapshot {
+  /** The id of the api's last complete rebuild, or null when Redis holds none. */
+  readonly rebuild: string | null;
+  readonly ids: Set<string>;
 }
 
 /** Reads (relay) and writes (api, tests) the denied-device set and the two IP lists. */
@@ -45,6 +56,23 @@ export class RelayAccessLists {
   /** Every denied device id, read with SSCAN so a large set never blocks Redis. */
   async deniedDevices(): Promise<Set<string>> {
     return this.scan(this.keys.deniedDevices, isDeviceId);
+  }
+
+  /**
+   * The set with the id of the rebuild it came from (null: none since Redis lost its data, or never).
+   * The id is read first: the api writes it only after the set is whole, so a set read after an id
+   * is at least that rebuild's.
+   */
+  async deniedDevicesSnapshot(): Promise<DeniedDevicesSnapshot> {
+    await connectIfLazy(this.redis);
+    const rebuild = await this.redis.get(this.keys.deniedDevicesRebuilt);
+    return { rebuild, ids: await this.deniedDevices() };
+  }
+
+  /** The api, after a complete rebuild: a fresh id, so relays can tell this rebuild from the last. */
+  async markDeniedDevicesRebuilt(): Promise<void> {
+    await connectIfLazy(this.redis);
+    await this.redis.set(this.keys.deniedDevicesRebuilt, randomUUID());
   }
 
   async isDeviceDenied(deviceId: string): Promise<boolean> {

@@ -19,7 +19,7 @@ describe('relay deny set rebuild', () => {
 
   afterAll(async () => {
     for (const app of apps) await app.close();
-    await parts.redis.del(parts.deniedKey);
+    await parts.redis.del(parts.deniedKey, `${parts.deniedKey}:rebuilt`);
     parts.redis.disconnect();
     await parts.prisma.$disconnect();
     await parts.database.drop();
@@ -27,7 +27,7 @@ describe('relay deny set rebuild', () => {
 
   beforeEach(async () => {
     await parts.prisma.$executeRaw`TRUNCATE devices CASCADE`;
-    await parts.redis.del(parts.deniedKey);
+    await parts.redis.del(parts.deniedKey, `${parts.deniedKey}:rebuilt`);
   });
 
   async function start(): Promise<NestFastifyApplication> {
@@ -101,14 +101,19 @@ describe('relay deny set rebuild', () => {
     });
     const app = await start();
     expect(await denied()).toEqual(['banned02']);
+    // After each complete rebuild, a fresh id tells relays the set is whole (relay-access-lists.ts).
+    const rebuiltKey = `${parts.deniedKey}:rebuilt`;
+    const firstRebuild = await parts.redis.get(rebuiltKey);
+    expect(firstRebuild).not.toBeNull();
     // A Redis restart without persistence: the set is gone, and the api's connection drops and returns.
-    await parts.redis.del(parts.deniedKey);
+    await parts.redis.del(parts.deniedKey, rebuiltKey);
     app.get(RedisConnection).client.disconnect(true);
     const deadline = Date.now() + 10_000;
-    while ((await denied()).length === 0 && Date.now() < deadline) {
+    while ((await parts.redis.get(rebuiltKey)) === null && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(await denied()).toEqual(['banned02']);
+    expect(await parts.redis.get(rebuiltKey)).not.toBe(firstRebuild);
   });
 
   it('loses no ban made by this api while it rebuilds the set', async () => {

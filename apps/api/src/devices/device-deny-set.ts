@@ -107,6 +107,8 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
     for (let start = 0; start < ids.length; start += SYNC_BATCH) {
       denied += await this.syncBatch(ids.slice(start, start + SYNC_BATCH));
     }
+    // Only now is the set whole again: relays that kept their denials through a Redis loss let go.
+    await this.lists.markDeniedDevicesRebuilt();
     this.log.info(
       { denied, checked: ids.length, ms: Math.round(performance.now() - started) },
       'relay deny set rebuilt from Postgres',

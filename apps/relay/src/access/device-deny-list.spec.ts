@@ -1,16 +1,29 @@
 import { InMemoryEventBus } from '@switchboard/events';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 
-import { type DeniedDeviceStore, DeviceDenyList } from './device-deny-list';
+import {
+  type DeniedDeviceStore,
+  DeviceDenyList,
+  UNCHANGED_REBUILD_TRUSTED_AFTER_MS,
+} from './device-deny-list';
 
 const logger = createLogger({ name: 'deny-list-test', level: 'silent' });
 
 /** The Redis set, as the api keeps it (relay-registry RelayAccessLists has the real one). */
 class SetStore implements DeniedDeviceStore {
   readonly members = new Set<string>();
+  /** The api's last complete rebuild; null once Redis has lost its data. */
+  rebuild: string | null = 'rebuild-1';
   failing = false;
-  deniedDevices() {
-    return this.failing ? Promise.reject(new Error('redis down')) : Promise.resolve(new Set(this.members));
+  deniedDevicesSnapshot() {
+    return this.failing
+      ? Promise.reject(new Error('redis down'))
+      : Promise.resolve({ rebuild: this.rebuild, ids: new Set(this.members) });
+  }
+  /** What Redis restarting without its data does to the set. */
+  loseEverything() {
+    this.members.clear();
+    this.rebuild = null;
   }
   isDeviceDenied(id: string) {
     return this.failing ? Promise.reject(new Error('redis down')) : Promise.resolve(this.members.has(id));
@@ -106,29 +119,77 @@ describe('DeviceDenyList', () => {
     });
     expect(counted.isDenied('renamed-1')).toBe(true);
     expect(counted.isDenied('100000001')).toBe(false);
-    expect((await registry.getSingleMetric('switchboard_relay_denied_devices')?.get())?.values[0]?.value).toBe(1);
+    expect(
+      (await registry.getSingleMetric('switchboard_relay_denied_devices')?.get())?.values[0]?.value,
+    ).toBe(1);
   });
 
-  it('with refreshMs, denies what the set gained behind the events’ back (rebuilt after Redis lost it), and only adds', async () => {
+  it('keeps every denial it holds through a Redis that came back empty, until the api has rebuilt the set', async () => {
+    store.members.add('100000002');
     const refreshed = new DeviceDenyList({ store, events, logger, refreshMs: 10 });
     const refreshedCut: string[][] = [];
     refreshed.onDenied((ids) => refreshedCut.push([...ids]));
     try {
-      // Redis came back empty and the relay resynchronised: it holds nothing.
-      store.members.clear();
       await events.simulateReconnect();
-      expect(refreshed.isDenied('100000001')).toBe(false);
-      // The api rebuilds the set; no event announces it.
+      expect(['100000001', '100000002'].map((id) => refreshed.isDenied(id))).toEqual([true, true]);
+
+      // Redis restarts without its data; the relay reconnects before the api has rebuilt anything.
+      store.loseEverything();
+      await events.simulateReconnect();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(['100000001', '100000002'].map((id) => refreshed.isDenied(id))).toEqual([true, true]);
+
+      // The api writes some of the set back, without an event and before its rebuild is complete: a
+      // device banned during the outage is denied at once, nothing held is lifted yet.
+      store.members.add('600000001');
+      await until(() => refreshed.isDenied('600000001'));
+      expect(refreshedCut.at(-1)).toEqual(['600000001']);
+      expect(refreshed.isDenied('100000002')).toBe(true);
+
+      // The rebuild completes (100000002 was unbanned while no event could say so): the set wins.
       store.members.add('100000001');
-      await until(() => refreshed.isDenied('100000001'));
-      expect(refreshedCut.at(-1)).toEqual(['100000001']);
-      // Lifting a denial is left to events and resyncs.
+      store.rebuild = 'rebuild-2';
+      await until(() => !refreshed.isDenied('100000002'));
+      expect(['100000001', '600000001'].map((id) => refreshed.isDenied(id))).toEqual([true, true]);
+
+      // Trusted again, the refresh only adds: lifting a denial is left to events and resyncs.
       store.members.delete('100000001');
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(refreshed.isDenied('100000001')).toBe(true);
     } finally {
       refreshed.stop();
     }
+  });
+
+  it('after a reconnect with the rebuild id unchanged (no data lost), trusts the set again once the id has held a while', async () => {
+    let now = 0;
+    store.members.add('100000002');
+    const refreshed = new DeviceDenyList({ store, events, logger, refreshMs: 10, clock: () => now });
+    try {
+      await events.simulateReconnect();
+      store.members.delete('100000002'); // unbanned while the relay's connection was down
+      await events.simulateReconnect();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(refreshed.isDenied('100000002')).toBe(true);
+      now += UNCHANGED_REBUILD_TRUSTED_AFTER_MS;
+      await until(() => !refreshed.isDenied('100000002'));
+      expect(refreshed.isDenied('100000001')).toBe(true);
+    } finally {
+      refreshed.stop();
+    }
+  });
+
+  it('a start or gap resync takes the set as it is when Redis holds a rebuild id', async () => {
+    store.members.add('700000001');
+    const fresh = new DeviceDenyList({ store, events, logger });
+    await events.simulateReconnect();
+    expect(fresh.isDenied('100000001')).toBe(true);
+    store.members.delete('100000001');
+    events.dropNext();
+    await events.publish('DeviceUnbanned', { deviceId: '100000001', actor: 'a' }); // lost
+    await events.publish('DeviceApproved', { deviceId: '500000009', actor: 'a' }); // reveals the gap
+    expect([fresh.isDenied('100000001'), fresh.isDenied('700000001')]).toEqual([false, true]);
+    fresh.stop();
   });
 });
 

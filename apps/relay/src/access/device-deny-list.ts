@@ -5,7 +5,8 @@ import { type DeviceAccess } from '../ports';
 
 /** Where the durable deny set is read (libs/relay-registry RelayAccessLists). */
 export interface DeniedDeviceStore {
-  deniedDevices(): Promise<Set<string>>;
+  /** The set and the id of the api's rebuild it came from (null: none since Redis lost its data). */
+  deniedDevicesSnapshot(): Promise<{ rebuild: string | null; ids: Set<string> }>;
   isDeviceDenied(deviceId: string): Promise<boolean>;
 }
 
@@ -22,10 +23,26 @@ export interface DeviceDenyListOptions {
    * Unset: only events and resyncs.
    */
   readonly refreshMs?: number;
+  /** Milliseconds, monotonic; for tests. */
+  readonly clock?: () => number;
+}
+
+/** Set while the copy in Redis may be a lost or restored-old one (see reload). */
+interface AwaitedRebuild {
+  /** The rebuild id seen when trust was lost; a different one means the api rebuilt since. */
+  readonly rebuild: string | null;
+  readonly since: number;
 }
 
 /** What the relay passes as refreshMs: an SSCAN of the set per relay this often. */
 export const DENY_SET_REFRESH_MS = 10_000;
+
+/**
+ * After a reconnect, a rebuild id that has not changed for this long is trusted again: the api
+ * rebuilds within seconds of its own reconnect, so an id that stays the same means Redis never lost
+ * the set (a network blip on the relay's side), and unbans missed meanwhile may now take effect.
+ */
+export const UNCHANGED_REBUILD_TRUSTED_AFTER_MS = 60_000;
 
 /**
  * The relay's in-memory copy of the deny set (docs/architecture.md "Ban / revoke"), so a check never
@@ -42,9 +59,12 @@ export class DeviceDenyList implements DeviceAccess {
   /** Bumped by every change events or resyncs make, so a refresh that raced one is dropped. */
   private changes = 0;
   private refreshing = false;
+  private awaitedRebuild: AwaitedRebuild | undefined;
+  private readonly clock: () => number;
 
   constructor(private readonly options: DeviceDenyListOptions) {
     this.logger = options.logger.child({ component: 'deny-list' });
+    this.clock = options.clock ?? (() => performance.now());
     if (options.registry) {
       const denied = () => this.denied.size;
       new Gauge({
@@ -119,17 +139,23 @@ export class DeviceDenyList implements DeviceAccess {
 
   /**
    * Adds what the set holds that this copy lacks, and cuts those devices' sessions. It only adds:
-   * lifting a denial stays with events and resyncs, which the dispatcher orders. A read that an
-   * event or resync overlapped may be older than what they applied: it is dropped, the next retries.
+   * lifting a denial stays with events and resyncs, which the dispatcher orders, except when the
+   * copy was kept through a possible loss of the set (reload) and the api has rebuilt it since.
+   * A read that an event or resync overlapped may be older than what they applied: it is dropped,
+   * the next retries.
    */
   private async refresh(): Promise<void> {
     if (this.refreshing) return;
     this.refreshing = true;
     const changesBefore = this.changes;
     try {
-      const fresh = await this.options.store.deniedDevices();
+      const snapshot = await this.options.store.deniedDevicesSnapshot();
       if (this.changes !== changesBefore) return;
-      const added = [...fresh].filter((id) => !this.denied.has(id));
+      if (this.rebuiltSince(snapshot.rebuild)) {
+        this.replace(snapshot.ids, 'rebuilt');
+        return;
+      }
+      const added = [...snapshot.ids].filter((id) => !this.denied.has(id));
       if (added.length === 0) return;
       for (const id of added) this.denied.add(id);
       this.logger.warn({ added: added.length }, 'deny set refresh found devices no event announced');
@@ -141,12 +167,41 @@ export class DeviceDenyList implements DeviceAccess {
     }
   }
 
+  /**
+   * A full reload on every resync. After a reconnect, or when Redis holds no rebuild id, the set may
+   * be empty or old (Redis restarted without its data, or from an old snapshot): the copy then keeps
+   * every denial it holds and adds the set's, until the api's next rebuild shows (refresh). Trusting
+   * the set there would serve banned devices until the api rebuilt it.
+   */
   private async reload(reason: ResyncReason): Promise<void> {
-    const fresh = await this.options.store.deniedDevices();
+    const snapshot = await this.options.store.deniedDevicesSnapshot();
+    this.changes += 1;
+    if (reason !== 'reconnect' && snapshot.rebuild !== null) {
+      this.replace(snapshot.ids, reason);
+      return;
+    }
+    this.awaitedRebuild = { rebuild: snapshot.rebuild, since: this.clock() };
+    const added = [...snapshot.ids].filter((id) => !this.denied.has(id));
+    for (const id of added) this.denied.add(id);
+    this.logger.info(
+      { reason, denied: this.denied.size, added: added.length, rebuild: snapshot.rebuild },
+      'deny set merged, keeping held denials until the api rebuilds the set',
+    );
+    if (added.length > 0) this.notify(added);
+  }
+
+  private rebuiltSince(rebuild: string | null): boolean {
+    const awaited = this.awaitedRebuild;
+    if (awaited === undefined || rebuild === null) return false;
+    return rebuild !== awaited.rebuild || this.clock() - awaited.since >= UNCHANGED_REBUILD_TRUSTED_AFTER_MS;
+  }
+
+  private replace(fresh: Set<string>, why: ResyncReason | 'rebuilt'): void {
     const added = [...fresh].filter((id) => !this.denied.has(id));
     this.changes += 1;
     this.denied = fresh;
-    this.logger.info({ reason, denied: fresh.size, added: added.length }, 'deny set reloaded');
+    this.awaitedRebuild = undefined;
+    this.logger.info({ reason: why, denied: fresh.size, added: added.length }, 'deny set reloaded');
     // Bans published while we were not listening: their sessions go now.
     if (added.length > 0) this.notify(added);
   }
