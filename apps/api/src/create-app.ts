@@ -11,6 +11,7 @@ import { registerClientJsonBodyParser } from './client-api/client-json-body';
 import { setUpConsoleAssets } from './console/console.module';
 import { setUpApiDocs } from './docs/api-docs.module';
 import { frameworkErrorHandler } from './errors/framework-error-handler';
+import { installOutageMetrics } from './errors/outage-metrics';
 import { apiTlsMetrics, attachCredentials, httpsServerOptions } from './http/api-tls';
 import { installHttpMetrics } from './http/http-metrics';
 import { REQUEST_ID_HEADER, requestIdGenerator } from './http/request-id';
@@ -61,6 +62,7 @@ export async function createApiApp(
   }
   trackServedRoutes(adapter.getInstance());
   installHttpMetrics(adapter.getInstance(), metrics.registry);
+  installOutageMetrics(adapter.getInstance(), metrics.registry);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
