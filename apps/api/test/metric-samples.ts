@@ -26,9 +26,15 @@ export async function metricSamples(
   name: string,
 ): Promise<{ labels: Labels; value: number }[]> {
   const registry = app.get(MetricsRegistry).registry;
-  const family = (await registry.getMetricsAsJSON()).find(
-    (metric) => name === metric.name || HISTOGRAM_SUFFIXES.some((suffix) => name === metric.name + suffix),
-  );
+  const candidates = [
+    name,
+    ...HISTOGRAM_SUFFIXES.filter((suffix) => name.endsWith(suffix)).map((suffix) =>
+      name.slice(0, -suffix.length),
+    ),
+  ];
+  const familyName = candidates.find((candidate) => registry.getSingleMetric(candidate) !== undefined);
+  // Only this metric is collected: another's collect (the audit gauges read Redis) stays out of it.
+  const family = familyName === undefined ? undefined : await registry.getSingleMetric(familyName)?.get();
   if (family === undefined) return [];
   const samples = family.values as { metricName?: string; labels: Record<string, unknown>; value: number }[];
   return samples
