@@ -109,6 +109,21 @@ describe('api config', () => {
     expect(problems.join('\n')).not.toContain('too-short-secret');
   });
 
+  it('verifies the audit chain every 15 minutes by default, takes 0 as off, and refuses other values', () => {
+    expect(parseConfig(apiConfigSchema, {}).AUDIT_VERIFY_INTERVAL_SECONDS).toBe(900);
+    expect(
+      parseConfig(apiConfigSchema, { AUDIT_VERIFY_INTERVAL_SECONDS: '0' }).AUDIT_VERIFY_INTERVAL_SECONDS,
+    ).toBe(0);
+    expect(
+      parseConfig(apiConfigSchema, { AUDIT_VERIFY_INTERVAL_SECONDS: '60' }).AUDIT_VERIFY_INTERVAL_SECONDS,
+    ).toBe(60);
+    for (const bad of ['-1', '1.5', 'hourly', '604801']) {
+      expect(problemsOf(() => parseConfig(apiConfigSchema, { AUDIT_VERIFY_INTERVAL_SECONDS: bad }))).toEqual([
+        expect.stringMatching(/^AUDIT_VERIFY_INTERVAL_SECONDS: must be/),
+      ]);
+    }
+  });
+
   it('trims a trailing slash from PUBLIC_URL and refuses other schemes', () => {
     expect(parseConfig(apiConfigSchema, { PUBLIC_URL: 'https://rd.example.com/' }).PUBLIC_URL).toBe(
       'https://rd.example.com',

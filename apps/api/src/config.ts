@@ -234,6 +234,17 @@ export const apiConfigSchema = z
      * latest audit checkpoint; unset keeps it in Redis and the log only.
      */
     AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
+    /**
+     * How often the whole audit chain is verified in the background (one replica per interval, through
+     * a Redis lock) and its result exported as switchboard_api_audit_chain_*; 0 turns it off. The
+     * first run is one interval after the start.
+     */
+    AUDIT_VERIFY_INTERVAL_SECONDS: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(0, 'must be 0 (off) or more')
+      .max(7 * 86_400, 'must be at most 604800 (a week)')
+      .default(900),
     /** Largest settings value, as JSON bytes: settings are small knobs, not a document store. */
     SETTING_VALUE_MAX_BYTES: positiveInteger(16 * 1024),
     /**

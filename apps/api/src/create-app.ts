@@ -11,7 +11,9 @@ import { registerClientJsonBodyParser } from './client-api/client-json-body';
 import { setUpConsoleAssets } from './console/console.module';
 import { setUpApiDocs } from './docs/api-docs.module';
 import { frameworkErrorHandler } from './errors/framework-error-handler';
+import { installOutageMetrics } from './errors/outage-metrics';
 import { apiTlsMetrics, attachCredentials, httpsServerOptions } from './http/api-tls';
+import { installHttpMetrics } from './http/http-metrics';
 import { REQUEST_ID_HEADER, requestIdGenerator } from './http/request-id';
 import { registerSecurityHeaders } from './http/security-headers';
 import { trackServedRoutes } from './http/served-routes';
@@ -59,6 +61,8 @@ export async function createApiApp(
     });
   }
   trackServedRoutes(adapter.getInstance());
+  installHttpMetrics(adapter.getInstance(), metrics.registry);
+  installOutageMetrics(adapter.getInstance(), metrics.registry);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();

@@ -68,6 +68,21 @@ describe('api process', () => {
       });
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^switchboard_process_cpu_user_seconds_total \d/m);
+      // The operator port's own requests (the probes above) are measured there.
+      expect(metrics).toMatch(
+        /^switchboard_api_http_request_duration_seconds_count\{method="GET",route="\/readyz",status="200"\} 1$/m,
+      );
+      for (const name of [
+        'switchboard_api_logins_total{surface="client",result="ok"}',
+        'switchboard_api_lockouts_total{surface="console"}',
+        'switchboard_api_dependency_unavailable_total{dependency="postgres"}',
+        'switchboard_api_audit_chain_verified_ok',
+        'switchboard_api_audit_chain_verified_timestamp_seconds',
+        'switchboard_api_audit_chain_verify_duration_seconds',
+        'switchboard_api_audit_chain_entries',
+      ]) {
+        expect(metrics.split('\n').some((line) => line.startsWith(`${name} `))).toBe(true);
+      }
       expect((await fetch(`http://127.0.0.2:${port}/healthz`)).status).toBe(200);
       await expect(fetch(`http://127.0.0.2:${metricsPort}/metrics`)).rejects.toThrow();
       // The one-machine start generated its secrets file.

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 
+import { AuditChainMonitor } from './audit-chain-monitor';
 import { AuditController } from './audit.controller';
 import { AuditCheckpoints } from './audit-checkpoints';
 import { AuditLog } from './audit-log';
@@ -8,12 +9,13 @@ import { AuditService } from './audit.service';
 
 /**
  * The audit chain: AuditLog for every feature module (global), the read endpoints, the worker
- * that appends the data plane's queued entries, and the checkpoints of its head outside Postgres.
+ * that appends the data plane's queued entries, the checkpoints of its head outside Postgres, and
+ * the periodic verification of the whole chain.
  */
 @Global()
 @Module({
   controllers: [AuditController],
-  providers: [AuditLog, AuditService, AuditQueueWorker, AuditCheckpoints],
+  providers: [AuditLog, AuditService, AuditQueueWorker, AuditCheckpoints, AuditChainMonitor],
   exports: [AuditLog, AuditService],
 })
 export class AuditModule {}

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { type AuditEntry } from '@switchboard/audit';
+import { type AuditEntry, type AuditVerifyResult, type CheckpointReading } from '@switchboard/audit';
 import {
   type AuditListQuery as RepositoryQuery,
   InvalidAuditCursorError,
@@ -90,9 +90,7 @@ export class AuditService {
    * (appended after the walk, so it is not part of it).
    */
   async verify(principal: Principal, origin: RequestOrigin): Promise<AuditVerifyView> {
-    const checkpoints = await this.checkpoints.readAll();
-    const result = await this.audit.repository.verify(undefined, { checkpoints });
-    const sources = checkpoints.map((reading) => reading.source);
+    const { result, sources } = await this.verifyChain();
     const view: AuditVerifyView = result.ok
       ? { ok: true, checked: result.count, headSeq: result.headSeq.toString(), checkpoints: sources }
       : {
@@ -121,6 +119,17 @@ export class AuditService {
       },
     });
     return view;
+  }
+
+  /**
+   * The walk verify() answers with, unrecorded: also the background check's (audit-chain-monitor.ts).
+   * The repository reads one page at a time and keeps only the last link, so the chain's length
+   * does not matter to memory.
+   */
+  async verifyChain(): Promise<{ result: AuditVerifyResult; sources: CheckpointReading['source'][] }> {
+    const checkpoints = await this.checkpoints.readAll();
+    const result = await this.audit.repository.verify(undefined, { checkpoints });
+    return { result, sources: checkpoints.map((reading) => reading.source) };
   }
 }
 

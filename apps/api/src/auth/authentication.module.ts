@@ -4,6 +4,7 @@ import { AccountController } from './account.controller';
 import { AccountService } from './account.service';
 import { LoginController } from './login.controller';
 import { LoginFailures } from './login-failures';
+import { LoginMetrics } from './login-metrics';
 import { LoginService } from './login.service';
 import { LoginThrottle } from './login-throttle';
 import { LogoutService } from './logout.service';
@@ -28,6 +29,7 @@ import { TotpService } from './totp.service';
   providers: [
     AccountService,
     LoginFailures,
+    LoginMetrics,
     LoginService,
     LoginThrottle,
     LogoutService,

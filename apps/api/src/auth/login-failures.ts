@@ -4,6 +4,7 @@ import { API_SECRETS } from '../app.tokens';
 import { AuditLog } from '../audit/audit-log';
 import { type ApiSecrets } from '../secrets';
 import { authAuditEntry, throttledEntries, typedUsernameDetails, usernameDigestKey } from './auth-audit';
+import { type LoginSurface, LoginMetrics } from './login-metrics';
 import { type LoginAttempt } from './login-throttle';
 import { type RequestOrigin } from './principal';
 
@@ -16,6 +17,8 @@ export interface LoginFailure {
   readonly reason: string;
   /** Where it happened: `panel` / `api` logins, or a re-authentication such as `password_change`. */
   readonly context: string;
+  /** Which front door the failure came through, for the lockout metric (re-authentications: console). */
+  readonly surface: LoginSurface;
   readonly origin: RequestOrigin;
 }
 
@@ -29,6 +32,7 @@ export class LoginFailures {
 
   constructor(
     private readonly audit: AuditLog,
+    private readonly metrics: LoginMetrics,
     @Inject(API_SECRETS) secrets: ApiSecrets,
   ) {
     this.usernameDigestKey = usernameDigestKey(secrets.auditKeyring);
@@ -36,6 +40,8 @@ export class LoginFailures {
 
   async record(attempt: LoginAttempt, failure: LoginFailure): Promise<void> {
     const locks = await attempt.failed();
+    // One lockout however many ladders (network, account, pair) this failure locked together.
+    if (locks.length > 0) this.metrics.lockout(failure.surface);
     const facts = { userId: failure.userId, origin: failure.origin };
     await this.audit.record(
       authAuditEntry(failure.action, {

@@ -125,6 +125,17 @@ return {ip[1], ip[2], account[1], account[2], pair[1], pair[2]}
 
 type Outcome = 'success' | 'failure' | 'neutral';
 
+/** The 429 of an attempt the ladders refused: `locked` by a lock, or `busy` with attempts in flight. */
+export class LoginThrottledException extends TooManyRequestsException {
+  constructor(
+    readonly reason: 'locked' | 'busy',
+    message: string,
+    retryAfterSeconds: number,
+  ) {
+    super(message, retryAfterSeconds);
+  }
+}
+
 /** One login attempt admitted by the throttle. Settle it exactly once; `release` is a safe default. */
 export class LoginAttempt {
   private settled = false;
@@ -182,13 +193,14 @@ export class LoginThrottle {
       this.config.LOGIN_LADDER_RESET_SECONDS * 1000,
     )) as [string, number];
     if (state === 'locked') {
-      throw new TooManyRequestsException(
+      throw new LoginThrottledException(
+        'locked',
         'Too many failed login attempts; try again later',
         Math.max(1, Math.ceil(waitMs / 1000)),
       );
     }
     if (state === 'busy') {
-      throw new TooManyRequestsException('Another login attempt is in progress; try again', 1);
+      throw new LoginThrottledException('busy', 'Another login attempt is in progress; try again', 1);
     }
     return new LoginAttempt((outcome) => this.finish(keys, outcome));
   }

@@ -14,7 +14,9 @@ import { type Clock } from '../time/clock';
 import { AccessTokens } from './access-tokens';
 import { authAuditEntry } from './auth-audit';
 import { BrowserSessions, type OpenedSession } from './browser-sessions';
+import { LoginFailedException } from './login-failed.exception';
 import { LoginFailures } from './login-failures';
+import { type LoginSurface, LoginMetrics, loginResultOf } from './login-metrics';
 import { type LoginAttempt, LoginThrottle } from './login-throttle';
 import { sha256 } from './opaque-token';
 import { PasswordHasher } from './password-hasher';
@@ -96,10 +98,32 @@ export class LoginService {
     private readonly spentMfaTokens: SpentMfaTokens,
     private readonly recoveryDigests: RecoveryCodeDigests,
     private readonly changes: ChangeRunner,
+    private readonly metrics: LoginMetrics,
     @Inject(API_CLOCK) private readonly clock: Clock,
   ) {}
 
-  async passwordLogin(input: PasswordLogin, context: LoginContext): Promise<LoginOutcome> {
+  passwordLogin(input: PasswordLogin, context: LoginContext): Promise<LoginOutcome> {
+    return this.counted(context, () => this.checkPassword(input, context));
+  }
+
+  mfaLogin(input: MfaLogin, context: LoginContext): Promise<LoginOutcome> {
+    return this.counted(context, () => this.checkSecondFactor(input, context));
+  }
+
+  /** Every login request is counted once, by how it ended (login-metrics.ts). */
+  private async counted(context: LoginContext, login: () => Promise<LoginOutcome>): Promise<LoginOutcome> {
+    const surface = loginSurfaceOf(context);
+    try {
+      const outcome = await login();
+      this.metrics.login(surface, outcome.kind === 'mfa_required' ? 'second_factor_required' : 'ok');
+      return outcome;
+    } catch (error) {
+      this.metrics.login(surface, loginResultOf(error));
+      throw error;
+    }
+  }
+
+  private async checkPassword(input: PasswordLogin, context: LoginContext): Promise<LoginOutcome> {
     const attempt = await this.throttle.begin({ ip: ipOf(context.origin), username: input.username });
     try {
       const user = await this.users.findByUsername(input.username);
@@ -115,9 +139,10 @@ export class LoginService {
           username: input.username,
           reason: user === null ? 'unknown_user' : user.disabled ? 'disabled' : 'bad_password',
           context: context.channel,
+          surface: loginSurfaceOf(context),
           origin: context.origin,
         });
-        throw new UnauthorizedException(BAD_CREDENTIALS);
+        throw new LoginFailedException('bad_credentials', BAD_CREDENTIALS);
       }
       this.assertChannel(user, context.channel);
       if (user.totpEnabled) {
@@ -129,8 +154,12 @@ export class LoginService {
     }
   }
 
-  async mfaLogin(input: MfaLogin, context: LoginContext): Promise<LoginOutcome> {
-    const claims = await this.accessTokens.verify(input.mfaToken, 'mfa');
+  private async checkSecondFactor(input: MfaLogin, context: LoginContext): Promise<LoginOutcome> {
+    const claims = await this.accessTokens.verify(input.mfaToken, 'mfa').catch((error: unknown) => {
+      throw error instanceof UnauthorizedException
+        ? new LoginFailedException('second_factor_failed', BAD_MFA_TOKEN)
+        : error;
+    });
     const { tokenId } = claims;
     const user = await this.users.findById(claims.sub);
     if (
@@ -140,7 +169,7 @@ export class LoginService {
       !user.totpEnabled ||
       claims.issuedAtMs < tokensIssuedBefore(user)
     ) {
-      throw new UnauthorizedException(BAD_MFA_TOKEN);
+      throw new LoginFailedException('second_factor_failed', BAD_MFA_TOKEN);
     }
     this.assertChannel(user, context.channel);
     const attempt = await this.throttle.begin({ ip: ipOf(context.origin), username: user.username });
@@ -211,7 +240,7 @@ export class LoginService {
         );
       }
       if (secondStep !== undefined && !(await this.spentMfaTokens.spend(secondStep.tokenId))) {
-        throw new UnauthorizedException(BAD_MFA_TOKEN);
+        throw new LoginFailedException('second_factor_failed', BAD_MFA_TOKEN);
       }
       const landed = await this.land(repositories, user, rememberMe, context);
       await repositories.credentials.recordLogin(user.id, now);
@@ -274,9 +303,10 @@ export class LoginService {
       username: user.username,
       reason,
       context: context.channel,
+      surface: loginSurfaceOf(context),
       origin: context.origin,
     });
-    throw new UnauthorizedException(BAD_CODE);
+    throw new LoginFailedException('second_factor_failed', BAD_CODE);
   }
 
   /** A correct password of a `pro` user still opens no console session (API only). */
@@ -295,6 +325,11 @@ export class LoginService {
 function orRefuse(outcome: LoginOutcome | null): LoginOutcome {
   if (outcome === null) throw new UnauthorizedException(BAD_CREDENTIALS);
   return outcome;
+}
+
+/** The RustDesk client's login is the one that names its client; every other is the operator API's. */
+function loginSurfaceOf(context: LoginContext): LoginSurface {
+  return context.client === undefined ? 'console' : 'client';
 }
 
 /** Fastify always knows the peer address; the fallback only keeps the ladder keyed if it did not. */

@@ -114,6 +114,7 @@ export class Reauthentication {
       username: user.username,
       reason,
       context: context.action,
+      surface: 'console',
       origin: context.origin,
     });
   }

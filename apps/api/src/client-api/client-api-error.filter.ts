@@ -4,6 +4,7 @@ import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { API_LOGGER } from '../app.tokens';
 import { retryAfterSeconds, toErrorResponse } from '../errors/error-response';
+import { noteOutage } from '../errors/outage-metrics';
 
 /**
  * Errors of the RustDesk client API as the client reads them: JSON `{error}` with a non-200 status,
@@ -45,6 +46,7 @@ export function sendClientApiError(
   result?: string,
 ): void {
   const { statusCode, message } = toErrorResponse(exception, request.id);
+  noteOutage(request, exception);
   if (statusCode >= 500) {
     logger.error({ err: exception, requestId: request.id, url: request.url }, 'client API request failed');
   }

@@ -1,6 +1,7 @@
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { toErrorResponse } from '../errors/error-response';
+import { noteOutage } from '../errors/outage-metrics';
 
 /**
  * Client paths whose answer the client prints verbatim (`rustdesk --assign`, src/core_main.rs): every
@@ -15,6 +16,7 @@ export function isPlainTextClientPath(url: string): boolean {
 
 export function sendPlainTextError(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { statusCode, message } = toErrorResponse(exception, request.id);
+  noteOutage(request, exception);
   if (reply.sent) return;
   void reply
     .status(statusCode)

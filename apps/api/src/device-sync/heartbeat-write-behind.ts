@@ -1,15 +1,10 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  type OnModuleInit,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DeviceSyncRepository, type HeartbeatWrite } from '@switchboard/data-access';
 import { type Logger } from '@switchboard/observability';
 
 import { API_LOGGER } from '../app.tokens';
 import { type Repositories } from '../database/repositories';
+import { DependencyUnavailableException } from '../errors/dependency-outage';
 
 /** How often buffered heartbeats are written (one statement per flush). */
 export const HEARTBEAT_FLUSH_INTERVAL_MS = 1_000;
@@ -48,7 +43,10 @@ export class HeartbeatWriteBehind implements OnModuleInit, BeforeApplicationShut
 
   record(write: HeartbeatWrite): void {
     if (this.buffer.size >= HEARTBEAT_BUFFER_LIMIT && !this.buffer.has(write.deviceRowId)) {
-      throw new ServiceUnavailableException('Heartbeats cannot be stored right now; try again shortly');
+      throw new DependencyUnavailableException(
+        'postgres',
+        'Heartbeats cannot be stored right now; try again shortly',
+      );
     }
     this.buffer.set(write.deviceRowId, write);
   }

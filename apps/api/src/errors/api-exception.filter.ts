@@ -8,6 +8,7 @@ import { isClientApiPath } from '../client-api/client-api-paths';
 import { isPlainTextClientPath, sendPlainTextError } from '../client-api/plain-text-errors';
 import { DeployErrorFilter, isDeployPath } from '../registration-tokens/deploy-error.filter';
 import { retryAfterSeconds, toErrorResponse } from './error-response';
+import { noteOutage } from './outage-metrics';
 
 /**
  * Every error, from a route or from Fastify itself, leaves as JSON `{ statusCode, error, message,
@@ -34,6 +35,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (isClientApiPath(request.url)) return this.clientApi.catch(exception, host);
     const reply = http.getResponse<FastifyReply>();
     const body = toErrorResponse(exception, request.id);
+    noteOutage(request, exception);
 
     if (body.statusCode >= 500) {
       this.logger.error(

@@ -4,11 +4,13 @@ import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 
 import { createUser, panelLogin, type TestUser } from '../../test/auth-helpers';
 import { startTestApp } from '../../test/api-test-harness';
+import { metricSample } from '../../test/metric-samples';
 import { OUTAGE_RETRY_AFTER_SECONDS } from './dependency-outage';
 
 // Postgres or Redis gone mid-flight: requests that need them answer 503 with Retry-After (not a 500
 // that reads like a bug), both on the operator API and on the RustDesk client API, and work again
-// once the service is back. Both are reached through proxies the test cuts.
+// once the service is back. Both are reached through proxies the test cuts. Each such 503 is counted
+// by dependency in switchboard_api_dependency_unavailable_total.
 describe('requests while a backing service is unreachable', () => {
   let database: TestDatabase;
   let app: NestFastifyApplication;
@@ -33,6 +35,16 @@ describe('requests while a backing service is unreachable', () => {
     await database?.drop();
   });
 
+  const unavailable = async (dependency: string) =>
+    (await metricSample(app, 'switchboard_api_dependency_unavailable_total', { dependency })) ?? NaN;
+  async function countedWhile(act: () => Promise<void>): Promise<Record<string, number>> {
+    const names = ['postgres', 'redis', 'unknown'];
+    const before = await Promise.all(names.map(unavailable));
+    await act();
+    const after = await Promise.all(names.map(unavailable));
+    return Object.fromEntries(names.map((name, i) => [name, (after[i] ?? NaN) - (before[i] ?? NaN)]));
+  }
+
   function deploy() {
     return app.inject({
       method: 'POST',
@@ -49,34 +61,42 @@ describe('requests while a backing service is unreachable', () => {
 
   it('answers 503 with Retry-After while Redis is down, and serves again once it is back', async () => {
     await redis.cut();
+    let counted: Record<string, number> = {};
     try {
-      const login = await panelLogin(app, admin);
-      expect(login.statusCode).toBe(503);
-      expect(login.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
-      expect(login.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
-      expect(login.json().message).toMatch(/temporarily unavailable/);
+      counted = await countedWhile(async () => {
+        const login = await panelLogin(app, admin);
+        expect(login.statusCode).toBe(503);
+        expect(login.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
+        expect(login.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+        expect(login.json().message).toMatch(/temporarily unavailable/);
 
-      const deployed = await deploy();
-      expect(deployed.statusCode).toBe(503);
-      expect(deployed.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
-      expect(deployed.json()).toEqual({ error: expect.stringMatching(/temporarily unavailable/) });
+        const deployed = await deploy();
+        expect(deployed.statusCode).toBe(503);
+        expect(deployed.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
+        expect(deployed.json()).toEqual({ error: expect.stringMatching(/temporarily unavailable/) });
+      });
     } finally {
       await redis.restore();
     }
+    expect(counted).toEqual({ postgres: 0, redis: 2, unknown: 0 });
     await expectEventually(async () => (await panelLogin(app, admin)).statusCode === 200);
   });
 
   it('answers 503 with Retry-After while Postgres is down, and serves again once it is back', async () => {
     await postgres.cut();
+    let counted: Record<string, number> = {};
     try {
-      const login = await panelLogin(app, admin);
-      expect(login.statusCode).toBe(503);
-      expect(login.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
-      // Whatever the driver said (addresses, SQL) stays in the log.
-      expect(login.body).not.toMatch(/127\.0\.0\.1|5432|ECONN|terminated/);
+      counted = await countedWhile(async () => {
+        const login = await panelLogin(app, admin);
+        expect(login.statusCode).toBe(503);
+        expect(login.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
+        // Whatever the driver said (addresses, SQL) stays in the log.
+        expect(login.body).not.toMatch(/127\.0\.0\.1|5432|ECONN|terminated/);
+      });
     } finally {
       await postgres.restore();
     }
+    expect(counted).toEqual({ postgres: 1, redis: 0, unknown: 0 });
     await expectEventually(async () => (await panelLogin(app, admin)).statusCode === 200);
   });
 
@@ -84,8 +104,11 @@ describe('requests while a backing service is unreachable', () => {
     await postgres.cut();
     await redis.cut();
     try {
-      const response = await app.inject({ method: 'GET', url: '/api/v1/no-such-route' });
-      expect(response.statusCode).toBe(404);
+      const counted = await countedWhile(async () => {
+        const response = await app.inject({ method: 'GET', url: '/api/v1/no-such-route' });
+        expect(response.statusCode).toBe(404);
+      });
+      expect(counted).toEqual({ postgres: 0, redis: 0, unknown: 0 });
     } finally {
       await postgres.restore();
       await redis.restore();

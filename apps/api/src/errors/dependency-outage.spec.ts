@@ -1,6 +1,11 @@
 import { BadRequestException } from '@nestjs/common';
 
-import { isDependencyOutage, OUTAGE_RETRY_AFTER_SECONDS } from './dependency-outage';
+import {
+  DependencyUnavailableException,
+  isDependencyOutage,
+  OUTAGE_RETRY_AFTER_SECONDS,
+  outageDependency,
+} from './dependency-outage';
 import { retryAfterSeconds, toErrorResponse } from './error-response';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
@@ -45,6 +50,26 @@ describe('isDependencyOutage', () => {
     const looping: Error & { cause?: unknown } = new Error('a');
     looping.cause = looping;
     expect(isDependencyOutage(looping)).toBe(false);
+  });
+});
+
+describe('outageDependency', () => {
+  it.each([
+    ['the adapter', adapterError({ kind: 'DatabaseNotReachable' }), 'postgres'],
+    ["Prisma's pool timeout", Object.assign(new Error('Timed out'), { code: 'P2024' }), 'postgres'],
+    ['pg losing a connection', new Error('Connection terminated unexpectedly'), 'postgres'],
+    [
+      'ioredis giving up',
+      Object.assign(new Error('Reached the max retries'), { name: 'MaxRetriesPerRequestError' }),
+      'redis',
+    ],
+    ['ioredis, wrapped', new Error('query failed', { cause: new Error('Connection is closed.') }), 'redis'],
+    ['a bare socket error', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'unknown'],
+    ['a 503 naming its dependency', new DependencyUnavailableException('redis', 'try again'), 'redis'],
+    ['a bug', new TypeError('nope'), undefined],
+    ['a SQL error', adapterError({ kind: 'postgres', originalCode: '42P01' }), undefined],
+  ])('places %s', (_name, error, dependency) => {
+    expect(outageDependency(error)).toBe(dependency);
   });
 });
 

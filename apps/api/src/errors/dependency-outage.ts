@@ -1,6 +1,24 @@
 // Telling "Postgres or Redis is unreachable right now" from a bug, so a request that failed for the
 // first reason answers 503 with Retry-After (clients and load balancers retry) instead of a 500.
 
+import { ServiceUnavailableException } from '@nestjs/common';
+
+/** The backing services whose outage the api answers with 503 (`unknown`: an outage we cannot place). */
+export type Dependency = 'postgres' | 'redis';
+
+/**
+ * A 503 a service raises itself when a dependency failed it (a write-behind buffer full while Postgres
+ * is down, a Redis write that did not happen), so the outage metric knows which one.
+ */
+export class DependencyUnavailableException extends ServiceUnavailableException {
+  constructor(
+    readonly dependency: Dependency,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** What a client is told to wait before retrying a request that met an outage. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
@@ -63,6 +81,32 @@ export function isDependencyOutage(error: unknown): boolean {
     current = (current as ErrorFields).cause;
   }
   return false;
+}
+
+/**
+ * Which dependency an outage (isDependencyOutage) is of, from the first error in the cause chain
+ * that says: Prisma's and pg's errors are Postgres, ioredis's are Redis. `unknown` for an outage
+ * only a bare socket error describes; undefined when `error` is no outage at all.
+ */
+export function outageDependency(error: unknown): Dependency | 'unknown' | undefined {
+  if (error instanceof DependencyUnavailableException) return error.dependency;
+  if (!isDependencyOutage(error)) return undefined;
+  for (let current = error, depth = 0; current instanceof Object && depth < 5; depth++) {
+    const dependency = dependencyNamedBy(current);
+    if (dependency !== undefined) return dependency;
+    current = (current as ErrorFields).cause;
+  }
+  return 'unknown';
+}
+
+function dependencyNamedBy(error: object): Dependency | undefined {
+  const { name, message, code } = error as ErrorFields;
+  if (driverAdapterCause(error) !== undefined) return 'postgres';
+  if (typeof code === 'string' && UNREACHABLE_PRISMA_CODES.has(code)) return 'postgres';
+  if (typeof name === 'string' && name.startsWith('PrismaClient')) return 'postgres';
+  if (typeof message === 'string' && message.startsWith('Connection terminated')) return 'postgres';
+  if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.') return 'redis';
+  return undefined;
 }
 
 function describesOutage(error: object): boolean {

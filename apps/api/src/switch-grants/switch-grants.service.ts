@@ -1,4 +1,4 @@
-import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { verifyDetached } from '@switchboard/crypto';
 import { DeviceAdminRepository } from '@switchboard/data-access';
 
@@ -7,6 +7,7 @@ import { AuditLog } from '../audit/audit-log';
 import { type RequestOrigin } from '../auth/principal';
 import { type ApiConfig } from '../config';
 import { type Repositories } from '../database/repositories';
+import { DependencyUnavailableException } from '../errors/dependency-outage';
 import { RedisConnection } from '../redis/redis.connection';
 import { type Clock } from '../time/clock';
 import { type SwitchGrantBody } from './switch-grant.dto';
@@ -75,7 +76,7 @@ export class SwitchGrantsService {
         SWITCH_GRANT_TTL_SECONDS,
       );
     } catch {
-      throw new ServiceUnavailableException('Temporarily unable to record the grant; try again');
+      throw new DependencyUnavailableException('redis', 'Temporarily unable to record the grant; try again');
     }
     return { accepted: true };
   }
