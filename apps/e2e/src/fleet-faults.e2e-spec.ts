@@ -335,6 +335,15 @@ describeWithServers(
       await until('signal ready after Redis returns', signalReady, RECOVERY_DEADLINE_MS);
       figures['redisSignalReadyMs'] = since(backAt);
 
+      // The lax relay resynchronised with a Redis that came back empty: it must keep the denials it
+      // held (the ban made before the outage), not take the empty set at its word.
+      await until(
+        'the lax relay resynchronised after the reconnect',
+        async () => (await laxRelay.metric('switchboard_events_resyncs_total', { reason: 'reconnect' })) >= 1,
+        RECOVERY_DEADLINE_MS,
+      );
+      expect(await relayServes(laxRelay, bannedBefore.id)).toBe(false);
+
       // Resynchronised: every ban Postgres holds is enforced, the one Redis never heard of included.
       for (const machine of [bannedBefore, bannedDuring]) {
         expect({ id: machine.id, outcome: await registerAgain(machine) }).toEqual({

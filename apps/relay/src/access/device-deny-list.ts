@@ -44,6 +44,9 @@ export const DENY_SET_REFRESH_MS = 10_000;
  */
 export const UNCHANGED_REBUILD_TRUSTED_AFTER_MS = 60_000;
 
+/** While a rebuild is awaited the set is read this often, so what it gains reaches the relay soon. */
+const AWAITING_REBUILD_REFRESH_MS = 1_000;
+
 /**
  * The relay's in-memory copy of the deny set (docs/architecture.md "Ban / revoke"), so a check never
  * waits on Redis. It is reloaded in full from the Redis set on every resync of the event stream
@@ -99,7 +102,14 @@ export class DeviceDenyList implements DeviceAccess {
       }),
     ];
     if (options.refreshMs !== undefined) {
-      this.refreshTimer = setInterval(() => void this.refresh(), options.refreshMs);
+      const refreshMs = options.refreshMs;
+      let lastRefresh = this.clock();
+      const tick = () => {
+        if (this.awaitedRebuild === undefined && this.clock() - lastRefresh < refreshMs) return;
+        lastRefresh = this.clock();
+        void this.refresh();
+      };
+      this.refreshTimer = setInterval(tick, Math.min(refreshMs, AWAITING_REBUILD_REFRESH_MS));
       this.refreshTimer.unref();
     }
   }
