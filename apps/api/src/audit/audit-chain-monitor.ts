@@ -24,6 +24,9 @@ const SHARED_READ_TIMEOUT_MS = 500;
 
 export type MonitorRun = 'verified' | 'skipped' | 'failed';
 
+/** Soon enough for a new install's dashboard, late enough to stay out of the start's own work. */
+const FIRST_TURN_AFTER_MS = 30_000;
+
 export function auditVerifyKeys(redisKeyPrefix: string): { lock: string; result: string } {
   return { lock: `${redisKeyPrefix}:audit-verify:lock`, result: `${redisKeyPrefix}:audit-verify:result` };
 }
@@ -39,9 +42,10 @@ export function auditVerifyKeys(redisKeyPrefix: string): { lock: string; result:
  * That keeps the gauges the same on every replica and fresh on one whose timer never wins, at the
  * cost of one GET per scrape; the chain is walked once per interval however many replicas run.
  *
- * The first run is one interval after the start, not at it: a rolling restart must not walk a large
- * chain once per new pod (the lock's expiry still spaces the runs), and the shared result carries
- * the gauges across restarts.
+ * The first turn comes FIRST_TURN_AFTER_MS after the start (or one interval, if shorter), so a new
+ * install has a result within a minute; a rolling restart still walks the chain at most once per
+ * interval, since a pod whose first turn finds the lock taken skips it, and the shared result
+ * carries the gauges across restarts.
  *
  * A run never throws: Postgres or Redis down fails it (logged), and the gauges keep the last result.
  */
@@ -76,7 +80,16 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
   onApplicationBootstrap(): void {
     const intervalSeconds = this.config.AUDIT_VERIFY_INTERVAL_SECONDS;
     if (intervalSeconds === 0) return;
-    this.timer = setInterval(() => void this.run(), intervalSeconds * 1000);
+    const intervalMs = intervalSeconds * 1000;
+    this.timer = setTimeout(
+      () => {
+        if (this.stopping) return;
+        void this.run();
+        this.timer = setInterval(() => void this.run(), intervalMs);
+        this.timer.unref();
+      },
+      Math.min(intervalMs, FIRST_TURN_AFTER_MS),
+    );
     this.timer.unref();
   }
 
@@ -84,7 +97,7 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
     // A run in flight is not awaited: a long walk would outlast SHUTDOWN_TIMEOUT_MS. Closing Prisma
     // fails it, and `stopping` keeps that failure from being reported as one.
     this.stopping = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer); // the first turn's timeout or the interval after it: Node clears either
   }
 
   /** One turn of the timer (also what tests drive): at most one run at a time on this replica. */
