@@ -239,7 +239,10 @@ async function registerPeers(
   const lagSampler = setInterval(() => {
     scrapeMetrics(signal.metricsPort).then(
       (samples) =>
-        (maxLagSeconds = Math.max(maxLagSeconds, metricSum(samples, 'switchboard_nodejs_eventloop_lag_max_seconds'))),
+        (maxLagSeconds = Math.max(
+          maxLagSeconds,
+          metricSum(samples, 'switchboard_nodejs_eventloop_lag_max_seconds'),
+        )),
       () => undefined,
     );
   }, 1_000);
@@ -266,7 +269,10 @@ async function registerPeers(
     { kind: 'register', ok: 0, retries: 0, unanswered: 0, refused: {} },
   );
   // The peer map is what counts: an answer can be lost while the request still registered the peer.
-  const registered = metricSum(await scrapeMetrics(signal.metricsPort), 'switchboard_signal_peers_registered');
+  const registered = metricSum(
+    await scrapeMetrics(signal.metricsPort),
+    'switchboard_signal_peers_registered',
+  );
   if (registered !== to) {
     const denials = signal
       .output()
@@ -294,7 +300,10 @@ function describeRegistration(peers: number, registration: Registration): string
 async function writesDrained(signal: SignalProcess): Promise<number> {
   const started = performance.now();
   for (;;) {
-    const pending = metricSum(await scrapeMetrics(signal.metricsPort), 'switchboard_signal_device_writes_pending');
+    const pending = metricSum(
+      await scrapeMetrics(signal.metricsPort),
+      'switchboard_signal_device_writes_pending',
+    );
     if (pending === 0) return (performance.now() - started) / 1000;
     await sleep(500);
   }

@@ -128,7 +128,8 @@ async function waitForSignalToSeeRelay(signal: SignalProcess): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const text = await (await fetch(`http://127.0.0.1:${signal.metricsPort}/metrics`)).text();
-    if (Number(/^switchboard_signal_relay_nodes_live(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0) >= 1) return;
+    if (Number(/^switchboard_signal_relay_nodes_live(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0) >= 1)
+      return;
     if (Date.now() > deadline) throw new Error(`signal never saw the relay:\n${signal.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

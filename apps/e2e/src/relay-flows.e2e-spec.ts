@@ -187,7 +187,9 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
     );
     await Promise.all(ends.map((end) => end.closed));
     for (const end of ends) await expect(end.nextFrame(100)).rejects.toBeInstanceOf(LinkClosedError);
-    expect(await relay.metric('switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(refusedBefore + 2);
+    expect(await relay.metric('switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(
+      refusedBefore + 2,
+    );
   }, 60_000);
 
   it('a uuid signal never brokered is refused by the relay, silently', async () => {
@@ -200,7 +202,9 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
     });
     await link.closed;
     await expect(link.nextFrame(100)).rejects.toBeInstanceOf(LinkClosedError);
-    expect(await relay.metric('switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await relay.metric('switchboard_relay_refusals_total', { reason: 'no-ticket' }),
+    ).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
   it('a ban cuts the live relayed session carrying the device', async () => {
@@ -231,7 +235,8 @@ describe('relay flows (real signal and relay processes, reference RustDesk peers
       session.controller.link.close();
     }
     expect([...used.keys()].sort()).toEqual(relays.map((relay) => relay.address).sort());
-    for (const relay of relays) expect(await relay.metric('switchboard_relay_pairs_total')).toBeGreaterThanOrEqual(1);
+    for (const relay of relays)
+      expect(await relay.metric('switchboard_relay_pairs_total')).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it('stopping one relay drains it: it leaves the registry, its live session runs on, the other takes new ones', async () => {

@@ -141,7 +141,10 @@ describe('signal access: bans on live links and admission policies (real signal 
       const link = await registeredLink(fleet, device, 'tcp');
       await api.waitForDevice(device.id);
       await cutLatency(link, () => api.ban(device.id));
-      const rejectedBefore = await metricValue(signal.metricsPort, 'switchboard_events_rejected_frames_total');
+      const rejectedBefore = await metricValue(
+        signal.metricsPort,
+        'switchboard_events_rejected_frames_total',
+      );
 
       await api.forge('DeviceUnbanned', { deviceId: device.id, actor: 'attacker' });
       await api.announceOnly('DeviceUnbanned', { deviceId: device.id, actor: 'replayed' });
@@ -468,9 +471,9 @@ describe('signal access: bans on live links and admission policies (real signal 
     }
 
     it('token: an id nobody deployed is refused and not recorded; once deployed it registers, and no other machine may take its id', async () => {
-      expect(await metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy: 'token' })).toBe(
-        1,
-      );
+      expect(
+        await metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy: 'token' }),
+      ).toBe(1);
       expect(await registration(fleet, deployed, 'tcp')).toEqual(refusedNotDeployed());
       expect(await registration(fleet, newMachine(deployed.id), 'udp')).toEqual(refusedNotDeployed());
       await expectNonexistent(fleet, deployed.id);
@@ -543,7 +546,9 @@ describe('signal access: bans on live links and admission policies (real signal 
       await api.loseNextSequenceNumber();
       await api.unban(newcomer.id);
       await waitUntil(reloads, (count) => count > before, 10_000, 'reload after the gap');
-      expect(await metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy: 'open' })).toBe(1);
+      expect(
+        await metricValue(signal.metricsPort, 'switchboard_signal_registration_policy', { policy: 'open' }),
+      ).toBe(1);
       expect(await registration(fleet, newMachine(), 'udp')).toEqual(answered(OK));
     });
   });

@@ -125,7 +125,8 @@ describe('signal under fuzzing (real signal process, every transport)', () => {
     // The UDP fuzz goes at the server's pace (fuzzUdp's probes), so next to nothing is dropped on the
     // way: the datagrams were handled, not lost in a full receive buffer.
     const afterFuzz = await scrapeMetrics(signal.metricsPort);
-    const datagramsReceived = metricSum(afterFuzz, 'switchboard_signal_datagrams_received_total') - datagramsBefore;
+    const datagramsReceived =
+      metricSum(afterFuzz, 'switchboard_signal_datagrams_received_total') - datagramsBefore;
     expect(datagramsReceived).toBeGreaterThanOrEqual(result.udp.sent * 0.95);
 
     // Connections that never send are closed by the server once its first-message timeout passes,

@@ -145,7 +145,9 @@ describe('relay node (real sockets, real Redis)', () => {
       const stranger = await join(relay, 'tcp', { uuid: randomUUID() });
       await stranger.closed;
       expect(stranger.received).toBe(0);
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(1);
+      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(
+        1,
+      );
 
       const uuid = randomUUID();
       await fixture.ticket(uuid);
@@ -157,7 +159,9 @@ describe('relay node (real sockets, real Redis)', () => {
       // The ticket was spent by the pair: the same uuid cannot open a second session.
       const replay = await join(relay, 'tcp', { uuid });
       await replay.closed;
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(2);
+      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(
+        2,
+      );
     });
 
     it('strict: an end that reaches the relay before signal’s ticket is in Redis is admitted once it lands', async () => {
@@ -206,7 +210,9 @@ describe('relay node (real sockets, real Redis)', () => {
       await Promise.all(ends.map((end) => end.closed));
       expect(ends.map((end) => end.received)).toEqual([0, 0, 0, 0]);
       expect(await metric(relay.registry, 'switchboard_relay_pairs_total')).toBe(0);
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(4);
+      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'no-ticket' })).toBe(
+        4,
+      );
       expect(
         await metric(relay.registry, 'switchboard_tickets_refused_total', { reason: 'forged' }),
       ).toBeGreaterThan(0);
@@ -226,7 +232,9 @@ describe('relay node (real sockets, real Redis)', () => {
 
       const elsewhere = await join(other, 'tcp', { uuid, localAddress: '127.0.0.3' });
       await elsewhere.closed;
-      expect(await metric(other.registry, 'switchboard_relay_refusals_total', { reason: 'wrong-relay' })).toBe(1);
+      expect(
+        await metric(other.registry, 'switchboard_relay_refusals_total', { reason: 'wrong-relay' }),
+      ).toBe(1);
 
       const stranger = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.4' });
       await stranger.closed;
@@ -235,7 +243,9 @@ describe('relay node (real sockets, real Redis)', () => {
       // A second connection from A's side cannot take B's place.
       const twin = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.2' });
       await twin.closed;
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'wrong-address' })).toBe(2);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'wrong-address' }),
+      ).toBe(2);
 
       const b = await join(relay, 'ws', { uuid, localAddress: '127.0.0.3' });
       await b.sendFrame(Buffer.from('from B'));
@@ -261,8 +271,12 @@ describe('relay node (real sockets, real Redis)', () => {
       const empty = await join(relay, 'ws', { uuid: '', licenceKey: 'the-key' });
       await Promise.all([wrong.closed, empty.closed]);
       expect([wrong.received, empty.received]).toEqual([0, 0]);
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'licence-mismatch' })).toBe(1);
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'empty-uuid' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'licence-mismatch' }),
+      ).toBe(1);
+      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'empty-uuid' })).toBe(
+        1,
+      );
       const b = await join(relay, 'tcp', { uuid, licenceKey: 'the-key' });
       const a = await join(relay, 'tcp', { uuid, licenceKey: 'the-key' });
       await b.sendFrame(Buffer.from('ok'));
@@ -284,20 +298,27 @@ describe('relay node (real sockets, real Redis)', () => {
       await fixture.publisher.publish('DeviceBanned', { deviceId: '666666666', actor: 'test' });
       await Promise.all([a.closed, b.closed]);
       expect(Date.now() - started).toBeLessThan(1_000);
-      expect(await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'denied' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'denied' }),
+      ).toBe(1);
 
       const again = randomUUID();
       await fixture.ticket(again, ['555555555', '666666666']);
       const refused = await join(relay, 'tcp', { uuid: again });
       await refused.closed;
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' }),
+      ).toBe(1);
 
       // Unbanned, and the api took it out of the set: sessions with it open again.
       await fixture.lists.allowDevices(['666666666']);
       await fixture.publisher.publish('DeviceUnbanned', { deviceId: '666666666', actor: 'test' });
       const third = randomUUID();
       await fixture.ticket(third, ['555555555', '666666666']);
-      await waitFor(async () => (await metric(relay.registry, 'switchboard_relay_denied_devices')) === 0, 'the unban');
+      await waitFor(
+        async () => (await metric(relay.registry, 'switchboard_relay_denied_devices')) === 0,
+        'the unban',
+      );
       const b3 = await join(relay, 'tcp', { uuid: third });
       const a3 = await join(relay, 'tcp', { uuid: third });
       await a3.sendFrame(Buffer.from('back'));
@@ -331,7 +352,9 @@ describe('relay node (real sockets, real Redis)', () => {
       await fixture.ticket(uuid, ['700000001']);
       const refused = await join(relay, 'tcp', { uuid });
       await refused.closed;
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' }),
+      ).toBe(1);
     });
 
     it('loads the deny set at start and after a gap in the events, cutting what the lost event carried', async () => {
@@ -341,7 +364,9 @@ describe('relay node (real sockets, real Redis)', () => {
       await fixture.ticket(uuid, ['800000001']);
       const refused = await join(relay, 'tcp', { uuid });
       await refused.closed;
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'denied-device' }),
+      ).toBe(1);
 
       const live = randomUUID();
       await fixture.ticket(live, ['800000002']);
@@ -385,7 +410,9 @@ describe('relay node (real sockets, real Redis)', () => {
       await Promise.all([a.closed, b.closed]);
       expect(Date.now() - quietSince).toBeGreaterThanOrEqual(350);
       expect(b.received).toBe(6 * 'tick'.length);
-      expect(await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'idle' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'idle' }),
+      ).toBe(1);
     });
   });
 
@@ -406,7 +433,9 @@ describe('relay node (real sockets, real Redis)', () => {
       // least ~2.4 s however fast the machine, while unthrottled it takes milliseconds.
       expect(seconds).toBeGreaterThan(2);
       expect(seconds).toBeLessThan(6);
-      expect(await metric(relay.registry, 'switchboard_relay_sessions_throttled_total', { limit: 'single' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_sessions_throttled_total', { limit: 'single' }),
+      ).toBe(1);
     });
 
     it('a blacklisted IP (managed in Redis) runs at LIMIT_SPEED', async () => {
@@ -423,9 +452,9 @@ describe('relay node (real sockets, real Redis)', () => {
       expect(await b.receive(2 * MiB)).toBe(await sent);
       // 2 MiB at 1 MiB/s, less the burst and the last read: ~1.4 s at the least, milliseconds unthrottled.
       expect((Date.now() - started) / 1000).toBeGreaterThan(1);
-      expect(await metric(relay.registry, 'switchboard_relay_sessions_throttled_total', { limit: 'limit-speed' })).toBe(
-        1,
-      );
+      expect(
+        await metric(relay.registry, 'switchboard_relay_sessions_throttled_total', { limit: 'limit-speed' }),
+      ).toBe(1);
     });
 
     it('picks up edits of blocklist.txt while running: an added IP is cut and refused, a removed one let in', async () => {
@@ -442,10 +471,14 @@ describe('relay node (real sockets, real Redis)', () => {
         await writeFile(joinPath(directory, 'blocklist.tmp'), '127.0.0.10 abuse\n');
         await rename(joinPath(directory, 'blocklist.tmp'), joinPath(directory, 'blocklist.txt'));
         await Promise.all([a.closed, b.closed]);
-        expect(await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'blocklist' })).toBe(1);
+        expect(
+          await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'blocklist' }),
+        ).toBe(1);
         const refused = await join(relay, 'tcp', { uuid: randomUUID(), localAddress: '127.0.0.10' });
         await refused.closed;
-        expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+        expect(
+          await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' }),
+        ).toBe(1);
 
         await writeFile(joinPath(directory, 'blocklist.txt'), '127.0.0.99\n');
         const again = randomUUID();
@@ -470,7 +503,9 @@ describe('relay node (real sockets, real Redis)', () => {
       await fixture.ticket(uuid, undefined, { answererIp: '127.0.0.9' });
       const blocked = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.8' });
       await blocked.closed;
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' })).toBe(1);
+      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'blocklist' })).toBe(
+        1,
+      );
 
       const b = await join(relay, 'tcp', { uuid, localAddress: '127.0.0.9' });
       const a = await join(relay, 'ws', { uuid });
@@ -484,7 +519,9 @@ describe('relay node (real sockets, real Redis)', () => {
       });
       await Promise.all([a.closed, b.closed]);
       expect(Date.now() - started).toBeLessThan(1_000);
-      expect(await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'blocklist' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_sessions_closed_total', { reason: 'blocklist' }),
+      ).toBe(1);
     });
 
     it('backpressure: a reader that stops reading stalls the writer; nothing piles up in the relay', async () => {
@@ -531,8 +568,12 @@ describe('relay node (real sockets, real Redis)', () => {
       for (const socket of [garbage, huge]) socket.on('data', (chunk: Buffer) => received.push(chunk));
       await Promise.all([once(garbage, 'close'), once(huge, 'close')]);
       expect(received).toEqual([]);
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'not-request-relay' })).toBe(1);
-      expect(await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'frame-too-large' })).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'not-request-relay' }),
+      ).toBe(1);
+      expect(
+        await metric(relay.registry, 'switchboard_relay_refusals_total', { reason: 'frame-too-large' }),
+      ).toBe(1);
 
       const a = await join(relay, 'tcp', { uuid });
       await a.sendFrame(Buffer.from('fine'));

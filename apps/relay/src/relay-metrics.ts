@@ -95,7 +95,10 @@ export function createRelayMetrics(registry: Registry) {
 }
 
 /** The node's size and state, read on scrape: the dashboard's load per node is sessions / capacity. */
-export function createRelayNodeMetrics(registry: Registry, node: { capacity: number; draining: () => boolean }) {
+export function createRelayNodeMetrics(
+  registry: Registry,
+  node: { capacity: number; draining: () => boolean },
+) {
   new Gauge({
     name: 'switchboard_relay_sessions_capacity',
     help: 'Sessions this node is sized for (RELAY_CAPACITY), as announced to signal',

@@ -192,7 +192,9 @@ describe('RelayServer over real sockets', () => {
       socket.once('close', () => closed.add(socket));
     }
     await until(() => closed.size === 20 - cap);
-    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'connection-cap' })).toBe(20 - cap);
+    expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'connection-cap' })).toBe(
+      20 - cap,
+    );
     const overWs = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/`, {
       localAddress: '127.0.3.99',
     });

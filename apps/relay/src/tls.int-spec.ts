@@ -218,7 +218,9 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       async () => (await metric(registry, 'switchboard_tls_handshakes_total', { result: 'timeout' })) === 1,
     );
     expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'failed' })).toBe(1);
-    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' })).toBe(0);
+    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' })).toBe(
+      0,
+    );
   });
 
   it('without TLS options both ports stay plain: a ClientHello is just a bad first frame', async () => {
@@ -289,7 +291,9 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       });
       await once(socket, 'secureConnect');
       socket.destroy();
-      expect(await metric(registry, 'switchboard_tls_unknown_server_names_total', { listener: 'tcp' })).toBe(1);
+      expect(await metric(registry, 'switchboard_tls_unknown_server_names_total', { listener: 'tcp' })).toBe(
+        1,
+      );
     });
 
     it('1,000 handshakes from one IP: the per-IP cap closes the excess before any handshake; another client still pairs', async () => {
@@ -317,7 +321,9 @@ describe('relay listeners with TLS (real sockets, throwaway CA)', () => {
       }
       const results = await Promise.all(outcomes);
       expect(results.filter((result) => result === 'open')).toHaveLength(cap);
-      expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'per-ip-limit' })).toBe(1_000 - cap);
+      expect(await metric(registry, 'switchboard_relay_refusals_total', { reason: 'per-ip-limit' })).toBe(
+        1_000 - cap,
+      );
       expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'ok' })).toBe(cap);
 
       const uuid = randomUUID();

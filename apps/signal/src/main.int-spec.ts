@@ -274,9 +274,9 @@ describe('signal process', () => {
       wss.close();
       const expiry = await metricValue(metrics, /^switchboard_tls_certificate_expiry_timestamp_seconds /);
       expect(expiry).toBeGreaterThan(Date.now() / 1000);
-      expect(await metricValue(metrics, /^switchboard_tls_handshakes_total\{.*listener="ws".*result="ok"/)).toBe(
-        1,
-      );
+      expect(
+        await metricValue(metrics, /^switchboard_tls_handshakes_total\{.*listener="ws".*result="ok"/),
+      ).toBe(1);
       expect((await stop(service)).code).toBe(0);
     } finally {
       await ca.dispose();

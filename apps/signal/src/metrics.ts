@@ -200,8 +200,16 @@ export class SignalMetrics {
       'Peers registered within the online window or on a live link',
       sources.peersOnline,
     );
-    gauge('switchboard_signal_registration_links', 'Live TCP/WebSocket registration links (keep-alive)', sources.links);
-    gauge('switchboard_signal_punch_map_entries', 'Requesters waiting for their peer to answer', sources.punchEntries);
+    gauge(
+      'switchboard_signal_registration_links',
+      'Live TCP/WebSocket registration links (keep-alive)',
+      sources.links,
+    );
+    gauge(
+      'switchboard_signal_punch_map_entries',
+      'Requesters waiting for their peer to answer',
+      sources.punchEntries,
+    );
   }
 
   message(transport: Transport, type: RendezvousCase): void {

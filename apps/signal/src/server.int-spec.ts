@@ -73,8 +73,12 @@ describe('SignalServer over real sockets', () => {
     const main = await tcpClient(server.addresses.tcp.port);
     const natTest = await tcpClient(server.addresses.natTest.port);
     await until(() => core.openConnections === 2);
-    expect(await metric(registry, 'switchboard_signal_connections_accepted_total', { listener: 'tcp' })).toBe(1);
-    expect(await metric(registry, 'switchboard_signal_connections_accepted_total', { listener: 'nat-test' })).toBe(1);
+    expect(await metric(registry, 'switchboard_signal_connections_accepted_total', { listener: 'tcp' })).toBe(
+      1,
+    );
+    expect(
+      await metric(registry, 'switchboard_signal_connections_accepted_total', { listener: 'nat-test' }),
+    ).toBe(1);
     main.destroy();
     natTest.destroy();
   });
@@ -84,7 +88,9 @@ describe('SignalServer over real sockets', () => {
     const closed = once(socket, 'close');
     socket.write(encodeFrameHeader(1 << 20));
     await closed;
-    expect(await metric(registry, 'switchboard_signal_connections_closed_total', { reason: 'frame-too-large' })).toBe(1);
+    expect(
+      await metric(registry, 'switchboard_signal_connections_closed_total', { reason: 'frame-too-large' }),
+    ).toBe(1);
   });
 
   it('closes an idle TCP client after the message timeout', async () => {
@@ -122,7 +128,9 @@ describe('SignalServer over real sockets', () => {
   it('accepts WebSocket clients on any path and frames their binary messages', async () => {
     const client = new WebSocket(`ws://127.0.0.1:${server.addresses.ws.port}/ws/id`);
     await once(client, 'open');
-    await until(async () => (await metric(registry, 'switchboard_signal_connections_open', { listener: 'ws' })) === 1);
+    await until(
+      async () => (await metric(registry, 'switchboard_signal_connections_open', { listener: 'ws' })) === 1,
+    );
     const closed = once(client, 'close');
     client.send('text is ignored');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -130,9 +138,9 @@ describe('SignalServer over real sockets', () => {
     // RegisterPeer is UDP-only: recognised, then the connection is closed.
     client.send(Buffer.from('320b0a09313233343536373839', 'hex'));
     await closed;
-    expect(await metric(registry, 'switchboard_signal_messages_total', { transport: 'ws', type: 'registerPeer' })).toBe(
-      1,
-    );
+    expect(
+      await metric(registry, 'switchboard_signal_messages_total', { transport: 'ws', type: 'registerPeer' }),
+    ).toBe(1);
     expect(
       await metric(registry, 'switchboard_signal_connections_closed_total', {
         listener: 'ws',
@@ -265,7 +273,9 @@ describe('SignalServer WebSocket port before the upgrade', () => {
     // Beyond the cap the server closes at once, long before any timeout.
     await until(() => silent.filter((socket) => socket.closedAt !== undefined).length === 10);
     expect(Date.now() - started).toBeLessThan(upgradeTimeoutMs);
-    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(10);
+    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(
+      10,
+    );
     // The capped address gets no WebSocket either; another address is unaffected.
     expect(await registersOverWebSocket('127.0.0.5', 'capped01')).toBe(false);
     expect(await registersOverWebSocket('127.0.0.6', 'other001')).toBe(true);
@@ -311,7 +321,9 @@ describe('SignalServer WebSocket port before the upgrade', () => {
       clients.push(socket);
     }
     expect(clients.every((socket) => socket.readyState === WebSocket.OPEN)).toBe(true);
-    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(0);
+    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(
+      0,
+    );
     for (const socket of clients) socket.close();
   });
 });
@@ -374,7 +386,9 @@ describe('SignalServer network edges (issue 10: items 13, 20, 31)', () => {
     } finally {
       clearInterval(beating);
     }
-    expect(await metric(registry, 'switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+    expect(await metric(registry, 'switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(
+      1,
+    );
   });
 
   it('keeps a registered TCP link up on heartbeats alone', async () => {
@@ -406,7 +420,9 @@ describe('SignalServer network edges (issue 10: items 13, 20, 31)', () => {
       ),
     );
     await until(() => flood.filter((socket) => socket.closedAt !== undefined).length === 30 - cap);
-    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-cap' })).toBe(30 - cap);
+    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-cap' })).toBe(
+      30 - cap,
+    );
     // The WebSocket port counts from TCP accept, so it is full too.
     expect((await upgrade({ localAddress: '127.0.2.1' })).opened).toBe(false);
     for (const socket of flood) socket.destroy();
@@ -435,7 +451,9 @@ describe('SignalServer network edges (issue 10: items 13, 20, 31)', () => {
     const closed = () => results.map((result) => result.socket.readyState === WebSocket.CLOSED);
     await until(() => closed().filter(Boolean).length === 2);
     expect(closed()).toEqual([false, false, false, true, true]);
-    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(2);
+    expect(await metric(registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(
+      2,
+    );
     for (const result of results) result.socket.terminate();
   });
 

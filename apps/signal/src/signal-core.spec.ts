@@ -31,10 +31,12 @@ describe('SignalCore connections', () => {
     client.sendRaw(encodeFrameHeader(64 * 1024 + 1));
     await client.closed;
     expect(harness.core.openConnections).toBe(0);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'frame-too-large' })).toBe(1);
-    expect(await harness.metric('switchboard_signal_frame_errors_total', { transport: 'tcp', kind: 'too-large' })).toBe(
-      1,
-    );
+    expect(
+      await harness.metric('switchboard_signal_connections_closed_total', { reason: 'frame-too-large' }),
+    ).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_frame_errors_total', { transport: 'tcp', kind: 'too-large' }),
+    ).toBe(1);
   });
 
   it('closes a connection that sends nothing within the message timeout', async () => {
@@ -43,7 +45,10 @@ describe('SignalCore connections', () => {
     await client.closed;
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(
-      await harness.metric('switchboard_signal_connections_closed_total', { listener: 'nat-test', reason: 'timeout' }),
+      await harness.metric('switchboard_signal_connections_closed_total', {
+        listener: 'nat-test',
+        reason: 'timeout',
+      }),
     ).toBe(1);
   });
 
@@ -53,7 +58,9 @@ describe('SignalCore connections', () => {
     const beating = setInterval(() => client.sendHeartbeat(), 20);
     await client.closed;
     clearInterval(beating);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(
+      1,
+    );
   });
 
   it('lets empty frames keep a registered link alive, as the client echoes our pings', async () => {
@@ -72,7 +79,9 @@ describe('SignalCore connections', () => {
     }
     expect(harness.core.openConnections).toBe(1);
     await client.closed;
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(
+      1,
+    );
   });
 
   it('closes on garbage and counts the frame error', async () => {
@@ -82,9 +91,14 @@ describe('SignalCore connections', () => {
     client.sendRaw(frame.subarray(2));
     await client.closed;
     expect(
-      await harness.metric('switchboard_signal_connections_closed_total', { listener: 'ws', reason: 'bad-message' }),
+      await harness.metric('switchboard_signal_connections_closed_total', {
+        listener: 'ws',
+        reason: 'bad-message',
+      }),
     ).toBe(1);
-    expect(await harness.metric('switchboard_signal_frame_errors_total', { transport: 'ws', kind: 'malformed' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_frame_errors_total', { transport: 'ws', kind: 'malformed' }),
+    ).toBe(1);
   });
 
   it('closes after a message this listener does not serve', async () => {
@@ -92,8 +106,12 @@ describe('SignalCore connections', () => {
     // RendezvousMessage{register_peer{id:"123456789"}} (docs/protocol.md §2) is UDP-only.
     client.sendRaw(encodeFrame(Buffer.from('320b0a09313233343536373839', 'hex')));
     await client.closed;
-    expect(await harness.metric('switchboard_signal_messages_total', { transport: 'tcp', type: 'registerPeer' })).toBe(1);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'unexpected-message' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_messages_total', { transport: 'tcp', type: 'registerPeer' }),
+    ).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_connections_closed_total', { reason: 'unexpected-message' }),
+    ).toBe(1);
   });
 
   it('keeps other connections serving when one misbehaves', async () => {
@@ -110,7 +128,9 @@ describe('SignalCore connections', () => {
     harness.connect('tcp', remote);
     harness.connect('tcp', remote);
     harness.connect('ws', remote);
-    expect(await harness.metric('switchboard_signal_connections_accepted_total', { listener: 'tcp' })).toBe(2);
+    expect(await harness.metric('switchboard_signal_connections_accepted_total', { listener: 'tcp' })).toBe(
+      2,
+    );
     expect(await harness.metric('switchboard_signal_connections_open', { listener: 'tcp' })).toBe(2);
     expect(await harness.metric('switchboard_signal_connections_open', { listener: 'ws' })).toBe(1);
   });
@@ -124,7 +144,9 @@ describe('SignalCore connections', () => {
     harness.core.handle(late.server, 'ws', remote);
     await whenClosed(late.server);
     expect(harness.core.openConnections).toBe(0);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'shutdown' })).toBe(3);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'shutdown' })).toBe(
+      3,
+    );
     expect(await harness.metric('switchboard_signal_connections_open', { listener: 'tcp' })).toBe(0);
   });
 
@@ -138,7 +160,9 @@ describe('SignalCore connections', () => {
       await third.closed;
       // Not even the signed key was sent: the cap comes before the key exchange.
       await expect(third.nextFrame(10)).rejects.toThrow('closed');
-      expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(1);
+      expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(
+        1,
+      );
       expect(
         (await harness.connect('tcp', { address: '192.0.2.99', port: 1 }).expect('keyExchange')).keys,
       ).toHaveLength(1);
@@ -175,7 +199,9 @@ describe('SignalCore connections', () => {
       // A fresh address from the same /64 is the same client.
       const third = harness.connect('tcp', network(3));
       await third.closed;
-      expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(1);
+      expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'connection-limit' })).toBe(
+        1,
+      );
       const elsewhere = harness.connect('nat-test', { address: '2001:db8:1:3::1', port: 1 });
       elsewhere.send({ $case: 'testNatRequest', value: { serial: 0 } });
       expect((await elsewhere.expect('testNatResponse')).port).toBe(1);
@@ -208,7 +234,9 @@ describe('SignalCore connections', () => {
       const client = harness.connect('tcp', remote);
       for (let i = 0; i < 6; i++) client.sendHeartbeat();
       await client.closed;
-      expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'rate-limited' })).toBe(1);
+      expect(
+        await harness.metric('switchboard_signal_connections_closed_total', { reason: 'rate-limited' }),
+      ).toBe(1);
       expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'frame-rate' })).toBe(1);
     });
   });

@@ -103,7 +103,9 @@ describe('dual-mode signal ports under bad input', () => {
     expect(offer.length).toBeGreaterThan(2);
     await Promise.all([closed(natTest), closed(rendezvous)]);
     expect(
-      await metric(running.harness.registry, 'switchboard_signal_connections_closed_total', { reason: 'timeout' }),
+      await metric(running.harness.registry, 'switchboard_signal_connections_closed_total', {
+        reason: 'timeout',
+      }),
     ).toBe(1);
     expect(await metric(running.harness.registry, 'switchboard_tls_handshakes_total')).toBe(0);
   });
@@ -151,7 +153,9 @@ describe('dual-mode signal ports under bad input', () => {
     expect(offer.length).toBeGreaterThan(2);
     expect(await handshakes('ok')).toBe(1);
     expect(
-      await metric(running.harness.registry, 'switchboard_tls_unknown_server_names_total', { listener: 'tcp' }),
+      await metric(running.harness.registry, 'switchboard_tls_unknown_server_names_total', {
+        listener: 'tcp',
+      }),
     ).toBe(1);
   });
 
@@ -169,7 +173,9 @@ describe('dual-mode signal ports under bad input', () => {
     await once(secured, 'secureConnect');
     await waitFor(
       async () =>
-        (await metric(running.harness.registry, 'switchboard_signal_connections_open', { listener: 'tcp' })) === 1,
+        (await metric(running.harness.registry, 'switchboard_signal_connections_open', {
+          listener: 'tcp',
+        })) === 1,
     );
     // A plain frame (an empty RendezvousMessage would do; any bytes that are not a TLS record).
     raw.write(encodeFrame(Buffer.from('a plain frame after TLS')));
@@ -208,15 +214,18 @@ describe('dual-mode signal ports under bad input', () => {
     });
     await waitFor(
       async () =>
-        (await metric(running.harness.registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' })) >=
-        900,
+        (await metric(running.harness.registry, 'switchboard_signal_refusals_total', {
+          reason: 'connection-limit',
+        })) >= 900,
       'the flood refused',
       20_000,
     );
     await othersStillServed(running, '127.0.30');
     // The admitted part of the flood still holds its slots and pending handshakes here.
     expect(
-      await metric(running.harness.registry, 'switchboard_signal_refusals_total', { reason: 'connection-limit' }),
+      await metric(running.harness.registry, 'switchboard_signal_refusals_total', {
+        reason: 'connection-limit',
+      }),
     ).toBeGreaterThanOrEqual(900);
     expect(flood.filter((socket) => !socket.destroyed).length).toBeLessThanOrEqual(100);
     expect(await handshakes('busy')).toBe(0);

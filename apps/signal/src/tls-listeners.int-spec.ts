@@ -120,7 +120,9 @@ describe('signal listeners with TLS', () => {
       await metric(running.harness.registry, 'switchboard_tls_handshakes_total', { result: 'failed' }),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      await metric(running.harness.registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' }),
+      await metric(running.harness.registry, 'switchboard_tls_listener_connections_total', {
+        protocol: 'plain',
+      }),
     ).toBe(0);
   });
 

@@ -122,7 +122,9 @@ describe('SecureAcceptor', () => {
     const { port, registry } = await listen('dual');
     expect(await firstReply(plainClient(port), 'hello')).toBe('plain:hello');
     expect(await firstReply(await tlsClient(port), 'secret')).toBe('tls:secret');
-    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'plain' })).toBe(
+      1,
+    );
     expect(await metric(registry, 'switchboard_tls_listener_connections_total', { protocol: 'tls' })).toBe(1);
     expect(await metric(registry, 'switchboard_tls_handshakes_total', { result: 'ok' })).toBe(1);
   });

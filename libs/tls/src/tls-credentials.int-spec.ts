@@ -61,7 +61,9 @@ describe('TlsCredentials', () => {
     expect(await credentials.checkNow()).toBe('reloaded');
     expect(credentials.certificate.leaf.serialNumber).not.toBe(before);
     expect(seen).toEqual([credentials.context]);
-    expect(await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'reloaded' })).toBe(1);
+    expect(await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'reloaded' })).toBe(
+      1,
+    );
   });
 
   it('follows a Kubernetes Secret update: the ..data symlink swapped to a new folder', async () => {
@@ -131,7 +133,9 @@ describe('TlsCredentials', () => {
       await rename(next.keyFile, files.keyFile);
       await rename(next.certFile, files.certFile);
       const deadline = Date.now() + 10_000;
-      while ((await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'reloaded' })) === 0) {
+      while (
+        (await metric(registry, 'switchboard_tls_certificate_reloads_total', { result: 'reloaded' })) === 0
+      ) {
         if (Date.now() > deadline) throw new Error('no reload within 10 s');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -59,7 +59,10 @@ describe('audit queue: data plane → api worker → chain', () => {
     const text = await app.get(MetricsRegistry).render();
     const line = text
       .split('\n')
-      .find((row) => row.startsWith('switchboard_api_audit_queue_jobs_total') && row.includes(`outcome="${outcome}"`));
+      .find(
+        (row) =>
+          row.startsWith('switchboard_api_audit_queue_jobs_total') && row.includes(`outcome="${outcome}"`),
+      );
     return line === undefined ? 0 : Number(line.split(' ').at(-1));
   }
 
@@ -266,7 +269,9 @@ describe('audit queue: data plane → api worker → chain', () => {
       signal.record({ action: 'device.link_closed', deviceId: `99999999${i}`, reason: 'banned', ip: '::1' });
     }
     expect(signal.buffered).toBe(3);
-    expect(await metric(registry, 'switchboard_audit_queue_dropped_total', { reason: 'buffer-full' })).toBe(2);
+    expect(await metric(registry, 'switchboard_audit_queue_dropped_total', { reason: 'buffer-full' })).toBe(
+      2,
+    );
     await signal.close(200);
     expect(await metric(registry, 'switchboard_audit_queue_dropped_total', { reason: 'shutdown' })).toBe(3);
   });

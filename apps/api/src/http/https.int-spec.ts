@@ -138,7 +138,9 @@ describe('api over HTTPS', () => {
     expect(me.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
     const health = await call('/healthz');
     expect(health.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
-    expect(await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="ok"[^}]*\} (\d+)/m)).toBeGreaterThan(0);
+    expect(
+      await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="ok"[^}]*\} (\d+)/m),
+    ).toBeGreaterThan(0);
   });
 
   it('serves the live stream as wss on the same port', async () => {
@@ -162,7 +164,9 @@ describe('api over HTTPS', () => {
   });
 
   it('closes a plain-http request to the TLS port without harm to the next client', async () => {
-    const failedBefore = await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
+    const failedBefore = await metricValue(
+      /^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m,
+    );
     await expect(
       new Promise((resolve, reject) => {
         const outgoing = httpRequest({ host: '127.0.0.1', port, path: '/healthz' }, resolve);
@@ -198,7 +202,9 @@ describe('api over HTTPS', () => {
   }
 
   it('refuses a TLS 1.1 client', async () => {
-    const failedBefore = await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m);
+    const failedBefore = await metricValue(
+      /^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m,
+    );
     expect(await connectWithTls11()).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
     expect(
       await metricValue(/^switchboard_tls_handshakes_total\{[^}]*result="failed"[^}]*\} (\d+)/m),

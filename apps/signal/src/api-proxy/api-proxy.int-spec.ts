@@ -155,7 +155,9 @@ describe('HttpProxyRequest through signal', () => {
     });
     // The client reads one answer and hangs up; signal closes its end too.
     await link.closed;
-    expect(await harness.metric('switchboard_signal_api_proxy_requests_total', { outcome: 'forwarded' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_api_proxy_requests_total', { outcome: 'forwarded' }),
+    ).toBe(1);
   });
 
   it('refuses a link that is not secured, operator paths and oversize bodies, without calling the api', async () => {

@@ -54,14 +54,20 @@ describe('secure TCP on 21116 (docs/protocol.md §4)', () => {
     await bad.expect('keyExchange');
     bad.send({ $case: 'keyExchange', value: { keys: [Buffer.alloc(32)] } });
     await bad.closed;
-    expect(await harness.metric('switchboard_signal_secure_channel_failures_total', { kind: 'wrong-key-count' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_secure_channel_failures_total', { kind: 'wrong-key-count' }),
+    ).toBe(1);
 
     const forged = harness.connect('tcp', remote);
     await forged.secure(harness.identity!.publicKey);
     forged.sendRaw(encodeFrame(Buffer.alloc(40, 7)));
     await forged.closed;
-    expect(await harness.metric('switchboard_signal_secure_channel_failures_total', { kind: 'decrypt-failed' })).toBe(1);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'decrypt-failed' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_secure_channel_failures_total', { kind: 'decrypt-failed' }),
+    ).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_connections_closed_total', { reason: 'decrypt-failed' }),
+    ).toBe(1);
   });
 
   it('refuses a second KeyExchange on a secured link', async () => {
@@ -69,7 +75,9 @@ describe('secure TCP on 21116 (docs/protocol.md §4)', () => {
     await client.secure(harness.identity!.publicKey);
     client.send({ $case: 'keyExchange', value: { keys: [Buffer.alloc(32), Buffer.alloc(48)] } });
     await client.closed;
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'unexpected-message' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_connections_closed_total', { reason: 'unexpected-message' }),
+    ).toBe(1);
   });
 
   it('leaves empty heartbeat frames in the clear on a secured link', async () => {

@@ -88,7 +88,9 @@ describe('TestNatRequest and OnlineRequest (docs/protocol.md §5.8)', () => {
     expect(await online(batch, 'nat-test', '192.0.2.200')).toHaveLength(1);
     clock.advance(60_000);
     expect(await online(batch)).toHaveLength(1);
-    expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'online-query-limited' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_refusals_total', { reason: 'online-query-limited' }),
+    ).toBe(1);
   });
 
   it('handles only the first message on 21115 and closes on anything else', async () => {

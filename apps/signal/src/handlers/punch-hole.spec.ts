@@ -118,7 +118,9 @@ describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/pro
       id: B.id,
       pk: Buffer.alloc(32, 5),
     });
-    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'answer-forwarded' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'answer-forwarded' })).toBe(
+      1,
+    );
     a.destroy();
   });
 
@@ -217,7 +219,9 @@ describe('PunchHoleRequest → PunchHole → PunchHoleSent / LocalAddr (docs/pro
       },
     });
     await late.closed;
-    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'answer-unclaimed' })).toBe(2);
+    expect(await harness.metric('switchboard_signal_punch_hole_total', { outcome: 'answer-unclaimed' })).toBe(
+      2,
+    );
     expect(await harness.metric('switchboard_signal_punch_map_entries')).toBe(0);
   });
 

@@ -115,7 +115,9 @@ describe('UDP RegisterPk (docs/protocol.md §5.3)', () => {
       expect(await sendAndSettle(registerPk('123456789', 1))).toBe(TOO_FREQUENT);
       expect(await sendAndSettle(registerPk('999999999', 9))).toBe(TOO_FREQUENT);
       expect(harness.core.peers.size).toBe(0);
-      expect(await harness.metric('switchboard_signal_refusals_total', { reason: 'identity-unavailable' })).toBe(2);
+      expect(
+        await harness.metric('switchboard_signal_refusals_total', { reason: 'identity-unavailable' }),
+      ).toBe(2);
       harness.access.storedUnreadable = undefined;
       expect(await sendAndSettle(registerPk('123456789', 1))).toBe(OK);
     });
@@ -268,7 +270,9 @@ describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () =>
     const started = Date.now();
     await link.closed;
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(1);
+    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'timeout' })).toBe(
+      1,
+    );
   });
 
   it('replaces an older link of the same device and closes it', async () => {
@@ -281,7 +285,9 @@ describe('TCP/WS registration with keep-alive (docs/protocol.md §5.11a)', () =>
     await second.expect('registerPkResponse');
     await first.closed;
     expect(harness.core.peers.get('123456789')?.port).toBe(2);
-    expect(await harness.metric('switchboard_signal_connections_closed_total', { reason: 'superseded' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_connections_closed_total', { reason: 'superseded' }),
+    ).toBe(1);
   });
 
   it('closes the link of a device the moment it is denied, and forgets the device', async () => {

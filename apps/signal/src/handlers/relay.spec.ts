@@ -193,7 +193,9 @@ describe('RequestRelay and RelayResponse (docs/protocol.md §5.6–5.7)', () => 
     self.send({ $case: 'relayResponse', value: relayResponse({ socketAddr }) });
     await new Promise((resolve) => setImmediate(resolve));
     expect(harness.tickets.issued).toEqual([]);
-    expect(await harness.metric('switchboard_signal_relay_total', { outcome: 'response-wrong-network' })).toBe(1);
+    expect(
+      await harness.metric('switchboard_signal_relay_total', { outcome: 'response-wrong-network' }),
+    ).toBe(1);
 
     const b = harness.connect('tcp', { address: B.ip, port: 40003 });
     b.send({ $case: 'relayResponse', value: relayResponse({ socketAddr }) });
@@ -255,7 +257,9 @@ describe('RequestRelay and RelayResponse (docs/protocol.md §5.6–5.7)', () => 
     expect(await brokered({ address: '203.0.113.1', port: 4 })).toBe('');
     expect(await brokered({ address: '203.0.113.2', port: 5 })).toMatch(/Too many relay requests/);
     expect(harness.tickets.issued).toHaveLength(3);
-    expect(await harness.metric('switchboard_signal_relay_total', { outcome: 'ticket-rate-limited' })).toBe(2);
+    expect(await harness.metric('switchboard_signal_relay_total', { outcome: 'ticket-rate-limited' })).toBe(
+      2,
+    );
 
     clock.advance(60_000);
     harness.udp({ $case: 'registerPeer', value: { id: B.id, serial: 0 } }, B.ip, 21300); // B's heartbeat
