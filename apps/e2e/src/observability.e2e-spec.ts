@@ -13,6 +13,7 @@ import {
 import { type ServerCertificateFiles, ThrowawayCa } from '@switchboard/tls';
 
 import { type ApiProcess, startApi } from './support/api-process';
+import { metricSum, parsePrometheusText } from './support/process-probe';
 import { Fleet, newMachine } from './support/fleet';
 import { type RelayProcess, startRelay } from './support/relay-process';
 import { type SignalProcess, startSignal } from './support/signal-process';
@@ -173,9 +174,5 @@ describe('the dashboard and alert rules match what the running services export',
 
 /** The sum of the samples of `name` whose labels include `labels`, in Prometheus text. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .filter((line) => Object.entries(labels).every(([label, value]) => line.includes(`${label}="${value}"`)))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return metricSum(parsePrometheusText(text), name, labels);
 }

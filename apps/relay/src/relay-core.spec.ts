@@ -7,6 +7,7 @@ import { metric, streamPair } from '@switchboard/test-net';
 
 import { type CloseReason, RelayConnection } from './relay-connection';
 import { DEFAULT_RELAY_LIMITS, RelayCore, type RelayCoreOptions } from './relay-core';
+import { createRelayNodeMetrics } from './relay-metrics';
 import { type RelayTicketView, type TicketSource } from './ports';
 import { StreamChunkReader } from './transport/chunk-reader';
 
@@ -479,12 +480,16 @@ describe('RelayCore', () => {
     tickets.tickets.set(UUID, []);
     tickets.tickets.set('waiting', []);
     const relay = core();
+    createRelayNodeMetrics(registry, { capacity: 40, draining: () => relay.draining });
     const waiting = join(relay, requestRelay({ uuid: 'waiting' }));
     const b = join(relay, requestRelay({}));
     const a = join(relay, requestRelay({}));
     await tick();
+    expect(await metric(registry, 'switchboard_relay_draining')).toBe(0);
     let drained: number | undefined;
     const draining = relay.drain(5_000).then((cut) => (drained = cut));
+    expect(await metric(registry, 'switchboard_relay_draining')).toBe(1);
+    expect(await metric(registry, 'switchboard_relay_sessions_capacity')).toBe(40);
     await waiting.closed;
     expect(relay.admitSocket('203.0.113.1')).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 import { createMetricsRegistry } from '@switchboard/observability';
-import { waitFor } from '@switchboard/test-net';
+import { metric as registryMetric, waitFor } from '@switchboard/test-net';
 
 import { type EventEnvelope } from './envelope';
 import { type ResyncReason } from './event-bus';
@@ -273,16 +273,8 @@ describe('RedisEventBus (real Redis)', () => {
     buses.push(subscriber);
     const banned: number[] = [];
     subscriber.on('DeviceBanned', (event) => void banned.push(event.seq));
-    /** The sum of a metric's samples whose labels match; `series` picks a histogram's _bucket or _sum. */
-    const metric = async (name: string, labels: Record<string, string> = {}, series = name) => {
-      const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-      return values
-        .filter((value) => ((value as { metricName?: string }).metricName ?? name) === series)
-        .filter((value) =>
-          Object.entries(labels).every(([key, expected]) => String(value.labels[key]) === expected),
-        )
-        .reduce((sum, value) => sum + value.value, 0);
-    };
+    const metric = (name: string, labels?: Record<string, string>, series?: string) =>
+      registryMetric(registry, name, labels, series);
     expect(await metric('switchboard_events_subscriber_ready')).toBe(0);
     await subscriber.start();
     expect(await metric('switchboard_events_subscriber_ready')).toBe(1);
