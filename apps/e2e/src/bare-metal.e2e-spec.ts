@@ -14,9 +14,8 @@ import {
   SIGNAL_DATABASE_ROLE,
   withDatabaseUser,
 } from '@switchboard/data-access';
-import { ephemeralPort, testDatabaseAdminUrl } from '@switchboard/testing';
+import { ephemeralPort, freeRelayPorts, freeSignalPorts, testDatabaseAdminUrl } from '@switchboard/testing';
 
-import { freeSignalPorts } from './support/signal-process';
 import { stopChild } from './support/stop-child';
 
 // Issue 15 item 4: the bare-metal release. scripts/release.sh stages the release folder (as the
@@ -345,12 +344,8 @@ describe('release folder installed into a temporary root', () => {
     await copyFile(join(signalDir, 'id_ed25519.pub'), join(state, 'public/id_ed25519.pub'));
     expect(key.stdout.trim()).toBe((await readFile(join(state, 'public/id_ed25519.pub'), 'utf8')).trim());
 
-    const relayPort = await ephemeralPort();
-    const [apiPort, apiMetricsPort, relayMetricsPort] = [
-      await ephemeralPort(),
-      await ephemeralPort(),
-      await ephemeralPort(),
-    ];
+    const { port: relayPort, metricsPort: relayMetricsPort } = await freeRelayPorts();
+    const [apiPort, apiMetricsPort] = [await ephemeralPort(), await ephemeralPort()];
     const services = [
       await startInstalled(installed, 'signal', signalEnv, signalPorts.metricsPort),
       // switchboard-relay@relay-1: signal's public key only, strict tickets on (the default).

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -13,7 +13,7 @@ import { EventSigningKey } from '@switchboard/events';
 import { encodePublicKeyFile, generateIdentityKeyPair } from '@switchboard/crypto';
 import { createLogger } from '@switchboard/observability';
 import { RelayRecordKey, RelayTicketStore } from '@switchboard/relay-registry';
-import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
+import { freeRelayPorts, waitForHealthy } from '@switchboard/test-net';
 import { ThrowawayCa } from '@switchboard/tls';
 
 import { BulkPeer } from './test/bulk-peer';
@@ -46,20 +46,6 @@ function run(env: Record<string, string>): Service {
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null }));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-/** A RELAY_PORT whose WebSocket neighbour (port+2) is free too, and a metrics port. */
-async function freeRelayPorts(): Promise<{ port: number; metrics: number }> {
-  for (;;) {
-    const port = await ephemeralPort();
-    const neighbour = createServer();
-    const free = await new Promise<boolean>((done) => {
-      neighbour.once('error', () => done(false));
-      neighbour.listen(port + 2, '127.0.0.1', () => neighbour.close(() => done(true)));
-    });
-    const metrics = await ephemeralPort();
-    if (free && metrics !== port && metrics !== port + 2) return { port, metrics };
-  }
 }
 
 function tcpConnect(port: number, host = '127.0.0.1'): Promise<Socket> {
@@ -162,7 +148,7 @@ describe('relay process', () => {
   }
 
   it('with signal’s public key in KEY_DIR: serves TCP and WebSocket with the licence check on, is ready once in sync with events, exits 0 on SIGTERM when idle', async () => {
-    const { port, metrics } = await freeRelayPorts();
+    const { port, metricsPort: metrics } = await freeRelayPorts();
     // Every interface for the clients; the ops endpoints stay on 127.0.0.1 (METRICS_HOST unset).
     const service = start({ RELAY_PORT: String(port), METRICS_PORT: String(metrics), BIND_HOST: '0.0.0.0' });
     await waitForHealthy(service, metrics);
@@ -196,7 +182,7 @@ describe('relay process', () => {
   });
 
   it('on SIGTERM leaves the registry at once, accepts for RELAY_LEAVE_GRACE_SECONDS more, then stops accepting, lets a live session finish, then exits 0', async () => {
-    const { port, metrics } = await freeRelayPorts();
+    const { port, metricsPort: metrics } = await freeRelayPorts();
     const service = start({
       RELAY_PORT: String(port),
       METRICS_PORT: String(metrics),
@@ -261,7 +247,7 @@ describe('relay process', () => {
   });
 
   it('cuts sessions still live at DRAIN_TIMEOUT_SECONDS and exits 0', async () => {
-    const { port, metrics } = await freeRelayPorts();
+    const { port, metricsPort: metrics } = await freeRelayPorts();
     const service = start({
       RELAY_PORT: String(port),
       METRICS_PORT: String(metrics),
@@ -287,7 +273,7 @@ describe('relay process', () => {
     const lists = join(root, 'lists');
     await mkdir(lists, { recursive: true });
     await writeFile(join(lists, 'blocklist.txt'), '127.0.0.6 banned by hand\n\n127.0.0.66\n');
-    const { port, metrics } = await freeRelayPorts();
+    const { port, metricsPort: metrics } = await freeRelayPorts();
     const service = start({
       RELAY_PORT: String(port),
       METRICS_PORT: String(metrics),
@@ -318,7 +304,7 @@ describe('relay process', () => {
   });
 
   it('strict mode refuses to start without signal’s public key, saying how to fix it; RELAY_STRICT=false starts unkeyed', async () => {
-    const { port, metrics } = await freeRelayPorts();
+    const { port, metricsPort: metrics } = await freeRelayPorts();
     const env = { RELAY_PORT: String(port), METRICS_PORT: String(metrics), KEY_DIR: join(root, 'no-keys') };
     const refused = start(env);
     expect((await refused.exited).code).toBe(78);
@@ -333,7 +319,7 @@ describe('relay process', () => {
 
   it('KEY=- refuses to start without signal’s public key, and starts with it', async () => {
     const keyDir = join(root, 'relay-keys');
-    const { port, metrics } = await freeRelayPorts();
+    const { port, metricsPort: metrics } = await freeRelayPorts();
     const env = { RELAY_PORT: String(port), METRICS_PORT: String(metrics), KEY: '-', KEY_DIR: keyDir };
     const refused = start(env);
     expect((await refused.exited).code).toBe(78);
@@ -352,7 +338,7 @@ describe('relay process', () => {
     const ca = await ThrowawayCa.create();
     try {
       const pair = await ca.issueServer();
-      const { port, metrics } = await freeRelayPorts();
+      const { port, metricsPort: metrics } = await freeRelayPorts();
       const service = start({
         RELAY_PORT: String(port),
         METRICS_PORT: String(metrics),
@@ -385,7 +371,7 @@ describe('relay process', () => {
     try {
       const pair = await ca.issueServer();
       await chmod(pair.keyFile, 0o644);
-      const { port, metrics } = await freeRelayPorts();
+      const { port, metricsPort: metrics } = await freeRelayPorts();
       const service = start({
         RELAY_PORT: String(port),
         METRICS_PORT: String(metrics),

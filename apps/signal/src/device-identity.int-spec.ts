@@ -17,6 +17,7 @@ import {
   type RegisterPk,
   RegisterPkResponse_Result,
 } from '@switchboard/protocol';
+import { freeSignalPorts } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { TrustedProxies } from '@switchboard/transport';
 import { Redis } from 'ioredis';
@@ -27,7 +28,6 @@ import { type RegistrationPolicy } from './ports';
 import { SignalServer } from './server';
 import { SignalCore, type SignalLimits } from './signal-core';
 import { RecordingTickets, RELAY, silentLogger, testIdentity } from './test/core-harness';
-import { freeSignalPorts } from './test/free-ports';
 
 // Issue 10 item 1: a device id must not change hands across a signal restart. Each "process" is a
 // real admission (Postgres, Redis events) and core behind real UDP listeners; the second starts with

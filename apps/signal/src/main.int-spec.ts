@@ -12,12 +12,10 @@ import { createPrismaClient, DeviceRepository } from '@switchboard/data-access';
 import { EventSigningKey } from '@switchboard/events';
 import { encodeRendezvous, RegisterPkResponse_Result } from '@switchboard/protocol';
 import { RelayRecordKey } from '@switchboard/relay-registry';
-import { ephemeralPort, waitForHealthy } from '@switchboard/test-net';
+import { ephemeralPort, freeSignalPorts, waitForHealthy } from '@switchboard/test-net';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { ThrowawayCa } from '@switchboard/tls';
 import { WebSocket } from 'ws';
-
-import { freeSignalPorts } from './test/free-ports';
 
 // The real signal process, started the way a deployment starts it (TypeScript through swc), on free
 // ports, with a key directory of its own.
@@ -111,7 +109,7 @@ describe('signal process', () => {
   });
 
   it('starts, creates hbbs key files, serves every port, and exits 0 on SIGTERM', async () => {
-    const { port, metrics } = await freeSignalPorts();
+    const { port, metricsPort: metrics } = await freeSignalPorts();
     // Every interface for the clients; the ops endpoints stay on 127.0.0.1 (METRICS_HOST unset).
     const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics), BIND_HOST: '0.0.0.0' });
     await waitForHealthy(service, metrics);
@@ -158,7 +156,7 @@ describe('signal process', () => {
   });
 
   it('registers a device over UDP and writes it behind to the devices table', async () => {
-    const { port, metrics } = await freeSignalPorts();
+    const { port, metricsPort: metrics } = await freeSignalPorts();
     const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics) });
     await waitForHealthy(service, metrics);
     const udp = createSocket('udp4');
@@ -202,7 +200,7 @@ describe('signal process', () => {
     );
     expect(before).toHaveLength(2);
 
-    const { port, metrics } = await freeSignalPorts();
+    const { port, metricsPort: metrics } = await freeSignalPorts();
     const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics) });
     await waitForHealthy(service, metrics);
     expect((await stop(service)).code).toBe(0);
@@ -237,7 +235,7 @@ describe('signal process', () => {
     const corruptDir = join(root, 'corrupt');
     await mkdir(corruptDir);
     await writeFile(join(corruptDir, 'id_ed25519'), 'this is not a key', { mode: 0o600 });
-    const { port, metrics } = await freeSignalPorts();
+    const { port, metricsPort: metrics } = await freeSignalPorts();
     const service = start({ SIGNAL_PORT: String(port), METRICS_PORT: String(metrics), KEY_DIR: corruptDir });
     expect((await service.exited).code).toBe(78);
     expect(service.stderr()).toContain(
@@ -251,7 +249,7 @@ describe('signal process', () => {
     const ca = await ThrowawayCa.create();
     try {
       const { certFile, keyFile } = await ca.issueServer();
-      const { port, metrics } = await freeSignalPorts();
+      const { port, metricsPort: metrics } = await freeSignalPorts();
       const service = start({
         SIGNAL_PORT: String(port),
         METRICS_PORT: String(metrics),
@@ -288,7 +286,7 @@ describe('signal process', () => {
     try {
       const { certFile, keyFile } = await ca.issueServer();
       await chmod(keyFile, 0o644);
-      const { port, metrics } = await freeSignalPorts();
+      const { port, metricsPort: metrics } = await freeSignalPorts();
       const service = start({
         SIGNAL_PORT: String(port),
         METRICS_PORT: String(metrics),
@@ -306,7 +304,7 @@ describe('signal process', () => {
   });
 
   it('serves without Redis, reporting not ready until it is back', async () => {
-    const { port, metrics } = await freeSignalPorts();
+    const { port, metricsPort: metrics } = await freeSignalPorts();
     const deadRedis = await ephemeralPort();
     const service = start({
       SIGNAL_PORT: String(port),

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { NatType, PunchHoleResponse_Failure, RegisterPkResponse_Result } from '@switchboard/protocol';
+import { freeSignalPorts } from '@switchboard/test-net';
 import { RustDeskPeer, type RustDeskPeerOptions } from '@switchboard/testing';
 import { TrustedProxies } from '@switchboard/transport';
 
 import { KeyStore, loadServerKey } from './key-store';
 import { SignalServer } from './server';
 import { CoreHarness, ManualClock, RELAY, silentLogger } from './test/core-harness';
-import { freeSignalPorts } from './test/free-ports';
 
 // The rendezvous core behind its real listeners on hbbs's port layout, driven by the reference
 // RustDesk peer of libs/testing (which does on the wire what the client does). Each peer has its own

@@ -3,5 +3,5 @@ export { createShippedRedisUser, SHIPPED_ACL_TEMPLATE, shippedAclRules } from '.
 export { metric } from './metric';
 export { readUntil, waitFor } from './wait-for';
 export { streamPair } from './stream-pair';
-export { canBind, ephemeralPort } from './free-port';
+export { canBind, ephemeralPort, ephemeralPortBlock, freeRelayPorts, freeSignalPorts } from './free-port';
 export { type StartedService, waitForHealthy } from './wait-for-healthy';

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 
-import { canBind, ephemeralPort } from '@switchboard/testing';
+import { freeRelayPorts } from '@switchboard/testing';
 
 import { dataPlaneControlKeyEnv } from './control-keys';
 import { stopChild } from './stop-child';
@@ -115,15 +115,4 @@ function sumSeries(text: string, name: string, labels: Record<string, string>): 
     if (Object.entries(labels).every(([key, value]) => series.get(key) === value)) sum += Number(match[3]);
   }
   return sum;
-}
-
-/** A RELAY_PORT whose WebSocket neighbour (port + 2) is free too, and a metrics port. */
-async function freeRelayPorts(): Promise<{ port: number; metricsPort: number }> {
-  for (;;) {
-    const port = await ephemeralPort();
-    if (port + 2 > 65535) continue;
-    const free = await canBind(port + 2, 'tcp');
-    const metricsPort = await ephemeralPort();
-    if (free && metricsPort !== port && metricsPort !== port + 2) return { port, metricsPort };
-  }
 }

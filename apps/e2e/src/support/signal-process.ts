@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { SIGNAL_DATABASE_ROLE, withDatabaseUser } from '@switchboard/data-access';
-import { canBind, ephemeralPort } from '@switchboard/testing';
+import { freeSignalPorts } from '@switchboard/testing';
 
 import { dataPlaneControlKeyEnv } from './control-keys';
 import { stopChild } from './stop-child';
@@ -108,21 +108,4 @@ async function waitForHealthy(child: ChildProcess, metricsPort: number, output: 
     await new Promise((done) => setTimeout(done, 100));
   }
   throw new Error(`signal not healthy after ${START_TIMEOUT_MS} ms:\n${output()}`);
-}
-
-/** A SIGNAL_PORT whose neighbours (port − 1 TCP, port TCP and UDP, port + 2 TCP) are free, and a metrics port. */
-export async function freeSignalPorts(): Promise<{ port: number; metricsPort: number }> {
-  for (;;) {
-    const port = await ephemeralPort();
-    if (port + 2 > 65535) continue;
-    const free = await Promise.all([
-      canBind(port - 1, 'tcp'),
-      canBind(port, 'tcp'),
-      canBind(port, 'udp'),
-      canBind(port + 2, 'tcp'),
-    ]);
-    const metricsPort = await ephemeralPort();
-    if (free.every(Boolean) && ![port - 1, port, port + 2].includes(metricsPort))
-      return { port, metricsPort };
-  }
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { freeSignalPorts } from '@switchboard/test-net';
 import { type ListenerTlsMode, type ThrowawayCa, TlsCredentials, TlsListenerMetrics } from '@switchboard/tls';
 import { TrustedProxies } from '@switchboard/transport';
 
@@ -8,7 +9,6 @@ import { KeyStore, loadServerKey } from '../key-store';
 import { SignalServer } from '../server';
 import { type SignalLimits } from '../signal-core';
 import { CoreHarness, ManualClock, silentLogger } from './core-harness';
-import { freeSignalPorts } from './free-ports';
 
 // A signal server on hbbs's port layout with TLS from a throwaway CA, for the TLS integration tests.
 
