@@ -37,6 +37,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { type MetricsRegistry } from './metrics/metrics.registry';
 import { cryptoRandom, type RandomSource } from './random/random-source';
 import { RedisModule } from './redis/redis.module';
+import { RelayIpListsModule } from './relay-ip-lists/relay-ip-lists.module';
 import { type ApiSecrets } from './secrets';
 import { SettingsModule } from './settings/settings.module';
 import { StrategiesModule } from './strategies/strategies.module';
@@ -112,6 +113,7 @@ export class AppModule {
         UsersModule,
         SettingsModule,
         DevicesModule,
+        RelayIpListsModule,
         UserGroupsModule,
         ClientGroupsModule,
         DeviceSyncModule,

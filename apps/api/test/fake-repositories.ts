@@ -57,6 +57,7 @@ export function fakeRepositories(given: Partial<Repositories>): Repositories {
     apiKeys: given.apiKeys ?? unfaked('apiKeys'),
     devices: given.devices ?? unfaked('devices'),
     registrationTokens: given.registrationTokens ?? unfaked('registrationTokens'),
+    relayIpLists: given.relayIpLists ?? unfaked('relayIpLists'),
     settings: given.settings ?? unfaked('settings'),
     userGroups: given.userGroups ?? unfaked('userGroups'),
     deviceGroups: given.deviceGroups ?? unfaked('deviceGroups'),

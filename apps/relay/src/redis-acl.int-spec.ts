@@ -76,6 +76,9 @@ describe('Redis ACL users as shipped (real Redis)', () => {
       await waitForHealth(fixture.admin, fixture.prefix, 'relay:acl-node');
 
       const relayClient = connect(url);
+      // The IP lists' rebuild id is readable (it decides whether held entries may go), as is the deny set's.
+      expect(await relayClient.get(key('relay:ip-lists:rebuilt'))).toBeNull();
+      expect(await relayClient.get(key('relay:denied-devices:rebuilt'))).toBeNull();
       const tickets = new RelayTicketStore({
         redis: relayClient,
         prefix: key('relay'),
@@ -108,6 +111,7 @@ describe('Redis ACL users as shipped (real Redis)', () => {
         () => relay.del(key('relay:denied-devices')),
         // A relay that could write the rebuild id could make the others drop the denials they kept.
         () => relay.set(key('relay:denied-devices:rebuilt'), 'forged'),
+        () => relay.set(key('relay:ip-lists:rebuilt'), 'forged'),
         () => relay.sadd(key('relay:blocklist'), '10.0.0.1'),
         () => relay.srem(key('relay:blacklist'), '10.0.0.2'),
         () => relay.incr(key('events:seq')),

@@ -21,6 +21,8 @@ import { z } from 'zod';
  *                           incomplete, and relays keep the denials they hold until a rebuild lands.
  *   <prefix>:blocklist      set of IPs relays refuse at accept (hbbr's blocklist.txt, managed through Redis).
  *   <prefix>:blacklist      set of IPs whose sessions run at LIMIT_SPEED (hbbr's blacklist.txt).
+ *   <prefix>:ip-lists:rebuilt  string, a fresh id the api writes after each complete rebuild of both
+ *                           IP lists from Postgres; absent after a data loss, as for denied-devices.
  *
  * Readers never compare clocks across hosts: expiry comes from Redis's PTTL, measured against the
  * reader's own monotonic clock, so a skewed relay host cannot make its record look fresh or stale.
@@ -38,6 +40,7 @@ export interface RegistryKeys {
   readonly deniedDevices: string;
   readonly deniedDevicesRebuilt: string;
   ipList(list: RelayIpList): string;
+  readonly ipListsRebuilt: string;
 }
 
 export function registryKeys(prefix: string = DEFAULT_REGISTRY_PREFIX): RegistryKeys {
@@ -48,6 +51,7 @@ export function registryKeys(prefix: string = DEFAULT_REGISTRY_PREFIX): Registry
     deniedDevices: `${prefix}:denied-devices`,
     deniedDevicesRebuilt: `${prefix}:denied-devices:rebuilt`,
     ipList: (list) => `${prefix}:${list}`,
+    ipListsRebuilt: `${prefix}:ip-lists:rebuilt`,
   };
 }
 

@@ -61,6 +61,22 @@ describe('RelayAccessLists (real Redis)', () => {
     expect(await lists.deniedDevicesSnapshot()).toEqual({ rebuild: null, ids: new Set() });
   });
 
+  it('reads both IP lists with the id of their last complete rebuild', async () => {
+    await lists.addToIpList('blocklist', ['198.51.100.7']);
+    expect(await lists.ipListsSnapshot()).toEqual({
+      rebuild: null,
+      blocklist: new Set(['198.51.100.7']),
+      blacklist: new Set(),
+    });
+    await lists.markIpListsRebuilt();
+    const first = (await lists.ipListsSnapshot()).rebuild;
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    // Its own id, apart from the deny set's.
+    expect((await lists.deniedDevicesSnapshot()).rebuild).toBeNull();
+    await lists.markIpListsRebuilt();
+    expect((await lists.ipListsSnapshot()).rebuild).not.toBe(first);
+  });
+
   it('reads empty sets when nothing was ever written', async () => {
     expect(await lists.deniedDevices()).toEqual(new Set());
     expect(await lists.ipList('blacklist')).toEqual(new Set());

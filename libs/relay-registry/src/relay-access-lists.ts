@@ -22,6 +22,8 @@ import { type RegistryKeys, registryKeys, type RelayIpList } from './registry-la
  *    DeviceDeleted{hard:true}: SREM (the id is unknown again). DeviceIdChanged: move the membership.
  *  - blocklist / blacklist hold IP strings exactly as a relay sees them (IPv4 dotted, IPv6 as Node
  *    prints it). RelayBlocklistChanged{list, action, entry}: SADD or SREM `entry` in that list first.
+ *    Their durable copy is Postgres (relay_ip_list_entries); after each complete rebuild from it the
+ *    api writes a fresh id to ip-lists:rebuilt, which relays treat as they treat the deny set's.
  *  - The api should rebuild denied-devices from Postgres at its start, so the set cannot drift, and
  *    whenever its Redis connection comes back; after each complete rebuild it writes a fresh id to
  *    denied-devices:rebuilt. Relays read that id before the set: present, the set was complete when
@@ -35,6 +37,13 @@ export interface RelayAccessListsOptions {
   readonly redis: Redis;
   /** Same prefix as the rest of the relay registry (`switchboard:relay` by default). */
   readonly prefix?: string;
+}
+
+export interface IpListsSnapshot {
+  /** The id of the api's last complete rebuild of both lists, or null when Redis holds none. */
+  readonly rebuild: string | null;
+  readonly blocklist: Set<string>;
+  readonly blacklist: Set<string>;
 }
 
 export interface DeniedDevicesSnapshot {
@@ -93,6 +102,20 @@ export class RelayAccessLists {
     if (valid.length === 0) return;
     await connectIfLazy(this.redis);
     await this.redis.srem(this.keys.deniedDevices, ...valid);
+  }
+
+  /** Both IP lists with the id of the rebuild they came from (null: none since Redis lost its data). */
+  async ipListsSnapshot(): Promise<IpListsSnapshot> {
+    await connectIfLazy(this.redis);
+    const rebuild = await this.redis.get(this.keys.ipListsRebuilt);
+    const [blocklist, blacklist] = await Promise.all([this.ipList('blocklist'), this.ipList('blacklist')]);
+    return { rebuild, blocklist, blacklist };
+  }
+
+  /** The api, after making both lists equal to Postgres. */
+  async markIpListsRebuilt(): Promise<void> {
+    await connectIfLazy(this.redis);
+    await this.redis.set(this.keys.ipListsRebuilt, randomUUID());
   }
 
   /** Every entry of one IP list. */

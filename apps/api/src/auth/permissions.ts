@@ -5,7 +5,7 @@ import { type UserRole } from '@switchboard/data-access';
  * permission (or is public / self-service, see route-access.ts) and the one guard checks it here.
  * Nothing else in the code decides who may do what.
  *
- *   admin     full on panel, API, devices, users and settings; alone may purge a device
+ *   admin     full on panel, API, devices, users, settings and relay IP lists; alone may purge a device
  *   operator  panel + API; devices view / connect / ban; no users, no settings
  *   viewer    panel + API, read-only
  *   pro       API only (no panel); the full device API
@@ -27,6 +27,8 @@ export const PERMISSIONS = [
   'device.purge',
   /** Create, list and revoke registration tokens (part of the device API). */
   'registration_token.manage',
+  /** List and edit the relays' IP blocklist and blacklist (they act on whole networks). Admin only. */
+  'relay_ip_list.manage',
   'user.view',
   'user.manage',
   'setting.view',

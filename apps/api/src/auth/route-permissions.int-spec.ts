@@ -53,6 +53,7 @@ const EXPECTED_GRANTS: Record<UserRole, { channels: Channel[]; permissions: Perm
       'strategy.manage',
       'device.purge',
       'registration_token.manage',
+      'relay_ip_list.manage',
       'user.view',
       'user.manage',
       'setting.view',

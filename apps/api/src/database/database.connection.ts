@@ -4,6 +4,7 @@ import {
   AuditRepository,
   createPrismaClient,
   DeviceDenyStateRepository,
+  RelayIpListStateRepository,
   type PrismaClient,
 } from '@switchboard/data-access';
 import { type Logger } from '@switchboard/observability';
@@ -34,6 +35,8 @@ export class DatabaseConnection implements OnApplicationShutdown {
   readonly audit: AuditRepository;
   /** Runs its own short transactions under advisory locks (DeviceDenySet). */
   readonly denyStates: DeviceDenyStateRepository;
+  /** The same for the relays' IP lists (RelayIpListSet). */
+  readonly ipListStates: RelayIpListStateRepository;
 
   constructor(
     @Inject(API_CONFIG) config: ApiConfig,
@@ -44,6 +47,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
     this.repositories = repositoriesOn(this.client);
     this.audit = new AuditRepository(this.client, { keyring: secrets.auditKeyring });
     this.denyStates = new DeviceDenyStateRepository(this.client);
+    this.ipListStates = new RelayIpListStateRepository(this.client);
   }
 
   /**

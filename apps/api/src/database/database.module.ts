@@ -1,5 +1,9 @@
 import { Global, Module, type Provider } from '@nestjs/common';
-import { AuditRepository, DeviceDenyStateRepository } from '@switchboard/data-access';
+import {
+  AuditRepository,
+  DeviceDenyStateRepository,
+  RelayIpListStateRepository,
+} from '@switchboard/data-access';
 
 import { DatabaseConnection } from './database.connection';
 import { REPOSITORY_CLASSES } from './repositories';
@@ -25,6 +29,11 @@ const REPOSITORY_PROVIDERS: Provider[] = [
     inject: [DatabaseConnection],
     useFactory: (db: DatabaseConnection) => db.denyStates,
   },
+  {
+    provide: RelayIpListStateRepository,
+    inject: [DatabaseConnection],
+    useFactory: (db: DatabaseConnection) => db.ipListStates,
+  },
 ];
 
 /** The Prisma client and the repositories built on it, for every feature module. */
@@ -36,6 +45,7 @@ const REPOSITORY_PROVIDERS: Provider[] = [
     ...Object.values(REPOSITORY_CLASSES),
     AuditRepository,
     DeviceDenyStateRepository,
+    RelayIpListStateRepository,
   ],
 })
 export class DatabaseModule {}

@@ -8,6 +8,7 @@ import {
   RecoveryCodeRepository,
   RefreshTokenRepository,
   RegistrationTokenRepository,
+  RelayIpListRepository,
   SessionRepository,
   SettingRepository,
   StrategyRepository,
@@ -39,6 +40,7 @@ export interface Repositories {
   readonly apiKeys: RepositoryInterface<ApiKeyRepository>;
   readonly devices: RepositoryInterface<DeviceAdminRepository>;
   readonly registrationTokens: RepositoryInterface<RegistrationTokenRepository>;
+  readonly relayIpLists: RepositoryInterface<RelayIpListRepository>;
   readonly settings: RepositoryInterface<SettingRepository>;
   readonly userGroups: RepositoryInterface<UserGroupRepository>;
   readonly deviceGroups: RepositoryInterface<DeviceGroupRepository>;
@@ -61,6 +63,7 @@ export function repositoriesOn(db: PrismaClient | TransactionClient): Repositori
     apiKeys: new ApiKeyRepository(db),
     devices: new DeviceAdminRepository(db),
     registrationTokens: new RegistrationTokenRepository(db),
+    relayIpLists: new RelayIpListRepository(db),
     settings: new SettingRepository(db),
     userGroups: new UserGroupRepository(db),
     deviceGroups: new DeviceGroupRepository(db),
@@ -83,6 +86,7 @@ export const REPOSITORY_CLASSES = {
   apiKeys: ApiKeyRepository,
   devices: DeviceAdminRepository,
   registrationTokens: RegistrationTokenRepository,
+  relayIpLists: RelayIpListRepository,
   settings: SettingRepository,
   userGroups: UserGroupRepository,
   deviceGroups: DeviceGroupRepository,

@@ -6,9 +6,9 @@ import { RelayAccessLists } from '@switchboard/relay-registry';
 import { API_CONFIG, API_LOGGER } from '../app.tokens';
 import { type ApiConfig } from '../config';
 import { RedisConnection } from '../redis/redis.connection';
+import { RedisCopyRepair } from '../redis/redis-copy-repair';
 
 const SYNC_BATCH = 1_000;
-const REPAIR_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
 
 /**
  * The relays' durable deny set, `<REDIS_KEY_PREFIX>:relay:denied-devices` (contract in
@@ -19,9 +19,8 @@ const REPAIR_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
  *
  * At start the whole set is rebuilt the same way: the ids denied in Postgres plus every id already in
  * the set are re-synced in batches, so stale entries go and nothing banned meanwhile is lost (there
- * is no swap of a freshly built set that a concurrent SADD could miss). A failed write (Redis or
- * Postgres away) schedules a full rebuild, retried until it succeeds; so does the Redis connection
- * coming back, since the set may have been lost with the server.
+ * is no swap of a freshly built set that a concurrent SADD could miss). When rebuilds run (start,
+ * Redis back, after a failed write) is RedisCopyRepair's.
  */
 /** What a change needs of the deny set: re-sync some ids after its commit. */
 export type DenySetSync = Pick<DeviceDenySet, 'sync'>;
@@ -30,9 +29,7 @@ export type DenySetSync = Pick<DeviceDenySet, 'sync'>;
 export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly lists: RelayAccessLists;
   private readonly log: Logger;
-  private repairTimer: NodeJS.Timeout | undefined;
-  private repairAttempt = 0;
-  private stopped = false;
+  private readonly repair: RedisCopyRepair;
   private readonly startWaitMs: number;
 
   constructor(
@@ -44,44 +41,20 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
     this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
     this.log = logger.child({ component: 'deny-set' });
     this.startWaitMs = config.DENY_SET_START_WAIT_MS;
-    // Redis may come back empty (restarted without persistence, or a fresh replica promoted): the
-    // relays would then forget every ban. So the set is rebuilt whenever the connection returns.
-    let lost = false;
-    redis.client.on('close', () => (lost = true));
-    redis.client.on('ready', () => {
-      if (!lost) return;
-      lost = false;
-      this.repairNow();
+    this.repair = new RedisCopyRepair({
+      what: 'relay deny set',
+      rebuild: () => this.rebuild(),
+      redis: redis.client,
+      log: this.log,
     });
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    // Awaited (bounded) so a healthy start serves a correct set at once; a failure or a hang must not
-    // stop the api: a failed rebuild is retried, a slow one finishes in the background.
-    const rebuilt = this.rebuild().then(
-      () => true,
-      (error: unknown) => {
-        this.log.error({ err: error }, 'cannot rebuild the relay deny set at start; retrying');
-        this.scheduleRepair();
-        return true;
-      },
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.startWaitMs);
-    });
-    if (!(await Promise.race([rebuilt, waited]))) {
-      this.log.warn(
-        { waitedMs: this.startWaitMs },
-        'relay deny set rebuild still running; serving meanwhile',
-      );
-    }
-    clearTimeout(timer);
+  onApplicationBootstrap(): Promise<void> {
+    return this.repair.atStart(this.startWaitMs);
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
-    clearTimeout(this.repairTimer);
+    this.repair.stop();
   }
 
   /** Makes the set agree with Postgres for these ids. Never throws: a failure schedules a rebuild. */
@@ -93,7 +66,7 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
         { err: error, ids: rustdeskIds.length },
         'relay deny set not updated; a rebuild will follow',
       );
-      this.scheduleRepair();
+      this.repair.soon();
     }
   }
 
@@ -124,44 +97,5 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
       await this.lists.allowDevices(rustdeskIds.filter((id) => !denied.has(id)));
     });
     return deniedCount;
-  }
-
-  /** A rebuild at once (a scheduled one is dropped); on failure the usual backoff takes over. */
-  private repairNow(): void {
-    if (this.stopped) return;
-    clearTimeout(this.repairTimer);
-    this.repairTimer = undefined;
-    this.log.info('redis connection back; rebuilding the relay deny set');
-    this.rebuild().then(
-      () => {
-        this.repairAttempt = 0;
-      },
-      (error: unknown) => {
-        this.log.warn({ err: error }, 'relay deny set rebuild failed; retrying');
-        this.scheduleRepair();
-      },
-    );
-  }
-
-  private scheduleRepair(): void {
-    if (this.stopped || this.repairTimer !== undefined) return;
-    const delay = REPAIR_DELAYS_MS[Math.min(this.repairAttempt, REPAIR_DELAYS_MS.length - 1)] ?? 30_000;
-    this.repairAttempt += 1;
-    this.repairTimer = setTimeout(() => {
-      this.repairTimer = undefined;
-      this.rebuild().then(
-        () => {
-          this.repairAttempt = 0;
-        },
-        (error: unknown) => {
-          this.log.warn(
-            { err: error, attempt: this.repairAttempt },
-            'relay deny set rebuild failed; retrying',
-          );
-          this.scheduleRepair();
-        },
-      );
-    }, delay);
-    this.repairTimer.unref();
   }
 }

@@ -1,11 +1,8 @@
 import { InMemoryEventBus } from '@switchboard/events';
 import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 
-import {
-  type DeniedDeviceStore,
-  DeviceDenyList,
-  UNCHANGED_REBUILD_TRUSTED_AFTER_MS,
-} from './device-deny-list';
+import { type DeniedDeviceStore, DeviceDenyList } from './device-deny-list';
+import { UNCHANGED_REBUILD_TRUSTED_AFTER_MS } from './rebuild-trust';
 
 const logger = createLogger({ name: 'deny-list-test', level: 'silent' });
 

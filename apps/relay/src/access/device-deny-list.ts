@@ -2,6 +2,7 @@ import { type EventSubscriber, type ResyncReason } from '@switchboard/events';
 import { Gauge, type Logger, type Registry } from '@switchboard/observability';
 
 import { type DeviceAccess } from '../ports';
+import { RebuildTrust, startRefreshTimer } from './rebuild-trust';
 
 /** Where the durable deny set is read (libs/relay-registry RelayAccessLists). */
 export interface DeniedDeviceStore {
@@ -27,25 +28,8 @@ export interface DeviceDenyListOptions {
   readonly clock?: () => number;
 }
 
-/** Set while the copy in Redis may be a lost or restored-old one (see reload). */
-interface AwaitedRebuild {
-  /** The rebuild id seen when trust was lost; a different one means the api rebuilt since. */
-  readonly rebuild: string | null;
-  readonly since: number;
-}
-
 /** What the relay passes as refreshMs: an SSCAN of the set per relay this often. */
 export const DENY_SET_REFRESH_MS = 10_000;
-
-/**
- * After a reconnect, a rebuild id that has not changed for this long is trusted again: the api
- * rebuilds within seconds of its own reconnect, so an id that stays the same means Redis never lost
- * the set (a network blip on the relay's side), and unbans missed meanwhile may now take effect.
- */
-export const UNCHANGED_REBUILD_TRUSTED_AFTER_MS = 60_000;
-
-/** While a rebuild is awaited the set is read this often, so what it gains reaches the relay soon. */
-const AWAITING_REBUILD_REFRESH_MS = 1_000;
 
 /**
  * The relay's in-memory copy of the deny set (docs/architecture.md "Ban / revoke"), so a check never
@@ -62,12 +46,12 @@ export class DeviceDenyList implements DeviceAccess {
   /** Bumped by every change events or resyncs make, so a refresh that raced one is dropped. */
   private changes = 0;
   private refreshing = false;
-  private awaitedRebuild: AwaitedRebuild | undefined;
-  private readonly clock: () => number;
+  private readonly trust: RebuildTrust;
 
   constructor(private readonly options: DeviceDenyListOptions) {
     this.logger = options.logger.child({ component: 'deny-list' });
-    this.clock = options.clock ?? (() => performance.now());
+    const clock = options.clock ?? (() => performance.now());
+    this.trust = new RebuildTrust(clock);
     if (options.registry) {
       const denied = () => this.denied.size;
       new Gauge({
@@ -102,15 +86,7 @@ export class DeviceDenyList implements DeviceAccess {
       }),
     ];
     if (options.refreshMs !== undefined) {
-      const refreshMs = options.refreshMs;
-      let lastRefresh = this.clock();
-      const tick = () => {
-        if (this.awaitedRebuild === undefined && this.clock() - lastRefresh < refreshMs) return;
-        lastRefresh = this.clock();
-        void this.refresh();
-      };
-      this.refreshTimer = setInterval(tick, Math.min(refreshMs, AWAITING_REBUILD_REFRESH_MS));
-      this.refreshTimer.unref();
+      this.refreshTimer = startRefreshTimer(options.refreshMs, this.trust, clock, () => void this.refresh());
     }
   }
 
@@ -161,7 +137,7 @@ export class DeviceDenyList implements DeviceAccess {
     try {
       const snapshot = await this.options.store.deniedDevicesSnapshot();
       if (this.changes !== changesBefore) return;
-      if (this.rebuiltSince(snapshot.rebuild)) {
+      if (this.trust.rebuiltSince(snapshot.rebuild)) {
         this.replace(snapshot.ids, 'rebuilt');
         return;
       }
@@ -186,11 +162,10 @@ export class DeviceDenyList implements DeviceAccess {
   private async reload(reason: ResyncReason): Promise<void> {
     const snapshot = await this.options.store.deniedDevicesSnapshot();
     this.changes += 1;
-    if (reason !== 'reconnect' && snapshot.rebuild !== null) {
+    if (this.trust.trustResync(reason, snapshot.rebuild)) {
       this.replace(snapshot.ids, reason);
       return;
     }
-    this.awaitedRebuild = { rebuild: snapshot.rebuild, since: this.clock() };
     const added = [...snapshot.ids].filter((id) => !this.denied.has(id));
     for (const id of added) this.denied.add(id);
     this.logger.info(
@@ -200,17 +175,10 @@ export class DeviceDenyList implements DeviceAccess {
     if (added.length > 0) this.notify(added);
   }
 
-  private rebuiltSince(rebuild: string | null): boolean {
-    const awaited = this.awaitedRebuild;
-    if (awaited === undefined || rebuild === null) return false;
-    return rebuild !== awaited.rebuild || this.clock() - awaited.since >= UNCHANGED_REBUILD_TRUSTED_AFTER_MS;
-  }
-
   private replace(fresh: Set<string>, why: ResyncReason | 'rebuilt'): void {
     const added = [...fresh].filter((id) => !this.denied.has(id));
     this.changes += 1;
     this.denied = fresh;
-    this.awaitedRebuild = undefined;
     this.logger.info({ reason: why, denied: fresh.size, added: added.length }, 'deny set reloaded');
     // Bans published while we were not listening: their sessions go now.
     if (added.length > 0) this.notify(added);

@@ -6,6 +6,7 @@ import { type Logger } from '@switchboard/observability';
 import { type RelayIpList } from '@switchboard/relay-registry';
 
 import { type IpAccess } from '../ports';
+import { RebuildTrust, startRefreshTimer } from './rebuild-trust';
 
 export const LIST_FILES: Readonly<Record<RelayIpList, string>> = {
   blocklist: 'blocklist.txt',
@@ -14,7 +15,8 @@ export const LIST_FILES: Readonly<Record<RelayIpList, string>> = {
 
 /** Where the Redis half of the lists is read (libs/relay-registry RelayAccessLists). */
 export interface IpListStore {
-  ipList(list: RelayIpList): Promise<Set<string>>;
+  /** Both lists and the id of the api's rebuild they came from (null: none since Redis lost its data). */
+  ipListsSnapshot(): Promise<{ rebuild: string | null } & Record<RelayIpList, Set<string>>>;
 }
 
 export interface IpAccessListsOptions {
@@ -23,34 +25,53 @@ export interface IpAccessListsOptions {
   readonly store: IpListStore;
   readonly events: EventSubscriber;
   readonly logger: Logger;
+  /** Also re-read the lists this often (what a rebuild behind the event stream's back added). */
+  readonly refreshMs?: number;
+  /** Milliseconds, monotonic; for tests. */
+  readonly clock?: () => number;
 }
+
+type IpLists = Record<RelayIpList, Set<string>>;
 
 /**
  * hbbr's blocklist (dropped at accept and cut within a second during a session) and blacklist
- * (LIMIT_SPEED), from the list files read at start together with the Redis sets the api manages:
- * an IP is listed when either names it. The Redis half is reloaded on every resync and kept current
- * by RelayBlocklistChanged events.
+ * (LIMIT_SPEED), from the list files read at start together with the Redis sets the api keeps equal
+ * to Postgres: an IP is listed when either names it. The Redis half is reloaded on every resync, kept
+ * current by RelayBlocklistChanged events, and re-read every refreshMs. After a reconnect it is
+ * trusted as the deny set is (rebuild-trust.ts): entries held are kept until the api's rebuild shows,
+ * so a Redis that lost its data does not unblock anyone.
  */
 export class IpAccessLists implements IpAccess {
-  private managed: Record<RelayIpList, Set<string>> = { blocklist: new Set(), blacklist: new Set() };
+  private managed: IpLists = { blocklist: new Set(), blacklist: new Set() };
   /** The list files' entries; replaced when a file is edited (list-file-watcher.ts). */
   private files: Record<RelayIpList, ReadonlySet<string>>;
   private readonly blockListeners: Array<() => void> = [];
   private readonly unsubscribes: Array<() => void>;
   private readonly logger: Logger;
+  private readonly trust: RebuildTrust;
+  private readonly refreshTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every change events or resyncs make, so a refresh that raced one is dropped. */
+  private changes = 0;
+  private refreshing = false;
 
   constructor(private readonly options: IpAccessListsOptions) {
     this.logger = options.logger.child({ component: 'ip-lists' });
     this.files = { ...options.files };
+    const clock = options.clock ?? (() => performance.now());
+    this.trust = new RebuildTrust(clock);
     this.unsubscribes = [
       options.events.onResync((reason) => this.reload(reason)),
       options.events.on('RelayBlocklistChanged', ({ payload }) => {
+        this.changes += 1;
         const entry = normalizeEntry(payload.entry);
         if (payload.action === 'add') this.managed[payload.list].add(entry);
         else this.managed[payload.list].delete(entry);
         if (payload.list === 'blocklist' && payload.action === 'add') this.notifyBlocked();
       }),
     ];
+    if (options.refreshMs !== undefined) {
+      this.refreshTimer = startRefreshTimer(options.refreshMs, this.trust, clock, () => void this.refresh());
+    }
   }
 
   isBlocked(ip: string): boolean {
@@ -75,23 +96,74 @@ export class IpAccessLists implements IpAccess {
   }
 
   stop(): void {
+    clearInterval(this.refreshTimer);
     for (const unsubscribe of this.unsubscribes) unsubscribe();
   }
 
   private async reload(reason: ResyncReason): Promise<void> {
-    const [blocklist, blacklist] = await Promise.all([
-      this.options.store.ipList('blocklist'),
-      this.options.store.ipList('blacklist'),
-    ]);
-    const normalize = (entries: Set<string>) => new Set([...entries].map(normalizeEntry));
-    this.managed = { blocklist: normalize(blocklist), blacklist: normalize(blacklist) };
-    this.logger.info({ reason, blocklist: blocklist.size, blacklist: blacklist.size }, 'IP lists reloaded');
+    const snapshot = await this.options.store.ipListsSnapshot();
+    this.changes += 1;
+    const fresh = normalizeLists(snapshot);
+    if (this.trust.trustResync(reason, snapshot.rebuild)) {
+      this.managed = fresh;
+      this.logger.info({ reason, ...sizes(fresh) }, 'IP lists reloaded');
+    } else {
+      this.merge(fresh);
+      this.logger.info(
+        { reason, ...sizes(this.managed), rebuild: snapshot.rebuild },
+        'IP lists merged, keeping held entries until the api rebuilds them',
+      );
+    }
     this.notifyBlocked();
+  }
+
+  /**
+   * Adds what Redis holds that this copy lacks; replaces the copy once the awaited rebuild shows.
+   * Removals otherwise come only from events and resyncs. A read that an event or resync overlapped
+   * is dropped; the next retries.
+   */
+  private async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    const changesBefore = this.changes;
+    try {
+      const snapshot = await this.options.store.ipListsSnapshot();
+      if (this.changes !== changesBefore) return;
+      const fresh = normalizeLists(snapshot);
+      if (this.trust.rebuiltSince(snapshot.rebuild)) {
+        this.managed = fresh;
+        this.logger.info(sizes(fresh), 'IP lists reloaded after the api rebuilt them');
+        this.notifyBlocked();
+        return;
+      }
+      const blocked = [...fresh.blocklist].some((entry) => !this.managed.blocklist.has(entry));
+      this.merge(fresh);
+      if (blocked) this.notifyBlocked();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'IP list refresh failed; the next one retries');
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private merge(fresh: IpLists): void {
+    for (const list of RELAY_IP_LISTS) for (const entry of fresh[list]) this.managed[list].add(entry);
   }
 
   private notifyBlocked(): void {
     for (const listener of this.blockListeners) listener();
   }
+}
+
+const RELAY_IP_LISTS: readonly RelayIpList[] = ['blocklist', 'blacklist'];
+
+function normalizeLists(lists: Record<RelayIpList, Set<string>>): IpLists {
+  const normalize = (entries: Set<string>) => new Set([...entries].map(normalizeEntry));
+  return { blocklist: normalize(lists.blocklist), blacklist: normalize(lists.blacklist) };
+}
+
+function sizes(lists: IpLists): Record<RelayIpList, number> {
+  return { blocklist: lists.blocklist.size, blacklist: lists.blacklist.size };
 }
 
 /** IPv6 as Node prints it is lower case; IPv4-mapped addresses are compared as IPv4. */

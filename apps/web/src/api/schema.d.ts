@@ -1597,6 +1597,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/relay-ip-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the entries of both relay IP lists
+         * @description Requires the `relay_ip_list.manage` permission.
+         */
+        get: operations["RelayIpListsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/relay-ip-lists/{list}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put an IP on a relay IP list (live sessions from a blocklisted IP are cut)
+         * @description Requires the `relay_ip_list.manage` permission.
+         */
+        post: operations["RelayIpListsController_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/relay-ip-lists/{list}/{address}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take an IP off a relay IP list
+         * @description Requires the `relay_ip_list.manage` permission.
+         */
+        delete: operations["RelayIpListsController_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/relays": {
         parameters: {
             query?: never;
@@ -2170,6 +2230,10 @@ export interface components {
         AddMembersBody: {
             users: string[];
         };
+        AddRelayIpListEntryBody: {
+            address: string;
+            note?: string;
+        };
         AlarmAudit: {
             alarmType: number;
             /** @description The operator audit entry it was also recorded as, if any. */
@@ -2741,7 +2805,7 @@ export interface components {
             id: string;
             passwordMustChange: boolean;
             /** @description What this credential may do (auth/permissions.ts): the console shows only these controls. */
-            permissions: ("device.view" | "device.connect" | "device.ban" | "device.manage" | "device.disconnect" | "strategy.manage" | "device.purge" | "registration_token.manage" | "user.view" | "user.manage" | "setting.view" | "setting.manage" | "audit.view" | "audit.verify" | "api_key.manage_all" | "address_book.view" | "address_book.manage")[];
+            permissions: ("device.view" | "device.connect" | "device.ban" | "device.manage" | "device.disconnect" | "strategy.manage" | "device.purge" | "registration_token.manage" | "relay_ip_list.manage" | "user.view" | "user.manage" | "setting.view" | "setting.manage" | "audit.view" | "audit.verify" | "api_key.manage_all" | "address_book.view" | "address_book.manage")[];
             /**
              * @description For an API key: the key's role, which never exceeds its owner's.
              * @enum {string}
@@ -2838,6 +2902,24 @@ export interface components {
             useCount: number;
         };
         RegistrationTokenList: components["schemas"]["RegistrationToken"][];
+        RelayIpListEntries: components["schemas"]["RelayIpListEntry"][];
+        RelayIpListEntry: {
+            /** @description IPv4 dotted or IPv6 in RFC 5952 form, as the relays compare it. */
+            address: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: {
+                /** Format: uuid */
+                id: string;
+                username: string;
+            } | null;
+            /**
+             * @description blocklist: refused; blacklist: slowed to LIMIT_SPEED.
+             * @enum {string}
+             */
+            list: "blocklist" | "blacklist";
+            note: string;
+        };
         RelayNodes: {
             available: boolean;
             malformed: number;
@@ -2879,7 +2961,7 @@ export interface components {
                 assignableToApiKeys: boolean;
                 assignableToUsers: boolean;
                 channels: ("panel" | "api")[];
-                permissions: ("device.view" | "device.connect" | "device.ban" | "device.manage" | "device.disconnect" | "strategy.manage" | "device.purge" | "registration_token.manage" | "user.view" | "user.manage" | "setting.view" | "setting.manage" | "audit.view" | "audit.verify" | "api_key.manage_all" | "address_book.view" | "address_book.manage")[];
+                permissions: ("device.view" | "device.connect" | "device.ban" | "device.manage" | "device.disconnect" | "strategy.manage" | "device.purge" | "registration_token.manage" | "relay_ip_list.manage" | "user.view" | "user.manage" | "setting.view" | "setting.manage" | "audit.view" | "audit.verify" | "api_key.manage_all" | "address_book.view" | "address_book.manage")[];
                 /** @enum {string} */
                 role: "admin" | "operator" | "viewer" | "pro";
             }[];
@@ -5883,6 +5965,93 @@ export interface operations {
             header?: never;
             path: {
                 id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RelayIpListsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayIpListEntries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RelayIpListsController_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list: "blocklist" | "blacklist";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddRelayIpListEntryBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayIpListEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RelayIpListsController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+                list: "blocklist" | "blacklist";
             };
             cookie?: never;
         };
