@@ -137,6 +137,10 @@ describe('periodic audit chain verification', () => {
       await nextInterval(ownPrefix);
       expect(await app.get(AuditChainMonitor).run()).toBe('failed');
       expect(await gauges(app)).toEqual(good);
+      // The interval's lock is shortened, so the chain is tried again within a minute, not 15.
+      const lockTtl = await redis.pttl(auditVerifyKeys(ownPrefix).lock);
+      expect(lockTtl).toBeGreaterThan(0);
+      expect(lockTtl).toBeLessThanOrEqual(60_000);
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     } finally {
       await postgres.restore();

@@ -27,6 +27,12 @@ export type MonitorRun = 'verified' | 'skipped' | 'failed';
 /** Soon enough for a new install's dashboard, late enough to stay out of the start's own work. */
 const FIRST_TURN_AFTER_MS = 30_000;
 
+/** After a run that could not walk the chain (Postgres away), the next try: on any replica, this soon. */
+const RETRY_AFTER_FAILED_RUN_MS = 60_000;
+
+/** Shortens the lock to the retry delay, only while it is still the one this run took. */
+const SHORTEN_OWN_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
 export function auditVerifyKeys(redisKeyPrefix: string): { lock: string; result: string } {
   return { lock: `${redisKeyPrefix}:audit-verify:lock`, result: `${redisKeyPrefix}:audit-verify:result` };
 }
@@ -48,6 +54,8 @@ export function auditVerifyKeys(redisKeyPrefix: string): { lock: string; result:
  * carries the gauges across restarts.
  *
  * A run never throws: Postgres or Redis down fails it (logged), and the gauges keep the last result.
+ * A run that took the lock but could not walk the chain shortens the lock to RETRY_AFTER_FAILED_RUN_MS
+ * and tries again then, so one outage does not leave the chain unchecked for a whole interval.
  */
 @Injectable()
 export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -55,6 +63,7 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
   private readonly keys: { lock: string; result: string };
   private readonly macKey: Buffer;
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<MonitorRun> | undefined;
   private stopping = false;
   /** The newest verification this replica ran or read. */
@@ -98,6 +107,7 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
     // fails it, and `stopping` keeps that failure from being reported as one.
     this.stopping = true;
     clearTimeout(this.timer); // the first turn's timeout or the interval after it: Node clears either
+    clearTimeout(this.retryTimer);
   }
 
   /** One turn of the timer (also what tests drive): at most one run at a time on this replica. */
@@ -107,9 +117,10 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async verifyIfOurTurn(): Promise<MonitorRun> {
+    const lockToken = randomUUID();
     try {
       const intervalMs = Math.max(1, this.config.AUDIT_VERIFY_INTERVAL_SECONDS) * 1000;
-      const claimed = await this.redis.client.set(this.keys.lock, randomUUID(), 'PX', intervalMs, 'NX');
+      const claimed = await this.redis.client.set(this.keys.lock, lockToken, 'PX', intervalMs, 'NX');
       if (claimed === null) return 'skipped';
     } catch (error) {
       this.log.warn({ err: error }, 'audit chain verification skipped: Redis unavailable for its lock');
@@ -120,8 +131,12 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
     try {
       verified = await this.auditService.verifyChain();
     } catch (error) {
-      if (this.stopping) this.log.info('audit chain verification interrupted by shutdown');
-      else this.log.error({ err: error }, 'audit chain verification failed to run; the last result stands');
+      if (this.stopping) {
+        this.log.info('audit chain verification interrupted by shutdown');
+        return 'failed';
+      }
+      this.log.error({ err: error }, 'audit chain verification failed to run; the last result stands');
+      await this.retrySoon(lockToken);
       return 'failed';
     }
     const { result, sources } = verified;
@@ -158,6 +173,19 @@ export class AuditChainMonitor implements OnApplicationBootstrap, BeforeApplicat
     }
     await this.share(run);
     return 'verified';
+  }
+
+  private async retrySoon(lockToken: string): Promise<void> {
+    const retryMs = Math.min(RETRY_AFTER_FAILED_RUN_MS, this.config.AUDIT_VERIFY_INTERVAL_SECONDS * 1000);
+    try {
+      await this.redis.client.eval(SHORTEN_OWN_LOCK, 1, this.keys.lock, lockToken, String(retryMs));
+    } catch (error) {
+      this.log.debug({ err: error }, 'audit verification lock not shortened; it lapses with its interval');
+    }
+    if (this.stopping || this.config.AUDIT_VERIFY_INTERVAL_SECONDS === 0) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.run(), retryMs);
+    this.retryTimer.unref();
   }
 
   private async share(run: ChainVerification): Promise<void> {
