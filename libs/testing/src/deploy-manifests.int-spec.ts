@@ -769,6 +769,8 @@ describe('deploy/Dockerfile', () => {
     }
     expect(byKeyword('HEALTHCHECK')).toEqual([]);
     expect(byKeyword('ENTRYPOINT')).toEqual(['["node"]']);
+    // The build context has no .git: the revision build arg is what switchboard_build_info reports.
+    expect(byKeyword('ENV').join(' ')).toContain('SWITCHBOARD_REVISION=${REVISION}');
   });
 
   it('has a .dockerignore that keeps local state out of the build context', () => {
