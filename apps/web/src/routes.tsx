@@ -92,6 +92,12 @@ export const router = createBrowserRouter([
         lazy: async () => ({ Component: (await import('./pages/tokens/tokens-page')).TokensPage }),
       },
       {
+        path: 'relay-ip-lists',
+        lazy: async () => ({
+          Component: (await import('./pages/relay-ip-lists/relay-ip-lists-page')).RelayIpListsPage,
+        }),
+      },
+      {
         path: 'audit',
         lazy: async () => ({ Component: (await import('./pages/audit/audit-page')).AuditPage }),
       },

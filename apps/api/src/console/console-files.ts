@@ -17,6 +17,7 @@ export const CONSOLE_SECTIONS: ReadonlySet<string> = new Set([
   'strategies',
   'keys',
   'tokens',
+  'relay-ip-lists',
   'audit',
   'settings',
   'account',

@@ -24,6 +24,7 @@ const MENU: Readonly<Record<ConsoleRole, readonly string[]>> = {
     'Strategies',
     'API keys',
     'Registration tokens',
+    'Relay IP lists',
     'Audit',
     'Settings',
     'My account',

@@ -43,3 +43,29 @@ export function apiErrorOf(response: Response, body: unknown): ApiError {
     parsed?.requestId ?? response.headers.get('x-request-id') ?? undefined,
   );
 }
+
+/**
+ * A 400's problems for the named fields: the api's validation words each bad field as `path: problem`
+ * (apps/api/src/http/validation.ts). `other` keeps every message not about one of `fields`, so
+ * nothing the api said is dropped. undefined for any other failure.
+ */
+export function fieldProblems<F extends string>(
+  error: unknown,
+  fields: readonly F[],
+): { byField: Partial<Record<F, string>>; other: string[] } | undefined {
+  if (!isApiError(error, 400) || error.body === undefined) return undefined;
+  const messages = Array.isArray(error.body.message) ? error.body.message : [error.body.message];
+  const byField: Partial<Record<F, string>> = {};
+  const other: string[] = [];
+  for (const message of messages) {
+    const field = fields.find((name) => message.startsWith(`${name}: `));
+    if (field === undefined) {
+      other.push(message);
+      continue;
+    }
+    const problem = message.slice(field.length + 2);
+    const earlier = byField[field];
+    byField[field] = earlier === undefined ? problem : `${earlier}; ${problem}`;
+  }
+  return { byField, other };
+}

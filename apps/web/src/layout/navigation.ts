@@ -16,6 +16,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { to: '/strategies', label: 'Strategies', requires: 'strategy.manage' },
   { to: '/keys', label: 'API keys' },
   { to: '/tokens', label: 'Registration tokens', requires: 'registration_token.manage' },
+  { to: '/relay-ip-lists', label: 'Relay IP lists', requires: 'relay_ip_list.manage' },
   { to: '/audit', label: 'Audit', requires: 'audit.view' },
   { to: '/settings', label: 'Settings', requires: 'setting.view' },
   { to: '/account', label: 'My account' },
