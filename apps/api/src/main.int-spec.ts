@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { TcpProxy } from '@switchboard/test-net';
 import { createTestDatabase, ephemeralPort, type TestDatabase } from '@switchboard/testing';
 
 import { runTs } from '../test/api-test-harness';
@@ -101,6 +102,46 @@ describe('api process', () => {
       api.child.kill('SIGKILL');
     }
   });
+
+  it('exits 0 on SIGTERM while its Redis is down, without waiting for SHUTDOWN_TIMEOUT_MS', async () => {
+    // A rolling restart during a Redis outage: the audit queue worker's close waits on the dead
+    // connection, and BullMQ's close(true) hands back that same pending close, so the api used to sit
+    // out the whole timeout and exit 1. Its connections are now cut after a few seconds.
+    const redis = await TcpProxy.start('127.0.0.1', 6379);
+    const port = await ephemeralPort();
+    const metricsPort = await ephemeralPort();
+    const api = runTs(MAIN, {
+      API_PORT: String(port),
+      API_HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: database.url,
+      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      REDIS_KEY_PREFIX: `sbtest-shutdown-${process.pid}`,
+      KEY_DIR: join(workDir, 'keys-redis-down'),
+      SHUTDOWN_TIMEOUT_MS: '30000',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await waitForHealthy(`http://127.0.0.1:${metricsPort}/readyz`, 45_000);
+      await redis.cut();
+      // A request that touches Redis while it is gone, as live traffic would.
+      await fetch(`http://127.0.0.1:${port}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'nobody', password: 'not-the-password' }),
+        signal: AbortSignal.timeout(10_000),
+      }).catch(() => undefined);
+      const signalledAt = Date.now();
+      api.child.kill('SIGTERM');
+      const { code, signal } = await api.exited;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(api.stdout()).not.toContain('shutdown did not finish in time');
+      console.info(`api stopped ${Date.now() - signalledAt} ms after SIGTERM with its Redis down`);
+    } finally {
+      api.child.kill('SIGKILL');
+      await redis.close();
+    }
+  }, 90_000);
 
   it('exits 78 listing every configuration problem before opening anything', async () => {
     const api = runTs(MAIN, { API_PORT: 'abc', LOG_LEVEL: 'loud', KEY_DIR: join(workDir, 'never') });

@@ -19,6 +19,8 @@ import { AuditLog } from './audit-log';
 
 const MAX_BACKOFF_MS = 60_000;
 const CLOSE_WAIT_MS = 3_000;
+/** Once its connections are cut, what the worker's close still gets before shutdown goes on. */
+const AFTER_CUT_WAIT_MS = 1_000;
 const CLOCK_SLACK_MS = 3_600_000;
 // 1000 attempts (AUDIT_JOB_OPTIONS) at most a minute apart.
 const DUPLICATE_SEARCH_MAX_MS = 24 * 3_600_000;
@@ -91,16 +93,19 @@ export class AuditQueueWorker implements OnApplicationBootstrap, BeforeApplicati
 
   async beforeApplicationShutdown(): Promise<void> {
     // Before AuditLog closes its repository: jobs in flight finish their append first. A dead Redis
-    // would keep close() waiting, so it gets a few seconds and then the connection is cut.
+    // keeps close() waiting on its commands, so it gets a few seconds; then the worker's connections
+    // are cut, which fails what it waits on. (A second close(true) would not help: BullMQ hands back
+    // the first, still pending close.)
     const worker = this.worker;
     if (worker === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      worker.close().catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
-    await worker.close(true).catch(() => undefined);
+    const closed = worker.close().catch(() => undefined);
+    if (!(await settlesWithin(closed, CLOSE_WAIT_MS))) {
+      this.log.warn({ waitedMs: CLOSE_WAIT_MS }, 'audit queue worker did not close; cutting its connections');
+      // Not awaited: BullMQ's disconnect waits on the same dead connections.
+      void worker.disconnect().catch(() => undefined);
+      this.connection?.disconnect();
+      await settlesWithin(closed, AFTER_CUT_WAIT_MS);
+    }
     this.connection?.disconnect();
   }
 
@@ -180,4 +185,15 @@ export function duplicateSearchFrom(job: Pick<Job, 'timestamp'>, now: number): D
 function describeIssue(issue: { path: PropertyKey[]; message: string }): string {
   const path = issue.path.map(String).join('.');
   return path === '' ? issue.message : `${path}: ${issue.message}`;
+}
+
+/** Whether `promise` settled within `ms`; it is left running either way. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
