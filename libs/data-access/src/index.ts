@@ -144,7 +144,11 @@ export type { SettingRecord } from './settings';
 
 // Relay IP lists: hbbr's blocklist and blacklist as managed through the api, and the lock under
 // which the relays' Redis copy is kept equal to them.
-export { RELAY_IP_LISTS_LOCK_CLASS, RelayIpListRepository, RelayIpListStateRepository } from './relay-ip-lists';
+export {
+  RELAY_IP_LISTS_LOCK_CLASS,
+  RelayIpListRepository,
+  RelayIpListStateRepository,
+} from './relay-ip-lists';
 export type { NewRelayIpListEntry, RelayIpListEntryRecord, RelayIpListName } from './relay-ip-lists';
 
 // Groups: user groups, their members and access rules, device-group edits, and what a RustDesk
