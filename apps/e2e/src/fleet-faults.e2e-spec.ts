@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { inspect } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 
+import { Redis } from 'ioredis';
 import nacl from 'tweetnacl';
 
 import { applyMigrations, createScratchDatabase, type ScratchDatabase } from '@switchboard/data-access';
@@ -161,6 +162,36 @@ describeWithServers(
         throw new Error(`${action} ${id}: ${response.status} ${await response.text()}`);
     }
 
+    async function ipListAdd(list: 'blocklist' | 'blacklist', address: string): Promise<void> {
+      const response = await fetch(`${api.baseUrl}/api/v1/relay-ip-lists/${list}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await api.adminToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ address, note: 'e2e: fleet faults' }),
+      });
+      if (response.status !== 201)
+        throw new Error(`${list} ${address}: ${response.status} ${await response.text()}`);
+    }
+
+    /** What each relay holds of the IP lists managed through the api. */
+    async function managedIpEntries(): Promise<Array<{ blocklist: number; blacklist: number }>> {
+      return Promise.all(
+        [...relays, laxRelay].map(async (relay) => ({
+          blocklist: await relay.metric('switchboard_relay_ip_list_entries', {
+            list: 'blocklist',
+            source: 'managed',
+          }),
+          blacklist: await relay.metric('switchboard_relay_ip_list_entries', {
+            list: 'blacklist',
+            source: 'managed',
+          }),
+        })),
+      );
+    }
+    const EVERY_RELAY_HOLDS_THE_LISTS = Array.from({ length: RELAYS + 1 }, () => ({
+      blocklist: 2,
+      blacklist: 1,
+    }));
+
     /** The devices table as Postgres holds it, read as the superuser of the scratch cluster. */
     async function sql(query: string): Promise<string[]> {
       if (cluster === undefined || database === undefined) throw new Error('no scratch cluster');
@@ -313,6 +344,15 @@ describeWithServers(
       await live.exchange('before');
       expect(await relayServes(laxRelay, keeper.id)).toBe(true);
       expect(await relayServes(laxRelay, bannedBefore.id)).toBe(false);
+      // Addresses on the relay IP lists, through the api: every relay holds them.
+      await ipListAdd('blocklist', '203.0.113.50');
+      await ipListAdd('blocklist', '203.0.113.51');
+      await ipListAdd('blacklist', '203.0.113.60');
+      await until(
+        'every relay holds the managed IP lists',
+        async () => isDeepStrictEqual(await managedIpEntries(), EVERY_RELAY_HOLDS_THE_LISTS),
+        10_000,
+      );
 
       const killedAt = performance.now();
       await redis.kill();
@@ -343,6 +383,15 @@ describeWithServers(
         RECOVERY_DEADLINE_MS,
       );
       expect(await relayServes(laxRelay, bannedBefore.id)).toBe(false);
+      // Nor the IP lists: once every relay has resynchronised, each still holds every entry.
+      for (const relay of relays) {
+        await until(
+          `${relay.nodeId} resynchronised after the reconnect`,
+          async () => (await relay.metric('switchboard_events_resyncs_total', { reason: 'reconnect' })) >= 1,
+          RECOVERY_DEADLINE_MS,
+        );
+      }
+      expect(await managedIpEntries()).toEqual(EVERY_RELAY_HOLDS_THE_LISTS);
 
       // Resynchronised: every ban Postgres holds is enforced, the one Redis never heard of included.
       for (const machine of [bannedBefore, bannedDuring]) {
@@ -363,6 +412,22 @@ describeWithServers(
         DENY_SET_DEADLINE_MS,
       );
       figures['redisDenySetBackMs'] = since(backAt);
+      // The api wrote the IP lists back from Postgres into the Redis that lost them.
+      const lists = new Redis(redis.url);
+      try {
+        await until(
+          'the api rebuilt the IP lists in Redis',
+          async () =>
+            isDeepStrictEqual((await lists.smembers(`${prefix}:relay:blocklist`)).sort(), [
+              '203.0.113.50',
+              '203.0.113.51',
+            ]) && isDeepStrictEqual(await lists.smembers(`${prefix}:relay:blacklist`), ['203.0.113.60']),
+          DENY_SET_DEADLINE_MS,
+        );
+      } finally {
+        lists.disconnect();
+      }
+      expect(await managedIpEntries()).toEqual(EVERY_RELAY_HOLDS_THE_LISTS);
       expect(await relayServes(laxRelay, keeper.id)).toBe(true);
 
       const failedFirst = await firstSessionWithin(RECOVERY_DEADLINE_MS);

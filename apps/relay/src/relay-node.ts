@@ -131,6 +131,7 @@ export class RelayNode {
       store: accessLists,
       events: this.events,
       logger,
+      registry,
       refreshMs: DENY_SET_REFRESH_MS,
     });
     this.core = new RelayCore({

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { InMemoryEventBus } from '@switchboard/events';
-import { createLogger } from '@switchboard/observability';
+import { createLogger, createMetricsRegistry } from '@switchboard/observability';
 import { type RelayIpList } from '@switchboard/relay-registry';
 
 import { IpAccessLists, type IpListStore, parseListFile, readListFile } from './ip-access-lists';
@@ -93,6 +93,43 @@ describe('IpAccessLists', () => {
     lists.replaceFileList('blacklist', new Set(['10.0.0.9']));
     expect(grown).toBe(1);
     expect([lists.isBlocked('10.0.0.2'), lists.isBlacklisted('10.0.0.9')]).toEqual([false, true]);
+  });
+
+  it('reports how many IPs each list holds, by where they come from', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const events = new InMemoryEventBus({ logger });
+    const lists = new IpAccessLists({
+      files: { blocklist: new Set(['10.0.0.1', '10.0.0.2']), blacklist: new Set() },
+      store: {
+        ipListsSnapshot: () =>
+          Promise.resolve({
+            rebuild: 'r1',
+            blocklist: new Set(['10.0.0.3']),
+            blacklist: new Set(['10.0.0.4']),
+          }),
+      },
+      events,
+      logger,
+      registry,
+    });
+    await events.start();
+    const entries = async () =>
+      Object.fromEntries(
+        (await registry.getSingleMetric('switchboard_relay_ip_list_entries')!.get()).values.map((sample) => [
+          `${sample.labels['list']}/${sample.labels['source']}`,
+          sample.value,
+        ]),
+      );
+    expect(await entries()).toEqual({
+      'blocklist/file': 2,
+      'blacklist/file': 0,
+      'blocklist/managed': 1,
+      'blacklist/managed': 1,
+    });
+    await events.publish('RelayBlocklistChanged', { list: 'blacklist', action: 'remove', entry: '10.0.0.4' });
+    expect((await entries())['blacklist/managed']).toBe(0);
+    lists.stop();
+    await events.stop();
   });
 
   describe('after Redis lost its data', () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { type EventSubscriber, type ResyncReason } from '@switchboard/events';
-import { type Logger } from '@switchboard/observability';
+import { Gauge, type Logger, type Registry } from '@switchboard/observability';
 import { type RelayIpList } from '@switchboard/relay-registry';
 
 import { type IpAccess } from '../ports';
@@ -25,6 +25,7 @@ export interface IpAccessListsOptions {
   readonly store: IpListStore;
   readonly events: EventSubscriber;
   readonly logger: Logger;
+  readonly registry?: Registry;
   /** Also re-read the lists this often (what a rebuild behind the event stream's back added). */
   readonly refreshMs?: number;
   /** Milliseconds, monotonic; for tests. */
@@ -59,6 +60,7 @@ export class IpAccessLists implements IpAccess {
     this.files = { ...options.files };
     const clock = options.clock ?? (() => performance.now());
     this.trust = new RebuildTrust(clock);
+    if (options.registry) this.registerMetric(options.registry);
     this.unsubscribes = [
       options.events.onResync((reason) => this.reload(reason)),
       options.events.on('RelayBlocklistChanged', ({ payload }) => {
@@ -144,6 +146,21 @@ export class IpAccessLists implements IpAccess {
     } finally {
       this.refreshing = false;
     }
+  }
+
+  private registerMetric(registry: Registry): void {
+    const read = () => ({ file: this.files, managed: this.managed });
+    new Gauge({
+      name: 'switchboard_relay_ip_list_entries',
+      help: 'IPs on the relay IP lists, by list and by where they come from (file: beside this relay, managed: the api)',
+      labelNames: ['list', 'source'],
+      registers: [registry],
+      collect() {
+        for (const [source, lists] of Object.entries(read())) {
+          for (const list of RELAY_IP_LISTS) this.set({ list, source }, lists[list].size);
+        }
+      },
+    });
   }
 
   private merge(fresh: IpLists): void {
