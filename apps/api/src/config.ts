@@ -254,8 +254,9 @@ export const apiConfigSchema = z
      */
     DEVICE_ONLINE_WINDOW_SECONDS: positiveInteger(90),
     /**
-     * How long start-up waits for the relay deny set's rebuild from Postgres before serving anyway
-     * (the rebuild goes on in the background): a hung database must not keep the api from starting.
+     * How long start-up waits for the relay deny set's rebuild from Postgres (and, as long again, the
+     * relay IP lists') before serving anyway (the rebuild goes on in the background): a hung database
+     * must not keep the api from starting.
      */
     DENY_SET_START_WAIT_MS: positiveInteger(5_000),
     /**
