@@ -30,7 +30,6 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
   private readonly lists: RelayAccessLists;
   private readonly log: Logger;
   private readonly repair: RedisCopyRepair;
-  private readonly startWaitMs: number;
 
   constructor(
     redis: RedisConnection,
@@ -40,17 +39,17 @@ export class DeviceDenySet implements OnApplicationBootstrap, OnApplicationShutd
   ) {
     this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
     this.log = logger.child({ component: 'deny-set' });
-    this.startWaitMs = config.DENY_SET_START_WAIT_MS;
     this.repair = new RedisCopyRepair({
       what: 'relay deny set',
       rebuild: () => this.rebuild(),
       redis: redis.client,
       log: this.log,
+      startWaitMs: config.DENY_SET_START_WAIT_MS,
     });
   }
 
   onApplicationBootstrap(): Promise<void> {
-    return this.repair.atStart(this.startWaitMs);
+    return this.repair.atStart();
   }
 
   onApplicationShutdown(): void {

@@ -11,6 +11,8 @@ export interface RedisCopyRepairOptions {
   /** The connection the copy is written through; its coming back triggers a rebuild. */
   readonly redis: Redis;
   readonly log: Logger;
+  /** How long start-up waits for the first rebuild before serving anyway. */
+  readonly startWaitMs: number;
 }
 
 /**
@@ -34,9 +36,9 @@ export class RedisCopyRepair {
     });
   }
 
-  /** The first rebuild, waited for at most `waitMs`: a failure or a hang must not stop the api. */
-  async atStart(waitMs: number): Promise<void> {
-    const { what, log } = this.options;
+  /** The first rebuild, waited for at most startWaitMs: a failure or a hang must not stop the api. */
+  async atStart(): Promise<void> {
+    const { what, log, startWaitMs: waitMs } = this.options;
     const rebuilt = this.options.rebuild().then(
       () => true,
       (error: unknown) => {

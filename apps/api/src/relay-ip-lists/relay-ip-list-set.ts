@@ -24,7 +24,6 @@ export class RelayIpListSet implements OnApplicationBootstrap, OnApplicationShut
   private readonly lists: RelayAccessLists;
   private readonly log: Logger;
   private readonly repair: RedisCopyRepair;
-  private readonly startWaitMs: number;
 
   constructor(
     redis: RedisConnection,
@@ -34,17 +33,17 @@ export class RelayIpListSet implements OnApplicationBootstrap, OnApplicationShut
   ) {
     this.lists = new RelayAccessLists({ redis: redis.client, prefix: `${config.REDIS_KEY_PREFIX}:relay` });
     this.log = logger.child({ component: 'relay-ip-lists' });
-    this.startWaitMs = config.DENY_SET_START_WAIT_MS;
     this.repair = new RedisCopyRepair({
       what: 'relay IP lists',
       rebuild: () => this.rebuild(),
       redis: redis.client,
       log: this.log,
+      startWaitMs: config.DENY_SET_START_WAIT_MS,
     });
   }
 
   onApplicationBootstrap(): Promise<void> {
-    return this.repair.atStart(this.startWaitMs);
+    return this.repair.atStart();
   }
 
   onApplicationShutdown(): void {
